@@ -1,0 +1,295 @@
+"""One async call path for every HIS method: build, send, read the envelope, parse leniently.
+
+    client = HisClient(registry)
+    bills = await client.call(QUERY_WAIT_PAY, "253", QueryWaitPayRequest(...), deadline=...)
+
+``deadline`` is an absolute time on the event loop's clock (``loop.time()``); each call also keeps
+its hospital's own ``timeout_s``. Failures are raised as the tree in ``errors.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from .envelope import read_envelope
+from .errors import (
+    HisCircuitOpen,
+    HisConnectError,
+    HisError,
+    HisHttpError,
+    HisNotOpened,
+    HisProtocolError,
+    HisRejected,
+    HisTimeout,
+    HisUnavailable,
+)
+from .method import Access, HisMethod, ReplyT, RequestT
+from .models.base import HisRequest
+from .registry import Hospital, Registry, Upstream
+from .resilience import Bulkhead, CircuitBreaker, CircuitState, Clock
+from .transport import (
+    HttpBackend,
+    HttpJsonTransport,
+    RawReply,
+    Transport,
+    TransportConnectError,
+    TransportTimeout,
+)
+
+log = logging.getLogger("hisgraph.his")
+
+READ_RETRIES = 1
+"""Reads are retried once after a broken connection or a 5xx, if the deadline allows."""
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """Where the reply failed to validate, without the values (they may be personal data)."""
+    parts = [
+        f"{'.'.join(str(p) for p in e['loc']) or '<data>'}: {e['msg']}"
+        for e in error.errors(include_input=False, include_url=False)[:5]
+    ]
+    more = error.error_count() - len(parts)
+    return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
+
+
+class HisClient:
+    """Calls hospitals' HIS methods, one breaker per hospital and one bulkhead per upstream."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        backend: HttpBackend = "aiohttp",
+        breaker_threshold: int = 5,
+        breaker_reset_s: float = 10.0,
+        clock: Clock = time.monotonic,
+        transports: Mapping[str, Transport] | None = None,
+    ) -> None:
+        self.registry = registry
+        self._backend: HttpBackend = backend
+        self._breaker_threshold = breaker_threshold
+        self._breaker_reset_s = breaker_reset_s
+        self._clock = clock
+        self._transports: dict[str, Transport] = dict(transports or {})
+        self._bulkheads: dict[str, Bulkhead] = {}
+        self._breakers: dict[str, CircuitBreaker] = {}
+
+    # -- public -------------------------------------------------------------------------------
+
+    async def call(
+        self,
+        method: HisMethod[RequestT, ReplyT],
+        hospital_id: str,
+        request: RequestT,
+        *,
+        deadline: float | None = None,
+    ) -> ReplyT:
+        """Call ``method`` at one hospital and return its parsed reply."""
+        hospital = self._hospital(method, hospital_id)
+        body = self._body(request, hospital_id)
+        data = await self._exchange(method, hospital, body, deadline=deadline)
+        return self._parse(method, hospital_id, data)
+
+    async def call_for_hospitals(
+        self,
+        method: HisMethod[RequestT, ReplyT],
+        hospital_ids: list[str],
+        request: RequestT,
+        *,
+        deadline: float | None = None,
+    ) -> ReplyT:
+        """One call carrying ``hospitalId: "id1,id2"`` to the regional endpoint they share.
+
+        Only for ``method.multi_hospital`` methods; the caller splits the records by their hospitalId.
+        """
+        if not method.multi_hospital:
+            raise ValueError(f"{method.name} does not take several hospital ids in one call")
+        hospitals = [self._hospital(method, hospital_id) for hospital_id in hospital_ids]
+        if len({h.endpoint for h in hospitals}) != 1 or hospitals[0].endpoint is None:
+            raise ValueError("hospitals of one call must share one regional endpoint")
+        body = self._body(request, ",".join(hospital_ids))
+        label = ",".join(hospital_ids)
+        data = await self._exchange(method, hospitals[0], body, deadline=deadline, label=label)
+        return self._parse(method, label, data)
+
+    def circuit_state(self, hospital_id: str) -> CircuitState:
+        return self._breaker(hospital_id).state
+
+    async def aclose(self) -> None:
+        transports, self._transports = self._transports, {}
+        await asyncio.gather(*(t.aclose() for t in transports.values()), return_exceptions=True)
+
+    async def __aenter__(self) -> HisClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # -- the call path ------------------------------------------------------------------------
+
+    def _hospital(self, method: HisMethod[Any, Any], hospital_id: str) -> Hospital:
+        hospital = self.registry.hospital(hospital_id)
+        if hospital is None:
+            raise HisRejected(
+                "医院信息不存在: not in the registry",
+                hospital_id=hospital_id,
+                method=method.name,
+                code="60001",
+            )
+        if not hospital.has_opened(method.name):
+            raise HisNotOpened(hospital_id=hospital_id, method=method.name)
+        return hospital
+
+    @staticmethod
+    def _body(request: HisRequest, hospital_id: str) -> bytes:
+        wire = request.to_wire()
+        # Every example in the spec carries hospitalId; regional HIS need it to tell hospitals apart.
+        wire["hospitalId"] = hospital_id
+        return json.dumps(wire, ensure_ascii=False, separators=(",", ":")).encode()
+
+    async def _exchange(
+        self,
+        method: HisMethod[Any, Any],
+        hospital: Hospital,
+        body: bytes,
+        *,
+        deadline: float | None,
+        label: str | None = None,
+    ) -> Any:
+        hospital_id = label or hospital.id
+        breaker = self._breaker(hospital.id)
+        if not breaker.allow():
+            raise HisCircuitOpen(
+                "failing repeatedly; not called until it recovers",
+                hospital_id=hospital_id,
+                method=method.name,
+            )
+        upstream = self.registry.upstream(hospital)
+        attempts = 1 + (READ_RETRIES if method.access is Access.READ else 0)
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            for attempt in range(attempts):
+                try:
+                    raw = await self._send(method, upstream, body, hospital_id=hospital_id, deadline=deadline)
+                    data = self._read(method, raw, hospital_id)
+                except (HisConnectError, HisHttpError) as exc:
+                    retryable = not isinstance(exc, HisHttpError) or exc.status >= 500
+                    if attempt + 1 < attempts and retryable and self._time_left(deadline) > 0.05:
+                        continue
+                    raise
+                breaker.record_success()
+                return data
+            raise AssertionError("unreachable")  # pragma: no cover
+        except HisRejected as exc:
+            breaker.record_success()  # a refusal is an answer: the hospital is alive
+            outcome = f"rejected:{exc.code}"
+            raise
+        except (HisUnavailable, HisProtocolError) as exc:
+            breaker.record_failure()
+            outcome = exc.code
+            raise
+        except BaseException:
+            breaker.release_trial()
+            outcome = "cancelled"
+            raise
+        finally:
+            log.info(
+                "his call",
+                extra={
+                    "hospital_id": hospital_id,
+                    "method": method.name,
+                    "outcome": outcome,
+                    "ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+
+    def _time_left(self, deadline: float | None) -> float:
+        if deadline is None:
+            return float("inf")
+        return deadline - asyncio.get_running_loop().time()
+
+    async def _send(
+        self,
+        method: HisMethod[Any, Any],
+        upstream: Upstream,
+        body: bytes,
+        *,
+        hospital_id: str,
+        deadline: float | None,
+    ) -> RawReply:
+        timeout_s = min(upstream.timeout_s, self._time_left(deadline))
+        if timeout_s <= 0:
+            raise HisTimeout(
+                "the request's deadline passed before calling", hospital_id=hospital_id, method=method.name
+            )
+        transport = self._transport(upstream)
+        bulkhead = self._bulkhead(upstream)
+        try:
+            async with asyncio.timeout(timeout_s):
+                await bulkhead.acquire()
+                try:
+                    return await transport.post_json(upstream.url_for(method.name), body, timeout_s=timeout_s)
+                finally:
+                    bulkhead.release()
+        except (TimeoutError, TransportTimeout):
+            raise HisTimeout(
+                f"no answer within {timeout_s:.2f}s", hospital_id=hospital_id, method=method.name
+            ) from None
+        except TransportConnectError as exc:
+            raise HisConnectError(str(exc), hospital_id=hospital_id, method=method.name) from None
+
+    def _read(self, method: HisMethod[Any, Any], raw: RawReply, hospital_id: str) -> Any:
+        if raw.status != 200:
+            raise HisHttpError(f"HTTP {raw.status}", hospital_id=hospital_id, method=method.name, status=raw.status)
+        return read_envelope(raw.body, method=method, hospital_id=hospital_id)
+
+    @staticmethod
+    def _parse(method: HisMethod[Any, ReplyT], hospital_id: str, data: Any) -> ReplyT:
+        try:
+            return method.parse_reply(data)
+        except ValidationError as exc:
+            raise HisProtocolError(
+                f"data did not validate: {describe_validation_error(exc)}",
+                hospital_id=hospital_id,
+                method=method.name,
+            ) from None
+
+    # -- per-upstream state -------------------------------------------------------------------
+
+    def _transport(self, upstream: Upstream) -> Transport:
+        transport = self._transports.get(upstream.key)
+        if transport is None:
+            if upstream.transport != "http":
+                raise HisUnavailable(
+                    f"transport {upstream.transport!r} is not available", hospital_id=upstream.key, method=""
+                )
+            transport = HttpJsonTransport(backend=self._backend, max_connections=upstream.max_connections)
+            self._transports[upstream.key] = transport
+        return transport
+
+    def _bulkhead(self, upstream: Upstream) -> Bulkhead:
+        bulkhead = self._bulkheads.get(upstream.key)
+        if bulkhead is None:
+            bulkhead = self._bulkheads[upstream.key] = Bulkhead(upstream.max_connections)
+        return bulkhead
+
+    def _breaker(self, hospital_id: str) -> CircuitBreaker:
+        breaker = self._breakers.get(hospital_id)
+        if breaker is None:
+            breaker = self._breakers[hospital_id] = CircuitBreaker(
+                failure_threshold=self._breaker_threshold,
+                reset_after_s=self._breaker_reset_s,
+                clock=self._clock,
+            )
+        return breaker
+
+
+__all__ = ["HisClient", "HisError"]

@@ -1,0 +1,60 @@
+"""Reading the spec's reply envelope ``{success, msg, code, data}`` leniently."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .codes import ReturnCode
+from .errors import HisNoData, HisProtocolError, HisRejected
+from .method import Envelope, HisMethod
+
+_ENVELOPE_KEYS = frozenset({"success", "msg", "code", "message"})
+_TRUE = frozenset({"true", "1", "yes"})
+
+
+def _is_success(value: Any, code: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        # Some HIS leave out ``success``; the code still says what happened.
+        return code == ReturnCode.SUCCESS
+    return str(value).strip().lower() in _TRUE
+
+
+def read_envelope(body: bytes, *, method: HisMethod[Any, Any], hospital_id: str) -> Any:
+    """The reply's payload (``data``, or the top-level fields for irregular methods), or a HisError."""
+    try:
+        decoded = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise HisProtocolError(
+            f"reply is not JSON ({exc.__class__.__name__} at byte {getattr(exc, 'pos', '?')})",
+            hospital_id=hospital_id,
+            method=method.name,
+        ) from None
+    if not isinstance(decoded, dict):
+        raise HisProtocolError(
+            f"reply is a JSON {type(decoded).__name__}, not the envelope object",
+            hospital_id=hospital_id,
+            method=method.name,
+        )
+    reply = {key.strip() if isinstance(key, str) else key: value for key, value in decoded.items()}
+    code = str(reply.get("code", "")).strip()
+    if not _is_success(reply.get("success"), code):
+        message = str(reply.get("msg") or reply.get("message") or "").strip()
+        if code == ReturnCode.NO_DATA:
+            raise HisNoData(message or ReturnCode.NO_DATA.meaning, hospital_id=hospital_id, method=method.name)
+        if not code:
+            code = ReturnCode.UNKNOWN_ERROR
+        known = ReturnCode.parse(code)
+        raise HisRejected(
+            message or (known.meaning if known else "hospital refused without a message"),
+            hospital_id=hospital_id,
+            method=method.name,
+            code=code,
+        )
+    if method.envelope is Envelope.TOP_LEVEL:
+        return {key: value for key, value in reply.items() if key not in _ENVELOPE_KEYS}
+    if method.envelope is Envelope.BARE:
+        return None
+    return reply.get("data")

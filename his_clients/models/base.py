@@ -1,0 +1,194 @@
+"""Base classes and field types for the models of every HIS method.
+
+Hospitals' replies are messy (numbers as strings, empty strings, keys with stray spaces such as
+``"isPositive "``, ``idcard`` where the spec says ``idCard``): replies are read leniently.
+Requests are written strictly: exactly the spec's names, money with two decimal places.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Annotated, Any, ClassVar, TypeVar, get_args
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    StringConstraints,
+    model_validator,
+)
+
+T = TypeVar("T")
+
+CENT = Decimal("0.01")
+
+
+def _read_decimal(value: Any) -> Any:
+    """Money and counts arrive as ``"23.5"``, ``23.5``, ``""`` or ``null``: empty means absent."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not an amount")
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        # repr gives the shortest text that round-trips, so 23.5 becomes Decimal("23.5"), not a binary tail.
+        return Decimal(repr(value))
+    if isinstance(value, str):
+        text = value.strip().replace(",", "").removeprefix("¥").removesuffix("元").strip()
+        if text == "":
+            return None
+        try:
+            return Decimal(text)
+        except InvalidOperation as exc:
+            raise ValueError(f"not an amount: {value!r}") from exc
+    raise ValueError(f"not an amount: {value!r}")
+
+
+def render_money(amount: Decimal) -> str:
+    """Yuan with at least two decimal places; finer unit prices (up to four places) keep their digits."""
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent >= -2:
+        return str(amount.quantize(CENT, rounding=ROUND_HALF_UP))
+    return str(amount.normalize()) if amount == amount.to_integral_value() else str(amount)
+
+
+def _read_int(value: Any) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text == "":
+            return None
+        try:
+            number = Decimal(text)
+        except InvalidOperation as exc:
+            raise ValueError(f"not a whole number: {value!r}") from exc
+        if number != number.to_integral_value():
+            raise ValueError(f"not a whole number: {value!r}")
+        return int(number)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _read_str(value: Any) -> Any:
+    """Identifiers and codes arrive as numbers too (``"code": 10001``, ``"serialNumber": 1``)."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | Decimal):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value).removesuffix(".0") if value.is_integer() else repr(value)
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+def _read_list(value: Any) -> Any:
+    """A list may arrive as null, ``""`` or a single object."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, dict):
+        return [value]
+    return value
+
+
+Money = Annotated[Decimal, BeforeValidator(_read_decimal), PlainSerializer(render_money, return_type=str)]
+"""Yuan, read leniently, written as ``"23.50"``. Never a float."""
+
+Int = Annotated[int, BeforeValidator(_read_int)]
+"""A whole number that may arrive as a string."""
+
+Str = Annotated[str, BeforeValidator(_read_str)]
+"""Text that may arrive as a number; surrounding whitespace removed."""
+
+List = Annotated[list[T], BeforeValidator(_read_list)]
+"""A list that may arrive as null, an empty string or a single object."""
+
+
+DateTime = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")]
+"""Request text in the spec's ``yyyy-MM-dd HH:mm:ss``."""
+
+Date = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+"""Request text in the spec's ``yyyy-MM-dd``."""
+
+CompactDate = Annotated[str, StringConstraints(pattern=r"^\d{8}$")]
+"""Request text in the spec's ``yyyyMMdd``."""
+
+HourMinute = Annotated[str, StringConstraints(pattern=r"^\d{2}:\d{2}$")]
+"""Request text in the spec's ``HH:mm``."""
+
+
+def _is_text(annotation: Any) -> bool:
+    """``Str``, and also ``Str | None``, whose ``str`` sits inside the union's Annotated member."""
+    return annotation is str or any(arg is str or _is_text(arg) for arg in get_args(annotation))
+
+
+def _field_keys(model: type[BaseModel]) -> dict[str, str]:
+    """Every spelling a reply may use for each field, lower-cased, mapped to the name pydantic expects."""
+    keys: dict[str, str] = {}
+    for name, field in model.model_fields.items():
+        target = field.alias or name
+        spellings = [name, target]
+        if isinstance(field.validation_alias, AliasChoices):
+            spellings += [c for c in field.validation_alias.choices if isinstance(c, str)]
+        elif isinstance(field.validation_alias, str):
+            spellings.append(field.validation_alias)
+        for spelling in spellings:
+            keys.setdefault(spelling.lower(), spelling if spelling != name else target)
+    return keys
+
+
+class HisReply(BaseModel):
+    """A hospital's reply (the ``data`` of the envelope, or one record of it), read leniently.
+
+    Keys are matched after stripping whitespace and ignoring case, unknown keys are ignored and
+    ``""`` counts as absent for anything that is not text.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
+    _keys: ClassVar[dict[str, str]]
+    _blank_is_absent: ClassVar[frozenset[str]]
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls._keys = _field_keys(cls)
+        cls._blank_is_absent = frozenset(
+            field.alias or name for name, field in cls.model_fields.items() if not _is_text(field.annotation)
+        )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise_keys(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        normalised: dict[str, Any] = {}
+        for key, value in data.items():
+            clean = key.strip() if isinstance(key, str) else key
+            target = cls._keys.get(clean.lower(), clean) if isinstance(clean, str) else clean
+            blank = value is None or (value == "" and target in cls._blank_is_absent)
+            if blank and (target in normalised or target in cls._blank_is_absent):
+                continue  # absent; and a duplicate spelling never erases a value already read
+            normalised[target] = value
+        return normalised
+
+    def to_wire(self) -> dict[str, Any]:
+        """The reply as the spec writes it (used by tests and by our own shims)."""
+        return self.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
+class HisRequest(BaseModel):
+    """A request to a hospital, written strictly with the spec's parameter names."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", frozen=True)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON body as the spec names it; absent optional fields are left out."""
+        return self.model_dump(by_alias=True, mode="json", exclude_none=True)
