@@ -1,0 +1,20 @@
+"""The store: SQLAlchemy 2 async models, repositories and Alembic migrations.
+
+The bottom layer: it imports nothing from the rest of hisgraph. SQLite file by default, PostgreSQL in
+production; the same migrations build both.
+"""
+
+from store.cards import DuplicateCardNumber, HealthCardChanges, HealthCardRepository, generate_card_number
+from store.db import Database, alembic_config
+from store.models import Base, HealthCard
+
+__all__ = [
+    "Base",
+    "Database",
+    "DuplicateCardNumber",
+    "HealthCard",
+    "HealthCardChanges",
+    "HealthCardRepository",
+    "alembic_config",
+    "generate_card_number",
+]

@@ -1,0 +1,164 @@
+"""The database handle: one async engine, transactional sessions, a readiness ping and migrations."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Final
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, event, make_url, text
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+ALEMBIC_INI: Final = Path(__file__).with_name("alembic.ini")
+MIGRATIONS_DIR: Final = Path(__file__).with_name("migrations")
+
+# Any constant works; it only has to be the same in every instance that may migrate at once.
+_MIGRATION_LOCK_KEY: Final = 0x6869_7367_7261_7068  # "hisgraph"
+_SQLITE_BUSY_TIMEOUT_MS: Final = 5_000
+
+
+class Database:
+    """The store's connection to one database: an SQLAlchemy async engine and what is built on it.
+
+    `url` is an SQLAlchemy URL: `sqlite+aiosqlite:///var/hisgraph.sqlite3` (the parent folder is
+    created) or `postgresql+asyncpg://user@host:5432/dbname`. Call `dispose()` when done (or use
+    `async with Database(url) as db:`). `connect_timeout` bounds opening a PostgreSQL connection,
+    `ping_timeout` the whole readiness ping.
+    """
+
+    def __init__(
+        self, url: str, *, echo: bool = False, connect_timeout: float = 5.0, ping_timeout: float = 2.0
+    ) -> None:
+        self._url = make_url(url)
+        self._ping_timeout = ping_timeout
+        connect_args: dict[str, Any] = {}
+        if self._url.get_backend_name() == "sqlite":
+            _create_parent_folder(self._url)
+        elif self._url.get_driver_name() == "asyncpg":
+            connect_args["timeout"] = connect_timeout
+        self._engine = create_async_engine(self._url, echo=echo, pool_pre_ping=True, connect_args=connect_args)
+        if self._url.get_backend_name() == "sqlite":
+            _configure_sqlite(self._engine)
+        self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
+
+    @property
+    def url(self) -> URL:
+        """The database URL (render it with `url.render_as_string(hide_password=True)` for logs)."""
+        return self._url
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The underlying engine, for the few callers that need a raw connection."""
+        return self._engine
+
+    async def __aenter__(self) -> Database:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.dispose()
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction: committed when the block ends, rolled back if it raises.
+
+        The block may also commit by itself (a saga recording each step); objects stay readable after
+        a commit (`expire_on_commit=False`), since reloading them would need I/O.
+        """
+        async with self._sessions() as session:
+            try:
+                yield session
+            except BaseException:
+                await session.rollback()
+                raise
+            await session.commit()
+
+    async def ping(self) -> bool:
+        """Whether the database answers `SELECT 1` within `ping_timeout` seconds (for /readyz)."""
+        try:
+            async with asyncio.timeout(self._ping_timeout), self._engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError, TimeoutError):
+            return False
+        return True
+
+    async def migrate(self, revision: str = "head") -> None:
+        """Upgrade the schema to `revision` with Alembic; a no-op when it is already there."""
+        async with self.migration_connection() as connection:
+            await connection.run_sync(_upgrade, revision)
+
+    @asynccontextmanager
+    async def migration_connection(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in one transaction that only one migrating process holds at a time.
+
+        Several instances starting together all call `migrate()`; on PostgreSQL a transaction-level
+        advisory lock queues them, and the late ones find the schema up to date. On SQLite the
+        transaction itself begins IMMEDIATE, which takes the write lock.
+        """
+        async with self._engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+            yield connection
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self._engine.dispose()
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """The Alembic configuration of the store's migrations, wherever the package is installed."""
+    config = Config(str(ALEMBIC_INI))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def _upgrade(connection: Connection, revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+
+
+def _create_parent_folder(url: URL) -> None:
+    database = url.database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    """WAL, foreign keys, a busy timeout, and transactions SQLAlchemy begins itself.
+
+    The sqlite3 driver's legacy mode never BEGINs before a SELECT or DDL, which breaks repeatable reads,
+    SAVEPOINTs and transactional migrations; SQLAlchemy's documented fix is to switch that off and emit
+    BEGIN ourselves. We emit BEGIN IMMEDIATE: in WAL mode a transaction that reads and then writes (most
+    of ours: look a record up, then change it) fails at once with SQLITE_BUSY if another writer committed
+    in between, while an IMMEDIATE transaction waits for the write lock up front, within the busy timeout.
+    Readers pay with that short wait; SQLite is the single-machine default, PostgreSQL is for load.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

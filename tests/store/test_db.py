@@ -1,0 +1,59 @@
+"""The Database handle: sessions commit or roll back, ping tells live from dead, SQLite is set up for concurrency."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from store.cards import HealthCardRepository
+from store.db import Database
+
+
+async def test_ping_is_true_on_a_live_database(db: Database) -> None:
+    assert await db.ping() is True
+
+
+async def _assert_ping_fails_quickly(url: str) -> None:
+    async with Database(url, ping_timeout=2.0) as db:
+        started = time.monotonic()
+        assert await db.ping() is False
+        assert time.monotonic() - started < 2.5
+
+
+async def test_ping_is_false_quickly_when_nothing_listens() -> None:
+    await _assert_ping_fails_quickly("postgresql+asyncpg://postgres@127.0.0.1:1/x")
+
+
+async def test_ping_is_false_when_sqlite_cannot_open_the_file(tmp_path: Path) -> None:
+    await _assert_ping_fails_quickly(f"sqlite+aiosqlite:///{tmp_path}")  # a folder, not a database file
+
+
+async def test_session_commits_when_the_block_succeeds(db: Database) -> None:
+    async with db.session() as session:
+        await HealthCardRepository(session).add(medical_card_number="001000000000001", name="李四", gender="2")
+    async with db.session() as session:
+        assert await HealthCardRepository(session).get("001000000000001") is not None
+
+
+async def test_session_rolls_back_when_the_block_raises(db: Database) -> None:
+    async def add_then_fail() -> None:
+        async with db.session() as session:
+            await HealthCardRepository(session).add(medical_card_number="001000000000002", name="李四", gender="2")
+            raise LookupError
+
+    with pytest.raises(LookupError):
+        await add_then_fail()
+    async with db.session() as session:
+        assert await HealthCardRepository(session).get("001000000000002") is None
+
+
+async def test_sqlite_parent_folder_is_created_and_pragmas_applied(tmp_path: Path) -> None:
+    path = tmp_path / "var" / "nested" / "hisgraph.sqlite3"
+    async with Database(f"sqlite+aiosqlite:///{path}") as db, db.engine.connect() as connection:
+        assert (await connection.execute(text("PRAGMA journal_mode"))).scalar_one() == "wal"
+        assert (await connection.execute(text("PRAGMA foreign_keys"))).scalar_one() == 1
+        assert (await connection.execute(text("PRAGMA busy_timeout"))).scalar_one() == 5000
+    assert path.exists()
