@@ -1,0 +1,70 @@
+"""The gateway as one ASGI app: ``create_app(settings)``."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from his_clients.client import HisClient
+from resolvers.context import Services
+from store.db import Database
+
+from .graphql import GraphQLApp
+from .paths import NormalisePath
+from .settings import Settings
+from .shims import cards
+
+
+async def healthz(request: Request) -> Response:
+    """Alive: the process answers."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """Ready: the store answers. Hospitals being down does not make us unready."""
+    services: Services = request.app.state.services
+    if await services.db.ping():
+        return JSONResponse({"status": "ready"})
+    return JSONResponse({"status": "store unreachable"}, status_code=503)
+
+
+def create_app(settings: Settings) -> Starlette:
+    """Build the gateway. Nothing is read from the environment here: ``settings`` says everything."""
+    registry = settings.load_registry()
+    db = Database(settings.database_url)
+    his = HisClient(
+        registry,
+        backend=settings.http_backend,
+        breaker_threshold=settings.breaker_threshold,
+        breaker_reset_s=settings.breaker_reset_s,
+    )
+    services = Services(his=his, registry=registry, db=db, request_deadline_s=settings.request_deadline_s)
+    graphql_app = GraphQLApp(services, graphiql=settings.dev)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if settings.migrate_on_start:
+            await db.migrate()
+        try:
+            yield
+        finally:
+            await his.aclose()
+            await db.dispose()
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        *cards.routes,
+    ]
+    app = Starlette(routes=routes, middleware=[Middleware(NormalisePath)], lifespan=lifespan)
+    app.router.redirect_slashes = False
+    app.state.services = services
+    app.state.settings = settings
+    return app

@@ -1,0 +1,20 @@
+"""The /graphql endpoint: Strawberry over Starlette with our typed per-request context."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from resolvers.context import Context, Services
+from resolvers.schema import schema
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    def __init__(self, services: Services, *, graphiql: bool) -> None:
+        super().__init__(schema, graphql_ide="graphiql" if graphiql else None, allow_queries_via_get=False)
+        self._services = services
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        return Context.for_request(self._services)

@@ -1,0 +1,48 @@
+"""One settings tree, read once at start-up and passed to ``create_app``.
+
+Environment variables override defaults with the ``HISGRAPH_`` prefix, e.g.
+``HISGRAPH_DATABASE_URL=postgresql+asyncpg://...`` or ``HISGRAPH_REGISTRY_PATH=hospitals.toml``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from his_clients.registry import Registry
+from his_clients.transport import HttpBackend
+
+
+class Settings(BaseSettings):
+    """How this gateway runs."""
+
+    model_config = SettingsConfigDict(env_prefix="HISGRAPH_", env_nested_delimiter="__", frozen=True)
+
+    mode: Literal["dev", "production"] = "dev"
+    """dev serves GraphiQL; production does not."""
+    database_url: str = "sqlite+aiosqlite:///var/hisgraph.sqlite3"
+    migrate_on_start: bool = True
+    """Apply Alembic migrations at start-up (the single-machine default; production may run them apart)."""
+    registry_path: Path | None = None
+    """The hospital registry TOML file. Ignored when ``registry`` is given directly (tests, demo)."""
+    registry: Registry | None = None
+    request_deadline_s: float = Field(default=5.0, gt=0, le=60)
+    """One overall deadline per GraphQL request, across all hospitals it fans out to."""
+    http_backend: HttpBackend = "aiohttp"
+    """Transport under httpx's API; chosen by measurement (README, bench/fanout_overhead.py)."""
+    breaker_threshold: int = Field(default=5, ge=1)
+    breaker_reset_s: float = Field(default=10.0, gt=0)
+
+    @property
+    def dev(self) -> bool:
+        return self.mode == "dev"
+
+    def load_registry(self) -> Registry:
+        if self.registry is not None:
+            return self.registry
+        if self.registry_path is None:
+            raise ValueError("no hospital registry: set HISGRAPH_REGISTRY_PATH or pass --config")
+        return Registry.load(self.registry_path)

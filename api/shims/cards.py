@@ -1,0 +1,41 @@
+"""Card shims the hospitals call (spec chapter 1.3, 公众号提供的接口)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from his_clients.codes import ReturnCode
+from services.cards import get_patient_info, is_valid_card_number
+
+from .envelope import ShimError, ok, read_body, shim, text_field
+
+
+@shim
+async def get_patient_info_shim(request: Request) -> Response:
+    """1.3.1 prefront/patient/getPatientInfo: who holds this card, from the platform's own records."""
+    body = await read_body(request)
+    # The table spells it MedicalCardNumber, the example medicalCardNumber: both are accepted.
+    card_number = text_field(body, "medicalCardNumber")
+    assert card_number is not None
+    if not is_valid_card_number(card_number):
+        raise ShimError(ReturnCode.PARAMETER_FORMAT, "就诊卡号格式错误: 应为15位卡号或64位电子健康卡ID")
+    info = await get_patient_info(request.app.state.services.db, card_number)
+    if info is None:
+        raise ShimError(ReturnCode.NO_DATA)
+    return ok(
+        {
+            "name": info.name,
+            "phone": info.phone or "",
+            "sex": info.sex,
+            "gender": info.gender,
+            "address": info.address or "",
+            "birthdate": info.birthdate.isoformat() if info.birthdate else "",
+            "idCardNo": info.id_card_number or "",
+            "medicalCardNumber": info.medical_card_number,
+        }
+    )
+
+
+routes = [Route("/prefront/patient/getPatientInfo", get_patient_info_shim, methods=["POST"])]

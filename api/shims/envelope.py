@@ -1,0 +1,94 @@
+"""The spec's reply envelope for our shims, and reading hospitals' requests leniently.
+
+Hospitals get HTTP 200 with ``{success, msg, code, data}`` and a 附四 code, whatever happened:
+never a 500, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from his_clients.codes import ReturnCode
+
+log = logging.getLogger("hisgraph.shims")
+
+
+class ShimError(Exception):
+    """A refusal to answer with a 附四 code."""
+
+    def __init__(self, code: ReturnCode, msg: str | None = None) -> None:
+        super().__init__(msg or code.meaning)
+        self.code = code
+        self.msg = msg or code.meaning
+
+
+class JsonEnvelope(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def ok(data: Any = None) -> Response:
+    return JsonEnvelope({"success": True, "msg": "成功", "code": ReturnCode.SUCCESS.value, "data": data})
+
+
+def fail(code: ReturnCode, msg: str | None = None) -> Response:
+    return JsonEnvelope({"success": False, "msg": msg or code.meaning, "code": code.value, "data": None})
+
+
+async def read_body(request: Request) -> dict[str, Any]:
+    """The JSON object a hospital sent. Any capitalisation of application/json, or none, is JSON."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ShimError(ReturnCode.PARAMETER_FORMAT, "请求体不是有效的JSON") from exc
+    if not isinstance(body, dict):
+        raise ShimError(ReturnCode.PARAMETER_FORMAT, "请求体必须是JSON对象")
+    return body
+
+
+def text_field(body: Mapping[str, Any], *names: str, required: bool = True) -> str | None:
+    """A text parameter under any of ``names`` (matched ignoring case and stray spaces).
+
+    Missing or empty -> 20001; not a string -> 20002 (a number would lose a card's leading zeros).
+    """
+    wanted = {name.lower() for name in names}
+    for key, value in body.items():
+        if isinstance(key, str) and key.strip().lower() in wanted:
+            if value is None or (isinstance(value, str) and not value.strip()):
+                break
+            if not isinstance(value, str):
+                raise ShimError(ReturnCode.PARAMETER_TYPE, f"参数类型错误: {names[0]} 应为字符串")
+            return value.strip()
+    if required:
+        raise ShimError(ReturnCode.MISSING_PARAMETER, f"缺少参数: {names[0]}")
+    return None
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def shim(handler: Callable[[Request], Awaitable[Response]]) -> Handler:
+    """Wrap a shim handler so every outcome is the spec's envelope."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except ShimError as refusal:
+            return fail(refusal.code, refusal.msg)
+        except Exception:
+            # The cause goes to our log; the hospital sees the spec's code, no internals.
+            log.exception("shim failed", extra={"path": request.url.path})
+            return fail(ReturnCode.SYSTEM_ERROR)
+
+    endpoint.__name__ = handler.__name__
+    endpoint.__doc__ = handler.__doc__
+    return endpoint

@@ -1,0 +1,100 @@
+"""GraphQL types of the patient graph."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import strawberry
+
+from his_clients.models.outpatient import PendingPayment as PendingPaymentReply
+from his_clients.models.outpatient import PendingPaymentItem as PendingPaymentItemReply
+
+from ..context import Info
+from ..fanout import per_hospital
+from ..hospitals.types import Hospital
+from ..scalars import Money
+
+
+@strawberry.type(description="One charge item of a bill waiting to be paid (待缴费明细).")
+class PendingPaymentItem:
+    id: strawberry.ID = strawberry.field(
+        description="The item's id at the hospital, stable across calls (prescription number + line)."
+    )
+    name: str = strawberry.field(description="What is charged: a drug, an examination, a service (item).")
+    amount: Money = strawberry.field(description="The item's amount (itemAmount).")
+    unit_price: Money = strawberry.field(description="Unit price (price).")
+    quantity: str = strawberry.field(description="Quantity, as the hospital writes it.")
+    unit: str = strawberry.field(description="Unit of the quantity, e.g. 盒, 瓶.")
+    doctor: str = strawberry.field(description="Prescribing doctor.")
+    created_at: str = strawberry.field(description="When it was prescribed, yyyy-MM-dd HH:mm:ss (createTime).")
+    prescription_number: str | None = strawberry.field(description="Prescription number (presCode).")
+    preferential_amount: Money = strawberry.field(description="Discount on this item; 0 when none.")
+    prescription_type: str | None = strawberry.field(description="Prescription type code (presType).")
+
+    @classmethod
+    def from_reply(cls, item: PendingPaymentItemReply) -> PendingPaymentItem:
+        return cls(
+            id=strawberry.ID(item.id),
+            name=item.item,
+            amount=Money(item.item_amount),
+            unit_price=Money(item.price),
+            quantity=item.quantity,
+            unit=item.unit,
+            doctor=item.doctor,
+            created_at=item.create_time,
+            prescription_number=item.pres_code,
+            preferential_amount=Money(item.preferential_amount),
+            prescription_type=item.pres_type,
+        )
+
+
+@strawberry.type(description="Bills waiting to be paid at one hospital (待缴费信息, spec 3.1.1 queryWaitPay).")
+class PendingPayment:
+    hospital_id: strawberry.ID = strawberry.field(description="The hospital these bills belong to.")
+    total_amount: Money = strawberry.field(
+        description="What the patient pays: the hospital's own total, never re-added by us (amount)."
+    )
+    discount_amount: Money = strawberry.field(description="Total discount; discount + total = the bills' sum.")
+    medical_insurance_patient: bool | None = strawberry.field(
+        description="Whether the patient is a medical-insurance patient at this hospital (isMedicalPat)."
+    )
+    items: list[PendingPaymentItem] = strawberry.field(description="The charge items.")
+
+    @strawberry.field(description="The hospital, as the registry names it.")
+    def hospital(self, info: Info) -> Hospital | None:
+        found = info.context.registry.hospital(self.hospital_id)
+        return Hospital.from_registry(found) if found else None
+
+    @classmethod
+    def from_reply(cls, hospital_id: str, reply: PendingPaymentReply) -> PendingPayment:
+        return cls(
+            hospital_id=strawberry.ID(hospital_id),
+            total_amount=Money(reply.amount),
+            discount_amount=Money(reply.discount_amount or Decimal(0)),
+            medical_insurance_patient=None if reply.is_medical_pat is None else reply.is_medical_pat == "1",
+            items=[PendingPaymentItem.from_reply(item) for item in reply.detail],
+        )
+
+
+@strawberry.type(description="A patient, identified by a medical card number (就诊卡号).")
+class Patient:
+    medical_card_number: str = strawberry.field(
+        description="A 15-digit platform card or a 64-character national e-health card id."
+    )
+
+    @strawberry.field(
+        description=(
+            "Bills waiting to be paid, per hospital (3.1.1). hospitalId is one id or several, comma-separated; "
+            "hospitals are asked at once. A hospital with nothing to pay is left out; a hospital that fails "
+            "gives a null entry and its own error with extensions {hospitalId, code, method}."
+        )
+    )
+    async def pending_payments(self, info: Info, hospital_id: str) -> list[PendingPayment | None]:
+        card = self.medical_card_number
+        return await per_hospital(
+            info,
+            hospital_id,
+            method="hospital.interface.queryWaitPay",
+            load=lambda h: info.context.loaders.pending_payments.load((h, card)),
+            convert=PendingPayment.from_reply,
+        )

@@ -1,0 +1,37 @@
+"""Scalars shared by every domain, registered with the schema through ``SCALARS``."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import NewType
+
+import strawberry
+from strawberry.types.scalar import ScalarDefinition
+
+from his_clients.models.base import render_money
+
+Money = NewType("Money", Decimal)
+"""An amount in yuan. Resolvers return ``Money(Decimal(...))``; GraphQL sees a two-place string."""
+
+
+def _parse_money(value: object) -> Money:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError('Money is written as a string such as "23.50"')
+    try:
+        return Money(Decimal(value))
+    except InvalidOperation as exc:
+        raise ValueError(f"not an amount: {value!r}") from exc
+
+
+def _serialize_money(value: Decimal) -> str:
+    return render_money(value)
+
+
+SCALARS: dict[object, ScalarDefinition] = {
+    Money: strawberry.scalar(
+        name="Money",
+        description='An amount in yuan (元, RMB) as a decimal string with two places, e.g. "23.50". Never a float.',
+        serialize=_serialize_money,
+        parse_value=_parse_money,
+    ),
+}

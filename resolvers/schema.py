@@ -1,0 +1,29 @@
+"""The GraphQL schema, assembled from each domain's queries."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from .errors import log_errors
+from .hospitals.queries import HospitalQueries
+from .patients.queries import PatientQueries
+from .scalars import SCALARS
+
+Query = merge_types("Query", (HospitalQueries, PatientQueries))
+
+
+class Schema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        log_errors(errors, execution_context)
+
+
+schema = Schema(query=Query, config=StrawberryConfig(scalar_map=SCALARS))
+
+
+def sdl() -> str:
+    """The schema as SDL, as exported to schema.graphql."""
+    return schema.as_str() + "\n"

@@ -1,0 +1,178 @@
+"""The one call path, against the simulated region over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from his_clients.client import HisClient
+from his_clients.codes import ReturnCode
+from his_clients.errors import (
+    HisCircuitOpen,
+    HisHttpError,
+    HisNoData,
+    HisNotOpened,
+    HisProtocolError,
+    HisRejected,
+    HisTimeout,
+)
+from his_clients.fanout import deadline_in
+from his_clients.models.outpatient import QUERY_WAIT_PAY, QueryWaitPayRequest
+from his_clients.registry import Hospital, Registry
+from tests.conftest import calls, inject
+
+CARD = "001000056254587"
+WAIT_PAY = QUERY_WAIT_PAY.name
+
+
+def request(card: str = CARD) -> QueryWaitPayRequest:
+    return QueryWaitPayRequest(medical_card_number=card)
+
+
+def with_hospital(registry: Registry, hospital_id: str, **changes: object) -> Registry:
+    hospitals = tuple(h.model_copy(update=changes) if h.id == hospital_id else h for h in registry.hospitals)
+    return Registry(hospitals=hospitals, endpoints=registry.endpoints)
+
+
+async def test_standalone_and_regional_hospitals_answer(region: Registry, sim_admin: httpx.Client) -> None:
+    async with HisClient(region) as client:
+        standalone = await client.call(QUERY_WAIT_PAY, "253", request())
+        regional = await client.call(QUERY_WAIT_PAY, "256", request())
+    assert standalone.amount > 0
+    assert all(isinstance(item.item_amount, Decimal) for item in standalone.detail)
+    assert regional.amount > 0
+    received = calls(sim_admin, method=WAIT_PAY)
+    assert {c["hospitalId"] for c in received} == {"253", "256"}
+    # Behind the regional endpoint the hospital is told apart by hospitalId in the body.
+    assert next(c for c in received if c["hospitalId"] == "256")["body"]["hospitalId"] == "256"
+
+
+async def test_a_business_code_arrives_as_that_code(region: Registry, sim_admin: httpx.Client) -> None:
+    inject(sim_admin, hospitalId="254", method=WAIT_PAY, kind="code", code="60101", msg="该卡不允许线上交费")
+    async with HisClient(region) as client:
+        with pytest.raises(HisRejected) as caught:
+            await client.call(QUERY_WAIT_PAY, "254", request())
+    assert caught.value.code == "60101"
+    assert caught.value.return_code is ReturnCode.CARD_NO_ONLINE_PAYMENT
+    assert caught.value.extensions == {"hospitalId": "254", "code": "60101", "method": WAIT_PAY}
+
+
+async def test_no_data_is_its_own_error(region: Registry, sim_admin: httpx.Client) -> None:
+    inject(sim_admin, hospitalId="253", method=WAIT_PAY, kind="code", code="10002", msg="未查询到数据")
+    async with HisClient(region) as client:
+        with pytest.raises(HisNoData):
+            await client.call(QUERY_WAIT_PAY, "253", request())
+
+
+async def test_a_method_not_opened_answers_40003_without_a_network_call(
+    region: Registry, sim_admin: httpx.Client
+) -> None:
+    registry = with_hospital(region, "253", opened=frozenset({"hospital.interface.queryBalance"}))
+    async with HisClient(registry) as client:
+        with pytest.raises(HisNotOpened) as caught:
+            await client.call(QUERY_WAIT_PAY, "253", request())
+    assert caught.value.code == ReturnCode.NOT_OPENED
+    assert calls(sim_admin, method=WAIT_PAY) == []
+
+
+async def test_a_method_path_can_be_mapped_elsewhere(region: Registry, sim_admin: httpx.Client) -> None:
+    # The hospital serves queryWaitPay under another name: here, the regional endpoint's URL.
+    hospital = region.hospital("255")
+    assert hospital is not None
+    assert hospital.base_url is not None
+    elsewhere = str(hospital.base_url).replace("/his/255", "/his/253") + "/" + WAIT_PAY
+    registry = with_hospital(region, "255", method_paths={WAIT_PAY: elsewhere})
+    async with HisClient(registry) as client:
+        await client.call(QUERY_WAIT_PAY, "255", request())
+    assert [c["hospitalId"] for c in calls(sim_admin, method=WAIT_PAY)] == ["253"]
+
+
+async def test_unknown_hospital_is_60001(region: Registry) -> None:
+    async with HisClient(region) as client:
+        with pytest.raises(HisRejected) as caught:
+            await client.call(QUERY_WAIT_PAY, "999", request())
+    assert caught.value.code == ReturnCode.HOSPITAL_NOT_FOUND
+
+
+async def test_http_500_on_a_read_is_retried_once(region: Registry, sim_admin: httpx.Client) -> None:
+    inject(sim_admin, hospitalId="253", method=WAIT_PAY, kind="http500", times=1)
+    async with HisClient(region) as client:
+        reply = await client.call(QUERY_WAIT_PAY, "253", request())
+    assert reply.amount > 0
+    assert len(calls(sim_admin, method=WAIT_PAY)) == 2
+
+    inject(sim_admin, hospitalId="253", method=WAIT_PAY, kind="http500")
+    async with HisClient(region) as client:
+        with pytest.raises(HisHttpError) as caught:
+            await client.call(QUERY_WAIT_PAY, "253", request())
+    assert caught.value.status == 500
+
+
+async def test_invalid_json_is_a_protocol_error(region: Registry, sim_admin: httpx.Client) -> None:
+    inject(sim_admin, hospitalId="253", method=WAIT_PAY, kind="invalid_json")
+    async with HisClient(region) as client:
+        with pytest.raises(HisProtocolError):
+            await client.call(QUERY_WAIT_PAY, "253", request())
+
+
+async def test_a_hanging_hospital_times_out_at_its_own_timeout(region: Registry, sim_admin: httpx.Client) -> None:
+    inject(sim_admin, hospitalId="253", method=WAIT_PAY, kind="hang")
+    registry = with_hospital(region, "253", timeout_s=0.3)
+    async with HisClient(registry) as client:
+        started = time.monotonic()
+        with pytest.raises(HisTimeout):
+            await client.call(QUERY_WAIT_PAY, "253", request())
+        assert time.monotonic() - started < 2.0
+
+
+async def test_the_deadline_caps_the_hospital_timeout(region: Registry, sim_admin: httpx.Client) -> None:
+    inject(sim_admin, hospitalId="253", method=WAIT_PAY, kind="hang")
+    async with HisClient(region) as client:
+        started = time.monotonic()
+        with pytest.raises(HisTimeout):
+            await client.call(QUERY_WAIT_PAY, "253", request(), deadline=deadline_in(0.2))
+        assert time.monotonic() - started < 1.5
+
+
+async def test_the_circuit_opens_after_repeated_failures_and_recovers(
+    region: Registry, sim_admin: httpx.Client
+) -> None:
+    inject(sim_admin, hospitalId="253", method=WAIT_PAY, kind="invalid_json")
+    now = [0.0]
+    async with HisClient(region, breaker_threshold=3, breaker_reset_s=30.0, clock=lambda: now[0]) as client:
+        for _ in range(3):
+            with pytest.raises(HisProtocolError):
+                await client.call(QUERY_WAIT_PAY, "253", request())
+        with pytest.raises(HisCircuitOpen):
+            await client.call(QUERY_WAIT_PAY, "253", request())
+        assert len(calls(sim_admin, method=WAIT_PAY)) == 3  # the open circuit made no call
+        # Other hospitals are unaffected.
+        await client.call(QUERY_WAIT_PAY, "254", request())
+
+        sim_admin.delete("/admin/faults")
+        now[0] += 31.0  # half-open: one trial call goes through and closes the circuit
+        await client.call(QUERY_WAIT_PAY, "253", request())
+        await client.call(QUERY_WAIT_PAY, "253", request())
+
+
+async def test_the_bulkhead_limits_calls_in_flight_per_hospital(region: Registry, sim_admin: httpx.Client) -> None:
+    inject(sim_admin, hospitalId="253", method=WAIT_PAY, kind="latency", latencyMs=200)
+    registry = with_hospital(region, "253", max_connections=2, timeout_s=0.5)
+    async with HisClient(registry) as client:
+        outcomes = await asyncio.gather(
+            *(client.call(QUERY_WAIT_PAY, "253", request()) for _ in range(6)), return_exceptions=True
+        )
+        fast = await client.call(QUERY_WAIT_PAY, "254", request())
+    # Two at a time, 200 ms each, 500 ms budget: some wait too long in the bulkhead; others still answer.
+    assert any(isinstance(o, HisTimeout) for o in outcomes)
+    assert any(not isinstance(o, BaseException) for o in outcomes)
+    assert fast.amount > 0
+
+
+def test_registry_rejects_a_hospital_with_two_addresses() -> None:
+    with pytest.raises(ValueError, match="exactly one of base_url or endpoint"):
+        Hospital(id="1", name="x", base_url="http://127.0.0.1:1/his/1", endpoint="county")  # type: ignore[arg-type]
