@@ -1,0 +1,1 @@
+"""The simulated hospitals' in-memory data: patients, bills, stays, reports, schedules."""

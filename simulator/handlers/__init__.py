@@ -1,0 +1,38 @@
+"""Handlers per domain. Each module registers its methods with `handles`; the rest fall back to
+`template.default_handler`, which answers from the spec's response example filled from the data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from simulator.envelope import Reply
+from simulator.handlers.context import CallContext
+
+Handler = Callable[[CallContext], Reply]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(*methods: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        for method in methods:
+            HANDLERS[method] = handler
+        return handler
+
+    return register
+
+
+def handler_for(method: str) -> Handler:
+    # Importing the domain modules registers their handlers.
+    from simulator.handlers import (  # noqa: F401
+        cards,
+        inpatient,
+        irregular,
+        medical_insurance,
+        outpatient,
+        payments,
+        registration,
+        reports,
+    )
+    from simulator.handlers.template import default_handler
+
+    return HANDLERS.get(method, default_handler)

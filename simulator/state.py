@@ -1,0 +1,80 @@
+"""The simulator's whole state: the hospitals, faults, latencies, the call log, and dispatch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from simulator.catalog import entries_by_method
+from simulator.data.build import build_hospital
+from simulator.data.model import Hospital
+from simulator.envelope import HOSPITAL_UNKNOWN, MISSING_PARAM, Rejected, Reply, fail
+from simulator.faults import CallLog, FaultRegistry, LatencyTable
+from simulator.handlers import handler_for
+from simulator.handlers.context import CallContext
+from simulator.handlers.registration import seed_registrations
+from simulator.validation import Body, validate
+
+NOT_OPENED = "40003"
+
+
+class Simulator:
+    """A region of simulated hospitals: standalone ones and one regional (县域集中部署) endpoint."""
+
+    def __init__(self, *, seed: int, standalone: Sequence[str], regional: Sequence[str]) -> None:
+        self.seed = seed
+        self.standalone_ids = tuple(str(hospital_id) for hospital_id in standalone)
+        self.regional_ids = tuple(str(hospital_id) for hospital_id in regional)
+        self.faults = FaultRegistry()
+        self.latency = LatencyTable(seed)
+        self.calls = CallLog()
+        self.hospitals: dict[str, Hospital] = {}
+        self.reset()
+
+    def reset(self) -> None:
+        """Rebuild every hospital's data from the seed (faults and the call log are kept)."""
+        now = datetime.now().replace(microsecond=0)
+        self.hospitals = {
+            hospital_id: build_hospital(hospital_id, seed=self.seed, now=now)
+            for hospital_id in (*self.standalone_ids, *self.regional_ids)
+        }
+        for hospital in self.hospitals.values():
+            seed_registrations(hospital)
+
+    def applied(self) -> dict[str, dict[str, int]]:
+        return {hospital_id: dict(hospital.applied) for hospital_id, hospital in self.hospitals.items()}
+
+    def resolve(self, *, route_hospital_id: str | None, body: dict[str, Any], method: str) -> list[str]:
+        """The hospital ids a call is for: the path's, or the body's hospitalId at the regional endpoint."""
+        if route_hospital_id is not None:
+            if route_hospital_id not in self.standalone_ids:
+                raise Rejected(HOSPITAL_UNKNOWN)
+            return [route_hospital_id]
+        raw = str(Body(body).get("hospitalId") or "").strip()
+        entry = entries_by_method().get(method)
+        multi = entry is not None and entry.multi_hospital
+        if not raw:
+            if multi:
+                return list(self.regional_ids)
+            raise Rejected(MISSING_PARAM, "缺少参数: hospitalId")
+        asked = [part.strip() for part in raw.split(",") if part.strip()]
+        served = [hospital_id for hospital_id in asked if hospital_id in self.regional_ids]
+        if not served or (not multi and len(asked) > 1):
+            raise Rejected(HOSPITAL_UNKNOWN)
+        return served
+
+    def handle(self, *, hospital_ids: list[str], method: str, body: dict[str, Any]) -> Reply:
+        """Answer one call (faults are the caller's business); never raises for business errors."""
+        entry = entries_by_method().get(method)
+        if entry is None:
+            return fail(NOT_OPENED, f"医院没有开通本接口: {method}")
+        lenient = Body(body)
+        try:
+            validate(entry, lenient)
+            ctx = CallContext(
+                entry, lenient, [self.hospitals[h] for h in hospital_ids], datetime.now().replace(microsecond=0)
+            )
+            return handler_for(entry.method)(ctx)
+        except Rejected as rejected:
+            return fail(rejected.code, rejected.msg)
