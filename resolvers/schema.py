@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -21,7 +22,13 @@ class Schema(strawberry.Schema):
         log_errors(errors, execution_context)
 
 
-schema = Schema(query=Query, config=StrawberryConfig(scalar_map=SCALARS))
+# Parsing and validating the same operation text again on every request costs milliseconds; the
+# mini-program sends a handful of fixed operations, so both are cached (bounded LRU, shared).
+schema = Schema(
+    query=Query,
+    config=StrawberryConfig(scalar_map=SCALARS),
+    extensions=[lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)],
+)
 
 
 def sdl() -> str:
