@@ -59,7 +59,7 @@ BY_ENTRY: Final[Mapping[tuple[str, str | None], HisMethod[Any, Any]]] = MappingP
         ("5.1.1", None): insurance.MEDICAL_INSURANCE_CREATE_ORDER,
         ("5.1.2", None): insurance.MEDICAL_INSURANCE_SETTLE,
         ("5.1.3", None): insurance.MEDICAL_INSURANCE_CANCEL_ORDER,
-        ("5.1.4", None): insurance.MEDICAL_INSURANCE_REFUND,
+        ("5.1.4", None): insurance.MEDICAL_INSURANCE_PAY_SUCCESS,
         ("5.1.5", None): insurance.MEDICAL_INSURANCE_QUERY_UNFINISHED_ORDERS,
         ("5.1.6", None): insurance.MEDICAL_INSURANCE_QUERY_ORDER_STATE,
         ("6.2.1", None): insurance_zibo.QUERY_MEDICAL_INSURANCE_ORDER,

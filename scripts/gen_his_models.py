@@ -130,7 +130,7 @@ UNNAMED_METHODS: dict[str, str] = {
     "5.1.1": "hospital.interface.medicalInsurance.createOrder",
     "5.1.2": "hospital.interface.medicalInsurance.settle",
     "5.1.3": "hospital.interface.medicalInsurance.cancelOrder",
-    "5.1.4": "hospital.interface.medicalInsurance.refund",
+    "5.1.4": "hospital.interface.medicalInsurance.paySuccess",
     "5.1.5": "hospital.interface.medicalInsurance.queryUnfinishedOrders",
     "5.1.6": "hospital.interface.medicalInsurance.queryOrderState",
     "16.1.4": "hospital.interface.pacsReportDcmFile",

@@ -25,11 +25,6 @@ UNNAMED_METHODS: dict[str, str] = {
     "24.1.7": "hospital.interface.appointment.changeSchedule",
 }
 
-# Other spellings answered exactly like the canonical name (first proposed name of 5.1.4).
-METHOD_ALIASES: dict[str, str] = {
-    "hospital.interface.medicalInsurance.refund": "hospital.interface.medicalInsurance.paySuccess",
-}
-
 DCM_FILE_METHOD = UNNAMED_METHODS["16.1.4"]
 
 # Sections where one regional call may carry several hospitalIds ("256,257").
@@ -95,11 +90,8 @@ def his_entries() -> tuple[Entry, ...]:
 
 @cache
 def entries_by_method() -> dict[str, Entry]:
-    """Method name (exactly as the catalog writes it, plus aliases) to its entry."""
-    by_method = {entry.method: entry for entry in his_entries()}
-    for alias, canonical in METHOD_ALIASES.items():
-        by_method[alias] = by_method[canonical]
-    return by_method
+    """Method name (exactly as the catalog writes it) to its entry."""
+    return {entry.method: entry for entry in his_entries()}
 
 
 @cache

@@ -134,8 +134,8 @@ MEDICAL_INSURANCE_CANCEL_ORDER: Final = HisMethod(
 )
 
 
-class MedicalInsuranceRefundRequest(HisRequest):
-    """Parameters of ``hospital.interface.medicalInsurance.refund`` (5.1.4 支付成功通知)."""
+class MedicalInsurancePaySuccessRequest(HisRequest):
+    """Parameters of ``hospital.interface.medicalInsurance.paySuccess`` (5.1.4 支付成功通知)."""
 
     hospital_id: str | None = Field(
         default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"
@@ -152,11 +152,11 @@ class MedicalInsuranceRefundRequest(HisRequest):
 
 
 # The spec names no method for 5.1.4; the simulator uses this name.
-MEDICAL_INSURANCE_REFUND: Final = HisMethod(
+MEDICAL_INSURANCE_PAY_SUCCESS: Final = HisMethod(
     section="5.1.4",
-    name="hospital.interface.medicalInsurance.refund",
+    name="hospital.interface.medicalInsurance.paySuccess",
     title="支付成功通知",
-    request=MedicalInsuranceRefundRequest,
+    request=MedicalInsurancePaySuccessRequest,
     reply=str,
     access=Access.WRITE,
 )
