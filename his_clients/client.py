@@ -30,7 +30,7 @@ from .errors import (
     HisTimeout,
     HisUnavailable,
 )
-from .method import Access, HisMethod, ReplyT, RequestT
+from .method import Access, Envelope, HisMethod, ReplyT, RequestT
 from .models.base import HisRequest
 from .registry import Hospital, Registry, Upstream
 from .resilience import Bulkhead, CircuitBreaker, CircuitState, Clock
@@ -93,8 +93,11 @@ class HisClient:
     ) -> ReplyT:
         """Call ``method`` at one hospital and return its parsed reply."""
         hospital = self._hospital(method, hospital_id)
-        body = self._body(request, hospital_id)
-        data = await self._exchange(method, hospital, body, deadline=deadline)
+        if method.envelope is Envelope.FILE:
+            payload: bytes | dict[str, str] = {**request.to_wire(), "hospitalId": hospital_id}
+        else:
+            payload = self._body(request, hospital_id)
+        data = await self._exchange(method, hospital, payload, deadline=deadline)
         return self._parse(method, hospital_id, data)
 
     async def call_for_hospitals(
@@ -158,7 +161,7 @@ class HisClient:
         self,
         method: HisMethod[Any, Any],
         hospital: Hospital,
-        body: bytes,
+        payload: bytes | dict[str, str],
         *,
         deadline: float | None,
         label: str | None = None,
@@ -178,7 +181,7 @@ class HisClient:
         try:
             for attempt in range(attempts):
                 try:
-                    raw = await self._send(method, upstream, body, hospital_id=hospital_id, deadline=deadline)
+                    raw = await self._send(method, upstream, payload, hospital_id=hospital_id, deadline=deadline)
                     data = self._read(method, raw, hospital_id)
                 except (HisConnectError, HisHttpError) as exc:
                     retryable = not isinstance(exc, HisHttpError) or exc.status >= 500
@@ -220,11 +223,12 @@ class HisClient:
         self,
         method: HisMethod[Any, Any],
         upstream: Upstream,
-        body: bytes,
+        payload: bytes | dict[str, str],
         *,
         hospital_id: str,
         deadline: float | None,
     ) -> RawReply:
+        """POST the JSON body, or GET with query parameters for file streams (16.1.4)."""
         timeout_s = min(upstream.timeout_s, self._time_left(deadline))
         if timeout_s <= 0:
             raise HisTimeout(
@@ -236,7 +240,10 @@ class HisClient:
             async with asyncio.timeout(timeout_s):
                 await bulkhead.acquire()
                 try:
-                    return await transport.post_json(upstream.url_for(method.name), body, timeout_s=timeout_s)
+                    url = upstream.url_for(method.name)
+                    if isinstance(payload, dict):
+                        return await transport.get(url, payload, timeout_s=timeout_s)
+                    return await transport.post_json(url, payload, timeout_s=timeout_s)
                 finally:
                     bulkhead.release()
         except (TimeoutError, TransportTimeout):
@@ -249,6 +256,12 @@ class HisClient:
     def _read(self, method: HisMethod[Any, Any], raw: RawReply, hospital_id: str) -> Any:
         if raw.status != 200:
             raise HisHttpError(f"HTTP {raw.status}", hospital_id=hospital_id, method=method.name, status=raw.status)
+        if method.envelope is Envelope.FILE:
+            if raw.content_type.lower().startswith("application/json"):
+                # A file method answering JSON is refusing; an envelope that claims success is no file.
+                read_envelope(raw.body, method=method, hospital_id=hospital_id)
+                raise HisProtocolError("expected a file, got a JSON reply", hospital_id=hospital_id, method=method.name)
+            return raw.body
         return read_envelope(raw.body, method=method, hospital_id=hospital_id)
 
     @staticmethod

@@ -722,8 +722,9 @@ def build_models(
         in_example = example_slot is not None
         table_required = row.get("required") is True
         comment = None
-        if side == "request" and key == "hospitalId":
-            required = table_required
+        if side == "request" and key == "hospitalId" and not path:
+            # HisClient writes the id of the hospital it calls, so no caller has to.
+            required = False
         elif table_required and not in_example:
             required = False
             comment = "The table marks it required, but the spec's own example leaves it out."

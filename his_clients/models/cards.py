@@ -215,7 +215,7 @@ class SelHisCardListByNameAndIdCardRequest(HisRequest):
 
     name: str = Field(description="姓名")
     id_card: str = Field(alias="idCard", validation_alias=AliasChoices("idCard", "idCardNo"), description="身份证号")
-    hospital_id: str = Field(alias="hospitalId", description="医院id")
+    hospital_id: str | None = Field(default=None, alias="hospitalId", description="医院id")
 
 
 class HisCard(HisReply):
@@ -247,7 +247,9 @@ SEL_HIS_CARD_LIST_BY_NAME_AND_ID_CARD: Final = HisMethod(
 class UnRelateHisPatientCardRequest(HisRequest):
     """Parameters of ``hospital.interface.unRelateHisPatientCard`` (2.1.4 解绑关联的院内卡信息)."""
 
-    hospital_id: str = Field(alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识")
+    hospital_id: str | None = Field(
+        default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"
+    )
     name: str = Field(description="就诊人姓名")
     old_medical_card_number: str = Field(alias="oldMedicalCardNumber", description="院内就诊卡号")
     new_medical_card_number: str = Field(alias="newMedicalCardNumber", description="要关联的就诊卡号")

@@ -20,7 +20,7 @@ class GetOutOfHospitalHistoryRequest(HisRequest):
     medical_card_number: str = Field(alias="medicalCardNumber", description="就诊卡号")
     id_card: str = Field(alias="idCard", description="患者身份证号")
     patient_name: str = Field(alias="patientName", description="患者姓名")
-    hospital_id: str = Field(alias="hospitalId", description="医院ID")
+    hospital_id: str | None = Field(default=None, alias="hospitalId", description="医院ID")
 
 
 class DischargeRecord(HisReply):
@@ -68,7 +68,7 @@ class GetDrugItemForDischargedRequest(HisRequest):
         alias="patientInHospitalId",
         description="患者每次住院的唯一ID，标识一次住院，来自接口35.1.1返回值中的patientInHospitalId字段",
     )
-    hospital_id: str = Field(alias="hospitalId", description="医院ID")
+    hospital_id: str | None = Field(default=None, alias="hospitalId", description="医院ID")
 
 
 class DischargeDrug(HisReply):

@@ -21,7 +21,9 @@ class QueryMedicalInsuranceOrderRequest(HisRequest):
     id_card: str | None = Field(default=None, alias="idCard", description="身份证号")
     start_time: DateTime = Field(alias="startTime", description="开始时间")
     end_time: DateTime = Field(alias="endTime", description="结束时间")
-    hospital_id: str = Field(alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识")
+    hospital_id: str | None = Field(
+        default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"
+    )
 
 
 class SelfPayOrder(HisReply):
@@ -59,7 +61,9 @@ class QueryMedicalInsuranceOrderDetailRequest(HisRequest):
     """
 
     his_trade_id: str = Field(alias="hisTradeId", description="订单id")
-    hospital_id: str = Field(alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识")
+    hospital_id: str | None = Field(
+        default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"
+    )
 
 
 class SelfPayPrescriptionItem(HisReply):
@@ -113,7 +117,9 @@ class QueryReimbursementRequest(HisRequest):
     id_card: str | None = Field(default=None, alias="idCard", description="身份证号")
     start_time: DateTime = Field(alias="startTime", description="开始时间")
     end_time: DateTime = Field(alias="endTime", description="结束时间")
-    hospital_id: str = Field(alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识")
+    hospital_id: str | None = Field(
+        default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"
+    )
 
 
 class ReimbursementRecord(HisReply):
@@ -149,7 +155,9 @@ class QueryReimbursementDetailRequest(HisRequest):
     medical_card_number: str = Field(alias="medicalCardNumber", description="就诊卡号")
     id_card: str | None = Field(default=None, alias="idCard", description="身份证号")
     his_trade_id: str = Field(alias="hisTradeId", description="医保支付订单id")
-    hospital_id: str = Field(alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识")
+    hospital_id: str | None = Field(
+        default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"
+    )
 
 
 class ReimbursementItem(HisReply):

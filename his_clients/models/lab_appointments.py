@@ -17,7 +17,9 @@ from his_clients.models.base import HisReply, HisRequest, Int, List, Money, Str
 class ProjectApptGetProjectScheduleRequest(HisRequest):
     """Parameters of ``hospital.interface.projectAppt.getProjectSchedule`` (33.1.1 获取可预约检验项目列表)."""
 
-    hospital_id: str = Field(alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识")
+    hospital_id: str | None = Field(
+        default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"
+    )
 
 
 class LabProjectSchedule(HisReply):
@@ -65,7 +67,9 @@ PROJECT_APPT_GET_PROJECT_SCHEDULE: Final = HisMethod(
 class ProjectApptGetNumberSourceRequest(HisRequest):
     """Parameters of ``hospital.interface.projectAppt.getNumberSource`` (33.1.2 获取可预约日期剩余号源)."""
 
-    hospital_id: str = Field(alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识")
+    hospital_id: str | None = Field(
+        default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"
+    )
     scheduling_id: str = Field(alias="schedulingId", description="排班Id")
 
 
@@ -179,7 +183,9 @@ PROJECT_APPT_PAY_TO_HIS: Final = HisMethod(
 class ProjectApptCancelApptRequest(HisRequest):
     """Parameters of ``hospital.interface.projectAppt.cancelAppt`` (33.1.5 取消预约的项目)."""
 
-    hospital_id: str = Field(alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识")
+    hospital_id: str | None = Field(
+        default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"
+    )
     out_order_id: str = Field(
         alias="outOrderId",
         validation_alias=AliasChoices("outOrderId", "hosRecordId"),

@@ -17,7 +17,9 @@ from his_clients.models.base import Date, HisReply, HisRequest, Int, List, Money
 class PhysicalGetPackageListRequest(HisRequest):
     """Parameters of ``hospital.interface.physical.getPackageList`` (28.1.1 套餐列表)."""
 
-    hospital_id: str = Field(alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识")
+    hospital_id: str | None = Field(
+        default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"
+    )
     id_card: str = Field(alias="idCard", description="身份证号")
     profession_code: str | None = Field(default=None, alias="professionCode", description="工种ID")
     medical_card_number: str = Field(alias="medicalCardNumber", description="就诊卡号")
@@ -55,7 +57,9 @@ PHYSICAL_GET_PACKAGE_LIST: Final = HisMethod(
 class PhysicalGetPackageDetailListRequest(HisRequest):
     """Parameters of ``hospital.interface.physical.getPackageDetailList`` (28.1.2 套餐项目明细)."""
 
-    hospital_id: str = Field(alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识")
+    hospital_id: str | None = Field(
+        default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"
+    )
     package_id: str = Field(alias="packageId", description="套餐ID")
 
 
@@ -86,7 +90,9 @@ class PhysicalGetTjBookingTimeRequest(HisRequest):
 
     start_date: Date = Field(alias="startDate", description="起始时间")
     end_date: Date = Field(alias="endDate", description="截止时间")
-    hospital_id: str = Field(alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识")
+    hospital_id: str | None = Field(
+        default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"
+    )
     package_id: str | None = Field(default=None, alias="packageId", description="套餐ID")
 
 
@@ -110,7 +116,9 @@ PHYSICAL_GET_TJ_BOOKING_TIME: Final = HisMethod(
 class PhysicalGetPhysicalRemainRequest(HisRequest):
     """Parameters of ``hospital.interface.physical.getPhysicalRemain`` (28.1.4 查询某天的可预约时间)."""
 
-    hospital_id: str = Field(alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识")
+    hospital_id: str | None = Field(
+        default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"
+    )
     id_card: str = Field(alias="idCard", description="身份证号")
     medical_card_number: str = Field(alias="medicalCardNumber", description="就诊卡号")
     date: Date = Field(description="体检日期(格式YYYY-MM-DD)")
@@ -131,7 +139,9 @@ class PhysicalHasAppointByDateRequest(HisRequest):
     """Parameters of ``hospital.interface.physical.hasAppointByDate`` (28.1.5 查询某天是否已经预约过)."""
 
     id_card: str = Field(alias="idCard", description="身份证号")
-    hospital_id: str = Field(alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识")
+    hospital_id: str | None = Field(
+        default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"
+    )
     medical_card_number: str = Field(alias="medicalCardNumber", description="就诊卡号")
     date: Date = Field(description="日期")
 
@@ -173,7 +183,9 @@ class PhysicalCreateTjPersonInfoRequest(HisRequest):
     item_ids: list[SelectedExamItem] = Field(default_factory=list, alias="itemIds", description="项目ID集合")
     date: str = Field(description="预约日期（注意格式yyy-MM-dd HH:mm）")
     cflag: str = Field(description="预约状态 0-预约未支付1-预约已支付2-延迟预约3-取消预约")
-    hospital_id: str = Field(alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识")
+    hospital_id: str | None = Field(
+        default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"
+    )
     pay_type: str = Field(
         alias="payType",
         description="支付方式，AliPay 支付宝，WeChatPay 微信，OfflinePay线下支付，SelfBuiltPlatformPay自定义平台支付",
@@ -204,7 +216,9 @@ PHYSICAL_CREATE_TJ_PERSON_INFO: Final = HisMethod(
 class PhysicalCancelTjPersonInfoRequest(HisRequest):
     """Parameters of ``hospital.interface.physical.cancelTjPersonInfo`` (28.1.7 取消预约)."""
 
-    hospital_id: str = Field(alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识")
+    hospital_id: str | None = Field(
+        default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"
+    )
     id_card: str = Field(alias="idCard", description="身份证号")
     medical_card_number: str = Field(alias="medicalCardNumber", description="就诊卡号")
     id: str = Field(description="创建预约记录后，院内返回的，体检记录唯一ID")
@@ -223,7 +237,9 @@ PHYSICAL_CANCEL_TJ_PERSON_INFO: Final = HisMethod(
 class PhysicalGetTjRegisterFlagRequest(HisRequest):
     """Parameters of ``hospital.interface.physical.getTjRegisterFlag`` (28.1.8 获取体检预约登记状态)."""
 
-    hospital_id: str = Field(alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识")
+    hospital_id: str | None = Field(
+        default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"
+    )
     id_card: str = Field(alias="idCard", description="身份证号")
     medical_card_number: str = Field(alias="medicalCardNumber", description="就诊卡号")
     date: Date = Field(description="预约日期")
@@ -242,7 +258,9 @@ PHYSICAL_GET_TJ_REGISTER_FLAG: Final = HisMethod(
 class PhysicalGetNoticeRequest(HisRequest):
     """Parameters of ``hospital.interface.physical.getNotice`` (28.1.9 体检须知)."""
 
-    hospital_id: str = Field(alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识")
+    hospital_id: str | None = Field(
+        default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"
+    )
     id_card: str = Field(alias="idCard", description="身份证号")
     medical_card_number: str = Field(alias="medicalCardNumber", description="就诊卡号")
 
@@ -260,7 +278,9 @@ PHYSICAL_GET_NOTICE: Final = HisMethod(
 class PhysicalGetOrgRegRequest(HisRequest):
     """Parameters of ``hospital.interface.physical.getOrgReg`` (28.1.10 单位预约信息查询)."""
 
-    hospital_id: str = Field(alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识")
+    hospital_id: str | None = Field(
+        default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"
+    )
     id_card: str = Field(alias="idCard", description="身份证号")
 
 
@@ -284,7 +304,9 @@ PHYSICAL_GET_ORG_REG: Final = HisMethod(
 class PhysicalGetOrgGroupRequest(HisRequest):
     """Parameters of ``hospital.interface.physical.getOrgGroup`` (28.1.11 单位分组查询)."""
 
-    hospital_id: str = Field(alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识")
+    hospital_id: str | None = Field(
+        default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"
+    )
     org_id: str = Field(alias="orgId", description="单位id")
 
 
@@ -324,7 +346,9 @@ PHYSICAL_GET_ORG_GROUP: Final = HisMethod(
 class PhysicalGetOrgGroupCombRequest(HisRequest):
     """Parameters of ``hospital.interface.physical.getOrgGroupComb`` (28.1.12 单位分组项目信息查询)."""
 
-    hospital_id: str = Field(alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识")
+    hospital_id: str | None = Field(
+        default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"
+    )
     group_id: str = Field(alias="groupId", description="分组id")
 
 
@@ -355,7 +379,9 @@ PHYSICAL_GET_ORG_GROUP_COMB: Final = HisMethod(
 class PhysicalGetItemListRequest(HisRequest):
     """Parameters of ``hospital.interface.physical.getItemList`` (28.1.13 体检项目列表查询)."""
 
-    hospital_id: str = Field(alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识")
+    hospital_id: str | None = Field(
+        default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"
+    )
     current_page: str = Field(alias="currentPage", description="当前页")
     page_size: str = Field(alias="pageSize", description="显示条数")
 

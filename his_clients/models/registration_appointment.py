@@ -19,7 +19,9 @@ class RemainAppRequest(HisRequest):
 
     hos_code: str = Field(alias="hosCode", description="医院编码")
     doc_code: str = Field(alias="docCode", description="医生编码")
-    hospital_id: str = Field(alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识")
+    hospital_id: str | None = Field(
+        default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"
+    )
     dept_code: str = Field(alias="deptCode", description="科室编码")
     am_pm: str = Field(alias="amPm", description="上/下午：AM/PM")
     schedule_date: CompactDate = Field(alias="scheduleDate", description="日期，格式：yyyyMMdd")
@@ -59,7 +61,9 @@ class AppointmentInfoRequest(HisRequest):
     medical_card: str = Field(alias="medicalCard", description="就诊卡号")
     patient_name: str = Field(alias="patientName", description="就诊人姓名")
     dept_code: str = Field(alias="deptCode", description="科室编码")
-    hospital_id: str = Field(alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识")
+    hospital_id: str | None = Field(
+        default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"
+    )
     doc_code: str = Field(alias="docCode", description="医生编码")
     # Not in the spec's table; its example has it.
     ar_amt: Money | None = Field(default=None, alias="arAmt")
@@ -116,7 +120,9 @@ class CancelAppointmentRequest(HisRequest):
     am_pm: str = Field(alias="amPm", description="上/下午：AM/PM")
     end_time: HourMinute | None = Field(default=None, alias="endTime", description="结束时间")
     start_time: HourMinute = Field(alias="startTime", description="开始时间")
-    hospital_id: str = Field(alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识")
+    hospital_id: str | None = Field(
+        default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"
+    )
     type: str = Field(
         description=(
             "证件类型，01 居民身份证；02 居民户口簿；03 护照；04 军官证；05 驾驶证；"
@@ -211,7 +217,9 @@ YYGH_REGISTER: Final = HisMethod(
 class QuerySurchargeRequest(HisRequest):
     """Parameters of ``hospital.interface.querySurcharge`` (21.2.5 查询附加费接口)."""
 
-    hospital_id: str = Field(alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识")
+    hospital_id: str | None = Field(
+        default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"
+    )
     medical_card_number: str = Field(alias="medicalCardNumber", description="就诊卡号")
     id_card: str | None = Field(default=None, alias="idCard", description="身份证号")
     patient_name: str = Field(alias="patientName", description="就诊人姓名")

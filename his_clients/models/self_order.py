@@ -20,7 +20,9 @@ class SelfPrescriptionGetSelfHisChargeListRequest(HisRequest):
     29.1.1 获取套餐项目列表.
     """
 
-    hospital_id: str = Field(alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识")
+    hospital_id: str | None = Field(
+        default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"
+    )
     id_card: str | None = Field(default=None, alias="idCard", description="身份证号")
     medical_card_number: str = Field(alias="medicalCardNumber", description="就诊卡号")
 
@@ -93,7 +95,9 @@ class SelectedGroup(HisRequest):
 class SelfPrescriptionSelfAppointmentDateRequest(HisRequest):
     """Parameters of ``hospital.interface.selfPrescription.selfAppointmentDate`` (29.1.2 获取可预约日期)."""
 
-    hospital_id: str = Field(alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识")
+    hospital_id: str | None = Field(
+        default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"
+    )
     id_card: str | None = Field(default=None, alias="idCard", description="身份证号")
     medical_card_number: str = Field(alias="medicalCardNumber", description="就诊卡号")
     group: list[SelectedGroup] = Field(description="用户选择的组集合,用户选择的最小单元")
@@ -125,7 +129,9 @@ class SelfPrescriptionSaveSelfPrescriptionRequest(HisRequest):
     29.1.3 保存自选套餐数据.
     """
 
-    hospital_id: str = Field(alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识")
+    hospital_id: str | None = Field(
+        default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"
+    )
     id_card: str | None = Field(default=None, alias="idCard", description="身份证号")
     medical_card_number: str = Field(alias="medicalCardNumber", description="就诊卡号")
     group: list[SelectedGroup] = Field(description="用户选择的组集合,用户选择的最小单元")
@@ -174,7 +180,9 @@ class SelfPrescriptionCancelSelfPrescriptionRequest(HisRequest):
     29.1.4 取消自选套餐预约.
     """
 
-    hospital_id: str = Field(alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识")
+    hospital_id: str | None = Field(
+        default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"
+    )
     id_card: str | None = Field(default=None, alias="idCard", description="身份证号")
     medical_card_number: str = Field(alias="medicalCardNumber", description="就诊卡号")
     out_order_id: str = Field(alias="outOrderId", description="院内系统返回的订单记录唯一标识")
