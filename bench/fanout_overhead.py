@@ -4,8 +4,12 @@
 
 The simulator runs in its own process with N standalone hospitals, hospital k answering after a
 fixed latency spread over 20-200 ms; the gateway runs in another process (uvicorn, one worker).
-One GraphQL request at a time asks pendingPayments of all N hospitals. The baseline is the same
-HTTP call made directly to the slowest hospital; overhead = gateway p50 - baseline p50.
+One GraphQL request at a time asks pendingPayments of all N hospitals. Two baselines, each the
+p50 of the same number of requests, interleaved with the gateway's:
+- slowest: the same HIS call made directly to the slowest hospital alone;
+- direct fan-out: the bench itself calls all N hospitals at once (plain aiohttp, the fastest client
+  at hand) and waits for the last, so the simulator is exactly as busy as it is behind the gateway.
+overhead = gateway p50 - baseline p50.
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -82,11 +88,24 @@ async def wait_up(url: str) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
+async def post(session: aiohttp.ClientSession, url: str, body: dict[str, str]) -> bytes:
+    async with session.post(url, json=body) as response:
+        return await response.read()
+
+
 def latency_of(index: int, width: int) -> int:
     return 20 if width == 1 else 20 + round(180 * index / (width - 1))
 
 
-async def measure(width: int, backend: str, requests: int, db_dir: str) -> tuple[float, float, float]:
+@dataclass(frozen=True)
+class Row:
+    slowest: float
+    direct_fan_out: float
+    gateway: float
+    gateway_p90: float
+
+
+async def measure(width: int, backend: str, requests: int, db_dir: str) -> Row:
     hospital_ids = [str(300 + i) for i in range(width)]
     sim_port, gw_port = free_port(), free_port()
     ctx = multiprocessing.get_context("spawn")
@@ -98,7 +117,7 @@ async def measure(width: int, backend: str, requests: int, db_dir: str) -> tuple
         sim_url, gw_url = f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{gw_port}"
         await wait_up(sim_url + "/admin/calls")
         await wait_up(gw_url + "/healthz")
-        async with httpx.AsyncClient(timeout=30.0) as client:
+        async with httpx.AsyncClient(timeout=30.0) as client, aiohttp.ClientSession() as raw:
             for index, hospital_id in enumerate(hospital_ids):
                 ms = latency_of(index, width)
                 await client.post(
@@ -111,19 +130,26 @@ async def measure(width: int, backend: str, requests: int, db_dir: str) -> tuple
                 await client.post(f"{sim_url}/his/{slowest}/{WAIT_PAY}", json=body)
                 reply = await client.post(gw_url + "/graphql", json=payload)
                 assert "errors" not in reply.json(), reply.text[:500]
-            direct, through = [], []
+            direct, fanned, through = [], [], []
+            bodies = [(h, {"hospitalId": h, "medicalCardNumber": CARD}) for h in hospital_ids]
             for _ in range(requests):
                 started = time.perf_counter()
                 await client.post(f"{sim_url}/his/{slowest}/{WAIT_PAY}", json=body)
                 direct.append((time.perf_counter() - started) * 1000)
                 started = time.perf_counter()
+                await asyncio.gather(*(post(raw, f"{sim_url}/his/{h}/{WAIT_PAY}", b) for h, b in bodies))
+                fanned.append((time.perf_counter() - started) * 1000)
+                started = time.perf_counter()
                 reply = await client.post(gw_url + "/graphql", json=payload)
                 through.append((time.perf_counter() - started) * 1000)
                 assert len(reply.json()["data"]["patient"]["pendingPayments"]) == width
             await client.delete(sim_url + "/admin/calls")  # keep its record small
-        p50_direct, p50_through = statistics.median(direct), statistics.median(through)
-        p90_through = statistics.quantiles(through, n=10)[-1]
-        return p50_direct, p50_through, p90_through
+        return Row(
+            slowest=statistics.median(direct),
+            direct_fan_out=statistics.median(fanned),
+            gateway=statistics.median(through),
+            gateway_p90=statistics.quantiles(through, n=10)[-1],
+        )
     finally:
         for process in (gateway, simulator):
             process.terminate()
@@ -136,12 +162,21 @@ async def main() -> None:
     parser.add_argument("--widths", default="1,10,50")
     parser.add_argument("--backends", default="aiohttp,httpcore")
     args = parser.parse_args()
-    print(f"{'backend':<10}{'width':>6}{'slowest p50':>14}{'gateway p50':>14}{'gateway p90':>14}{'overhead p50':>15}")
+    print(
+        "| backend | hospitals | slowest alone p50 | direct fan-out p50 | gateway p50 | gateway p90 "
+        "| overhead vs slowest | overhead vs direct fan-out |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as db_dir:
         for backend in args.backends.split(","):
             for width in (int(w) for w in args.widths.split(",")):
-                direct, p50, p90 = await measure(width, backend, args.requests, db_dir)
-                print(f"{backend:<10}{width:>6}{direct:>12.1f}ms{p50:>12.1f}ms{p90:>12.1f}ms{p50 - direct:>13.1f}ms")
+                r = await measure(width, backend, args.requests, db_dir)
+                print(
+                    f"| {backend} | {width} | {r.slowest:.1f} ms | {r.direct_fan_out:.1f} ms | {r.gateway:.1f} ms "
+                    f"| {r.gateway_p90:.1f} ms | {r.gateway - r.slowest:.1f} ms "
+                    f"| {r.gateway - r.direct_fan_out:.1f} ms |",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -48,6 +48,9 @@ log = logging.getLogger("hisgraph.his")
 READ_RETRIES = 1
 """Reads are retried once after a broken connection or a 5xx, if the deadline allows."""
 
+LATENCY_WEIGHT = 0.2
+"""Weight of the newest call in each hospital's moving-average latency."""
+
 
 def describe_validation_error(error: ValidationError) -> str:
     """Where the reply failed to validate, without the values (they may be personal data)."""
@@ -80,6 +83,7 @@ class HisClient:
         self._transports: dict[str, Transport] = dict(transports or {})
         self._bulkheads: dict[str, Bulkhead] = {}
         self._breakers: dict[str, CircuitBreaker] = {}
+        self._latency_s: dict[str, float] = {}
 
     # -- public -------------------------------------------------------------------------------
 
@@ -121,6 +125,14 @@ class HisClient:
         label = ",".join(hospital_ids)
         data = await self._exchange(method, hospitals[0], body, deadline=deadline, label=label)
         return self._parse(method, label, data)
+
+    def expected_latency_s(self, hospital_id: str) -> float:
+        """How long this hospital's calls have lately taken (a moving average; 0 before the first call).
+
+        Fan-outs send to the slowest hospitals first: the slowest answer decides when a fan-out ends,
+        so its request should not wait behind fifty others to go out.
+        """
+        return self._latency_s.get(hospital_id, 0.0)
 
     def circuit_state(self, hospital_id: str) -> CircuitState:
         return self._breaker(hospital_id).state
@@ -204,13 +216,18 @@ class HisClient:
             outcome = "cancelled"
             raise
         finally:
+            elapsed = time.perf_counter() - started
+            previous = self._latency_s.get(hospital.id)
+            self._latency_s[hospital.id] = (
+                elapsed if previous is None else previous + LATENCY_WEIGHT * (elapsed - previous)
+            )
             log.info(
                 "his call",
                 extra={
                     "hospital_id": hospital_id,
                     "method": method.name,
                     "outcome": outcome,
-                    "ms": round((time.perf_counter() - started) * 1000, 2),
+                    "ms": round(elapsed * 1000, 2),
                 },
             )
 

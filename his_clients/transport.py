@@ -1,9 +1,10 @@
-"""Sending bytes to a hospital. Only this module (and its WebService sibling) knows httpx.
+"""Sending bytes to a hospital. Only this module and its transports know httpx.
 
-One ``httpx.AsyncClient`` per upstream (hospital or regional endpoint): one shared client rescans
-every pooled connection on each request (httpx issue 3215), which costs tens of milliseconds at
-fan-out width 50. The transport under httpx's API is chosen by measurement (bench/fanout_overhead.py,
-README): ``aiohttp`` (httpx-aiohttp) or ``httpcore`` (httpx's own).
+Requests and responses are httpx's; the transport under them is chosen by measurement
+(bench/fanout_overhead.py and bench/transport_cost.py, figures in the README and in
+``aiohttp_transport``): ``aiohttp`` (ours, the default) or ``httpcore`` (httpx's own). Each upstream
+(hospital or regional endpoint) gets a transport of its own, so one slow hospital's pool never
+stands in front of another's.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import httpx
+
+from .aiohttp_transport import AiohttpTransport
 
 HttpBackend = Literal["aiohttp", "httpcore"]
 
@@ -43,50 +46,49 @@ class Transport(Protocol):
     async def aclose(self) -> None: ...
 
 
-def _make_httpx_client(backend: HttpBackend, max_connections: int) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-    transport: httpx.AsyncBaseTransport
+def _make_transport(backend: HttpBackend, max_connections: int) -> httpx.AsyncBaseTransport:
     if backend == "aiohttp":
-        from httpx_aiohttp import AiohttpTransport
+        return AiohttpTransport(max_connections=max_connections)
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+    return httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
 
-        transport = AiohttpTransport(limits=limits, trust_env=False)
-    else:
-        transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
-    return httpx.AsyncClient(transport=transport, trust_env=False, follow_redirects=False)
+
+_JSON_HEADERS = httpx.Headers({"Content-Type": "application/json; charset=utf-8", "Accept": "application/json"})
 
 
 class HttpJsonTransport:
-    """HTTP JSON over one keep-alive client (spec: 接口类型 http（推荐）)."""
+    """HTTP JSON to one upstream (spec: 接口类型 http（推荐）)."""
 
     def __init__(self, *, backend: HttpBackend = "aiohttp", max_connections: int = 20) -> None:
-        self._client = _make_httpx_client(backend, max_connections)
+        self._transport = _make_transport(backend, max_connections)
+        self._urls: dict[str, httpx.URL] = {}
+
+    def _url(self, url: str) -> httpx.URL:
+        parsed = self._urls.get(url)
+        if parsed is None:
+            parsed = self._urls[url] = httpx.URL(url)
+        return parsed
 
     async def post_json(self, url: str, body: bytes, *, timeout_s: float) -> RawReply:
-        return await self._send(
-            self._client.build_request(
-                "POST",
-                url,
-                content=body,
-                headers={"Content-Type": "application/json; charset=utf-8"},
-                timeout=timeout_s,
-            )
-        )
+        request = httpx.Request("POST", self._url(url), content=body, headers=_JSON_HEADERS)
+        return await self._send(request, timeout_s)
 
     async def get(self, url: str, params: dict[str, str], *, timeout_s: float) -> RawReply:
-        return await self._send(self._client.build_request("GET", url, params=params, timeout=timeout_s))
+        return await self._send(httpx.Request("GET", self._url(url), params=params), timeout_s)
 
-    async def _send(self, request: httpx.Request) -> RawReply:
+    async def _send(self, request: httpx.Request, timeout_s: float) -> RawReply:
+        request.extensions["timeout"] = httpx.Timeout(timeout_s).as_dict()
         try:
-            response = await self._client.send(request)
+            response = await self._transport.handle_async_request(request)
+            try:
+                body = await response.aread()
+            finally:
+                await response.aclose()
         except httpx.TimeoutException as exc:
             raise TransportTimeout(str(exc) or type(exc).__name__) from exc
         except httpx.TransportError as exc:
             raise TransportConnectError(str(exc) or type(exc).__name__) from exc
-        return RawReply(
-            status=response.status_code,
-            body=response.content,
-            content_type=response.headers.get("content-type", ""),
-        )
+        return RawReply(status=response.status_code, body=body, content_type=response.headers.get("content-type", ""))
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._transport.aclose()

@@ -67,7 +67,8 @@ class Simulator:
     def handle(self, *, hospital_ids: list[str], method: str, body: dict[str, Any]) -> Reply:
         """Answer one call (faults are the caller's business); never raises for business errors."""
         entry = entries_by_method().get(method)
-        if entry is None:
+        handler = handler_for(method)
+        if entry is None or handler is None:
             return fail(NOT_OPENED, f"医院没有开通本接口: {method}")
         lenient = Body(body)
         try:
@@ -75,6 +76,6 @@ class Simulator:
             ctx = CallContext(
                 entry, lenient, [self.hospitals[h] for h in hospital_ids], datetime.now().replace(microsecond=0)
             )
-            return handler_for(entry.method)(ctx)
+            return handler(ctx)
         except Rejected as rejected:
             return fail(rejected.code, rejected.msg)

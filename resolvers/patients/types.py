@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import strawberry
 
+from his_clients.models.outpatient import QUERY_WAIT_PAY
 from his_clients.models.outpatient import PendingPayment as PendingPaymentReply
 from his_clients.models.outpatient import PendingPaymentItem as PendingPaymentItemReply
 
@@ -66,6 +67,18 @@ class PendingPayment:
         return Hospital.from_registry(found) if found else None
 
     @classmethod
+    def nothing_due(cls, hospital_id: str) -> PendingPayment:
+        """The hospital answered 10002: no bills."""
+        zero = Money(Decimal("0.00"))
+        return cls(
+            hospital_id=strawberry.ID(hospital_id),
+            total_amount=zero,
+            discount_amount=zero,
+            medical_insurance_patient=None,
+            items=[],
+        )
+
+    @classmethod
     def from_reply(cls, hospital_id: str, reply: PendingPaymentReply) -> PendingPayment:
         return cls(
             hospital_id=strawberry.ID(hospital_id),
@@ -84,17 +97,20 @@ class Patient:
 
     @strawberry.field(
         description=(
-            "Bills waiting to be paid, per hospital (3.1.1). hospitalId is one id or several, comma-separated; "
-            "hospitals are asked at once. A hospital with nothing to pay is left out; a hospital that fails "
-            "gives a null entry and its own error with extensions {hospitalId, code, method}."
+            "Bills waiting to be paid, one entry per hospital asked (3.1.1). hospitalId is one id or several, "
+            "comma-separated; hospitals are asked at once. A hospital with nothing to pay gives an entry with no "
+            "items; a hospital that fails gives a null entry and its own error with extensions "
+            "{hospitalId, code, method}."
         )
     )
-    async def pending_payments(self, info: Info, hospital_id: str) -> list[PendingPayment | None]:
+    def pending_payments(self, info: Info, hospital_id: str) -> list[PendingPayment | None]:
         card = self.medical_card_number
-        return await per_hospital(
+        # graphql-core completes awaitable list items one by one; the annotation is the GraphQL shape.
+        return per_hospital(  # type: ignore[return-value]
             info,
             hospital_id,
-            method="hospital.interface.queryWaitPay",
+            method=QUERY_WAIT_PAY.name,
             load=lambda h: info.context.loaders.pending_payments.load((h, card)),
             convert=PendingPayment.from_reply,
+            empty=PendingPayment.nothing_due,
         )

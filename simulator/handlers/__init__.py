@@ -1,5 +1,6 @@
-"""Handlers per domain. Each module registers its methods with `handles`; the rest fall back to
-`template.default_handler`, which answers from the spec's response example filled from the data."""
+"""Handlers per domain. Each module registers its methods with `handles`; `templated` lists the
+methods answered from the spec's response example filled from the data. A method registered nowhere
+is not served (the app answers 40003)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def handles(*methods: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def handler_for(method: str) -> Handler:
+def handler_for(method: str) -> Handler | None:
     # Importing the domain modules registers their handlers.
     from simulator.handlers import (  # noqa: F401
         cards,
@@ -32,7 +33,7 @@ def handler_for(method: str) -> Handler:
         payments,
         registration,
         reports,
+        templated,
     )
-    from simulator.handlers.template import default_handler
 
-    return HANDLERS.get(method, default_handler)
+    return HANDLERS.get(method)

@@ -84,7 +84,15 @@ async def test_no_data_is_an_empty_result_not_an_error(gateway: httpx.AsyncClien
     inject(sim_admin, hospitalId="254", method=WAIT_PAY, kind="code", code="10002", msg="未查询到数据")
     body = await ask(gateway, "253,254")
     assert "errors" not in body
-    assert [e["hospitalId"] for e in body["data"]["patient"]["pendingPayments"]] == ["253"]
+    first, nothing = body["data"]["patient"]["pendingPayments"]
+    assert first["items"]
+    assert nothing == {
+        "hospitalId": "254",
+        "hospital": {"name": "济南市中心医院"},
+        "totalAmount": "0.00",
+        "discountAmount": "0.00",
+        "items": [],
+    }
 
 
 async def test_an_unknown_hospital_is_refused_with_60001(gateway: httpx.AsyncClient, sim_admin: httpx.Client) -> None:

@@ -176,3 +176,13 @@ async def test_the_bulkhead_limits_calls_in_flight_per_hospital(region: Registry
 def test_registry_rejects_a_hospital_with_two_addresses() -> None:
     with pytest.raises(ValueError, match="exactly one of base_url or endpoint"):
         Hospital(id="1", name="x", base_url="http://127.0.0.1:1/his/1", endpoint="county")  # type: ignore[arg-type]
+
+
+async def test_each_hospital_latency_is_remembered(region: Registry, sim_admin: httpx.Client) -> None:
+    inject(sim_admin, hospitalId="253", method=WAIT_PAY, kind="latency", latencyMs=150)
+    async with HisClient(region) as client:
+        assert client.expected_latency_s("253") == 0.0
+        await client.call(QUERY_WAIT_PAY, "253", request())
+        await client.call(QUERY_WAIT_PAY, "254", request())
+        # Fan-outs start with the hospitals expected to answer last.
+        assert client.expected_latency_s("253") > 0.15 > client.expected_latency_s("254") > 0.0

@@ -49,3 +49,10 @@ def test_dcm_file_at_the_regional_endpoint(client: httpx.Client) -> None:
     )
     assert response.status_code == 200
     assert response.content[128:132] == b"DICM"
+
+
+def test_every_catalog_method_has_a_handler_named_in_the_simulator() -> None:
+    from simulator.catalog import his_entries
+    from simulator.handlers import handler_for
+
+    assert [e.method for e in his_entries() if handler_for(e.method) is None] == []
