@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from his_clients.client import HisClient
 from resolvers.context import Services
+from services.file_links import FileLinkSigner
 from store.db import Database
 
 from .graphql import GraphQLApp
@@ -43,8 +44,17 @@ def create_app(settings: Settings) -> Starlette:
         backend=settings.http_backend,
         breaker_threshold=settings.breaker_threshold,
         breaker_reset_s=settings.breaker_reset_s,
+        cache=settings.make_cache(),
     )
-    services = Services(his=his, registry=registry, db=db, request_deadline_s=settings.request_deadline_s)
+    services = Services(
+        his=his,
+        registry=registry,
+        db=db,
+        request_deadline_s=settings.request_deadline_s,
+        file_links=FileLinkSigner(
+            settings.file_link_secret.get_secret_value().encode(), ttl_s=settings.file_link_ttl_s
+        ),
+    )
     graphql_app = GraphQLApp(services, graphiql=settings.dev)
 
     @contextlib.asynccontextmanager

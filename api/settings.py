@@ -6,12 +6,14 @@ Environment variables override defaults with the ``HISGRAPH_`` prefix, e.g.
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from his_clients.caching import CacheBackend, MemoryBackend, RedisBackend, ReferenceCache
 from his_clients.registry import Registry
 from his_clients.transport import HttpBackend
 
@@ -35,10 +37,29 @@ class Settings(BaseSettings):
     """Transport under httpx's API; chosen by measurement (README, bench/fanout_overhead.py)."""
     breaker_threshold: int = Field(default=5, ge=1)
     breaker_reset_s: float = Field(default=10.0, gt=0)
+    cache_backend: Literal["memory", "redis"] = "memory"
+    """Where reference data (departments, schedules, catalogues) is cached: this process, or Redis for all."""
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    cache_prefix: str = "hisgraph"
+    """Key prefix in Redis, so several deployments (or test runs) can share one server."""
+    file_link_secret: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_urlsafe(32)))
+    """Signs download links. Set it when several workers serve one region (a per-process default
+    would make a link from one worker invalid at another)."""
+    file_link_ttl_s: int = Field(default=600, ge=10, le=86_400)
+    cache_ttl_s: dict[str, float] = Field(default_factory=dict)
+    """Per-method TTL overrides in seconds (0 turns caching off for a method); defaults in his_clients.caching."""
 
     @property
     def dev(self) -> bool:
         return self.mode == "dev"
+
+    def make_cache(self) -> ReferenceCache:
+        backend: CacheBackend
+        if self.cache_backend == "redis":
+            backend = RedisBackend(self.redis_url, prefix=self.cache_prefix)
+        else:
+            backend = MemoryBackend()
+        return ReferenceCache(backend, ttl_s=self.cache_ttl_s)
 
     def load_registry(self) -> Registry:
         if self.registry is not None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from .caching import ReferenceCache
 from .envelope import read_envelope
 from .errors import (
     HisCircuitOpen,
@@ -31,7 +32,6 @@ from .errors import (
     HisUnavailable,
 )
 from .method import Access, Envelope, HisMethod, ReplyT, RequestT
-from .models.base import HisRequest
 from .registry import Hospital, Registry, Upstream
 from .resilience import Bulkhead, CircuitBreaker, CircuitState, Clock
 from .transport import (
@@ -50,6 +50,10 @@ READ_RETRIES = 1
 
 LATENCY_WEIGHT = 0.2
 """Weight of the newest call in each hospital's moving-average latency."""
+
+
+def _encode(wire: dict[str, Any]) -> bytes:
+    return json.dumps(wire, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def describe_validation_error(error: ValidationError) -> str:
@@ -74,8 +78,10 @@ class HisClient:
         breaker_reset_s: float = 10.0,
         clock: Clock = time.monotonic,
         transports: Mapping[str, Transport] | None = None,
+        cache: ReferenceCache | None = None,
     ) -> None:
         self.registry = registry
+        self.cache = cache
         self._backend: HttpBackend = backend
         self._breaker_threshold = breaker_threshold
         self._breaker_reset_s = breaker_reset_s
@@ -97,11 +103,24 @@ class HisClient:
     ) -> ReplyT:
         """Call ``method`` at one hospital and return its parsed reply."""
         hospital = self._hospital(method, hospital_id)
+        # Every example in the spec carries hospitalId; regional HIS need it to tell hospitals apart.
+        wire = {**request.to_wire(), "hospitalId": hospital_id}
         if method.envelope is Envelope.FILE:
-            payload: bytes | dict[str, str] = {**request.to_wire(), "hospitalId": hospital_id}
+            data = await self._exchange(method, hospital, wire, deadline=deadline)
+            return self._parse(method, hospital_id, data)
+        body = _encode(wire)
+        cache = self.cache
+        ttl_s = cache.ttl_for(method.name, wire) if cache is not None and method.access is Access.READ else None
+        if cache is None or ttl_s is None:
+            data = await self._exchange(method, hospital, body, deadline=deadline)
         else:
-            payload = self._body(request, hospital_id)
-        data = await self._exchange(method, hospital, payload, deadline=deadline)
+            data = await cache.get_or_load(
+                hospital_id=hospital_id,
+                method=method.name,
+                body=body,
+                ttl_s=ttl_s,
+                load=lambda: self._exchange(method, hospital, body, deadline=deadline),
+            )
         return self._parse(method, hospital_id, data)
 
     async def call_for_hospitals(
@@ -121,8 +140,8 @@ class HisClient:
         hospitals = [self._hospital(method, hospital_id) for hospital_id in hospital_ids]
         if len({h.endpoint for h in hospitals}) != 1 or hospitals[0].endpoint is None:
             raise ValueError("hospitals of one call must share one regional endpoint")
-        body = self._body(request, ",".join(hospital_ids))
         label = ",".join(hospital_ids)
+        body = _encode({**request.to_wire(), "hospitalId": label})
         data = await self._exchange(method, hospitals[0], body, deadline=deadline, label=label)
         return self._parse(method, label, data)
 
@@ -140,6 +159,8 @@ class HisClient:
     async def aclose(self) -> None:
         transports, self._transports = self._transports, {}
         await asyncio.gather(*(t.aclose() for t in transports.values()), return_exceptions=True)
+        if self.cache is not None:
+            await self.cache.aclose()
 
     async def __aenter__(self) -> HisClient:
         return self
@@ -161,13 +182,6 @@ class HisClient:
         if not hospital.has_opened(method.name):
             raise HisNotOpened(hospital_id=hospital_id, method=method.name)
         return hospital
-
-    @staticmethod
-    def _body(request: HisRequest, hospital_id: str) -> bytes:
-        wire = request.to_wire()
-        # Every example in the spec carries hospitalId; regional HIS need it to tell hospitals apart.
-        wire["hospitalId"] = hospital_id
-        return json.dumps(wire, ensure_ascii=False, separators=(",", ":")).encode()
 
     async def _exchange(
         self,

@@ -17,6 +17,8 @@ otherwise one of our own string codes (``HIS_TIMEOUT``...). Layers above read th
 
 from __future__ import annotations
 
+import copy
+
 from .codes import ReturnCode
 
 
@@ -33,6 +35,12 @@ class HisError(Exception):
 
     def __str__(self) -> str:
         return f"hospital {self.hospital_id}, {self.method}: {self.message}"
+
+    def for_hospital(self, hospital_id: str) -> HisError:
+        """The same failure, told for one hospital of a group that was asked in one call."""
+        copied = copy.copy(self)
+        copied.hospital_id = hospital_id
+        return copied
 
     @property
     def extensions(self) -> dict[str, str]:

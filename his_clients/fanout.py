@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from pydantic import BaseModel
+
 from .errors import HisError, HisTimeout
 from .method import HisMethod
 from .registry import Registry
@@ -104,3 +106,32 @@ def group_for_one_call(registry: Registry, method: HisMethod[Any, Any], hospital
         key = f"endpoint:{hospital.endpoint}" if hospital and hospital.endpoint else f"hospital:{hospital_id}"
         groups.setdefault(key, []).append(hospital_id)
     return list(groups.values())
+
+
+def split_by_hospital(reply: Any, hospital_ids: Sequence[str]) -> dict[str, Any]:
+    """One multi-hospital reply (``hospitalId: "256,257"``) as one reply per hospital.
+
+    Records are told apart by their own ``hospitalId``: a list of records is split into lists; a
+    model holding lists of records (16.1.1's ``report``) is copied once per hospital with only that
+    hospital's records. A record naming no hospital cannot be attributed and is left out.
+    """
+    if isinstance(reply, list):
+        return {h: [r for r in reply if _hospital_of(r) == h] for h in hospital_ids}
+    if isinstance(reply, BaseModel):
+        lists = {
+            name: value
+            for name, value in ((name, getattr(reply, name)) for name in type(reply).model_fields)
+            if isinstance(value, list) and any(_hospital_of(item) is not None for item in value)
+        }
+        if lists:
+            return {h: reply.model_copy(update=_only(lists, h)) for h in hospital_ids}
+    return dict.fromkeys(hospital_ids, reply)
+
+
+def _only(lists: dict[str, list[Any]], hospital_id: str) -> dict[str, list[Any]]:
+    return {name: [r for r in records if _hospital_of(r) == hospital_id] for name, records in lists.items()}
+
+
+def _hospital_of(record: Any) -> str | None:
+    hospital_id = getattr(record, "hospital_id", None)
+    return hospital_id if isinstance(hospital_id, str) and hospital_id else None

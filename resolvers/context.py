@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from his_clients.client import HisClient
 from his_clients.registry import Registry
+from services.file_links import FileLinkSigner
 from store.db import Database
 
 from .loaders import Loaders
@@ -24,6 +25,7 @@ class Services:
     registry: Registry
     db: Database
     request_deadline_s: float
+    file_links: FileLinkSigner
 
 
 @dataclass

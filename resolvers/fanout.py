@@ -13,12 +13,12 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
-from his_clients.errors import HisNoData, HisTimeout
-from his_clients.fanout import parse_hospital_ids
+from his_clients.errors import HisError, HisNoData, HisTimeout
+from his_clients.fanout import group_for_one_call, parse_hospital_ids, split_by_hospital
+from his_clients.method import HisMethod, ReplyT, RequestT
 
 from .context import Info
 
-T = TypeVar("T")
 R = TypeVar("R")
 
 
@@ -43,36 +43,56 @@ def per_hospital(
     info: Info,
     raw_hospital_ids: str,
     *,
-    method: str,
-    load: Callable[[str], Awaitable[T]],
-    convert: Callable[[str, T], R],
+    method: HisMethod[RequestT, ReplyT],
+    request: RequestT,
+    convert: Callable[[str, ReplyT], R],
     empty: Callable[[str], R],
 ) -> list[Awaitable[R]]:
     """One entry per hospital, in the order asked, each settled on its own under the request's deadline.
 
-    A hospital answering 10002 (未查询到数据) gets ``empty(hospital_id)``: nothing, not an error.
+    Behind one regional endpoint, where the spec lets one call carry ``hospitalId1,hospitalId2``,
+    the group is asked once and the records split by their hospitalId; elsewhere each hospital is
+    asked on its own. A hospital answering 10002 (未查询到数据) gets ``empty(hospital_id)``.
     """
-    deadline = info.context.deadline
+    context = info.context
+    hospital_ids = hospital_ids_argument(info, raw_hospital_ids)
+    groups = group_for_one_call(context.registry, method, hospital_ids)
+    deadline = context.deadline
 
-    async def one(hospital_id: str) -> R:
+    async def settle(hospital_id: str, reply: Awaitable[ReplyT]) -> R:
         try:
             async with asyncio.timeout_at(deadline):
-                reply = await load(hospital_id)
+                answer = await reply
         except TimeoutError:
             raise HisTimeout(
-                "no answer before the request's deadline", hospital_id=hospital_id, method=method
+                "no answer before the request's deadline", hospital_id=hospital_id, method=method.name
             ) from None
         except HisNoData:
             return empty(hospital_id)
-        return convert(hospital_id, reply)
+        return convert(hospital_id, answer)
+
+    async def share_of(group_call: Awaitable[ReplyT], group: list[str], hospital_id: str) -> ReplyT:
+        try:
+            reply = await group_call
+        except HisError as error:
+            # The group's one call failed: each hospital of it reports the failure as its own.
+            raise error.for_hospital(hospital_id) from error
+        split: ReplyT = split_by_hospital(reply, group)[hospital_id]
+        return split
 
     # Tasks, not bare coroutines: every hospital is asked now, before graphql-core gets to the list.
     # They start slowest-first (each runs up to its send in the order created): the slowest answer
     # ends the fan-out, so its request should not queue behind the others'. Results keep the order asked.
-    hospital_ids = hospital_ids_argument(info, raw_hospital_ids)
-    his = info.context.his
-    tasks = {
-        hospital_id: asyncio.ensure_future(one(hospital_id))
-        for hospital_id in sorted(hospital_ids, key=his.expected_latency_s, reverse=True)
-    }
+    his = context.his
+    tasks: dict[str, asyncio.Future[R]] = {}
+    for group in sorted(groups, key=lambda g: max(map(his.expected_latency_s, g)), reverse=True):
+        if len(group) == 1:
+            [hospital_id] = group
+            tasks[hospital_id] = asyncio.ensure_future(
+                settle(hospital_id, context.loaders.his(method, hospital_id, request))
+            )
+            continue
+        group_call = asyncio.ensure_future(context.loaders.his(method, ",".join(group), request))
+        for hospital_id in group:
+            tasks[hospital_id] = asyncio.ensure_future(settle(hospital_id, share_of(group_call, group, hospital_id)))
     return [tasks[hospital_id] for hospital_id in hospital_ids]

@@ -1,53 +1,61 @@
-"""Per-request loaders: the same HIS call runs once per request, however many fields need it.
+"""Per-request loading: the same HIS call runs once per request, however many fields need it.
 
-Keys always include the hospital. A failing key gets its exception in its own slot, never for the
-whole batch.
+Keys are (method, hospital, request), so two fields asking the same method of the same hospital
+with the same parameters share one call; a failing key fails only itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import TypeVar
+import json
+from collections.abc import Sequence
+from typing import Any
 
 from aiodataloader import DataLoader
 
 from his_clients.client import HisClient
-from his_clients.models.outpatient import QUERY_WAIT_PAY, PendingPayment, QueryWaitPayRequest
+from his_clients.method import HisMethod, ReplyT, RequestT
+from his_clients.models.base import HisRequest
 
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
+CallKey = tuple[HisMethod[Any, Any], str, HisRequest]
 
 
-class KeyedLoader(DataLoader[K, V]):
-    """A DataLoader whose keys are loaded one call each, concurrently, errors kept per key.
+def _cache_key(key: CallKey) -> tuple[str, str, str]:
+    method, hospital_ids, request = key
+    return method.name, hospital_ids, json.dumps(request.to_wire(), sort_keys=True, ensure_ascii=False)
 
-    HIS methods take one key per call, so there is nothing to batch; batching would only make every
-    key wait for the slowest hospital of the batch. What the loader gives is the per-request cache:
-    the same key asked by several fields is one call.
+
+class HisCalls:
+    """Every HIS call of one request goes through here.
+
+    HIS methods take one hospital per call (or, behind a regional endpoint, one comma-separated
+    group), so there is nothing to batch: batching would only make each key wait for the slowest of
+    its batch. What this gives is the per-request cache.
     """
-
-    def __init__(self, load_one: Callable[[K], Awaitable[V]]) -> None:
-        super().__init__(batch=False, cache=True)
-        self._load_one = load_one
-
-    async def batch_load_fn(self, keys: Sequence[K]) -> list[V]:
-        # With batch=False every batch holds one key, so a failure belongs to that key alone.
-        return [await self._load_one(key) for key in keys]
-
-
-class Loaders:
-    """Every loader of one request, created lazily."""
 
     def __init__(self, his: HisClient, *, deadline: float) -> None:
         self._his = his
         self._deadline = deadline
-        self.pending_payments: KeyedLoader[tuple[str, str], PendingPayment] = KeyedLoader(self._pending_payments)
+        self._loader: DataLoader[CallKey, Any] = DataLoader(
+            self._load, batch=False, cache=True, get_cache_key=_cache_key
+        )
 
-    async def _pending_payments(self, key: tuple[str, str]) -> PendingPayment:
-        """3.1.1 queryWaitPay keyed by (hospital id, medical card number)."""
-        hospital_id, medical_card_number = key
-        request = QueryWaitPayRequest(medical_card_number=medical_card_number)
-        return await self._his.call(QUERY_WAIT_PAY, hospital_id, request, deadline=self._deadline)
+    async def __call__(self, method: HisMethod[RequestT, ReplyT], hospital_ids: str, request: RequestT) -> ReplyT:
+        """``method`` at one hospital, or at a comma-separated group behind one regional endpoint."""
+        reply: ReplyT = await self._loader.load((method, hospital_ids, request))
+        return reply
+
+    async def _load(self, keys: Sequence[CallKey]) -> list[Any]:
+        # batch=False: every batch holds exactly one key, so a failure belongs to that key alone.
+        return [await self._call(*key) for key in keys]
+
+    async def _call(self, method: HisMethod[Any, Any], hospital_ids: str, request: HisRequest) -> Any:
+        if "," in hospital_ids:
+            return await self._his.call_for_hospitals(method, hospital_ids.split(","), request, deadline=self._deadline)
+        return await self._his.call(method, hospital_ids, request, deadline=self._deadline)
 
 
-__all__ = ["KeyedLoader", "Loaders"]
+class Loaders:
+    """Every loader of one request."""
+
+    def __init__(self, his: HisClient, *, deadline: float) -> None:
+        self.his = HisCalls(his, deadline=deadline)

@@ -11,10 +11,17 @@ from strawberry.types import ExecutionContext
 
 from .errors import log_errors
 from .hospitals.queries import HospitalQueries
+from .mutations import MUTATIONS
+from .operators.queries import OperatorQueries
 from .patients.queries import PatientQueries
 from .scalars import SCALARS
 
-Query = merge_types("Query", (HospitalQueries, PatientQueries))
+Query = merge_types("Query", (HospitalQueries, PatientQueries, OperatorQueries))
+
+
+def _mutation_root() -> type | None:
+    with_fields = tuple(m for m in MUTATIONS if m.__strawberry_definition__.fields)  # type: ignore[attr-defined]
+    return merge_types("Mutation", with_fields) if with_fields else None
 
 
 class Schema(strawberry.Schema):
@@ -26,6 +33,7 @@ class Schema(strawberry.Schema):
 # mini-program sends a handful of fixed operations, so both are cached (bounded LRU, shared).
 schema = Schema(
     query=Query,
+    mutation=_mutation_root(),
     config=StrawberryConfig(scalar_map=SCALARS),
     extensions=[lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)],
 )

@@ -78,3 +78,11 @@ async def gateway(region: Registry, tmp_path: Path) -> AsyncIterator[httpx.Async
     )
     async with running_gateway(settings) as client:
         yield client
+
+
+async def run_graphql(gateway: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:
+    """POST one operation to /graphql; the decoded body (data and errors)."""
+    response = await gateway.post("/graphql", json={"query": query, "variables": variables})
+    assert response.status_code == 200, response.text[:500]
+    body: dict[str, Any] = response.json()
+    return body

@@ -6,9 +6,11 @@ import strawberry
 
 from his_clients.registry import Hospital as RegistryHospital
 
+from ..schedules.fields import HospitalScheduleFields
+
 
 @strawberry.type(description="A hospital of the region, as the registry lists it.")
-class Hospital:
+class Hospital(HospitalScheduleFields):
     id: strawberry.ID = strawberry.field(description="The hospital's id (hospitalId in the spec).")
     name: str = strawberry.field(description="The hospital's name.")
     region: str = strawberry.field(description="The region or county it belongs to; empty when not set.")

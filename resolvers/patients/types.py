@@ -6,13 +6,17 @@ from decimal import Decimal
 
 import strawberry
 
-from his_clients.models.outpatient import QUERY_WAIT_PAY
+from his_clients.models.outpatient import QUERY_WAIT_PAY, QueryWaitPayRequest
 from his_clients.models.outpatient import PendingPayment as PendingPaymentReply
 from his_clients.models.outpatient import PendingPaymentItem as PendingPaymentItemReply
 
+from ..appointments.fields import PatientAppointmentFields
 from ..context import Info
 from ..fanout import per_hospital
 from ..hospitals.types import Hospital
+from ..inpatient.fields import PatientInpatientFields
+from ..records.fields import PatientRecordFields
+from ..reports.fields import PatientReportFields
 from ..scalars import Money
 
 
@@ -90,7 +94,7 @@ class PendingPayment:
 
 
 @strawberry.type(description="A patient, identified by a medical card number (就诊卡号).")
-class Patient:
+class Patient(PatientRecordFields, PatientInpatientFields, PatientReportFields, PatientAppointmentFields):
     medical_card_number: str = strawberry.field(
         description="A 15-digit platform card or a 64-character national e-health card id."
     )
@@ -104,13 +108,12 @@ class Patient:
         )
     )
     def pending_payments(self, info: Info, hospital_id: str) -> list[PendingPayment | None]:
-        card = self.medical_card_number
         # graphql-core completes awaitable list items one by one; the annotation is the GraphQL shape.
         return per_hospital(  # type: ignore[return-value]
             info,
             hospital_id,
-            method=QUERY_WAIT_PAY.name,
-            load=lambda h: info.context.loaders.pending_payments.load((h, card)),
+            method=QUERY_WAIT_PAY,
+            request=QueryWaitPayRequest(medical_card_number=self.medical_card_number),
             convert=PendingPayment.from_reply,
             empty=PendingPayment.nothing_due,
         )

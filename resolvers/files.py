@@ -1,0 +1,35 @@
+"""Download links in the graph: a file is a URL to ``/files/{token}``, never a base64 string."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from his_clients.method import HisMethod
+from his_clients.models.base import HisRequest
+from services.file_links import FileKind
+
+from .context import Info
+
+
+def file_url(
+    info: Info,
+    *,
+    hospital_id: str,
+    method: HisMethod[Any, Any],
+    request: HisRequest,
+    kind: FileKind,
+    field: str | None,
+    filename: str,
+    content_type: str | None = None,
+) -> str:
+    """A signed, expiring link that serves the file this HIS call yields (see api/files.py)."""
+    token = info.context.services.file_links.sign(
+        hospital_id=hospital_id,
+        method=method.name,
+        request=request.to_wire(),
+        kind=kind,
+        field=field,
+        filename=filename,
+        content_type=content_type,
+    )
+    return f"/files/{token}"
