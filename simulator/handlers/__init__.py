@@ -16,6 +16,8 @@ HANDLERS: dict[str, Handler] = {}
 def handles(*methods: str) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         for method in methods:
+            if method in HANDLERS:
+                raise ValueError(f"{method} has two handlers")
             HANDLERS[method] = handler
         return handler
 
@@ -25,15 +27,18 @@ def handles(*methods: str) -> Callable[[Handler], Handler]:
 def handler_for(method: str) -> Handler | None:
     # Importing the domain modules registers their handlers.
     from simulator.handlers import (  # noqa: F401
+        appointments,
         cards,
         inpatient,
         irregular,
         medical_insurance,
         outpatient,
         payments,
+        records,
         registration,
         reports,
-        templated,
+        schedules,
     )
+    from simulator.handlers import templated  # noqa: F401  (last: it only fills what no domain answers)
 
     return HANDLERS.get(method)

@@ -7,7 +7,7 @@ that what the simulator serves, and how, is read here rather than guessed.
 
 from __future__ import annotations
 
-from simulator.handlers import handles
+from simulator.handlers import HANDLERS
 from simulator.handlers.template import default_handler
 
 TEMPLATED_METHODS = (
@@ -91,4 +91,6 @@ TEMPLATED_METHODS = (
     "hospital.interface.getFeverClinicWaitingList",  # 43.1.1 发热门诊排队查询接口
 )
 
-handles(*TEMPLATED_METHODS)(default_handler)
+for _method in TEMPLATED_METHODS:
+    # A domain module that has learnt to answer a method for real takes precedence.
+    HANDLERS.setdefault(_method, default_handler)

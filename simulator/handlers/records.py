@@ -1,0 +1,3 @@
+"""Patients' records: invoices, medical records, prescriptions, education, online doctors."""
+
+from __future__ import annotations
