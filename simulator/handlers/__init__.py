@@ -38,7 +38,7 @@ def handler_for(method: str) -> Handler | None:
         registration,
         reports,
         schedules,
+        templated,
     )
-    from simulator.handlers import templated  # noqa: F401  (last: it only fills what no domain answers)
 
     return HANDLERS.get(method)
