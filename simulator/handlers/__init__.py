@@ -25,6 +25,12 @@ def handles(*methods: str) -> Callable[[Handler], Handler]:
 
 
 def handler_for(method: str) -> Handler | None:
+    _register_domains()
+    _register_templated()  # last: it only fills in what no domain module answers
+    return HANDLERS.get(method)
+
+
+def _register_domains() -> None:
     # Importing the domain modules registers their handlers.
     from simulator.handlers import (  # noqa: F401
         appointments,
@@ -38,7 +44,8 @@ def handler_for(method: str) -> Handler | None:
         registration,
         reports,
         schedules,
-        templated,
     )
 
-    return HANDLERS.get(method)
+
+def _register_templated() -> None:
+    from simulator.handlers import templated  # noqa: F401
