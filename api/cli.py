@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import socket
 import sys
 from collections.abc import Sequence
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import uvicorn
 
+from .logs import configure_logging
 from .settings import Settings
 
 
@@ -91,6 +91,8 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hisgraph", description=__doc__)
+    parser.add_argument("--log-level", default="WARNING", help="root log level (default WARNING)")
+    parser.add_argument("--log-format", choices=("json", "text"), default="json")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the gateway against the hospitals of a registry file")
@@ -117,8 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = build_parser().parse_args(argv)
+    configure_logging(args.log_level, json_lines=args.log_format == "json")
     code: int = args.run(args)
     return code
 

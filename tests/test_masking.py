@@ -1,0 +1,53 @@
+"""Personal data is masked in logs and messages."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+from api.logs import JsonFormatter, MaskPersonalData
+from services.masking import mask_id_card, mask_name, mask_phone, mask_text
+
+
+def test_masks_keep_enough_to_tell_records_apart() -> None:
+    assert mask_id_card("370102197907025236") == "370102********5236"
+    assert mask_phone("13526521254") == "135****1254"
+    assert mask_name("张三") == "张*"
+    assert mask_name("欧阳娜娜") == "欧***"
+
+
+def test_free_text_is_masked_but_other_numbers_stay() -> None:
+    text = "张三 370102197907025236 / 37010219790702523X / 370102790702523 tel 13526521254 amount 23.50 order 2019010110"
+    masked = mask_text(text)
+    assert "370102197907025236" not in masked
+    assert "37010219790702523X" not in masked
+    assert "370102790702523" not in masked
+    assert "13526521254" not in masked
+    assert "23.50" in masked
+    assert "2019010110" in masked
+
+
+def test_log_records_are_masked_before_they_are_written() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(MaskPersonalData())
+    handler.setFormatter(JsonFormatter())
+    log = logging.getLogger("tests.masking")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        log.warning("card holder %s", "370102197907025236", extra={"phone": "13526521254"})
+        try:
+            raise ValueError("phone 13526521254")
+        except ValueError:
+            log.exception("failed")
+    finally:
+        log.removeHandler(handler)
+        log.propagate = True
+    written = stream.getvalue()
+    assert "370102197907025236" not in written
+    assert "13526521254" not in written
+    first = json.loads(written.splitlines()[0])
+    assert first["msg"] == "card holder 370102********5236"
+    assert first["phone"] == "135****1254"
