@@ -1,0 +1,287 @@
+"""Patients' accounts: WeChat login, and the cards an account may use, proven before they are held.
+
+Binding a physical card (chapter 2): the name and ID number the user types must match what the
+hospital returns for that card (2.1.1), then a one-time code goes to the phone number the HOSPITAL
+holds (not one the user types); when the code comes back, the platform makes an e-health card from
+the physical card and pushes it to the hospital (2.1.2 bindCard, "根据实体卡生成电子健康卡，并主动将
+电子卡信息推送到院内"). Creating a card (1.2.1): the platform issues the number and the hospital files it.
+Refusals never say which check failed, so the flow cannot be used to probe other people's data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+
+from his_clients.client import HisClient
+from his_clients.errors import HisError, HisNoData, HisRejected
+from his_clients.models.cards import (
+    BIND_CARD,
+    CREATE_CARD,
+    QUERY_PATIENT_INFO,
+    BindCardRequest,
+    CreateCardRequest,
+    QueryPatientInfoRequest,
+)
+from store.accounts import Account, AccountCard, AccountRepository, OneTimeCode
+from store.cards import HealthCardRepository, generate_card_number
+from store.db import Database
+from store.models import utcnow
+
+from ..cards import sex_of
+from ..masking import mask_phone
+from .sms import SmsSender
+from .wechat import WeChatLogin
+
+CODE_TTL = timedelta(minutes=5)
+CODE_ATTEMPTS = 5
+RELATIONS = {"0": "本人", "1": "父母", "2": "子女", "3": "配偶", "4": "其他"}
+"""附五 亲属关系 as this platform uses it ("0": the account holder themself)."""
+
+
+class IdentityRefused(Exception):
+    """A login or card proof that did not check out. ``code`` is a 附四 code where one fits."""
+
+    def __init__(self, message: str, *, code: str = "50001") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class BindingStarted:
+    """A code went to the phone the hospital holds; the user sees it masked."""
+
+    masked_phone: str
+
+
+def _same_id_number(typed: str, held: str | None) -> bool:
+    return held is not None and typed.strip().upper() == held.strip().upper()
+
+
+def _code_hash(code: str, purpose: str) -> str:
+    return hmac.new(purpose.encode(), code.encode(), hashlib.sha256).hexdigest()
+
+
+class AccountService:
+    def __init__(self, *, db: Database, his: HisClient, sms: SmsSender, wechat: WeChatLogin | None) -> None:
+        self._db = db
+        self._his = his
+        self._sms = sms
+        self._wechat = wechat
+
+    async def login_with_wechat(self, code: str) -> Account:
+        """The account of the WeChat user whose ``wx.login`` code this is (created on first login)."""
+        if self._wechat is None:
+            raise IdentityRefused("WeChat login is not configured")
+        session = await self._wechat.exchange(code)
+        return await self.account_for(openid=session.openid, unionid=session.unionid)
+
+    async def account_for(self, *, openid: str, unionid: str | None = None) -> Account:
+        async with self._db.session() as db:
+            return await AccountRepository(db).get_or_create(openid=openid, unionid=unionid)
+
+    async def cards(self, account_id: int) -> list[AccountCard]:
+        async with self._db.session() as db:
+            return await AccountRepository(db).cards(account_id)
+
+    async def holds(self, account_id: int, medical_card_number: str) -> bool:
+        async with self._db.session() as db:
+            return await AccountRepository(db).holds(account_id, medical_card_number)
+
+    async def grant(
+        self, *, account_id: int, medical_card_number: str, hospital_id: str | None, relation: str = "0", how: str
+    ) -> AccountCard:
+        """Record a card as proven for an account (after a proof, or by an operator/dev seed)."""
+        async with self._db.session() as db:
+            return await AccountRepository(db).add_card(
+                account_id=account_id,
+                medical_card_number=medical_card_number,
+                hospital_id=hospital_id,
+                relation=relation,
+                how=how,
+            )
+
+    async def start_binding(
+        self,
+        *,
+        account_id: int,
+        hospital_id: str,
+        medical_card_number: str,
+        name: str,
+        id_number: str,
+        deadline: float | None = None,
+    ) -> BindingStarted:
+        """Check the typed name and ID number against the hospital's record, then send a code."""
+        try:
+            held = await self._his.call(
+                QUERY_PATIENT_INFO,
+                hospital_id,
+                QueryPatientInfoRequest(medical_card_number=medical_card_number),
+                deadline=deadline,
+            )
+        except (HisNoData, HisRejected) as exc:
+            raise IdentityRefused("card, name and ID number do not match", code="20215") from exc
+        if held.name.strip() != name.strip() or not _same_id_number(id_number, held.id_card_no) or not held.phone:
+            raise IdentityRefused("card, name and ID number do not match", code="20215")
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        purpose = f"bind:{hospital_id}:{medical_card_number}"
+        async with self._db.session() as db:
+            db.add(
+                OneTimeCode(
+                    account_id=account_id,
+                    purpose=purpose,
+                    code_hash=_code_hash(code, purpose),
+                    expires_at=utcnow() + CODE_TTL,
+                )
+            )
+        await self._sms.send_code(phone=held.phone, code=code, purpose="绑定就诊卡")
+        return BindingStarted(masked_phone=mask_phone(held.phone))
+
+    async def confirm_binding(
+        self,
+        *,
+        account_id: int,
+        hospital_id: str,
+        medical_card_number: str,
+        code: str,
+        relation: str = "0",
+        deadline: float | None = None,
+    ) -> AccountCard:
+        """The code came back: make the e-health card, push it to the hospital (2.1.2), hold it."""
+        if relation not in RELATIONS:
+            raise IdentityRefused("unknown relation (附五)", code="20003")
+        purpose = f"bind:{hospital_id}:{medical_card_number}"
+        await self._use_code(account_id=account_id, purpose=purpose, code=code)
+        held = await self._his.call(
+            QUERY_PATIENT_INFO,
+            hospital_id,
+            QueryPatientInfoRequest(medical_card_number=medical_card_number),
+            deadline=deadline,
+        )
+        async with self._db.session() as db:
+            cards = HealthCardRepository(db)
+            existing = await db.scalar(
+                select(AccountCard).where(
+                    AccountCard.account_id == account_id, AccountCard.physical_card_number == medical_card_number
+                )
+            )
+            if existing is not None:
+                return existing
+            e_card_number = await generate_card_number(db)
+            await cards.add(
+                medical_card_number=e_card_number,
+                hospital_id=hospital_id,
+                name=held.name,
+                gender={"男": "1", "女": "2"}.get(held.sex, "1"),
+                birthdate=_date_or_none(held.birthdate),
+                address=held.address,
+                id_card_number=held.id_card_no,
+                phone=held.phone,
+            )
+            await self._his.call(
+                BIND_CARD,
+                hospital_id,
+                BindCardRequest(
+                    name=held.name, old_medical_card_number=medical_card_number, new_medical_card_number=e_card_number
+                ),
+                deadline=deadline,
+            )
+            return await AccountRepository(db).add_card(
+                account_id=account_id,
+                medical_card_number=e_card_number,
+                hospital_id=hospital_id,
+                relation=relation,
+                how="bound",
+                physical_card_number=medical_card_number,
+            )
+
+    async def create_card(
+        self,
+        *,
+        account_id: int,
+        hospital_id: str,
+        name: str,
+        gender: str,
+        birthdate: date,
+        phone: str,
+        id_number: str | None,
+        address: str | None = None,
+        relation: str = "0",
+        deadline: float | None = None,
+    ) -> AccountCard:
+        """Issue a platform e-health card and file it at the hospital (1.2.1 createCard)."""
+        if relation not in RELATIONS:
+            raise IdentityRefused("unknown relation (附五)", code="20003")
+        async with self._db.session() as db:
+            number = await generate_card_number(db)
+            await HealthCardRepository(db).add(
+                medical_card_number=number,
+                hospital_id=hospital_id,
+                name=name,
+                gender=gender,
+                birthdate=birthdate,
+                address=address,
+                id_card_number=id_number,
+                phone=phone,
+            )
+            try:
+                await self._his.call(
+                    CREATE_CARD,
+                    hospital_id,
+                    CreateCardRequest(
+                        medical_card_number=number,
+                        name=name,
+                        sex=sex_of(gender),
+                        gender=gender,
+                        birthday=birthdate.isoformat(),
+                        address=address,
+                        id_card=id_number,
+                        card_no_type="01" if id_number else None,
+                        phone=phone,
+                    ),
+                    deadline=deadline,
+                )
+            except HisError:
+                raise  # the transaction rolls back: no card the hospital never filed
+            return await AccountRepository(db).add_card(
+                account_id=account_id,
+                medical_card_number=number,
+                hospital_id=hospital_id,
+                relation=relation,
+                how="created",
+            )
+
+    async def _use_code(self, *, account_id: int, purpose: str, code: str) -> None:
+        async with self._db.session() as db:
+            pending = await db.scalar(
+                select(OneTimeCode)
+                .where(
+                    OneTimeCode.account_id == account_id,
+                    OneTimeCode.purpose == purpose,
+                    OneTimeCode.used_at.is_(None),
+                )
+                .order_by(OneTimeCode.id.desc())
+                .limit(1)
+            )
+            now = utcnow()
+            if pending is None or pending.expires_at < now or pending.attempts >= CODE_ATTEMPTS:
+                raise IdentityRefused("no valid code: ask for a new one", code="20003")
+            # The attempt is counted (committed) whether or not the code is right.
+            pending.attempts += 1
+            right = hmac.compare_digest(pending.code_hash, _code_hash(code.strip(), purpose))
+            if right:
+                pending.used_at = now
+        if not right:
+            raise IdentityRefused("wrong code", code="20003")
+
+
+def _date_or_none(text: str) -> date | None:
+    try:
+        return datetime.strptime(text.strip()[:10], "%Y-%m-%d").date()
+    except ValueError:
+        return None

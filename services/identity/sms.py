@@ -1,0 +1,31 @@
+"""Sending one-time codes by SMS, behind one interface (a real gateway is plugged in per deployment)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from services.masking import mask_phone
+
+log = logging.getLogger("hisgraph.sms")
+
+
+class SmsSender(Protocol):
+    async def send_code(self, *, phone: str, code: str, purpose: str) -> None: ...
+
+
+@dataclass
+class FakeSmsSender:
+    """Keeps what it would have sent (tests read it; the demo logs the phone, masked, and the code)."""
+
+    sent: list[tuple[str, str, str]] = field(default_factory=list)
+    announce: bool = False
+
+    async def send_code(self, *, phone: str, code: str, purpose: str) -> None:
+        self.sent.append((phone, code, purpose))
+        if self.announce:
+            log.warning("demo SMS to %s: code %s (%s)", mask_phone(phone), code, purpose)
+
+    def last_code(self, phone: str) -> str | None:
+        return next((code for to, code, _ in reversed(self.sent) if to == phone), None)
