@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from his_clients.client import HisClient
 from resolvers.context import Services
+from resolvers.schema import build_schema
 from services.file_links import FileLinkSigner
 from store.db import Database
 
@@ -55,7 +56,8 @@ def create_app(settings: Settings) -> Starlette:
             settings.file_link_secret.get_secret_value().encode(), ttl_s=settings.file_link_ttl_s
         ),
     )
-    graphql_app = GraphQLApp(services, graphiql=settings.dev)
+    schema = build_schema(limits=settings.graphql_limits, production=not settings.dev)
+    graphql_app = GraphQLApp(services, schema=schema, graphiql=settings.dev)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -8,11 +8,11 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from resolvers.context import Context, Services
-from resolvers.schema import schema
+from resolvers.schema import Schema
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    def __init__(self, services: Services, *, graphiql: bool) -> None:
+    def __init__(self, services: Services, *, schema: Schema, graphiql: bool) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None, allow_queries_via_get=False)
         self._services = services
 

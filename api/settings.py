@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from his_clients.caching import CacheBackend, MemoryBackend, RedisBackend, ReferenceCache
 from his_clients.registry import Registry
 from his_clients.transport import HttpBackend
+from resolvers.limits import GraphQLLimits
 
 
 class Settings(BaseSettings):
@@ -37,6 +38,8 @@ class Settings(BaseSettings):
     """Transport under httpx's API; chosen by measurement (README, bench/fanout_overhead.py)."""
     breaker_threshold: int = Field(default=5, ge=1)
     breaker_reset_s: float = Field(default=10.0, gt=0)
+    graphql_limits: GraphQLLimits = Field(default_factory=GraphQLLimits)
+    """Depth, aliases, tokens, operations per batch and hospitals per request (resolvers.limits)."""
     cache_backend: Literal["memory", "redis"] = "memory"
     """Where reference data (departments, schedules, catalogues) is cached: this process, or Redis for all."""
     redis_url: str = "redis://127.0.0.1:6379/0"

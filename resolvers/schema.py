@@ -1,9 +1,15 @@
-"""The GraphQL schema, assembled from each domain's queries."""
+"""The GraphQL schema, assembled from each domain's queries and mutations.
+
+``build_schema`` is called once per app with the limits in force; the module's ``schema`` (default
+limits, development mode) is what ``hisgraph schema`` exports to schema.graphql.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError, NoSchemaIntrospectionCustomRule, specified_rules
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -11,6 +17,7 @@ from strawberry.types import ExecutionContext
 
 from .errors import log_errors
 from .hospitals.queries import HospitalQueries
+from .limits import GraphQLLimits, limit_rules
 from .mutations import MUTATIONS
 from .operators.queries import OperatorQueries
 from .patients.queries import PatientQueries
@@ -25,18 +32,48 @@ def _mutation_root() -> type | None:
 
 
 class Schema(strawberry.Schema):
+    """Strawberry's schema with our limits applied to every operation, and our error logging."""
+
+    def __init__(self, *, limits: GraphQLLimits, production: bool, **kwargs: Any) -> None:
+        # One tuple for the schema's lifetime: the validation cache is keyed by it.
+        rules: tuple[type[ASTValidationRule], ...] = (*specified_rules, *limit_rules(limits))
+        if production:
+            rules = (*rules, NoSchemaIntrospectionCustomRule)
+        self.limits = limits
+        self.production = production
+        self._rules = rules
+        super().__init__(**kwargs)
+
+    def _create_execution_context(self, *args: Any, **kwargs: Any) -> ExecutionContext:
+        context = super()._create_execution_context(*args, **kwargs)
+        context.validation_rules = self._rules
+        context.parse_options = {"max_tokens": self.limits.max_tokens}
+        return context
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         log_errors(errors, execution_context)
 
 
-# Parsing and validating the same operation text again on every request costs milliseconds; the
-# mini-program sends a handful of fixed operations, so both are cached (bounded LRU, shared).
-schema = Schema(
-    query=Query,
-    mutation=_mutation_root(),
-    config=StrawberryConfig(scalar_map=SCALARS),
-    extensions=[lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)],
-)
+def build_schema(*, limits: GraphQLLimits | None = None, production: bool = False) -> Schema:
+    """The schema for one app. In production: no introspection and no field suggestions."""
+    limits = limits or GraphQLLimits()
+    return Schema(
+        limits=limits,
+        production=production,
+        query=Query,
+        mutation=_mutation_root(),
+        config=StrawberryConfig(
+            scalar_map=SCALARS,
+            disable_field_suggestions=production,
+            batching_config={"max_operations": limits.max_operations_per_batch},
+        ),
+        # Parsing and validating the same operation text on every request costs milliseconds; the
+        # mini-program sends a handful of fixed operations, so both are cached (bounded LRU, shared).
+        extensions=[lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)],
+    )
+
+
+schema = build_schema()
 
 
 def sdl() -> str:

@@ -1,0 +1,96 @@
+"""Query bombs are refused before execution: depth, aliases, tokens, batches; production hides the schema."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api.settings import Settings
+from his_clients.registry import Registry
+from resolvers.limits import GraphQLLimits
+from tests.conftest import calls, running_gateway
+
+LIMITS = GraphQLLimits(max_depth=6, max_aliases=5, max_tokens=300, max_operations_per_batch=2)
+
+
+@pytest.fixture
+async def guarded(region: Registry, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(
+        mode="production",
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'limits.sqlite3'}",
+        registry=region,
+        graphql_limits=LIMITS,
+    )
+    async with running_gateway(settings) as client:
+        yield client
+
+
+async def post(client: httpx.AsyncClient, query: str) -> dict[str, object]:
+    response = await client.post("/graphql", json={"query": query})
+    body: dict[str, object] = response.json()
+    return body
+
+
+def codes(body: dict[str, object]) -> list[str]:
+    errors = body.get("errors") or []
+    assert isinstance(errors, list)
+    return [str(e.get("extensions", {}).get("code")) for e in errors]
+
+
+async def test_a_deep_query_is_refused(guarded: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
+    shallow = (
+        '{ patient(medicalCardNumber: "001000056254587") { pendingPayments(hospitalId: "253") { hospital { id } } } }'
+    )
+    assert "errors" not in await post(guarded, shallow)
+    deep = "{ __schema { types { fields { type { ofType { ofType { ofType { name } } } } } } } }"
+    assert "DEPTH_LIMIT" in codes(await post(guarded, deep))
+    # Fragments do not hide depth.
+    hidden = (
+        "{ ...q } fragment q on Query { __schema { ...t } } "
+        "fragment t on __Schema { types { fields { type { ofType { ofType { ofType { name } } } } } } }"
+    )
+    assert "DEPTH_LIMIT" in codes(await post(guarded, hidden))
+    sim_admin.delete("/admin/calls")
+    # A real patient field beside the deep part: nothing runs, no hospital is asked.
+    mixed = (
+        '{ patient(medicalCardNumber: "001000056254587") { pendingPayments(hospitalId: "253") { items { id } } } '
+        "__schema { types { fields { type { ofType { ofType { name } } } } } } }"
+    )
+    assert "DEPTH_LIMIT" in codes(await post(guarded, mixed))
+    assert calls(sim_admin) == []  # refused before any hospital was asked
+
+
+async def test_an_alias_bomb_is_refused(guarded: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
+    query = (
+        "{ "
+        + " ".join(f'a{i}: patient(medicalCardNumber: "001000056254587") {{ medicalCardNumber }}' for i in range(6))
+        + " }"
+    )
+    assert "ALIAS_LIMIT" in codes(await post(guarded, query))
+    assert calls(sim_admin) == []
+
+
+async def test_a_token_bomb_is_refused(guarded: httpx.AsyncClient) -> None:
+    query = "{ hospitals { " + "id " * 400 + "} }"
+    body = await post(guarded, query)
+    assert body.get("data") is None
+    assert "token" in str(body["errors"]).lower()
+
+
+async def test_a_batch_over_the_limit_is_refused(guarded: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
+    single = {"query": "{ hospitals { id } }"}
+    assert (await guarded.post("/graphql", json=[single, single])).status_code == 200
+    refused = await guarded.post("/graphql", json=[single, single, single])
+    assert refused.status_code == 400
+    assert calls(sim_admin) == []
+
+
+async def test_production_hides_the_schema(guarded: httpx.AsyncClient) -> None:
+    body = await post(guarded, "{ __schema { queryType { name } } }")
+    assert body.get("data") is None
+    misspelt = await post(guarded, "{ hospitalz { id } }")
+    assert "Did you mean" not in str(misspelt["errors"])
+    assert (await guarded.get("/graphql", headers={"Accept": "text/html"})).status_code != 200
