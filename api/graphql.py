@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -18,3 +20,10 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         return Context.for_request(self._services)
+
+    async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
+        context: Context = kwargs["context"] if "context" in kwargs else args[3]
+        try:
+            return await super().execute_operation(*args, **kwargs)
+        finally:
+            context.cancel_leftovers()

@@ -13,9 +13,11 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from pydantic import ValidationError
 
 from .caching import ReferenceCache
@@ -50,6 +52,41 @@ READ_RETRIES = 1
 
 LATENCY_WEIGHT = 0.2
 """Weight of the newest call in each hospital's moving-average latency."""
+
+
+FILE_ERROR_BODY_LIMIT = 64 * 1024
+"""A file method answering JSON (a refusal) is read up to this size; more is not an envelope."""
+
+
+@dataclass
+class FileStream:
+    """An open download from a hospital: headers read, body not yet. Always ``aclose()`` it.
+
+    Files (DICOM series, PDFs) can be large, so they are passed on chunk by chunk and never held
+    whole. Each stream has a connection of its own: downloads are rare and long, and must not hold
+    the pooled connections or the bulkhead slots that HIS calls share.
+    """
+
+    status: int
+    content_type: str
+    content_length: int | None
+    _response: httpx.Response
+    _client: httpx.AsyncClient
+    _closed: bool = False
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        async for chunk in self._response.aiter_bytes():
+            yield chunk
+
+    async def aclose(self) -> None:
+        """Idempotent: the serving side closes on completion and again on a client's disconnect."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._response.aclose()
+        finally:
+            await self._client.aclose()
 
 
 def _encode(wire: dict[str, Any]) -> bytes:
@@ -90,6 +127,7 @@ class HisClient:
         self._bulkheads: dict[str, Bulkhead] = {}
         self._breakers: dict[str, CircuitBreaker] = {}
         self._latency_s: dict[str, float] = {}
+        self._closed = False
 
     # -- public -------------------------------------------------------------------------------
 
@@ -145,6 +183,108 @@ class HisClient:
         data = await self._exchange(method, hospitals[0], body, deadline=deadline, label=label)
         return self._parse(method, label, data)
 
+    async def open_file_stream(
+        self,
+        method: HisMethod[RequestT, Any],
+        hospital_id: str,
+        request: RequestT,
+    ) -> FileStream:
+        """Open a file method's byte stream (16.1.4: a GET with query parameters and no envelope).
+
+        A JSON answer is the hospital refusing, raised as the usual HisError (10002 as HisNoData).
+        """
+        if method.envelope is not Envelope.FILE:
+            raise ValueError(f"{method.name} does not answer a file stream")
+        hospital = self._hospital(method, hospital_id)
+        breaker = self._breaker(hospital.id)
+        if not breaker.allow():
+            raise HisCircuitOpen(
+                "failing repeatedly; not called until it recovers", hospital_id=hospital_id, method=method.name
+            )
+        upstream = self.registry.upstream(hospital)
+        params = {key: str(value) for key, value in {**request.to_wire(), "hospitalId": hospital_id}.items()}
+        try:
+            stream = await self._open_stream(
+                upstream.url_for(method.name),
+                params,
+                timeout_s=upstream.timeout_s,
+                hospital_id=hospital_id,
+                label=method.name,
+            )
+            if stream.status != 200 or stream.content_type.lower().startswith("application/json"):
+                await self._raise_refusal(stream, method, hospital_id)
+        except HisRejected:
+            breaker.record_success()  # a refusal is an answer: the hospital is alive
+            raise
+        except HisError:
+            breaker.record_failure()
+            raise
+        except BaseException:
+            breaker.release_trial()
+            raise
+        breaker.record_success()
+        return stream
+
+    async def open_url_stream(self, hospital_id: str, url: str, *, what: str) -> FileStream:
+        """Open a file a hospital named by URL (pdfUrl, reportUrl, a PACS image URL).
+
+        Only on the hospital's registered ``file_hosts``, and redirects are never followed: a HIS
+        reply must not be able to send the gateway anywhere else. ``what`` names the method whose
+        reply held the URL, for errors and logs. Any status but 200 is a HisHttpError.
+        """
+        hospital = self.registry.hospital(hospital_id)
+        if hospital is None or not hospital.allows_file_url(url):
+            raise ValueError(f"hospital {hospital_id}: {url!r} is not on its registered file hosts")
+        stream = await self._open_stream(url, None, timeout_s=hospital.timeout_s, hospital_id=hospital_id, label=what)
+        if stream.status != 200:
+            await stream.aclose()
+            raise HisHttpError(f"HTTP {stream.status}", hospital_id=hospital_id, method=what, status=stream.status)
+        return stream
+
+    async def _open_stream(
+        self, url: str, params: dict[str, str] | None, *, timeout_s: float, hospital_id: str, label: str
+    ) -> FileStream:
+        # The timeout applies per read (connect, then each chunk), not to the whole download.
+        client = httpx.AsyncClient(trust_env=False, follow_redirects=False, timeout=httpx.Timeout(timeout_s))
+        try:
+            response = await client.send(client.build_request("GET", url, params=params), stream=True)
+        except httpx.TimeoutException:
+            await client.aclose()
+            raise HisTimeout(f"no answer within {timeout_s:.2f}s", hospital_id=hospital_id, method=label) from None
+        except httpx.HTTPError as exc:
+            await client.aclose()
+            raise HisConnectError(str(exc) or type(exc).__name__, hospital_id=hospital_id, method=label) from None
+        except BaseException:
+            await client.aclose()
+            raise
+        # Chunks come decoded, so an encoded body's length says nothing about what is passed on.
+        encoded = response.headers.get("content-encoding", "identity").lower() != "identity"
+        length = "" if encoded else response.headers.get("content-length", "")
+        return FileStream(
+            status=response.status_code,
+            content_type=response.headers.get("content-type", ""),
+            content_length=int(length) if length.isdigit() else None,
+            _response=response,
+            _client=client,
+        )
+
+    async def _raise_refusal(self, stream: FileStream, method: HisMethod[Any, Any], hospital_id: str) -> None:
+        """A file method that answered something other than a file: raise what it means."""
+        try:
+            body = b""
+            if stream.content_type.lower().startswith("application/json"):
+                async for chunk in stream.chunks():
+                    body += chunk
+                    if len(body) > FILE_ERROR_BODY_LIMIT:
+                        break
+        finally:
+            await stream.aclose()
+        if body and len(body) <= FILE_ERROR_BODY_LIMIT:
+            read_envelope(body, method=method, hospital_id=hospital_id)
+            if stream.status == 200:
+                raise HisProtocolError("expected a file, got a JSON reply", hospital_id=hospital_id, method=method.name)
+        raise HisHttpError(f"HTTP {stream.status}", hospital_id=hospital_id, method=method.name, status=stream.status)
+
     def expected_latency_s(self, hospital_id: str) -> float:
         """How long this hospital's calls have lately taken (a moving average; 0 before the first call).
 
@@ -157,6 +297,7 @@ class HisClient:
         return self._breaker(hospital_id).state
 
     async def aclose(self) -> None:
+        self._closed = True  # a call still unwinding must not open a new connection pool now
         transports, self._transports = self._transports, {}
         await asyncio.gather(*(t.aclose() for t in transports.values()), return_exceptions=True)
         if self.cache is not None:
@@ -311,6 +452,8 @@ class HisClient:
     def _transport(self, upstream: Upstream) -> Transport:
         transport = self._transports.get(upstream.key)
         if transport is None:
+            if self._closed:
+                raise HisUnavailable("the client is shut down", hospital_id=upstream.key, method="")
             if upstream.transport != "http":
                 raise HisUnavailable(
                     f"transport {upstream.transport!r} is not available", hospital_id=upstream.key, method=""

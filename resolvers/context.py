@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from his_clients.client import HisClient
 from his_clients.registry import Registry
@@ -17,6 +17,12 @@ if TYPE_CHECKING:
     from strawberry.types import Info as StrawberryInfo
 
 
+class FanOutLimitExceeded(ValueError):
+    """A request asked more hospitals, over all its fields, than one request may."""
+
+    extensions = {"code": "FAN_OUT_LIMIT"}  # noqa: RUF012  (read by graphql-core, never changed)
+
+
 @dataclass
 class Services:
     """What lives as long as the app: built once at start-up."""
@@ -26,6 +32,7 @@ class Services:
     db: Database
     request_deadline_s: float
     file_links: FileLinkSigner
+    max_hospitals_per_request: int = 100
 
 
 @dataclass
@@ -36,9 +43,29 @@ class Context:
     deadline: float
     """Absolute time on the loop's clock by which every hospital call of this request must end."""
     loaders: Loaders = field(init=False)
+    hospitals_asked: int = 0
+    """Hospitals this request's multi-hospital fields have asked so far (the fan-out cost)."""
+    calls_in_flight: set[asyncio.Future[Any]] = field(default_factory=set)
+    """Per-hospital tasks started by resolvers; whatever is still running when the response is ready
+    (its parent was nulled by a sibling's error) is cancelled, so it holds no connection."""
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.services.his, deadline=self.deadline)
+
+    def track(self, task: asyncio.Future[Any]) -> None:
+        self.calls_in_flight.add(task)
+        task.add_done_callback(self.calls_in_flight.discard)
+
+    def cancel_leftovers(self) -> None:
+        for task in list(self.calls_in_flight):
+            task.cancel()
+
+    def charge_hospitals(self, count: int) -> None:
+        """Count a fan-out against the request's budget before any hospital is asked."""
+        self.hospitals_asked += count
+        limit = self.services.max_hospitals_per_request
+        if self.hospitals_asked > limit:
+            raise FanOutLimitExceeded(f"this request asks more than {limit} hospitals in all")
 
     @classmethod
     def for_request(cls, services: Services) -> Context:

@@ -56,6 +56,7 @@ def per_hospital(
     """
     context = info.context
     hospital_ids = hospital_ids_argument(info, raw_hospital_ids)
+    context.charge_hospitals(len(hospital_ids))
     groups = group_for_one_call(context.registry, method, hospital_ids)
     deadline = context.deadline
 

@@ -94,3 +94,20 @@ async def test_production_hides_the_schema(guarded: httpx.AsyncClient) -> None:
     misspelt = await post(guarded, "{ hospitalz { id } }")
     assert "Did you mean" not in str(misspelt["errors"])
     assert (await guarded.get("/graphql", headers={"Accept": "text/html"})).status_code != 200
+
+
+async def test_a_fan_out_over_too_many_hospitals_is_refused_before_any_call(
+    region: Registry, tmp_path: Path, sim_admin: httpx.Client
+) -> None:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'cost.sqlite3'}",
+        registry=region,
+        graphql_limits=GraphQLLimits(max_hospitals_per_request=6),
+    )
+    field = 'pendingPayments(hospitalId: "253,254,255,256") { hospitalId }'
+    query = '{ patient(medicalCardNumber: "001000056254587") { a: ' + field + " b: " + field + " } }"
+    async with running_gateway(settings) as client:
+        body = await post(client, query)
+    assert "FAN_OUT_LIMIT" in codes(body)
+    # The second field was refused whole: at most the first field's four hospitals were asked.
+    assert len(calls(sim_admin)) <= 4
