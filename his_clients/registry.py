@@ -10,6 +10,8 @@ A TOML file, validated with pydantic::
     timeout_s = 3.0
     opened = ["hospital.interface.queryWaitPay"]  # optional; absent means every method
     method_paths = { "hospital.interface.queryWaitPay" = "api/waitPay" }  # optional overrides
+    file_hosts = ["pacs.hospital253.cn", "10.1.2.3:8080"]  # optional: where its pdfUrl/reportUrl may point
+    show_audited_sensitive_pathology = false     # optional: show 41.1.1 reportStatus 3 reports online
 
     [[endpoints]]                                  # a regional HIS (县域集中部署)
     id = "county"
@@ -30,6 +32,7 @@ from collections.abc import Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
@@ -70,6 +73,22 @@ class Hospital(_Strict):
     """Methods the hospital has opened; None means all. Others answer 40003 without a network call."""
     method_paths: dict[str, str] = Field(default_factory=dict)
     """Per-method path (relative to base_url) or absolute URL, for hospitals that mapped a method elsewhere."""
+    file_hosts: tuple[str, ...] = ()
+    """Hosts (``name`` or ``name:port``) that file URLs this hospital returns (pdfUrl, reportUrl, PACS
+    image URLs) may point at. A URL on any other host is never fetched: a HIS reply must not be able
+    to make the gateway call an arbitrary address (SSRF)."""
+    show_audited_sensitive_pathology: bool = False
+    """41.1.1 reportStatus 3 (audited, but sensitive by the hospital's or national policy): the spec
+    leaves it to each hospital whether patients may view such reports online. Off unless the hospital says so."""
+
+    @field_validator("file_hosts", mode="before")
+    @classmethod
+    def _hosts_lower(cls, value: Iterable[str] | None) -> tuple[str, ...]:
+        hosts = tuple(str(host).strip().lower() for host in (value or ()))
+        for host in hosts:
+            if not host or "/" in host or "@" in host:
+                raise ValueError(f"file_hosts: {host!r} is not a host or host:port (no scheme, no path)")
+        return hosts
 
     @field_validator("opened", mode="before")
     @classmethod
@@ -88,6 +107,23 @@ class Hospital(_Strict):
 
     def has_opened(self, method: str) -> bool:
         return self.opened is None or method in self.opened
+
+    def allows_file_url(self, url: str) -> bool:
+        """Whether ``url`` is an http(s) address on one of this hospital's ``file_hosts``.
+
+        An entry without a port allows that host on any port; credentials in the URL are refused
+        (``http://allowed@elsewhere/`` names ``elsewhere``).
+        """
+        try:
+            parts = urlsplit(url.strip())
+            port = parts.port
+        except ValueError:
+            return False
+        host = (parts.hostname or "").lower()
+        if parts.scheme not in ("http", "https") or not host or parts.username is not None:
+            return False
+        with_port = f"{host}:{port}" if port is not None else host
+        return host in self.file_hosts or with_port in self.file_hosts
 
 
 class Registry(_Strict):

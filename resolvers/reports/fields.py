@@ -1,10 +1,264 @@
-"""The patient's reports: lab, exam/PACS with images, physical exam, ECG, pathology, nucleic acid."""
+"""The patient's reports: lab, exam/PACS with images, physical exam, ECG, pathology, nucleic acid.
+
+Every list spans hospitals (``hospitalId`` comma-separated: one entry per hospital, a failing
+hospital is a null entry plus its own error). Details hang off each report and are asked only when
+queried; files are download links (``/files/{token}``), never file contents. Reports the spec says
+the patient must not see in detail (sensitive, unaudited or recalled, restricted pathology,
+unfinished physical exams) still appear in the lists, with ``withheld`` saying why, and their
+details are never asked from the hospital.
+"""
 
 from __future__ import annotations
 
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated
+
 import strawberry
+
+from his_clients.models.reports_ecg import ECG_REPORT_RECORD, EcgReportRecordRequest
+from his_clients.models.reports_lab import LABORATORY_REPORT, LaboratoryReportRequest
+from his_clients.models.reports_pacs import PACS_REPORT, PacsReportRequest
+from his_clients.models.reports_pathology import PATHOLOGY_REPORT_RECORD, PathologyReportRecordRequest
+from his_clients.models.reports_physical_exam import (
+    GET_RECENT_NUCLEIC_ACID_TEST_RESULT,
+    PHYSICAL_EXAMINATION_REPORT_LIST,
+    GetRecentNucleicAcidTestResultRequest,
+    PhysicalExaminationReportListRequest,
+)
+
+from ..context import Info
+from ..fanout import hospital_ids_argument, per_hospital
+from .common import DEFAULT_WINDOW_DAYS, card_holder, shows_restricted_pathology, window
+from .ecg import EcgReportsAtHospital
+from .imaging import ImagingReportsAtHospital
+from .lab import LabReportsAtHospital
+from .nucleic_acid import NucleicAcidTestAtHospital
+from .pathology import PathologyReportsAtHospital
+from .physical_exam import PhysicalExamReportsAtHospital
+
+
+@strawberry.enum(description="Which of the patient's reports to list (patType); leave it out for all.")
+class ReportPatientType(Enum):
+    OUTPATIENT = "1"
+    INPATIENT = "2"
+    PHYSICAL_EXAM = "3"
+    """Pathology lists only."""
+    GREEN_CHANNEL = "4"
+    """Pathology lists only: 绿色通道."""
+    OTHER = "5"
+    """Pathology lists only."""
+
+
+HOSPITALS = (
+    "One hospital id or several, comma-separated; they are asked at once, and hospitals behind one regional HIS "
+    "in one call."
+)
+HospitalIds = Annotated[str, strawberry.argument(description=HOSPITALS)]
+StartTime = Annotated[
+    str | None,
+    strawberry.argument(
+        description=f"Start of the window, yyyy-MM-dd HH:mm:ss; default: {DEFAULT_WINDOW_DAYS} days before endTime."
+    ),
+]
+EndTime = Annotated[
+    str | None, strawberry.argument(description="End of the window, yyyy-MM-dd HH:mm:ss; default: now.")
+]
+PatientTypeArg = Annotated[
+    ReportPatientType | None, strawberry.argument(description="Only outpatient or only inpatient reports; default all.")
+]
+AdmissionNumber = Annotated[
+    str | None,
+    strawberry.argument(
+        description="An inpatient admission number (住院号): the hospital also returns that stay's reports."
+    ),
+]
+
+LIST = (
+    "One entry per hospital asked, in the order asked; a hospital with none gives an entry with no reports, a "
+    "failing hospital a null entry and its own error with extensions {hospitalId, code, method}."
+)
 
 
 @strawberry.type
 class PatientReportFields:
     """Report fields of Patient (16.x, 17.x, 34.1.1, 40.x, 41.x)."""
+
+    if TYPE_CHECKING:
+        medical_card_number: str
+
+    @strawberry.field(description=f"Lab reports (检验报告, 16.1.1 laboratoryReport), newest first. {LIST}")
+    async def lab_reports(
+        self,
+        info: Info,
+        hospital_id: HospitalIds,
+        start_time: StartTime = None,
+        end_time: EndTime = None,
+        patient_type: PatientTypeArg = None,
+        admission_number: AdmissionNumber = None,
+    ) -> list[LabReportsAtHospital | None]:
+        card = self.medical_card_number
+        start, end = window(start_time, end_time)
+        holder = await card_holder(info, card, hospital_ids_argument(info, hospital_id))
+        request = LaboratoryReportRequest(
+            medical_card_number=card,
+            patient_name=holder.name,
+            start_time=start,
+            end_time=end,
+            pat_type=patient_type.value if patient_type else None,
+            admission_number=admission_number,
+        )
+        return per_hospital(  # type: ignore[return-value]
+            info,
+            hospital_id,
+            method=LABORATORY_REPORT,
+            request=request,
+            convert=lambda h, reply: LabReportsAtHospital.from_reply(h, card, reply),
+            empty=LabReportsAtHospital.none,
+        )
+
+    @strawberry.field(
+        description=f"Imaging reports (检查报告: CT, MR, ultrasound, X-ray; 16.1.1 pacsReport), newest first. {LIST}"
+    )
+    async def imaging_reports(
+        self,
+        info: Info,
+        hospital_id: HospitalIds,
+        start_time: StartTime = None,
+        end_time: EndTime = None,
+        patient_type: PatientTypeArg = None,
+        admission_number: AdmissionNumber = None,
+    ) -> list[ImagingReportsAtHospital | None]:
+        card = self.medical_card_number
+        start, end = window(start_time, end_time)
+        holder = await card_holder(info, card, hospital_ids_argument(info, hospital_id))
+        request = PacsReportRequest(
+            medical_card_number=card,
+            patient_name=holder.name,
+            start_time=start,
+            end_time=end,
+            pat_type=patient_type.value if patient_type else None,
+            admission_number=admission_number,
+        )
+        return per_hospital(  # type: ignore[return-value]
+            info,
+            hospital_id,
+            method=PACS_REPORT,
+            request=request,
+            convert=lambda h, reply: ImagingReportsAtHospital.from_reply(h, card, reply),
+            empty=ImagingReportsAtHospital.none,
+        )
+
+    @strawberry.field(
+        description=(f"Physical exam reports (体检报告, 17.1.1), newest first; the window is on the exam date. {LIST}")
+    )
+    def physical_exam_reports(
+        self, info: Info, hospital_id: HospitalIds, start_time: StartTime = None, end_time: EndTime = None
+    ) -> list[PhysicalExamReportsAtHospital | None]:
+        card = self.medical_card_number
+        start, end = window(start_time, end_time)
+        request = PhysicalExaminationReportListRequest(medical_card_number=card, start_time=start, end_time=end)
+        return per_hospital(  # type: ignore[return-value]
+            info,
+            hospital_id,
+            method=PHYSICAL_EXAMINATION_REPORT_LIST,
+            request=request,
+            convert=lambda h, reply: PhysicalExamReportsAtHospital.from_reply(h, card, reply),
+            empty=PhysicalExamReportsAtHospital.none,
+        )
+
+    @strawberry.field(
+        description=(
+            f"ECG reports (心电报告, 40.1.1 ecgReportRecord), newest first; the window is on the recording time, so "
+            f"unaudited reports are listed too (withheld). {LIST}"
+        )
+    )
+    async def ecg_reports(
+        self,
+        info: Info,
+        hospital_id: HospitalIds,
+        start_time: StartTime = None,
+        end_time: EndTime = None,
+        admission_number: AdmissionNumber = None,
+    ) -> list[EcgReportsAtHospital | None]:
+        card = self.medical_card_number
+        start, end = window(start_time, end_time)
+        holder = await card_holder(info, card, hospital_ids_argument(info, hospital_id))
+        request = EcgReportRecordRequest(
+            medical_card_number=card,
+            patient_name=holder.name,
+            start_time=start,
+            end_time=end,
+            admission_number=admission_number,
+        )
+        return per_hospital(  # type: ignore[return-value]
+            info,
+            hospital_id,
+            method=ECG_REPORT_RECORD,
+            request=request,
+            convert=lambda h, rows: EcgReportsAtHospital.from_reply(h, card, rows),
+            empty=EcgReportsAtHospital.none,
+        )
+
+    @strawberry.field(
+        description=(
+            f"Pathology reports (病理报告, 41.1.1 pathologyReportRecord), newest first; the window is on the "
+            f"registration time. Reports audited but sensitive by policy (reportStatus 3) are shown only where the "
+            f"hospital's registry entry allows it. {LIST}"
+        )
+    )
+    async def pathology_reports(
+        self,
+        info: Info,
+        hospital_id: HospitalIds,
+        start_time: StartTime = None,
+        end_time: EndTime = None,
+        patient_type: Annotated[
+            ReportPatientType | None, strawberry.argument(description="Only reports of this kind of patient.")
+        ] = None,
+        admission_number: AdmissionNumber = None,
+    ) -> list[PathologyReportsAtHospital | None]:
+        card = self.medical_card_number
+        start, end = window(start_time, end_time)
+        holder = await card_holder(info, card, hospital_ids_argument(info, hospital_id))
+        request = PathologyReportRecordRequest(
+            medical_card_number=card,
+            patient_name=holder.name,
+            start_time=start,
+            end_time=end,
+            pat_type=patient_type.value if patient_type else None,
+            admission_number=admission_number,
+        )
+        return per_hospital(  # type: ignore[return-value]
+            info,
+            hospital_id,
+            method=PATHOLOGY_REPORT_RECORD,
+            request=request,
+            convert=lambda h, rows: PathologyReportsAtHospital.from_reply(
+                h, card, rows, show_restricted=shows_restricted_pathology(info, h)
+            ),
+            empty=PathologyReportsAtHospital.none,
+        )
+
+    @strawberry.field(
+        description=(
+            "The latest nucleic-acid test result at each hospital asked (34.1.1). One entry per hospital, in the "
+            "order asked; result is null where the patient has none; a failing hospital is a null entry and its "
+            "own error."
+        )
+    )
+    async def nucleic_acid_tests(self, info: Info, hospital_id: HospitalIds) -> list[NucleicAcidTestAtHospital | None]:
+        card = self.medical_card_number
+        holder = await card_holder(info, card, hospital_ids_argument(info, hospital_id))
+        if not holder.id_card:
+            raise ValueError("the patient's ID number is unknown; 34.1.1 asks by ID number")
+        request = GetRecentNucleicAcidTestResultRequest(
+            id_card=holder.id_card, patient_name=holder.name, medical_card_number=card
+        )
+        return per_hospital(  # type: ignore[return-value]
+            info,
+            hospital_id,
+            method=GET_RECENT_NUCLEIC_ACID_TEST_RESULT,
+            request=request,
+            convert=NucleicAcidTestAtHospital.from_reply,
+            empty=NucleicAcidTestAtHospital.none,
+        )

@@ -1,0 +1,131 @@
+"""What every kind of report shares: why one is withheld, whose it is, which time window is asked."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import strawberry
+
+from his_clients.errors import HisError
+from his_clients.models.cards import QUERY_PATIENT_INFO, QueryPatientInfoRequest
+from services.cards import get_patient_info
+from services.files import WithheldReason, withheld_reason
+
+from ..context import Info
+from ..hospitals.types import Hospital
+
+DEFAULT_WINDOW_DAYS = 365
+"""Report lists look back this far when no startTime is given."""
+
+_SPEC_TIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+ReportWithheldReason = strawberry.enum(
+    WithheldReason,
+    name="ReportWithheldReason",
+    description="Why a report's details and files are not shown to the patient.",
+)
+
+_MESSAGES = {
+    WithheldReason.SENSITIVE: "该报告为敏感报告，不支持线上查看详情，请到医院咨询。",
+    WithheldReason.NOT_AUDITED: "报告尚未审核（或已被召回），暂不能查看。",
+    WithheldReason.RESTRICTED: "根据医院规定，该报告不支持线上查看，请到医院咨询。",
+    WithheldReason.NOT_FINISHED: "体检报告尚未总检完成，暂不能查看。",
+}
+
+
+@strawberry.type(
+    description=(
+        "A report that exists but whose details and files are not shown to the patient: sensitive (isPositive 1), "
+        "not audited or recalled (reportStatus 1), restricted by the hospital (41.1.1 reportStatus 3), or a "
+        "physical exam not yet summarised (isFinished 0)."
+    )
+)
+class ReportWithheld:
+    reason: WithheldReason = strawberry.field(description="Why it is withheld.")
+    message: str = strawberry.field(description="A sentence to show the patient, in Chinese.")
+
+    @classmethod
+    def of(cls, reason: WithheldReason) -> ReportWithheld:
+        return cls(reason=reason, message=_MESSAGES[reason])
+
+    @classmethod
+    def check(
+        cls,
+        *,
+        is_positive: str | None = None,
+        report_status: str | None = None,
+        is_finished: str | None = None,
+        show_restricted: bool = False,
+    ) -> ReportWithheld | None:
+        """The spec's rule (services.files.withheld_reason) as GraphQL data; None when the report may be shown."""
+        reason = withheld_reason(
+            is_positive=is_positive,
+            report_status=report_status,
+            is_finished=is_finished,
+            show_restricted=show_restricted,
+        )
+        return None if reason is None else cls.of(reason)
+
+
+def registry_hospital(info: Info, hospital_id: str) -> Hospital | None:
+    found = info.context.registry.hospital(hospital_id)
+    return Hospital.from_registry(found) if found else None
+
+
+def shows_restricted_pathology(info: Info, hospital_id: str) -> bool:
+    found = info.context.registry.hospital(hospital_id)
+    return bool(found and found.show_audited_sensitive_pathology)
+
+
+def window(start_time: str | None, end_time: str | None) -> tuple[str, str]:
+    """The spec's ``yyyy-MM-dd HH:mm:ss`` window; by default the last ``DEFAULT_WINDOW_DAYS`` days up to now."""
+    for name, value in (("startTime", start_time), ("endTime", end_time)):
+        if value is not None and not _SPEC_TIME.match(value.strip()):
+            raise ValueError(f"{name} must be written yyyy-MM-dd HH:mm:ss, e.g. 2024-01-31 08:00:00")
+    end = end_time.strip() if end_time else datetime.now().strftime(_TIME_FORMAT)
+    if start_time:
+        start = start_time.strip()
+    else:
+        start = (datetime.strptime(end, _TIME_FORMAT) - timedelta(days=DEFAULT_WINDOW_DAYS)).strftime(_TIME_FORMAT)
+    if start > end:
+        raise ValueError("startTime is after endTime")
+    return start, end
+
+
+@dataclass(frozen=True, slots=True)
+class CardHolder:
+    """Who holds a card: 16.1.1, 40.1.1 and 41.1.1 require the patient's name, 34.1.1 the ID number."""
+
+    name: str
+    id_card: str | None
+
+
+class CardHolderUnknown(ValueError):
+    """Neither the platform nor any hospital asked knows the card."""
+
+    def __init__(self, medical_card_number: str) -> None:
+        super().__init__(f"no patient known for medical card {medical_card_number}")
+        self.extensions = {"code": "20215"}
+
+
+async def card_holder(info: Info, medical_card_number: str, hospital_ids: list[str]) -> CardHolder:
+    """The platform's own card record (1.3.x) first; else the first hospital asked that knows the card (2.1.1)."""
+    record = await get_patient_info(info.context.services.db, medical_card_number)
+    if record is not None and record.name:
+        return CardHolder(name=record.name, id_card=record.id_card_number)
+    last_error: HisError | None = None
+    for hospital_id in hospital_ids:
+        try:
+            patient = await info.context.loaders.his(
+                QUERY_PATIENT_INFO, hospital_id, QueryPatientInfoRequest(medical_card_number=medical_card_number)
+            )
+        except HisError as error:
+            last_error = error
+            continue
+        return CardHolder(name=patient.name, id_card=patient.id_card_no or None)
+    if last_error is not None and last_error.code not in ("10002", "20215", "60506"):
+        raise last_error
+    raise CardHolderUnknown(medical_card_number)
