@@ -1,10 +1,222 @@
-"""The patient's inpatient stays: deposits, fees per day, discharge, admission applications, caregivers."""
+"""The patient's inpatient stays: deposits, fees per day, discharge, admission applications, caregivers.
+
+Every field spans hospitals: one entry per hospital asked, a failing hospital is a null entry and its
+own error, and 10002 (no data) is an empty entry. graphql-core completes the awaitable entries one by
+one, so the return annotations are the GraphQL shape, not what the resolvers literally return.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated
+
 import strawberry
+
+from his_clients.models.inpatient import (
+    GET_DEPOSIT_RECORD,
+    QUERY_INPATIENT_INFO,
+    InpatientInfo,
+    QueryInpatientInfoRequest,
+)
+from his_clients.models.inpatient_costs import (
+    INPATIENT_RECORD,
+    QUERY_HOSPITALIZATION_RECORD,
+    InpatientRecordRequest,
+    QueryHospitalizationRecordRequest,
+)
+from his_clients.models.inpatient_records import (
+    GET_APPLICATION_HOSPITAL_INFORMATION,
+    GET_OUT_OF_HOSPITAL_HISTORY,
+    GetApplicationHospitalInformationRequest,
+    GetOutOfHospitalHistoryRequest,
+)
+
+from ..context import Info
+from ..fanout import per_hospital
+from ..records.common import (
+    PER_HOSPITAL,
+    EndTime,
+    HospitalIds,
+    IdCardNumber,
+    PatientName,
+    StartTime,
+    request,
+    spec_time,
+)
+from .fees import HospitalizationsAtHospital
+from .history import AdmissionApplicationAtHospital, DischargesAtHospital, PastStaysAtHospital
+from .stays import DepositsAtHospital, InpatientStay, InpatientStayAtHospital, deposit_request
+
+AdmissionNumber = Annotated[
+    str | None, strawberry.argument(description="The admission number (住院号), when known; optional.")
+]
 
 
 @strawberry.type
 class PatientInpatientFields:
     """Inpatient fields of Patient (10.1.1, 12.1.2, 18.1.2-18.1.5, 27.1.1, 35.x, 36.1.1, 37.1.1, 39.1.1)."""
+
+    if TYPE_CHECKING:
+        medical_card_number: str
+
+    @strawberry.field(
+        description=(
+            "The patient's current or latest stay (住院信息) at each hospital, in hospital or discharged (10.1.1 "
+            "queryInpatientInfo): costs, deposit left, the limits of a deposit payment; with its deposits, "
+            "one-day fee lists, fee summary and caregiver passes. Giving the ID-card number helps: hospitals "
+            "match it first." + PER_HOSPITAL
+        )
+    )
+    def inpatient_stays(
+        self,
+        info: Info,
+        hospital_id: HospitalIds,
+        patient_name: PatientName,
+        id_card_number: IdCardNumber = None,
+        admission_number: AdmissionNumber = None,
+    ) -> list[InpatientStayAtHospital | None]:
+        req = QueryInpatientInfoRequest(
+            medical_card_number=self.medical_card_number,
+            patient_name=patient_name,
+            id_card=id_card_number,
+            admission_number=admission_number,
+        )
+
+        def convert(hospital: str, reply: InpatientInfo) -> InpatientStayAtHospital:
+            stay = InpatientStay.from_reply(hospital, reply, patient_name=patient_name, id_card=id_card_number)
+            return InpatientStayAtHospital(hospital_id=strawberry.ID(hospital), stay=stay)
+
+        return per_hospital(  # type: ignore[return-value]
+            info,
+            hospital_id,
+            method=QUERY_INPATIENT_INFO,
+            request=req,
+            convert=convert,
+            empty=lambda hospital: InpatientStayAtHospital(hospital_id=strawberry.ID(hospital), stay=None),
+        )
+
+    @strawberry.field(
+        description=(
+            "Every deposit (住院押金) the patient paid or got back at each hospital, over all stays (39.1.1 "
+            "getDepositRecord). The spec allows one hospital per call, so each hospital is its own call." + PER_HOSPITAL
+        )
+    )
+    def deposit_records(
+        self, info: Info, hospital_id: HospitalIds, patient_name: PatientName, id_card_number: IdCardNumber = None
+    ) -> list[DepositsAtHospital | None]:
+        return per_hospital(  # type: ignore[return-value]
+            info,
+            hospital_id,
+            method=GET_DEPOSIT_RECORD,
+            request=deposit_request(self.medical_card_number, patient_name, id_card_number),
+            convert=DepositsAtHospital.from_reply,
+            empty=DepositsAtHospital.empty,
+        )
+
+    @strawberry.field(
+        description=(
+            "Hospital stays within a window (18.1.2 queryHospitalizationRecord, 住院记录), each with its fees: "
+            "summary (18.1.4), one day (18.1.5) or all lines (18.1.3). Hospitals behind one regional HIS are "
+            "asked in one call." + PER_HOSPITAL
+        )
+    )
+    def hospitalizations(
+        self,
+        info: Info,
+        hospital_id: HospitalIds,
+        patient_name: PatientName,
+        start_time: StartTime,
+        end_time: EndTime,
+        id_card_number: IdCardNumber = None,
+        admission_number: AdmissionNumber = None,
+    ) -> list[HospitalizationsAtHospital | None]:
+        req = request(
+            QueryHospitalizationRecordRequest,
+            medical_card_number=self.medical_card_number,
+            admission_number=admission_number,
+            start_time=spec_time(start_time),
+            end_time=spec_time(end_time, end_of_day=True),
+            id_card=id_card_number,
+            patient_name=patient_name,
+        )
+        return per_hospital(  # type: ignore[return-value]
+            info,
+            hospital_id,
+            method=QUERY_HOSPITALIZATION_RECORD,
+            request=req,
+            convert=HospitalizationsAtHospital.from_reply,
+            empty=HospitalizationsAtHospital.empty,
+        )
+
+    @strawberry.field(
+        description=(
+            "Every stay on record at each hospital, in and out (27.1.1 inpatientRecord, 历次住院记录). Needs the "
+            "ID-card number or an admission number." + PER_HOSPITAL
+        )
+    )
+    def past_stays(
+        self,
+        info: Info,
+        hospital_id: HospitalIds,
+        patient_name: PatientName,
+        id_card_number: IdCardNumber = None,
+        admission_number: AdmissionNumber = None,
+    ) -> list[PastStaysAtHospital | None]:
+        if not id_card_number and not admission_number:
+            raise ValueError("pastStays needs idCardNumber or admissionNumber (27.1.1)")
+        req = InpatientRecordRequest(
+            patient_name=patient_name, id_card=id_card_number, admission_number=admission_number
+        )
+        return per_hospital(  # type: ignore[return-value]
+            info,
+            hospital_id,
+            method=INPATIENT_RECORD,
+            request=req,
+            convert=PastStaysAtHospital.from_reply,
+            empty=PastStaysAtHospital.empty,
+        )
+
+    @strawberry.field(
+        description=(
+            "Discharges on record (出院记录) at each hospital (35.1.1 getOutOfHospitalHistory), each with the drugs "
+            "taken home (35.1.2)." + PER_HOSPITAL
+        )
+    )
+    def discharges(
+        self,
+        info: Info,
+        hospital_id: HospitalIds,
+        patient_name: PatientName,
+        id_card_number: Annotated[str, strawberry.argument(description="The patient's ID-card number (身份证号).")],
+    ) -> list[DischargesAtHospital | None]:
+        req = GetOutOfHospitalHistoryRequest(
+            medical_card_number=self.medical_card_number, id_card=id_card_number, patient_name=patient_name
+        )
+        return per_hospital(  # type: ignore[return-value]
+            info,
+            hospital_id,
+            method=GET_OUT_OF_HOSPITAL_HISTORY,
+            request=req,
+            convert=DischargesAtHospital.from_reply,
+            empty=DischargesAtHospital.empty,
+        )
+
+    @strawberry.field(
+        description=(
+            "The admission application (入院申请) a doctor made for the patient at each hospital (36.1.1 "
+            "getApplicationHospitalInformation)." + PER_HOSPITAL
+        )
+    )
+    def admission_applications(
+        self, info: Info, hospital_id: HospitalIds, id_card_number: IdCardNumber = None
+    ) -> list[AdmissionApplicationAtHospital | None]:
+        req = GetApplicationHospitalInformationRequest(
+            medical_card_number=self.medical_card_number, id_card=id_card_number
+        )
+        return per_hospital(  # type: ignore[return-value]
+            info,
+            hospital_id,
+            method=GET_APPLICATION_HOSPITAL_INFORMATION,
+            request=req,
+            convert=AdmissionApplicationAtHospital.from_reply,
+            empty=AdmissionApplicationAtHospital.none,
+        )

@@ -1,11 +1,312 @@
 """The patient's records: profile and cards, outpatient fees and guide sheets, balances, invoices,
-medical records, prescriptions, education, unfinished insurance orders, doctors seen online."""
+medical records, prescriptions, education, unfinished insurance orders, doctors seen online.
+
+Every field spans hospitals: one entry per hospital asked, a failing hospital is a null entry and its
+own error, and 10002 (no data) is an empty entry. graphql-core completes the awaitable entries one by
+one, so the return annotations are the GraphQL shape, not what the resolvers literally return.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated
+
 import strawberry
+
+from his_clients.models.education import INHOSPITAL_EDUCATION_GET_LIST, InhospitalEducationGetListRequest
+from his_clients.models.insurance import (
+    MEDICAL_INSURANCE_QUERY_UNFINISHED_ORDERS,
+    MedicalInsuranceQueryUnfinishedOrdersRequest,
+)
+from his_clients.models.internet_hospital import (
+    INTERNET_HOSPITAL_QUERY_VISITED_DOCTOR_DATA,
+    InternetHospitalQueryVisitedDoctorDataRequest,
+)
+from his_clients.models.invoices import ELECTRONIC_INVOICE_INFORMATION, ElectronicInvoiceInformationRequest
+from his_clients.models.medical_records import ELECTRONIC_MEDICAL_RECORD, ElectronicMedicalRecordRequest
+from his_clients.models.outpatient import (
+    QUERY_GUIDE_SHEET,
+    QUERY_OUTPATIENT_COST_DETAIL,
+    QueryGuideSheetRequest,
+    QueryOutpatientCostDetailRequest,
+)
+from his_clients.models.prescriptions import GET_PRESCRIPTION_RECORD, GetPrescriptionRecordRequest
+
+from ..context import Info
+from ..fanout import per_hospital
+from .card_fields import PatientCardFields
+from .common import (
+    PER_HOSPITAL,
+    Day,
+    EndTime,
+    HospitalIds,
+    IdCardNumber,
+    PatientName,
+    StartTime,
+    request,
+    spec_time,
+)
+from .documents import (
+    EducationRecordsAtHospital,
+    InvoicesAtHospital,
+    MedicalRecordKind,
+    MedicalRecordsAtHospital,
+)
+from .outpatient import (
+    GuideSheet,
+    OutpatientFeesAtHospital,
+    UnfinishedInsuranceOrderAtHospital,
+    VisitedDoctorsAtHospital,
+)
+from .prescriptions import PrescriptionsAtHospital
 
 
 @strawberry.type
-class PatientRecordFields:
-    """Record fields of Patient (2.1.x, 4.1.1, 5.1.5, 7.1.1, 8.1.1, 18.1.1, 23.1.x, 25.1.2, 31.x, 32.x, 38.x)."""
+class PatientRecordFields(PatientCardFields):
+    """Record fields of Patient (4.1.1, 5.1.5, 18.1.1, 23.1.x, 25.1.2, 31.x, 32.x, 38.x); cards: PatientCardFields."""
+
+    if TYPE_CHECKING:
+        medical_card_number: str
+
+    @strawberry.field(
+        description=(
+            "The outpatient guide sheet (门诊导引单, 4.1.1) of one day at each hospital: where to go next, "
+            "what to mind there." + PER_HOSPITAL
+        )
+    )
+    def guide_sheets(
+        self,
+        info: Info,
+        hospital_id: HospitalIds,
+        patient_name: PatientName,
+        date: Day,
+        id_card_number: IdCardNumber = None,
+    ) -> list[GuideSheet | None]:
+        req = request(
+            QueryGuideSheetRequest,
+            medical_card_number=self.medical_card_number,
+            id_card=id_card_number,
+            query_date=date,
+            patient_name=patient_name,
+        )
+        return per_hospital(  # type: ignore[return-value]
+            info,
+            hospital_id,
+            method=QUERY_GUIDE_SHEET,
+            request=req,
+            convert=GuideSheet.from_reply,
+            empty=GuideSheet.empty,
+        )
+
+    @strawberry.field(
+        description=(
+            "Outpatient bills paid within a window (18.1.1 queryOutpatientCostDetail). Hospitals behind one "
+            "regional HIS are asked in one call." + PER_HOSPITAL
+        )
+    )
+    def outpatient_fees(
+        self,
+        info: Info,
+        hospital_id: HospitalIds,
+        patient_name: PatientName,
+        start_time: StartTime,
+        end_time: EndTime,
+        id_card_number: IdCardNumber = None,
+    ) -> list[OutpatientFeesAtHospital | None]:
+        req = request(
+            QueryOutpatientCostDetailRequest,
+            medical_card_number=self.medical_card_number,
+            id_card=id_card_number,
+            start_time=spec_time(start_time),
+            end_time=spec_time(end_time, end_of_day=True),
+            patient_name=patient_name,
+        )
+        return per_hospital(  # type: ignore[return-value]
+            info,
+            hospital_id,
+            method=QUERY_OUTPATIENT_COST_DETAIL,
+            request=req,
+            convert=OutpatientFeesAtHospital.from_reply,
+            empty=OutpatientFeesAtHospital.empty,
+        )
+
+    @strawberry.field(
+        description=(
+            "The medical-insurance order the patient left unfinished at each hospital (5.1.5 "
+            "medicalInsurance.queryUnfinishedOrders), to resume paying it." + PER_HOSPITAL
+        )
+    )
+    def unfinished_insurance_orders(
+        self,
+        info: Info,
+        hospital_id: HospitalIds,
+        id_card_number: IdCardNumber = None,
+        phone: Annotated[str | None, strawberry.argument(description="The patient's phone (phoneNo).")] = None,
+        social_card_tail: Annotated[
+            str | None,
+            strawberry.argument(description="Last 6 digits of the social-security card's bank number (socialCardNo)."),
+        ] = None,
+    ) -> list[UnfinishedInsuranceOrderAtHospital | None]:
+        req = MedicalInsuranceQueryUnfinishedOrdersRequest(
+            medical_card_number=self.medical_card_number,
+            id_card=id_card_number,
+            phone_no=phone,
+            social_card_no=social_card_tail,
+        )
+        return per_hospital(  # type: ignore[return-value]
+            info,
+            hospital_id,
+            method=MEDICAL_INSURANCE_QUERY_UNFINISHED_ORDERS,
+            request=req,
+            convert=UnfinishedInsuranceOrderAtHospital.from_reply,
+            empty=UnfinishedInsuranceOrderAtHospital.none,
+        )
+
+    @strawberry.field(
+        description=(
+            "Doctors the patient has seen between two days (25.1.2 internetHospital.queryVisitedDoctorData), "
+            "e.g. to consult them again online." + PER_HOSPITAL
+        )
+    )
+    def visited_doctors(
+        self,
+        info: Info,
+        hospital_id: HospitalIds,
+        begin_date: Annotated[str, strawberry.argument(description="First day, yyyy-MM-dd (beginTime).")],
+        end_date: Annotated[str, strawberry.argument(description="Last day, yyyy-MM-dd (endTime).")],
+    ) -> list[VisitedDoctorsAtHospital | None]:
+        req = request(
+            InternetHospitalQueryVisitedDoctorDataRequest,
+            medical_card_number=self.medical_card_number,
+            begin_time=begin_date,
+            end_time=end_date,
+        )
+        return per_hospital(  # type: ignore[return-value]
+            info,
+            hospital_id,
+            method=INTERNET_HOSPITAL_QUERY_VISITED_DOCTOR_DATA,
+            request=req,
+            convert=VisitedDoctorsAtHospital.from_reply,
+            empty=VisitedDoctorsAtHospital.empty,
+        )
+
+    @strawberry.field(
+        description=(
+            "Electronic invoices (电子发票) issued between two days (31.1.1 electronicInvoiceInformation); each "
+            "leads to its page and file (31.1.2)." + PER_HOSPITAL
+        )
+    )
+    def invoices(
+        self,
+        info: Info,
+        hospital_id: HospitalIds,
+        start_date: Annotated[str, strawberry.argument(description="First day, yyyy-MM-dd.")],
+        end_date: Annotated[str, strawberry.argument(description="Last day, yyyy-MM-dd.")],
+        patient_name: Annotated[str | None, strawberry.argument(description="The patient's name (optional).")] = None,
+        id_card_number: IdCardNumber = None,
+    ) -> list[InvoicesAtHospital | None]:
+        req = request(
+            ElectronicInvoiceInformationRequest,
+            medical_card_number=self.medical_card_number,
+            start_date=start_date,
+            end_date=end_date,
+            id_card=id_card_number,
+            patient_name=patient_name,
+        )
+        return per_hospital(  # type: ignore[return-value]
+            info,
+            hospital_id,
+            method=ELECTRONIC_INVOICE_INFORMATION,
+            request=req,
+            convert=InvoicesAtHospital.from_reply,
+            empty=InvoicesAtHospital.empty,
+        )
+
+    @strawberry.field(
+        description=(
+            "Medical records (电子病历) of the visits within a window (32.1.1 electronicMedicalRecord); each leads "
+            "to the record in full (32.1.2). Hospitals behind one regional HIS are asked in one call." + PER_HOSPITAL
+        )
+    )
+    def medical_records(
+        self,
+        info: Info,
+        hospital_id: HospitalIds,
+        patient_name: PatientName,
+        start_time: StartTime,
+        end_time: EndTime,
+        kind: Annotated[
+            MedicalRecordKind | None,
+            strawberry.argument(description="Only outpatient or inpatient records; both if null."),
+        ] = None,
+        id_card_number: IdCardNumber = None,
+    ) -> list[MedicalRecordsAtHospital | None]:
+        req = request(
+            ElectronicMedicalRecordRequest,
+            medical_card_number=self.medical_card_number,
+            id_card=id_card_number,
+            # The spec asks for an empty string, not an absent key, to mean both kinds.
+            pat_type=kind.value if kind else "",
+            start_time=spec_time(start_time),
+            end_time=spec_time(end_time, end_of_day=True),
+            patient_name=patient_name,
+        )
+        return per_hospital(  # type: ignore[return-value]
+            info,
+            hospital_id,
+            method=ELECTRONIC_MEDICAL_RECORD,
+            request=req,
+            convert=MedicalRecordsAtHospital.from_reply,
+            empty=MedicalRecordsAtHospital.empty,
+        )
+
+    @strawberry.field(
+        description=(
+            "Outpatient prescriptions (处方) within a window (38.1.1 getPrescriptionRecord); each leads to its "
+            "drugs (38.1.2) and their leaflets (38.1.3). Hospitals behind one regional HIS are asked in one call."
+            + PER_HOSPITAL
+        )
+    )
+    def prescriptions(
+        self,
+        info: Info,
+        hospital_id: HospitalIds,
+        patient_name: PatientName,
+        start_time: StartTime,
+        end_time: EndTime,
+        id_card_number: IdCardNumber = None,
+    ) -> list[PrescriptionsAtHospital | None]:
+        req = request(
+            GetPrescriptionRecordRequest,
+            medical_card_number=self.medical_card_number,
+            id_card=id_card_number,
+            start_time=spec_time(start_time),
+            end_time=spec_time(end_time, end_of_day=True),
+            patient_name=patient_name,
+        )
+        return per_hospital(  # type: ignore[return-value]
+            info,
+            hospital_id,
+            method=GET_PRESCRIPTION_RECORD,
+            request=req,
+            convert=PrescriptionsAtHospital.from_reply,
+            empty=PrescriptionsAtHospital.empty,
+        )
+
+    @strawberry.field(
+        description=(
+            "Education sessions (住院宣教) given to the patient in hospital (23.1.1 inhospitalEducation.getList); "
+            "each leads to its content and signature (23.1.2)." + PER_HOSPITAL
+        )
+    )
+    def education_records(
+        self, info: Info, hospital_id: HospitalIds, id_card_number: IdCardNumber = None
+    ) -> list[EducationRecordsAtHospital | None]:
+        req = InhospitalEducationGetListRequest(medical_card_number=self.medical_card_number, id_card=id_card_number)
+        return per_hospital(  # type: ignore[return-value]
+            info,
+            hospital_id,
+            method=INHOSPITAL_EDUCATION_GET_LIST,
+            request=req,
+            convert=EducationRecordsAtHospital.from_reply,
+            empty=EducationRecordsAtHospital.empty,
+        )

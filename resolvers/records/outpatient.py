@@ -1,0 +1,270 @@
+"""The patient's outpatient side: today's guide sheet (4.1.1), fees paid (18.1.1), insurance orders left
+unfinished (5.1.5) and doctors seen at the internet hospital (25.1.2)."""
+
+from __future__ import annotations
+
+import strawberry
+
+from his_clients.models.insurance import UnfinishedInsuranceOrder as UnfinishedOrderReply
+from his_clients.models.internet_hospital import VisitedDoctor as VisitedDoctorReply
+from his_clients.models.outpatient import GuideSheetItem as GuideSheetItemReply
+from his_clients.models.outpatient import GuideSheetRoom as GuideSheetRoomReply
+from his_clients.models.outpatient import OutpatientCostRecord
+
+from ..scalars import Money
+from .common import FromHospital, money, or_none
+
+# The spec's state codes per room type (4.1.1): drug rooms share 1xxx, lab 2xxx, exam 3xxx, other 4xxx,
+# ECG 5xxx, pathology 6xxx, so the code alone says what it means.
+GUIDE_STATES = {
+    "1001": "已开药",
+    "1002": "已缴费",
+    "1003": "已领药",
+    "1004": "已完成",
+    "2001": "已申请",
+    "2002": "已缴费",
+    "2003": "已登记",
+    "2004": "已采集",
+    "2005": "已出报告",
+    "2006": "已退费",
+    "3001": "已申请",
+    "3002": "已缴费",
+    "3003": "已登记",
+    "3004": "已检查",
+    "3005": "已出报告",
+    "3006": "已退费",
+    "4001": "已开单",
+    "4002": "已缴费",
+    "4003": "已执行",
+    "5001": "已申请",
+    "5002": "已缴费",
+    "5003": "已登记",
+    "5004": "已出报告",
+    "6001": "已申请",
+    "6002": "已缴费",
+    "6003": "已登记",
+    "6004": "已出报告",
+}
+APPOINTMENT_STATES = {"0": "NOT_NEEDED", "1": "WAITING", "2": "BOOKED"}
+
+
+@strawberry.type(description="One item of a guide sheet room: a drug, a test, an exam (门诊导引单项目).")
+class GuideSheetItem:
+    name: str = strawberry.field(description="What the item is (itemName).")
+    state: str = strawberry.field(description="State code (state), e.g. 1003; see stateName.")
+    state_name: str | None = strawberry.field(
+        description="The state in words, from the spec's table (e.g. 已领药, 已出报告); null for unknown codes."
+    )
+    type: str = strawberry.field(description="Item type (itemType); 0 by default.")
+    remark: str | None = strawberry.field(description="Remark (备注); null when empty.")
+    notice: str | None = strawberry.field(description="What the patient must mind (注意事项); null when empty.")
+    count: str = strawberry.field(description="Quantity, as the hospital writes it (itemCount).")
+    unit_price: Money = strawberry.field(description="Unit price (itemPrice).")
+    paid_at: str | None = strawberry.field(description="When it was paid, yyyy-MM-dd HH:mm:ss (completeTime).")
+    appointment: str | None = strawberry.field(
+        description=(
+            "Whether it needs booking (appointmentStatus): NOT_NEEDED, WAITING (the patient must book it) or "
+            "BOOKED; null when the hospital does not say."
+        )
+    )
+
+    @classmethod
+    def from_reply(cls, item: GuideSheetItemReply) -> GuideSheetItem:
+        return cls(
+            name=item.item_name,
+            state=item.state,
+            state_name=GUIDE_STATES.get(item.state),
+            type=item.item_type,
+            remark=or_none(item.remark),
+            notice=or_none(item.warn_notice),
+            count=item.item_count,
+            unit_price=Money(item.item_price),
+            paid_at=or_none(item.complete_time),
+            appointment=APPOINTMENT_STATES.get(item.appointment_status or ""),
+        )
+
+
+@strawberry.type(description="One place the patient has to go next: a pharmacy, the lab, an exam room (4.1.1).")
+class GuideSheetRoom:
+    kind: str = strawberry.field(
+        description=(
+            "Room type (roomType): drug 药房, lis 检验, pacs 检查, ecg 心电, pis 病理, material 材料, tcm 中药, "
+            "wm 西药, other 其他."
+        )
+    )
+    name: str = strawberry.field(description="The room's name (roomName).")
+    address: str = strawberry.field(description="Where it is (roomAddress).")
+    updated_at: str = strawberry.field(description="When its items last changed, yyyy-MM-dd HH:mm:ss.")
+    items: list[GuideSheetItem] = strawberry.field(description="What the patient has there.")
+
+    @classmethod
+    def from_reply(cls, room: GuideSheetRoomReply) -> GuideSheetRoom:
+        return cls(
+            kind=room.room_type,
+            name=room.room_name,
+            address=room.room_address,
+            updated_at=room.lately_update_time,
+            items=[GuideSheetItem.from_reply(item) for item in room.item_list],
+        )
+
+
+@strawberry.type(
+    description="The outpatient guide sheet (门诊导引单) of one day at one hospital: where to go next (4.1.1)."
+)
+class GuideSheet(FromHospital):
+    rooms: list[GuideSheetRoom] = strawberry.field(description="The rooms; empty when nothing is ordered that day.")
+
+    @classmethod
+    def from_reply(cls, hospital_id: str, reply: list[GuideSheetRoomReply]) -> GuideSheet:
+        return cls(hospital_id=strawberry.ID(hospital_id), rooms=[GuideSheetRoom.from_reply(r) for r in reply])
+
+    @classmethod
+    def empty(cls, hospital_id: str) -> GuideSheet:
+        return cls(hospital_id=strawberry.ID(hospital_id), rooms=[])
+
+
+@strawberry.type(description="One line of an outpatient bill (门诊费用明细).")
+class OutpatientFeeItem:
+    category: str = strawberry.field(description="Fee category (type), e.g. 西药费.")
+    name: str = strawberry.field(description="What was charged (item).")
+    unit_price: Money = strawberry.field(description="Unit price (price), up to four decimals.")
+    quantity: str = strawberry.field(description="Quantity, as the hospital writes it.")
+    amount: Money = strawberry.field(description="The line's amount.")
+
+
+@strawberry.type(description="One paid outpatient bill (18.1.1 queryOutpatientCostDetail, 门诊费用).")
+class OutpatientBill:
+    invoice_id: str = strawberry.field(description="The bill's id at the hospital: invoice or visit key (invoiceId).")
+    charged_at: str = strawberry.field(description="When it was charged, yyyy-MM-dd HH:mm:ss (time).")
+    patient_name: str = strawberry.field(description="The patient's name on the bill.")
+    total: Money = strawberry.field(description="The bill's total.")
+    preferential_amount: Money | None = strawberry.field(description="Discount; null when not given.")
+    insurance_amount: Money | None = strawberry.field(description="Paid by medical insurance (medInsuranceAmount).")
+    insurance_fund_amount: Money | None = strawberry.field(
+        description="Paid from the insurance pooled fund, 统筹 (insuranceFundAmount)."
+    )
+    insurance_balance_amount: Money | None = strawberry.field(
+        description="Paid from the insurance personal account, 医保余额 (insuranceBalanceAmount)."
+    )
+    paid_amount: Money | None = strawberry.field(description="What the patient paid (getAmount).")
+    items: list[OutpatientFeeItem] = strawberry.field(description="The bill's lines.")
+
+    @classmethod
+    def from_reply(cls, record: OutpatientCostRecord) -> OutpatientBill:
+        return cls(
+            invoice_id=record.invoice_id,
+            charged_at=record.time,
+            patient_name=record.patient_name,
+            total=Money(record.total),
+            preferential_amount=money(record.preferential_amount),
+            insurance_amount=money(record.med_insurance_amount),
+            insurance_fund_amount=money(record.insurance_fund_amount),
+            insurance_balance_amount=money(record.insurance_balance_amount),
+            paid_amount=money(record.get_amount),
+            items=[
+                OutpatientFeeItem(
+                    category=d.type, name=d.item, unit_price=Money(d.price), quantity=d.quantity, amount=Money(d.amount)
+                )
+                for d in record.details
+            ],
+        )
+
+
+@strawberry.type(description="The patient's outpatient bills at one hospital within the window asked (18.1.1).")
+class OutpatientFeesAtHospital(FromHospital):
+    bills: list[OutpatientBill] = strawberry.field(description="The bills; empty when there are none.")
+
+    @classmethod
+    def from_reply(cls, hospital_id: str, reply: list[OutpatientCostRecord]) -> OutpatientFeesAtHospital:
+        return cls(hospital_id=strawberry.ID(hospital_id), bills=[OutpatientBill.from_reply(r) for r in reply])
+
+    @classmethod
+    def empty(cls, hospital_id: str) -> OutpatientFeesAtHospital:
+        return cls(hospital_id=strawberry.ID(hospital_id), bills=[])
+
+
+@strawberry.type(description="One insurance payment of an order (医保支付), e.g. 医保统筹 or 医保余额.")
+class InsurancePayment:
+    pay_type_name: str = strawberry.field(description="How it was paid, in words (payTypeName).")
+    amount: Money = strawberry.field(description="The amount (payAmount).")
+
+
+@strawberry.type(
+    description=(
+        "A medical-insurance order left unfinished (5.1.5 未完成订单): pre-settled but not settled with insurance, "
+        "or settled with insurance but its self-paid part not paid. Shown when the patient comes back to pay."
+    )
+)
+class UnfinishedInsuranceOrder:
+    his_trade_id: str = strawberry.field(description="The order's number at the HIS (hisTradeId).")
+    trade_amount: Money = strawberry.field(description="The order's amount (tradeAmount).")
+    preferential_amount: Money = strawberry.field(description="Discount (preferentialAmount).")
+    insurance_amount: Money = strawberry.field(description="Settled by medical insurance (medAmount).")
+    insurance_settled: bool = strawberry.field(
+        description="True when insurance has settled (tradeState 1), false when only pre-settled (tradeState 0)."
+    )
+    detail_ids: list[str] = strawberry.field(
+        description="The pending-payment item ids it covers (detailIds); they must not change between queries."
+    )
+    created_at: str = strawberry.field(description="When the order was created (tradeCreateTime).")
+    insurance_payments: list[InsurancePayment] = strawberry.field(description="Insurance payments (medPayList).")
+
+    @classmethod
+    def from_reply(cls, reply: UnfinishedOrderReply) -> UnfinishedInsuranceOrder:
+        return cls(
+            his_trade_id=reply.his_trade_id,
+            trade_amount=Money(reply.trade_amount),
+            preferential_amount=Money(reply.preferential_amount),
+            insurance_amount=Money(reply.med_amount),
+            insurance_settled=reply.trade_state == "1",
+            detail_ids=[i.strip() for i in reply.detail_ids.split(",") if i.strip()],
+            created_at=reply.trade_create_time,
+            insurance_payments=[
+                InsurancePayment(pay_type_name=p.pay_type_name, amount=Money(p.pay_amount)) for p in reply.med_pay_list
+            ],
+        )
+
+
+@strawberry.type(description="The patient's unfinished insurance order at one hospital (5.1.5); null when none.")
+class UnfinishedInsuranceOrderAtHospital(FromHospital):
+    order: UnfinishedInsuranceOrder | None = strawberry.field(description="The order; null when none is unfinished.")
+
+    @classmethod
+    def from_reply(cls, hospital_id: str, reply: UnfinishedOrderReply) -> UnfinishedInsuranceOrderAtHospital:
+        return cls(hospital_id=strawberry.ID(hospital_id), order=UnfinishedInsuranceOrder.from_reply(reply))
+
+    @classmethod
+    def none(cls, hospital_id: str) -> UnfinishedInsuranceOrderAtHospital:
+        return cls(hospital_id=strawberry.ID(hospital_id), order=None)
+
+
+@strawberry.type(description="A doctor the patient has seen (25.1.2 queryVisitedDoctorData, 就诊过的医生).")
+class VisitedDoctor:
+    name: str = strawberry.field(description="The doctor's name (doctorName).")
+    doctor_code: str = strawberry.field(description="The doctor's staff number at the hospital (doctorCode).")
+    department: str = strawberry.field(description="The doctor's department (dept).")
+    title: str = strawberry.field(description="The doctor's professional title (post), e.g. 副主任医师.")
+    last_visit_at: str = strawberry.field(description="When the patient last saw them (lastClinicTime).")
+
+    @classmethod
+    def from_reply(cls, doctor: VisitedDoctorReply) -> VisitedDoctor:
+        return cls(
+            name=doctor.doctor_name,
+            doctor_code=doctor.doctor_code,
+            department=doctor.dept,
+            title=doctor.post,
+            last_visit_at=doctor.last_clinic_time,
+        )
+
+
+@strawberry.type(description="The doctors the patient has seen at one hospital within the days asked (25.1.2).")
+class VisitedDoctorsAtHospital(FromHospital):
+    doctors: list[VisitedDoctor] = strawberry.field(description="The doctors, latest visit first as the HIS sends.")
+
+    @classmethod
+    def from_reply(cls, hospital_id: str, reply: list[VisitedDoctorReply]) -> VisitedDoctorsAtHospital:
+        return cls(hospital_id=strawberry.ID(hospital_id), doctors=[VisitedDoctor.from_reply(d) for d in reply])
+
+    @classmethod
+    def empty(cls, hospital_id: str) -> VisitedDoctorsAtHospital:
+        return cls(hospital_id=strawberry.ID(hospital_id), doctors=[])

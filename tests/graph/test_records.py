@@ -1,0 +1,175 @@
+"""The patient's records through the real app: fan-out, regional group calls, no-data, lazy details, file links."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from tests.conftest import calls, inject, run_graphql
+
+CARD = "001000056254587"
+NAME = "张三"
+ALL = "253,254,255,256,257"
+
+PRESCRIPTIONS = """
+query Prescriptions($card: String!, $hospitals: String!) {
+  patient(medicalCardNumber: $card) {
+    prescriptions(hospitalId: $hospitals, patientName: "张三", startTime: "2018-01-01", endTime: "2021-12-31") {
+      hospitalId
+      prescriptions { hospitalId prescriptionId }
+    }
+  }
+}
+"""
+
+
+async def test_a_failing_hospital_is_one_error_and_the_others_answer(
+    gateway: httpx.AsyncClient, sim_admin: httpx.Client
+) -> None:
+    inject(sim_admin, hospitalId="254", method="hospital.interface.getPrescriptionRecord", kind="http500")
+    body = await run_graphql(gateway, PRESCRIPTIONS, card=CARD, hospitals=ALL)
+    entries = body["data"]["patient"]["prescriptions"]
+    assert [e and e["hospitalId"] for e in entries] == ["253", None, "255", "256", "257"]
+    assert all(e["prescriptions"] for e in entries if e)
+    [error] = body["errors"]
+    assert error["path"] == ["patient", "prescriptions", 1]
+    assert error["extensions"]["hospitalId"] == "254"
+    assert error["extensions"]["method"] == "hospital.interface.getPrescriptionRecord"
+
+
+async def test_the_regional_group_is_asked_in_one_call_and_split_by_hospital(
+    gateway: httpx.AsyncClient, sim_admin: httpx.Client
+) -> None:
+    body = await run_graphql(gateway, PRESCRIPTIONS, card=CARD, hospitals="256,257")
+    assert "errors" not in body
+    entries = body["data"]["patient"]["prescriptions"]
+    assert [e["hospitalId"] for e in entries] == ["256", "257"]
+    for entry in entries:
+        assert entry["prescriptions"]
+        assert {p["hospitalId"] for p in entry["prescriptions"]} == {entry["hospitalId"]}
+    # The simulator records the one request once per hospital it carried; two calls would carry one id each.
+    recorded = calls(sim_admin, method="hospital.interface.getPrescriptionRecord")
+    assert sorted(c["hospitalId"] for c in recorded) == ["256", "257"]
+    assert {c["body"]["hospitalId"] for c in recorded} == {"256,257"}
+
+
+async def test_no_data_from_a_hospital_is_an_empty_entry_not_an_error(
+    gateway: httpx.AsyncClient, sim_admin: httpx.Client
+) -> None:
+    inject(
+        sim_admin, hospitalId="253", method="hospital.interface.electronicInvoiceInformation", kind="code", code="10002"
+    )
+    query = """
+    query { patient(medicalCardNumber: "001000056254587") {
+      invoices(hospitalId: "253,254", startDate: "2018-01-01", endDate: "2021-12-31") {
+        hospitalId invoices { invoiceId }
+      }
+    } }
+    """
+    body = await run_graphql(gateway, query)
+    assert "errors" not in body
+    first, second = body["data"]["patient"]["invoices"]
+    assert first == {"hospitalId": "253", "invoices": []}
+    assert second["invoices"]
+
+
+async def test_two_fields_needing_the_same_call_make_one_call(
+    gateway: httpx.AsyncClient, sim_admin: httpx.Client
+) -> None:
+    query = """
+    query { patient(medicalCardNumber: "001000056254587") {
+      a: cardBalances(hospitalId: "253,254") { balance }
+      b: cardBalances(hospitalId: "254,253") { hospitalId balance }
+    } }
+    """
+    body = await run_graphql(gateway, query)
+    assert "errors" not in body
+    assert body["data"]["patient"]["a"][0]["balance"] == "200.63"
+    assert sorted(c["hospitalId"] for c in calls(sim_admin, method="hospital.interface.queryBalance")) == ["253", "254"]
+
+
+async def test_details_are_asked_only_when_selected(gateway: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
+    await run_graphql(gateway, PRESCRIPTIONS, card=CARD, hospitals="253")
+    assert calls(sim_admin, method="hospital.interface.getPrescriptionDetail") == []
+    query = """
+    query { patient(medicalCardNumber: "001000056254587") {
+      prescriptions(hospitalId: "253", patientName: "张三", startTime: "2020-12-30", endTime: "2020-12-30") {
+        prescriptions { prescriptionId detail { doctorName drugs { drugId name leaflet { title content } } } }
+      }
+    } }
+    """
+    body = await run_graphql(gateway, query)
+    assert "errors" not in body
+    [entry] = body["data"]["patient"]["prescriptions"]
+    details = [p["detail"] for p in entry["prescriptions"]]
+    assert details
+    assert all(d["drugs"] for d in details)
+    asked = {c["body"]["prescriptionId"] for c in calls(sim_admin, method="hospital.interface.getPrescriptionDetail")}
+    assert asked == {p["prescriptionId"] for p in entry["prescriptions"]}
+    assert any(drug["leaflet"] for d in details for drug in d["drugs"])
+
+
+async def test_an_electronic_invoice_is_a_download_link_never_base64(
+    gateway: httpx.AsyncClient, sim_admin: httpx.Client
+) -> None:
+    query = """
+    query { patient(medicalCardNumber: "001000056254587") {
+      invoices(hospitalId: "253", startDate: "2020-12-30", endDate: "2020-12-30") {
+        invoices { invoiceId electronicInvoice { invoiceId pageUrl fileType fileUrl } }
+      }
+    } }
+    """
+    body = await run_graphql(gateway, query)
+    assert "errors" not in body
+    [entry] = body["data"]["patient"]["invoices"]
+    assert entry["invoices"]
+    for invoice in entry["invoices"]:
+        electronic = invoice["electronicInvoice"]
+        assert electronic["invoiceId"] == invoice["invoiceId"]
+        assert electronic["fileType"] in ("PDF", "IMAGE")
+        assert re.fullmatch(r"/files/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+", electronic["fileUrl"])
+        assert "iVBOR" not in electronic["fileUrl"]
+
+
+async def test_outpatient_fees_take_days_for_a_window(gateway: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
+    query = """
+    query { patient(medicalCardNumber: "001000056254587") {
+      outpatientFees(hospitalId: "253", patientName: "张三", startTime: "2020-12-30", endTime: "2020-12-30") {
+        bills { chargedAt total items { amount } }
+      }
+    } }
+    """
+    body = await run_graphql(gateway, query)
+    assert "errors" not in body
+    [entry] = body["data"]["patient"]["outpatientFees"]
+    assert entry["bills"]
+    assert all(b["chargedAt"].startswith("2020-12-30") for b in entry["bills"])
+    [call] = calls(sim_admin, method="hospital.interface.queryOutpatientCostDetail")
+    assert (call["body"]["startTime"], call["body"]["endTime"]) == ("2020-12-30 00:00:00", "2020-12-30 23:59:59")
+
+
+async def test_a_malformed_day_is_refused_before_any_call(gateway: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
+    query = """
+    query { patient(medicalCardNumber: "001000056254587") {
+      invoices(hospitalId: "253", startDate: "2020/12/30", endDate: "2020-12-30") { hospitalId }
+    } }
+    """
+    body = await run_graphql(gateway, query)
+    [error] = body["errors"]
+    assert "startDate" in error["message"] or "start_date" in error["message"]
+    assert calls(sim_admin, method="hospital.interface.electronicInvoiceInformation") == []
+
+
+async def test_visited_doctors_follow_the_window(gateway: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
+    query = """
+    query Doctors($begin: String!, $end: String!) { patient(medicalCardNumber: "001000056254587") {
+      visitedDoctors(hospitalId: "253", beginDate: $begin, endDate: $end) { doctors { name lastVisitAt } }
+    } }
+    """
+    body = await run_graphql(gateway, query, begin="2019-04-01", end="2019-04-03")
+    [entry] = body["data"]["patient"]["visitedDoctors"]
+    assert entry["doctors"]
+    assert all(d["lastVisitAt"].startswith("2019-04-0") for d in entry["doctors"])
+    body = await run_graphql(gateway, query, begin="2000-01-01", end="2000-01-02")
+    assert body["data"]["patient"]["visitedDoctors"] == [{"doctors": []}]
