@@ -1,10 +1,219 @@
-"""The patient's appointments of every kind and the queues they stand in."""
+"""The patient's appointments of every kind and the queues they stand in.
+
+Every field spans hospitals: hospitalId is one id or several, comma-separated, asked at once; each
+hospital gives one entry, a hospital with nothing (10002) an empty one, and a failing hospital a
+null entry with its own error (extensions {hospitalId, code, method}).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING
+
 import strawberry
+
+from his_clients.models.exam_appointments import (
+    APPOINTMENT_GET_PACS_CONTENT_LIST,
+    APPOINTMENT_GET_SCHEDULE_INFO,
+    AppointmentGetPacsContentListRequest,
+    AppointmentGetScheduleInfoRequest,
+)
+from his_clients.models.physical_exam import PHYSICAL_HAS_APPOINT_BY_DATE, PhysicalHasAppointByDateRequest
+from his_clients.models.registration_today import (
+    TODAY_REGISTER_COUNTS,
+    TODAY_REGISTER_QUEUING_INFO,
+    TodayRegisterCountsRequest,
+    TodayRegisterQueuingInfoRequest,
+)
+from his_clients.models.triage import (
+    APPOINTMENT_QUERY_LINE_INFO,
+    GET_APPOINTMENT_DOCTORS,
+    QUERY_LINE_INFO,
+    AppointmentQueryLineInfoRequest,
+    GetAppointmentDoctorsRequest,
+    QueryLineInfoRequest,
+)
+
+from ..context import Info
+from ..fanout import per_hospital
+from ..schedules.common import flag
+from .queues import ExamQueues, QueuePosition, RegistrationQueue
+from .types import BookedVisit, BookedVisits, ExamAppointments, PhysicalExamBookingState, TodayRegistrationCount
+
+_SPANS = (
+    " hospitalId is one id or several, comma-separated; each hospital gives one entry, a failing one a null "
+    "entry and its own error."
+)
 
 
 @strawberry.type
 class PatientAppointmentFields:
-    """Appointment and queue fields of Patient (15.1.3, 20.1.9, 24.1.5, 26.1.1, 28.1.x, 29.x, 33.x, 42.1.x)."""
+    """Appointment and queue fields of Patient (15.1.3, 20.1.4, 20.1.9, 24.1.5, 26.1.1, 28.1.5, 28.1.8, 42.1.x)."""
+
+    if TYPE_CHECKING:
+        medical_card_number: str
+
+    # graphql-core completes awaitable list items one by one; the annotations are the GraphQL shape.
+
+    @strawberry.field(
+        description="Examinations the patient booked between two days, yyyy-MM-dd (已预约项目, 24.1.5)." + _SPANS
+    )
+    def exam_appointments(
+        self, info: Info, hospital_id: str, start_date: str, end_date: str, id_card: str | None = None
+    ) -> list[ExamAppointments | None]:
+        request = AppointmentGetScheduleInfoRequest(
+            medical_card_number=self.medical_card_number, id_card=id_card, start_date=start_date, end_date=end_date
+        )
+        entries: list[Awaitable[ExamAppointments]] = per_hospital(
+            info,
+            hospital_id,
+            method=APPOINTMENT_GET_SCHEDULE_INFO,
+            request=request,
+            convert=ExamAppointments.from_reply,
+            empty=ExamAppointments.none,
+        )
+        return entries  # type: ignore[return-value]
+
+    @strawberry.field(
+        description=(
+            "Whether the patient booked a physical examination on a day, yyyy-MM-dd (28.1.5), and whether they "
+            "signed in for it (28.1.8)." + _SPANS
+        )
+    )
+    def physical_exam_booking(
+        self, info: Info, hospital_id: str, id_card: str, date: str
+    ) -> list[PhysicalExamBookingState | None]:
+        card = self.medical_card_number
+
+        def state(hospital: str, booked: bool | None) -> PhysicalExamBookingState:
+            return PhysicalExamBookingState(
+                hospital_id=strawberry.ID(hospital), date=date, booked=booked, medical_card_number=card, id_card=id_card
+            )
+
+        entries: list[Awaitable[PhysicalExamBookingState]] = per_hospital(
+            info,
+            hospital_id,
+            method=PHYSICAL_HAS_APPOINT_BY_DATE,
+            request=PhysicalHasAppointByDateRequest(medical_card_number=card, id_card=id_card, date=date),
+            convert=lambda hospital, reply: state(hospital, flag(reply)),
+            empty=lambda hospital: state(hospital, False),
+        )
+        return entries  # type: ignore[return-value]
+
+    @strawberry.field(
+        description=(
+            "Clinic visits the patient booked at the hospital, triaged or not, each with its queue (42.1.1)." + _SPANS
+        )
+    )
+    def booked_visits(self, info: Info, hospital_id: str, id_card: str | None = None) -> list[BookedVisits | None]:
+        card = self.medical_card_number
+        entries: list[Awaitable[BookedVisits]] = per_hospital(
+            info,
+            hospital_id,
+            method=GET_APPOINTMENT_DOCTORS,
+            request=GetAppointmentDoctorsRequest(medical_card_number=card, id_card=id_card),
+            convert=lambda hospital, reply: BookedVisits(
+                hospital_id=strawberry.ID(hospital), visits=[BookedVisit.from_reply(hospital, card, r) for r in reply]
+            ),
+            empty=lambda hospital: BookedVisits(hospital_id=strawberry.ID(hospital), visits=[]),
+        )
+        return entries  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="The patient's place in a doctor's (or room's) queue after triage (排队信息, 15.1.3)." + _SPANS
+    )
+    def triage_queue(
+        self, info: Info, hospital_id: str, doctor_id: str, room_id: str | None = None, id_card: str | None = None
+    ) -> list[QueuePosition | None]:
+        request = QueryLineInfoRequest(
+            medical_card_number=self.medical_card_number, id_card=id_card, room_id=room_id, doctor_id=doctor_id
+        )
+        entries: list[Awaitable[QueuePosition]] = per_hospital(
+            info,
+            hospital_id,
+            method=QUERY_LINE_INFO,
+            request=request,
+            convert=QueuePosition.from_reply,
+            empty=QueuePosition.not_queued,
+        )
+        return entries  # type: ignore[return-value]
+
+    @strawberry.field(
+        description=(
+            "The patient's place in the queue after signing in for a booked visit (42.1.3); departmentId is the "
+            "visit's deptId." + _SPANS
+        )
+    )
+    def appointment_queue(
+        self, info: Info, hospital_id: str, department_id: str, doctor_id: str, id_card: str | None = None
+    ) -> list[QueuePosition | None]:
+        request = AppointmentQueryLineInfoRequest(
+            medical_card_number=self.medical_card_number, id_card=id_card, dept_id=department_id, doctor_id=doctor_id
+        )
+        entries: list[Awaitable[QueuePosition]] = per_hospital(
+            info,
+            hospital_id,
+            method=APPOINTMENT_QUERY_LINE_INFO,
+            request=request,
+            convert=QueuePosition.from_reply,
+            empty=QueuePosition.not_queued,
+        )
+        return entries  # type: ignore[return-value]
+
+    @strawberry.field(
+        description=(
+            "The patient's place in the queue of a same-day registration (当日挂号排队, 20.1.9), by the "
+            "registration's todayRegisterId." + _SPANS
+        )
+    )
+    def registration_queue(
+        self,
+        info: Info,
+        hospital_id: str,
+        today_register_id: str,
+        department_id: str,
+        doctor_id: str | None = None,
+        id_card: str | None = None,
+    ) -> list[RegistrationQueue | None]:
+        request = TodayRegisterQueuingInfoRequest(
+            medical_card_number=self.medical_card_number,
+            id_card=id_card,
+            doctor_id=doctor_id,
+            department_id=department_id,
+            today_register_id=today_register_id,
+        )
+        entries: list[Awaitable[RegistrationQueue]] = per_hospital(
+            info,
+            hospital_id,
+            method=TODAY_REGISTER_QUEUING_INFO,
+            request=request,
+            convert=RegistrationQueue.from_reply,
+            empty=RegistrationQueue.not_queued,
+        )
+        return entries  # type: ignore[return-value]
+
+    @strawberry.field(description="The patient's queues at examination rooms (PACS排队, 26.1.1)." + _SPANS)
+    def exam_queues(self, info: Info, hospital_id: str, id_card: str | None = None) -> list[ExamQueues | None]:
+        entries: list[Awaitable[ExamQueues]] = per_hospital(
+            info,
+            hospital_id,
+            method=APPOINTMENT_GET_PACS_CONTENT_LIST,
+            request=AppointmentGetPacsContentListRequest(medical_card_number=self.medical_card_number, id_card=id_card),
+            convert=ExamQueues.from_reply,
+            empty=ExamQueues.none,
+        )
+        return entries  # type: ignore[return-value]
+
+    @strawberry.field(description="How many times the patient registered today (当天挂号次数, 20.1.4)." + _SPANS)
+    def today_registration_count(
+        self, info: Info, hospital_id: str, id_card: str | None = None
+    ) -> list[TodayRegistrationCount | None]:
+        entries: list[Awaitable[TodayRegistrationCount]] = per_hospital(
+            info,
+            hospital_id,
+            method=TODAY_REGISTER_COUNTS,
+            request=TodayRegisterCountsRequest(medical_card_number=self.medical_card_number, id_card=id_card),
+            convert=lambda hospital, reply: TodayRegistrationCount(hospital_id=strawberry.ID(hospital), count=reply),
+            empty=lambda hospital: TodayRegistrationCount(hospital_id=strawberry.ID(hospital), count=0),
+        )
+        return entries  # type: ignore[return-value]

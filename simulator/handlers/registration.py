@@ -7,7 +7,7 @@ from typing import Any
 
 from simulator.data import examples
 from simulator.data.build import stable_int
-from simulator.data.model import Doctor, Hospital, Slot
+from simulator.data.model import Department, Doctor, Hospital, Slot
 from simulator.envelope import (
     DOCTOR_UNKNOWN,
     NOT_FOUND,
@@ -22,6 +22,33 @@ from simulator.handlers import handles
 from simulator.handlers.context import CallContext, money
 
 _HALF_DAYS = {"a": (8, "AM"), "am": (8, "AM"), "p": (14, "PM"), "pm": (14, "PM"), "n": (18, "NIGHT")}
+
+# Departments whose own desk takes same-day registrations beside their doctors: 20.1.2 lists the desk's
+# schedule with no doctorId, which the spec (chapter 20) calls registration to the department.
+DEPARTMENT_DESKS = frozenset({"pfk", "xek"})
+_DESK_FEE = Decimal("5")
+
+
+def _desk(dept: Department) -> Doctor:
+    """The department's own schedule, kept like a doctor's (slots, registrations) under an internal id."""
+    return Doctor(
+        f"{dept.dept_id}-desk", "", dept.dept_id, dept.name, dept.addr, "", f"{dept.dept_id}-K", "普通号", _DESK_FEE
+    )
+
+
+def _desk_of(hospital: Hospital, dept_id: str) -> Doctor | None:
+    if dept_id not in DEPARTMENT_DESKS:
+        return None
+    dept = next((d for d in hospital.departments if d.dept_id == dept_id), None)
+    return _desk(dept) if dept is not None else None
+
+
+def _doctor_by_id(hospital: Hospital, doctor_id: str) -> Doctor:
+    if doctor_id.endswith("-desk"):
+        desk = _desk_of(hospital, doctor_id.removesuffix("-desk"))
+        if desk is not None:
+            return desk
+    return hospital.doctors[doctor_id]
 
 
 def _make_slots(hospital: Hospital, doctor: Doctor, key: str, am_pm: str) -> list[Slot]:
@@ -38,6 +65,8 @@ def _make_slots(hospital: Hospital, doctor: Doctor, key: str, am_pm: str) -> lis
 def _doctor(ctx: CallContext, *, doctor_key: str, dept_key: str) -> Doctor:
     doctor_id, dept_id = ctx.body.text(doctor_key), ctx.body.text(dept_key)
     doctor = ctx.hospital.doctors.get(doctor_id) if doctor_id else None
+    if doctor is None and not doctor_id:
+        doctor = _desk_of(ctx.hospital, dept_id)
     if doctor is None and not doctor_id:
         doctor = next((d for d in ctx.hospital.doctors.values() if d.dept_id == dept_id), None)
     if doctor is None:
@@ -98,6 +127,20 @@ def today_doctors(ctx: CallContext) -> Reply:
         }
         for d in doctors
     ]
+    desk = _desk_of(ctx.hospital, dept_id)
+    if desk is not None:
+        rows.append(
+            {
+                "departmentId": desk.dept_id,
+                "departmentName": desk.dept_name,
+                "deptAddr": desk.dept_addr,
+                "registrationFee": money(desk.fee),
+                "regClassId": desk.reg_class_id,
+                "regClassName": desk.reg_class_name,
+                "freePatCount": str(sum(s.remaining for s in _today_slots(ctx, desk))),
+                "scheduleType": "2",
+            }
+        )
     return ok(rows)
 
 
@@ -207,7 +250,7 @@ def today_queue(ctx: CallContext) -> Reply:
     registration = ctx.hospital.registrations.get(ctx.body.text("todayRegisterId"))
     if registration is None or registration["cancelled"]:
         raise Rejected(REGISTRATION_UNKNOWN)
-    doctor = ctx.hospital.doctors[registration["doctorId"]]
+    doctor = _doctor_by_id(ctx.hospital, registration["doctorId"])
     queue = int(registration["queue"])
     return ok(
         {

@@ -4,3 +4,34 @@
 """
 
 from __future__ import annotations
+
+from datetime import date, timedelta
+
+from simulator.envelope import Reply
+from simulator.handlers import handles
+from simulator.handlers.context import CallContext
+from simulator.handlers.template import render
+
+
+@handles("hospital.interface.projectAppt.getProjectSchedule")
+def lab_projects(ctx: CallContext) -> Reply:
+    """33.1.1 from the spec's example, plus a walk-in day (scheduleType 4, 不限号) after each project's last
+    day: the platform must not ask 33.1.2 for the number sources of such a day."""
+    reply = render(ctx)
+    for project in reply.get("data") or []:
+        schedules = project.get("scheduleList") or []
+        last = max((s["workDate"] for s in schedules), default=ctx.now.date().isoformat())
+        day = (date.fromisoformat(last) + timedelta(days=1)).isoformat()
+        schedules.append(
+            {
+                "schedulingId": f"{project['projectId']}-walkin",
+                "workDate": day,
+                "sourceNumber": 0,
+                "currentNumber": 0,
+                "shiftName": "全天",
+                "shiftCode": "ALL",
+                "scheduleType": 4,
+            }
+        )
+        project["scheduleList"] = schedules
+    return reply

@@ -1,0 +1,95 @@
+"""24.1.4 执行预约: book an exam slot the hospital offered."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+import strawberry
+
+from his_clients.models.exam_appointments import (
+    APPOINTMENT_REG_SCHEDULE,
+    AppointmentRegScheduleRequest,
+    ExamBooking,
+)
+
+from ...context import Info
+from ...results import (
+    HisRefusal,
+    HospitalUnavailable,
+    InvalidInput,
+    TargetHospital,
+    his_write,
+    optional,
+    optional_id_number,
+    required,
+)
+from .exam_slot import ExamSlotInput, slot_parameters
+
+
+@strawberry.input(description="Who books which exam slot (24.1.4 执行预约).")
+class ExamAppointmentBookInput:
+    medical_card_number: str = strawberry.field(description="The patient's card number (就诊卡号).")
+    id_card: str | None = strawberry.field(
+        default=None, description="The patient's resident ID number (身份证号), when known; checked before sending."
+    )
+    slot: ExamSlotInput = strawberry.field(description="The slot chosen.")
+    appointment_id: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Our own id for this booking (appointmentId, 患者智能服务系统中的业务id); cancelling and rebooking "
+            "need it. Generated when left out; give your own to recognise the booking after an unknown outcome."
+        ),
+    )
+
+
+@strawberry.type(description="The hospital booked the slot (24.1.4).")
+class ExamAppointmentBookSuccess:
+    hospital_id: strawberry.ID = strawberry.field(description="The hospital that booked it.")
+    registration_id: str = strawberry.field(
+        description="The hospital's id of the booking (regId, 预约成功记录主键): cancel and rebook with it."
+    )
+    appointment_id: str = strawberry.field(description="Our own id of the booking (appointmentId), as sent.")
+    notice: str = strawberry.field(description="What to tell the patient, e.g. when to arrive (notice, 提醒信息).")
+
+
+ExamAppointmentBookResult = Annotated[
+    ExamAppointmentBookSuccess | HisRefusal | HospitalUnavailable | InvalidInput,
+    strawberry.union(
+        "ExamAppointmentBookResult",
+        description="Success, or the hospital's refusal with its code, or no usable answer, or bad input.",
+    ),
+]
+
+
+@strawberry.type
+class ExamAppointmentBookMutation:
+    @strawberry.mutation(description="Book an exam slot (24.1.4 执行预约). Sent once, never retried.")
+    async def exam_appointment_book(
+        self,
+        info: Info,
+        hospital_id: TargetHospital,
+        input: Annotated[ExamAppointmentBookInput, strawberry.argument(description="What to write.")],
+    ) -> ExamAppointmentBookResult:
+        appointment_id = optional(input.appointment_id) or uuid.uuid4().hex
+
+        def booked(hospital: str, reply: ExamBooking) -> ExamAppointmentBookSuccess:
+            return ExamAppointmentBookSuccess(
+                hospital_id=strawberry.ID(hospital),
+                registration_id=reply.reg_id,
+                appointment_id=appointment_id,
+                notice=reply.notice,
+            )
+
+        return await his_write(
+            info,
+            method=APPOINTMENT_REG_SCHEDULE,
+            hospital_id=hospital_id,
+            request=lambda: AppointmentRegScheduleRequest(
+                medical_card_number=required("medicalCardNumber", input.medical_card_number),
+                id_card=optional_id_number("idCard", input.id_card),
+                appointment_id=appointment_id,
+                **slot_parameters(input.slot),
+            ),
+            success=booked,
+        )

@@ -1,0 +1,72 @@
+"""What every part of the hospital graph shares: one hospital's call, half-days, lenient counts."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import TypeVar
+
+import strawberry
+
+from his_clients.errors import HisNoData
+from his_clients.method import HisMethod, ReplyT, RequestT
+
+from ..context import Info
+
+
+async def ask_hospital(
+    info: Info, hospital_id: str, method: HisMethod[RequestT, ReplyT], request: RequestT
+) -> ReplyT | None:
+    """``method`` at one hospital through the request's loader (so the reference cache and coalescing
+    apply); None when the hospital answers 10002 (未查询到数据). Any other failure raises: the field
+    becomes null with its own error (extensions {hospitalId, code, method}), the rest of the answer stands."""
+    try:
+        return await info.context.loaders.his(method, hospital_id, request)
+    except HisNoData:
+        return None
+
+
+def count(text: str | None) -> int | None:
+    """A count the hospital sent as text ("20", " 3 ", ""); None when it is not a whole number."""
+    if text is None:
+        return None
+    try:
+        return int(text.strip())
+    except ValueError:
+        return None
+
+
+def flag(text: str | None) -> bool | None:
+    """The spec's 0/1 flags; None when absent or anything else."""
+    value = (text or "").strip()
+    return True if value == "1" else False if value == "0" else None
+
+
+@strawberry.enum(description="Half of the day a slot or session belongs to (上午/下午/晚上).")
+class HalfDay(Enum):
+    MORNING = strawberry.enum_value("AM", description="上午 (a / AM).")
+    AFTERNOON = strawberry.enum_value("PM", description="下午 (p / PM).")
+    EVENING = strawberry.enum_value("NIGHT", description="晚上 (n), same-day registration only.")
+
+    @classmethod
+    def read(cls, text: str | None) -> HalfDay | None:
+        """The spec writes a/p/n (20.1.3), A/P/N (20.1.7) and AM/PM (21.x)."""
+        value = (text or "").strip().lower()
+        return {"a": cls.MORNING, "am": cls.MORNING, "p": cls.AFTERNOON, "pm": cls.AFTERNOON, "n": cls.EVENING}.get(
+            value
+        )
+
+
+def compact_date(text: str) -> str:
+    """yyyy-MM-dd or yyyyMMdd -> the yyyyMMdd chapter 21 sends."""
+    return text.strip().replace("-", "")
+
+
+E = TypeVar("E", bound=Enum)
+
+
+def enum_of(cls: type[E], code: str | None) -> E | None:
+    """The enum member whose value is the hospital's code; None for a code the spec does not define."""
+    try:
+        return cls((code or "").strip())
+    except ValueError:
+        return None

@@ -1,0 +1,374 @@
+"""Same-day registration (chapter 20) and appointment slots (21.2.1, 21.2.5): departments -> schedules
+-> doctors -> slots, each edge asked of the hospital only when the query reaches it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import Enum
+from typing import TYPE_CHECKING
+
+import strawberry
+
+from his_clients.errors import HisNotOpened, HisRejected
+from his_clients.models.registration_appointment import (
+    QUERY_SURCHARGE,
+    REMAIN_APP,
+    QuerySurchargeRequest,
+    RemainAppRequest,
+)
+from his_clients.models.registration_today import (
+    TODAY_REGISTER_GET_DEPT_LIMIT,
+    TODAY_REGISTER_GET_DEPTS,
+    TODAY_REGISTER_GET_DISCOUNT,
+    TODAY_REGISTER_GET_DOCTORS,
+    TODAY_REGISTER_GET_REMAIN,
+    TodayDepartmentGroup,
+    TodayDoctorSchedule,
+    TodayRegisterGetDeptLimitRequest,
+    TodayRegisterGetDeptsRequest,
+    TodayRegisterGetDiscountRequest,
+    TodayRegisterGetDoctorsRequest,
+    TodayRegisterGetRemainRequest,
+    TodaySlot,
+)
+
+from ..context import Info
+from ..scalars import Money
+from .common import HalfDay, ask_hospital, compact_date, count, enum_of
+
+
+@strawberry.enum(description="How a schedule hands out its slots (20.1.2 scheduleType).")
+class ScheduleType(Enum):
+    TIME_POINT = strawberry.enum_value("1", description="时间点: each slot is one point in time.")
+    TIME_PERIOD = strawberry.enum_value("2", description="时间段: each slot is a period several patients share.")
+
+
+@strawberry.type(description="A doctor on today's schedule (20.1.2).")
+class Doctor:
+    id: strawberry.ID = strawberry.field(description="The doctor's code at the hospital (doctorId).")
+    name: str = strawberry.field(description="The doctor's name (doctorName).")
+    title: str | None = strawberry.field(description="Professional title (技术职称, professional), e.g. 主任医师.")
+    introduction: str | None = strawberry.field(description="What the hospital says about the doctor (introduce).")
+    expertise: str | None = strawberry.field(description="What the doctor is good at (擅长, expertIn).")
+    photo_url: str | None = strawberry.field(description="A URL of the doctor's photo (doctorPic), as sent.")
+
+
+@strawberry.type(description="One slot of a schedule today (号源, 20.1.3).")
+class TodayRegistrationSlot:
+    start_time: str = strawberry.field(description="Start, HH:mm (startTime).")
+    end_time: str = strawberry.field(description="End, HH:mm (endTime).")
+    remaining: int | None = strawberry.field(description="How many can still register in it (appNum).")
+    sequence: str = strawberry.field(description="The slot's code (号源编号, sequence); registering sends it back.")
+    half_day: HalfDay | None = strawberry.field(description="Morning, afternoon or evening (amPm a/p/n).")
+    serial_number: str | None = strawberry.field(description="The slot's number (号源序号, serialNumber).")
+    time_code: str | None = strawberry.field(description="The code of the period it belongs to (timeCode).")
+
+    @classmethod
+    def from_reply(cls, slot: TodaySlot) -> TodayRegistrationSlot:
+        return cls(
+            start_time=slot.start_time,
+            end_time=slot.end_time,
+            remaining=count(slot.app_num),
+            sequence=slot.sequence,
+            half_day=HalfDay.read(slot.am_pm),
+            serial_number=slot.serial_number,
+            time_code=slot.time_code,
+        )
+
+
+@strawberry.type(
+    description=(
+        "One schedule a patient can register with today (当天排班, 20.1.2): a doctor's, or, when the hospital "
+        "names no doctor, the department's own (挂号到科室), in which case the page shows the department."
+    )
+)
+class TodaySchedule:
+    hospital_id: strawberry.ID = strawberry.field(description="The hospital of this schedule.")
+    department_id: str = strawberry.field(description="The department's code (departmentId).")
+    department_name: str = strawberry.field(description="The department's name (departmentName).")
+    department_address: str | None = strawberry.field(description="Where the department is (deptAddr).")
+    doctor: Doctor | None = strawberry.field(
+        description="The doctor; null when the schedule registers to the department (no doctorId, spec 20)."
+    )
+    registers_to_department: bool = strawberry.field(
+        description="True when the schedule has no doctor: registration is to the department (挂号到科室)."
+    )
+    display_name: str = strawberry.field(
+        description="What the page shows for this schedule: the doctor's name, or the department's name."
+    )
+    registration_fee: Money = strawberry.field(description="The registration fee (挂号费, registrationFee).")
+    clinic_type_id: str = strawberry.field(description="The clinic type's code (门诊类型, regClassId).")
+    clinic_type_name: str = strawberry.field(description="The clinic type, e.g. 普通, 专家, 特需 (regClassName).")
+    remaining_count: int | None = strawberry.field(description="Slots left today (剩余号源量, freePatCount).")
+    schedule_type: ScheduleType | None = strawberry.field(description="Time points or time periods (scheduleType).")
+
+    @strawberry.field(
+        description=(
+            "Today's slots with places left (20.1.3). Empty when the hospital does not limit today's slots and "
+            "has not opened 20.1.3 (the spec then registers directly); null with an error when the call fails."
+        )
+    )
+    async def slots(self, info: Info) -> list[TodayRegistrationSlot] | None:
+        request = TodayRegisterGetRemainRequest(
+            department_id=self.department_id,
+            doctor_id=self.doctor.id if self.doctor else None,
+            reg_class_id=self.clinic_type_id,
+        )
+        try:
+            reply = await ask_hospital(info, self.hospital_id, TODAY_REGISTER_GET_REMAIN, request)
+        except HisNotOpened:
+            return []
+        return [TodayRegistrationSlot.from_reply(slot) for slot in reply or []]
+
+    @strawberry.field(
+        description=(
+            "What this patient pays to register with this schedule after the hospital's discounts "
+            "(优惠后的价格, 20.1.6); 0 is a free registration. The schedule's own fee when the hospital has "
+            "nothing to say (10002)."
+        )
+    )
+    async def fee_for_patient(self, info: Info, medical_card_number: str) -> Money | None:
+        request = TodayRegisterGetDiscountRequest(
+            medical_card_number=medical_card_number,
+            department_id=self.department_id,
+            doctor_id=self.doctor.id if self.doctor else None,
+            op_type=self.clinic_type_id,
+        )
+        reply = await ask_hospital(info, self.hospital_id, TODAY_REGISTER_GET_DISCOUNT, request)
+        return Money(reply) if reply is not None else Money(self.registration_fee)
+
+    @classmethod
+    def from_reply(cls, hospital_id: str, row: TodayDoctorSchedule) -> TodaySchedule:
+        doctor = None
+        if row.doctor_id:
+            doctor = Doctor(
+                id=strawberry.ID(row.doctor_id),
+                name=row.doctor_name or "",
+                title=row.professional,
+                introduction=row.introduce,
+                expertise=row.expert_in,
+                photo_url=row.doctor_pic,
+            )
+        return cls(
+            hospital_id=strawberry.ID(hospital_id),
+            department_id=row.department_id,
+            department_name=row.department_name,
+            department_address=row.dept_addr,
+            doctor=doctor,
+            registers_to_department=doctor is None,
+            display_name=doctor.name if doctor and doctor.name else row.department_name,
+            registration_fee=Money(row.registration_fee),
+            clinic_type_id=row.reg_class_id,
+            clinic_type_name=row.reg_class_name,
+            remaining_count=count(row.free_pat_count),
+            schedule_type=enum_of(ScheduleType, row.schedule_type),
+        )
+
+
+@strawberry.type(description="Whether a patient may register with a department today (20.1.5).")
+class RegistrationCheck:
+    allowed: bool = strawberry.field(description="False when the hospital refuses, e.g. 男性不能挂妇科.")
+    reason: str | None = strawberry.field(description="The hospital's reason when refused (msg).")
+    code: str | None = strawberry.field(description="The hospital's 附四 code when refused; often empty.")
+
+
+async def today_schedules(info: Info, hospital_id: str, department_id: str) -> list[TodaySchedule] | None:
+    request = TodayRegisterGetDoctorsRequest(department_id=department_id)
+    reply = await ask_hospital(info, hospital_id, TODAY_REGISTER_GET_DOCTORS, request)
+    return [TodaySchedule.from_reply(hospital_id, row) for row in reply or []]
+
+
+@strawberry.type(description="A department taking registrations today (二级科室, 20.1.1).")
+class Department:
+    hospital_id: strawberry.ID = strawberry.field(description="The hospital of this department.")
+    id: strawberry.ID = strawberry.field(description="The department's code (departmentId).")
+    name: str = strawberry.field(description="The department's name (departmentName).")
+    address: str | None = strawberry.field(description="Where it is (deptAddr).")
+
+    @strawberry.field(description="Today's schedules of the department: doctors', or its own (20.1.2).")
+    async def schedules(self, info: Info) -> list[TodaySchedule] | None:
+        return await today_schedules(info, self.hospital_id, self.id)
+
+    @strawberry.field(description="Whether this patient may register here today (科室挂号限制, 20.1.5).")
+    async def registration_check(
+        self, info: Info, medical_card_number: str, id_card: str | None = None
+    ) -> RegistrationCheck | None:
+        request = TodayRegisterGetDeptLimitRequest(
+            department_id=self.id, medical_card_number=medical_card_number, id_card=id_card
+        )
+        try:
+            await ask_hospital(info, self.hospital_id, TODAY_REGISTER_GET_DEPT_LIMIT, request)
+        except HisNotOpened:
+            raise
+        except HisRejected as refusal:
+            # 20.1.5 answers a limit as success:false with the reason in msg (its example has no code).
+            return RegistrationCheck(allowed=False, reason=refusal.message, code=refusal.code or None)
+        return RegistrationCheck(allowed=True, reason=None, code=None)
+
+
+@strawberry.type(description="A group of departments (一级科室, 20.1.1), e.g. 内科.")
+class DepartmentGroup:
+    hospital_id: strawberry.ID = strawberry.field(description="The hospital of this group.")
+    id: strawberry.ID = strawberry.field(description="The group's code (deptTypeId).")
+    name: str = strawberry.field(description="The group's name (deptTypeName).")
+    address: str | None = strawberry.field(description="Where it is (deptAddr).")
+    departments: list[Department] = strawberry.field(
+        description=(
+            "Its departments. A hospital that has only one level of departments sends the department as the "
+            "group itself (spec 20.1.1); it is then listed here as the group's only department."
+        )
+    )
+
+    @classmethod
+    def from_reply(cls, hospital_id: str, group: TodayDepartmentGroup) -> DepartmentGroup:
+        hospital = strawberry.ID(hospital_id)
+        departments = [
+            Department(
+                hospital_id=hospital,
+                id=strawberry.ID(d.department_id),
+                name=d.department_name or "",
+                address=d.dept_addr,
+            )
+            for d in group.dept
+            if d.department_id
+        ] or [
+            Department(
+                hospital_id=hospital,
+                id=strawberry.ID(group.dept_type_id),
+                name=group.dept_type_name,
+                address=group.dept_addr,
+            )
+        ]
+        return cls(
+            hospital_id=hospital,
+            id=strawberry.ID(group.dept_type_id),
+            name=group.dept_type_name,
+            address=group.dept_addr,
+            departments=departments,
+        )
+
+
+async def _today_departments(info: Info, hospital_id: str) -> list[DepartmentGroup] | None:
+    reply = await ask_hospital(info, hospital_id, TODAY_REGISTER_GET_DEPTS, TodayRegisterGetDeptsRequest())
+    return [DepartmentGroup.from_reply(hospital_id, group) for group in reply or []]
+
+
+@strawberry.type(description="One slot of a doctor's bookable half-day (预约号源, 21.2.1).")
+class AppointmentSlot:
+    start_time: str = strawberry.field(description="Start, HH:mm (startTime).")
+    end_time: str | None = strawberry.field(description="End, HH:mm (endTime).")
+    capacity: int | None = strawberry.field(description="How many it takes (预约上限, upLimit).")
+    booked: int | None = strawberry.field(description="How many have booked it (已预约量, appNum).")
+    remaining: int | None = strawberry.field(description="capacity - booked, when both are known.")
+    serial_number: str | None = strawberry.field(description="The slot's number (号源序号, serialNumber).")
+    his_time_id: str = strawberry.field(
+        description="The hospital's slot id (HIS号源标识, hisTimeId); booking sends it."
+    )
+
+
+@strawberry.type(description="A doctor's bookable half-day (预约挂号, 21.2): its slots and the patient's surcharge.")
+class AppointmentSession:
+    hospital_id: strawberry.ID = strawberry.field(description="The hospital.")
+    department_id: str = strawberry.field(description="The department's code (deptCode).")
+    doctor_id: str = strawberry.field(description="The doctor's code (docCode).")
+    date: str = strawberry.field(description="The day, yyyyMMdd as chapter 21 writes it (scheduleDate).")
+    half_day: HalfDay = strawberry.field(description="Morning or afternoon (amPm).")
+
+    @property
+    def _am_pm(self) -> str:
+        if self.half_day is HalfDay.EVENING:
+            raise ValueError("chapter 21 books mornings and afternoons only")
+        return str(self.half_day.value)
+
+    @strawberry.field(description="The session's slots with their capacity and bookings (医生挂号余量, 21.2.1).")
+    async def slots(self, info: Info) -> list[AppointmentSlot] | None:
+        request = RemainAppRequest(
+            hos_code=self.hospital_id,
+            dept_code=self.department_id,
+            doc_code=self.doctor_id,
+            schedule_date=self.date,
+            am_pm=self._am_pm,
+        )
+        reply = await ask_hospital(info, self.hospital_id, REMAIN_APP, request)
+        slots = []
+        for row in reply or []:
+            capacity, booked = count(row.up_limit), count(row.app_num)
+            slots.append(
+                AppointmentSlot(
+                    start_time=row.start_time,
+                    end_time=row.end_time,
+                    capacity=capacity,
+                    booked=booked,
+                    remaining=None if capacity is None or booked is None else max(0, capacity - booked),
+                    serial_number=row.serial_number,
+                    his_time_id=row.his_time_id,
+                )
+            )
+        return slots
+
+    @strawberry.field(
+        description="The extra fee this patient pays on top of the registration fee (附加费, 21.2.5); 0 when none."
+    )
+    async def surcharge(
+        self, info: Info, medical_card_number: str, patient_name: str, id_card: str | None = None
+    ) -> Money | None:
+        request = QuerySurchargeRequest(
+            medical_card_number=medical_card_number,
+            id_card=id_card,
+            patient_name=patient_name,
+            dept_code=self.department_id,
+            doc_code=self.doctor_id,
+            schedule_date=self.date,
+            am_pm=self._am_pm,
+        )
+        reply = await ask_hospital(info, self.hospital_id, QUERY_SURCHARGE, request)
+        # 10002 here means nothing extra to pay, as the spec's "不需要附加返回0" would.
+        return Money(reply.surcharge) if reply is not None else Money(Decimal(0))
+
+
+@strawberry.type
+class HospitalRegistrationFields:
+    """Registration fields of Hospital (20.1.1-20.1.3, 20.1.5, 20.1.6, 21.2.1, 21.2.5)."""
+
+    if TYPE_CHECKING:
+        id: strawberry.ID
+
+    @strawberry.field(
+        description=(
+            "Departments taking registrations today, in their groups (当天可挂号科室, 20.1.1); each department "
+            "leads to its schedules, doctors and slots. Null with an error when this hospital fails."
+        )
+    )
+    async def today_departments(self, info: Info) -> list[DepartmentGroup] | None:
+        return await _today_departments(info, self.id)
+
+    @strawberry.field(
+        description=(
+            "One department taking registrations today, by its code, found in today's departments (20.1.1); "
+            "null when the hospital lists no such department today."
+        )
+    )
+    async def today_department(self, info: Info, id: strawberry.ID) -> Department | None:
+        groups = await _today_departments(info, self.id) or []
+        return next((d for group in groups for d in group.departments if d.id == id), None)
+
+    @strawberry.field(description="Today's schedules of one department, by its code (20.1.2).")
+    async def today_schedules(self, info: Info, department_id: str) -> list[TodaySchedule] | None:
+        return await today_schedules(info, self.id, department_id)
+
+    @strawberry.field(
+        description=(
+            "A doctor's bookable half-day for appointment registration (21.2): its slots (21.2.1) and the "
+            "patient's surcharge (21.2.5). date is yyyyMMdd (yyyy-MM-dd is accepted too)."
+        )
+    )
+    def appointment_session(
+        self, department_id: str, doctor_id: str, date: str, half_day: HalfDay
+    ) -> AppointmentSession:
+        return AppointmentSession(
+            hospital_id=self.id,
+            department_id=department_id,
+            doctor_id=doctor_id,
+            date=compact_date(date),
+            half_day=half_day,
+        )
