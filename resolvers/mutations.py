@@ -2,5 +2,30 @@
 
 from __future__ import annotations
 
-MUTATIONS: list[type] = []
+from .appointments.mutations.appointment_triage import AppointmentTriageMutation
+from .appointments.mutations.exam_appointment_book import ExamAppointmentBookMutation
+from .appointments.mutations.exam_appointment_cancel import ExamAppointmentCancelMutation
+from .appointments.mutations.exam_appointment_change import ExamAppointmentChangeMutation
+from .appointments.mutations.exam_appointment_register import ExamAppointmentRegisterMutation
+from .appointments.mutations.triage_register import TriageRegisterMutation
+from .inpatient.mutations.caregiver_pass_create import CaregiverPassCreateMutation
+from .inpatient.mutations.caregiver_pass_delete import CaregiverPassDeleteMutation
+from .inpatient.mutations.caregiver_pass_update import CaregiverPassUpdateMutation
+from .records.mutations.consultation_record_sync import ConsultationRecordSyncMutation
+from .records.mutations.education_sign import EducationSignMutation
+
+MUTATIONS: list[type] = [
+    # Writes that move no money (issue 3): refusals and failures come back as typed results.
+    TriageRegisterMutation,
+    AppointmentTriageMutation,
+    ExamAppointmentBookMutation,
+    ExamAppointmentCancelMutation,
+    ExamAppointmentChangeMutation,
+    ExamAppointmentRegisterMutation,
+    CaregiverPassCreateMutation,
+    CaregiverPassUpdateMutation,
+    CaregiverPassDeleteMutation,
+    EducationSignMutation,
+    ConsultationRecordSyncMutation,
+]
 """Each domain's mutation classes (strawberry types whose fields are mutations)."""

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import strawberry
 
+from .views import OperatorViews
+
 
 @strawberry.type
 class OperatorQueries:
     """Operator fields of Query."""
+
+    @strawberry.field(
+        description=(
+            "Regional operators' dashboards: statistics and reconciliation across hospitals. "
+            "Every operator view hangs off this one field, so the operator role is checked here."
+        )
+    )
+    def operator(self) -> OperatorViews:
+        # The role check (issue: operators' access) belongs here, once, for every view below.
+        return OperatorViews()

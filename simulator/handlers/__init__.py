@@ -33,6 +33,7 @@ def handler_for(method: str) -> Handler | None:
 def _register_domains() -> None:
     # Importing the domain modules registers their handlers.
     from simulator.handlers import (  # noqa: F401
+        actions,
         appointments,
         cards,
         inpatient,

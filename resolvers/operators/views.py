@@ -1,0 +1,183 @@
+"""Everything a regional operator's dashboard reads, under one object so that a role check has one place."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from his_clients.models.reconciliation import (
+    RECONCILIATION_DETAIL,
+    RECONCILIATION_QUERY_BY_OUT_TRADE_NO,
+    RECONCILIATION_QUERY_BY_OUT_TRADE_NO_AND_REFUND_NO,
+    ReconciliationDetailRequest,
+    ReconciliationQueryByOutTradeNoAndRefundNoRequest,
+    ReconciliationQueryByOutTradeNoRequest,
+)
+from his_clients.models.reconciliation import (
+    TradeRecord as TradeRecordReply,
+)
+from his_clients.models.statistics import (
+    DATA_STATISTICS,
+    HOSPITAL_STATISTICS,
+    DataStatisticsRequest,
+    HospitalStatisticsRequest,
+    HospitalTransactionStatistics,
+)
+
+from ..context import Info
+from ..fanout import per_hospital
+from ..results import required, time_window
+from .reconciliation import (
+    HospitalTradeOrders,
+    HospitalTradeRecords,
+    HospitalTradeRefund,
+    TradeKind,
+    TradeOrder,
+    TradeRecord,
+    TradeRefund,
+)
+from .statistics import HospitalTransactionCounts, TransactionStatisticsEntry, row_for
+
+HOSPITALS = (
+    "One hospital id or several, comma-separated; hospitals are asked at once. One entry per hospital asked; a "
+    "hospital that fails gives a null entry and its own error with extensions {hospitalId, code, method}."
+)
+HospitalIds = Annotated[str, strawberry.argument(description="One hospital id or several, comma-separated.")]
+StartTime = Annotated[str, strawberry.argument(description="Start of the window, yyyy-MM-dd HH:mm:ss (inclusive).")]
+EndTime = Annotated[str, strawberry.argument(description="End of the window, yyyy-MM-dd HH:mm:ss (inclusive).")]
+OutTradeNo = Annotated[str, strawberry.argument(description="The payment's order number (outTradeNo, 订单号).")]
+WINDOW = "startTime and endTime are yyyy-MM-dd HH:mm:ss; a malformed time is refused (20003) before any call."
+
+
+@strawberry.type(
+    description=(
+        "Regional operators' views across hospitals: statistics (30.x) and the hospitals' side of "
+        "reconciliation (14.2.x). Reached through Query.operator."
+    )
+)
+class OperatorViews:
+    @strawberry.field(description=f"Transaction figures per hospital over a time window (30.1.1). {HOSPITALS} {WINDOW}")
+    def transaction_statistics(
+        self, info: Info, hospital_id: HospitalIds, start_time: StartTime, end_time: EndTime
+    ) -> list[TransactionStatisticsEntry | None]:
+        start, end = time_window("startTime", start_time, "endTime", end_time)
+        return per_hospital(  # type: ignore[return-value]
+            info,
+            hospital_id,
+            method=DATA_STATISTICS,
+            request=DataStatisticsRequest(start_time=start, end_time=end),
+            convert=TransactionStatisticsEntry.from_reply,
+            empty=TransactionStatisticsEntry.nothing,
+        )
+
+    @strawberry.field(
+        description=f"Transaction and appointment counts per hospital over a time window (30.1.2). {HOSPITALS} {WINDOW}"
+    )
+    def hospital_transaction_counts(
+        self, info: Info, hospital_id: HospitalIds, start_time: StartTime, end_time: EndTime
+    ) -> list[HospitalTransactionCounts | None]:
+        start, end = time_window("startTime", start_time, "endTime", end_time)
+        registry = info.context.registry
+
+        def name_of(hospital: str) -> str:
+            found = registry.hospital(hospital)
+            return found.name if found else ""
+
+        def convert(hospital: str, rows: list[HospitalTransactionStatistics]) -> HospitalTransactionCounts:
+            found = registry.hospital(hospital)
+            row = row_for(hospital, rows, regional=found is not None and found.is_regional)
+            if row is None:
+                return HospitalTransactionCounts.nothing(hospital, name_of(hospital))
+            counts = HospitalTransactionCounts.from_row(hospital, row)
+            counts.hospital_name = counts.hospital_name or name_of(hospital)
+            return counts
+
+        return per_hospital(  # type: ignore[return-value]
+            info,
+            hospital_id,
+            method=HOSPITAL_STATISTICS,
+            request=HospitalStatisticsRequest(start_time=start, end_time=end),
+            convert=convert,
+            empty=lambda hospital: HospitalTransactionCounts.nothing(hospital, name_of(hospital)),
+        )
+
+    @strawberry.field(
+        description=(
+            "Each hospital's transactions with tradeTime inside a window (14.2.1), optionally only payments or "
+            f"refunds (kind) and one payType. {HOSPITALS} {WINDOW}"
+        )
+    )
+    def reconciliation_records(
+        self,
+        info: Info,
+        hospital_id: HospitalIds,
+        start_time: StartTime,
+        end_time: EndTime,
+        kind: Annotated[
+            TradeKind | None, strawberry.argument(description="Only payments, or only refunds; both when left out.")
+        ] = None,
+        pay_type: Annotated[
+            str | None, strawberry.argument(description="Only this payType, e.g. WeChatPay; all when left out.")
+        ] = None,
+    ) -> list[HospitalTradeRecords | None]:
+        start, end = time_window("startTime", start_time, "endTime", end_time)
+
+        def wanted(record: TradeRecordReply) -> bool:
+            # The hospital's method has no such filters: asking it the same way for every filter lets
+            # one request's loader share a single call among several filtered fields.
+            is_refund = bool(record.refund_no)
+            if kind is not None and is_refund != (kind is TradeKind.REFUND):
+                return False
+            return pay_type is None or record.pay_type == pay_type
+
+        return per_hospital(  # type: ignore[return-value]
+            info,
+            hospital_id,
+            method=RECONCILIATION_DETAIL,
+            request=ReconciliationDetailRequest(start_time=start, end_time=end),
+            convert=lambda hospital, records: HospitalTradeRecords(
+                hospital_id=strawberry.ID(hospital), records=[TradeRecord.from_reply(r) for r in records if wanted(r)]
+            ),
+            empty=lambda hospital: HospitalTradeRecords(hospital_id=strawberry.ID(hospital), records=[]),
+        )
+
+    @strawberry.field(description=f"What each hospital holds under one order number, outTradeNo (14.2.2). {HOSPITALS}")
+    def reconciliation_orders(
+        self, info: Info, hospital_id: HospitalIds, out_trade_no: OutTradeNo
+    ) -> list[HospitalTradeOrders | None]:
+        trade_no = required("outTradeNo", out_trade_no)
+        return per_hospital(  # type: ignore[return-value]
+            info,
+            hospital_id,
+            method=RECONCILIATION_QUERY_BY_OUT_TRADE_NO,
+            request=ReconciliationQueryByOutTradeNoRequest(trade_no=trade_no),
+            convert=lambda hospital, orders: HospitalTradeOrders(
+                hospital_id=strawberry.ID(hospital), orders=[TradeOrder.from_reply(o) for o in orders]
+            ),
+            empty=lambda hospital: HospitalTradeOrders(hospital_id=strawberry.ID(hospital), orders=[]),
+        )
+
+    @strawberry.field(
+        description=f"What each hospital holds under an order number and a refund number (14.2.3). {HOSPITALS}"
+    )
+    def reconciliation_refund(
+        self,
+        info: Info,
+        hospital_id: HospitalIds,
+        out_trade_no: OutTradeNo,
+        refund_no: Annotated[str, strawberry.argument(description="The refund number (refundNo, 退款单号).")],
+    ) -> list[HospitalTradeRefund | None]:
+        request = ReconciliationQueryByOutTradeNoAndRefundNoRequest(
+            trade_no=required("outTradeNo", out_trade_no), refund_no=required("refundNo", refund_no)
+        )
+        return per_hospital(  # type: ignore[return-value]
+            info,
+            hospital_id,
+            method=RECONCILIATION_QUERY_BY_OUT_TRADE_NO_AND_REFUND_NO,
+            request=request,
+            convert=lambda hospital, refund: HospitalTradeRefund(
+                hospital_id=strawberry.ID(hospital), refund=TradeRefund.from_reply(refund)
+            ),
+            empty=lambda hospital: HospitalTradeRefund(hospital_id=strawberry.ID(hospital), refund=None),
+        )
