@@ -7,6 +7,7 @@ production; the same migrations build both.
 from store.cards import DuplicateCardNumber, HealthCardChanges, HealthCardRepository, generate_card_number
 from store.db import Database, alembic_config
 from store.models import Base, HealthCard
+from store.orders import Order, OrderEvent, OrderState, OutboxJob, Refund
 
 __all__ = [
     "Base",
@@ -15,6 +16,11 @@ __all__ = [
     "HealthCard",
     "HealthCardChanges",
     "HealthCardRepository",
+    "Order",
+    "OrderEvent",
+    "OrderState",
+    "OutboxJob",
+    "Refund",
     "alembic_config",
     "generate_card_number",
 ]

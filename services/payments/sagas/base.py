@@ -1,0 +1,98 @@
+"""What every payment saga shares: a flow's notification to the hospital and its rules for failure.
+
+Each flow (outpatient bills, recharge, deposits, ...) says how to tell the hospital a payment arrived
+and what its chapter prescribes when the hospital does not confirm: keep retrying within a window,
+ask 13.1.1 whether the payment may be refunded, or park the order for operators.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Final, Protocol
+
+from his_clients.client import HisClient
+from his_clients.codes import ReturnCode
+from his_clients.errors import HisError, HisRejected
+from store.orders import Order
+
+PAY_TYPES: Final = {"wechatpay": "WeChatPay", "sandbox": "WeChatPay", "alipay": "AliPay"}
+"""The spec's payType for each provider (the sandbox stands in for WeChat Pay)."""
+
+UNCLEAR_CODES: Final = frozenset(
+    {
+        ReturnCode.PROCESSING,  # 40004: still processing, ask again later
+        ReturnCode.BUSY,  # 40001
+        ReturnCode.SYSTEM_ERROR,  # 10003
+        ReturnCode.DATABASE_ERROR,  # 30001
+        ReturnCode.UNKNOWN_ERROR,  # 90001
+        ReturnCode.RECHARGE_FAILED_RETRY,  # 60303: "可以继续调用充值接口尝试充值"
+    }
+)
+"""Refusals that are no answer yet: the same call may still succeed, so they are retried like a timeout."""
+
+RETRY_DELAYS: Final = (
+    timedelta(seconds=5),
+    timedelta(seconds=15),
+    timedelta(seconds=30),
+    timedelta(minutes=1),
+    timedelta(minutes=2),
+    timedelta(minutes=5),
+    timedelta(minutes=10),
+    timedelta(minutes=30),
+    timedelta(hours=1),
+)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after the `attempts`-th failed try (the last delay repeats)."""
+    return RETRY_DELAYS[min(max(attempts, 1), len(RETRY_DELAYS)) - 1]
+
+
+class GiveUp(StrEnum):
+    """What a flow does when the hospital refuses or its retry window ends."""
+
+    ASK_REFUNDABLE = "ask_refundable"
+    """Ask 13.1.1; only `success: true` with `data: refundable` allows the full refund."""
+    PARK = "park"
+    """Leave the order to operators."""
+    RETRY = "retry"
+    """(on refusal only) keep retrying until the window ends."""
+
+
+@dataclass(frozen=True, slots=True)
+class FlowPolicy:
+    notify_window: timedelta
+    """How long the notification is retried, from the moment the order was paid."""
+    on_refusal: GiveUp
+    """A clear refusal (a 附四 code that is not in UNCLEAR_CODES)."""
+    on_window_end: GiveUp
+    refund_query_window: timedelta = timedelta(hours=24)
+    """How long 13.1.1 is asked before the order is parked for want of an answer."""
+
+
+def is_refusal(error: HisError) -> bool:
+    """A clear "no" from the hospital, as opposed to no answer (timeout, 5xx, lost reply, 40004...)."""
+    return isinstance(error, HisRejected) and error.code not in UNCLEAR_CODES
+
+
+class Flow(Protocol):
+    """One paid business of the spec, from the hospital's side."""
+
+    name: str
+    """Stored in Order.flow."""
+    business_type: str
+    """The code out_trade_no starts with (ZJZF, JZKCZ, ZYYJ, ...)."""
+    policy: FlowPolicy
+
+    async def notify(self, his: HisClient, order: Order, *, deadline: float | None) -> str:
+        """Tell the hospital the payment arrived (same outTradeNo every time); its serial (outPrepayId).
+
+        Raises the his_clients error tree when the hospital refuses or gives no clear answer.
+        """
+        ...
+
+
+def pay_type(order: Order) -> str:
+    return PAY_TYPES.get(order.provider, "WeChatPay")

@@ -1,0 +1,327 @@
+"""The outbox worker: carries out the payment sagas' jobs, durably, one step at a time.
+
+Job kinds:
+- ``notify_his``: tell the hospital (3.1.2 / 7.1.2 / 10.1.2, same outTradeNo on every try). Success ->
+  NOTIFIED with the hospital's serial. Otherwise ask 14.2.2 whether the hospital applied it anyway (yes
+  -> NOTIFIED); else retry within the flow's window, and on a refusal or at the window's end do what
+  the flow prescribes: queue ``refund_query`` or park the order.
+- ``refund_query``: ask 13.1.1. Only ``success: true`` with ``data: refundable`` -> REFUNDING with a
+  refund number chosen once, and queue ``provider_refund``. 40004 or no answer -> ask again later;
+  "nonrefundable", or no answer by the end of the window -> PARKED. Never an automatic refund otherwise.
+- ``provider_refund``: refund the online part through the provider (idempotent on out_refund_no).
+  Success -> REFUNDED.
+
+Every outcome is written in one transaction with the job's completion and the next job, after the
+order row is locked and its state checked again. A worker that dies mid-job loses its lease; the next
+worker repeats the step, which is safe because every call is idempotent on identifiers we chose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Final
+
+from his_clients.client import HisClient
+from his_clients.codes import ReturnCode
+from his_clients.errors import HisError, HisNoData, HisRejected
+from his_clients.models.reconciliation import (
+    RECONCILIATION_QUERY_BY_OUT_TRADE_NO,
+    ReconciliationQueryByOutTradeNoRequest,
+)
+from his_clients.models.refunds import REFUND_QUERY, RefundQueryRequest
+from store.db import Database
+from store.orders import Order, OrderRepository, OrderState, OutboxJob, OutboxRepository, RefundState
+
+from .clock import Clock, SystemClock
+from .orders import NOTIFY_HIS
+from .providers.base import PaymentProvider, ProviderRejected, ProviderUnavailable
+from .providers.base import RefundState as ProviderRefundState
+from .sagas import FLOWS, GiveUp, is_refusal, retry_delay
+
+log = logging.getLogger("hisgraph.payments.worker")
+
+REFUND_QUERY_JOB: Final = "refund_query"
+PROVIDER_REFUND_JOB: Final = "provider_refund"
+REFUNDABLE: Final = "refundable"
+
+
+class OutboxWorker:
+    """Runs due outbox jobs: `await run_due()` for one pass (tests), `run_forever()` in the service."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        his: HisClient,
+        provider: PaymentProvider,
+        clock: Clock | None = None,
+        batch_size: int = 50,
+        concurrency: int = 8,
+        lease: timedelta = timedelta(minutes=5),
+        his_timeout_s: float = 10.0,
+    ) -> None:
+        self._db = db
+        self._his = his
+        self._provider = provider
+        self._clock = clock or SystemClock()
+        self._batch_size = batch_size
+        self._concurrency = asyncio.Semaphore(concurrency)
+        self._lease = lease
+        self._his_timeout_s = his_timeout_s
+        self._steps: dict[str, Callable[[OutboxJob], Awaitable[None]]] = {
+            NOTIFY_HIS: self._notify_his,
+            REFUND_QUERY_JOB: self._refund_query,
+            PROVIDER_REFUND_JOB: self._provider_refund,
+        }
+
+    async def run_due(self) -> int:
+        """Claim the jobs due now and run them; how many were run (0: nothing due)."""
+        now = self._clock.now()
+        async with self._db.session() as session:
+            jobs = await OutboxRepository(session).claim_due(
+                now=now, lease_until=now + self._lease, limit=self._batch_size
+            )
+        await asyncio.gather(*(self._run(job) for job in jobs))
+        return len(jobs)
+
+    async def run_until_idle(self, *, max_passes: int = 100) -> int:
+        """Run passes until nothing is due (tests: drive a saga to its next wait)."""
+        total = 0
+        for _ in range(max_passes):
+            ran = await self.run_due()
+            if ran == 0:
+                break
+            total += ran
+        return total
+
+    async def run_forever(self, *, idle_s: float = 1.0, stop: asyncio.Event | None = None) -> None:
+        stop = stop or asyncio.Event()
+        while not stop.is_set():
+            ran = await self.run_due()
+            if ran == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=idle_s)
+
+    async def _run(self, job: OutboxJob) -> None:
+        async with self._concurrency:
+            step = self._steps.get(job.kind)
+            try:
+                if step is None:
+                    raise RuntimeError(f"no step for job kind {job.kind!r}")
+                await step(job)
+            except Exception as exc:
+                # A bug or the store failing: the job stays due and is retried with backoff.
+                log.exception("outbox job failed", extra={"job_id": job.id, "kind": job.kind})
+                await self._retry(job, f"{type(exc).__name__}: {exc}")
+
+    # -- notify the hospital ------------------------------------------------------------------
+
+    async def _notify_his(self, job: OutboxJob) -> None:
+        order = await self._order(job)
+        if order is None or order.state != OrderState.PAID:
+            await self._finish(job, None, None, "order no longer PAID")
+            return
+        flow = FLOWS[order.flow]
+        try:
+            serial = await flow.notify(self._his, order, deadline=self._deadline())
+        except HisError as error:
+            await self._notify_failed(job, order, error)
+            return
+        await self._finish(job, OrderState.NOTIFIED, f"{order.flow} notified, outPrepayId {serial}", his_serial=serial)
+
+    async def _notify_failed(self, job: OutboxJob, order: Order, error: HisError) -> None:
+        described = f"{error.code}: {error}"
+        applied = await self._his_applied(order)
+        if applied:
+            await self._finish(job, OrderState.NOTIFIED, f"14.2.2 shows the payment applied (after {described})")
+            return
+        policy = FLOWS[order.flow].policy
+        window_over = self._clock.now() >= job.started_at + policy.notify_window
+        refused = is_refusal(error) and policy.on_refusal is not GiveUp.RETRY
+        if not refused and not window_over:
+            await self._retry(job, described)
+            return
+        give_up = policy.on_refusal if refused else policy.on_window_end
+        why = f"hospital refused ({described})" if refused else f"no confirmation within the window ({described})"
+        if give_up is GiveUp.ASK_REFUNDABLE:
+            await self._finish(job, None, why, then=(REFUND_QUERY_JOB, f"{REFUND_QUERY_JOB}:{order.out_trade_no}"))
+        else:
+            await self._finish(job, OrderState.PARKED, why)
+
+    async def _his_applied(self, order: Order) -> bool | None:
+        """Whether 14.2.2 lists the payment as done at the hospital; None when it gives no answer."""
+        request = ReconciliationQueryByOutTradeNoRequest(trade_no=order.out_trade_no)
+        try:
+            trades = await self._his.call(
+                RECONCILIATION_QUERY_BY_OUT_TRADE_NO, order.hospital_id, request, deadline=self._deadline()
+            )
+        except HisNoData:
+            return False
+        except HisError:
+            return None
+        return any(trade.trade_no == order.out_trade_no and trade.complete for trade in trades)
+
+    # -- ask 13.1.1 -------------------------------------------------------------------------------
+
+    async def _refund_query(self, job: OutboxJob) -> None:
+        order = await self._order(job)
+        if order is None or order.state != OrderState.PAID:
+            await self._finish(job, None, None, "order no longer PAID")
+            return
+        request = RefundQueryRequest(
+            medical_card_number=order.medical_card_number,
+            out_trade_no=order.out_trade_no,
+            unified_trade_no=order.unified_pay_trade_no,
+        )
+        try:
+            answer = await self._his.call(REFUND_QUERY, order.hospital_id, request, deadline=self._deadline())
+        except HisError as error:
+            processing = isinstance(error, HisRejected) and error.code == ReturnCode.PROCESSING
+            window = FLOWS[order.flow].policy.refund_query_window
+            if processing or self._clock.now() < job.started_at + window:
+                await self._retry(job, f"13.1.1 {error.code}: {error}")
+            else:
+                await self._finish(job, OrderState.PARKED, f"13.1.1 gave no answer within the window ({error.code})")
+            return
+        if answer.strip() != REFUNDABLE:
+            await self._finish(job, OrderState.PARKED, f"13.1.1 answered {answer!r}: not refundable")
+            return
+        if order.unified_pay_amount > 0:
+            # 附六's unified settlement refund is not automated: an operator returns that part.
+            await self._finish(job, OrderState.PARKED, "refundable, but part was paid through the unified platform")
+            return
+        await self._finish(job, OrderState.REFUNDING, "13.1.1 answered refundable", start_refund=True)
+
+    # -- refund through the provider ------------------------------------------------------------
+
+    async def _provider_refund(self, job: OutboxJob) -> None:
+        async with self._db.session() as session:
+            order = await OrderRepository(session).get_by_id(job.order_id or 0)
+            refunds = [] if order is None else await OrderRepository(session).refunds(order)
+        refund = next((r for r in refunds if r.id == job.refund_id), None)
+        if order is None or refund is None or order.state != OrderState.REFUNDING:
+            await self._finish(job, None, None, "order no longer REFUNDING")
+            return
+        try:
+            result = await self._provider.refund(
+                out_trade_no=order.out_trade_no,
+                out_refund_no=refund.out_refund_no,
+                amount=refund.amount,
+                total=order.online_amount,
+                reason=refund.reason,
+            )
+        except ProviderUnavailable as error:
+            await self._retry(job, f"provider unavailable: {error}")
+            return
+        except ProviderRejected as error:
+            await self._finish(
+                job, OrderState.PARKED, f"provider refused the refund: {error}", refund_state=RefundState.FAILED
+            )
+            return
+        if result.state is ProviderRefundState.PROCESSING:
+            await self._retry(job, "provider refund processing")
+        elif result.state is ProviderRefundState.SUCCEEDED:
+            await self._finish(
+                job,
+                OrderState.REFUNDED,
+                f"refunded {refund.amount} as {refund.out_refund_no}",
+                refund_state=RefundState.SUCCEEDED,
+                provider_refund_id=result.refund_id,
+            )
+        else:
+            await self._finish(
+                job, OrderState.PARKED, f"provider refund {result.state}", refund_state=RefundState.FAILED
+            )
+
+    # -- bookkeeping ----------------------------------------------------------------------------
+
+    def _deadline(self) -> float:
+        return asyncio.get_running_loop().time() + self._his_timeout_s
+
+    async def _order(self, job: OutboxJob) -> Order | None:
+        async with self._db.session() as session:
+            return await OrderRepository(session).get_by_id(job.order_id or 0)
+
+    async def _retry(self, job: OutboxJob, error: str) -> None:
+        now = self._clock.now()
+        async with self._db.session() as session:
+            stored = await OutboxRepository(session).get(job.id, for_update=True)
+            if stored is None or stored.state != "PENDING":
+                return
+            OutboxRepository.retry(stored, due_at=now + retry_delay(stored.attempts), error=error, at=now)
+
+    async def _finish(
+        self,
+        job: OutboxJob,
+        to_state: OrderState | None,
+        reason: str | None,
+        note: str | None = None,
+        *,
+        his_serial: str | None = None,
+        then: tuple[str, str] | None = None,
+        start_refund: bool = False,
+        refund_state: RefundState | None = None,
+        provider_refund_id: str | None = None,
+    ) -> None:
+        """In one transaction: the order's new state (checked again under lock), the next job, job done."""
+        now = self._clock.now()
+        async with self._db.session() as session:
+            orders, outbox = OrderRepository(session), OutboxRepository(session)
+            stored_job = await outbox.get(job.id, for_update=True)
+            if stored_job is None or stored_job.state != "PENDING":
+                return
+            order = None if job.order_id is None else await orders.get_by_id(job.order_id, for_update=True)
+            if order is not None and note is None and order.state != self._expected_state(job):
+                note = f"order became {order.state} meanwhile"
+                to_state = None
+                then = None
+                start_refund = False
+                refund_state = None
+            if order is not None and to_state is not None:
+                if to_state is OrderState.NOTIFIED:
+                    order.his_serial = his_serial
+                    order.notified_at = now
+                await orders.transition(order, to_state, reason=reason or "", at=now)
+            elif order is not None and reason:
+                order.state_reason = reason
+            if order is not None and then is not None:
+                await outbox.enqueue(kind=then[0], dedupe_key=then[1], order_id=order.id, at=now)
+            if order is not None and start_refund:
+                refund = (
+                    await orders.add_refund(
+                        order,
+                        out_refund_no=f"{order.out_trade_no}-RF",
+                        amount=order.online_amount,
+                        reason="hospital did not apply the payment",
+                        at=now,
+                    )
+                    if order.online_amount > 0
+                    else None
+                )
+                if refund is None:
+                    await orders.transition(order, OrderState.REFUNDED, reason="nothing was paid online", at=now)
+                else:
+                    await outbox.enqueue(
+                        kind=PROVIDER_REFUND_JOB,
+                        dedupe_key=f"{PROVIDER_REFUND_JOB}:{refund.out_refund_no}",
+                        order_id=order.id,
+                        refund_id=refund.id,
+                        at=now,
+                    )
+            if refund_state is not None and order is not None:
+                for refund in await orders.refunds(order):
+                    if refund.id == job.refund_id:
+                        refund.state = refund_state
+                        refund.provider_refund_id = provider_refund_id
+                        refund.succeeded_at = now if refund_state is RefundState.SUCCEEDED else None
+                        refund.updated_at = now
+            stored_job.last_error = note or stored_job.last_error
+            OutboxRepository.finish(stored_job, at=now)
+
+    @staticmethod
+    def _expected_state(job: OutboxJob) -> str:
+        return OrderState.REFUNDING if job.kind == PROVIDER_REFUND_JOB else OrderState.PAID

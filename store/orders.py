@@ -1,0 +1,420 @@
+"""The money ledger: orders, their state changes, refunds and the outbox that drives the sagas.
+
+Every state change of an order is a row in `order_events`, written in the same transaction as the
+change itself and as the outbox job that carries out what comes next (the "transactional outbox"), so
+a crash at any point leaves a store from which the worker resumes.
+
+    CREATED ──> PAID ──> NOTIFIED
+       │          ├────> REFUNDING ──> REFUNDED
+       │          └────> PARKED (operators decide; from there NOTIFIED or REFUNDING)
+       └──> CANCELLED (before payment)
+
+NOTIFIED and REFUNDED are final, and neither leads to the other: an order is never both.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Final
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Dialect,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    func,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from store.models import Base, BigIntegerId, TimestampedMixin, UtcDateTime
+
+CENT: Final = Decimal("0.01")
+
+
+class MoneyAmount(TypeDecorator[Decimal]):
+    """Yuan with two decimal places: NUMERIC(12, 2) on PostgreSQL, exact text on SQLite.
+
+    SQLite has no decimal type: a NUMERIC column there turns "0.10" into a binary float. Text keeps the
+    exact value; sums are done in Python on SQLite (the single-machine default), in SQL on PostgreSQL.
+    """
+
+    impl = Numeric(12, 2)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(24))
+        return dialect.type_descriptor(Numeric(12, 2))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, Decimal):
+            raise TypeError(f"amounts are Decimal, not {type(value).__name__}")
+        exact = value.quantize(CENT)
+        if exact != value:
+            raise ValueError(f"{value} has more than two decimal places")
+        return str(exact) if dialect.name == "sqlite" else exact
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return Decimal(str(value)).quantize(CENT)
+
+
+class OrderState(StrEnum):
+    CREATED = "CREATED"
+    """Written before the payment provider is asked; nothing paid yet."""
+    PAID = "PAID"
+    """The provider's paid notification was recorded; the hospital is being told."""
+    NOTIFIED = "NOTIFIED"
+    """The hospital applied the payment (we hold its serial number, outPrepayId). Final."""
+    REFUNDING = "REFUNDING"
+    """The hospital said the payment may be refunded; the provider refund is under way."""
+    REFUNDED = "REFUNDED"
+    """The money went back to the payer. Final."""
+    PARKED = "PARKED"
+    """No automatic step is safe: waits for an operator."""
+    CANCELLED = "CANCELLED"
+    """Closed before payment. Final unless money arrives anyway (then PARKED)."""
+
+
+FINAL_STATES: Final = frozenset({OrderState.NOTIFIED, OrderState.REFUNDED})
+
+ALLOWED_TRANSITIONS: Final[dict[OrderState, frozenset[OrderState]]] = {
+    OrderState.CREATED: frozenset({OrderState.PAID, OrderState.CANCELLED, OrderState.PARKED}),
+    OrderState.PAID: frozenset({OrderState.NOTIFIED, OrderState.REFUNDING, OrderState.PARKED}),
+    OrderState.REFUNDING: frozenset({OrderState.REFUNDED, OrderState.PARKED}),
+    OrderState.PARKED: frozenset({OrderState.NOTIFIED, OrderState.REFUNDING}),
+    OrderState.CANCELLED: frozenset({OrderState.PARKED}),
+    OrderState.NOTIFIED: frozenset(),
+    OrderState.REFUNDED: frozenset(),
+}
+"""The only state changes the ledger accepts (operators leave PARKED by the same two doors)."""
+
+
+class RefundState(StrEnum):
+    PENDING = "PENDING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    """The provider could not return the money (closed card...): operators step in."""
+
+
+class JobState(StrEnum):
+    PENDING = "PENDING"
+    DONE = "DONE"
+
+
+class IllegalTransition(Exception):
+    """A state change the ledger does not allow (e.g. NOTIFIED -> REFUNDING)."""
+
+    def __init__(self, out_trade_no: str, from_state: str, to_state: str) -> None:
+        super().__init__(f"order {out_trade_no}: {from_state} -> {to_state} is not allowed")
+        self.from_state = from_state
+        self.to_state = to_state
+
+
+class RefundExceedsPayment(Exception):
+    """A refund that would return more than was paid online for the order."""
+
+
+class AmountsDoNotAddUp(ValueError):
+    """online + balancePayment + unifiedPayAmount must equal the total, every part >= 0."""
+
+
+def check_amounts(*, total: Decimal, balance_payment: Decimal, unified_pay_amount: Decimal, online: Decimal) -> None:
+    """The spec's equation (3.1.2): amount (online) = total - balancePayment - unifiedPayAmount."""
+    parts = (total, balance_payment, unified_pay_amount, online)
+    if any(part < 0 or part.quantize(CENT) != part for part in parts):
+        raise AmountsDoNotAddUp(f"amounts must be >= 0 with two decimal places: {parts}")
+    if online + balance_payment + unified_pay_amount != total:
+        raise AmountsDoNotAddUp(
+            f"online {online} + balance {balance_payment} + unified {unified_pay_amount} != total {total}"
+        )
+
+
+def refundable_left(paid_online: Decimal, refunds: list[Decimal]) -> Decimal:
+    """What may still go back through the provider: the online part less every refund not failed."""
+    return paid_online - sum(refunds, Decimal("0"))
+
+
+class Order(TimestampedMixin, Base):
+    """One payment the platform takes for a hospital (a bill, a recharge, a deposit, ...)."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint(
+            "total_amount >= 0 AND balance_payment >= 0 AND unified_pay_amount >= 0 AND online_amount >= 0",
+            name="amounts_not_negative",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True)
+    out_trade_no: Mapped[str] = mapped_column(String(32), unique=True)
+    """公众号系统订单号: the payment's unique id, starting with its business-type code (ZJZF, JZKCZ, ZYYJ...)."""
+    business_type: Mapped[str] = mapped_column(String(16))
+    """The code out_trade_no starts with (14.1.1 filters on it)."""
+    flow: Mapped[str] = mapped_column(String(32))
+    """Which saga drives the order: outpatient, recharge, deposit, ..."""
+    hospital_id: Mapped[str] = mapped_column(String(32), index=True)
+    medical_card_number: Mapped[str] = mapped_column(String(64), index=True)
+    description: Mapped[str] = mapped_column(String(128))
+    total_amount: Mapped[Decimal] = mapped_column(MoneyAmount)
+    """The whole amount due, as the hospital quoted it (never re-added from the items)."""
+    discount_amount: Mapped[Decimal] = mapped_column(MoneyAmount)
+    balance_payment: Mapped[Decimal] = mapped_column(MoneyAmount)
+    """Paid from the card's balance at the hospital (balancePayment)."""
+    unified_pay_amount: Mapped[Decimal] = mapped_column(MoneyAmount)
+    """Paid through the unified settlement platform (unifiedPayAmount, 附六)."""
+    unified_pay_trade_no: Mapped[str | None] = mapped_column(String(64))
+    online_amount: Mapped[Decimal] = mapped_column(MoneyAmount)
+    """Paid through the payment provider: total - balance_payment - unified_pay_amount."""
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    quote: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """What the hospital quoted and the flow needs later (3.1.1 detail ids, admission number, ...)."""
+    provider: Mapped[str] = mapped_column(String(32))
+    prepay_id: Mapped[str | None] = mapped_column(String(128))
+    transaction_id: Mapped[str | None] = mapped_column(String(64))
+    """The provider's id of the payment."""
+    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    his_serial: Mapped[str | None] = mapped_column(String(64))
+    """The hospital's serial number of the applied payment (outPrepayId)."""
+    notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    state_reason: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    """Optimistic concurrency: an UPDATE that finds another version changed nothing and fails."""
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it as a class attribute
+
+    def __repr__(self) -> str:
+        return f"Order(out_trade_no={self.out_trade_no!r}, state={self.state!r})"
+
+
+class OrderEvent(Base):
+    """One state change of an order, with why it happened. Append-only."""
+
+    __tablename__ = "order_events"
+
+    id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(BigIntegerId, ForeignKey("orders.id"), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Refund(TimestampedMixin, Base):
+    """Money going back to the payer through the provider, under a refund number we chose once."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True)
+    out_refund_no: Mapped[str] = mapped_column(String(64), unique=True)
+    order_id: Mapped[int] = mapped_column(BigIntegerId, ForeignKey("orders.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(MoneyAmount)
+    reason: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16))
+    provider_refund_id: Mapped[str | None] = mapped_column(String(64))
+    succeeded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class OutboxJob(TimestampedMixin, Base):
+    """Work an earlier transaction promised: done by the worker, retried until it is done.
+
+    `dedupe_key` is unique: the same step of the same order is never queued twice, however many
+    duplicate notifications race to queue it.
+    """
+
+    __tablename__ = "outbox_jobs"
+
+    id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    dedupe_key: Mapped[str] = mapped_column(String(128), unique=True)
+    order_id: Mapped[int | None] = mapped_column(BigIntegerId, ForeignKey("orders.id"), index=True)
+    refund_id: Mapped[int | None] = mapped_column(BigIntegerId, ForeignKey("refunds.id"))
+    state: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    """When the job may run next (a retry sets it later)."""
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    """When the step was first queued: the start of its retry window."""
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    """A worker's lease; a worker that crashed loses it when it runs out."""
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class OrderRepository:
+    """Reads and writes the ledger inside the caller's session (the caller owns the transaction)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, order: Order, *, at: datetime, reason: str = "order created") -> Order:
+        """Insert a new CREATED order and its first event."""
+        check_amounts(
+            total=order.total_amount,
+            balance_payment=order.balance_payment,
+            unified_pay_amount=order.unified_pay_amount,
+            online=order.online_amount,
+        )
+        order.state = OrderState.CREATED
+        order.created_at = order.updated_at = at
+        self._session.add(order)
+        await self._session.flush()
+        self._session.add(OrderEvent(order_id=order.id, from_state=None, to_state=order.state, reason=reason, at=at))
+        return order
+
+    async def get(self, out_trade_no: str, *, for_update: bool = False) -> Order | None:
+        """The order, locked until the transaction ends when `for_update` (PostgreSQL; SQLite locks the file)."""
+        query = select(Order).where(Order.out_trade_no == out_trade_no)
+        if for_update:
+            query = query.with_for_update()
+        return (await self._session.execute(query)).scalar_one_or_none()
+
+    async def get_by_id(self, order_id: int, *, for_update: bool = False) -> Order | None:
+        query = select(Order).where(Order.id == order_id)
+        if for_update:
+            query = query.with_for_update()
+        return (await self._session.execute(query)).scalar_one_or_none()
+
+    async def transition(self, order: Order, to_state: OrderState, *, reason: str, at: datetime) -> None:
+        """Change the order's state (refused unless ALLOWED_TRANSITIONS has it) and record why."""
+        from_state = OrderState(order.state)
+        if to_state not in ALLOWED_TRANSITIONS[from_state]:
+            raise IllegalTransition(order.out_trade_no, from_state, to_state)
+        order.state = to_state
+        order.state_reason = reason
+        order.updated_at = at
+        self._session.add(OrderEvent(order_id=order.id, from_state=from_state, to_state=to_state, reason=reason, at=at))
+        await self._session.flush()
+
+    async def events(self, order: Order) -> list[OrderEvent]:
+        result = await self._session.execute(
+            select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)
+        )
+        return list(result.scalars())
+
+    async def add_refund(
+        self, order: Order, *, out_refund_no: str, amount: Decimal, reason: str, at: datetime
+    ) -> Refund:
+        """A new PENDING refund; refused when it would return more than was paid online."""
+        existing = await self.refunds(order)
+        taken = [refund.amount for refund in existing if refund.state != RefundState.FAILED]
+        if amount <= 0 or amount > refundable_left(order.online_amount, taken):
+            raise RefundExceedsPayment(
+                f"order {order.out_trade_no}: refund {amount} exceeds what is left of {order.online_amount}"
+            )
+        refund = Refund(
+            out_refund_no=out_refund_no,
+            order_id=order.id,
+            amount=amount,
+            reason=reason,
+            state=RefundState.PENDING,
+            created_at=at,
+            updated_at=at,
+        )
+        self._session.add(refund)
+        await self._session.flush()
+        return refund
+
+    async def refunds(self, order: Order) -> list[Refund]:
+        result = await self._session.execute(select(Refund).where(Refund.order_id == order.id).order_by(Refund.id))
+        return list(result.scalars())
+
+    async def count_by_state(self) -> dict[str, int]:
+        result = await self._session.execute(select(Order.state, func.count()).group_by(Order.state))
+        return {state: count for state, count in result.tuples()}
+
+
+class OutboxRepository:
+    """Queues, claims and finishes outbox jobs inside the caller's session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def enqueue(
+        self,
+        *,
+        kind: str,
+        dedupe_key: str,
+        at: datetime,
+        due_at: datetime | None = None,
+        order_id: int | None = None,
+        refund_id: int | None = None,
+    ) -> OutboxJob:
+        """Queue a job; the unique dedupe_key makes a racing second copy fail its transaction."""
+        job = OutboxJob(
+            kind=kind,
+            dedupe_key=dedupe_key,
+            order_id=order_id,
+            refund_id=refund_id,
+            state=JobState.PENDING,
+            due_at=due_at or at,
+            started_at=at,
+            attempts=0,
+            created_at=at,
+            updated_at=at,
+        )
+        self._session.add(job)
+        await self._session.flush()
+        return job
+
+    async def claim_due(self, *, now: datetime, lease_until: datetime, limit: int) -> list[OutboxJob]:
+        """Take up to `limit` due jobs no live worker holds, leasing them until `lease_until`.
+
+        PostgreSQL skips rows another worker is claiming (SKIP LOCKED); SQLite's write lock
+        serialises claims. A job whose worker died is claimed again once its lease ran out.
+        """
+        query = (
+            select(OutboxJob)
+            .where(
+                OutboxJob.state == JobState.PENDING,
+                OutboxJob.due_at <= now,
+                (OutboxJob.locked_until.is_(None)) | (OutboxJob.locked_until <= now),
+            )
+            .order_by(OutboxJob.due_at, OutboxJob.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        jobs = list((await self._session.execute(query)).scalars())
+        for job in jobs:
+            job.locked_until = lease_until
+            job.attempts += 1
+            job.updated_at = now
+        await self._session.flush()
+        return jobs
+
+    async def get(self, job_id: int, *, for_update: bool = False) -> OutboxJob | None:
+        query = select(OutboxJob).where(OutboxJob.id == job_id)
+        if for_update:
+            query = query.with_for_update()
+        return (await self._session.execute(query)).scalar_one_or_none()
+
+    async def for_order(self, order_id: int) -> list[OutboxJob]:
+        result = await self._session.execute(
+            select(OutboxJob).where(OutboxJob.order_id == order_id).order_by(OutboxJob.id)
+        )
+        return list(result.scalars())
+
+    @staticmethod
+    def finish(job: OutboxJob, *, at: datetime) -> None:
+        job.state = JobState.DONE
+        job.locked_until = None
+        job.updated_at = at
+
+    @staticmethod
+    def retry(job: OutboxJob, *, due_at: datetime, error: str, at: datetime) -> None:
+        job.due_at = due_at
+        job.locked_until = None
+        job.last_error = error[:2000]
+        job.updated_at = at
