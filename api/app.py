@@ -17,6 +17,7 @@ from resolvers.schema import build_schema
 from services.file_links import FileLinkSigner
 from store.db import Database
 
+from . import files
 from .graphql import GraphQLApp
 from .paths import NormalisePath
 from .settings import Settings
@@ -52,6 +53,7 @@ def create_app(settings: Settings) -> Starlette:
         registry=registry,
         db=db,
         request_deadline_s=settings.request_deadline_s,
+        max_hospitals_per_request=settings.graphql_limits.max_hospitals_per_request,
         file_links=FileLinkSigner(
             settings.file_link_secret.get_secret_value().encode(), ttl_s=settings.file_link_ttl_s
         ),
@@ -73,6 +75,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        *files.routes,
         *cards.routes,
     ]
     app = Starlette(routes=routes, middleware=[Middleware(NormalisePath)], lifespan=lifespan)

@@ -31,12 +31,28 @@ SAMPLE_QUERY = """\
 def simulated_region(simulator_base_url: str, *, timeout_s: float = 3.0) -> Registry:
     """The registry for a simulator at ``simulator_base_url`` (hisgraph simulate's default layout)."""
     base = simulator_base_url.rstrip("/")
+    # The simulated hospitals serve report PDFs and images from the simulator itself.
+    file_hosts = (base.split("://", 1)[-1],)
     hospitals = [
-        Hospital(id=h, name=DEMO_HOSPITALS[h], region="济南市", base_url=f"{base}/his/{h}", timeout_s=timeout_s)
+        Hospital(
+            id=h,
+            name=DEMO_HOSPITALS[h],
+            region="济南市",
+            base_url=f"{base}/his/{h}",
+            timeout_s=timeout_s,
+            file_hosts=file_hosts,
+        )
         for h in STANDALONE
     ]
     hospitals += [
-        Hospital(id=h, name=DEMO_HOSPITALS[h], region="平阴县", endpoint="pingyin", timeout_s=timeout_s)
+        Hospital(
+            id=h,
+            name=DEMO_HOSPITALS[h],
+            region="平阴县",
+            endpoint="pingyin",
+            timeout_s=timeout_s,
+            file_hosts=file_hosts,
+        )
         for h in REGIONAL
     ]
     endpoint = Endpoint(id="pingyin", name="平阴县区域HIS", base_url=f"{base}/regional", timeout_s=timeout_s)

@@ -14,9 +14,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from simulator.catalog import DCM_FILE_METHOD
-from simulator.dicom import dicom_bytes
+from simulator.dicom import FILE_ROUTE, dicom_bytes, serve_report_file
 from simulator.envelope import INVALID_PARAM, NOT_FOUND, Rejected, Reply, fail
 from simulator.faults import FAULT_KINDS
+from simulator.handlers.reports import PUBLIC_BASE_URL
 from simulator.state import Simulator
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class _Endpoints:
         self, request: Request, route_hospital_id: str | None, method: str, body: dict[str, Any], *, dcm: bool = False
     ) -> Response:
         simulator = self.simulator
+        PUBLIC_BASE_URL.set(str(request.base_url).rstrip("/"))
         try:
             hospital_ids = simulator.resolve(route_hospital_id=route_hospital_id, body=body, method=method)
         except Rejected as rejected:
@@ -203,6 +205,7 @@ def create_simulator_app(
         Route("/regional/" + DCM_FILE_METHOD, endpoints.dcm_file, methods=["GET"]),
         Route("/his/{hospital_id}/{method}", endpoints.his_call, methods=["POST"]),
         Route("/regional/{method}", endpoints.his_call, methods=["POST"]),
+        Route(FILE_ROUTE, serve_report_file, methods=["GET"]),
         Route("/admin/faults", endpoints.add_fault, methods=["POST"]),
         Route("/admin/faults", endpoints.list_faults, methods=["GET"]),
         Route("/admin/faults", endpoints.clear_faults, methods=["DELETE"]),

@@ -8,6 +8,7 @@ them all against the gateway and compares the methods the simulated hospitals sa
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -38,10 +39,23 @@ def graph_reads() -> set[str]:
     }
 
 
+def download_links(value: Any) -> list[str]:
+    """Every /files/... link in a GraphQL answer (files are links, downloaded separately)."""
+    if isinstance(value, dict):
+        return [link for v in value.values() for link in download_links(v)]
+    if isinstance(value, list):
+        return [link for v in value for link in download_links(v)]
+    return [value] if isinstance(value, str) and value.startswith("/files/") else []
+
+
 async def test_every_read_is_reached_by_a_query(gateway: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
     assert OPERATIONS, "no sample operations"
     for path in OPERATIONS:
         body = await run_graphql(gateway, path.read_text(encoding="utf-8"))
         assert body.get("data") is not None, f"{path.name}: {body.get('errors')}"
+        # The file methods (16.1.4, 16.1.5, 31.1.2, 40.1.3, 41.1.3) are reached by downloading the links.
+        for link in download_links(body["data"]):
+            response = await gateway.get(link)
+            assert response.status_code in (200, 403), f"{link}: {response.status_code}"
     reached = {c["method"] for c in calls(sim_admin)}
     assert sorted(graph_reads() - reached) == []
