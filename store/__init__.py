@@ -4,23 +4,30 @@ The bottom layer: it imports nothing from the rest of hisgraph. SQLite file by d
 production; the same migrations build both.
 """
 
+from store.accounts import Account, AccountCard, AccountRepository, OneTimeCode, Operator, ShimNonce
 from store.cards import DuplicateCardNumber, HealthCardChanges, HealthCardRepository, generate_card_number
 from store.db import Database, alembic_config
 from store.models import Base, HealthCard
 from store.orders import Order, OrderEvent, OrderState, OutboxJob, Refund
 
 __all__ = [
+    "Account",
+    "AccountCard",
+    "AccountRepository",
     "Base",
     "Database",
     "DuplicateCardNumber",
     "HealthCard",
     "HealthCardChanges",
     "HealthCardRepository",
+    "OneTimeCode",
+    "Operator",
     "Order",
     "OrderEvent",
     "OrderState",
     "OutboxJob",
     "Refund",
+    "ShimNonce",
     "alembic_config",
     "generate_card_number",
 ]

@@ -45,6 +45,8 @@ class AccountCard(TimestampedMixin, Base):
     """created (the platform issued it) or bound (made from a physical card proven by name, ID and code)."""
     physical_card_number: Mapped[str | None] = mapped_column(String(64), index=True)
     """For a bound card: the hospital's physical card it was made from (2.1.2 oldMedicalCardNumber)."""
+    id_card_number: Mapped[str | None] = mapped_column(String(32))
+    """The holder's ID number as proven; queries keyed by an ID number (34.1.1, 28.1.10...) may use only these."""
 
 
 class Operator(TimestampedMixin, Base):
@@ -134,6 +136,7 @@ class AccountRepository:
         relation: str,
         how: str,
         physical_card_number: str | None = None,
+        id_card_number: str | None = None,
     ) -> AccountCard:
         existing = await self.session.scalar(
             select(AccountCard).where(
@@ -149,6 +152,7 @@ class AccountRepository:
             relation=relation,
             how=how,
             physical_card_number=physical_card_number,
+            id_card_number=id_card_number,
         )
         self.session.add(card)
         await self.session.flush()

@@ -94,9 +94,16 @@ class AccountService:
             return await AccountRepository(db).holds(account_id, medical_card_number)
 
     async def grant(
-        self, *, account_id: int, medical_card_number: str, hospital_id: str | None, relation: str = "0", how: str
+        self,
+        *,
+        account_id: int,
+        medical_card_number: str,
+        hospital_id: str | None,
+        relation: str = "0",
+        how: str,
+        id_card_number: str | None = None,
     ) -> AccountCard:
-        """Record a card as proven for an account (after a proof, or by an operator/dev seed)."""
+        """Record a card as proven for an account (after a proof, or the dev login's demo cards)."""
         async with self._db.session() as db:
             return await AccountRepository(db).add_card(
                 account_id=account_id,
@@ -104,6 +111,7 @@ class AccountService:
                 hospital_id=hospital_id,
                 relation=relation,
                 how=how,
+                id_card_number=id_card_number,
             )
 
     async def start_binding(
@@ -198,6 +206,7 @@ class AccountService:
                 relation=relation,
                 how="bound",
                 physical_card_number=medical_card_number,
+                id_card_number=held.id_card_no,
             )
 
     async def create_card(
