@@ -13,6 +13,8 @@ from resolvers.context import Services
 from services.file_links import InvalidFileLink
 from services.files import FileRefused, open_file
 
+from .graphql import principal_of
+
 
 async def download(request: Request) -> Response:
     """Verify the link, ask the hospital, and pass the file on with a safe content type."""
@@ -21,6 +23,10 @@ async def download(request: Request) -> Response:
         ref = services.file_links.verify(request.path_params["token"])
     except (InvalidFileLink, KeyError, TypeError, ValueError):
         # Forged, edited or expired: the same answer, so a prober learns nothing from it.
+        return _refusal(403, "this download link is invalid or has expired")
+    # A link works only for the account it was made for: it must come with that account's session.
+    caller = principal_of(request, services.sessions)
+    if ref.subject is None or caller is None or caller.subject != ref.subject:
         return _refusal(403, "this download link is invalid or has expired")
     try:
         body = await open_file(

@@ -7,10 +7,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from his_clients.client import HisClient
+from his_clients.models.base import HisRequest
 from his_clients.registry import Registry
 from services.file_links import FileLinkSigner
+from services.identity.accounts import AccountService
+from services.identity.operators import OperatorService
+from services.identity.principal import PatientPrincipal, Principal, SessionTokens
 from store.db import Database
 
+from .access import HeldCards, check_principal_may_name
 from .loaders import Loaders
 
 if TYPE_CHECKING:
@@ -32,7 +37,12 @@ class Services:
     db: Database
     request_deadline_s: float
     file_links: FileLinkSigner
+    accounts: AccountService
+    operators: OperatorService
+    sessions: SessionTokens
     max_hospitals_per_request: int = 100
+    dev_login: bool = False
+    """The demo's login without WeChat; never on in production mode."""
 
 
 @dataclass
@@ -42,6 +52,8 @@ class Context:
     services: Services
     deadline: float
     """Absolute time on the loop's clock by which every hospital call of this request must end."""
+    principal: Principal | None = None
+    """Who is asking (from the session token), or None."""
     loaders: Loaders = field(init=False)
     hospitals_asked: int = 0
     """Hospitals this request's multi-hospital fields have asked so far (the fan-out cost)."""
@@ -49,8 +61,29 @@ class Context:
     """Per-hospital tasks started by resolvers; whatever is still running when the response is ready
     (its parent was nulled by a sibling's error) is cancelled, so it holds no connection."""
 
+    _held: HeldCards | None = field(default=None, init=False)
+    _held_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.services.his, deadline=self.deadline)
+        self.loaders = Loaders(self.services.his, deadline=self.deadline, authorize=self.authorize)
+
+    async def held_cards(self) -> HeldCards | None:
+        """The caller's proven cards, read once per request (None unless a patient is asking)."""
+        if not isinstance(self.principal, PatientPrincipal):
+            return None
+        async with self._held_lock:
+            if self._held is None:
+                cards = await self.services.accounts.cards(self.principal.account_id)
+                numbers = {c.medical_card_number for c in cards} | {
+                    c.physical_card_number for c in cards if c.physical_card_number
+                }
+                id_numbers = {c.id_card_number.strip().upper() for c in cards if c.id_card_number}
+                self._held = HeldCards(frozenset(numbers), frozenset(id_numbers))
+            return self._held
+
+    async def authorize(self, method: str, request: HisRequest) -> None:
+        """Refuse a hospital call naming a card or ID number the caller has not proven."""
+        check_principal_may_name(self.principal, await self.held_cards(), method, request)
 
     def track(self, task: asyncio.Future[Any]) -> None:
         self.calls_in_flight.add(task)
@@ -68,8 +101,9 @@ class Context:
             raise FanOutLimitExceeded(f"this request asks more than {limit} hospitals in all")
 
     @classmethod
-    def for_request(cls, services: Services) -> Context:
-        return cls(services=services, deadline=asyncio.get_running_loop().time() + services.request_deadline_s)
+    def for_request(cls, services: Services, *, principal: Principal | None = None) -> Context:
+        deadline = asyncio.get_running_loop().time() + services.request_deadline_s
+        return cls(services=services, deadline=deadline, principal=principal)
 
     @property
     def his(self) -> HisClient:

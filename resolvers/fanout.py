@@ -16,7 +16,9 @@ from typing import TypeVar
 from his_clients.errors import HisError, HisNoData, HisTimeout
 from his_clients.fanout import group_for_one_call, parse_hospital_ids, split_by_hospital
 from his_clients.method import HisMethod, ReplyT, RequestT
+from services.identity.principal import OperatorPrincipal
 
+from .access import Forbidden
 from .context import Info
 
 R = TypeVar("R")
@@ -36,6 +38,11 @@ def hospital_ids_argument(info: Info, raw: str) -> list[str]:
     unknown = [h for h in hospital_ids if info.context.registry.hospital(h) is None]
     if unknown:
         raise UnknownHospitalsError(unknown)
+    principal = info.context.principal
+    if isinstance(principal, OperatorPrincipal):
+        others = [h for h in hospital_ids if not principal.may_see(h)]
+        if others:
+            raise Forbidden(f"a hospital operator sees only hospital {principal.hospital_id}")
     return hospital_ids
 
 

@@ -23,7 +23,9 @@ def file_url(
     content_type: str | None = None,
 ) -> str:
     """A signed, expiring link that serves the file this HIS call yields (see api/files.py)."""
+    principal = info.context.principal
     token = info.context.services.file_links.sign(
+        subject=principal.subject if principal is not None else None,
         hospital_id=hospital_id,
         method=method.name,
         request=request.to_wire(),

@@ -7,7 +7,7 @@ with the same parameters share one call; a failing key fails only itself.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiodataloader import DataLoader
@@ -17,6 +17,7 @@ from his_clients.method import HisMethod, ReplyT, RequestT
 from his_clients.models.base import HisRequest
 
 CallKey = tuple[HisMethod[Any, Any], str, HisRequest]
+Authorize = Callable[[str, HisRequest], Awaitable[None]]
 
 
 def _cache_key(key: CallKey) -> tuple[str, str, str]:
@@ -32,9 +33,10 @@ class HisCalls:
     its batch. What this gives is the per-request cache.
     """
 
-    def __init__(self, his: HisClient, *, deadline: float) -> None:
+    def __init__(self, his: HisClient, *, deadline: float, authorize: Authorize) -> None:
         self._his = his
         self._deadline = deadline
+        self._authorize = authorize
         self._loader: DataLoader[CallKey, Any] = DataLoader(
             self._load, batch=False, cache=True, get_cache_key=_cache_key
         )
@@ -49,6 +51,7 @@ class HisCalls:
         return [await self._call(*key) for key in keys]
 
     async def _call(self, method: HisMethod[Any, Any], hospital_ids: str, request: HisRequest) -> Any:
+        await self._authorize(method.name, request)  # every read that names a patient passes here
         if "," in hospital_ids:
             return await self._his.call_for_hospitals(method, hospital_ids.split(","), request, deadline=self._deadline)
         return await self._his.call(method, hospital_ids, request, deadline=self._deadline)
@@ -57,5 +60,5 @@ class HisCalls:
 class Loaders:
     """Every loader of one request."""
 
-    def __init__(self, his: HisClient, *, deadline: float) -> None:
-        self.his = HisCalls(his, deadline=deadline)
+    def __init__(self, his: HisClient, *, deadline: float, authorize: Authorize) -> None:
+        self.his = HisCalls(his, deadline=deadline, authorize=authorize)

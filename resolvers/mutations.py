@@ -8,6 +8,11 @@ from .appointments.mutations.exam_appointment_cancel import ExamAppointmentCance
 from .appointments.mutations.exam_appointment_change import ExamAppointmentChangeMutation
 from .appointments.mutations.exam_appointment_register import ExamAppointmentRegisterMutation
 from .appointments.mutations.triage_register import TriageRegisterMutation
+from .identity.mutations.card_binding_confirm import CardBindingConfirmMutation
+from .identity.mutations.card_binding_start import CardBindingStartMutation
+from .identity.mutations.dev_login import DevLoginMutation
+from .identity.mutations.operator_login import OperatorLoginMutation
+from .identity.mutations.wechat_login import WeChatLoginMutation
 from .inpatient.mutations.caregiver_pass_create import CaregiverPassCreateMutation
 from .inpatient.mutations.caregiver_pass_delete import CaregiverPassDeleteMutation
 from .inpatient.mutations.caregiver_pass_update import CaregiverPassUpdateMutation
@@ -15,6 +20,12 @@ from .records.mutations.consultation_record_sync import ConsultationRecordSyncMu
 from .records.mutations.education_sign import EducationSignMutation
 
 MUTATIONS: list[type] = [
+    # Identity (issue 4): sessions and proving cards.
+    WeChatLoginMutation,
+    DevLoginMutation,
+    OperatorLoginMutation,
+    CardBindingStartMutation,
+    CardBindingConfirmMutation,
     # Writes that move no money (issue 3): refusals and failures come back as typed results.
     TriageRegisterMutation,
     AppointmentTriageMutation,

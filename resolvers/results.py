@@ -29,6 +29,7 @@ from his_clients.codes import ReturnCode
 from his_clients.errors import HisCircuitOpen, HisError, HisRejected, HisTimeout
 from his_clients.method import HisMethod, ReplyT, RequestT
 
+from .access import NotFound
 from .context import Info
 
 S = TypeVar("S")
@@ -132,6 +133,11 @@ async def his_write(
         where = ".".join(str(part) for part in first["loc"]) or "input"
         return InvalidInput(field=where, code=str(ReturnCode.PARAMETER_FORMAT), message=f"{where}: {first['msg']}")
     context = info.context
+    try:
+        await context.authorize(method.name, built)
+    except NotFound as refused:
+        # Exactly what a hospital says of a card it does not know.
+        return HisRefusal(hospital_id=strawberry.ID(hospital), code="20215", message=str(refused), method=method.name)
     try:
         async with asyncio.timeout_at(context.deadline):
             reply = await context.his.call(method, hospital, built, deadline=context.deadline)

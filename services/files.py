@@ -120,8 +120,8 @@ class FileBody:
 
 async def open_file(ref: FileRef, *, his: HisClient, registry: Registry, deadline_s: float) -> FileBody:
     """The file a verified link points at. Raises FileRefused, never anything else for a hospital's failure."""
-    # Where accounts exist (a later issue), ref.subject is checked here against the caller:
-    # the link was made for one account and one card, and is served to that account only.
+    # The caller was checked against ref.subject by the route: a link is made for one account (whose
+    # card the linked call names, checked when the link was made) and is served to that account only.
     hospital = registry.hospital(ref.hospital_id)
     method = BY_NAME.get(ref.method)
     if hospital is None or method is None:

@@ -17,6 +17,7 @@ from api.app import create_app
 from api.demo import simulated_region
 from api.settings import Settings
 from his_clients.registry import Registry
+from services.identity.principal import OperatorPrincipal, PatientPrincipal
 from simulator.server import RunningSimulator, start_in_thread
 
 
@@ -59,13 +60,55 @@ def region(simulator: RunningSimulator) -> Registry:
     return simulated_region(simulator.base_url, timeout_s=2.0)
 
 
+DEMO_CARD = "001000056254587"
+DEMO_ID_NUMBER = "370102197907025236"
+
+
+async def sign_in_patient(app: Any, *, openid: str = "test:patient", cards: tuple[str, ...] = (DEMO_CARD,)) -> str:
+    """A session token for an account holding ``cards`` (granted directly: the proofs have tests of their own)."""
+    services = app.state.services
+    account = await services.accounts.account_for(openid=openid)
+    for card in cards:
+        await services.accounts.grant(
+            account_id=account.id,
+            medical_card_number=card,
+            hospital_id=None,
+            how="created",
+            id_card_number=DEMO_ID_NUMBER,
+        )
+    token: str = services.sessions.issue(PatientPrincipal(account_id=account.id))
+    return token
+
+
+def sign_in_operator(client: httpx.AsyncClient, *, role: str = "region", hospital_id: str | None = None) -> None:
+    """Switch a test client to an operator's session (tokens are stateless: no account row needed)."""
+    app = client._transport.app  # type: ignore[attr-defined]
+    principal = OperatorPrincipal(operator_id=1, role=role, hospital_id=hospital_id)  # type: ignore[arg-type]
+    client.headers["Authorization"] = f"Bearer {app.state.services.sessions.issue(principal)}"
+
+
+def subject_of(client: httpx.AsyncClient) -> str:
+    """The principal subject of the session a test client is signed in with."""
+    app = client._transport.app  # type: ignore[attr-defined]
+    token = client.headers["Authorization"].removeprefix("Bearer ")
+    principal = app.state.services.sessions.read(token)
+    assert principal is not None
+    subject: str = principal.subject
+    return subject
+
+
 @contextlib.asynccontextmanager
-async def running_gateway(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The real ASGI app with its lifespan (migrations, clients), spoken to over httpx."""
+async def running_gateway(settings: Settings, *, signed_in: bool = True) -> AsyncIterator[httpx.AsyncClient]:
+    """The real ASGI app with its lifespan (migrations, clients), spoken to over httpx.
+
+    By default the client is signed in as a patient account holding the spec's example card.
+    """
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway", timeout=30.0) as client:
+            if signed_in:
+                client.headers["Authorization"] = f"Bearer {await sign_in_patient(app)}"
             yield client
 
 

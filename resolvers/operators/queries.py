@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import strawberry
 
+from services.identity.principal import OperatorPrincipal
+
+from ..access import Forbidden
+from ..context import Info
 from .views import OperatorViews
 
 
@@ -17,6 +21,9 @@ class OperatorQueries:
             "Every operator view hangs off this one field, so the operator role is checked here."
         )
     )
-    def operator(self) -> OperatorViews:
-        # The role check (issue: operators' access) belongs here, once, for every view below.
+    def operator(self, info: Info) -> OperatorViews:
+        # Checked once here for every view below; a hospital operator's hospital ids are checked where
+        # every view reads them (resolvers.fanout.hospital_ids_argument).
+        if not isinstance(info.context.principal, OperatorPrincipal):
+            raise Forbidden("operators only: sign in with operatorLogin")
         return OperatorViews()

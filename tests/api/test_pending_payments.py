@@ -97,7 +97,7 @@ async def test_no_data_is_an_empty_result_not_an_error(gateway: httpx.AsyncClien
 
 async def test_an_unknown_hospital_is_refused_with_60001(gateway: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
     body = await ask(gateway, "253,999")
-    assert body["data"] is None
+    assert body["data"]["patient"] is None
     assert body["errors"][0]["extensions"]["code"] == "60001"
     assert calls(sim_admin, method=WAIT_PAY) == []
 

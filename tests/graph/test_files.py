@@ -13,7 +13,7 @@ from his_clients.errors import HisHttpError
 from his_clients.registry import Hospital, Registry
 from services.file_links import FileLinkSigner
 from services.files import WithheldReason, choose_type, withheld_reason
-from tests.conftest import calls, run_graphql
+from tests.conftest import calls, run_graphql, subject_of
 from tests.graph import test_reports
 from tests.graph.test_reports import CARD, GatewayFactory
 
@@ -157,6 +157,7 @@ async def test_a_download_rechecks_what_the_hospital_says_now(reports_gateway: h
     """A link to a detail's pdfUrl is refused if the detail now says the report is recalled."""
     services = reports_gateway._transport.app.state.services  # type: ignore[attr-defined]
     token = services.file_links.sign(
+        subject=subject_of(reports_gateway),
         hospital_id="253",
         method="hospital.interface.laboratoryReportDetail",
         request={"id": "S-LAB-RECALLED", "type": "0", "medicalCardNumber": CARD},
@@ -176,7 +177,13 @@ async def test_a_file_the_hospital_does_not_have_is_404(reports_gateway: httpx.A
         ("hospital.interface.pacsReportDcmFile", {"dcmId": "no-such-image"}, "stream"),
     ):
         token = services.file_links.sign(
-            hospital_id="253", method=method, request=request, kind=kind, field="reportPdfCode", filename="x"
+            subject=subject_of(reports_gateway),
+            hospital_id="253",
+            method=method,
+            request=request,
+            kind=kind,
+            field="reportPdfCode",
+            filename="x",
         )
         response = await reports_gateway.get(f"/files/{token}")
         assert response.status_code == 404, (method, response.text)

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
-from tests.conftest import calls, inject, run_graphql
+from tests.conftest import calls, inject, run_graphql, sign_in_operator
+
+
+@pytest.fixture(autouse=True)
+def as_region_operator(gateway: httpx.AsyncClient) -> None:
+    """The dashboards are for operators: every test here asks as a region operator."""
+    sign_in_operator(gateway, role="region")
+
 
 DATA_STATISTICS = "hospital.interface.dataStatistics"
 HOSPITAL_STATISTICS = "hospital.interface.hospitalStatistics"

@@ -1,0 +1,91 @@
+"""Authorisation at the one place every hospital call passes: a call that names a patient must name
+one of the caller's proven cards (or their holders' ID numbers), whichever field asks.
+
+Checking here, rather than field by field, covers every node and edge of the graph and every
+mutation: a field added tomorrow cannot forget the check. A card the caller does not hold is refused
+exactly like a card that does not exist (the same error, the same code), so the graph cannot be used
+to learn whether someone else's card exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from his_clients.models.base import HisRequest
+from services.identity.principal import OperatorPrincipal, PatientPrincipal
+
+CARD_KEYS = frozenset({"medicalcardnumber", "medicalcard", "patientmedicalcardnumber"})
+ID_NUMBER_KEYS = frozenset({"idcard", "idcardno", "idcardnumber", "patientid", "patientidcard"})
+
+NOT_THE_PATIENT: dict[str, frozenset[str]] = {
+    # Chapter 37: `idCard` (and 37.1.1's `medicalCardNumber`, 陪护人就诊卡号) are the caregiver's; the
+    # patient is named by the admission number or `patientIdCard` / `patientMedicalCardNumber`.
+    "hospital.interface.getCaregiversInfo": frozenset({"idcard", "medicalcardnumber"}),
+    "hospital.interface.updateCaregivers": frozenset({"idcard"}),
+    "hospital.interface.addCaregivers": frozenset({"idcard"}),
+    "hospital.interface.deleteCaregivers": frozenset({"idcard"}),
+}
+"""Keys that carry someone other than the patient (a caregiver) in particular methods."""
+
+
+class NotFound(ValueError):
+    """The card (or patient) is not one the caller may see: said exactly as for a card that does not exist."""
+
+    def __init__(self) -> None:
+        super().__init__("卡号信息不存在: no such card")
+        self.extensions = {"code": "20215"}
+
+
+class Unauthenticated(ValueError):
+    def __init__(self, message: str = "sign in first") -> None:
+        super().__init__(message)
+        self.extensions = {"code": "UNAUTHENTICATED"}
+
+
+class Forbidden(ValueError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.extensions = {"code": "50001"}
+
+
+def personal_values(method: str, request: HisRequest) -> tuple[set[str], set[str]]:
+    """The patient's card numbers and ID numbers a request carries."""
+    cards: set[str] = set()
+    id_numbers: set[str] = set()
+    others = NOT_THE_PATIENT.get(method, frozenset())
+    wire: dict[str, Any] = request.to_wire()
+    for key, value in wire.items():
+        if not isinstance(value, str) or not value.strip():
+            continue
+        name = key.strip().lower()
+        if name in others:
+            continue
+        if name in CARD_KEYS:
+            cards.add(value.strip())
+        elif name in ID_NUMBER_KEYS:
+            id_numbers.add(value.strip().upper())
+    return cards, id_numbers
+
+
+class HeldCards:
+    """What one patient account has proven: card numbers (e-card and physical) and holders' ID numbers."""
+
+    def __init__(self, cards: frozenset[str], id_numbers: frozenset[str]) -> None:
+        self.cards = cards
+        self.id_numbers = id_numbers
+
+    def covers(self, cards: set[str], id_numbers: set[str]) -> bool:
+        return cards <= self.cards and id_numbers <= self.id_numbers
+
+
+def check_principal_may_name(principal: object, held: HeldCards | None, method: str, request: HisRequest) -> None:
+    """Raise unless the caller may make a call naming these cards and ID numbers."""
+    cards, id_numbers = personal_values(method, request)
+    if not cards and not id_numbers:
+        return  # reference data: anyone may ask
+    if principal is None:
+        raise Unauthenticated()
+    if isinstance(principal, OperatorPrincipal):
+        raise NotFound()  # operators see statistics and reconciliation, never a patient's records
+    if not isinstance(principal, PatientPrincipal) or held is None or not held.covers(cards, id_numbers):
+        raise NotFound()

@@ -1,0 +1,53 @@
+"""confirmCardBinding: the code came back; the platform makes the e-card and pushes it (2.1.2)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from his_clients.errors import HisError
+from services.identity.accounts import IdentityRefused
+
+from ...context import Info
+from ..types import AccountCard, IdentityRefusal
+from .common import card_type, signed_in_account
+
+
+@strawberry.type
+class CardBindingConfirmMutation:
+    @strawberry.mutation(
+        description=(
+            "Step 2 of binding a physical card: with the code from the SMS, the platform makes an e-health card "
+            "from the physical card, pushes it to the hospital (2.1.2 bindCard) and the account holds it."
+        )
+    )
+    async def confirm_card_binding(
+        self,
+        info: Info,
+        hospital_id: Annotated[str, strawberry.argument(description="The hospital of step 1.")],
+        medical_card_number: Annotated[str, strawberry.argument(description="The physical card of step 1.")],
+        code: Annotated[str, strawberry.argument(description="The six-digit code from the SMS.")],
+        relation: Annotated[
+            str,
+            strawberry.argument(description="附五 亲属关系: 0 self (default), 1 parent, 2 child, 3 spouse, 4 other."),
+        ] = "0",
+    ) -> Annotated[
+        AccountCard | IdentityRefusal,
+        strawberry.union("CardResult", description="The card now held by the account, or why the proof was refused."),
+    ]:
+        account_id = signed_in_account(info)
+        try:
+            card = await info.context.services.accounts.confirm_binding(
+                account_id=account_id,
+                hospital_id=hospital_id.strip(),
+                medical_card_number=medical_card_number.strip(),
+                code=code,
+                relation=relation,
+                deadline=info.context.deadline,
+            )
+        except IdentityRefused as refused:
+            return IdentityRefusal(code=refused.code, message=str(refused))
+        except HisError as failure:
+            return IdentityRefusal(code=failure.code, message="the hospital could not be asked; try again later")
+        return card_type(card)

@@ -1,0 +1,52 @@
+"""startCardBinding: check a physical card's holder and send a code to the phone the hospital holds (2.1.1)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from his_clients.errors import HisError
+from services.identity.accounts import IdentityRefused
+
+from ...context import Info
+from ..types import CardBindingStarted, IdentityRefusal
+from .common import signed_in_account
+
+
+@strawberry.type
+class CardBindingStartMutation:
+    @strawberry.mutation(
+        description=(
+            "Step 1 of binding a physical card (绑定实体就诊卡): the name and ID number typed must match the "
+            "hospital's record of the card; then a one-time code goes by SMS to the phone number the hospital holds."
+        )
+    )
+    async def start_card_binding(
+        self,
+        info: Info,
+        hospital_id: Annotated[str, strawberry.argument(description="The hospital that issued the card.")],
+        medical_card_number: Annotated[str, strawberry.argument(description="The physical card's number.")],
+        name: Annotated[str, strawberry.argument(description="The card holder's name, as typed.")],
+        id_card: Annotated[str, strawberry.argument(description="The card holder's ID number, as typed.")],
+    ) -> Annotated[
+        CardBindingStarted | IdentityRefusal,
+        strawberry.union(
+            "CardBindingStartResult", description="The code was sent (to a masked phone), or why binding cannot start."
+        ),
+    ]:
+        account_id = signed_in_account(info)
+        try:
+            started = await info.context.services.accounts.start_binding(
+                account_id=account_id,
+                hospital_id=hospital_id.strip(),
+                medical_card_number=medical_card_number.strip(),
+                name=name,
+                id_number=id_card,
+                deadline=info.context.deadline,
+            )
+        except IdentityRefused as refused:
+            return IdentityRefusal(code=refused.code, message=str(refused))
+        except HisError as failure:
+            return IdentityRefusal(code=failure.code, message="the hospital could not be asked; try again later")
+        return CardBindingStarted(masked_phone=started.masked_phone)

@@ -1,0 +1,34 @@
+"""What the identity mutations share: turning a principal into a session, and the signed-in account."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from services.identity.principal import PatientPrincipal, Principal
+from store.accounts import AccountCard as StoredCard
+
+from ...access import Unauthenticated
+from ...context import Info
+from ..types import AccountCard, Session
+
+
+def session_for(info: Info, principal: Principal) -> Session:
+    sessions = info.context.services.sessions
+    return Session(token=sessions.issue(principal), expires_at=datetime.now(UTC) + timedelta(seconds=sessions.ttl_s))
+
+
+def signed_in_account(info: Info) -> int:
+    principal = info.context.principal
+    if not isinstance(principal, PatientPrincipal):
+        raise Unauthenticated("sign in as a patient first")
+    return principal.account_id
+
+
+def card_type(card: StoredCard) -> AccountCard:
+    return AccountCard(
+        medical_card_number=card.medical_card_number,
+        hospital_id=card.hospital_id,
+        relation=card.relation,
+        how=card.how,
+        physical_card_number=card.physical_card_number,
+    )

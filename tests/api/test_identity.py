@@ -1,0 +1,210 @@
+"""Who is asking, and what they may see: WeChat login, proving cards, and refusals that reveal nothing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api.settings import Settings
+from his_clients.registry import Registry
+from services.identity.operators import OperatorService
+from tests.conftest import calls, run_graphql, running_gateway, sign_in_operator, sign_in_patient
+from tests.fakes.serve import serving
+from tests.fakes.wechat import fake_wechat_app
+
+CARD = "001000056254587"
+OPERATIONS = sorted((Path(__file__).parents[1] / "graph" / "operations").glob("*.graphql"))
+LOGIN = """
+mutation ($code: String!) {
+  loginWithWeChat(code: $code) { __typename ... on Session { token } ... on IdentityRefusal { code } }
+}"""
+ME = "{ me { cards { medicalCardNumber how relation physicalCardNumber } } }"
+
+
+@pytest.fixture(scope="module")
+def wechat() -> Iterator[str]:
+    """A local fake of WeChat's jscode2session."""
+    with serving(fake_wechat_app()) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+async def anonymous(region: Registry, tmp_path: Path, wechat: str) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'identity.sqlite3'}",
+        registry=region,
+        wechat_appid="wx-test-app",
+        wechat_secret="wx-test-secret",  # type: ignore[arg-type]
+        wechat_base_url=wechat,
+    )
+    async with running_gateway(settings, signed_in=False) as client:
+        yield client
+
+
+def app_of(client: httpx.AsyncClient) -> Any:
+    return client._transport.app  # type: ignore[attr-defined]
+
+
+async def login(client: httpx.AsyncClient, code: str) -> dict[str, Any]:
+    body = await run_graphql(client, LOGIN, code=code)
+    result: dict[str, Any] = body["data"]["loginWithWeChat"]
+    return result
+
+
+async def test_wechat_login_gives_a_session_and_an_empty_account(anonymous: httpx.AsyncClient) -> None:
+    session = await login(anonymous, "ok-alice")
+    assert session["__typename"] == "Session"
+    assert (await login(anonymous, "expired-code")) == {"__typename": "IdentityRefusal", "code": "50001"}
+    anonymous.headers["Authorization"] = f"Bearer {session['token']}"
+    assert (await run_graphql(anonymous, ME))["data"]["me"] == {"cards": []}
+    # Logging in again is the same account.
+    again = await login(anonymous, "ok-alice")
+    assert app_of(anonymous).state.services.sessions.read(again["token"]) == app_of(
+        anonymous
+    ).state.services.sessions.read(session["token"])
+
+
+async def test_anonymous_and_forged_sessions_see_no_patient(anonymous: httpx.AsyncClient) -> None:
+    query = '{ patient(medicalCardNumber: "001000056254587") { medicalCardNumber } }'
+    body = await run_graphql(anonymous, query)
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    anonymous.headers["Authorization"] = "Bearer eyJrIjoicCIsImEiOjF9.forged"
+    assert (await run_graphql(anonymous, query))["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+BIND = """
+mutation ($h: String!, $card: String!, $name: String!, $id: String!) {
+  startCardBinding(hospitalId: $h, medicalCardNumber: $card, name: $name, idCard: $id) {
+    __typename ... on CardBindingStarted { maskedPhone } ... on IdentityRefusal { code }
+  }
+}"""
+CONFIRM = """
+mutation ($h: String!, $card: String!, $code: String!) {
+  confirmCardBinding(hospitalId: $h, medicalCardNumber: $card, code: $code) {
+    __typename ... on AccountCard { medicalCardNumber how physicalCardNumber } ... on IdentityRefusal { code }
+  }
+}"""
+
+
+async def test_binding_a_physical_card_needs_name_id_and_the_code(
+    anonymous: httpx.AsyncClient, sim_admin: httpx.Client
+) -> None:
+    anonymous.headers["Authorization"] = f"Bearer {(await login(anonymous, 'ok-bob'))['token']}"
+    wrong = await run_graphql(anonymous, BIND, h="253", card=CARD, name="张三", id="110101199003070000")
+    assert wrong["data"]["startCardBinding"] == {"__typename": "IdentityRefusal", "code": "20215"}
+    started = await run_graphql(anonymous, BIND, h="253", card=CARD, name="张三", id="370102197907025236")
+    masked = started["data"]["startCardBinding"]["maskedPhone"]
+    assert re.fullmatch(r"1\d\d\*{4}\d{4}", masked)
+    sms = app_of(anonymous).state.sms
+    phone, code, _ = sms.sent[-1]
+    assert masked == phone[:3] + "****" + phone[-4:]
+    bad = await run_graphql(anonymous, CONFIRM, h="253", card=CARD, code="000000" if code != "000000" else "111111")
+    assert bad["data"]["confirmCardBinding"]["code"] == "20003"
+    bound = (await run_graphql(anonymous, CONFIRM, h="253", card=CARD, code=code))["data"]["confirmCardBinding"]
+    assert bound["how"] == "bound"
+    assert bound["physicalCardNumber"] == CARD
+    assert len(bound["medicalCardNumber"]) == 15
+    # The e-card was pushed to the hospital (2.1.2), once.
+    pushed = calls(sim_admin, method="hospital.interface.bindCard")
+    assert [c["body"]["newMedicalCardNumber"] for c in pushed] == [bound["medicalCardNumber"]]
+    query = '{ patient(medicalCardNumber: "001000056254587") { pendingPayments(hospitalId: "253") { hospitalId } } }'
+    assert (await run_graphql(anonymous, query))["data"]["patient"]["pendingPayments"][0]["hospitalId"] == "253"
+    # A used code does not work twice.
+    again = await run_graphql(anonymous, CONFIRM, h="253", card=CARD, code=code)
+    assert again["data"]["confirmCardBinding"]["code"] == "20003"
+
+
+async def test_another_account_is_refused_the_card_everywhere(
+    anonymous: httpx.AsyncClient, sim_admin: httpx.Client
+) -> None:
+    app = app_of(anonymous)
+    holder = await sign_in_patient(app, openid="test:holder")
+    stranger = await sign_in_patient(app, openid="test:stranger", cards=())
+    # Every patient operation of the graph, asked by an account that does not hold the card.
+    anonymous.headers["Authorization"] = f"Bearer {stranger}"
+    sim_admin.delete("/admin/calls")
+    for path in OPERATIONS:
+        text = path.read_text(encoding="utf-8")
+        if "patient(" not in text:
+            continue
+        body = await run_graphql(anonymous, text)
+        assert body["data"]["patient"] is None, path.name
+    assert [c for c in calls(sim_admin) if CARD in str(c["body"])] == []
+    # ...exactly as for a card that does not exist.
+    unknown = await run_graphql(anonymous, '{ patient(medicalCardNumber: "001000099999999") { medicalCardNumber } }')
+    mine = await run_graphql(anonymous, '{ patient(medicalCardNumber: "001000056254587") { medicalCardNumber } }')
+    assert unknown == mine == {"data": {"patient": None}}
+    # A download link made for the holder is refused to the stranger (and to nobody at all).
+    anonymous.headers["Authorization"] = f"Bearer {holder}"
+    body = await run_graphql(
+        anonymous,
+        '{ patient(medicalCardNumber: "001000056254587") { ecgReports(hospitalId: "253") '
+        "{ reports { detail { ... on EcgReportDetail { image } } } } } }",
+    )
+    links = re.findall(r'"(/files/[^"]+)"', str(body).replace("'", '"'))
+    assert links
+    assert (await anonymous.get(links[0])).status_code == 200
+    anonymous.headers["Authorization"] = f"Bearer {stranger}"
+    assert (await anonymous.get(links[0])).status_code == 403
+    del anonymous.headers["Authorization"]
+    assert (await anonymous.get(links[0])).status_code == 403
+
+
+STATISTICS = """
+query ($h: String!) { operator { transactionStatistics(hospitalId: $h, startTime: "2019-06-25 18:00:00",
+  endTime: "2019-06-26 18:00:00") { hospitalId } } }"""
+
+
+async def test_operators_see_only_their_hospitals(anonymous: httpx.AsyncClient) -> None:
+    assert (await run_graphql(anonymous, STATISTICS, h="253"))["errors"][0]["extensions"]["code"] == "50001"
+    anonymous.headers["Authorization"] = f"Bearer {await sign_in_patient(app_of(anonymous))}"
+    assert (await run_graphql(anonymous, STATISTICS, h="253"))["errors"][0]["extensions"]["code"] == "50001"
+    sign_in_operator(anonymous, role="hospital", hospital_id="253")
+    own = await run_graphql(anonymous, STATISTICS, h="253")
+    assert own["data"]["operator"]["transactionStatistics"][0]["hospitalId"] == "253"
+    other = await run_graphql(anonymous, STATISTICS, h="253,254")
+    assert other["errors"][0]["extensions"]["code"] == "50001"
+    sign_in_operator(anonymous, role="region")
+    region = await run_graphql(anonymous, STATISTICS, h="253,254")
+    assert [e["hospitalId"] for e in region["data"]["operator"]["transactionStatistics"]] == ["253", "254"]
+
+
+OPERATOR_LOGIN = """
+mutation ($u: String!, $p: String!) { operatorLogin(username: $u, password: $p) {
+  __typename ... on Session { token } ... on IdentityRefusal { code } } }"""
+
+
+async def test_operators_sign_in_with_a_hashed_password(anonymous: httpx.AsyncClient) -> None:
+    operators: OperatorService = app_of(anonymous).state.services.operators
+    created = await operators.create(
+        username="wang.li", password="a long pass phrase 1", role="hospital", hospital_id="253"
+    )
+    assert created.password_hash.startswith("scrypt$")
+    assert "a long pass phrase 1" not in created.password_hash
+    refused = await run_graphql(anonymous, OPERATOR_LOGIN, u="wang.li", p="wrong password here")
+    assert refused["data"]["operatorLogin"] == {"__typename": "IdentityRefusal", "code": "50001"}
+    nobody = await run_graphql(anonymous, OPERATOR_LOGIN, u="nobody", p="a long pass phrase 1")
+    assert nobody["data"]["operatorLogin"]["__typename"] == "IdentityRefusal"
+    session = await run_graphql(anonymous, OPERATOR_LOGIN, u="wang.li", p="a long pass phrase 1")
+    anonymous.headers["Authorization"] = f"Bearer {session['data']['operatorLogin']['token']}"
+    assert "errors" not in await run_graphql(anonymous, STATISTICS, h="253")
+
+
+async def test_dev_login_exists_only_in_development(region: Registry, tmp_path: Path) -> None:
+    for mode in ("dev", "production"):
+        settings = Settings(
+            mode=mode,  # type: ignore[arg-type]
+            database_url=f"sqlite+aiosqlite:///{tmp_path / (mode + '.sqlite3')}",
+            registry=region,
+        )
+        async with running_gateway(settings, signed_in=False) as client:
+            body = await run_graphql(client, "mutation { devLogin { token } }")
+        if mode == "dev":
+            assert body["data"]["devLogin"]["token"]
+        else:
+            assert body["errors"][0]["extensions"]["code"] == "50001"
