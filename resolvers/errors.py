@@ -22,3 +22,17 @@ def log_errors(errors: list[GraphQLError], execution_context: ExecutionContext |
             log.info("refused: %s", error.message)
         else:
             StrawberryLogger.error(error, execution_context)
+
+
+def is_expected(error: GraphQLError) -> bool:
+    """Errors whose message is meant for the caller: a hospital's own refusal (its code and message),
+    our refusals that carry a code (limits, access, unknown hospitals), and GraphQL's own
+    validation errors. Anything else is a bug of ours and is masked in production."""
+    original = error.original_error
+    if original is None:
+        return True
+    return isinstance(original, HisError) or isinstance(getattr(original, "extensions", None), dict)
+
+
+def should_mask(error: GraphQLError) -> bool:
+    return not is_expected(error)

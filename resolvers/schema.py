@@ -10,25 +10,45 @@ from typing import Any
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError, NoSchemaIntrospectionCustomRule, specified_rules
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
-from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from .errors import log_errors
+from .errors import log_errors, should_mask
 from .hospitals.queries import HospitalQueries
+from .identity.queries import IdentityQueries
 from .limits import GraphQLLimits, limit_rules
 from .mutations import MUTATIONS
 from .operators.queries import OperatorQueries
 from .patients.queries import PatientQueries
 from .scalars import SCALARS
 
-Query = merge_types("Query", (HospitalQueries, PatientQueries, OperatorQueries))
+
+@strawberry.type(
+    description=(
+        "The entry points of the graph: the region's hospitals (departments, schedules, catalogues), a patient by "
+        "medical card number (就诊卡号) and everything about them across hospitals, the signed-in account, and "
+        "the operators' statistics and reconciliation views. Times are yyyy-MM-dd HH:mm:ss and days yyyy-MM-dd "
+        "unless a field says otherwise."
+    )
+)
+class Query(HospitalQueries, PatientQueries, IdentityQueries, OperatorQueries):
+    """The Query root: each domain's query fields, merged (as merge_types would, with a description)."""
+
+
+MUTATION_DESCRIPTION = (
+    "Writes: signing in and proving cards, and the writes to a hospital that move no money (triage, examination "
+    "appointments, caregiver passes, education signatures, consultation records). A refusal is a typed result "
+    "carrying the spec's code, not an error."
+)
 
 
 def _mutation_root() -> type | None:
     with_fields = tuple(m for m in MUTATIONS if m.__strawberry_definition__.fields)  # type: ignore[attr-defined]
-    return merge_types("Mutation", with_fields) if with_fields else None
+    if not with_fields:
+        return None
+    # merge_types cannot carry a description; this is what it builds, with one.
+    return strawberry.type(type("Mutation", with_fields, {}), description=MUTATION_DESCRIPTION)
 
 
 class Schema(strawberry.Schema):
@@ -69,7 +89,16 @@ def build_schema(*, limits: GraphQLLimits | None = None, production: bool = Fals
         ),
         # Parsing and validating the same operation text on every request costs milliseconds; the
         # mini-program sends a handful of fixed operations, so both are cached (bounded LRU, shared).
-        extensions=[lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)],
+        extensions=[
+            lambda: ParserCache(maxsize=512),
+            lambda: ValidationCache(maxsize=512),
+            # In production an unexpected error says only that: no internal message reaches a client.
+            *(
+                [lambda: MaskErrors(should_mask_error=should_mask, error_message="Unexpected error.")]
+                if production
+                else []
+            ),
+        ],
     )
 
 

@@ -111,3 +111,47 @@ async def test_a_fan_out_over_too_many_hospitals_is_refused_before_any_call(
     assert "FAN_OUT_LIMIT" in codes(body)
     # The second field was refused whole: at most the first field's four hospitals were asked.
     assert len(calls(sim_admin)) <= 4
+
+
+class _BrokenTransport:
+    """Stands for a bug of ours deep in a call: an exception that is no HisError."""
+
+    async def post_json(self, url: str, body: bytes, *, timeout_s: float) -> object:
+        raise RuntimeError("internal detail: /srv/secret/path line 42")
+
+    async def get(self, url: str, params: dict[str, str], *, timeout_s: float) -> object:
+        raise RuntimeError("internal detail")
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_production_masks_our_own_errors_but_keeps_hospitals_refusals(
+    guarded: httpx.AsyncClient, sim_admin: httpx.Client
+) -> None:
+    from tests.conftest import inject
+
+    his = guarded._transport.app.state.services.his  # type: ignore[attr-defined]
+    his._transports["hospital:253"] = _BrokenTransport()
+    inject(
+        sim_admin,
+        hospitalId="254",
+        method="hospital.interface.queryWaitPay",
+        kind="code",
+        code="60101",
+        msg="该卡不允许线上交费",
+    )
+    body = await post(
+        guarded,
+        '{ patient(medicalCardNumber: "001000056254587") '
+        '{ pendingPayments(hospitalId: "253,254,255") { hospitalId } } }',
+    )
+    errors = body["errors"]
+    assert isinstance(errors, list)
+    by_path = {tuple(e["path"]): e for e in errors}
+    broken = by_path[("patient", "pendingPayments", 0)]
+    assert broken["message"] == "Unexpected error."
+    assert "extensions" not in broken or "secret" not in str(broken)
+    refused = by_path[("patient", "pendingPayments", 1)]
+    assert refused["extensions"]["code"] == "60101"
+    assert "该卡不允许线上交费" in refused["message"]
