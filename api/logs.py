@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 from services.masking import mask_text
 
@@ -43,13 +43,17 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+def masked_handler(stream: TextIO, *, json_lines: bool = True) -> logging.Handler:
+    """The gateway's log handler: personal data masked, then JSON lines (or plain text) to ``stream``."""
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(MaskPersonalData())
+    plain = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    handler.setFormatter(JsonFormatter() if json_lines else plain)
+    return handler
+
+
 def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
     """Root logging for the gateway's processes: masked, JSON lines on stderr."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(MaskPersonalData())
-    handler.setFormatter(
-        JsonFormatter() if json_lines else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
-    )
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [masked_handler(sys.stderr, json_lines=json_lines)]
     root.setLevel(level)

@@ -6,6 +6,9 @@ Servers bind port 0 and databases get names of their own, so two runs on one mac
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,10 +18,33 @@ import pytest
 
 from api.app import create_app
 from api.demo import simulated_region
+from api.logs import masked_handler
 from api.settings import Settings
 from his_clients.registry import Registry
 from services.identity.principal import OperatorPrincipal, PatientPrincipal
 from simulator.server import RunningSimulator, start_in_thread
+
+RUN_LOG = Path(os.environ.get("HISGRAPH_TEST_LOG", Path(tempfile.gettempdir()) / f"hisgraph-test-{os.getpid()}.log"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def run_log() -> Iterator[Path]:
+    """Every log record of the whole run, through the gateway's own masking handler, into one file.
+
+    tests/test_zz_log_scan.py (collected last) reads it for ID-card and mobile numbers.
+    """
+    root = logging.getLogger()
+    with RUN_LOG.open("w", encoding="utf-8") as stream:
+        handler = masked_handler(stream)
+        handler.setLevel(logging.DEBUG)
+        previous = root.level
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        try:
+            yield RUN_LOG
+        finally:
+            root.removeHandler(handler)
+            root.setLevel(previous)
 
 
 @pytest.fixture(scope="session")
