@@ -15,11 +15,17 @@ from his_clients.client import HisClient
 from resolvers.context import Services
 from resolvers.schema import build_schema
 from services.file_links import FileLinkSigner
+from services.identity.accounts import AccountService
+from services.identity.operators import OperatorService
+from services.identity.principal import SessionTokens
+from services.identity.sms import FakeSmsSender
+from services.identity.wechat import WeChatLogin
 from store.db import Database
 
 from . import files
 from .graphql import GraphQLApp
 from .paths import NormalisePath
+from .ratelimit import RateLimit
 from .settings import Settings
 from .shims import cards
 
@@ -48,12 +54,26 @@ def create_app(settings: Settings) -> Starlette:
         breaker_reset_s=settings.breaker_reset_s,
         cache=settings.make_cache(),
     )
+    wechat = (
+        WeChatLogin(
+            appid=settings.wechat_appid,
+            secret=settings.wechat_secret.get_secret_value(),
+            base_url=settings.wechat_base_url,
+        )
+        if settings.wechat_secret is not None and settings.wechat_appid
+        else None
+    )
+    sms = FakeSmsSender(announce=settings.dev)
     services = Services(
         his=his,
         registry=registry,
         db=db,
         request_deadline_s=settings.request_deadline_s,
         max_hospitals_per_request=settings.graphql_limits.max_hospitals_per_request,
+        accounts=AccountService(db=db, his=his, sms=sms, wechat=wechat),
+        operators=OperatorService(db),
+        sessions=SessionTokens(settings.session_secret.get_secret_value().encode(), ttl_s=settings.session_ttl_s),
+        dev_login=settings.dev,
         file_links=FileLinkSigner(
             settings.file_link_secret.get_secret_value().encode(), ttl_s=settings.file_link_ttl_s
         ),
@@ -69,6 +89,8 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             await his.aclose()
+            if wechat is not None:
+                await wechat.aclose()
             await db.dispose()
 
     routes = [
@@ -78,8 +100,10 @@ def create_app(settings: Settings) -> Starlette:
         *files.routes,
         *cards.routes,
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(NormalisePath)], lifespan=lifespan)
+    middleware = [Middleware(NormalisePath), Middleware(RateLimit, settings=settings)]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.router.redirect_slashes = False
     app.state.services = services
+    app.state.sms = sms
     app.state.settings = settings
     return app

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from his_clients.registry import Endpoint, Hospital, Registry
+from datetime import date
+
+from his_clients.registry import LOOPBACK, Endpoint, Hospital, Registry
 
 DEMO_HOSPITALS = {
     "253": "济南市第一人民医院",
@@ -14,18 +16,147 @@ DEMO_HOSPITALS = {
 STANDALONE = ("253", "254", "255")
 REGIONAL = ("256", "257")
 
-SAMPLE_QUERY = """\
-{
-  hospitals { id name regional }
+SIGN_IN = """\
+mutation SignIn {
+  devLogin { token expiresAt }
+}"""
+"""Development mode's sign-in: an account holding the spec's example patient 张三 (card 001000056254587, ID
+370102197907025236), whom the simulator gives data at every hospital. Patient queries need its token."""
+
+# The one-day fee list (一日清单) is asked for the day the demo starts, as the mini-program would.
+_TODAY = date.today().isoformat()
+
+SAMPLE_QUERIES: tuple[tuple[str, str], ...] = (
+    (
+        "Bills waiting to be paid at five hospitals (3.1.1)",
+        """\
+query PendingBills {
   patient(medicalCardNumber: "001000056254587") {
     pendingPayments(hospitalId: "253,254,255,256,257") {
       hospitalId
       hospital { name }
       totalAmount
-      items { name quantity unit amount }
+      discountAmount
+      items { name quantity unit amount doctor createdAt prescriptionNumber }
     }
   }
-}"""
+}""",
+    ),
+    (
+        "Lab and imaging reports with details; sensitive ones are withheld (16.1.1-16.1.3)",
+        """\
+query Reports {
+  patient(medicalCardNumber: "001000056254587") {
+    labReports(hospitalId: "253,256") {
+      hospitalId
+      reports {
+        id
+        item
+        auditedAt
+        detail {
+          __typename
+          ... on LabReportDetail {
+            specimenCategory
+            orderingDoctor
+            results { item result unit flag referenceText }
+            pdf
+          }
+          ... on ReportWithheld { reason message }
+        }
+      }
+    }
+    imagingReports(hospitalId: "253,256") {
+      hospitalId
+      reports {
+        id
+        item
+        auditedAt
+        detail {
+          __typename
+          ... on ImagingReportDetail {
+            bodyParts
+            findings
+            conclusion
+            pdf
+            imageSeries { series thumbnail dicomImages }
+          }
+          ... on ReportWithheld { reason message }
+        }
+      }
+    }
+  }
+}""",
+    ),
+    (
+        "Current inpatient stay with deposits and today's fees (10.1.1, 12.1.2, 18.1.5)",
+        f"""\
+query InpatientStay {{
+  patient(medicalCardNumber: "001000056254587") {{
+    inpatientStays(hospitalId: "253,256", patientName: "张三", idCardNumber: "370102197907025236") {{
+      hospitalId
+      hospital {{ name }}
+      stay {{
+        admissionNumber
+        department
+        bedNumber
+        admittedAt
+        totalCost
+        prepaidLeft
+        depositAllowed
+        deposits {{ outTradeNo amount payTypeName paidAt }}
+        dailyFees(date: "{_TODAY}") {{ total items {{ name amount }} }}
+      }}
+    }}
+  }}
+}}""",
+    ),
+    (
+        "Today's departments, doctors and remaining slots at 253 and 256 (20.1.1-20.1.3)",
+        """\
+query TodayRegistration {
+  hospitals(hospitalId: "253,256") {
+    id
+    name
+    todayDepartments {
+      name
+      departments { id name address }
+    }
+    todayDepartment(id: "sjnk") {
+      name
+      schedules {
+        displayName
+        registersToDepartment
+        doctor { name title expertise }
+        clinicTypeName
+        registrationFee
+        remainingCount
+        slots { halfDay startTime endTime remaining }
+      }
+    }
+  }
+}""",
+    ),
+    (
+        "Physical-exam packages with their items, and the notice to read first (28.1.1, 28.1.2, 28.1.9)",
+        """\
+query PhysicalExamPackages {
+  hospital(id: "253") {
+    name
+    physicalExamPackages(medicalCardNumber: "001000056254587", idCard: "370102197907025236") {
+      id
+      name
+      kind
+      introduction
+      price
+      standardPrice
+      items { code name price }
+    }
+    physicalExamNotice(medicalCardNumber: "001000056254587", idCard: "370102197907025236")
+  }
+}""",
+    ),
+)
+"""What ``hisgraph demo`` offers to paste into GraphiQL: (title, query), patient graph then hospital graph."""
 
 
 def simulated_region(simulator_base_url: str, *, timeout_s: float = 3.0) -> Registry:
@@ -41,6 +172,7 @@ def simulated_region(simulator_base_url: str, *, timeout_s: float = 3.0) -> Regi
             base_url=f"{base}/his/{h}",
             timeout_s=timeout_s,
             file_hosts=file_hosts,
+            allowed_ips=LOOPBACK,  # the simulated hospitals call our shims from this machine
         )
         for h in STANDALONE
     ]
@@ -52,6 +184,7 @@ def simulated_region(simulator_base_url: str, *, timeout_s: float = 3.0) -> Regi
             endpoint="pingyin",
             timeout_s=timeout_s,
             file_hosts=file_hosts,
+            allowed_ips=LOOPBACK,  # the simulated hospitals call our shims from this machine
         )
         for h in REGIONAL
     ]

@@ -6,17 +6,54 @@ Environment variables override defaults with the ``HISGRAPH_`` prefix, e.g.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from his_clients.caching import CacheBackend, MemoryBackend, RedisBackend, ReferenceCache
 from his_clients.registry import Registry
 from his_clients.transport import HttpBackend
 from resolvers.limits import GraphQLLimits
+
+
+class TokenBucket(BaseModel):
+    """A sustained rate with room for a burst: ``burst`` requests at once, refilled at ``per_minute``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    per_minute: float = Field(gt=0)
+    burst: int = Field(ge=1)
+
+
+class RateLimits(BaseModel):
+    """Requests per client address and per account (api/ratelimit.py); a request over either waits.
+
+    GraphQL and other routes answer HTTP 429 with Retry-After; shims answer the spec's envelope, code 40001.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool | None = None
+    """None: on in production mode, off in dev (the demo and every test come from 127.0.0.1)."""
+    per_ip: TokenBucket | None = TokenBucket(per_minute=600, burst=200)
+    per_account: TokenBucket | None = TokenBucket(per_minute=120, burst=60)
+    exempt_paths: tuple[str, ...] = ("/healthz", "/readyz")
+    exempt_ips: tuple[str, ...] = ()
+    """Addresses or CIDR networks never limited per address, e.g. hospitals' servers behind one NAT."""
+    backend: Literal["memory", "redis"] = "memory"
+    """memory: buckets in this process (one worker); redis: shared by every worker (``redis_url``)."""
+
+    @field_validator("exempt_ips")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(str(ipaddress.ip_network(entry.strip(), strict=True)) for entry in value)
+
+    def active(self, *, production: bool) -> bool:
+        return production if self.enabled is None else self.enabled
 
 
 class Settings(BaseSettings):
@@ -40,6 +77,8 @@ class Settings(BaseSettings):
     breaker_reset_s: float = Field(default=10.0, gt=0)
     graphql_limits: GraphQLLimits = Field(default_factory=GraphQLLimits)
     """Depth, aliases, tokens, operations per batch and hospitals per request (resolvers.limits)."""
+    rate_limits: RateLimits = Field(default_factory=RateLimits)
+    """Per-address and per-account request rates (api/ratelimit.py); off in dev unless enabled."""
     cache_backend: Literal["memory", "redis"] = "memory"
     """Where reference data (departments, schedules, catalogues) is cached: this process, or Redis for all."""
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -49,6 +88,15 @@ class Settings(BaseSettings):
     """Signs download links. Set it when several workers serve one region (a per-process default
     would make a link from one worker invalid at another)."""
     file_link_ttl_s: int = Field(default=600, ge=10, le=86_400)
+    session_secret: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_urlsafe(32)))
+    """Signs session tokens. Set it (the same for every worker) in production: with the per-process
+    default, tokens stop working when the process restarts."""
+    session_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
+    wechat_appid: str = ""
+    """The mini-program's appid; with ``wechat_secret``, enables loginWithWeChat."""
+    wechat_secret: SecretStr | None = None
+    wechat_base_url: str = "https://api.weixin.qq.com"
+    """WeChat's API host (jscode2session); tests point it at a local fake."""
     cache_ttl_s: dict[str, float] = Field(default_factory=dict)
     """Per-method TTL overrides in seconds (0 turns caching off for a method); defaults in his_clients.caching."""
 

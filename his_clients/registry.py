@@ -12,6 +12,10 @@ A TOML file, validated with pydantic::
     method_paths = { "hospital.interface.queryWaitPay" = "api/waitPay" }  # optional overrides
     file_hosts = ["pacs.hospital253.cn", "10.1.2.3:8080"]  # optional: where its pdfUrl/reportUrl may point
     show_audited_sensitive_pathology = false     # optional: show 41.1.1 reportStatus 3 reports online
+    hos_code = "H37010001"                       # optional: the hosCode its 21.1.x uploads carry
+    auth = "hmac"                                # how it proves itself calling our shims: none, api_key, hmac
+    hmac_secret = "..."                          # api_key = "..." for auth = "api_key"
+    allowed_ips = ["10.1.2.0/24", "10.9.9.9"]   # where its shim calls may come from (see Hospital.allowed_ips)
 
     [[endpoints]]                                  # a regional HIS (县域集中部署)
     id = "county"
@@ -23,20 +27,30 @@ A TOML file, validated with pydantic::
     endpoint = "county"                            # hospitalId travels in the body
 
 A hospital has either its own ``base_url`` or names a shared regional ``endpoint``.
+
+Hospitals calling our shims (``POST /prefront/...``) prove who they are as ``auth`` says; the scheme
+an integrator implements is described in ``api/shims/auth.py``.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from collections.abc import Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Literal, Self
+from typing import Final, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator, model_validator
 
 Transport = Literal["http", "webservice"]
+ShimAuth = Literal["none", "api_key", "hmac"]
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+LOOPBACK: Final = ("127.0.0.1", "::1")
+"""The allowlist of a hospital simulated on the gateway's own machine (the demo)."""
+MIN_SECRET_LENGTH: Final = 16
 
 
 class _Strict(BaseModel):
@@ -80,6 +94,46 @@ class Hospital(_Strict):
     show_audited_sensitive_pathology: bool = False
     """41.1.1 reportStatus 3 (audited, but sensitive by the hospital's or national policy): the spec
     leaves it to each hospital whether patients may view such reports online. Off unless the hospital says so."""
+    hos_code: str | None = Field(default=None, min_length=1, max_length=64)
+    """The code (hosCode) the hospital's appointment-registration uploads (21.1.x) identify it by."""
+    auth: ShimAuth = "none"
+    """How the hospital proves itself when it calls our shims (api/shims/auth.py):
+    ``none``: only by the address it calls from (``allowed_ips``), as hospitals following the spec do today;
+    ``api_key``: ``X-Hospital-Id`` and ``X-Api-Key`` headers; ``hmac``: a signature over timestamp, nonce and body."""
+    allowed_ips: tuple[str, ...] = ()
+    """Addresses or CIDR networks its shim calls may come from. With ``auth = "none"`` this is the only
+    check, and an empty list means the hospital cannot call our shims at all (nothing is open by default).
+    With ``api_key`` or ``hmac`` an empty list means any address; a non-empty one is checked as well."""
+    api_key: SecretStr | None = None
+    """The key it sends in ``X-Api-Key`` (``auth = "api_key"``; at least 16 characters)."""
+    hmac_secret: SecretStr | None = None
+    """The secret it signs shim requests with (``auth = "hmac"``; at least 16 characters)."""
+
+    @field_validator("allowed_ips", mode="before")
+    @classmethod
+    def _networks(cls, value: Iterable[str] | None) -> tuple[str, ...]:
+        networks = []
+        for entry in value or ():
+            try:
+                networks.append(str(ipaddress.ip_network(str(entry).strip(), strict=True)))
+            except ValueError as exc:
+                raise ValueError(f"allowed_ips: {entry!r} is not an IP address or a CIDR network ({exc})") from exc
+        return tuple(networks)
+
+    @model_validator(mode="after")
+    def _auth_has_its_secret(self) -> Self:
+        secrets: dict[str, SecretStr | None] = {"api_key": self.api_key, "hmac_secret": self.hmac_secret}
+        needed = {"none": None, "api_key": "api_key", "hmac": "hmac_secret"}[self.auth]
+        if needed is not None and secrets[needed] is None:
+            raise ValueError(f"hospital {self.id}: auth = {self.auth!r} needs {needed}")
+        for name, secret in secrets.items():
+            if secret is None:
+                continue
+            if name != needed:
+                raise ValueError(f"hospital {self.id}: {name} is given but auth = {self.auth!r} would ignore it")
+            if len(secret.get_secret_value()) < MIN_SECRET_LENGTH:
+                raise ValueError(f"hospital {self.id}: {name} must have at least {MIN_SECRET_LENGTH} characters")
+        return self
 
     @field_validator("file_hosts", mode="before")
     @classmethod
@@ -125,6 +179,25 @@ class Hospital(_Strict):
         with_port = f"{host}:{port}" if port is not None else host
         return host in self.file_hosts or with_port in self.file_hosts
 
+    @cached_property
+    def allowed_networks(self) -> tuple[IpNetwork, ...]:
+        return tuple(ipaddress.ip_network(entry) for entry in self.allowed_ips)
+
+    def allows_address(self, address: str | None) -> bool:
+        """Whether a shim call from ``address`` passes ``allowed_ips`` (an IPv4-mapped IPv6 address counts as IPv4)."""
+        if not self.allowed_ips:
+            return self.auth != "none"
+        if address is None:
+            return False
+        try:
+            ip = ipaddress.ip_address(address.strip())
+        except ValueError:
+            return False
+        candidates: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [ip]
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            candidates.append(ip.ipv4_mapped)
+        return any(candidate in network for candidate in candidates for network in self.allowed_networks)
+
 
 class Registry(_Strict):
     """All hospitals and regional endpoints, checked for consistency."""
@@ -144,6 +217,9 @@ class Registry(_Strict):
         for hospital in self.hospitals:
             if hospital.endpoint is not None and hospital.endpoint not in endpoint_ids:
                 raise ValueError(f"hospital {hospital.id}: unknown endpoint {hospital.endpoint!r}")
+        codes = [h.hos_code for h in self.hospitals if h.hos_code is not None]
+        if len(set(codes)) != len(codes):
+            raise ValueError(f"hos_code listed twice: {sorted({c for c in codes if codes.count(c) > 1})}")
         return self
 
     @classmethod
@@ -155,6 +231,11 @@ class Registry(_Strict):
     @cached_property
     def by_id(self) -> Mapping[str, Hospital]:
         return {h.id: h for h in self.hospitals}
+
+    @cached_property
+    def by_hos_code(self) -> Mapping[str, Hospital]:
+        """Hospitals by the hosCode their 21.1.x uploads carry (only those that have one)."""
+        return {h.hos_code: h for h in self.hospitals if h.hos_code is not None}
 
     @cached_property
     def endpoints_by_id(self) -> Mapping[str, Endpoint]:

@@ -9,6 +9,7 @@ from starlette.routing import Route
 from his_clients.codes import ReturnCode
 from services.cards import get_patient_info, is_valid_card_number
 
+from .auth import caller_of
 from .envelope import ShimError, ok, read_body, shim, text_field
 
 
@@ -16,6 +17,11 @@ from .envelope import ShimError, ok, read_body, shim, text_field
 async def get_patient_info_shim(request: Request) -> Response:
     """1.3.1 prefront/patient/getPatientInfo: who holds this card, from the platform's own records."""
     body = await read_body(request)
+    # 1.3.1 names no hospital: the platform's own records answer any authenticated hospital. A caller
+    # that sends a hospitalId anyway may only name its own.
+    named_hospital = text_field(body, "hospitalId", required=False)
+    if named_hospital is not None:
+        caller_of(request).ensure_own_hospital(named_hospital)
     # The table spells it MedicalCardNumber, the example medicalCardNumber: both are accepted.
     card_number = text_field(body, "medicalCardNumber")
     assert card_number is not None

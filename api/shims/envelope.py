@@ -1,7 +1,8 @@
 """The spec's reply envelope for our shims, and reading hospitals' requests leniently.
 
 Hospitals get HTTP 200 with ``{success, msg, code, data}`` and a 附四 code, whatever happened:
-never a 500, never a stack trace.
+never a 500, never a stack trace. Every shim first authenticates its caller (api/shims/auth.py):
+a caller that fails gets 50001 and the handler never runs.
 """
 
 from __future__ import annotations
@@ -77,12 +78,20 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 def shim(handler: Callable[[Request], Awaitable[Response]]) -> Handler:
-    """Wrap a shim handler so every outcome is the spec's envelope."""
+    """Wrap a shim handler so that its caller is authenticated first and every outcome is the spec's envelope.
+
+    The handler finds the caller in ``request.state.caller`` (``auth.caller_of``).
+    """
+    # Imported here: auth builds on this module's ShimError and text_field.
+    from .auth import ShimUnauthorized, log_refusal, shim_authenticator
 
     async def endpoint(request: Request) -> Response:
         try:
+            request.state.caller = await shim_authenticator(request.app).authenticate(request)
             return await handler(request)
         except ShimError as refusal:
+            if isinstance(refusal, ShimUnauthorized):
+                log_refusal(request, refusal)
             return fail(refusal.code, refusal.msg)
         except Exception:
             # The cause goes to our log; the hospital sees the spec's code, no internals.

@@ -68,3 +68,72 @@ def test_mistakes_in_the_file_are_refused(tmp_path: Path, toml: str, message: st
     path.write_text(toml, encoding="utf-8")
     with pytest.raises(ValidationError, match=message):
         Registry.load(path)
+
+
+def _hospital(**fields: object) -> dict[str, object]:
+    return {"id": "1", "name": "测试医院", "base_url": "http://127.0.0.1:9/his", **fields}
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"auth": "api_key"}, "needs api_key"),
+        ({"auth": "hmac"}, "needs hmac_secret"),
+        ({"auth": "hmac", "api_key": "k" * 16}, "needs hmac_secret"),
+        ({"api_key": "k" * 16}, "would ignore it"),
+        ({"auth": "api_key", "api_key": "k" * 16, "hmac_secret": "s" * 16}, "would ignore it"),
+        ({"auth": "api_key", "api_key": "short"}, "at least 16 characters"),
+        ({"auth": "basic"}, "Input should be"),
+        ({"allowed_ips": ["10.0.0.1/24"]}, "host bits set"),
+        ({"allowed_ips": ["hospital.example"]}, "not an IP address or a CIDR network"),
+    ],
+)
+def test_shim_auth_settings_are_checked(fields: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        Registry.model_validate({"hospitals": [_hospital(**fields)]})
+
+
+def test_secrets_stay_out_of_reprs() -> None:
+    registry = Registry.model_validate({"hospitals": [_hospital(auth="hmac", hmac_secret="s3cret-s3cret-s3cret")]})
+    assert "s3cret" not in repr(registry)
+
+
+@pytest.mark.parametrize(
+    ("fields", "address", "allowed"),
+    [
+        ({"allowed_ips": ["10.1.2.0/24"]}, "10.1.2.77", True),
+        ({"allowed_ips": ["10.1.2.0/24"]}, "10.1.3.1", False),
+        ({"allowed_ips": ["10.1.2.3"]}, "::ffff:10.1.2.3", True),
+        ({"allowed_ips": ["::1"]}, "::1", True),
+        ({"allowed_ips": ["10.1.2.3"]}, "not-an-address", False),
+        ({"allowed_ips": ["10.1.2.3"]}, None, False),
+        ({}, "10.1.2.3", False),  # auth none without an allowlist: nobody
+        ({"auth": "api_key", "api_key": "k" * 16}, "10.1.2.3", True),  # the key is the proof
+    ],
+)
+def test_allowed_addresses(fields: dict[str, object], address: str | None, allowed: bool) -> None:
+    hospital = Registry.model_validate({"hospitals": [_hospital(**fields)]}).by_id["1"]
+    assert hospital.allows_address(address) is allowed
+
+
+def test_hospitals_by_hos_code() -> None:
+    registry = Registry.model_validate(
+        {
+            "hospitals": [
+                _hospital(hos_code="H001"),
+                {**_hospital(), "id": "2"},
+                {**_hospital(), "id": "3", "hos_code": "H003"},
+            ]
+        }
+    )
+    assert registry.by_hos_code["H001"].id == "1"
+    assert registry.by_hos_code["H003"].id == "3"
+    assert "H002" not in registry.by_hos_code
+    with pytest.raises(ValidationError, match="hos_code listed twice"):
+        Registry.model_validate({"hospitals": [_hospital(hos_code="H001"), {**_hospital(hos_code="H001"), "id": "2"}]})
+
+
+def test_the_shipped_example_lets_the_simulated_hospitals_call_from_loopback() -> None:
+    registry = Registry.load(EXAMPLE)
+    assert all(h.auth == "none" and h.allows_address("127.0.0.1") for h in registry.hospitals)
+    assert not any(h.allows_address("10.0.0.1") for h in registry.hospitals)

@@ -1,0 +1,200 @@
+"""Rate limits per client address and per account: token buckets in front of every route.
+
+Each request takes one token from its address's bucket and, when ``account_key`` names an account,
+one from that account's bucket (``RateLimits`` in api/settings.py says how big and how fast they
+refill). A request that finds a bucket empty is refused without reaching the app:
+
+- shims (``/prefront/...``) answer the spec's envelope with code 40001 (系统繁忙), HTTP 200 like every
+  shim answer, plus ``Retry-After``;
+- everything else (GraphQL, downloads) answers HTTP 429 with ``Retry-After`` and a GraphQL-shaped error.
+
+Buckets live in this process by default: with several workers each has its own, so the effective limit
+is multiplied by the worker count. ``backend = "redis"`` keeps them in Redis, shared by all workers
+(one Lua script per bucket, atomic). The address is the connection's peer: behind a reverse proxy,
+let the server trust that proxy's forwarded headers (uvicorn ``--forwarded-allow-ips``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import time
+from collections.abc import Callable
+from typing import Any, Final, Protocol
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from his_clients.codes import ReturnCode
+
+from .settings import Settings, TokenBucket
+from .shims.envelope import fail
+
+AccountKey = Callable[[Request], str | None]
+"""Names the account a request acts for (from its session token), or None; it must not read the body."""
+
+SHIM_PREFIX: Final = "/prefront"
+
+
+class Buckets(Protocol):
+    async def take(self, key: str, bucket: TokenBucket, *, now: float) -> float:
+        """Take one token; 0 when there was one, else the seconds until there will be."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class MemoryBuckets:
+    """Buckets in this process, pruned when they grow past ``max_keys``."""
+
+    def __init__(self, *, max_keys: int = 100_000) -> None:
+        self._state: dict[str, tuple[float, float]] = {}
+        self._max_keys = max_keys
+
+    async def take(self, key: str, bucket: TokenBucket, *, now: float) -> float:
+        rate = bucket.per_minute / 60
+        tokens, at = self._state.get(key, (float(bucket.burst), now))
+        tokens = min(float(bucket.burst), tokens + max(0.0, now - at) * rate)
+        wait = 0.0
+        if tokens >= 1:
+            tokens -= 1
+        else:
+            wait = (1 - tokens) / rate
+        self._state[key] = (tokens, now)
+        if len(self._state) > self._max_keys:
+            self._prune()
+        return wait
+
+    def _prune(self) -> None:
+        # The half idle for longest goes: a bucket that has refilled meanwhile is the same as none.
+        by_age = sorted(self._state.items(), key=lambda item: item[1][1])
+        for key, _ in by_age[: len(by_age) // 2]:
+            del self._state[key]
+
+    async def aclose(self) -> None:
+        self._state.clear()
+
+
+_TAKE_SCRIPT: Final = """
+local capacity = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or capacity
+local at = tonumber(state[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - at) * rate)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate * 1000) + 1000)
+return tostring(wait)
+"""
+
+
+class RedisBuckets:
+    """Buckets in Redis, shared by every worker; keys are ``<prefix>:rl:<key>`` and expire once full again."""
+
+    def __init__(self, url: str, *, prefix: str) -> None:
+        from redis.asyncio import Redis
+
+        self._redis = Redis.from_url(url)
+        self._prefix = prefix
+        self._take = self._redis.register_script(_TAKE_SCRIPT)
+
+    async def take(self, key: str, bucket: TokenBucket, *, now: float) -> float:
+        wait = await self._take(keys=[f"{self._prefix}:rl:{key}"], args=[bucket.burst, bucket.per_minute / 60, now])
+        return float(wait)
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
+
+
+class RateLimit:
+    """ASGI middleware applying ``settings.rate_limits``; a no-op when they are not active."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        settings: Settings,
+        account_key: AccountKey | None = None,
+        clock: Callable[[], float] = time.time,
+        buckets: Buckets | None = None,
+    ) -> None:
+        self.app = app
+        self.limits = settings.rate_limits
+        self.active = self.limits.active(production=not settings.dev)
+        self.account_key = account_key
+        self.clock = clock
+        self.exempt_networks = tuple(ipaddress.ip_network(entry) for entry in self.limits.exempt_ips)
+        self.buckets: Buckets
+        if buckets is not None:
+            self.buckets = buckets
+        elif self.limits.backend == "redis":
+            self.buckets = RedisBuckets(settings.redis_url, prefix=settings.cache_prefix)
+        else:
+            self.buckets = MemoryBuckets()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, self._closing_on_shutdown(send))
+            return
+        if not self.active or scope["type"] != "http" or scope["path"] in self.limits.exempt_paths:
+            await self.app(scope, receive, send)
+            return
+        wait = await self._wait(scope)
+        if wait > 0:
+            await self._refuse(scope, wait)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _closing_on_shutdown(self, send: Send) -> Send:
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                await self.buckets.aclose()
+            await send(message)
+
+        return wrapped
+
+    async def _wait(self, scope: Scope) -> float:
+        now = self.clock()
+        client = scope.get("client")
+        address = client[0] if client else None
+        if self.limits.per_ip is not None and address is not None and not self._exempt(address):
+            wait = await self.buckets.take(f"ip:{address}", self.limits.per_ip, now=now)
+            if wait > 0:
+                return wait
+        if self.limits.per_account is not None and self.account_key is not None:
+            account = self.account_key(Request(scope))
+            if account is not None:
+                return await self.buckets.take(f"account:{account}", self.limits.per_account, now=now)
+        return 0.0
+
+    def _exempt(self, address: str) -> bool:
+        if not self.exempt_networks:
+            return False
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.exempt_networks)
+
+    @staticmethod
+    def _refuse(scope: Scope, wait: float) -> Response:
+        retry_after = str(max(1, math.ceil(wait)))
+        response: Response
+        if scope["path"] == SHIM_PREFIX or scope["path"].startswith(SHIM_PREFIX + "/"):
+            response = fail(ReturnCode.BUSY)
+        else:
+            body: dict[str, Any] = {
+                "errors": [
+                    {
+                        "message": f"Too many requests: retry after {retry_after} s",
+                        "extensions": {"code": "RATE_LIMITED", "retryAfter": int(retry_after)},
+                    }
+                ]
+            }
+            response = JSONResponse(body, status_code=429)
+        response.headers["Retry-After"] = retry_after
+        return response
