@@ -51,7 +51,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from store.seed import seed_demo
 
     from .app import create_app
-    from .demo import SAMPLE_QUERY, simulated_region
+    from .demo import SAMPLE_QUERIES, SIGN_IN, simulated_region
 
     simulator = start_in_thread(host="127.0.0.1", port=0)
     Path(args.data_dir).mkdir(parents=True, exist_ok=True)
@@ -69,10 +69,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = Settings(mode="dev", database_url=database_url, registry=simulated_region(simulator.base_url))
     sock = _bind(args.host, args.port)
     url = f"http://{args.host}:{sock.getsockname()[1]}"
+    samples = "".join(f"\n# {title}\n{query}\n" for title, query in SAMPLE_QUERIES)
     print(
         f"\nhisgraph demo\n  simulated region (hospitals 253-257): {simulator.base_url}\n"
         f"  GraphiQL: {url}/graphql\n  shim:     POST {url}/prefront/patient/getPatientInfo\n"
-        f"\nTry this query in GraphiQL:\n{SAMPLE_QUERY}\n",
+        "\nQueries naming a card or ID number need a session: sign in with this, then put the token in\n"
+        f'GraphiQL\'s Headers as {{"Authorization": "Bearer <token>"}}\n{SIGN_IN}\n'
+        f"\nTry these queries in GraphiQL:\n{samples}",
         flush=True,
     )
     try:

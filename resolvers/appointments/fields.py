@@ -8,7 +8,7 @@ null entry with its own error (extensions {hospitalId, code, method}).
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -36,9 +36,15 @@ from his_clients.models.triage import (
 
 from ..context import Info
 from ..fanout import per_hospital
-from ..schedules.common import flag
+from ..records.common import HospitalIds
+from ..schedules.common import IdCardNumber, RequiredIdCardNumber, flag
 from .queues import ExamQueues, QueuePosition, RegistrationQueue
 from .types import BookedVisit, BookedVisits, ExamAppointments, PhysicalExamBookingState, TodayRegistrationCount
+
+DoctorId = Annotated[str, strawberry.argument(description="The doctor's code at the hospital (医生编码, doctorId).")]
+OptionalDoctorId = Annotated[
+    str | None, strawberry.argument(description="The doctor's code at the hospital (医生编码, doctorId), if any.")
+]
 
 _SPANS = (
     " hospitalId is one id or several, comma-separated; each hospital gives one entry, a failing one a null "
@@ -59,7 +65,12 @@ class PatientAppointmentFields:
         description="Examinations the patient booked between two days, yyyy-MM-dd (已预约项目, 24.1.5)." + _SPANS
     )
     def exam_appointments(
-        self, info: Info, hospital_id: str, start_date: str, end_date: str, id_card: str | None = None
+        self,
+        info: Info,
+        hospital_id: HospitalIds,
+        start_date: Annotated[str, strawberry.argument(description="The first day, yyyy-MM-dd (startDate).")],
+        end_date: Annotated[str, strawberry.argument(description="The last day, yyyy-MM-dd (endDate).")],
+        id_card: IdCardNumber = None,
     ) -> list[ExamAppointments | None]:
         request = AppointmentGetScheduleInfoRequest(
             medical_card_number=self.medical_card_number, id_card=id_card, start_date=start_date, end_date=end_date
@@ -81,7 +92,11 @@ class PatientAppointmentFields:
         )
     )
     def physical_exam_booking(
-        self, info: Info, hospital_id: str, id_card: str, date: str
+        self,
+        info: Info,
+        hospital_id: HospitalIds,
+        id_card: RequiredIdCardNumber,
+        date: Annotated[str, strawberry.argument(description="The day of the examination, yyyy-MM-dd (date).")],
     ) -> list[PhysicalExamBookingState | None]:
         card = self.medical_card_number
 
@@ -105,7 +120,9 @@ class PatientAppointmentFields:
             "Clinic visits the patient booked at the hospital, triaged or not, each with its queue (42.1.1)." + _SPANS
         )
     )
-    def booked_visits(self, info: Info, hospital_id: str, id_card: str | None = None) -> list[BookedVisits | None]:
+    def booked_visits(
+        self, info: Info, hospital_id: HospitalIds, id_card: IdCardNumber = None
+    ) -> list[BookedVisits | None]:
         card = self.medical_card_number
         entries: list[Awaitable[BookedVisits]] = per_hospital(
             info,
@@ -123,7 +140,15 @@ class PatientAppointmentFields:
         description="The patient's place in a doctor's (or room's) queue after triage (排队信息, 15.1.3)." + _SPANS
     )
     def triage_queue(
-        self, info: Info, hospital_id: str, doctor_id: str, room_id: str | None = None, id_card: str | None = None
+        self,
+        info: Info,
+        hospital_id: HospitalIds,
+        doctor_id: DoctorId,
+        room_id: Annotated[
+            str | None,
+            strawberry.argument(description="The consulting room (诊室主键, roomId) the patient was triaged to."),
+        ] = None,
+        id_card: IdCardNumber = None,
     ) -> list[QueuePosition | None]:
         request = QueryLineInfoRequest(
             medical_card_number=self.medical_card_number, id_card=id_card, room_id=room_id, doctor_id=doctor_id
@@ -145,7 +170,14 @@ class PatientAppointmentFields:
         )
     )
     def appointment_queue(
-        self, info: Info, hospital_id: str, department_id: str, doctor_id: str, id_card: str | None = None
+        self,
+        info: Info,
+        hospital_id: HospitalIds,
+        department_id: Annotated[
+            str, strawberry.argument(description="The booked visit's deptId (诊室主键), as bookedVisits gives it.")
+        ],
+        doctor_id: DoctorId,
+        id_card: IdCardNumber = None,
     ) -> list[QueuePosition | None]:
         request = AppointmentQueryLineInfoRequest(
             medical_card_number=self.medical_card_number, id_card=id_card, dept_id=department_id, doctor_id=doctor_id
@@ -169,11 +201,16 @@ class PatientAppointmentFields:
     def registration_queue(
         self,
         info: Info,
-        hospital_id: str,
-        today_register_id: str,
-        department_id: str,
-        doctor_id: str | None = None,
-        id_card: str | None = None,
+        hospital_id: HospitalIds,
+        today_register_id: Annotated[
+            str,
+            strawberry.argument(description="The same-day registration's id (当日挂号唯一标识, todayRegisterId)."),
+        ],
+        department_id: Annotated[
+            str, strawberry.argument(description="The registration's department code (院内科室Id, departmentId).")
+        ],
+        doctor_id: OptionalDoctorId = None,
+        id_card: IdCardNumber = None,
     ) -> list[RegistrationQueue | None]:
         request = TodayRegisterQueuingInfoRequest(
             medical_card_number=self.medical_card_number,
@@ -193,7 +230,9 @@ class PatientAppointmentFields:
         return entries  # type: ignore[return-value]
 
     @strawberry.field(description="The patient's queues at examination rooms (PACS排队, 26.1.1)." + _SPANS)
-    def exam_queues(self, info: Info, hospital_id: str, id_card: str | None = None) -> list[ExamQueues | None]:
+    def exam_queues(
+        self, info: Info, hospital_id: HospitalIds, id_card: IdCardNumber = None
+    ) -> list[ExamQueues | None]:
         entries: list[Awaitable[ExamQueues]] = per_hospital(
             info,
             hospital_id,
@@ -206,7 +245,7 @@ class PatientAppointmentFields:
 
     @strawberry.field(description="How many times the patient registered today (当天挂号次数, 20.1.4)." + _SPANS)
     def today_registration_count(
-        self, info: Info, hospital_id: str, id_card: str | None = None
+        self, info: Info, hospital_id: HospitalIds, id_card: IdCardNumber = None
     ) -> list[TodayRegistrationCount | None]:
         entries: list[Awaitable[TodayRegistrationCount]] = per_hospital(
             info,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from ..context import Info
@@ -17,13 +19,28 @@ class HospitalQueries:
             "of each hospital are asked of that hospital alone, so one failing hospital nulls only its own fields."
         )
     )
-    def hospitals(self, info: Info, hospital_id: str | None = None) -> list[Hospital]:
+    def hospitals(
+        self,
+        info: Info,
+        hospital_id: Annotated[
+            str | None,
+            strawberry.argument(
+                description='Hospital ids, comma-separated (e.g. "253,254"); leave it out for every hospital.'
+            ),
+        ] = None,
+    ) -> list[Hospital]:
         registry = info.context.registry
         if hospital_id is None:
             return [Hospital.from_registry(h) for h in registry.hospitals]
         return [Hospital.from_registry(registry.by_id[h]) for h in hospital_ids_argument(info, hospital_id)]
 
     @strawberry.field(description="One hospital by id; null when the registry has no such hospital.")
-    def hospital(self, info: Info, id: strawberry.ID) -> Hospital | None:
+    def hospital(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID, strawberry.argument(description="The hospital's id (hospitalId) in the registry, e.g. 253.")
+        ],
+    ) -> Hospital | None:
         found = info.context.registry.hospital(str(id))
         return Hospital.from_registry(found) if found else None

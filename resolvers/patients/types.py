@@ -15,6 +15,7 @@ from ..context import Info
 from ..fanout import per_hospital
 from ..hospitals.types import Hospital
 from ..inpatient.fields import PatientInpatientFields
+from ..records.common import HospitalIds
 from ..records.fields import PatientRecordFields
 from ..reports.fields import PatientReportFields
 from ..scalars import Money
@@ -107,7 +108,7 @@ class Patient(PatientRecordFields, PatientInpatientFields, PatientReportFields, 
             "{hospitalId, code, method}."
         )
     )
-    def pending_payments(self, info: Info, hospital_id: str) -> list[PendingPayment | None]:
+    def pending_payments(self, info: Info, hospital_id: HospitalIds) -> list[PendingPayment | None]:
         # graphql-core completes awaitable list items one by one; the annotation is the GraphQL shape.
         return per_hospital(  # type: ignore[return-value]
             info,

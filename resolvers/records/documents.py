@@ -130,8 +130,8 @@ class InvoicesAtHospital(FromHospital):
 
 @strawberry.enum(description="Outpatient or inpatient medical record (patType).")
 class MedicalRecordKind(Enum):
-    OUTPATIENT = "1"
-    INPATIENT = "2"
+    OUTPATIENT = strawberry.enum_value("1", description="门诊: a record of an outpatient visit.")
+    INPATIENT = strawberry.enum_value("2", description="住院: a record of an inpatient stay.")
 
 
 @strawberry.type(description="Vital signs taken at the visit (体格检查).")
@@ -237,7 +237,7 @@ class MedicalRecordSummaryEntry(FromHospital):
             hospital_id=strawberry.ID(hospital_id),
             id=strawberry.ID(r.id),
             hospital_name=r.hospital_name,
-            kind=next((k for k in MedicalRecordKind if k.value == r.pat_type), None),
+            kind=next((k for k in MedicalRecordKind if str(k.value) == r.pat_type), None),
             visited_at=r.time,
             doctor=r.doctor,
             complaints=r.complaints,

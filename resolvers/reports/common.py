@@ -27,6 +27,17 @@ ReportWithheldReason = strawberry.enum(
     name="ReportWithheldReason",
     description="Why a report's details and files are not shown to the patient.",
 )
+_WITHHELD_MEANINGS = {
+    WithheldReason.SENSITIVE: "敏感报告 (isPositive 1): shown to the patient only at the hospital.",
+    WithheldReason.NOT_AUDITED: "reportStatus 1: not audited yet, or recalled after auditing (审核之后又召回).",
+    WithheldReason.RESTRICTED: (
+        "41.1.1 reportStatus 3: audited but sensitive, and this hospital does not show such reports online."
+    ),
+    WithheldReason.NOT_FINISHED: "isFinished 0: the physical exam's summary (总检) is not done yet.",
+}
+# The enum lives in services (no strawberry there), so its values get their GraphQL descriptions here.
+for _value in ReportWithheldReason.__strawberry_definition__.values:  # type: ignore[attr-defined]
+    _value.description = _WITHHELD_MEANINGS[WithheldReason(_value.value)]
 
 _MESSAGES = {
     WithheldReason.SENSITIVE: "该报告为敏感报告，不支持线上查看详情，请到医院咨询。",

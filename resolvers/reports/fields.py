@@ -39,14 +39,11 @@ from .physical_exam import PhysicalExamReportsAtHospital
 
 @strawberry.enum(description="Which of the patient's reports to list (patType); leave it out for all.")
 class ReportPatientType(Enum):
-    OUTPATIENT = "1"
-    INPATIENT = "2"
-    PHYSICAL_EXAM = "3"
-    """Pathology lists only."""
-    GREEN_CHANNEL = "4"
-    """Pathology lists only: 绿色通道."""
-    OTHER = "5"
-    """Pathology lists only."""
+    OUTPATIENT = strawberry.enum_value("1", description="门诊: outpatient reports.")
+    INPATIENT = strawberry.enum_value("2", description="住院: inpatient reports.")
+    PHYSICAL_EXAM = strawberry.enum_value("3", description="体检: physical-exam reports; pathology lists only.")
+    GREEN_CHANNEL = strawberry.enum_value("4", description="绿色通道: fast-track reports; pathology lists only.")
+    OTHER = strawberry.enum_value("5", description="其他: any other; pathology lists only.")
 
 
 HOSPITALS = (

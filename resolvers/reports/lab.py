@@ -31,11 +31,12 @@ from .common import ReportWithheld, registry_hospital
 
 @strawberry.enum(description="How a lab result compares with its reference range (normal).")
 class LabResultFlag(Enum):
-    LOW = "-1"
-    NORMAL = "0"
-    HIGH = "1"
-    ABNORMAL = "2"
-    """A qualitative result (positive/negative) that is abnormal."""
+    LOW = strawberry.enum_value("-1", description="偏低: below the reference range (normal -1).")
+    NORMAL = strawberry.enum_value("0", description="正常: within the reference range (normal 0).")
+    HIGH = strawberry.enum_value("1", description="偏高: above the reference range (normal 1).")
+    ABNORMAL = strawberry.enum_value(
+        "2", description="异常: a qualitative result (positive/negative) that is abnormal (normal 2)."
+    )
 
 
 @strawberry.type(description="One measured item of a lab report (检验项目明细, 16.1.2 details).")
@@ -54,7 +55,7 @@ class LabResult:
 
     @classmethod
     def from_reply(cls, row: LabResultReply) -> LabResult:
-        flag = next((f for f in LabResultFlag if f.value == (row.normal or "").strip()), None)
+        flag = next((f for f in LabResultFlag if str(f.value) == (row.normal or "").strip()), None)
         return cls(
             item=row.item,
             result=row.result,

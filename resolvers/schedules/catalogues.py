@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -135,5 +135,10 @@ class HospitalCatalogueFields:
         ]
 
     @strawberry.field(description=_CURRENT_PRICE + " By code and kind.")
-    async def charge_price(self, info: Info, charge_id: str, kind: ChargeKind) -> Money | None:
+    async def charge_price(
+        self,
+        info: Info,
+        charge_id: Annotated[str, strawberry.argument(description="The item's code (收费项目唯一编码, chargeId).")],
+        kind: Annotated[ChargeKind, strawberry.argument(description="Examination, lab test or drug (chargeType).")],
+    ) -> Money | None:
         return await current_price(info, self.id, charge_id, kind)

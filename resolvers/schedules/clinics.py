@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -22,7 +22,7 @@ from his_clients.models.triage import (
 
 from ..appointments.queues import QueuePosition
 from ..context import Info
-from .common import ask_hospital, count
+from .common import IdCardNumber, MedicalCardNumber, ask_hospital, count
 
 
 @strawberry.type(
@@ -102,7 +102,7 @@ class HospitalClinicFields:
         )
     )
     async def triage_rooms(
-        self, info: Info, medical_card_number: str, id_card: str | None = None
+        self, info: Info, medical_card_number: MedicalCardNumber, id_card: IdCardNumber = None
     ) -> list[TriageRoom] | None:
         request = GetClinicDoctorsRequest(medical_card_number=medical_card_number, id_card=id_card)
         reply = await ask_hospital(info, self.id, GET_CLINIC_DOCTORS, request)
@@ -129,7 +129,14 @@ class HospitalClinicFields:
     @strawberry.field(
         description="An admission guide by the id the admission message (19.1.11) carries (23.1.4); null when none."
     )
-    async def admission_guide(self, info: Info, id: strawberry.ID) -> AdmissionGuide | None:
+    async def admission_guide(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The guide's id (住院须知的唯一标识, admissionGuideId)."),
+        ],
+    ) -> AdmissionGuide | None:
         request = AdmissionGuideGetAdmissionGuideByIdRequest(admission_guide_id=str(id))
         reply = await ask_hospital(info, self.id, ADMISSION_GUIDE_GET_ADMISSION_GUIDE_BY_ID, request)
         if reply is None:

@@ -1,9 +1,10 @@
-"""What every part of the hospital graph shares: one hospital's call, half-days, lenient counts."""
+"""What every part of the hospital graph shares: one hospital's call, the patient's arguments, half-days,
+lenient counts."""
 
 from __future__ import annotations
 
 from enum import Enum
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import strawberry
 
@@ -11,6 +12,15 @@ from his_clients.errors import HisNoData
 from his_clients.method import HisMethod, ReplyT, RequestT
 
 from ..context import Info
+
+MedicalCardNumber = Annotated[str, strawberry.argument(description="The patient's medical card number (就诊卡号).")]
+IdCardNumber = Annotated[
+    str | None,
+    strawberry.argument(description="The patient's ID-card number (身份证号); optional, helps the hospital match."),
+]
+RequiredIdCardNumber = Annotated[
+    str, strawberry.argument(description="The patient's ID-card number (身份证号); this interface requires it.")
+]
 
 
 async def ask_hospital(

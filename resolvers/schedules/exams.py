@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -16,7 +16,7 @@ from his_clients.models.exam_appointments import (
 )
 
 from ..context import Info
-from .common import ask_hospital, count
+from .common import IdCardNumber, MedicalCardNumber, ask_hospital, count
 
 
 @strawberry.type(description="A period of a day an examination room can be booked for (24.1.3).")
@@ -84,7 +84,14 @@ class BookableExam:
             "booked each day (查询某一项目可预约诊室, 24.1.2)."
         )
     )
-    async def days(self, info: Info, start_date: str, days: int = 7) -> list[ExamDay] | None:
+    async def days(
+        self,
+        info: Info,
+        start_date: Annotated[str, strawberry.argument(description="The first day, yyyy-MM-dd (查询开始日期).")],
+        days: Annotated[
+            int, strawberry.argument(description="How many days from startDate on, including it (days); default 7.")
+        ] = 7,
+    ) -> list[ExamDay] | None:
         request = AppointmentGetPlanDataOfWeekRequest(
             medical_card_number=self.medical_card_number,
             id_card=self.id_card,
@@ -131,7 +138,7 @@ class HospitalExamFields:
         )
     )
     async def bookable_exams(
-        self, info: Info, medical_card_number: str, id_card: str | None = None
+        self, info: Info, medical_card_number: MedicalCardNumber, id_card: IdCardNumber = None
     ) -> list[BookableExam] | None:
         request = AppointmentGetBookableProjectRequest(medical_card_number=medical_card_number, id_card=id_card)
         reply = await ask_hospital(info, self.id, APPOINTMENT_GET_BOOKABLE_PROJECT, request)

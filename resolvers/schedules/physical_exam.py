@@ -7,7 +7,7 @@ them as arguments. The patient's own booking state (28.1.5, 28.1.8) is on Patien
 from __future__ import annotations
 
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -36,7 +36,14 @@ from his_clients.models.physical_exam import (
 
 from ..context import Info
 from ..scalars import Money
-from .common import ask_hospital, count, enum_of, flag
+from .common import MedicalCardNumber, RequiredIdCardNumber, ask_hospital, count, enum_of, flag
+
+StartDate = Annotated[str, strawberry.argument(description="The first day, yyyy-MM-dd (起始时间, startDate).")]
+EndDate = Annotated[str, strawberry.argument(description="The last day, yyyy-MM-dd (截止时间, endDate).")]
+ExamDate = Annotated[str, strawberry.argument(description="The day of the examination, yyyy-MM-dd (体检日期).")]
+PackageId = Annotated[
+    str | None, strawberry.argument(description="A package's id (套餐ID, packageId); leave it out for any package.")
+]
 
 
 @strawberry.enum(description="What a physical-examination package is for (套餐类型, bnsTypeCode).")
@@ -115,13 +122,13 @@ class PhysicalExamPackage:
         return [PhysicalExamPackageItem.from_reply(item) for item in reply or []]
 
     @strawberry.field(description="Places left for this package per day between two days, yyyy-MM-dd (28.1.3).")
-    async def quota(self, info: Info, start_date: str, end_date: str) -> list[PhysicalExamDayQuota] | None:
+    async def quota(self, info: Info, start_date: StartDate, end_date: EndDate) -> list[PhysicalExamDayQuota] | None:
         return await _quota(info, self.hospital_id, start_date, end_date, self.id)
 
     @strawberry.field(
         description="The times (HH:mm) this patient can come for this package on a day, yyyy-MM-dd (28.1.4)."
     )
-    async def booking_times(self, info: Info, date: str) -> list[str] | None:
+    async def booking_times(self, info: Info, date: ExamDate) -> list[str] | None:
         return await _times(
             info, self.hospital_id, card=self.medical_card_number, id_card=self.id_card, date=date, package_id=self.id
         )
@@ -194,7 +201,14 @@ class HospitalPhysicalExamFields:
 
     @strawberry.field(description="Packages this patient can book (套餐列表, 28.1.1); professionCode picks a trade's.")
     async def physical_exam_packages(
-        self, info: Info, medical_card_number: str, id_card: str, profession_code: str | None = None
+        self,
+        info: Info,
+        medical_card_number: MedicalCardNumber,
+        id_card: RequiredIdCardNumber,
+        profession_code: Annotated[
+            str | None,
+            strawberry.argument(description="A trade's code (工种ID, professionCode) for occupational packages."),
+        ] = None,
     ) -> list[PhysicalExamPackage] | None:
         request = PhysicalGetPackageListRequest(
             medical_card_number=medical_card_number, id_card=id_card, profession_code=profession_code
@@ -222,23 +236,36 @@ class HospitalPhysicalExamFields:
         description="Places left per day between two days, yyyy-MM-dd (余号, 28.1.3); packageId narrows to a package."
     )
     async def physical_exam_quota(
-        self, info: Info, start_date: str, end_date: str, package_id: str | None = None
+        self, info: Info, start_date: StartDate, end_date: EndDate, package_id: PackageId = None
     ) -> list[PhysicalExamDayQuota] | None:
         return await _quota(info, self.id, start_date, end_date, package_id)
 
     @strawberry.field(description="The times (HH:mm) this patient can come on a day, yyyy-MM-dd (28.1.4).")
     async def physical_exam_times(
-        self, info: Info, medical_card_number: str, id_card: str, date: str, package_id: str | None = None
+        self,
+        info: Info,
+        medical_card_number: MedicalCardNumber,
+        id_card: RequiredIdCardNumber,
+        date: ExamDate,
+        package_id: PackageId = None,
     ) -> list[str] | None:
         return await _times(info, self.id, card=medical_card_number, id_card=id_card, date=date, package_id=package_id)
 
     @strawberry.field(description="What to know before the examination, as rich text (HTML) (体检须知, 28.1.9).")
-    async def physical_exam_notice(self, info: Info, medical_card_number: str, id_card: str) -> str | None:
+    async def physical_exam_notice(
+        self, info: Info, medical_card_number: MedicalCardNumber, id_card: RequiredIdCardNumber
+    ) -> str | None:
         request = PhysicalGetNoticeRequest(medical_card_number=medical_card_number, id_card=id_card)
         return await ask_hospital(info, self.id, PHYSICAL_GET_NOTICE, request)
 
     @strawberry.field(description="Employers that booked examinations for the person with this ID number (28.1.10).")
-    async def employer_bookings(self, info: Info, id_card: str) -> list[EmployerBooking] | None:
+    async def employer_bookings(
+        self,
+        info: Info,
+        id_card: Annotated[
+            str, strawberry.argument(description="The ID-card number (身份证号) the employer booked under.")
+        ],
+    ) -> list[EmployerBooking] | None:
         reply = await ask_hospital(info, self.id, PHYSICAL_GET_ORG_REG, PhysicalGetOrgRegRequest(id_card=id_card))
         return [
             EmployerBooking(hospital_id=self.id, employer_id=org.org_id, employer_name=org.org_name)
@@ -248,7 +275,12 @@ class HospitalPhysicalExamFields:
     @strawberry.field(
         description="The examination items, a page at a time (体检项目列表, 28.1.13); page counts from 1."
     )
-    async def physical_exam_items(self, info: Info, page: int = 1, page_size: int = 20) -> PhysicalExamItemPage | None:
+    async def physical_exam_items(
+        self,
+        info: Info,
+        page: Annotated[int, strawberry.argument(description="Which page, from 1 (当前页, currentPage).")] = 1,
+        page_size: Annotated[int, strawberry.argument(description="Items per page (显示条数, pageSize).")] = 20,
+    ) -> PhysicalExamItemPage | None:
         request = PhysicalGetItemListRequest(current_page=str(page), page_size=str(page_size))
         reply = await ask_hospital(info, self.id, PHYSICAL_GET_ITEM_LIST, request)
         if reply is None:

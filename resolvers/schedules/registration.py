@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -34,7 +34,7 @@ from his_clients.models.registration_today import (
 
 from ..context import Info
 from ..scalars import Money
-from .common import HalfDay, ask_hospital, compact_date, count, enum_of
+from .common import HalfDay, IdCardNumber, MedicalCardNumber, ask_hospital, compact_date, count, enum_of
 
 
 @strawberry.enum(description="How a schedule hands out its slots (20.1.2 scheduleType).")
@@ -127,7 +127,7 @@ class TodaySchedule:
             "nothing to say (10002)."
         )
     )
-    async def fee_for_patient(self, info: Info, medical_card_number: str) -> Money | None:
+    async def fee_for_patient(self, info: Info, medical_card_number: MedicalCardNumber) -> Money | None:
         request = TodayRegisterGetDiscountRequest(
             medical_card_number=medical_card_number,
             department_id=self.department_id,
@@ -191,7 +191,7 @@ class Department:
 
     @strawberry.field(description="Whether this patient may register here today (科室挂号限制, 20.1.5).")
     async def registration_check(
-        self, info: Info, medical_card_number: str, id_card: str | None = None
+        self, info: Info, medical_card_number: MedicalCardNumber, id_card: IdCardNumber = None
     ) -> RegistrationCheck | None:
         request = TodayRegisterGetDeptLimitRequest(
             department_id=self.id, medical_card_number=medical_card_number, id_card=id_card
@@ -310,7 +310,13 @@ class AppointmentSession:
         description="The extra fee this patient pays on top of the registration fee (附加费, 21.2.5); 0 when none."
     )
     async def surcharge(
-        self, info: Info, medical_card_number: str, patient_name: str, id_card: str | None = None
+        self,
+        info: Info,
+        medical_card_number: MedicalCardNumber,
+        patient_name: Annotated[
+            str, strawberry.argument(description="The patient's name (就诊人姓名), as the hospital knows it.")
+        ],
+        id_card: IdCardNumber = None,
     ) -> Money | None:
         request = QuerySurchargeRequest(
             medical_card_number=medical_card_number,
@@ -348,12 +354,23 @@ class HospitalRegistrationFields:
             "null when the hospital lists no such department today."
         )
     )
-    async def today_department(self, info: Info, id: strawberry.ID) -> Department | None:
+    async def today_department(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The department's code (departmentId).")],
+    ) -> Department | None:
         groups = await _today_departments(info, self.id) or []
         return next((d for group in groups for d in group.departments if d.id == id), None)
 
     @strawberry.field(description="Today's schedules of one department, by its code (20.1.2).")
-    async def today_schedules(self, info: Info, department_id: str) -> list[TodaySchedule] | None:
+    async def today_schedules(
+        self,
+        info: Info,
+        department_id: Annotated[
+            str,
+            strawberry.argument(description="The department's code (科室编码, departmentId), from todayDepartments."),
+        ],
+    ) -> list[TodaySchedule] | None:
         return await today_schedules(info, self.id, department_id)
 
     @strawberry.field(
@@ -363,7 +380,13 @@ class HospitalRegistrationFields:
         )
     )
     def appointment_session(
-        self, department_id: str, doctor_id: str, date: str, half_day: HalfDay
+        self,
+        department_id: Annotated[str, strawberry.argument(description="The department's code (科室编码, deptCode).")],
+        doctor_id: Annotated[str, strawberry.argument(description="The doctor's code (医生编码, docCode).")],
+        date: Annotated[str, strawberry.argument(description="The day, yyyyMMdd or yyyy-MM-dd (scheduleDate).")],
+        half_day: Annotated[
+            HalfDay, strawberry.argument(description="MORNING or AFTERNOON (amPm); chapter 21 books no evenings.")
+        ],
     ) -> AppointmentSession:
         return AppointmentSession(
             hospital_id=self.id,

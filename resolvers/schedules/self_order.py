@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -23,7 +23,7 @@ from his_clients.models.self_order import (
 
 from ..context import Info
 from ..scalars import Money
-from .common import ask_hospital, count
+from .common import IdCardNumber, MedicalCardNumber, ask_hospital, count
 
 # 33.1.1 scheduleType 4: no slot limit, and the spec says 33.1.2 is then not called.
 UNLIMITED_SCHEDULE = "4"
@@ -145,7 +145,7 @@ class HospitalSelfOrderFields:
 
     @strawberry.field(description="What this patient can order without a doctor, by department (自选套餐, 29.1.1).")
     async def self_order_departments(
-        self, info: Info, medical_card_number: str, id_card: str | None = None
+        self, info: Info, medical_card_number: MedicalCardNumber, id_card: IdCardNumber = None
     ) -> list[SelfOrderDepartment] | None:
         request = SelfPrescriptionGetSelfHisChargeListRequest(medical_card_number=medical_card_number, id_card=id_card)
         reply = await ask_hospital(info, self.id, SELF_PRESCRIPTION_GET_SELF_HIS_CHARGE_LIST, request)
@@ -180,7 +180,16 @@ class HospitalSelfOrderFields:
 
     @strawberry.field(description="Days a selection of several groups can be done (可预约日期, 29.1.2).")
     async def self_order_dates(
-        self, info: Info, medical_card_number: str, selection: list[SelfOrderSelection], id_card: str | None = None
+        self,
+        info: Info,
+        medical_card_number: MedicalCardNumber,
+        selection: Annotated[
+            list[SelfOrderSelection],
+            strawberry.argument(
+                description="The groups picked and, in each, the items picked (group/item, the smallest choice)."
+            ),
+        ],
+        id_card: IdCardNumber = None,
     ) -> list[SelfOrderDate] | None:
         groups = [
             SelectedGroup(group_id=s.group_id, item=[SelectedItem(item_id=i) for i in s.item_ids]) for s in selection

@@ -1,4 +1,4 @@
-"""The commands the README promises: `hisgraph demo` prints a GraphiQL URL and a sample query that works."""
+"""The commands the README promises: `hisgraph demo` prints a GraphiQL URL and sample queries that work."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from api.demo import SAMPLE_QUERIES, SIGN_IN
 from resolvers.schema import sdl
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +28,30 @@ def test_schema_command_prints_the_sdl() -> None:
     assert result.stdout == sdl()
 
 
-def test_demo_serves_the_sample_query(tmp_path: Path) -> None:
+def _has_content(value: Any) -> bool:
+    """Some non-null leaf somewhere in a GraphQL answer."""
+    if isinstance(value, dict):
+        return any(_has_content(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_content(v) for v in value)
+    return value is not None
+
+
+def _printed_samples(text: str) -> list[tuple[str, str]]:
+    """The (title, query) pairs the demo printed after "Try these queries"."""
+    section = text[text.index("Try these queries in GraphiQL:") :]
+    return re.findall(r"^# ([^\n]+)\n(.*?^\})$", section, re.MULTILINE | re.DOTALL)
+
+
+def _session_headers(url: str) -> dict[str, str]:
+    """A session for the demo's patient when the demo can sign in (development mode's devLogin), else none."""
+    body = httpx.post(url, json={"query": SIGN_IN}, timeout=10).json()
+    if body.get("errors") or not body.get("data"):
+        return {}
+    return {"Authorization": f"Bearer {body['data']['devLogin']['token']}"}
+
+
+def test_demo_serves_the_sample_queries(tmp_path: Path) -> None:
     process = subprocess.Popen(
         hisgraph("demo", "--port", "0", "--data-dir", str(tmp_path)),
         stdout=subprocess.PIPE,
@@ -35,6 +60,7 @@ def test_demo_serves_the_sample_query(tmp_path: Path) -> None:
         cwd=ROOT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
+    last_title = SAMPLE_QUERIES[-1][0]
     try:
         assert process.stdout is not None
         printed: list[str] = []
@@ -42,29 +68,30 @@ def test_demo_serves_the_sample_query(tmp_path: Path) -> None:
         while time.monotonic() < deadline:
             line = process.stdout.readline()
             printed.append(line)
-            if line.startswith("}"):  # the end of the sample query
+            if line == "}\n" and f"# {last_title}\n" in printed:  # the end of the last sample query
                 break
         text = "".join(printed)
         match = re.search(r"GraphiQL: (http://\S+/graphql)", text)
         assert match, text
-        query = text[text.index("{\n") :]
         url = match.group(1)
+        samples = _printed_samples(text)
+        assert [title for title, _ in samples] == [title for title, _ in SAMPLE_QUERIES], text
         for _ in range(100):  # the server starts right after printing
             try:
-                response = httpx.post(url, json={"query": query}, timeout=10)
+                headers = _session_headers(url)
                 break
             except httpx.TransportError:
                 time.sleep(0.1)
-        body = response.json()
-        assert "errors" not in body, json.dumps(body, ensure_ascii=False)[:500]
-        assert len(body["data"]["hospitals"]) == 5
-        assert [p["hospitalId"] for p in body["data"]["patient"]["pendingPayments"]] == [
-            "253",
-            "254",
-            "255",
-            "256",
-            "257",
-        ]
+        for title, query in samples:
+            body = httpx.post(url, json={"query": query}, headers=headers, timeout=30).json()
+            assert "errors" not in body, f"{title}: {json.dumps(body, ensure_ascii=False)[:500]}"
+            for field, value in body["data"].items():
+                assert _has_content(value), f"{title}: {field} is empty"
+                if isinstance(value, dict):  # patient { perHospitalField: [...] }: no hospital left out
+                    assert all(entry is not None for v in value.values() if isinstance(v, list) for entry in v)
+            if title.startswith("Bills waiting to be paid"):
+                payments = body["data"]["patient"]["pendingPayments"]
+                assert [p["hospitalId"] for p in payments] == ["253", "254", "255", "256", "257"]
         assert httpx.get(url, headers={"Accept": "text/html"}).status_code == 200  # GraphiQL in dev mode
     finally:
         process.terminate()
