@@ -103,10 +103,31 @@ ALLOWED_TRANSITIONS: Final[dict[OrderState, frozenset[OrderState]]] = {
 
 
 class RefundState(StrEnum):
+    """A refund's state. After-sale refunds (the order stays NOTIFIED) start at AWAITING_HIS.
+
+    A refund of a NOTIFIED order (the user cancels a registration, takes back card balance) never
+    changes the order's state: NOTIFIED stays final, the refund row carries the after-sale saga.
+
+        AWAITING_HIS ──> PENDING ──> SUCCEEDED
+             │              └──────> FAILED
+             ├──> REFUSED (the hospital said no: nothing was taken back, nothing goes back)
+             └──> PARKED  (no safe automatic step: operators decide)
+    """
+
+    AWAITING_HIS = "AWAITING_HIS"
+    """The hospital must act first (cancel the booking, deduct the card balance) before money goes back."""
     PENDING = "PENDING"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
     """The provider could not return the money (closed card...): operators step in."""
+    REFUSED = "REFUSED"
+    """The hospital refused to cancel: the booking stands, nothing is refunded (the amount is free again)."""
+    PARKED = "PARKED"
+    """The hospital gave no clear answer within the window, or may have kept the money: operators decide."""
+
+
+RELEASED_REFUND_STATES: Final = frozenset({RefundState.FAILED, RefundState.REFUSED})
+"""Refunds that took nothing back: their amount may be refunded again under another number."""
 
 
 class JobState(StrEnum):
@@ -305,11 +326,18 @@ class OrderRepository:
         return list(result.scalars())
 
     async def add_refund(
-        self, order: Order, *, out_refund_no: str, amount: Decimal, reason: str, at: datetime
+        self,
+        order: Order,
+        *,
+        out_refund_no: str,
+        amount: Decimal,
+        reason: str,
+        at: datetime,
+        state: RefundState = RefundState.PENDING,
     ) -> Refund:
-        """A new PENDING refund; refused when it would return more than was paid online."""
+        """A new refund (PENDING, or AWAITING_HIS after sale); refused when it returns more than was paid online."""
         existing = await self.refunds(order)
-        taken = [refund.amount for refund in existing if refund.state != RefundState.FAILED]
+        taken = [refund.amount for refund in existing if refund.state not in RELEASED_REFUND_STATES]
         if amount <= 0 or amount > refundable_left(order.online_amount, taken):
             raise RefundExceedsPayment(
                 f"order {order.out_trade_no}: refund {amount} exceeds what is left of {order.online_amount}"
@@ -319,13 +347,24 @@ class OrderRepository:
             order_id=order.id,
             amount=amount,
             reason=reason,
-            state=RefundState.PENDING,
+            state=state,
             created_at=at,
             updated_at=at,
         )
         self._session.add(refund)
         await self._session.flush()
         return refund
+
+    async def get_refund(self, refund_id: int, *, for_update: bool = False) -> Refund | None:
+        query = select(Refund).where(Refund.id == refund_id)
+        if for_update:
+            query = query.with_for_update()
+        return (await self._session.execute(query)).scalar_one_or_none()
+
+    async def get_refund_by_no(self, out_refund_no: str) -> Refund | None:
+        return (
+            await self._session.execute(select(Refund).where(Refund.out_refund_no == out_refund_no))
+        ).scalar_one_or_none()
 
     async def refunds(self, order: Order) -> list[Refund]:
         result = await self._session.execute(select(Refund).where(Refund.order_id == order.id).order_by(Refund.id))

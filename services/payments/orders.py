@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,16 +20,36 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from his_clients.client import HisClient
+from his_clients.errors import HisError
+from his_clients.models.card_balance import GET_REFUND_BALANCE, GetRefundBalanceRequest
 from his_clients.models.outpatient import QUERY_WAIT_PAY, QueryWaitPayRequest
+from his_clients.models.physical_exam import PHYSICAL_GET_PACKAGE_LIST, PhysicalGetPackageListRequest
+from his_clients.models.registration_appointment import APPOINTMENT_INFO, AppointmentInfoRequest
+from his_clients.models.registration_today import TODAY_REGISTER_GET_DOCTORS, TodayRegisterGetDoctorsRequest
 from store.db import Database
-from store.orders import Order, OrderRepository, OrderState, OutboxRepository, check_amounts
+from store.orders import (
+    RELEASED_REFUND_STATES,
+    Order,
+    OrderRepository,
+    OrderState,
+    OutboxRepository,
+    Refund,
+    RefundState,
+    check_amounts,
+    refundable_left,
+)
 
+from .after_sale import CARD_REFUND_JOB, HIS_CANCEL_JOB, after_sale_note
 from .clock import CHINA_TIME, Clock, SystemClock
 from .providers.base import PaymentNotification, PaymentProvider, PrepayResult, TradeState
-from .sagas import FLOWS
+from .sagas import FLOWS, cancellable
+from .sagas import card_refund as chapter8
 from .sagas.deposit import DepositFlow
 from .sagas.outpatient import OutpatientFlow
+from .sagas.physical_exam import PhysicalExamFlow
 from .sagas.recharge import RechargeFlow
+from .sagas.registration_appointment import AppointmentRegistrationFlow
+from .sagas.registration_today import TodayRegistrationFlow
 
 log = logging.getLogger("hisgraph.payments")
 
@@ -44,6 +65,54 @@ class UnknownOrder(LookupError):
 
 class OrderNotCancellable(Exception):
     """Only an order nothing was paid for (CREATED) may be cancelled."""
+
+
+class QuoteUnavailable(Exception):
+    """The hospital did not quote what the order needs (no such schedule, slot refused...)."""
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class RefundNotPossible(Exception):
+    """The user may not have this refund (nothing refundable, more than is left, not cancellable now)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RefundSummary:
+    """One refund as callers above the store see it (after-sale refunds leave the order NOTIFIED)."""
+
+    out_refund_no: str
+    out_trade_no: str
+    amount: Decimal
+    state: RefundState
+    reason: str
+    his_refund_no: str | None = None
+    """The hospital's voucher: 8.1.2 outRefundId, 20.1.8 / 21.2.3 refundNo."""
+    note: str | None = None
+    """Why the refund stands where it does (the last step's outcome)."""
+
+    @classmethod
+    def of(cls, order: Order, refund: Refund) -> RefundSummary:
+        noted = after_sale_note(order, refund.out_refund_no)
+        return cls(
+            out_refund_no=refund.out_refund_no,
+            out_trade_no=order.out_trade_no,
+            amount=refund.amount,
+            state=RefundState(refund.state),
+            reason=refund.reason,
+            his_refund_no=noted.get("his_refund_no"),
+            note=noted.get("why"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CardRefundRequested:
+    """The user's card-balance refund: one refund per recharge order the balance came from."""
+
+    amount: Decimal
+    refunds: list[RefundSummary] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +162,11 @@ class PaymentRecorded:
     order: OrderSummary
     duplicate: bool
     """True when this notification (or a concurrent copy) had already been recorded."""
+
+
+def new_refund_no(now: datetime) -> str:
+    """`RE251126100000a1b2c3`: the refund number, chosen once, sent on every 8.1.2 try and to the provider."""
+    return f"{chapter8.REFUND_NUMBER_PREFIX}{now.astimezone(CHINA_TIME):%y%m%d%H%M%S}{secrets.token_hex(4)}"
 
 
 def new_out_trade_no(business_type: str, now: datetime) -> str:
@@ -190,6 +264,335 @@ class PaymentService:
             quote={"amount": str(amount), "admission_number": admission_number},
             payer_openid=payer_openid,
         )
+
+    async def create_today_registration_order(
+        self,
+        *,
+        hospital_id: str,
+        medical_card_number: str,
+        patient_name: str,
+        department_id: str,
+        reg_class_id: str,
+        doctor_id: str | None = None,
+        id_card: str | None = None,
+        sequence: str | None = None,
+        serial_number: str | None = None,
+        register_time: str | None = None,
+        am_pm: str | None = None,
+        time_code: str | None = None,
+        balance_payment: Decimal = ZERO,
+        payer_openid: str | None = None,
+    ) -> CreatedOrder:
+        """An order for today's registration (20.1.7) at the fee the hospital's schedule (20.1.2) quotes now.
+
+        The schedule row is the one for the doctor (or the department's own desk when doctor_id is None)
+        and the registration class asked; the slot fields come from 20.1.3 and are passed on to 20.1.7.
+        """
+        schedules = await self._his.call(
+            TODAY_REGISTER_GET_DOCTORS, hospital_id, TodayRegisterGetDoctorsRequest(department_id=department_id)
+        )
+        schedule = next(
+            (
+                row
+                for row in schedules
+                if (row.doctor_id or None) == (doctor_id or None) and row.reg_class_id == reg_class_id
+            ),
+            None,
+        )
+        if schedule is None:
+            raise QuoteUnavailable(f"no schedule today for {department_id}/{doctor_id}/{reg_class_id}")
+        now = self._clock.now()
+        snapshot = {
+            "amount": str(schedule.registration_fee),
+            "today_register_id": uuid.uuid4().hex,
+            "department_id": department_id,
+            "department_name": schedule.department_name,
+            "doctor_id": doctor_id,
+            "doctor_name": schedule.doctor_name,
+            "reg_class_id": reg_class_id,
+            "reg_class_name": schedule.reg_class_name,
+            "schedule_type": schedule.schedule_type,
+            "patient_name": patient_name,
+            "id_card": id_card,
+            "registration_date": f"{now.astimezone(CHINA_TIME):%Y-%m-%d}",
+            "sequence": sequence,
+            "serial_number": serial_number,
+            "register_time": register_time,
+            "am_pm": am_pm,
+            "time_code": time_code,
+        }
+        return await self._create(
+            flow=TodayRegistrationFlow.name,
+            business_type=TodayRegistrationFlow.business_type,
+            description="当日挂号",
+            hospital_id=hospital_id,
+            medical_card_number=medical_card_number,
+            total=schedule.registration_fee,
+            balance_payment=balance_payment,
+            quote=snapshot,
+            payer_openid=payer_openid,
+        )
+
+    async def create_appointment_order(
+        self,
+        *,
+        hospital_id: str,
+        hos_code: str,
+        medical_card_number: str,
+        patient_name: str,
+        patient_id: str,
+        patient_phone: str,
+        dept_code: str,
+        doc_code: str,
+        date: str,
+        am_pm: str,
+        start_time: str,
+        fee: Decimal,
+        end_time: str | None = None,
+        his_time_id: str | None = None,
+        serial_number: int | None = None,
+        id_type: str = "01",
+        id_card: str | None = None,
+        balance_payment: Decimal = ZERO,
+        payer_openid: str | None = None,
+    ) -> CreatedOrder:
+        """Book the slot with 21.2.2 (our recordId), then an order for the fee; 21.2.4 follows the payment.
+
+        `fee` is the registration fee of the schedule the hospital published (chapter 21.1): 21.2.x quote
+        none, and 21.2.4 refuses a fee that is not the hospital's (60202), which then asks 13.1.1.
+        A refused booking raises QuoteUnavailable with the hospital's code; no order is written.
+        """
+        record_id = uuid.uuid4().hex
+        booking = AppointmentInfoRequest(
+            hos_code=hos_code,
+            record_id=record_id,
+            medical_card=medical_card_number,
+            patient_name=patient_name,
+            dept_code=dept_code,
+            doc_code=doc_code,
+            ar_amt=fee,
+            date=date,
+            am_pm=am_pm,
+            start_time=start_time,
+            end_time=end_time,
+            type=id_type,
+            patient_id=patient_id,
+            patient_phone=patient_phone,
+            his_time_id=his_time_id,
+        )
+        try:
+            confirmation = await self._his.call(APPOINTMENT_INFO, hospital_id, booking)
+        except HisError as error:
+            raise QuoteUnavailable(f"21.2.2 refused the booking: {error}", code=error.code) from error
+        snapshot = {
+            "amount": str(fee),
+            "record_id": record_id,
+            "hos_code": hos_code,
+            "appointment_code": confirmation.appointment_code,
+            "sn": confirmation.sn,
+            "patient_name": patient_name,
+            "patient_id": patient_id,
+            "patient_phone": patient_phone,
+            "id_type": id_type,
+            "id_card": id_card,
+            "dept_code": dept_code,
+            "doc_code": doc_code,
+            "date": date,
+            "am_pm": am_pm,
+            "start_time": start_time,
+            "end_time": end_time,
+            "his_time_id": his_time_id,
+            "serial_number": serial_number,
+        }
+        return await self._create(
+            flow=AppointmentRegistrationFlow.name,
+            business_type=AppointmentRegistrationFlow.business_type,
+            description="预约挂号",
+            hospital_id=hospital_id,
+            medical_card_number=medical_card_number,
+            total=fee,
+            balance_payment=balance_payment,
+            quote=snapshot,
+            payer_openid=payer_openid,
+        )
+
+    async def create_physical_exam_order(
+        self,
+        *,
+        hospital_id: str,
+        medical_card_number: str,
+        id_card: str,
+        name: str,
+        sex: str,
+        package_ids: list[str],
+        date: str,
+        tel_no: str | None = None,
+        profession_code: str | None = None,
+        org_id: str | None = None,
+        group_id: str | None = None,
+        payer_openid: str | None = None,
+    ) -> CreatedOrder:
+        """An order for exam packages at the acPrice 28.1.1 quotes now; 28.1.6 books them after payment.
+
+        `date` is the booking time as 28.1.6 writes it (yyyy-MM-dd HH:mm). Extra items (itemIds) are not
+        offered: 28.1.1 quotes packages only.
+        """
+        packages = await self._his.call(
+            PHYSICAL_GET_PACKAGE_LIST,
+            hospital_id,
+            PhysicalGetPackageListRequest(
+                id_card=id_card, medical_card_number=medical_card_number, profession_code=profession_code
+            ),
+        )
+        prices = {package.package_id: package.ac_price for package in packages}
+        unknown = [package for package in package_ids if package not in prices]
+        if not package_ids or unknown:
+            raise QuoteUnavailable(f"28.1.1 quotes no package {unknown or package_ids}")
+        total = sum((prices[package] for package in package_ids), ZERO)
+        snapshot = {
+            "amount": str(total),
+            "prices": {package: str(prices[package]) for package in package_ids},
+            "package_ids": list(package_ids),
+            "name": name,
+            "sex": sex,
+            "id_card": id_card,
+            "tel_no": tel_no,
+            "profession_code": profession_code,
+            "date": date,
+            "org_id": org_id,
+            "group_id": group_id,
+        }
+        return await self._create(
+            flow=PhysicalExamFlow.name,
+            business_type=PhysicalExamFlow.business_type,
+            description="体检预约",
+            hospital_id=hospital_id,
+            medical_card_number=medical_card_number,
+            total=total,
+            quote=snapshot,
+            payer_openid=payer_openid,
+        )
+
+    async def request_card_refund(
+        self,
+        *,
+        hospital_id: str,
+        medical_card_number: str,
+        amount: Decimal | None = None,
+        id_card: str | None = None,
+    ) -> CardRefundRequested:
+        """The user takes back card balance (chapter 8): `amount` yuan, or all 8.1.1 calls refundable.
+
+        8.1.1 lists the recharge orders the refundable balance came from; each one we took (a NOTIFIED
+        recharge order of this card) gets one refund, never more than 8.1.1 says is left of it nor
+        more than is left of its payment. The refunds and their 8.1.2 jobs are written in one
+        transaction; the worker carries them out (services.payments.after_sale).
+        """
+        refundable = await self._his.call(
+            GET_REFUND_BALANCE,
+            hospital_id,
+            GetRefundBalanceRequest(medical_card_number=medical_card_number, id_card=id_card),
+        )
+        wanted = refundable.balance if amount is None else amount
+        if wanted <= 0 or wanted > refundable.balance:
+            raise RefundNotPossible(f"{wanted} asked, {refundable.balance} refundable")
+        now = self._clock.now()
+        async with self._db.session() as session:
+            orders, outbox = OrderRepository(session), OutboxRepository(session)
+            planned: list[tuple[Order, Refund]] = []
+            left = wanted
+            for entry in refundable.order:
+                if left <= 0:
+                    break
+                recharge = await orders.get(entry.recharge_no, for_update=True)
+                if (
+                    recharge is None
+                    or recharge.flow != RechargeFlow.name
+                    or recharge.state != OrderState.NOTIFIED
+                    or recharge.hospital_id != hospital_id
+                    or recharge.medical_card_number != medical_card_number
+                ):
+                    continue
+                taken = [r.amount for r in await orders.refunds(recharge) if r.state not in RELEASED_REFUND_STATES]
+                part = min(entry.balance, refundable_left(recharge.online_amount, taken), left)
+                if part <= 0:
+                    continue
+                refund = await orders.add_refund(
+                    recharge,
+                    out_refund_no=new_refund_no(now),
+                    amount=part,
+                    reason="card balance refund (8.1.2)",
+                    at=now,
+                    state=RefundState.AWAITING_HIS,
+                )
+                await outbox.enqueue(
+                    kind=CARD_REFUND_JOB,
+                    dedupe_key=f"{CARD_REFUND_JOB}:{refund.out_refund_no}",
+                    order_id=recharge.id,
+                    refund_id=refund.id,
+                    at=now,
+                )
+                planned.append((recharge, refund))
+                left -= part
+            if left > 0:
+                # Rolls the whole request back: part of it was not recharged online through us.
+                raise RefundNotPossible(f"only {wanted - left} of {wanted} was recharged online through this platform")
+            return CardRefundRequested(wanted, [RefundSummary.of(order, refund) for order, refund in planned])
+
+    async def request_cancel(self, out_trade_no: str) -> RefundSummary:
+        """The user cancels a paid booking: the hospital cancels (20.1.8, 21.2.3...), then the refund.
+
+        Idempotent: while a cancellation of the order is under way or done, asking again returns it.
+        Refused (RefundNotPossible) unless the hospital applied the order and its flow may be cancelled.
+        """
+        now = self._clock.now()
+        async with self._db.session() as session:
+            orders = OrderRepository(session)
+            order = await orders.get(out_trade_no, for_update=True)
+            if order is None:
+                raise UnknownOrder(out_trade_no)
+            if cancellable(FLOWS.get(order.flow)) is None:
+                raise RefundNotPossible(f"{order.flow} orders cannot be cancelled after payment")
+            if order.state != OrderState.NOTIFIED:
+                raise RefundNotPossible(f"order {out_trade_no} is {order.state}: only a made booking is cancelled")
+            existing = await orders.refunds(order)
+            active = next((r for r in existing if r.state not in RELEASED_REFUND_STATES), None)
+            if active is not None:
+                return RefundSummary.of(order, active)
+            if order.online_amount <= 0:
+                raise RefundNotPossible(f"order {out_trade_no} was not paid online")
+            refund = await orders.add_refund(
+                order,
+                out_refund_no=f"{order.out_trade_no}-C{len(existing) + 1}",
+                amount=order.online_amount,
+                reason="cancelled by the patient",
+                at=now,
+                state=RefundState.AWAITING_HIS,
+            )
+            await OutboxRepository(session).enqueue(
+                kind=HIS_CANCEL_JOB,
+                dedupe_key=f"{HIS_CANCEL_JOB}:{refund.out_refund_no}",
+                order_id=order.id,
+                refund_id=refund.id,
+                at=now,
+            )
+            return RefundSummary.of(order, refund)
+
+    async def refunds(self, out_trade_no: str) -> list[RefundSummary]:
+        """Every refund of the order, oldest first."""
+        async with self._db.session() as session:
+            orders = OrderRepository(session)
+            order = await orders.get(out_trade_no)
+            if order is None:
+                raise UnknownOrder(out_trade_no)
+            return [RefundSummary.of(order, refund) for refund in await orders.refunds(order)]
+
+    async def refund(self, out_refund_no: str) -> RefundSummary | None:
+        async with self._db.session() as session:
+            orders = OrderRepository(session)
+            refund = await orders.get_refund_by_no(out_refund_no)
+            order = None if refund is None else await orders.get_by_id(refund.order_id)
+            return None if order is None or refund is None else RefundSummary.of(order, refund)
 
     async def record_payment(self, notification: PaymentNotification) -> PaymentRecorded:
         """Record a verified paid notification once; PAID and the job to notify the hospital in one transaction.

@@ -10,6 +10,9 @@ Job kinds:
   "nonrefundable", or no answer by the end of the window -> PARKED. Never an automatic refund otherwise.
 - ``provider_refund``: refund the online part through the provider (idempotent on out_refund_no).
   Success -> REFUNDED.
+- ``card_refund``, ``his_cancel``, ``refund_payout``: after-sale refunds of a NOTIFIED order (the user's
+  card-balance refund, chapter 8; the user cancelling a paid booking), carried by the Refund row:
+  see services.payments.after_sale.
 
 Every outcome is written in one transaction with the job's completion and the next job, after the
 order row is locked and its state checked again. A worker that dies mid-job loses its lease; the next
@@ -36,6 +39,7 @@ from his_clients.models.refunds import REFUND_QUERY, RefundQueryRequest
 from store.db import Database
 from store.orders import Order, OrderRepository, OrderState, OutboxJob, OutboxRepository, RefundState
 
+from .after_sale import CARD_REFUND_JOB, HIS_CANCEL_JOB, REFUND_PAYOUT_JOB, AfterSaleSteps
 from .clock import Clock, SystemClock
 from .orders import NOTIFY_HIS
 from .providers.base import PaymentProvider, ProviderRejected, ProviderUnavailable
@@ -49,7 +53,7 @@ PROVIDER_REFUND_JOB: Final = "provider_refund"
 REFUNDABLE: Final = "refundable"
 
 
-class OutboxWorker:
+class OutboxWorker(AfterSaleSteps):
     """Runs due outbox jobs: `await run_due()` for one pass (tests), `run_forever()` in the service."""
 
     def __init__(
@@ -76,6 +80,9 @@ class OutboxWorker:
             NOTIFY_HIS: self._notify_his,
             REFUND_QUERY_JOB: self._refund_query,
             PROVIDER_REFUND_JOB: self._provider_refund,
+            CARD_REFUND_JOB: self._card_refund,
+            HIS_CANCEL_JOB: self._his_cancel,
+            REFUND_PAYOUT_JOB: self._refund_payout,
         }
 
     async def run_due(self) -> int:

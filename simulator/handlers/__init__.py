@@ -35,6 +35,7 @@ def _register_domains() -> None:
     from simulator.handlers import (  # noqa: F401
         actions,
         appointments,
+        bookings,
         cards,
         inpatient,
         irregular,

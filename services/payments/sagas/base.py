@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import Final, Protocol
 
@@ -96,3 +97,29 @@ class Flow(Protocol):
 
 def pay_type(order: Order) -> str:
     return PAY_TYPES.get(order.provider, "WeChatPay")
+
+
+@dataclass(frozen=True, slots=True)
+class HisCancellation:
+    """The hospital undid a paid booking: its refund voucher (对账用) and, where it says, how much goes back."""
+
+    his_refund_no: str | None
+    amount: Decimal | None = None
+    """None: the whole online part goes back (the chapter names no amount)."""
+
+
+class Cancellable(Protocol):
+    """A flow whose paid booking the user may cancel, the hospital first, then the provider refund."""
+
+    name: str
+    cancel_window: timedelta
+    """How long an unclear cancellation is retried before the refund is parked for operators."""
+
+    async def cancel(self, his: HisClient, order: Order, *, deadline: float | None) -> HisCancellation:
+        """Ask the hospital to cancel (idempotent on the booking's id); raises the his_clients error tree."""
+        ...
+
+
+def cancellable(flow: object) -> Cancellable | None:
+    """The flow as Cancellable when it lets the user cancel after payment."""
+    return flow if callable(getattr(flow, "cancel", None)) and hasattr(flow, "cancel_window") else None  # type: ignore[return-value]
