@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -20,10 +21,16 @@ from services.identity.operators import OperatorService
 from services.identity.principal import SessionTokens
 from services.identity.sms import FakeSmsSender
 from services.identity.wechat import WeChatLogin
+from services.payments.orders import PaymentService
+from services.payments.providers.base import PaymentProvider
+from services.payments.providers.sandbox import SandboxProvider
+from services.payments.providers.wechatpay import WeChatPayProvider
+from services.payments.worker import OutboxWorker
 from store.db import Database
 
 from . import files
-from .graphql import GraphQLApp
+from . import payments as payments_routes
+from .graphql import GraphQLApp, principal_of
 from .paths import NormalisePath
 from .ratelimit import RateLimit
 from .settings import Settings
@@ -41,6 +48,14 @@ async def readyz(request: Request) -> Response:
     if await services.db.ping():
         return JSONResponse({"status": "ready"})
     return JSONResponse({"status": "store unreachable"}, status_code=503)
+
+
+def make_payment_provider(settings: Settings) -> PaymentProvider:
+    if settings.payment_provider == "wechatpay":
+        if settings.wechatpay is None:
+            raise ValueError("payment_provider is wechatpay but no wechatpay settings are given")
+        return WeChatPayProvider(settings.wechatpay)
+    return SandboxProvider()
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -64,6 +79,10 @@ def create_app(settings: Settings) -> Starlette:
         else None
     )
     sms = FakeSmsSender(announce=settings.dev)
+    provider = make_payment_provider(settings)
+    payments = PaymentService(
+        db=db, his=his, provider=provider, notify_url=f"{settings.public_base_url.rstrip('/')}/payments/notify"
+    )
     services = Services(
         his=his,
         registry=registry,
@@ -74,6 +93,8 @@ def create_app(settings: Settings) -> Starlette:
         operators=OperatorService(db),
         sessions=SessionTokens(settings.session_secret.get_secret_value().encode(), ttl_s=settings.session_ttl_s),
         dev_login=settings.dev,
+        payments=payments,
+        payment_provider=provider,
         file_links=FileLinkSigner(
             settings.file_link_secret.get_secret_value().encode(), ttl_s=settings.file_link_ttl_s
         ),
@@ -85,9 +106,21 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if settings.migrate_on_start:
             await db.migrate()
+        stop = asyncio.Event()
+        worker_task = (
+            asyncio.create_task(OutboxWorker(db=db, his=his, provider=provider).run_forever(stop=stop))
+            if settings.run_payment_worker
+            else None
+        )
         try:
             yield
         finally:
+            stop.set()
+            if worker_task is not None:
+                # The worker leaves every job it has not finished to the store: a restart resumes it.
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait_for(worker_task, timeout=10)
+            await provider.aclose()
             await his.aclose()
             if wechat is not None:
                 await wechat.aclose()
@@ -98,9 +131,16 @@ def create_app(settings: Settings) -> Starlette:
         Route("/readyz", readyz, methods=["GET"]),
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         *files.routes,
+        *payments_routes.routes,
         *cards.routes,
     ]
-    middleware = [Middleware(NormalisePath), Middleware(RateLimit, settings=settings)]
+
+    def account_key(request: Request) -> str | None:
+        """The signed-in account or operator, from the bearer token (no body read, no store call)."""
+        principal = principal_of(request, services.sessions)
+        return principal.subject if principal is not None else None
+
+    middleware = [Middleware(NormalisePath), Middleware(RateLimit, settings=settings, account_key=account_key)]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.router.redirect_slashes = False
     app.state.services = services

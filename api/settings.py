@@ -18,6 +18,7 @@ from his_clients.caching import CacheBackend, MemoryBackend, RedisBackend, Refer
 from his_clients.registry import Registry
 from his_clients.transport import HttpBackend
 from resolvers.limits import GraphQLLimits
+from services.payments.providers.wechatpay import WeChatPayConfig
 
 
 class TokenBucket(BaseModel):
@@ -96,6 +97,13 @@ class Settings(BaseSettings):
     """The mini-program's appid; with ``wechat_secret``, enables loginWithWeChat."""
     wechat_secret: SecretStr | None = None
     wechat_base_url: str = "https://api.weixin.qq.com"
+    payment_provider: Literal["sandbox", "wechatpay"] = "sandbox"
+    """sandbox pays on command (demo, tests); wechatpay needs ``wechatpay``."""
+    wechatpay: WeChatPayConfig | None = None
+    public_base_url: str = "http://127.0.0.1:8000"
+    """Where the payment provider reaches us: notifications go to ``{public_base_url}/payments/notify``."""
+    run_payment_worker: bool = True
+    """Drive the payment sagas (the outbox) in this process; several instances may, each job runs once."""
     """WeChat's API host (jscode2session); tests point it at a local fake."""
     cache_ttl_s: dict[str, float] = Field(default_factory=dict)
     """Per-method TTL overrides in seconds (0 turns caching off for a method); defaults in his_clients.caching."""

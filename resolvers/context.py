@@ -13,6 +13,8 @@ from services.file_links import FileLinkSigner
 from services.identity.accounts import AccountService
 from services.identity.operators import OperatorService
 from services.identity.principal import PatientPrincipal, Principal, SessionTokens
+from services.payments.orders import PaymentService
+from services.payments.providers.base import PaymentProvider
 from store.db import Database
 
 from .access import HeldCards, check_principal_may_name
@@ -40,6 +42,8 @@ class Services:
     accounts: AccountService
     operators: OperatorService
     sessions: SessionTokens
+    payments: PaymentService
+    payment_provider: PaymentProvider
     max_hospitals_per_request: int = 100
     dev_login: bool = False
     """The demo's login without WeChat; never on in production mode."""

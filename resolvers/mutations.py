@@ -16,6 +16,11 @@ from .identity.mutations.wechat_login import WeChatLoginMutation
 from .inpatient.mutations.caregiver_pass_create import CaregiverPassCreateMutation
 from .inpatient.mutations.caregiver_pass_delete import CaregiverPassDeleteMutation
 from .inpatient.mutations.caregiver_pass_update import CaregiverPassUpdateMutation
+from .payments.mutations.deposit_payment_create import DepositPaymentCreateMutation
+from .payments.mutations.outpatient_payment_create import OutpatientPaymentCreateMutation
+from .payments.mutations.payment_cancel import PaymentCancelMutation
+from .payments.mutations.recharge_payment_create import RechargePaymentCreateMutation
+from .payments.mutations.sandbox_pay import SandboxPayMutation
 from .records.mutations.consultation_record_sync import ConsultationRecordSyncMutation
 from .records.mutations.education_sign import EducationSignMutation
 
@@ -26,6 +31,12 @@ MUTATIONS: list[type] = [
     OperatorLoginMutation,
     CardBindingStartMutation,
     CardBindingConfirmMutation,
+    # Money (issue 5): orders written before the provider is asked; refusals typed.
+    OutpatientPaymentCreateMutation,
+    RechargePaymentCreateMutation,
+    DepositPaymentCreateMutation,
+    PaymentCancelMutation,
+    SandboxPayMutation,
     # Writes that move no money (issue 3): refusals and failures come back as typed results.
     TriageRegisterMutation,
     AppointmentTriageMutation,

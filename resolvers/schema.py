@@ -21,6 +21,7 @@ from .limits import GraphQLLimits, limit_rules
 from .mutations import MUTATIONS
 from .operators.queries import OperatorQueries
 from .patients.queries import PatientQueries
+from .payments.queries import PaymentQueries
 from .scalars import SCALARS
 
 
@@ -32,7 +33,7 @@ from .scalars import SCALARS
         "unless a field says otherwise."
     )
 )
-class Query(HospitalQueries, PatientQueries, IdentityQueries, OperatorQueries):
+class Query(HospitalQueries, PatientQueries, IdentityQueries, PaymentQueries, OperatorQueries):
     """The Query root: each domain's query fields, merged (as merge_types would, with a description)."""
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from services.identity.principal import PatientPrincipal
@@ -20,7 +22,13 @@ class PatientQueries:
             "like a card that does not exist."
         )
     )
-    async def patient(self, info: Info, medical_card_number: str) -> Patient | None:
+    async def patient(
+        self,
+        info: Info,
+        medical_card_number: Annotated[
+            str, strawberry.argument(description="The patient's medical card number (就诊卡号) or e-health card id.")
+        ],
+    ) -> Patient | None:
         context = info.context
         if not isinstance(context.principal, PatientPrincipal):
             raise Unauthenticated("sign in as a patient to see a card")

@@ -1,0 +1,50 @@
+"""What the payment mutations share: the card must be the caller's, and refusals are typed."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from strawberry.scalars import JSON
+
+from his_clients.errors import HisError
+from services.identity.principal import PatientPrincipal
+from services.payments.orders import CreatedOrder, OrderNotCancellable, QuoteUnavailable, UnknownOrder
+from services.payments.providers.base import ProviderRejected, ProviderUnavailable
+
+from ..access import NotFound, Unauthenticated
+from ..context import Info
+from .types import CreatedPayment, PaymentOrder, PaymentRefusal
+
+
+async def require_card(info: Info, medical_card_number: str) -> None:
+    """The card must be one the signed-in account holds (else: exactly like a card that does not exist)."""
+    if not isinstance(info.context.principal, PatientPrincipal):
+        raise Unauthenticated("sign in as a patient to pay")
+    held = await info.context.held_cards()
+    if held is None or medical_card_number not in held.cards:
+        raise NotFound()
+
+
+def openid_of(info: Info) -> str | None:
+    return None  # the payer's openid comes with the WeChat session (kept on the account: next step)
+
+
+async def create(info: Info, make: Callable[[], Awaitable[CreatedOrder]]) -> CreatedPayment | PaymentRefusal:
+    try:
+        created = await make()
+    except NotFound as refused:
+        return PaymentRefusal(code="20215", message=str(refused))
+    except (QuoteUnavailable, HisError) as failure:
+        code = getattr(failure, "code", None) or "HIS_UNAVAILABLE"
+        return PaymentRefusal(code=str(code), message=str(failure))
+    except ProviderRejected as rejected:
+        return PaymentRefusal(code=rejected.code, message=rejected.message)
+    except ProviderUnavailable:
+        return PaymentRefusal(code="PROVIDER_UNAVAILABLE", message="the payment provider could not be reached")
+    except ValueError as invalid:
+        return PaymentRefusal(code="20004", message=str(invalid))
+    params = JSON(dict(created.prepay.pay_params)) if created.prepay is not None else None
+    return CreatedPayment(order=PaymentOrder.of(created.order), pay_params=params)
+
+
+__all__ = ["OrderNotCancellable", "UnknownOrder", "create", "openid_of", "require_card"]

@@ -1,0 +1,48 @@
+"""createDepositPayment: pay an inpatient deposit (10.1.2)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+import strawberry
+
+from services.payments.orders import CreatedOrder
+
+from ...context import Info
+from ...scalars import Money
+from ..common import create, openid_of, require_card
+from ..types import CreatedPayment, PaymentRefusal
+
+
+@strawberry.type
+class DepositPaymentCreateMutation:
+    @strawberry.mutation(
+        description="An order for an inpatient deposit (住院押金, 10.1.2); the hospital is told, retrying for 24 h."
+    )
+    async def create_deposit_payment(
+        self,
+        info: Info,
+        hospital_id: Annotated[str, strawberry.argument(description="The hospital of the stay.")],
+        medical_card_number: Annotated[str, strawberry.argument(description="The inpatient's card.")],
+        amount: Annotated[Money, strawberry.argument(description="Yuan to deposit.")],
+        admission_number: Annotated[
+            str | None, strawberry.argument(description="The stay's admission number (住院号), when known.")
+        ] = None,
+    ) -> Annotated[
+        CreatedPayment | PaymentRefusal,
+        strawberry.union("DepositCreateResult", description="A new deposit order, or why not."),
+    ]:
+        card = medical_card_number.strip()
+
+        async def make() -> CreatedOrder:
+            await require_card(info, card)
+            return await info.context.services.payments.create_deposit_order(
+                hospital_id=hospital_id.strip(),
+                medical_card_number=card,
+                admission_number=admission_number,
+                amount=Decimal(amount),
+                payer_openid=openid_of(info),
+            )
+
+        return await create(info, make)

@@ -1,0 +1,37 @@
+"""cancelPayment: give up an order before it is paid."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from services.payments.orders import OrderNotCancellable, UnknownOrder
+
+from ...access import NotFound
+from ...context import Info
+from ..common import require_card
+from ..types import PaymentOrder, PaymentRefusal
+
+
+@strawberry.type
+class PaymentCancelMutation:
+    @strawberry.mutation(description="Cancel an order that has not been paid (the provider's trade is closed first).")
+    async def cancel_payment(
+        self, info: Info, out_trade_no: Annotated[str, strawberry.argument(description="The order to cancel.")]
+    ) -> Annotated[
+        PaymentOrder | PaymentRefusal,
+        strawberry.union("PaymentCancelResult", description="The cancelled order, or why not."),
+    ]:
+        payments = info.context.services.payments
+        try:
+            order = await payments.get(out_trade_no.strip())
+            if order is None:
+                raise UnknownOrder(out_trade_no)
+            await require_card(info, order.medical_card_number)
+            cancelled = await payments.cancel(order.out_trade_no)
+        except (UnknownOrder, NotFound):
+            return PaymentRefusal(code="60102", message="no such order")
+        except OrderNotCancellable as refused:
+            return PaymentRefusal(code="40002", message=str(refused))
+        return PaymentOrder.of(cancelled)

@@ -1,0 +1,56 @@
+"""GraphQL types of payment orders."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.scalars import JSON
+
+from services.payments.orders import OrderSummary
+
+from ..scalars import Money
+
+
+@strawberry.type(description="A payment order (支付订单) and where it stands.")
+class PaymentOrder:
+    out_trade_no: str = strawberry.field(
+        description="The order's id (outTradeNo), starting with its business type code."
+    )
+    flow: str = strawberry.field(description="What is paid: outpatient, recharge, deposit, ...")
+    state: str = strawberry.field(
+        description="CREATED (waiting for payment), PAID, NOTIFIED (the hospital has it), REFUNDING, REFUNDED, "
+        "PARKED (an operator will sort it out), CANCELLED."
+    )
+    hospital_id: str = strawberry.field(description="The hospital paid.")
+    medical_card_number: str = strawberry.field(description="The card paid for.")
+    total_amount: Money = strawberry.field(description="The total, as the hospital quoted it.")
+    balance_payment: Money = strawberry.field(description="Paid from the card's balance (balancePayment).")
+    online_amount: Money = strawberry.field(description="Paid online: total - balance - unified settlement.")
+    his_serial: str | None = strawberry.field(description="The hospital's serial number once notified (outPrepayId).")
+
+    @classmethod
+    def of(cls, order: OrderSummary) -> PaymentOrder:
+        return cls(
+            out_trade_no=order.out_trade_no,
+            flow=order.flow,
+            state=str(order.state),
+            hospital_id=order.hospital_id,
+            medical_card_number=order.medical_card_number,
+            total_amount=Money(order.total_amount),
+            balance_payment=Money(order.balance_payment),
+            online_amount=Money(order.online_amount),
+            his_serial=order.his_serial,
+        )
+
+
+@strawberry.type(description="A new order and what the mini-program passes to wx.requestPayment.")
+class CreatedPayment:
+    order: PaymentOrder = strawberry.field(description="The order, written before the provider was asked.")
+    pay_params: JSON | None = strawberry.field(
+        description="wx.requestPayment's parameters as they are; null when nothing is left to pay online."
+    )
+
+
+@strawberry.type(description="Why an order could not be made or changed.")
+class PaymentRefusal:
+    code: str = strawberry.field(description="附四 code (e.g. 60102 no bill to pay) or ours (PROVIDER_UNAVAILABLE).")
+    message: str = strawberry.field(description="What went wrong, in words.")
