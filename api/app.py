@@ -93,6 +93,7 @@ def create_app(settings: Settings) -> Starlette:
         operators=OperatorService(db),
         sessions=SessionTokens(settings.session_secret.get_secret_value().encode(), ttl_s=settings.session_ttl_s),
         dev_login=settings.dev,
+        national_card_qr_index=settings.national_card_qr_index,
         payments=payments,
         payment_provider=provider,
         file_links=FileLinkSigner(

@@ -85,6 +85,37 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_operator_create(args: argparse.Namespace) -> int:
+    """Create a dashboard operator; the password comes from $HISGRAPH_OPERATOR_PASSWORD or a prompt."""
+    import getpass
+    import os
+
+    from services.identity.operators import OperatorService
+    from store.db import Database
+
+    password = os.environ.get("HISGRAPH_OPERATOR_PASSWORD") or getpass.getpass("password (12+ characters): ")
+    database_url = args.database_url or Settings().database_url
+
+    async def create() -> int:
+        db = Database(database_url)
+        try:
+            await db.migrate()
+            operator = await OperatorService(db).create(
+                username=args.username, password=password, role=args.role, hospital_id=args.hospital
+            )
+        finally:
+            await db.dispose()
+        scope = "every hospital" if operator.role == "region" else f"hospital {operator.hospital_id}"
+        print(f"operator {operator.username} created: sees {scope}")
+        return 0
+
+    try:
+        return asyncio.run(create())
+    except ValueError as refused:
+        print(f"not created: {refused}", file=sys.stderr)
+        return 2
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from resolvers.schema import sdl
 
@@ -115,6 +146,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--data-dir", default="var")
     demo.set_defaults(run=cmd_demo)
+
+    operator = sub.add_parser("operator", help="manage dashboard operators")
+    operator_sub = operator.add_subparsers(dest="operator_command", required=True)
+    create = operator_sub.add_parser("create", help="create an operator (password from $HISGRAPH_OPERATOR_PASSWORD)")
+    create.add_argument("--username", required=True)
+    create.add_argument("--role", choices=("region", "hospital"), required=True)
+    create.add_argument("--hospital", help="the hospital id of a hospital operator")
+    create.add_argument("--database-url", help="default: $HISGRAPH_DATABASE_URL or the SQLite file")
+    create.set_defaults(run=cmd_operator_create)
 
     schema = sub.add_parser("schema", help="print the GraphQL schema (SDL)")
     schema.set_defaults(run=cmd_schema)

@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     """Signs session tokens. Set it (the same for every worker) in production: with the per-process
     default, tokens stop working when the process restarts."""
     session_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
+    national_card_qr_index: int = Field(default=0, ge=-8, le=8)
+    """Position of the 64-character ID in a national e-health card's colon-separated QR content (1.1)."""
     wechat_appid: str = ""
     """The mini-program's appid; with ``wechat_secret``, enables loginWithWeChat."""
     wechat_secret: SecretStr | None = None

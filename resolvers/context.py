@@ -45,6 +45,7 @@ class Services:
     payments: PaymentService
     payment_provider: PaymentProvider
     max_hospitals_per_request: int = 100
+    national_card_qr_index: int = 0
     dev_login: bool = False
     """The demo's login without WeChat; never on in production mode."""
 

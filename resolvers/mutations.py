@@ -11,6 +11,7 @@ from .appointments.mutations.triage_register import TriageRegisterMutation
 from .identity.mutations.card_binding_confirm import CardBindingConfirmMutation
 from .identity.mutations.card_binding_start import CardBindingStartMutation
 from .identity.mutations.dev_login import DevLoginMutation
+from .identity.mutations.health_card_create import HealthCardCreateMutation
 from .identity.mutations.operator_login import OperatorLoginMutation
 from .identity.mutations.wechat_login import WeChatLoginMutation
 from .inpatient.mutations.caregiver_pass_create import CaregiverPassCreateMutation
@@ -31,6 +32,7 @@ MUTATIONS: list[type] = [
     OperatorLoginMutation,
     CardBindingStartMutation,
     CardBindingConfirmMutation,
+    HealthCardCreateMutation,
     # Money (issue 5): orders written before the provider is asked; refusals typed.
     OutpatientPaymentCreateMutation,
     RechargePaymentCreateMutation,

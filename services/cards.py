@@ -53,3 +53,17 @@ async def get_patient_info(db: Database, medical_card_number: str) -> PatientInf
             birthdate=card.birthdate,
             id_card_number=card.id_card_number,
         )
+
+
+def card_number_from_qr(content: str, *, index: int = 0) -> str:
+    """The card number a scanned QR code carries.
+
+    A national e-health card's QR content is colon-separated and its 64-character ID sits at a position
+    the provincial platform may change (section 1.1: configurable, default 0); a platform card's QR is
+    the 15-digit number itself.
+    """
+    text = content.strip()
+    if ":" not in text:
+        return text
+    parts = text.split(":")
+    return parts[index].strip() if -len(parts) <= index < len(parts) else ""

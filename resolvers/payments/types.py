@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.scalars import JSON
 
-from services.payments.orders import OrderSummary
+from services.payments.orders import CardRefundRequested, OrderSummary, RefundSummary
 
 from ..scalars import Money
 
@@ -54,3 +54,43 @@ class CreatedPayment:
 class PaymentRefusal:
     code: str = strawberry.field(description="附四 code (e.g. 60102 no bill to pay) or ours (PROVIDER_UNAVAILABLE).")
     message: str = strawberry.field(description="What went wrong, in words.")
+
+
+@strawberry.type(description="Money going back to the payer for an order (退款), and where it stands.")
+class PaymentRefund:
+    out_refund_no: str = strawberry.field(description="Our refund number, sent on every try (退款单号).")
+    out_trade_no: str = strawberry.field(description="The order the money was paid for.")
+    amount: Money = strawberry.field(description="Yuan going back through the payment provider.")
+    state: str = strawberry.field(
+        description="AWAITING_HIS (the hospital acts first), PENDING (the provider refunds), SUCCEEDED, "
+        "REFUSED (the hospital said no: nothing goes back), FAILED or PARKED (an operator will sort it out)."
+    )
+    reason: str = strawberry.field(description="Why the money goes back.")
+    his_refund_no: str | None = strawberry.field(
+        description="The hospital's refund voucher (8.1.2 outRefundId, 20.1.8 / 21.2.3 refundNo), once it answered."
+    )
+    note: str | None = strawberry.field(description="Why the refund stands where it does, in words.")
+
+    @classmethod
+    def of(cls, refund: RefundSummary) -> PaymentRefund:
+        return cls(
+            out_refund_no=refund.out_refund_no,
+            out_trade_no=refund.out_trade_no,
+            amount=Money(refund.amount),
+            state=str(refund.state),
+            reason=refund.reason,
+            his_refund_no=refund.his_refund_no,
+            note=refund.note,
+        )
+
+
+@strawberry.type(description="A card-balance refund the user asked for (chapter 8): one refund per recharge order.")
+class CardRefund:
+    amount: Money = strawberry.field(description="Yuan asked back in all.")
+    refunds: list[PaymentRefund] = strawberry.field(
+        description="One refund per recharge order the balance came from; each is driven on its own."
+    )
+
+    @classmethod
+    def of(cls, requested: CardRefundRequested) -> CardRefund:
+        return cls(amount=Money(requested.amount), refunds=[PaymentRefund.of(r) for r in requested.refunds])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -98,3 +100,28 @@ def test_demo_serves_the_sample_queries(tmp_path: Path) -> None:
         process.wait(timeout=20)
         if process.stdout is not None:
             process.stdout.close()
+
+
+def test_operator_create_stores_a_hashed_password(tmp_path: Path) -> None:
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'ops.sqlite3'}"
+    env = {**os.environ, "HISGRAPH_OPERATOR_PASSWORD": "correct horse battery staple"}
+    args = ["operator", "create", "--username", "li.na", "--role", "hospital", "--hospital", "253"]
+    created = subprocess.run(
+        hisgraph(*args, "--database-url", database_url), capture_output=True, text=True, env=env, cwd=ROOT
+    )
+    assert created.returncode == 0, created.stderr
+    assert "sees hospital 253" in created.stdout
+    refused = subprocess.run(
+        hisgraph("operator", "create", "--username", "x", "--role", "hospital", "--database-url", database_url),
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    assert refused.returncode == 2
+    assert "needs --hospital" in refused.stderr
+
+    with contextlib.closing(sqlite3.connect(tmp_path / "ops.sqlite3")) as connection:
+        [(stored,)] = connection.execute("select password_hash from operators").fetchall()
+    assert stored.startswith("scrypt$")
+    assert "correct horse" not in stored

@@ -208,3 +208,46 @@ async def test_dev_login_exists_only_in_development(region: Registry, tmp_path: 
             assert body["data"]["devLogin"]["token"]
         else:
             assert body["errors"][0]["extensions"]["code"] == "50001"
+
+
+CREATE_CARD = """
+mutation ($h: String!, $name: String!, $gender: String!, $birth: Date!, $phone: String!, $id: String, $rel: String!) {
+  createHealthCard(hospitalId: $h, name: $name, gender: $gender, birthdate: $birth, phone: $phone, idCard: $id,
+                   relation: $rel) {
+    __typename ... on AccountCard { medicalCardNumber how relation } ... on IdentityRefusal { code }
+  }
+}"""
+
+
+async def test_creating_a_card_for_a_family_member(anonymous: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
+    anonymous.headers["Authorization"] = f"Bearer {(await login(anonymous, 'ok-carol'))['token']}"
+    variables = {"h": "254", "name": "李小红", "gender": "2", "birth": "2016-05-12", "phone": "13900001111", "rel": "2"}
+    created = (await run_graphql(anonymous, CREATE_CARD, id="513436201605126557", **variables))["data"]
+    card = created["createHealthCard"]
+    assert card["how"] == "created"
+    assert card["relation"] == "2"
+    assert re.fullmatch(r"\d{15}", card["medicalCardNumber"])
+    filed = calls(sim_admin, method="hospital.interface.createCard")
+    assert [c["body"]["medicalCardNumber"] for c in filed] == [card["medicalCardNumber"]]
+    me = (await run_graphql(anonymous, ME))["data"]["me"]["cards"]
+    assert [c["medicalCardNumber"] for c in me] == [card["medicalCardNumber"]]
+    bad = await run_graphql(anonymous, CREATE_CARD, id=None, **{**variables, "phone": "12345"})
+    assert bad["data"]["createHealthCard"] == {"__typename": "IdentityRefusal", "code": "20003"}
+    # The hospital refusing files nothing on our side either.
+    sim_admin.post(
+        "/admin/faults",
+        json={"hospitalId": "254", "method": "hospital.interface.createCard", "kind": "code", "code": "60505"},
+    )
+    refused = await run_graphql(anonymous, CREATE_CARD, id=None, **variables)
+    assert refused["data"]["createHealthCard"]["code"] == "60505"
+    assert len((await run_graphql(anonymous, ME))["data"]["me"]["cards"]) == 1
+
+
+def test_a_national_card_number_is_read_from_its_qr_code() -> None:
+    from services.cards import card_number_from_qr
+
+    national = "A" * 64
+    assert card_number_from_qr(f"{national}:1:20251125:abc") == national
+    assert card_number_from_qr(f"x:{national}:y", index=1) == national
+    assert card_number_from_qr("001000056254587") == "001000056254587"
+    assert card_number_from_qr("a:b", index=5) == ""

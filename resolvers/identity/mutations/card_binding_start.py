@@ -7,6 +7,7 @@ from typing import Annotated
 import strawberry
 
 from his_clients.errors import HisError
+from services.cards import card_number_from_qr
 from services.identity.accounts import IdentityRefused
 
 from ...context import Info
@@ -36,11 +37,13 @@ class CardBindingStartMutation:
         ),
     ]:
         account_id = signed_in_account(info)
+        # A scanned national e-health card's QR content may be passed as it is (section 1.1).
+        card = card_number_from_qr(medical_card_number, index=info.context.services.national_card_qr_index)
         try:
             started = await info.context.services.accounts.start_binding(
                 account_id=account_id,
                 hospital_id=hospital_id.strip(),
-                medical_card_number=medical_card_number.strip(),
+                medical_card_number=card,
                 name=name,
                 id_number=id_card,
                 deadline=info.context.deadline,

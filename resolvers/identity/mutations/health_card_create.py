@@ -1,0 +1,67 @@
+"""createHealthCard: the platform issues an e-health card and the hospital files it (1.2.1)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import strawberry
+
+from his_clients.errors import HisError
+from services.identity.accounts import IdentityRefused
+
+from ...context import Info
+from ..types import AccountCard, IdentityRefusal
+from .common import card_type, signed_in_account
+
+
+@strawberry.type
+class HealthCardCreateMutation:
+    @strawberry.mutation(
+        description=(
+            "Issue an e-health card (办理电子健康卡, 1.2.1) for the account holder or a family member: the platform "
+            "chooses the number, the hospital files the card, and the account holds it."
+        )
+    )
+    async def create_health_card(
+        self,
+        info: Info,
+        hospital_id: Annotated[str, strawberry.argument(description="The hospital that files the card.")],
+        name: Annotated[str, strawberry.argument(description="The card holder's name.")],
+        gender: Annotated[str, strawberry.argument(description="性别代码: 1 male, 2 female.")],
+        birthdate: Annotated[date, strawberry.argument(description="Date of birth (yyyy-MM-dd).")],
+        phone: Annotated[str, strawberry.argument(description="Mobile number, 11 digits.")],
+        id_card: Annotated[
+            str | None, strawberry.argument(description="ID number (附七 type 01); may be empty for a newborn.")
+        ] = None,
+        address: Annotated[str | None, strawberry.argument(description="Address.")] = None,
+        relation: Annotated[
+            str,
+            strawberry.argument(description="附五 亲属关系: 0 self (default), 1 parent, 2 child, 3 spouse, 4 other."),
+        ] = "0",
+    ) -> Annotated[
+        AccountCard | IdentityRefusal, strawberry.union("HealthCardResult", description="The new card, or why not.")
+    ]:
+        account_id = signed_in_account(info)
+        if gender not in ("1", "2"):
+            return IdentityRefusal(code="20003", message="gender is 1 or 2")
+        if not (len(phone) == 11 and phone.isdigit() and phone.startswith("1")):
+            return IdentityRefusal(code="20003", message="phone is an 11-digit mobile number")
+        try:
+            card = await info.context.services.accounts.create_card(
+                account_id=account_id,
+                hospital_id=hospital_id.strip(),
+                name=name.strip(),
+                gender=gender,
+                birthdate=birthdate,
+                phone=phone,
+                id_number=(id_card or "").strip().upper() or None,
+                address=address,
+                relation=relation,
+                deadline=info.context.deadline,
+            )
+        except IdentityRefused as refused:
+            return IdentityRefusal(code=refused.code, message=str(refused))
+        except HisError as failure:
+            return IdentityRefusal(code=failure.code, message="the hospital could not file the card; try again later")
+        return card_type(card)
