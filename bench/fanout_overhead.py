@@ -54,6 +54,31 @@ def run_simulator(port: int, hospital_ids: list[str]) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
+SESSION_SECRET = "bench-session-secret"
+
+
+async def prepare_account(database_url: str) -> int:
+    """The store migrated, and an account holding the bench card (patient queries need one)."""
+    from services.identity.accounts import AccountService
+    from store.db import Database
+
+    db = Database(database_url)
+    try:
+        await db.migrate()
+        accounts = AccountService(db=db, his=None, sms=None, wechat=None)  # type: ignore[arg-type]
+        account = await accounts.account_for(openid="bench")
+        await accounts.grant(account_id=account.id, medical_card_number=CARD, hospital_id=None, how="created")
+        return account.id
+    finally:
+        await db.dispose()
+
+
+def session_token(account_id: int) -> str:
+    from services.identity.principal import PatientPrincipal, SessionTokens
+
+    return SessionTokens(SESSION_SECRET.encode()).issue(PatientPrincipal(account_id=account_id))
+
+
 def run_gateway(port: int, simulator_port: int, hospital_ids: list[str], backend: str, db_dir: str) -> None:
     import uvicorn
 
@@ -72,7 +97,9 @@ def run_gateway(port: int, simulator_port: int, hospital_ids: list[str], backend
         registry=registry,
         http_backend=backend,
         request_deadline_s=10.0,
-        database_url=f"sqlite+aiosqlite:///{db_dir}/bench-{port}.sqlite3",
+        database_url=f"sqlite+aiosqlite:///{db_dir}/bench.sqlite3",
+        session_secret=SESSION_SECRET,  # type: ignore[arg-type]
+        run_payment_worker=False,
     )
     uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
@@ -108,6 +135,7 @@ class Row:
 async def measure(width: int, backend: str, requests: int, db_dir: str) -> Row:
     hospital_ids = [str(300 + i) for i in range(width)]
     sim_port, gw_port = free_port(), free_port()
+    token = session_token(await prepare_account(f"sqlite+aiosqlite:///{db_dir}/bench.sqlite3"))
     ctx = multiprocessing.get_context("spawn")
     simulator = ctx.Process(target=run_simulator, args=(sim_port, hospital_ids), daemon=True)
     simulator.start()
@@ -117,7 +145,10 @@ async def measure(width: int, backend: str, requests: int, db_dir: str) -> Row:
         sim_url, gw_url = f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{gw_port}"
         await wait_up(sim_url + "/admin/calls")
         await wait_up(gw_url + "/healthz")
-        async with httpx.AsyncClient(timeout=30.0) as client, aiohttp.ClientSession() as raw:
+        async with (
+            httpx.AsyncClient(timeout=30.0, headers={"Authorization": f"Bearer {token}"}) as client,
+            aiohttp.ClientSession() as raw,
+        ):
             for index, hospital_id in enumerate(hospital_ids):
                 ms = latency_of(index, width)
                 await client.post(

@@ -16,6 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from cachetools import TTLCache
 from sqlalchemy import select
 
 from his_clients.client import HisClient
@@ -68,7 +69,13 @@ def _code_hash(code: str, purpose: str) -> str:
 
 
 class AccountService:
+    CARDS_TTL_S = 5.0
+    """How long this process trusts what it read of an account's cards. Cards it grants here are seen at
+    once; a card removed by another worker stays usable here for at most this long."""
+
     def __init__(self, *, db: Database, his: HisClient, sms: SmsSender, wechat: WeChatLogin | None) -> None:
+        # One store query per patient request would add a millisecond to every one of them.
+        self._cards: TTLCache[int, list[AccountCard]] = TTLCache(maxsize=50_000, ttl=self.CARDS_TTL_S)
         self._db = db
         self._his = his
         self._sms = sms
@@ -86,8 +93,13 @@ class AccountService:
             return await AccountRepository(db).get_or_create(openid=openid, unionid=unionid)
 
     async def cards(self, account_id: int) -> list[AccountCard]:
+        cached = self._cards.get(account_id)
+        if cached is not None:
+            return cached
         async with self._db.session() as db:
-            return await AccountRepository(db).cards(account_id)
+            cards = await AccountRepository(db).cards(account_id)
+        self._cards[account_id] = cards
+        return cards
 
     async def holds(self, account_id: int, medical_card_number: str) -> bool:
         async with self._db.session() as db:
@@ -105,6 +117,7 @@ class AccountService:
     ) -> AccountCard:
         """Record a card as proven for an account (after a proof, or the dev login's demo cards)."""
         async with self._db.session() as db:
+            self._cards.pop(account_id, None)
             return await AccountRepository(db).add_card(
                 account_id=account_id,
                 medical_card_number=medical_card_number,
@@ -199,6 +212,7 @@ class AccountService:
                 ),
                 deadline=deadline,
             )
+            self._cards.pop(account_id, None)
             return await AccountRepository(db).add_card(
                 account_id=account_id,
                 medical_card_number=e_card_number,
@@ -257,6 +271,7 @@ class AccountService:
                 )
             except HisError:
                 raise  # the transaction rolls back: no card the hospital never filed
+            self._cards.pop(account_id, None)
             return await AccountRepository(db).add_card(
                 account_id=account_id,
                 medical_card_number=number,
