@@ -10,6 +10,7 @@ from .appointments.mutations.exam_appointment_register import ExamAppointmentReg
 from .appointments.mutations.triage_register import TriageRegisterMutation
 from .identity.mutations.card_binding_confirm import CardBindingConfirmMutation
 from .identity.mutations.card_binding_start import CardBindingStartMutation
+from .identity.mutations.card_unbind import CardUnbindMutation
 from .identity.mutations.dev_login import DevLoginMutation
 from .identity.mutations.health_card_create import HealthCardCreateMutation
 from .identity.mutations.operator_login import OperatorLoginMutation
@@ -17,10 +18,15 @@ from .identity.mutations.wechat_login import WeChatLoginMutation
 from .inpatient.mutations.caregiver_pass_create import CaregiverPassCreateMutation
 from .inpatient.mutations.caregiver_pass_delete import CaregiverPassDeleteMutation
 from .inpatient.mutations.caregiver_pass_update import CaregiverPassUpdateMutation
+from .payments.mutations.appointment_payment_create import AppointmentPaymentCreateMutation
+from .payments.mutations.card_refund_request import CardRefundRequestMutation
 from .payments.mutations.deposit_payment_create import DepositPaymentCreateMutation
 from .payments.mutations.outpatient_payment_create import OutpatientPaymentCreateMutation
+from .payments.mutations.paid_booking_cancel import PaidBookingCancelMutation
 from .payments.mutations.payment_cancel import PaymentCancelMutation
+from .payments.mutations.physical_exam_payment_create import PhysicalExamPaymentCreateMutation
 from .payments.mutations.recharge_payment_create import RechargePaymentCreateMutation
+from .payments.mutations.registration_today_payment_create import TodayRegistrationPaymentCreateMutation
 from .payments.mutations.sandbox_pay import SandboxPayMutation
 from .records.mutations.consultation_record_sync import ConsultationRecordSyncMutation
 from .records.mutations.education_sign import EducationSignMutation
@@ -33,12 +39,18 @@ MUTATIONS: list[type] = [
     CardBindingStartMutation,
     CardBindingConfirmMutation,
     HealthCardCreateMutation,
+    CardUnbindMutation,
     # Money (issue 5): orders written before the provider is asked; refusals typed.
     OutpatientPaymentCreateMutation,
     RechargePaymentCreateMutation,
     DepositPaymentCreateMutation,
     PaymentCancelMutation,
     SandboxPayMutation,
+    TodayRegistrationPaymentCreateMutation,
+    AppointmentPaymentCreateMutation,
+    PhysicalExamPaymentCreateMutation,
+    CardRefundRequestMutation,
+    PaidBookingCancelMutation,
     # Writes that move no money (issue 3): refusals and failures come back as typed results.
     TriageRegisterMutation,
     AppointmentTriageMutation,

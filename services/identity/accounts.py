@@ -20,14 +20,18 @@ from cachetools import TTLCache
 from sqlalchemy import select
 
 from his_clients.client import HisClient
-from his_clients.errors import HisError, HisNoData, HisRejected
+from his_clients.errors import HisNoData, HisRejected
 from his_clients.models.cards import (
     BIND_CARD,
     CREATE_CARD,
+    NEWBORN_CREATE_CARD,
     QUERY_PATIENT_INFO,
+    UN_RELATE_HIS_PATIENT_CARD,
     BindCardRequest,
     CreateCardRequest,
+    NewbornCreateCardRequest,
     QueryPatientInfoRequest,
+    UnRelateHisPatientCardRequest,
 )
 from store.accounts import Account, AccountCard, AccountRepository, OneTimeCode
 from store.cards import HealthCardRepository, generate_card_number
@@ -51,6 +55,15 @@ class IdentityRefused(Exception):
     def __init__(self, message: str, *, code: str = "50001") -> None:
         super().__init__(message)
         self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class Newborn:
+    """What 1.2.2 asks beyond a card: the mother, and which birth this is (胎次)."""
+
+    mother_id_number: str
+    birth_order: str
+    mother_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,11 +248,17 @@ class AccountService:
         id_number: str | None,
         address: str | None = None,
         relation: str = "0",
+        newborn: Newborn | None = None,
         deadline: float | None = None,
     ) -> AccountCard:
-        """Issue a platform e-health card and file it at the hospital (1.2.1 createCard)."""
+        """Issue a platform e-health card and file it at the hospital (1.2.1 createCard, 1.2.2 for a newborn)."""
         if relation not in RELATIONS:
             raise IdentityRefused("unknown relation (附五)", code="20003")
+        if newborn is not None:
+            # A newborn's card is made by its mother's account: her ID number must be one it has proven.
+            held = {c.id_card_number.strip().upper() for c in await self.cards(account_id) if c.id_card_number}
+            if newborn.mother_id_number.strip().upper() not in held:
+                raise IdentityRefused("the mother's ID number is not one this account has proven", code="20215")
         async with self._db.session() as db:
             number = await generate_card_number(db)
             await HealthCardRepository(db).add(
@@ -252,25 +271,28 @@ class AccountService:
                 id_card_number=id_number,
                 phone=phone,
             )
-            try:
-                await self._his.call(
-                    CREATE_CARD,
-                    hospital_id,
-                    CreateCardRequest(
-                        medical_card_number=number,
-                        name=name,
-                        sex=sex_of(gender),
-                        gender=gender,
-                        birthday=birthdate.isoformat(),
-                        address=address,
-                        id_card=id_number,
-                        card_no_type="01" if id_number else None,
-                        phone=phone,
-                    ),
-                    deadline=deadline,
+            card = {
+                "medical_card_number": number,
+                "name": name,
+                "sex": sex_of(gender),
+                "gender": gender,
+                "birthday": birthdate.isoformat(),
+                "address": address,
+                "id_card": id_number,
+                "card_no_type": "01" if id_number else None,
+                "phone": phone,
+            }
+            # A refusal raises here and the transaction rolls back: no card the hospital never filed.
+            if newborn is None:
+                await self._his.call(CREATE_CARD, hospital_id, CreateCardRequest(**card), deadline=deadline)
+            else:
+                request = NewbornCreateCardRequest(
+                    **card,
+                    mother_name=newborn.mother_name,
+                    mother_id_card=newborn.mother_id_number,
+                    birth_order=newborn.birth_order,
                 )
-            except HisError:
-                raise  # the transaction rolls back: no card the hospital never filed
+                await self._his.call(NEWBORN_CREATE_CARD, hospital_id, request, deadline=deadline)
             self._cards.pop(account_id, None)
             return await AccountRepository(db).add_card(
                 account_id=account_id,
@@ -278,6 +300,33 @@ class AccountService:
                 hospital_id=hospital_id,
                 relation=relation,
                 how="created",
+                id_card_number=id_number,
+            )
+
+    async def unbind(self, *, account_id: int, medical_card_number: str, deadline: float | None = None) -> bool:
+        """Drop a card from the account; a bound card is unlinked at its hospital first (2.1.4)."""
+        async with self._db.session() as db:
+            cards = await AccountRepository(db).cards(account_id)
+            card = next(
+                (c for c in cards if medical_card_number in (c.medical_card_number, c.physical_card_number)), None
+            )
+            if card is None:
+                return False
+            if card.how == "bound" and card.hospital_id and card.physical_card_number:
+                record = await HealthCardRepository(db).get(card.medical_card_number)
+                await self._his.call(
+                    UN_RELATE_HIS_PATIENT_CARD,
+                    card.hospital_id,
+                    UnRelateHisPatientCardRequest(
+                        name=record.name if record else "",
+                        old_medical_card_number=card.physical_card_number,
+                        new_medical_card_number=card.medical_card_number,
+                    ),
+                    deadline=deadline,
+                )
+            self._cards.pop(account_id, None)
+            return await AccountRepository(db).remove_card(
+                account_id=account_id, medical_card_number=card.medical_card_number
             )
 
     async def _use_code(self, *, account_id: int, purpose: str, code: str) -> None:

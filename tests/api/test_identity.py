@@ -251,3 +251,48 @@ def test_a_national_card_number_is_read_from_its_qr_code() -> None:
     assert card_number_from_qr(f"x:{national}:y", index=1) == national
     assert card_number_from_qr("001000056254587") == "001000056254587"
     assert card_number_from_qr("a:b", index=5) == ""
+
+
+UNBIND = """
+mutation ($card: String!) {
+  unbindCard(medicalCardNumber: $card) {
+    __typename ... on Me { cards { medicalCardNumber } } ... on IdentityRefusal { code }
+  }
+}"""
+NEWBORN = """
+mutation ($mother: String!) {
+  createHealthCard(hospitalId: "253", name: "张小宝", gender: "1", birthdate: "2026-11-20", phone: "13526521254",
+                   newbornMotherIdCard: $mother, newbornBirthOrder: "1", relation: "2") {
+    __typename ... on AccountCard { medicalCardNumber relation } ... on IdentityRefusal { code }
+  }
+}"""
+
+
+async def test_a_bound_card_is_unlinked_at_the_hospital_when_let_go(
+    anonymous: httpx.AsyncClient, sim_admin: httpx.Client
+) -> None:
+    anonymous.headers["Authorization"] = f"Bearer {(await login(anonymous, 'ok-dave'))['token']}"
+    await run_graphql(anonymous, BIND, h="253", card=CARD, name="张三", id="370102197907025236")
+    code = app_of(anonymous).state.sms.sent[-1][1]
+    bound = (await run_graphql(anonymous, CONFIRM, h="253", card=CARD, code=code))["data"]["confirmCardBinding"]
+    left = (await run_graphql(anonymous, UNBIND, card=CARD))["data"]["unbindCard"]
+    assert left == {"__typename": "Me", "cards": []}
+    unlinked = calls(sim_admin, method="hospital.interface.unRelateHisPatientCard")
+    assert [(c["body"]["oldMedicalCardNumber"], c["body"]["newMedicalCardNumber"]) for c in unlinked] == [
+        (CARD, bound["medicalCardNumber"])
+    ]
+    gone = await run_graphql(anonymous, '{ patient(medicalCardNumber: "001000056254587") { medicalCardNumber } }')
+    assert gone == {"data": {"patient": None}}
+    assert (await run_graphql(anonymous, UNBIND, card=CARD))["data"]["unbindCard"]["code"] == "20215"
+
+
+async def test_a_mother_makes_her_newborn_a_card(anonymous: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
+    anonymous.headers["Authorization"] = f"Bearer {await sign_in_patient(app_of(anonymous), openid='test:mother')}"
+    stranger = await run_graphql(anonymous, NEWBORN, mother="110101199003070000")
+    assert stranger["data"]["createHealthCard"] == {"__typename": "IdentityRefusal", "code": "20215"}
+    baby = (await run_graphql(anonymous, NEWBORN, mother="370102197907025236"))["data"]["createHealthCard"]
+    assert baby["relation"] == "2"
+    filed = calls(sim_admin, method="hospital.interface.newbornCreateCard")
+    assert [(c["body"]["medicalCardNumber"], c["body"]["motherIdcard"]) for c in filed] == [
+        (baby["medicalCardNumber"], "370102197907025236")
+    ]

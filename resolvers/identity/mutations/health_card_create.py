@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 
 from his_clients.errors import HisError
-from services.identity.accounts import IdentityRefused
+from services.identity.accounts import IdentityRefused, Newborn
 
 from ...context import Info
 from ..types import AccountCard, IdentityRefusal
@@ -35,6 +35,15 @@ class HealthCardCreateMutation:
             str | None, strawberry.argument(description="ID number (附七 type 01); may be empty for a newborn.")
         ] = None,
         address: Annotated[str | None, strawberry.argument(description="Address.")] = None,
+        newborn_mother_id_card: Annotated[
+            str | None,
+            strawberry.argument(
+                description="For a newborn's card (1.2.2): the mother's ID number, one this account has proven."
+            ),
+        ] = None,
+        newborn_birth_order: Annotated[
+            str | None, strawberry.argument(description="For a newborn's card: which birth (胎次), e.g. 1.")
+        ] = None,
         relation: Annotated[
             str,
             strawberry.argument(description="附五 亲属关系: 0 self (default), 1 parent, 2 child, 3 spouse, 4 other."),
@@ -58,6 +67,11 @@ class HealthCardCreateMutation:
                 id_number=(id_card or "").strip().upper() or None,
                 address=address,
                 relation=relation,
+                newborn=(
+                    Newborn(mother_id_number=newborn_mother_id_card, birth_order=newborn_birth_order or "1")
+                    if newborn_mother_id_card
+                    else None
+                ),
                 deadline=info.context.deadline,
             )
         except IdentityRefused as refused:
