@@ -24,6 +24,9 @@ NOT_THE_PATIENT: dict[str, frozenset[str]] = {
     "hospital.interface.updateCaregivers": frozenset({"idcard"}),
     "hospital.interface.addCaregivers": frozenset({"idcard"}),
     "hospital.interface.deleteCaregivers": frozenset({"idcard"}),
+    # 1.2.3: the contact's ID number; 1.2.4: the ID number being written (the card says whose record it is).
+    "hospital.interface.createCardContacts": frozenset({"idcard"}),
+    "hospital.interface.updateHisPatientInfo": frozenset({"idcard"}),
 }
 """Keys that carry someone other than the patient (a caregiver) in particular methods."""
 

@@ -10,6 +10,7 @@ from .appointments.mutations.exam_appointment_register import ExamAppointmentReg
 from .appointments.mutations.triage_register import TriageRegisterMutation
 from .identity.mutations.card_binding_confirm import CardBindingConfirmMutation
 from .identity.mutations.card_binding_start import CardBindingStartMutation
+from .identity.mutations.card_contact_add import CardContactAddMutation
 from .identity.mutations.card_unbind import CardUnbindMutation
 from .identity.mutations.dev_login import DevLoginMutation
 from .identity.mutations.health_card_create import HealthCardCreateMutation
@@ -40,6 +41,7 @@ MUTATIONS: list[type] = [
     CardBindingConfirmMutation,
     HealthCardCreateMutation,
     CardUnbindMutation,
+    CardContactAddMutation,
     # Money (issue 5): orders written before the provider is asked; refusals typed.
     OutpatientPaymentCreateMutation,
     RechargePaymentCreateMutation,

@@ -28,8 +28,9 @@ from pydantic import ValidationError
 from his_clients.codes import ReturnCode
 from his_clients.errors import HisCircuitOpen, HisError, HisRejected, HisTimeout
 from his_clients.method import HisMethod, ReplyT, RequestT
+from services.identity.principal import PatientPrincipal
 
-from .access import NotFound
+from .access import NotFound, Unauthenticated
 from .context import Info
 
 S = TypeVar("S")
@@ -133,6 +134,9 @@ async def his_write(
         where = ".".join(str(part) for part in first["loc"]) or "input"
         return InvalidInput(field=where, code=str(ReturnCode.PARAMETER_FORMAT), message=f"{where}: {first['msg']}")
     context = info.context
+    if not isinstance(context.principal, PatientPrincipal):
+        # Every write acts for a patient: a request without a patient's session never reaches a hospital.
+        raise Unauthenticated("sign in as a patient to do this")
     try:
         await context.authorize(method.name, built)
     except NotFound as refused:

@@ -296,3 +296,30 @@ async def test_a_mother_makes_her_newborn_a_card(anonymous: httpx.AsyncClient, s
     assert [(c["body"]["medicalCardNumber"], c["body"]["motherIdcard"]) for c in filed] == [
         (baby["medicalCardNumber"], "370102197907025236")
     ]
+
+
+CONTACT = """
+mutation ($card: String!, $id: String!) {
+  addCardContact(hospitalId: "253", input: {medicalCardNumber: $card, name: "李四", gender: "1",
+      birthdate: "1980-01-02", address: "山东省济南市历下区", idCard: $id, phone: "13800001111", nation: "01",
+      relation: "3"}) {
+    __typename ... on HisRefusal { code } ... on InvalidInput { code field }
+  }
+}"""
+
+
+async def test_a_contact_is_filed_only_on_a_card_the_account_holds(
+    anonymous: httpx.AsyncClient, sim_admin: httpx.Client
+) -> None:
+    anonymous.headers["Authorization"] = f"Bearer {await sign_in_patient(app_of(anonymous), openid='test:contacts')}"
+    filed = await run_graphql(anonymous, CONTACT, card=CARD, id="370102198001023211")
+    assert filed["data"]["addCardContact"]["__typename"] == "CardContactAdded"
+    assert len(calls(sim_admin, method="hospital.interface.createCardContacts")) == 1
+    other = await run_graphql(anonymous, CONTACT, card="001000099999999", id="370102198001023211")
+    assert other["data"]["addCardContact"] == {"__typename": "HisRefusal", "code": "20215"}
+    malformed = await run_graphql(anonymous, CONTACT, card=CARD, id="37010219801302321")
+    assert malformed["data"]["addCardContact"]["code"] == "20003"
+    assert len(calls(sim_admin, method="hospital.interface.createCardContacts")) == 1
+    del anonymous.headers["Authorization"]
+    anonymous_write = await run_graphql(anonymous, CONTACT, card=CARD, id="370102198001023211")
+    assert anonymous_write["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
