@@ -15,6 +15,7 @@ from .identity.mutations.card_unbind import CardUnbindMutation
 from .identity.mutations.dev_login import DevLoginMutation
 from .identity.mutations.health_card_create import HealthCardCreateMutation
 from .identity.mutations.operator_login import OperatorLoginMutation
+from .identity.mutations.patient_info_update import PatientInfoUpdateMutation
 from .identity.mutations.wechat_login import WeChatLoginMutation
 from .inpatient.mutations.caregiver_pass_create import CaregiverPassCreateMutation
 from .inpatient.mutations.caregiver_pass_delete import CaregiverPassDeleteMutation
@@ -42,6 +43,7 @@ MUTATIONS: list[type] = [
     HealthCardCreateMutation,
     CardUnbindMutation,
     CardContactAddMutation,
+    PatientInfoUpdateMutation,
     # Money (issue 5): orders written before the provider is asked; refusals typed.
     OutpatientPaymentCreateMutation,
     RechargePaymentCreateMutation,

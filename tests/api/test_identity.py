@@ -323,3 +323,20 @@ async def test_a_contact_is_filed_only_on_a_card_the_account_holds(
     del anonymous.headers["Authorization"]
     anonymous_write = await run_graphql(anonymous, CONTACT, card=CARD, id="370102198001023211")
     assert anonymous_write["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_the_holder_corrects_their_details(anonymous: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
+    anonymous.headers["Authorization"] = f"Bearer {await sign_in_patient(app_of(anonymous), openid='test:update')}"
+    query = """mutation ($card: String!) {
+      updatePatientInfo(hospitalId: "253",
+        input: {medicalCardNumber: $card, phone: "13600002222", city: "济南市", detailAddress: "经十路1号"}) {
+        __typename ... on HisRefusal { code }
+      }
+    }"""
+    assert (await run_graphql(anonymous, query, card=CARD))["data"]["updatePatientInfo"] == {
+        "__typename": "PatientInfoUpdated"
+    }
+    [sent] = calls(sim_admin, method="hospital.interface.updateHisPatientInfo")
+    assert sent["body"]["address"] == {"cityName": "济南市", "detailAddress": "经十路1号"}
+    refused = await run_graphql(anonymous, query, card="001000099999999")
+    assert refused["data"]["updatePatientInfo"]["code"] == "20215"
