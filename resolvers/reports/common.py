@@ -1,19 +1,26 @@
-"""What every kind of report shares: why one is withheld, whose it is, which time window is asked."""
+"""What every kind of report shares: why one is withheld, whose it is, which time window is asked.
+
+Also what the kinds would otherwise repeat: one hospital's list entry (``ReportsAtHospital``) and
+the link to the PDF a detail names (``pdf_link``).
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Generic, Self, TypeVar
 
 import strawberry
 
 from his_clients.errors import HisError
+from his_clients.method import HisMethod, ReplyT, RequestT
 from his_clients.models.cards import QUERY_PATIENT_INFO, QueryPatientInfoRequest
 from services.cards import get_patient_info
 from services.files import WithheldReason, withheld_reason
 
 from ..context import Info
+from ..files import file_url
 from ..hospitals.types import Hospital
 
 DEFAULT_WINDOW_DAYS = 365
@@ -84,6 +91,52 @@ class ReportWithheld:
 def registry_hospital(info: Info, hospital_id: str) -> Hospital | None:
     found = info.context.registry.hospital(hospital_id)
     return Hospital.from_registry(found) if found else None
+
+
+Report = TypeVar("Report")
+
+
+@strawberry.type
+class ReportsAtHospital(Generic[Report]):
+    """One hospital's entry in a report list; each kind subclasses it with its own report type and description.
+
+    Only the subclasses reach the schema, each under its own class name.
+    """
+
+    hospital_id: strawberry.ID = strawberry.field(description="The hospital asked.")
+    reports: list[Report] = strawberry.field(description="Its reports in the window, newest first.")
+
+    @strawberry.field(description="The hospital, as the registry names it.")
+    def hospital(self, info: Info) -> Hospital | None:
+        return registry_hospital(info, self.hospital_id)
+
+    @classmethod
+    def none(cls, hospital_id: str) -> Self:
+        return cls(hospital_id=strawberry.ID(hospital_id), reports=[])
+
+
+def pdf_link(
+    info: Info,
+    pdf_url: str | None,
+    *,
+    hospital_id: str,
+    method: HisMethod[RequestT, ReplyT],
+    request: RequestT,
+    filename: str,
+) -> str | None:
+    """A download link to the PDF a detail reply names (pdfUrl), fetched again through that call; None without one."""
+    if not pdf_url:
+        return None
+    return file_url(
+        info,
+        hospital_id=hospital_id,
+        method=method,
+        request=request,
+        kind="url",
+        field="pdfUrl",
+        filename=filename,
+        content_type="application/pdf",
+    )
 
 
 def shows_restricted_pathology(info: Info, hospital_id: str) -> bool:

@@ -21,7 +21,7 @@ from his_clients.models.reports_ecg import (
 from ..context import Info
 from ..files import file_url
 from ..hospitals.types import Hospital
-from .common import ReportWithheld, registry_hospital
+from .common import ReportsAtHospital, ReportWithheld, pdf_link, registry_hospital
 
 
 @strawberry.type(description="An ECG report's details (40.1.2 ecgReportDetail), shown only when viewable.")
@@ -68,17 +68,13 @@ class EcgReportDetail:
 
     @strawberry.field(description="A download link to the report's PDF (pdfUrl); null when the hospital offers none.")
     def pdf(self, info: Info) -> str | None:
-        if not self.pdf_url:
-            return None
-        return file_url(
+        return pdf_link(
             info,
+            self.pdf_url,
             hospital_id=self.hospital_id,
             method=ECG_REPORT_DETAIL,
             request=detail_request(self.report_id, self.medical_card_number),
-            kind="url",
-            field="pdfUrl",
             filename=f"ecg-report-{self.report_id}.pdf",
-            content_type="application/pdf",
         )
 
     @classmethod
@@ -184,14 +180,7 @@ class EcgReport:
 
 
 @strawberry.type(description="ECG reports at one hospital (40.1.1 ecgReportRecord).")
-class EcgReportsAtHospital:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital asked.")
-    reports: list[EcgReport] = strawberry.field(description="Its reports in the window, newest first.")
-
-    @strawberry.field(description="The hospital, as the registry names it.")
-    def hospital(self, info: Info) -> Hospital | None:
-        return registry_hospital(info, self.hospital_id)
-
+class EcgReportsAtHospital(ReportsAtHospital[EcgReport]):
     @classmethod
     def from_reply(cls, hospital_id: str, card: str, rows: list[EcgReportSummary]) -> EcgReportsAtHospital:
         ordered = sorted(rows, key=lambda row: row.acquisition_time, reverse=True)
@@ -199,7 +188,3 @@ class EcgReportsAtHospital:
             hospital_id=strawberry.ID(hospital_id),
             reports=[EcgReport.from_reply(hospital_id, card, r) for r in ordered],
         )
-
-    @classmethod
-    def none(cls, hospital_id: str) -> EcgReportsAtHospital:
-        return cls(hospital_id=strawberry.ID(hospital_id), reports=[])

@@ -23,7 +23,7 @@ from his_clients.models.reports_pacs import (
 from ..context import Info
 from ..files import file_url
 from ..hospitals.types import Hospital
-from .common import ReportWithheld, registry_hospital
+from .common import ReportsAtHospital, ReportWithheld, pdf_link, registry_hospital
 
 
 @strawberry.type(description="One series of a PACS study (16.1.3 pacsReportDcm): its thumbnail and DICOM images.")
@@ -111,17 +111,13 @@ class ImagingReportDetail:
 
     @strawberry.field(description="A download link to the report's PDF (pdfUrl); null when the hospital offers none.")
     def pdf(self, info: Info) -> str | None:
-        if not self.pdf_url:
-            return None
-        return file_url(
+        return pdf_link(
             info,
+            self.pdf_url,
             hospital_id=self.hospital_id,
             method=PACS_REPORT_DETAIL,
             request=detail_request(self.report_id, self.medical_card_number),
-            kind="url",
-            field="pdfUrl",
             filename=f"imaging-report-{self.report_id}.pdf",
-            content_type="application/pdf",
         )
 
     @strawberry.field(description="The study's image series (16.1.3), asked from the hospital only when queried.")
@@ -231,14 +227,7 @@ class ImagingReport:
 
 
 @strawberry.type(description="Imaging reports at one hospital (16.1.1 pacsReport).")
-class ImagingReportsAtHospital:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital asked.")
-    reports: list[ImagingReport] = strawberry.field(description="Its reports in the window, newest first.")
-
-    @strawberry.field(description="The hospital, as the registry names it.")
-    def hospital(self, info: Info) -> Hospital | None:
-        return registry_hospital(info, self.hospital_id)
-
+class ImagingReportsAtHospital(ReportsAtHospital[ImagingReport]):
     @classmethod
     def from_reply(cls, hospital_id: str, card: str, reply: PacsReportList) -> ImagingReportsAtHospital:
         rows = sorted(reply.report, key=lambda row: row.time, reverse=True)
@@ -246,7 +235,3 @@ class ImagingReportsAtHospital:
             hospital_id=strawberry.ID(hospital_id),
             reports=[ImagingReport.from_reply(hospital_id, card, r) for r in rows],
         )
-
-    @classmethod
-    def none(cls, hospital_id: str) -> ImagingReportsAtHospital:
-        return cls(hospital_id=strawberry.ID(hospital_id), reports=[])

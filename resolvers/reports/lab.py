@@ -26,7 +26,7 @@ from his_clients.models.reports_lab import (
 from ..context import Info
 from ..files import file_url
 from ..hospitals.types import Hospital
-from .common import ReportWithheld, registry_hospital
+from .common import ReportsAtHospital, ReportWithheld, pdf_link, registry_hospital
 
 
 @strawberry.enum(description="How a lab result compares with its reference range (normal).")
@@ -106,17 +106,13 @@ class LabReportDetail:
                 filename=f"lab-report-{self.report_id}.pdf",
                 content_type="application/pdf",
             )
-        if not self.pdf_url:
-            return None
-        return file_url(
+        return pdf_link(
             info,
+            self.pdf_url,
             hospital_id=self.hospital_id,
             method=LABORATORY_REPORT_DETAIL,
             request=detail_request(self.report_id, self.medical_card_number),
-            kind="url",
-            field="pdfUrl",
             filename=f"lab-report-{self.report_id}.pdf",
-            content_type="application/pdf",
         )
 
     @classmethod
@@ -217,21 +213,10 @@ class LabReport:
 
 
 @strawberry.type(description="Lab reports at one hospital (16.1.1 laboratoryReport).")
-class LabReportsAtHospital:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital asked.")
-    reports: list[LabReport] = strawberry.field(description="Its reports in the window, newest first.")
-
-    @strawberry.field(description="The hospital, as the registry names it.")
-    def hospital(self, info: Info) -> Hospital | None:
-        return registry_hospital(info, self.hospital_id)
-
+class LabReportsAtHospital(ReportsAtHospital[LabReport]):
     @classmethod
     def from_reply(cls, hospital_id: str, card: str, reply: LabReportList) -> LabReportsAtHospital:
         rows = sorted(reply.report, key=lambda row: row.time, reverse=True)
         return cls(
             hospital_id=strawberry.ID(hospital_id), reports=[LabReport.from_reply(hospital_id, card, r) for r in rows]
         )
-
-    @classmethod
-    def none(cls, hospital_id: str) -> LabReportsAtHospital:
-        return cls(hospital_id=strawberry.ID(hospital_id), reports=[])

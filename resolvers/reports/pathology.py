@@ -21,7 +21,13 @@ from his_clients.models.reports_pathology import (
 from ..context import Info
 from ..files import file_url
 from ..hospitals.types import Hospital
-from .common import ReportWithheld, registry_hospital, shows_restricted_pathology
+from .common import (
+    ReportsAtHospital,
+    ReportWithheld,
+    pdf_link,
+    registry_hospital,
+    shows_restricted_pathology,
+)
 
 
 @strawberry.type(description="A pathology report's details (41.1.2 pathologyReportDetail), shown only when viewable.")
@@ -68,17 +74,13 @@ class PathologyReportDetail:
 
     @strawberry.field(description="A download link to the report's PDF (pdfUrl); null when the hospital offers none.")
     def pdf(self, info: Info) -> str | None:
-        if not self.pdf_url:
-            return None
-        return file_url(
+        return pdf_link(
             info,
+            self.pdf_url,
             hospital_id=self.hospital_id,
             method=PATHOLOGY_REPORT_DETAIL,
             request=detail_request(self.report_id, self.medical_card_number),
-            kind="url",
-            field="pdfUrl",
             filename=f"pathology-report-{self.report_id}.pdf",
-            content_type="application/pdf",
         )
 
     @classmethod
@@ -200,14 +202,7 @@ class PathologyReport:
 
 
 @strawberry.type(description="Pathology reports at one hospital (41.1.1 pathologyReportRecord).")
-class PathologyReportsAtHospital:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital asked.")
-    reports: list[PathologyReport] = strawberry.field(description="Its reports in the window, newest first.")
-
-    @strawberry.field(description="The hospital, as the registry names it.")
-    def hospital(self, info: Info) -> Hospital | None:
-        return registry_hospital(info, self.hospital_id)
-
+class PathologyReportsAtHospital(ReportsAtHospital[PathologyReport]):
     @classmethod
     def from_reply(
         cls, hospital_id: str, card: str, rows: list[PathologyReportSummary], *, show_restricted: bool
@@ -219,7 +214,3 @@ class PathologyReportsAtHospital:
                 PathologyReport.from_reply(hospital_id, card, r, show_restricted=show_restricted) for r in ordered
             ],
         )
-
-    @classmethod
-    def none(cls, hospital_id: str) -> PathologyReportsAtHospital:
-        return cls(hospital_id=strawberry.ID(hospital_id), reports=[])

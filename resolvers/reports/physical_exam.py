@@ -24,9 +24,8 @@ from his_clients.models.reports_physical_exam import (
 )
 
 from ..context import Info
-from ..files import file_url
 from ..hospitals.types import Hospital
-from .common import ReportWithheld, registry_hospital
+from .common import ReportsAtHospital, ReportWithheld, pdf_link, registry_hospital
 
 
 @strawberry.type(description="A name and value, as the hospital gives it (key/value).")
@@ -110,17 +109,13 @@ class PhysicalExamReportDetail:
 
     @strawberry.field(description="A download link to the report's PDF (pdfUrl); null when the hospital offers none.")
     def pdf(self, info: Info) -> str | None:
-        if not self.pdf_url:
-            return None
-        return file_url(
+        return pdf_link(
             info,
+            self.pdf_url,
             hospital_id=self.hospital_id,
             method=PHYSICAL_EXAMINATION_REPORT_DETAIL,
             request=detail_request(self.health_exam_number, self.medical_card_number),
-            kind="url",
-            field="pdfUrl",
             filename=f"physical-exam-{self.health_exam_number}.pdf",
-            content_type="application/pdf",
         )
 
     @classmethod
@@ -239,14 +234,7 @@ class PhysicalExamReport:
 
 
 @strawberry.type(description="Physical exam reports at one hospital (17.1.1 physicalExaminationReportList).")
-class PhysicalExamReportsAtHospital:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital asked.")
-    reports: list[PhysicalExamReport] = strawberry.field(description="Its reports in the window, newest first.")
-
-    @strawberry.field(description="The hospital, as the registry names it.")
-    def hospital(self, info: Info) -> Hospital | None:
-        return registry_hospital(info, self.hospital_id)
-
+class PhysicalExamReportsAtHospital(ReportsAtHospital[PhysicalExamReport]):
     @classmethod
     def from_reply(cls, hospital_id: str, card: str, reply: PhysicalExamReportList) -> PhysicalExamReportsAtHospital:
         rows = sorted(reply.report, key=lambda row: row.start_time, reverse=True)
@@ -254,7 +242,3 @@ class PhysicalExamReportsAtHospital:
             hospital_id=strawberry.ID(hospital_id),
             reports=[PhysicalExamReport.from_reply(hospital_id, card, r) for r in rows],
         )
-
-    @classmethod
-    def none(cls, hospital_id: str) -> PhysicalExamReportsAtHospital:
-        return cls(hospital_id=strawberry.ID(hospital_id), reports=[])
