@@ -28,6 +28,7 @@ from his_clients.models.statistics import (
 from ..context import Info
 from ..fanout import per_hospital
 from ..results import required, time_window
+from .inbound import InboundCallRecord, inbound_calls_field
 from .reconciliation import (
     HospitalTradeOrders,
     HospitalTradeRecords,
@@ -38,6 +39,7 @@ from .reconciliation import (
     TradeRefund,
 )
 from .statistics import HospitalTransactionCounts, TransactionStatisticsEntry, row_for
+from .three_way import ReconciliationCheck, reconciliation_check
 
 HOSPITALS = (
     "One hospital id or several, comma-separated; hospitals are asked at once. One entry per hospital asked; a "
@@ -57,6 +59,8 @@ WINDOW = "startTime and endTime are yyyy-MM-dd HH:mm:ss; a malformed time is ref
     )
 )
 class OperatorViews:
+    inbound_calls: list[InboundCallRecord] = inbound_calls_field
+
     @strawberry.field(description=f"Transaction figures per hospital over a time window (30.1.1). {HOSPITALS} {WINDOW}")
     def transaction_statistics(
         self, info: Info, hospital_id: HospitalIds, start_time: StartTime, end_time: EndTime
@@ -181,3 +185,17 @@ class OperatorViews:
             ),
             empty=lambda hospital: HospitalTradeRefund(hospital_id=strawberry.ID(hospital), refund=None),
         )
+
+    @strawberry.field(
+        description=(
+            "The daily three-way check of one hospital: the ledger against the payment provider's trade bill "
+            "and the hospital's own records (14.2.1, then 14.2.2/14.2.3 per order), every disagreement listed."
+        )
+    )
+    async def reconciliation_check(
+        self,
+        info: Info,
+        hospital_id: Annotated[str, strawberry.argument(description="The hospital to check (one id).")],
+        date: Annotated[str, strawberry.argument(description="The day to check, yyyy-MM-dd, Beijing time.")],
+    ) -> ReconciliationCheck:
+        return await reconciliation_check(info, hospital_id, date)
