@@ -34,7 +34,7 @@ from .graphql import GraphQLApp, principal_of
 from .paths import NormalisePath
 from .ratelimit import RateLimit
 from .settings import Settings
-from .shims import cards
+from .shims import card_updates, cards, education, messages
 
 
 async def healthz(request: Request) -> Response:
@@ -134,6 +134,9 @@ def create_app(settings: Settings) -> Starlette:
         *files.routes,
         *payments_routes.routes,
         *cards.routes,
+        *card_updates.routes,
+        *messages.routes,
+        *education.routes,
     ]
 
     def account_key(request: Request) -> str | None:

@@ -1,0 +1,166 @@
+"""Recording shim calls in the inbound ledger, and accepting message pushes exactly once.
+
+``record_call`` writes one ledger row (a refusal, or a call with nothing to deduplicate).
+``accept_push`` records an accepted push and queues its messages in ONE transaction, deduplicated on
+the spec's natural key: a repeat answers what the first call answered and queues nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy.exc import IntegrityError
+
+from services.masking import mask_id_card, mask_name, mask_phone, mask_text
+from store.db import Database
+from store.inbound import InboundCall, InboundLedger
+from store.messages import MessageOutbox
+from store.models import utcnow
+
+log = logging.getLogger("hisgraph.shims.ledger")
+
+_ID_KEYS: Final = frozenset({"idcard", "idcardno", "idcardnumber", "idno"})
+_PHONE_KEYS: Final = frozenset({"phone", "mobile", "tel", "telephone", "phonenumber"})
+_NAME_KEYS: Final = frozenset({"name", "username", "patname", "patientname"})
+_ADDRESS_KEYS: Final = frozenset({"address"})
+# Card numbers identify a card, not a person's papers: operators trace calls by them (15 digits would
+# otherwise look like an old ID number to mask_text).
+_CARD_KEYS: Final = frozenset({"medicalcardnumber", "qrcode", "oldmedicalcardnumber"})
+
+
+def mask_json(value: Any, key: str = "") -> Any:
+    """A copy of a JSON value with ID numbers, phones, patients' names and addresses masked."""
+    lowered = key.strip().lower()
+    if isinstance(value, Mapping):
+        return {str(k): mask_json(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_json(v, key) for v in value]
+    if not isinstance(value, str) or not value:
+        return value
+    if lowered in _ID_KEYS:
+        return mask_id_card(value)
+    if lowered in _PHONE_KEYS:
+        return mask_phone(value)
+    if lowered in _NAME_KEYS or lowered in _ADDRESS_KEYS:
+        return mask_name(value)
+    if lowered in _CARD_KEYS:
+        return value
+    return mask_text(value)
+
+
+@dataclass(frozen=True)
+class ShimCall:
+    """One call as the ledger sees it: which shim, for which hospital, with what body, when."""
+
+    section: str
+    path: str
+    hospital_id: str | None
+    body: Any
+    received_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message a push asks us to deliver to one patient."""
+
+    kind: str
+    medical_card_number: str | None
+    id_card_number: str | None
+    payload: dict[str, Any]
+    dedupe_key: str
+
+
+async def record_call(db: Database, call: ShimCall, *, reply_code: str, reply: Any) -> None:
+    """Record a call that needs no deduplication (refusals included). Never raises: the ledger must not
+    change what the hospital is answered; a failure to record goes to our log."""
+    try:
+        async with db.session() as session:
+            await InboundLedger(session).add(
+                section=call.section,
+                path=call.path,
+                hospital_id=call.hospital_id,
+                body=mask_json(call.body),
+                reply_code=reply_code,
+                reply=mask_json(reply),
+                received_at=call.received_at,
+            )
+    except Exception:
+        log.exception("could not record a shim call", extra={"path": call.path, "code": reply_code})
+
+
+async def accept_push(
+    db: Database,
+    call: ShimCall,
+    *,
+    dedupe_key: str,
+    messages: list[NewMessage],
+    reply: dict[str, Any],
+) -> tuple[dict[str, Any], bool]:
+    """Record an accepted push and queue its messages in one transaction.
+
+    Returns the reply to send and whether the call was a duplicate. A duplicate (the same dedupe key as an
+    accepted call) is recorded pointing at the first and answered with the first's reply. A message whose
+    own key is already queued (an earlier call carried it too) is not queued again.
+    """
+    assert call.hospital_id is not None
+    for attempt in range(2):
+        try:
+            async with db.session() as session:
+                ledger = InboundLedger(session)
+                first = await ledger.first_with_key(dedupe_key)
+                if first is not None:
+                    await ledger.add(
+                        section=call.section,
+                        path=call.path,
+                        hospital_id=call.hospital_id,
+                        body=mask_json(call.body),
+                        reply_code=first.reply_code,
+                        reply=first.reply,
+                        received_at=call.received_at,
+                        duplicate_of=first.id,
+                    )
+                    replayed: dict[str, Any] = first.reply
+                    return replayed, True
+                record = await ledger.add(
+                    section=call.section,
+                    path=call.path,
+                    hospital_id=call.hospital_id,
+                    body=mask_json(call.body),
+                    reply_code=str(reply.get("code", "")),
+                    reply=mask_json(reply),
+                    received_at=call.received_at,
+                    dedupe_key=dedupe_key,
+                )
+                outbox = MessageOutbox(session)
+                taken = await outbox.taken_keys([m.dedupe_key for m in messages])
+                for message in messages:
+                    if message.dedupe_key in taken:
+                        continue
+                    taken.add(message.dedupe_key)
+                    await outbox.queue(
+                        kind=message.kind,
+                        hospital_id=call.hospital_id,
+                        medical_card_number=message.medical_card_number,
+                        id_card_number=message.id_card_number,
+                        payload=message.payload,
+                        dedupe_key=message.dedupe_key,
+                        inbound_call_id=record.id,
+                    )
+                return reply, False
+        except IntegrityError:
+            # A concurrent call with the same key won the race: the next round finds it and replays it.
+            if attempt == 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def list_calls(
+    db: Database, *, hospital_ids: list[str] | None, path: str | None = None, limit: int = 50
+) -> list[InboundCall]:
+    """Recorded calls, newest first (bodies already masked); ``hospital_ids`` None means every hospital's."""
+    async with db.session() as session:
+        return await InboundLedger(session).list(hospital_ids=hospital_ids, path=path, limit=limit)
