@@ -20,9 +20,11 @@ from .identity.mutations.wechat_login import WeChatLoginMutation
 from .inpatient.mutations.caregiver_pass_create import CaregiverPassCreateMutation
 from .inpatient.mutations.caregiver_pass_delete import CaregiverPassDeleteMutation
 from .inpatient.mutations.caregiver_pass_update import CaregiverPassUpdateMutation
+from .payments.mutations.admission_payment_create import AdmissionPaymentCreateMutation
 from .payments.mutations.appointment_payment_create import AppointmentPaymentCreateMutation
 from .payments.mutations.card_refund_request import CardRefundRequestMutation
 from .payments.mutations.deposit_payment_create import DepositPaymentCreateMutation
+from .payments.mutations.lab_appointment_payment_create import LabAppointmentPaymentCreateMutation
 from .payments.mutations.outpatient_payment_create import OutpatientPaymentCreateMutation
 from .payments.mutations.paid_booking_cancel import PaidBookingCancelMutation
 from .payments.mutations.payment_cancel import PaymentCancelMutation
@@ -30,6 +32,7 @@ from .payments.mutations.physical_exam_payment_create import PhysicalExamPayment
 from .payments.mutations.recharge_payment_create import RechargePaymentCreateMutation
 from .payments.mutations.registration_today_payment_create import TodayRegistrationPaymentCreateMutation
 from .payments.mutations.sandbox_pay import SandboxPayMutation
+from .payments.mutations.self_order_payment_create import SelfOrderPaymentCreateMutation
 from .records.mutations.consultation_record_sync import ConsultationRecordSyncMutation
 from .records.mutations.education_sign import EducationSignMutation
 
@@ -55,6 +58,9 @@ MUTATIONS: list[type] = [
     PhysicalExamPaymentCreateMutation,
     CardRefundRequestMutation,
     PaidBookingCancelMutation,
+    AdmissionPaymentCreateMutation,
+    LabAppointmentPaymentCreateMutation,
+    SelfOrderPaymentCreateMutation,
     # Writes that move no money (issue 3): refusals and failures come back as typed results.
     TriageRegisterMutation,
     AppointmentTriageMutation,

@@ -58,7 +58,7 @@ def simulator() -> Iterator[RunningSimulator]:
 
 @pytest.fixture
 def sim_admin(simulator: RunningSimulator) -> Iterator[httpx.Client]:
-    """The simulator's admin API; faults and the call record are cleared after each test."""
+    """The simulator's admin API; faults, the call record and the hospitals' data are reset after each test."""
     with httpx.Client(base_url=simulator.base_url, timeout=5.0) as client:
         client.delete("/admin/faults")
         client.delete("/admin/calls")
@@ -67,6 +67,8 @@ def sim_admin(simulator: RunningSimulator) -> Iterator[httpx.Client]:
         finally:
             client.delete("/admin/faults")
             client.delete("/admin/calls")
+            # Payments, bookings and recharges change the simulated hospitals: the next test starts afresh.
+            client.post("/admin/reset")
 
 
 def inject(admin: httpx.Client, **fault: Any) -> None:

@@ -9,7 +9,7 @@ import strawberry
 from ..access import NotFound
 from ..context import Info
 from .common import require_card
-from .types import PaymentOrder
+from .types import PaymentOrder, PaymentRefund
 
 
 @strawberry.type
@@ -26,3 +26,20 @@ class PaymentQueries:
         except NotFound:
             return None
         return PaymentOrder.of(order)
+
+    @strawberry.field(
+        description="The refunds of a payment order of one of the caller's cards, oldest first; "
+        "empty when there is none such."
+    )
+    async def payment_refunds(
+        self, info: Info, out_trade_no: Annotated[str, strawberry.argument(description="The order's outTradeNo.")]
+    ) -> list[PaymentRefund]:
+        payments = info.context.services.payments
+        order = await payments.get(out_trade_no.strip())
+        if order is None:
+            return []
+        try:
+            await require_card(info, order.medical_card_number)
+        except NotFound:
+            return []
+        return [PaymentRefund.of(refund) for refund in await payments.refunds(order.out_trade_no)]

@@ -7,7 +7,8 @@ FAILED, see store.orders.RefundState), never by the order's state:
   (same refundNo on every try); a retry asks 8.1.3 first. Deducted -> ``refund_payout``.
 - ``his_cancel``: the user cancels a paid booking; the flow's cancel call (20.1.8, 21.2.3, ...) succeeds
   -> ``refund_payout`` of what the hospital says (the online part when it names no amount); a refusal
-  -> REFUSED (the booking stands); no answer by the end of the flow's window -> PARKED.
+  -> REFUSED (the booking stands); no answer by the end of the flow's window, or a cancel without the
+  refund voucher the chapter requires (33.1.5) -> PARKED.
 - ``refund_payout``: the provider refund, idempotent on out_refund_no. Success -> SUCCEEDED.
 
 Each outcome is written in one transaction with the job's completion and the next job, after the
@@ -124,6 +125,14 @@ class AfterSaleSteps:
                 )
             else:
                 await self._unclear(job, described, flow.cancel_window)
+            return
+        if not cancelled.refundable:
+            await self._settle(
+                job,
+                RefundState.AWAITING_HIS,
+                RefundState.PARKED,
+                "cancelled at the hospital without a refund voucher: nothing goes back automatically",
+            )
             return
         await self._settle(
             job,

@@ -22,12 +22,35 @@ from sqlalchemy.orm.exc import StaleDataError
 from his_clients.client import HisClient
 from his_clients.errors import HisError
 from his_clients.models.card_balance import GET_REFUND_BALANCE, GetRefundBalanceRequest
+from his_clients.models.inpatient_records import (
+    GET_APPLICATION_HOSPITAL_INFORMATION,
+    GetApplicationHospitalInformationRequest,
+)
+from his_clients.models.internet_hospital import (
+    INTERNET_HOSPITAL_QUERY_HOSPITAL_SINGLE_CHARGE,
+    InternetHospitalQueryHospitalSingleChargeRequest,
+)
+from his_clients.models.lab_appointments import (
+    PROJECT_APPT_GET_PROJECT_SCHEDULE,
+    PROJECT_APPT_SAVE_APPT_INFO,
+    ProjectApptGetProjectScheduleRequest,
+    ProjectApptSaveApptInfoRequest,
+)
 from his_clients.models.outpatient import QUERY_WAIT_PAY, QueryWaitPayRequest
 from his_clients.models.physical_exam import PHYSICAL_GET_PACKAGE_LIST, PhysicalGetPackageListRequest
 from his_clients.models.registration_appointment import APPOINTMENT_INFO, AppointmentInfoRequest
 from his_clients.models.registration_today import TODAY_REGISTER_GET_DOCTORS, TodayRegisterGetDoctorsRequest
+from his_clients.models.self_order import (
+    SELF_PRESCRIPTION_GET_SELF_HIS_CHARGE_LIST,
+    SELF_PRESCRIPTION_SELF_APPOINTMENT_DATE,
+    SelectedGroup,
+    SelectedItem,
+    SelfPrescriptionGetSelfHisChargeListRequest,
+    SelfPrescriptionSelfAppointmentDateRequest,
+)
 from store.db import Database
 from store.orders import (
+    CENT,
     RELEASED_REFUND_STATES,
     Order,
     OrderRepository,
@@ -44,12 +67,17 @@ from .clock import CHINA_TIME, Clock, SystemClock
 from .providers.base import PaymentNotification, PaymentProvider, PrepayResult, TradeState
 from .sagas import FLOWS, cancellable
 from .sagas import card_refund as chapter8
+from .sagas.admission import AdmissionFlow
+from .sagas.consultation import ConsultationFlow
 from .sagas.deposit import DepositFlow
+from .sagas.lab_appointment import LabAppointmentFlow
+from .sagas.medical_record import MedicalRecordDeliveryFlow
 from .sagas.outpatient import OutpatientFlow
 from .sagas.physical_exam import PhysicalExamFlow
 from .sagas.recharge import RechargeFlow
 from .sagas.registration_appointment import AppointmentRegistrationFlow
 from .sagas.registration_today import TodayRegistrationFlow
+from .sagas.self_order import SelfOrderFlow
 
 log = logging.getLogger("hisgraph.payments")
 
@@ -73,6 +101,22 @@ class QuoteUnavailable(Exception):
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
         self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class PrescribedCharge:
+    """One charge the online doctor prescribed (25.1.1 charges): priced by 25.1.6 when the order is made."""
+
+    charge_id: str
+    charge_type: int
+    """1 检查, 2 检验, 3 处方."""
+    charge_name: str
+    quantity: int
+    group_id: str = ""
+    frequency_name: str | None = None
+    usage_name: str | None = None
+    dose: str | None = None
+    memo: str | None = None
 
 
 class RefundNotPossible(Exception):
@@ -469,6 +513,331 @@ class PaymentService:
             hospital_id=hospital_id,
             medical_card_number=medical_card_number,
             total=total,
+            quote=snapshot,
+            payer_openid=payer_openid,
+        )
+
+    async def create_admission_order(
+        self,
+        *,
+        hospital_id: str,
+        medical_card_number: str,
+        id_card: str | None = None,
+        payer_openid: str | None = None,
+    ) -> CreatedOrder:
+        """An order for what the admission application asks now (36.1.1 prepayAmount); 36.1.2 follows payment.
+
+        No application, one asking nothing, or one already paid raises QuoteUnavailable; no order is written.
+        """
+        try:
+            application = await self._his.call(
+                GET_APPLICATION_HOSPITAL_INFORMATION,
+                hospital_id,
+                GetApplicationHospitalInformationRequest(medical_card_number=medical_card_number, id_card=id_card),
+            )
+        except HisError as error:
+            raise QuoteUnavailable(f"36.1.1 gave no admission application: {error}", code=error.code) from error
+        if not application.admission_card_id or application.prepay_amount <= 0:
+            raise QuoteUnavailable("the admission application asks nothing to pay", code="60102")
+        if (application.apply_status or "").strip() == "已缴费":
+            raise QuoteUnavailable("the admission application is paid already", code="40002")
+        snapshot = {
+            "amount": str(application.prepay_amount),
+            "admission_card_id": application.admission_card_id,
+            "admission_number": application.admission_number,
+            "dept_name": application.dept_name,
+            "id_card": id_card,
+        }
+        return await self._create(
+            flow=AdmissionFlow.name,
+            business_type=AdmissionFlow.business_type,
+            description="入院申请缴费",
+            hospital_id=hospital_id,
+            medical_card_number=medical_card_number,
+            total=application.prepay_amount,
+            quote=snapshot,
+            payer_openid=payer_openid,
+        )
+
+    async def create_lab_order(
+        self,
+        *,
+        hospital_id: str,
+        medical_card_number: str,
+        patient_name: str,
+        sex: str,
+        telephone: str,
+        project_id: str,
+        scheduling_id: str,
+        source_id: str | None = None,
+        id_card: str | None = None,
+        payer_openid: str | None = None,
+    ) -> CreatedOrder:
+        """Lock the slot with 33.1.3 (our recordId) at the price 33.1.1 quotes, then the order; 33.1.4 follows.
+
+        The total is the project's price plus its 诊查费 (inspectingPrice) when 33.1.1 names one. An unknown
+        project or schedule, or a refused lock, raises QuoteUnavailable; no order is written.
+        """
+        try:
+            projects = await self._his.call(
+                PROJECT_APPT_GET_PROJECT_SCHEDULE, hospital_id, ProjectApptGetProjectScheduleRequest()
+            )
+        except HisError as error:
+            raise QuoteUnavailable(f"33.1.1 quoted no project: {error}", code=error.code) from error
+        project = next((p for p in projects if p.project_id == project_id), None)
+        if project is None or not any(s.scheduling_id == scheduling_id for s in project.schedule_list):
+            raise QuoteUnavailable(f"33.1.1 quotes no project {project_id} on schedule {scheduling_id}")
+        total = project.project_price + (project.inspecting_price or ZERO)
+        record_id = uuid.uuid4().hex
+        lock = ProjectApptSaveApptInfoRequest(
+            medical_card_number=medical_card_number,
+            id_card_no=id_card,
+            pat_name=patient_name,
+            sex=sex,
+            telephone=telephone,
+            source_id=source_id,
+            scheduling_id=scheduling_id,
+            lock_time=str(int(PAYMENT_EXPIRES_AFTER.total_seconds() // 60)),
+            project_id=project_id,
+            record_id=record_id,
+        )
+        try:
+            locked = await self._his.call(PROJECT_APPT_SAVE_APPT_INFO, hospital_id, lock)
+        except HisError as error:
+            raise QuoteUnavailable(f"33.1.3 refused the slot: {error}", code=error.code) from error
+        snapshot = {
+            "amount": str(total),
+            "project_price": str(project.project_price),
+            "inspecting_price": None if project.inspecting_price is None else str(project.inspecting_price),
+            "project_id": project_id,
+            "project_name": project.project_name,
+            "scheduling_id": scheduling_id,
+            "source_id": source_id,
+            "record_id": record_id,
+            "time_point": locked.time_point,
+            "patient_name": patient_name,
+            "sex": sex,
+            "telephone": telephone,
+            "id_card": id_card,
+        }
+        return await self._create(
+            flow=LabAppointmentFlow.name,
+            business_type=LabAppointmentFlow.business_type,
+            description="检验项目预约",
+            hospital_id=hospital_id,
+            medical_card_number=medical_card_number,
+            total=total,
+            quote=snapshot,
+            payer_openid=payer_openid,
+        )
+
+    async def create_self_order(
+        self,
+        *,
+        hospital_id: str,
+        medical_card_number: str,
+        groups: dict[str, list[str]],
+        appointment_date: str,
+        patient_name: str | None = None,
+        id_card: str | None = None,
+        balance_payment: Decimal = ZERO,
+        payer_openid: str | None = None,
+    ) -> CreatedOrder:
+        """An order for self-chosen items (29.1.1 prices them now) on a date 29.1.2 offers; 29.1.3 follows payment.
+
+        `groups` maps each chosen groupId to its chosen itemIds (empty: every item of the group). The total
+        is the sum of the chosen items' prices. Anything 29.1.1 does not list, or a date 29.1.2 does not
+        offer, raises QuoteUnavailable; no order is written.
+        """
+        try:
+            departments = await self._his.call(
+                SELF_PRESCRIPTION_GET_SELF_HIS_CHARGE_LIST,
+                hospital_id,
+                SelfPrescriptionGetSelfHisChargeListRequest(medical_card_number=medical_card_number, id_card=id_card),
+            )
+        except HisError as error:
+            raise QuoteUnavailable(f"29.1.1 quoted no items: {error}", code=error.code) from error
+        listed = {group.group_id: group for department in departments for group in department.group}
+        chosen: dict[str, list[str]] = {}
+        prices: dict[str, str] = {}
+        total = ZERO
+        for group_id, item_ids in groups.items():
+            group = listed.get(group_id)
+            if group is None:
+                raise QuoteUnavailable(f"29.1.1 lists no group {group_id}")
+            items = {item.item_id: item.price for item in group.item}
+            wanted = item_ids or list(items)
+            unknown = [item for item in wanted if item not in items]
+            if not wanted or unknown:
+                raise QuoteUnavailable(f"29.1.1 lists no item {unknown or wanted} in group {group_id}")
+            chosen[group_id] = wanted
+            for item in wanted:
+                prices[item] = str(items[item])
+                total += items[item]
+        if not chosen:
+            raise QuoteUnavailable("nothing chosen")
+        selection = [
+            SelectedGroup(group_id=group_id, item=[SelectedItem(item_id=item) for item in items])
+            for group_id, items in chosen.items()
+        ]
+        try:
+            dates = await self._his.call(
+                SELF_PRESCRIPTION_SELF_APPOINTMENT_DATE,
+                hospital_id,
+                SelfPrescriptionSelfAppointmentDateRequest(
+                    medical_card_number=medical_card_number, id_card=id_card, group=selection
+                ),
+            )
+        except HisError as error:
+            raise QuoteUnavailable(f"29.1.2 offered no date: {error}", code=error.code) from error
+        if not any(d.appointment_date == appointment_date and d.count.strip() not in ("", "0") for d in dates):
+            raise QuoteUnavailable(f"29.1.2 does not offer {appointment_date}")
+        snapshot = {
+            "amount": str(total),
+            "groups": [{"group_id": group_id, "item_ids": items} for group_id, items in chosen.items()],
+            "prices": prices,
+            "appointment_date": appointment_date,
+            "patient_name": patient_name,
+            "id_card": id_card,
+        }
+        return await self._create(
+            flow=SelfOrderFlow.name,
+            business_type=SelfOrderFlow.business_type,
+            description="自选套餐",
+            hospital_id=hospital_id,
+            medical_card_number=medical_card_number,
+            total=total,
+            balance_payment=balance_payment,
+            quote=snapshot,
+            payer_openid=payer_openid,
+        )
+
+    async def create_consultation_order(
+        self,
+        *,
+        hospital_id: str,
+        medical_card_number: str,
+        patient_name: str,
+        gender: str,
+        phone: str,
+        id_card: str,
+        birthday: str,
+        diagnose_code: str,
+        diagnose_name: str,
+        bill_doc_hospital: str,
+        bill_doc_name: str,
+        bill_doc_code: str,
+        charges: list[PrescribedCharge],
+        description: str | None = None,
+        consult_code: int | None = None,
+        code: str | None = None,
+        payer_openid: str | None = None,
+    ) -> CreatedOrder:
+        """An order for what the online doctor prescribed, each unit price as 25.1.6 quotes it now; 25.1.1 follows.
+
+        The total is the sum of price x quantity. A charge 25.1.6 does not price, or a quantity that is
+        not a positive whole number, raises QuoteUnavailable; no order is written.
+        """
+        if not charges:
+            raise QuoteUnavailable("nothing prescribed")
+        priced: list[dict[str, Any]] = []
+        total = ZERO
+        for charge in charges:
+            if charge.quantity <= 0:
+                raise QuoteUnavailable(f"quantity {charge.quantity} of {charge.charge_id}")
+            try:
+                price = await self._his.call(
+                    INTERNET_HOSPITAL_QUERY_HOSPITAL_SINGLE_CHARGE,
+                    hospital_id,
+                    InternetHospitalQueryHospitalSingleChargeRequest(
+                        charge_id=charge.charge_id, charge_type=charge.charge_type
+                    ),
+                )
+            except HisError as error:
+                raise QuoteUnavailable(f"25.1.6 priced no {charge.charge_id}: {error}", code=error.code) from error
+            unit = Decimal(price).quantize(CENT)
+            if unit != Decimal(price) or unit < 0:
+                raise QuoteUnavailable(f"25.1.6 priced {charge.charge_id} at {price}")
+            total += unit * charge.quantity
+            priced.append(
+                {
+                    "charge_id": charge.charge_id,
+                    "charge_type": charge.charge_type,
+                    "charge_name": charge.charge_name,
+                    "quantity": str(charge.quantity),
+                    "price": str(unit),
+                    "group_id": charge.group_id,
+                    "frequency_name": charge.frequency_name,
+                    "usage_name": charge.usage_name,
+                    "dose": charge.dose,
+                    "memo": charge.memo,
+                }
+            )
+        snapshot = {
+            "amount": str(total),
+            "charges": priced,
+            "patient_name": patient_name,
+            "gender": gender,
+            "phone": phone,
+            "id_card": id_card,
+            "birthday": birthday,
+            "diagnose_code": diagnose_code,
+            "diagnose_name": diagnose_name,
+            "description": description,
+            "bill_doc_hospital": bill_doc_hospital,
+            "bill_doc_name": bill_doc_name,
+            "bill_doc_code": bill_doc_code,
+            "consult_code": consult_code,
+            "code": code,
+        }
+        return await self._create(
+            flow=ConsultationFlow.name,
+            business_type=ConsultationFlow.business_type,
+            description="在线问诊",
+            hospital_id=hospital_id,
+            medical_card_number=medical_card_number,
+            total=total,
+            quote=snapshot,
+            payer_openid=payer_openid,
+        )
+
+    async def create_medical_record_order(
+        self,
+        *,
+        hospital_id: str,
+        medical_card_number: str,
+        patient_name: str,
+        apply_id: str,
+        print_number: int,
+        print_fee: Decimal,
+        mailing_fee: Decimal = ZERO,
+        admission_number: str | None = None,
+        id_card: str | None = None,
+        payer_openid: str | None = None,
+    ) -> CreatedOrder:
+        """An order for medical-record copies (27.1.2 after payment): printFee + mailingFee, the platform's tariff.
+
+        Chapter 27 quotes no price: the fees are fixed by the platform's medical-record application.
+        """
+        if print_number <= 0 or print_fee < 0 or mailing_fee < 0:
+            raise ValueError("print_number must be > 0 and fees >= 0")
+        snapshot = {
+            "amount": str(print_fee + mailing_fee),
+            "apply_id": apply_id,
+            "print_number": print_number,
+            "print_fee": str(print_fee),
+            "mailing_fee": str(mailing_fee),
+            "admission_number": admission_number,
+            "patient_name": patient_name,
+            "id_card": id_card,
+        }
+        return await self._create(
+            flow=MedicalRecordDeliveryFlow.name,
+            business_type=MedicalRecordDeliveryFlow.business_type,
+            description="病案预约配送",
+            hospital_id=hospital_id,
+            medical_card_number=medical_card_number,
+            total=print_fee + mailing_fee,
             quote=snapshot,
             payer_openid=payer_openid,
         )

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from typing import Final
 
+from .admission import AdmissionFlow
 from .base import Cancellable, Flow, FlowPolicy, GiveUp, HisCancellation, cancellable, is_refusal, retry_delay
+from .consultation import ConsultationFlow
 from .deposit import DepositFlow
+from .lab_appointment import LabAppointmentFlow
+from .medical_record import MedicalRecordDeliveryFlow
 from .outpatient import OutpatientFlow
 from .physical_exam import PhysicalExamFlow
 from .recharge import RechargeFlow
 from .registration_appointment import AppointmentRegistrationFlow
 from .registration_today import TodayRegistrationFlow
+from .self_order import SelfOrderFlow
 
 FLOWS: Final[dict[str, Flow]] = {
     flow.name: flow
@@ -21,21 +26,31 @@ FLOWS: Final[dict[str, Flow]] = {
         TodayRegistrationFlow(),
         AppointmentRegistrationFlow(),
         PhysicalExamFlow(),
+        AdmissionFlow(),
+        LabAppointmentFlow(),
+        SelfOrderFlow(),
+        ConsultationFlow(),
+        MedicalRecordDeliveryFlow(),
     )
 }
 
 __all__ = [
     "FLOWS",
+    "AdmissionFlow",
     "AppointmentRegistrationFlow",
     "Cancellable",
+    "ConsultationFlow",
     "DepositFlow",
     "Flow",
     "FlowPolicy",
     "GiveUp",
     "HisCancellation",
+    "LabAppointmentFlow",
+    "MedicalRecordDeliveryFlow",
     "OutpatientFlow",
     "PhysicalExamFlow",
     "RechargeFlow",
+    "SelfOrderFlow",
     "TodayRegistrationFlow",
     "cancellable",
     "is_refusal",

@@ -87,8 +87,10 @@ class Flow(Protocol):
     """The code out_trade_no starts with (ZJZF, JZKCZ, ZYYJ, ...)."""
     policy: FlowPolicy
 
-    async def notify(self, his: HisClient, order: Order, *, deadline: float | None) -> str:
+    async def notify(self, his: HisClient, order: Order, *, deadline: float | None) -> str | None:
         """Tell the hospital the payment arrived (same outTradeNo every time); its serial (outPrepayId).
+
+        None where the chapter's reply names no serial (25.1.1, 27.1.2 answer success alone).
 
         Raises the his_clients error tree when the hospital refuses or gives no clear answer.
         """
@@ -106,6 +108,9 @@ class HisCancellation:
     his_refund_no: str | None
     amount: Decimal | None = None
     """None: the whole online part goes back (the chapter names no amount)."""
+    refundable: bool = True
+    """False: the hospital cancelled but gave no refund voucher where its chapter requires one (33.1.5:
+    "不返回此字段平台不会给用户退款"): no money goes back automatically, the refund is parked for operators."""
 
 
 class Cancellable(Protocol):

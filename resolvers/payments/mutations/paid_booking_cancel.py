@@ -1,0 +1,42 @@
+"""cancelPaidBooking: the user cancels a paid booking; the hospital cancels first, then the refund."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from services.payments.orders import RefundNotPossible, UnknownOrder
+
+from ...access import NotFound
+from ...context import Info
+from ..common import require_card
+from ..types import PaymentRefund, PaymentRefusal
+
+
+@strawberry.type
+class PaidBookingCancelMutation:
+    @strawberry.mutation(
+        description=(
+            "Cancel a paid booking (today's registration 20.1.8, appointment 21.2.3, physical exam 28.1.7, ...) "
+            "with a refund of what was paid online: the hospital cancels first. Asking again returns the same refund."
+        )
+    )
+    async def cancel_paid_booking(
+        self, info: Info, out_trade_no: Annotated[str, strawberry.argument(description="The paid order to cancel.")]
+    ) -> Annotated[
+        PaymentRefund | PaymentRefusal,
+        strawberry.union("PaidBookingCancelResult", description="The refund under way, or why not."),
+    ]:
+        payments = info.context.services.payments
+        try:
+            order = await payments.get(out_trade_no.strip())
+            if order is None:
+                raise UnknownOrder(out_trade_no)
+            await require_card(info, order.medical_card_number)
+            refund = await payments.request_cancel(order.out_trade_no)
+        except (UnknownOrder, NotFound):
+            return PaymentRefusal(code="60204", message="no such order")
+        except RefundNotPossible as refused:
+            return PaymentRefusal(code="40002", message=str(refused))
+        return PaymentRefund.of(refund)

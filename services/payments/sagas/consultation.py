@@ -1,0 +1,84 @@
+"""Online consultation (chapter 25): 25.1.1 internetHospital.save after payment.
+
+25's narrative: the doctor prescribes (exams, lab tests, drugs) during the online consultation, "患者在手机端
+完成支付，然后去院内进行取药或者接受医疗服务"; 25.1.1 "将患者支付的药品或者项目费用，同步到院内，作为对账和患者
+取药或享受医疗服务的凭证", with tradeNo = outTradeNo, tradeTime = when it was paid, total and the charges
+at the unit prices 25.1.6 quoted when the order was made. The reply is success alone: no serial.
+
+Chapter 25 names no window nor fallback: the patient comes to the hospital later, so unclear answers
+are retried for 24 hours (as recharge and deposits), and a refusal or the end of the window asks
+13.1.1: only ``refundable`` refunds, anything else parks. The chapter offers no cancel after payment.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Final
+
+from his_clients.client import HisClient
+from his_clients.models.internet_hospital import (
+    INTERNET_HOSPITAL_SAVE,
+    InternetHospitalSaveRequest,
+    InternetOrderCharge,
+)
+from services.payments.clock import spec_time
+from store.orders import Order
+
+from .base import FlowPolicy, GiveUp
+
+BUSINESS_TYPE: Final = "JCZF"
+"""The spec's 25.1.1 example syncs tradeNo JCZF-CXRMYYH-190622200."""
+
+
+class ConsultationFlow:
+    """在线问诊: what the online doctor prescribed, priced by 25.1.6, paid, then synced to the hospital."""
+
+    name = "consultation"
+    business_type = BUSINESS_TYPE
+    policy = FlowPolicy(
+        notify_window=timedelta(hours=24),
+        on_refusal=GiveUp.ASK_REFUNDABLE,
+        on_window_end=GiveUp.ASK_REFUNDABLE,
+    )
+
+    async def notify(self, his: HisClient, order: Order, *, deadline: float | None) -> str | None:
+        assert order.paid_at is not None, "only paid orders are notified"
+        quote = order.quote
+        charges = [
+            InternetOrderCharge(
+                charge_id=charge["charge_id"],
+                quantity=charge["quantity"],
+                price=Decimal(charge["price"]),
+                charge_name=charge["charge_name"],
+                frequency_name=charge.get("frequency_name"),
+                usage_name=charge.get("usage_name"),
+                dose=charge.get("dose"),
+                group_id=charge.get("group_id") or "",
+                charge_type=int(charge["charge_type"]),
+                memo=charge.get("memo"),
+            )
+            for charge in quote["charges"]
+        ]
+        request = InternetHospitalSaveRequest(
+            pat_name=quote["patient_name"],
+            gender=quote["gender"],
+            phone=quote["phone"],
+            id_card=quote["id_card"],
+            birthday=quote["birthday"],
+            diagnose_code=quote["diagnose_code"],
+            diagnose_name=quote["diagnose_name"],
+            description=quote.get("description"),
+            trade_no=order.out_trade_no,
+            trade_time=spec_time(order.paid_at),
+            bill_doc_hospital=quote["bill_doc_hospital"],
+            bill_doc_name=quote["bill_doc_name"],
+            bill_doc_code=quote["bill_doc_code"],
+            medical_card_number=order.medical_card_number,
+            total=order.total_amount,
+            code=quote.get("code"),
+            consult_code=quote.get("consult_code"),
+            charges=charges,
+        )
+        await his.call(INTERNET_HOSPITAL_SAVE, order.hospital_id, request, deadline=deadline)
+        return None
