@@ -15,7 +15,7 @@ from services.shims.ledger import ShimCall
 from store.cards import HealthCardChanges
 
 from .envelope import ShimError
-from .platform import platform_shim, reply_response, route_path, success_reply
+from .platform import platform_shim, reply_response, success_reply
 from .validation import id_birth_date
 
 
@@ -74,6 +74,6 @@ async def update_card_shim(request: Request, call: ShimCall, fields: dict[str, A
 
 
 routes = [
-    Route(route_path("1.3.2"), gen_card_shim, methods=["POST"]),
-    Route(route_path("1.3.3"), update_card_shim, methods=["POST"]),
+    Route("/prefront/patient/genCard", gen_card_shim, methods=["POST"]),
+    Route("/prefront/patient/updateCard", update_card_shim, methods=["POST"]),
 ]

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from services.shims.ledger import ShimCall, record_call
 
-from .platform import platform_shim, reply_response, route_path, success_reply
+from .platform import platform_shim, reply_response, success_reply
 
 
 @platform_shim("23.2.2")
@@ -29,4 +29,4 @@ async def education_qr_code_shim(request: Request, call: ShimCall, fields: dict[
     return reply_response(reply)
 
 
-routes = [Route(route_path("23.2.2"), education_qr_code_shim, methods=["POST"])]
+routes = [Route("/prefront/inhospitalEducation/getQrCode", education_qr_code_shim, methods=["POST"])]

@@ -286,3 +286,22 @@ async def test_operators_list_the_calls(hospital: httpx.AsyncClient) -> None:
     assert (await run_graphql(hospital, INBOUND_QUERY))["data"]["operator"]["inboundCalls"] == []
     refused = await run_graphql(hospital, INBOUND_QUERY, hospitalId="253")
     assert refused["errors"]
+
+
+def test_every_shim_route_is_the_catalog_path_of_its_section() -> None:
+    """The paths are written out in the code; they must be exactly the spec's."""
+    from api.app import create_app
+    from api.settings import Settings
+    from api.shims.platform import route_path
+    from his_clients.registry import Hospital, Registry
+    from tests.spec_catalog import ENTRIES
+
+    app = create_app(Settings(registry=Registry(hospitals=(Hospital(id="1", name="x", base_url="http://h/his"),))))
+    served = {getattr(route, "path", "") for route in app.router.routes}
+    platform = [e for e in ENTRIES if e["direction"] == "platform"]
+    catalog_paths = {route_path(e["section"]) for e in platform}
+    prefront = {path for path in served if path.startswith("/prefront/") and "services" not in path}
+    assert prefront <= catalog_paths
+    from api.shims.messages import PUSHES
+
+    assert [f"/{push.path}" for push in PUSHES] == [route_path(push.section) for push in PUSHES]
