@@ -28,7 +28,7 @@ from services.payments.providers.wechatpay import WeChatPayProvider
 from services.payments.worker import OutboxWorker
 from store.db import Database
 
-from . import files
+from . import files, webservice
 from . import payments as payments_routes
 from .graphql import GraphQLApp, principal_of
 from .paths import NormalisePath
@@ -137,6 +137,7 @@ def create_app(settings: Settings) -> Starlette:
         *card_updates.routes,
         *messages.routes,
         *education.routes,
+        webservice.route,
     ]
 
     def account_key(request: Request) -> str | None:
