@@ -26,7 +26,8 @@ from typing import Any, Final
 from his_clients.client import HisClient
 from his_clients.errors import HisError
 from store.db import Database
-from store.orders import Order, OrderRepository, OutboxJob, OutboxRepository, Refund, RefundState
+from store.orders import Order, OrderRepository, Refund, RefundState
+from store.outbox import OutboxJob, OutboxRepository
 
 from .clock import Clock
 from .providers.base import PaymentProvider, ProviderRejected, ProviderUnavailable

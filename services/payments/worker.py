@@ -37,7 +37,8 @@ from his_clients.models.reconciliation import (
 )
 from his_clients.models.refunds import REFUND_QUERY, RefundQueryRequest
 from store.db import Database
-from store.orders import Order, OrderRepository, OrderState, OutboxJob, OutboxRepository, RefundState
+from store.orders import Order, OrderRepository, OrderState, RefundState
+from store.outbox import OutboxJob, OutboxRepository
 
 from .after_sale import CARD_REFUND_JOB, HIS_CANCEL_JOB, REFUND_PAYOUT_JOB, AfterSaleSteps
 from .clock import Clock, SystemClock

@@ -1,0 +1,38 @@
+"""What the flow entry points (entry_*.py) rely on from the PaymentService that composes them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from his_clients.client import HisClient
+from store.db import Database
+
+from .clock import Clock
+from .results import ZERO, CreatedOrder
+
+
+class PaymentServiceParts:
+    """The attributes and the order writer services.payments.orders.PaymentService gives its entry-point mixins."""
+
+    _db: Database
+    _his: HisClient
+    _clock: Clock
+
+    async def _create(
+        self,
+        *,
+        flow: str,
+        business_type: str,
+        description: str,
+        hospital_id: str,
+        medical_card_number: str,
+        total: Decimal,
+        quote: dict[str, Any],
+        payer_openid: str | None,
+        discount: Decimal = ZERO,
+        balance_payment: Decimal = ZERO,
+        unified_pay_amount: Decimal = ZERO,
+    ) -> CreatedOrder:
+        """Commit the order, then ask the provider to prepay: PaymentService._create does it."""
+        raise NotImplementedError

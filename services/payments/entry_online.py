@@ -1,0 +1,169 @@
+"""Entry points for the internet hospital's paid flows: online consultations and medical-record copies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from his_clients.errors import HisError
+from his_clients.models.internet_hospital import (
+    INTERNET_HOSPITAL_QUERY_HOSPITAL_SINGLE_CHARGE,
+    InternetHospitalQueryHospitalSingleChargeRequest,
+)
+from store.orders import CENT
+
+from .entry_base import PaymentServiceParts
+from .results import ZERO, CreatedOrder, QuoteUnavailable
+from .sagas.consultation import ConsultationFlow
+from .sagas.medical_record import MedicalRecordDeliveryFlow
+
+
+@dataclass(frozen=True, slots=True)
+class PrescribedCharge:
+    """One charge the online doctor prescribed (25.1.1 charges): priced by 25.1.6 when the order is made."""
+
+    charge_id: str
+    charge_type: int
+    """1 检查, 2 检验, 3 处方."""
+    charge_name: str
+    quantity: int
+    group_id: str = ""
+    frequency_name: str | None = None
+    usage_name: str | None = None
+    dose: str | None = None
+    memo: str | None = None
+
+
+class OnlineEntries(PaymentServiceParts):
+    """PaymentService's create_* for online consultations (25.1.1) and medical-record delivery (27.1.2)."""
+
+    async def create_consultation_order(
+        self,
+        *,
+        hospital_id: str,
+        medical_card_number: str,
+        patient_name: str,
+        gender: str,
+        phone: str,
+        id_card: str,
+        birthday: str,
+        diagnose_code: str,
+        diagnose_name: str,
+        bill_doc_hospital: str,
+        bill_doc_name: str,
+        bill_doc_code: str,
+        charges: list[PrescribedCharge],
+        description: str | None = None,
+        consult_code: int | None = None,
+        code: str | None = None,
+        payer_openid: str | None = None,
+    ) -> CreatedOrder:
+        """An order for what the online doctor prescribed, each unit price as 25.1.6 quotes it now; 25.1.1 follows.
+
+        The total is the sum of price x quantity. A charge 25.1.6 does not price, or a quantity that is
+        not a positive whole number, raises QuoteUnavailable; no order is written.
+        """
+        if not charges:
+            raise QuoteUnavailable("nothing prescribed")
+        priced: list[dict[str, Any]] = []
+        total = ZERO
+        for charge in charges:
+            if charge.quantity <= 0:
+                raise QuoteUnavailable(f"quantity {charge.quantity} of {charge.charge_id}")
+            try:
+                price = await self._his.call(
+                    INTERNET_HOSPITAL_QUERY_HOSPITAL_SINGLE_CHARGE,
+                    hospital_id,
+                    InternetHospitalQueryHospitalSingleChargeRequest(
+                        charge_id=charge.charge_id, charge_type=charge.charge_type
+                    ),
+                )
+            except HisError as error:
+                raise QuoteUnavailable(f"25.1.6 priced no {charge.charge_id}: {error}", code=error.code) from error
+            unit = Decimal(price).quantize(CENT)
+            if unit != Decimal(price) or unit < 0:
+                raise QuoteUnavailable(f"25.1.6 priced {charge.charge_id} at {price}")
+            total += unit * charge.quantity
+            priced.append(
+                {
+                    "charge_id": charge.charge_id,
+                    "charge_type": charge.charge_type,
+                    "charge_name": charge.charge_name,
+                    "quantity": str(charge.quantity),
+                    "price": str(unit),
+                    "group_id": charge.group_id,
+                    "frequency_name": charge.frequency_name,
+                    "usage_name": charge.usage_name,
+                    "dose": charge.dose,
+                    "memo": charge.memo,
+                }
+            )
+        snapshot = {
+            "amount": str(total),
+            "charges": priced,
+            "patient_name": patient_name,
+            "gender": gender,
+            "phone": phone,
+            "id_card": id_card,
+            "birthday": birthday,
+            "diagnose_code": diagnose_code,
+            "diagnose_name": diagnose_name,
+            "description": description,
+            "bill_doc_hospital": bill_doc_hospital,
+            "bill_doc_name": bill_doc_name,
+            "bill_doc_code": bill_doc_code,
+            "consult_code": consult_code,
+            "code": code,
+        }
+        return await self._create(
+            flow=ConsultationFlow.name,
+            business_type=ConsultationFlow.business_type,
+            description="在线问诊",
+            hospital_id=hospital_id,
+            medical_card_number=medical_card_number,
+            total=total,
+            quote=snapshot,
+            payer_openid=payer_openid,
+        )
+
+    async def create_medical_record_order(
+        self,
+        *,
+        hospital_id: str,
+        medical_card_number: str,
+        patient_name: str,
+        apply_id: str,
+        print_number: int,
+        print_fee: Decimal,
+        mailing_fee: Decimal = ZERO,
+        admission_number: str | None = None,
+        id_card: str | None = None,
+        payer_openid: str | None = None,
+    ) -> CreatedOrder:
+        """An order for medical-record copies (27.1.2 after payment): printFee + mailingFee, the platform's tariff.
+
+        Chapter 27 quotes no price: the fees are fixed by the platform's medical-record application.
+        """
+        if print_number <= 0 or print_fee < 0 or mailing_fee < 0:
+            raise ValueError("print_number must be > 0 and fees >= 0")
+        snapshot = {
+            "amount": str(print_fee + mailing_fee),
+            "apply_id": apply_id,
+            "print_number": print_number,
+            "print_fee": str(print_fee),
+            "mailing_fee": str(mailing_fee),
+            "admission_number": admission_number,
+            "patient_name": patient_name,
+            "id_card": id_card,
+        }
+        return await self._create(
+            flow=MedicalRecordDeliveryFlow.name,
+            business_type=MedicalRecordDeliveryFlow.business_type,
+            description="病案预约配送",
+            hospital_id=hospital_id,
+            medical_card_number=medical_card_number,
+            total=print_fee + mailing_fee,
+            quote=snapshot,
+            payer_openid=payer_openid,
+        )

@@ -1,0 +1,140 @@
+"""What the payment entry points answer and refuse: order and refund summaries, and the expected failures.
+
+Kept apart from services.payments.orders so the flow entry points (entry_*.py) and the PaymentService that
+composes them share these without importing one another; services.payments.orders re-exports every name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+from store.orders import Order, OrderState, Refund, RefundState
+
+from .after_sale import after_sale_note
+from .providers.base import PrepayResult
+
+ZERO = Decimal("0.00")
+PAYMENT_EXPIRES_AFTER = timedelta(minutes=15)
+
+
+class UnknownOrder(LookupError):
+    """No order has this out_trade_no."""
+
+
+class OrderNotCancellable(Exception):
+    """Only an order nothing was paid for (CREATED) may be cancelled."""
+
+
+class QuoteUnavailable(Exception):
+    """The hospital did not quote what the order needs (no such schedule, slot refused...)."""
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class PrescribedCharge:
+    """One charge the online doctor prescribed (25.1.1 charges): priced by 25.1.6 when the order is made."""
+
+    charge_id: str
+    charge_type: int
+    """1 检查, 2 检验, 3 处方."""
+    charge_name: str
+    quantity: int
+    group_id: str = ""
+    frequency_name: str | None = None
+    usage_name: str | None = None
+    dose: str | None = None
+    memo: str | None = None
+
+
+class RefundNotPossible(Exception):
+    """The user may not have this refund (nothing refundable, more than is left, not cancellable now)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RefundSummary:
+    """One refund as callers above the store see it (after-sale refunds leave the order NOTIFIED)."""
+
+    out_refund_no: str
+    out_trade_no: str
+    amount: Decimal
+    state: RefundState
+    reason: str
+    his_refund_no: str | None = None
+    """The hospital's voucher: 8.1.2 outRefundId, 20.1.8 / 21.2.3 refundNo."""
+    note: str | None = None
+    """Why the refund stands where it does (the last step's outcome)."""
+
+    @classmethod
+    def of(cls, order: Order, refund: Refund) -> RefundSummary:
+        noted = after_sale_note(order, refund.out_refund_no)
+        return cls(
+            out_refund_no=refund.out_refund_no,
+            out_trade_no=order.out_trade_no,
+            amount=refund.amount,
+            state=RefundState(refund.state),
+            reason=refund.reason,
+            his_refund_no=noted.get("his_refund_no"),
+            note=noted.get("why"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CardRefundRequested:
+    """The user's card-balance refund: one refund per recharge order the balance came from."""
+
+    amount: Decimal
+    refunds: list[RefundSummary] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSummary:
+    """An order as callers above the store see it."""
+
+    out_trade_no: str
+    flow: str
+    state: OrderState
+    hospital_id: str
+    medical_card_number: str
+    total_amount: Decimal
+    balance_payment: Decimal
+    unified_pay_amount: Decimal
+    online_amount: Decimal
+    his_serial: str | None
+    state_reason: str | None
+
+    @classmethod
+    def of(cls, order: Order) -> OrderSummary:
+        return cls(
+            out_trade_no=order.out_trade_no,
+            flow=order.flow,
+            state=OrderState(order.state),
+            hospital_id=order.hospital_id,
+            medical_card_number=order.medical_card_number,
+            total_amount=order.total_amount,
+            balance_payment=order.balance_payment,
+            unified_pay_amount=order.unified_pay_amount,
+            online_amount=order.online_amount,
+            his_serial=order.his_serial,
+            state_reason=order.state_reason,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedOrder:
+    """What the mini-program needs to pay: the order and wx.requestPayment's parameters."""
+
+    order: OrderSummary
+    prepay: PrepayResult | None
+    """None when nothing is left to pay online (the card balance covers the bill)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRecorded:
+    order: OrderSummary
+    duplicate: bool
+    """True when this notification (or a concurrent copy) had already been recorded."""
