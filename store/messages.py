@@ -4,15 +4,25 @@ A shim that asks us to tell a patient something (a report is ready, a bill is wa
 ``OutboundMessage`` in the same transaction as its inbound-ledger record, so an accepted call always
 has its message and a refused one never does. The payload is stored as sent (delivery needs it); it is
 masked wherever it is logged. ``dedupe_key`` is unique: the same message is never queued twice. The
-delivery worker (WeChat template messages) moves ``state`` on from ``pending``.
+delivery worker (WeChat template messages) moves ``state`` on from ``pending``:
+
+    pending / retry --claim--> claimed --just before the call--> sending --> sent | retry | undeliverable
+
+``attempts`` counts claims and fences a worker's writes (a row another worker re-claimed after this
+one's lease ran out has a higher count). ``updated_at`` is when the row last moved: a ``retry`` row is
+due once its backoff has passed since then, a ``claimed`` row whose worker died is claimed again after
+the lease, and a ``sending`` row whose worker died is ``uncertain`` (it may have reached WeChat, which
+offers no idempotency key for template messages, so it is never resent: see services.messages.worker).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, select
+from sqlalchemy import JSON, ColumnElement, ForeignKey, Integer, String, and_, false, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -23,8 +33,16 @@ class MessageState(StrEnum):
     """Where a queued message stands."""
 
     PENDING = "pending"
+    CLAIMED = "claimed"
+    """A worker took it; nothing was sent yet (a dead worker's claim is taken again after the lease)."""
+    SENDING = "sending"
+    """Recorded just before the call to WeChat."""
     SENT = "sent"
+    RETRY = "retry"
+    """Not delivered yet (WeChat rate-limited or unreachable): tried again after a backoff."""
     UNDELIVERABLE = "undeliverable"
+    UNCERTAIN = "uncertain"
+    """Its worker died while sending: it may have been delivered; never resent automatically."""
 
 
 class OutboundMessage(TimestampedMixin, Base):
@@ -96,3 +114,90 @@ class MessageOutbox:
             .limit(limit)
         )
         return list(result.scalars())
+
+
+class MessageDeliveries:
+    """The delivery worker's moves of `OutboundMessage` rows, inside the caller's session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def claim_due(
+        self, *, now: datetime, lease: timedelta, retry_delays: Sequence[timedelta], limit: int
+    ) -> list[OutboundMessage]:
+        """Claim up to `limit` messages due now: pending ones, retries whose backoff has passed and claims
+        whose worker's lease ran out. PostgreSQL skips rows another worker is claiming (SKIP LOCKED);
+        SQLite's write lock serialises claims. Each claim adds one to ``attempts``."""
+        query = (
+            select(OutboundMessage)
+            .where(
+                or_(
+                    OutboundMessage.state == MessageState.PENDING.value,
+                    and_(OutboundMessage.state == MessageState.RETRY.value, _backoff_passed(now, retry_delays)),
+                    and_(
+                        OutboundMessage.state == MessageState.CLAIMED.value,
+                        OutboundMessage.updated_at <= now - lease,
+                    ),
+                )
+            )
+            .order_by(OutboundMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        messages = list((await self._session.execute(query)).scalars())
+        for message in messages:
+            message.state = MessageState.CLAIMED.value
+            message.attempts += 1
+            message.updated_at = now
+        await self._session.flush()
+        return messages
+
+    async def move(
+        self, message_id: int, *, attempts: int, from_state: MessageState, to_state: MessageState, now: datetime
+    ) -> bool:
+        """Move a message this worker holds (same ``attempts``, still in `from_state`); False if it lost it."""
+        result = await self._session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.id == message_id,
+                OutboundMessage.attempts == attempts,
+                OutboundMessage.state == from_state.value,
+            )
+            .values(state=to_state.value, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0) == 1)
+
+    async def abandon_stale_sends(self, *, now: datetime, lease: timedelta) -> int:
+        """Mark ``uncertain`` the messages left ``sending`` by a worker that died (lease over); how many."""
+        result = await self._session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.state == MessageState.SENDING.value, OutboundMessage.updated_at <= now - lease)
+            .values(state=MessageState.UNCERTAIN.value, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def recent(
+        self, *, hospital_ids: list[str] | None, state: str | None = None, limit: int = 50
+    ) -> list[OutboundMessage]:
+        """Messages newest first, for operators (``hospital_ids`` None: every hospital's)."""
+        query = select(OutboundMessage).order_by(OutboundMessage.id.desc()).limit(limit)
+        if hospital_ids is not None:
+            query = query.where(OutboundMessage.hospital_id.in_(hospital_ids))
+        if state is not None:
+            query = query.where(OutboundMessage.state == state)
+        return list((await self._session.execute(query)).scalars())
+
+
+def _backoff_passed(now: datetime, retry_delays: Sequence[timedelta]) -> ColumnElement[bool]:
+    """``updated_at`` at least the backoff of the row's attempt count ago (the last delay for later ones)."""
+    if not retry_delays:
+        return false()
+    last = len(retry_delays)
+    clauses = [
+        and_(OutboundMessage.attempts == n, OutboundMessage.updated_at <= now - delay)
+        for n, delay in enumerate(retry_delays, start=1)
+    ]
+    clauses.append(and_(OutboundMessage.attempts > last, OutboundMessage.updated_at <= now - retry_delays[-1]))
+    return or_(*clauses)
