@@ -1,35 +1,22 @@
-"""One method, many hospitals, concurrently, under one deadline.
+"""Asking many hospitals: their ids as the spec writes them, a deadline for all, and which of them one
+call may carry together (a regional group) and how its reply splits back per hospital.
 
-Each hospital's call keeps its own timeout; the deadline caps them all. A hospital that hangs costs
-the others nothing: when the deadline comes, what answered is returned and the rest are reported
-as timeouts. Failures are per hospital, never for the whole fan-out.
+The concurrency itself lives where the answers are used: the graph settles each hospital's entry on
+its own under the request's deadline (resolvers/fanout.py); jobs gather their calls.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from .errors import HisError, HisTimeout
 from .method import HisMethod
 from .registry import Registry
 
 T = TypeVar("T")
-
-CANCEL_GRACE_S = 0.05
-"""How long the fan-out waits for calls cancelled at the deadline to unwind."""
-
-
-@dataclass
-class FanOutResult(Generic[T]):
-    """Replies by hospital id, and the failures by hospital id, in the order the ids were asked."""
-
-    replies: dict[str, T] = field(default_factory=dict)
-    errors: dict[str, HisError] = field(default_factory=dict)
 
 
 def parse_hospital_ids(raw: str | Iterable[str]) -> list[str]:
@@ -46,50 +33,6 @@ def parse_hospital_ids(raw: str | Iterable[str]) -> list[str]:
 def deadline_in(seconds: float) -> float:
     """An absolute deadline on the running loop's clock."""
     return asyncio.get_running_loop().time() + seconds
-
-
-async def fan_out(
-    hospital_ids: Sequence[str],
-    call: Callable[[str], Awaitable[T]],
-    *,
-    method: str,
-    deadline: float,
-) -> FanOutResult[T]:
-    """Run ``call(hospital_id)`` for every id at once; collect replies and HisErrors by hospital.
-
-    Exceptions that are not HisError are bugs of ours and propagate after the others are cancelled.
-    """
-    result: FanOutResult[T] = FanOutResult()
-    if not hospital_ids:
-        return result
-    tasks = {hospital_id: asyncio.ensure_future(call(hospital_id)) for hospital_id in hospital_ids}
-    timeout = max(0.0, deadline - asyncio.get_running_loop().time())
-    try:
-        _, pending = await asyncio.wait(tasks.values(), timeout=timeout)
-    finally:
-        for task in tasks.values():
-            if not task.done():
-                task.cancel()
-    if pending:
-        # Let the cancelled calls unwind (release bulkheads, close responses), but never wait on them long.
-        await asyncio.wait(pending, timeout=CANCEL_GRACE_S)
-    unexpected: BaseException | None = None
-    for hospital_id, task in tasks.items():
-        if not task.done() or task.cancelled():
-            result.errors[hospital_id] = HisTimeout(
-                "no answer before the request's deadline", hospital_id=hospital_id, method=method
-            )
-            continue
-        error = task.exception()
-        if error is None:
-            result.replies[hospital_id] = task.result()
-        elif isinstance(error, HisError):
-            result.errors[hospital_id] = error
-        else:
-            unexpected = unexpected or error
-    if unexpected is not None:
-        raise unexpected
-    return result
 
 
 def group_for_one_call(registry: Registry, method: HisMethod[Any, Any], hospital_ids: Sequence[str]) -> list[list[str]]:
