@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel
 
 from .method import HisMethod
 from .registry import Registry
-
-T = TypeVar("T")
 
 
 def parse_hospital_ids(raw: str | Iterable[str]) -> list[str]:
