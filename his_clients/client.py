@@ -13,11 +13,9 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
-import httpx
 from pydantic import ValidationError
 
 from .caching import ReferenceCache
@@ -33,6 +31,7 @@ from .errors import (
     HisTimeout,
     HisUnavailable,
 )
+from .file_streams import FILE_ERROR_BODY_LIMIT, FileStream, open_stream
 from .method import Access, Envelope, HisMethod, ReplyT, RequestT
 from .registry import Hospital, Registry, Upstream
 from .resilience import Bulkhead, CircuitBreaker, CircuitState, Clock
@@ -52,41 +51,6 @@ READ_RETRIES = 1
 
 LATENCY_WEIGHT = 0.2
 """Weight of the newest call in each hospital's moving-average latency."""
-
-
-FILE_ERROR_BODY_LIMIT = 64 * 1024
-"""A file method answering JSON (a refusal) is read up to this size; more is not an envelope."""
-
-
-@dataclass
-class FileStream:
-    """An open download from a hospital: headers read, body not yet. Always ``aclose()`` it.
-
-    Files (DICOM series, PDFs) can be large, so they are passed on chunk by chunk and never held
-    whole. Each stream has a connection of its own: downloads are rare and long, and must not hold
-    the pooled connections or the bulkhead slots that HIS calls share.
-    """
-
-    status: int
-    content_type: str
-    content_length: int | None
-    _response: httpx.Response
-    _client: httpx.AsyncClient
-    _closed: bool = False
-
-    async def chunks(self) -> AsyncIterator[bytes]:
-        async for chunk in self._response.aiter_bytes():
-            yield chunk
-
-    async def aclose(self) -> None:
-        """Idempotent: the serving side closes on completion and again on a client's disconnect."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            await self._response.aclose()
-        finally:
-            await self._client.aclose()
 
 
 def _encode(wire: dict[str, Any]) -> bytes:
@@ -204,7 +168,7 @@ class HisClient:
         upstream = self.registry.upstream(hospital)
         params = {key: str(value) for key, value in {**request.to_wire(), "hospitalId": hospital_id}.items()}
         try:
-            stream = await self._open_stream(
+            stream = await open_stream(
                 upstream.url_for(method.name),
                 params,
                 timeout_s=upstream.timeout_s,
@@ -235,38 +199,11 @@ class HisClient:
         hospital = self.registry.hospital(hospital_id)
         if hospital is None or not hospital.allows_file_url(url):
             raise ValueError(f"hospital {hospital_id}: {url!r} is not on its registered file hosts")
-        stream = await self._open_stream(url, None, timeout_s=hospital.timeout_s, hospital_id=hospital_id, label=what)
+        stream = await open_stream(url, None, timeout_s=hospital.timeout_s, hospital_id=hospital_id, label=what)
         if stream.status != 200:
             await stream.aclose()
             raise HisHttpError(f"HTTP {stream.status}", hospital_id=hospital_id, method=what, status=stream.status)
         return stream
-
-    async def _open_stream(
-        self, url: str, params: dict[str, str] | None, *, timeout_s: float, hospital_id: str, label: str
-    ) -> FileStream:
-        # The timeout applies per read (connect, then each chunk), not to the whole download.
-        client = httpx.AsyncClient(trust_env=False, follow_redirects=False, timeout=httpx.Timeout(timeout_s))
-        try:
-            response = await client.send(client.build_request("GET", url, params=params), stream=True)
-        except httpx.TimeoutException:
-            await client.aclose()
-            raise HisTimeout(f"no answer within {timeout_s:.2f}s", hospital_id=hospital_id, method=label) from None
-        except httpx.HTTPError as exc:
-            await client.aclose()
-            raise HisConnectError(str(exc) or type(exc).__name__, hospital_id=hospital_id, method=label) from None
-        except BaseException:
-            await client.aclose()
-            raise
-        # Chunks come decoded, so an encoded body's length says nothing about what is passed on.
-        encoded = response.headers.get("content-encoding", "identity").lower() != "identity"
-        length = "" if encoded else response.headers.get("content-length", "")
-        return FileStream(
-            status=response.status_code,
-            content_type=response.headers.get("content-type", ""),
-            content_length=int(length) if length.isdigit() else None,
-            _response=response,
-            _client=client,
-        )
 
     async def _raise_refusal(self, stream: FileStream, method: HisMethod[Any, Any], hospital_id: str) -> None:
         """A file method that answered something other than a file: raise what it means."""

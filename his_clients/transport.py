@@ -1,4 +1,4 @@
-"""Sending bytes to a hospital. Only this module and its transports know httpx.
+"""Sending bytes to a hospital. Only this module, its transports and file_streams.py know httpx.
 
 Requests and responses are httpx's; the transport under them is chosen by measurement
 (bench/fanout_overhead.py and bench/transport_cost.py, figures in the README and in

@@ -29,8 +29,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from his_clients.catalog import BY_NAME
-from his_clients.client import FileStream, HisClient
+from his_clients.client import HisClient
 from his_clients.errors import HisError, HisHttpError, HisNoData, HisRejected, HisTimeout
+from his_clients.file_streams import FileStream
 from his_clients.method import Envelope
 from his_clients.registry import Registry
 
