@@ -1,0 +1,93 @@
+"""What hospitals upload to us for appointment registration (21.1.1-21.1.6), one row per thing uploaded.
+
+A hospital identifies itself there by ``hosCode``; the shim maps it to our hospital id. Each upload is
+a document of a kind (``institution``, ``doctor``, ``schedule``, ``stop``, ``visit_result``) under its
+natural key (a doctor: department and doctor code; a schedule: its id...), replaced whole by a later
+upload of the same key. A deletion (21.1.3) keeps the row, marked deleted, so operators can see what
+was removed and when; the graph shows only live rows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, String, UniqueConstraint, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .models import Base, BigIntegerId, UtcDateTime, utcnow
+
+
+class HospitalUpload(Base):
+    """The latest upload of one thing (institution, doctor, schedule, stop, visit result) of one hospital."""
+
+    __tablename__ = "hospital_uploads"
+    __table_args__ = (UniqueConstraint("hospital_id", "kind", "natural_key", name="uq_hospital_uploads_identity"),)
+
+    id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True, autoincrement=True)
+    hospital_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    natural_key: Mapped[str] = mapped_column(String(255))
+    payload: Mapped[Any] = mapped_column(JSON)
+    """The fields as uploaded (normalised names), the hospital's words for what it publishes."""
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    inbound_call_id: Mapped[int | None] = mapped_column(BigIntegerId)
+    """The inbound ledger row of the call that wrote this version."""
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class HospitalUploads:
+    """Reads and writes `HospitalUpload` rows inside the caller's session (the caller owns the transaction)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def put(
+        self,
+        *,
+        hospital_id: str,
+        kind: str,
+        natural_key: str,
+        payload: Any,
+        at: datetime,
+        inbound_call_id: int | None = None,
+        deleted: bool = False,
+    ) -> HospitalUpload:
+        """Insert or replace the row of (hospital, kind, key); flushes."""
+        row = await self.get(hospital_id=hospital_id, kind=kind, natural_key=natural_key, for_update=True)
+        if row is None:
+            row = HospitalUpload(hospital_id=hospital_id, kind=kind, natural_key=natural_key)
+            self._session.add(row)
+        row.payload = payload
+        row.deleted = deleted
+        row.updated_at = at
+        row.inbound_call_id = inbound_call_id
+        await self._session.flush()
+        return row
+
+    async def get(
+        self, *, hospital_id: str, kind: str, natural_key: str, for_update: bool = False
+    ) -> HospitalUpload | None:
+        query = select(HospitalUpload).where(
+            HospitalUpload.hospital_id == hospital_id,
+            HospitalUpload.kind == kind,
+            HospitalUpload.natural_key == natural_key,
+        )
+        if for_update:
+            query = query.with_for_update()
+        return (await self._session.execute(query)).scalar_one_or_none()
+
+    async def list(
+        self, *, hospital_id: str, kind: str, include_deleted: bool = False, limit: int = 1000
+    ) -> list[HospitalUpload]:
+        """Rows of one kind of one hospital, by key."""
+        query = (
+            select(HospitalUpload)
+            .where(HospitalUpload.hospital_id == hospital_id, HospitalUpload.kind == kind)
+            .order_by(HospitalUpload.natural_key)
+            .limit(limit)
+        )
+        if not include_deleted:
+            query = query.where(HospitalUpload.deleted.is_(False))
+        return list((await self._session.execute(query)).scalars())
