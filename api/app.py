@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -21,6 +22,8 @@ from services.identity.operators import OperatorService
 from services.identity.principal import SessionTokens
 from services.identity.sms import FakeSmsSender
 from services.identity.wechat import WeChatLogin
+from services.jobs import JobScheduler
+from services.messages.config import DeliveryService
 from services.payments.orders import PaymentService
 from services.payments.providers.base import PaymentProvider
 from services.payments.providers.sandbox import SandboxProvider
@@ -34,7 +37,21 @@ from .graphql import GraphQLApp, principal_of
 from .paths import NormalisePath
 from .ratelimit import RateLimit
 from .settings import Settings
-from .shims import card_updates, cards, education, messages
+from .shims import (
+    card_updates,
+    cards,
+    education,
+    insurance,
+    internet_hospital,
+    messages,
+    reconciliation,
+    refunds,
+    registration_state,
+    registration_uploads,
+)
+from .shims.replay import replay_dispatch
+from .survey import make_survey_service
+from .survey import routes as survey_routes
 
 
 async def healthz(request: Request) -> Response:
@@ -100,8 +117,15 @@ def create_app(settings: Settings) -> Starlette:
             settings.file_link_secret.get_secret_value().encode(), ttl_s=settings.file_link_ttl_s
         ),
     )
+    deliveries = (
+        DeliveryService(db=db, config=settings.wechat_official)
+        if settings.message_worker_on and settings.wechat_official is not None
+        else None
+    )
     schema = build_schema(limits=settings.graphql_limits, production=not settings.dev)
     graphql_app = GraphQLApp(services, schema=schema, graphiql=settings.dev)
+    surveys = make_survey_service(settings, db)
+    jobs = JobScheduler(db=db, his=his, config=settings.jobs, survey_links=surveys.links) if settings.run_jobs else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -109,14 +133,30 @@ def create_app(settings: Settings) -> Starlette:
             await db.migrate()
         stop = asyncio.Event()
         worker_task = (
-            asyncio.create_task(OutboxWorker(db=db, his=his, provider=provider).run_forever(stop=stop))
+            asyncio.create_task(
+                OutboxWorker(
+                    db=db,
+                    his=his,
+                    provider=provider,
+                    lease=timedelta(seconds=settings.payment_worker_lease_s),
+                    retry_scale=settings.payment_retry_scale,
+                ).run_forever(stop=stop)
+            )
             if settings.run_payment_worker
             else None
         )
+        jobs_task = asyncio.create_task(jobs.run_forever(stop=stop)) if jobs is not None else None
+        message_task = asyncio.create_task(deliveries.run(stop)) if deliveries is not None else None
         try:
             yield
         finally:
             stop.set()
+            if deliveries is not None and message_task is not None:
+                await deliveries.stop(message_task)  # what it was sending is resent by the next start
+            if jobs_task is not None:
+                # A run in progress stops between hospitals; the next start (or another instance) resumes it.
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await asyncio.wait_for(jobs_task, timeout=10)
             if worker_task is not None:
                 # The worker leaves every job it has not finished to the store: a restart resumes it.
                 with contextlib.suppress(asyncio.CancelledError):
@@ -137,6 +177,13 @@ def create_app(settings: Settings) -> Starlette:
         *card_updates.routes,
         *messages.routes,
         *education.routes,
+        *registration_uploads.routes,
+        *reconciliation.routes,
+        *registration_state.routes,
+        *internet_hospital.routes,
+        *refunds.routes,
+        *insurance.routes,
+        *survey_routes,
         webservice.route,
     ]
 
@@ -149,6 +196,8 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.router.redirect_slashes = False
     app.state.services = services
+    services.surveys = surveys
+    services.replay_inbound = replay_dispatch(app)
     app.state.sms = sms
     app.state.settings = settings
     return app

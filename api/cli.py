@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import socket
 import sys
 from collections.abc import Sequence
@@ -28,10 +29,16 @@ def _serve(app: object, sock: socket.socket) -> None:
     asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
 
 
+def _jobs_on(settings: Settings) -> Settings:
+    """A serving process runs the scheduled jobs unless HISGRAPH_RUN_JOBS says otherwise (tests build
+    Settings themselves, where they are off)."""
+    return settings if "HISGRAPH_RUN_JOBS" in os.environ else settings.model_copy(update={"run_jobs": True})
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .app import create_app
 
-    settings = Settings(registry_path=Path(args.config)) if args.config else Settings()
+    settings = _jobs_on(Settings(registry_path=Path(args.config)) if args.config else Settings())
     sock = _bind(args.host, args.port)
     print(f"hisgraph gateway on http://{args.host}:{sock.getsockname()[1]}/graphql", flush=True)
     _serve(create_app(settings), sock)
@@ -66,7 +73,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             await db.dispose()
 
     asyncio.run(prepare())
-    settings = Settings(mode="dev", database_url=database_url, registry=simulated_region(simulator.base_url))
+    settings = _jobs_on(Settings(mode="dev", database_url=database_url, registry=simulated_region(simulator.base_url)))
     sock = _bind(args.host, args.port)
     url = f"http://{args.host}:{sock.getsockname()[1]}"
     samples = "".join(f"\n# {title}\n{query}\n" for title, query in SAMPLE_QUERIES)
@@ -116,6 +123,35 @@ def cmd_operator_create(args: argparse.Namespace) -> int:
         return 2
 
 
+def cmd_followers_import(args: argparse.Namespace) -> int:
+    """Load the official account's followers (unionid -> openid) from a CSV: services.messages.followers."""
+    from services.messages.followers import import_followers, parse_followers_csv
+    from store.db import Database
+
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"cannot read {args.file}: {error}", file=sys.stderr)
+        return 2
+    rows, unreadable = parse_followers_csv(text)
+    database_url = args.database_url or Settings().database_url
+
+    async def load() -> tuple[int, list[tuple[int, str]]]:
+        db = Database(database_url)
+        try:
+            await db.migrate()
+            report = await import_followers(db, rows)
+        finally:
+            await db.dispose()
+        return report.applied, sorted(unreadable + report.skipped)
+
+    applied, skipped = asyncio.run(load())
+    for line, why in skipped:
+        print(f"line {line}: skipped: {why}", file=sys.stderr)
+    print(f"{applied} followers recorded, {len(skipped)} lines skipped")
+    return 0 if applied or not skipped else 2
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from resolvers.schema import sdl
 
@@ -155,6 +191,13 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--hospital", help="the hospital id of a hospital operator")
     create.add_argument("--database-url", help="default: $HISGRAPH_DATABASE_URL or the SQLite file")
     create.set_defaults(run=cmd_operator_create)
+
+    followers = sub.add_parser("followers", help="the official account's followers (who gets messages)")
+    followers_sub = followers.add_subparsers(dest="followers_command", required=True)
+    load = followers_sub.add_parser("import", help="record followers from a CSV: unionid,openid[,subscribed,...]")
+    load.add_argument("file", help="CSV with a header row; see services/messages/followers.py")
+    load.add_argument("--database-url", help="default: $HISGRAPH_DATABASE_URL or the SQLite file")
+    load.set_defaults(run=cmd_followers_import)
 
     schema = sub.add_parser("schema", help="print the GraphQL schema (SDL)")
     schema.set_defaults(run=cmd_schema)

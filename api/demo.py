@@ -172,6 +172,7 @@ def simulated_region(simulator_base_url: str, *, timeout_s: float = 3.0) -> Regi
             base_url=f"{base}/his/{h}",
             timeout_s=timeout_s,
             file_hosts=file_hosts,
+            hos_code=f"0531_{h}",  # the hosCode its 21.1.x uploads carry
             allowed_ips=LOOPBACK,  # the simulated hospitals call our shims from this machine
         )
         for h in STANDALONE
@@ -184,6 +185,7 @@ def simulated_region(simulator_base_url: str, *, timeout_s: float = 3.0) -> Regi
             endpoint="pingyin",
             timeout_s=timeout_s,
             file_hosts=file_hosts,
+            hos_code=f"0531_{h}",
             allowed_ips=LOOPBACK,  # the simulated hospitals call our shims from this machine
         )
         for h in REGIONAL

@@ -1,5 +1,7 @@
 """``POST /payments/notify``: the payment provider's "paid" notification, answered only once it is committed.
 
+Refund notifications come here too (WeChat's notify_url): acknowledged, nothing recorded.
+
 WeChat Pay retries an unanswered or failed notification for 24 hours; the ledger records each
 payment once (idempotent on outTradeNo and the notification's id), so repeats and concurrent
 duplicates change nothing and still get the success answer they are waiting for.
@@ -14,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from resolvers.context import Services
-from services.payments.providers.base import InvalidNotification, ProviderUnavailable
+from services.payments.providers.base import InvalidNotification, ProviderUnavailable, TradeState
 
 log = logging.getLogger("hisgraph.payments")
 
@@ -30,6 +32,11 @@ async def notify(request: Request) -> Response:
     except ProviderUnavailable:
         # Its certificate could not be fetched now: a 5xx makes the provider send it again later.
         return JSONResponse({"code": "FAIL", "message": "try again"}, status_code=503)
+    if notification.out_refund_no is not None or notification.state is not TradeState.PAID:
+        # A refund's outcome (REFUND.*, sent when wechatpay.notify_url is set): the refund sagas learn it by
+        # asking the provider, so it is only acknowledged; unanswered, WeChat would send it for 24 hours.
+        log.info("refund notification", extra={"out_trade_no": notification.out_trade_no})
+        return Response(status_code=204)
     recorded = await services.payments.record_payment(notification)
     log.info(
         "payment notification",

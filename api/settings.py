@@ -18,7 +18,10 @@ from his_clients.caching import CacheBackend, MemoryBackend, RedisBackend, Refer
 from his_clients.registry import Registry
 from his_clients.transport import HttpBackend
 from resolvers.limits import GraphQLLimits
+from services.jobs.config import JobsConfig
+from services.messages.config import OfficialAccountConfig
 from services.payments.providers.wechatpay import WeChatPayConfig
+from services.surveys.questionnaires import SurveysConfig
 
 
 class TokenBucket(BaseModel):
@@ -99,6 +102,12 @@ class Settings(BaseSettings):
     """The mini-program's appid; with ``wechat_secret``, enables loginWithWeChat."""
     wechat_secret: SecretStr | None = None
     wechat_base_url: str = "https://api.weixin.qq.com"
+    wechat_official: OfficialAccountConfig | None = None
+    """The official account that delivers messages to patients (``HISGRAPH_WECHAT_OFFICIAL__APPID``,
+    ``__SECRET``, ``__BASE_URL``, ``__TEMPLATES_PATH``...); without it hospitals' pushes are still
+    accepted and queued, and wait for a gateway that has it."""
+    run_message_worker: bool | None = None
+    """Deliver queued messages in this process (several instances may); None: when wechat_official is set."""
     payment_provider: Literal["sandbox", "wechatpay"] = "sandbox"
     """sandbox pays on command (demo, tests); wechatpay needs ``wechatpay``."""
     wechatpay: WeChatPayConfig | None = None
@@ -107,12 +116,33 @@ class Settings(BaseSettings):
     run_payment_worker: bool = True
     """Drive the payment sagas (the outbox) in this process; several instances may, each job runs once."""
     """WeChat's API host (jscode2session); tests point it at a local fake."""
+    payment_worker_lease_s: float = Field(default=300.0, gt=0)
+    """How long the payment worker holds a job it took; a worker that died loses its jobs when this runs out."""
+    payment_retry_scale: float = Field(default=1.0, gt=0, le=1)
+    """Multiplies the payment sagas' retry delays (5 s, 15 s, 30 s ...); below 1 only to compress time in
+    chaos runs. The spec's windows (24 h for deposits...) are never scaled."""
+    run_jobs: bool = False
+    """Run the scheduled jobs (services/jobs: 11.1.1, 12.1.1, 19.2.x, 22.1.x) in this process. Off by default
+    (tests); ``hisgraph serve`` and ``demo`` turn it on unless HISGRAPH_RUN_JOBS is set. Several instances
+    may: each slot is claimed in the store and runs once."""
+    jobs: JobsConfig = Field(default_factory=JobsConfig)
+    """Which jobs run when (HISGRAPH_JOBS__JOBS as JSON, HISGRAPH_JOBS__DEPOSIT_THRESHOLD, ...)."""
+    surveys: SurveysConfig = Field(default_factory=SurveysConfig)
+    """The satisfaction survey's questionnaires and link lifetime (HISGRAPH_SURVEYS__QUESTIONNAIRES as JSON)."""
     cache_ttl_s: dict[str, float] = Field(default_factory=dict)
     """Per-method TTL overrides in seconds (0 turns caching off for a method); defaults in his_clients.caching."""
 
     @property
     def dev(self) -> bool:
         return self.mode == "dev"
+
+    @property
+    def message_worker_on(self) -> bool:
+        if self.run_message_worker is None:
+            return self.wechat_official is not None
+        if self.run_message_worker and self.wechat_official is None:
+            raise ValueError("run_message_worker is set but no wechat_official settings are given")
+        return self.run_message_worker
 
     def make_cache(self) -> ReferenceCache:
         backend: CacheBackend

@@ -15,6 +15,8 @@ from services.identity.operators import OperatorService
 from services.identity.principal import PatientPrincipal, Principal, SessionTokens
 from services.payments.orders import PaymentService
 from services.payments.providers.base import PaymentProvider
+from services.shims.replay import ReplayDispatch
+from services.surveys import SurveyService
 from store.db import Database
 
 from .access import HeldCards, check_principal_may_name
@@ -48,6 +50,10 @@ class Services:
     national_card_qr_index: int = 0
     dev_login: bool = False
     """The demo's login without WeChat; never on in production mode."""
+    replay_inbound: ReplayDispatch | None = None
+    """Posts a recorded shim call again through the app (api/shims/replay.py); None outside the app."""
+    surveys: SurveyService | None = None
+    """The satisfaction survey (chapter 22): its links, answers and summaries; None outside the app."""
 
 
 @dataclass

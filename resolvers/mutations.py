@@ -20,10 +20,12 @@ from .identity.mutations.wechat_login import WeChatLoginMutation
 from .inpatient.mutations.caregiver_pass_create import CaregiverPassCreateMutation
 from .inpatient.mutations.caregiver_pass_delete import CaregiverPassDeleteMutation
 from .inpatient.mutations.caregiver_pass_update import CaregiverPassUpdateMutation
+from .operators.inbound_call_replay import InboundCallReplayMutation
 from .payments.mutations.admission_payment_create import AdmissionPaymentCreateMutation
 from .payments.mutations.appointment_payment_create import AppointmentPaymentCreateMutation
 from .payments.mutations.card_refund_request import CardRefundRequestMutation
 from .payments.mutations.deposit_payment_create import DepositPaymentCreateMutation
+from .payments.mutations.insurance_payment_create import InsurancePaymentCreateMutation
 from .payments.mutations.lab_appointment_payment_create import LabAppointmentPaymentCreateMutation
 from .payments.mutations.outpatient_payment_create import OutpatientPaymentCreateMutation
 from .payments.mutations.paid_booking_cancel import PaidBookingCancelMutation
@@ -61,6 +63,7 @@ MUTATIONS: list[type] = [
     AdmissionPaymentCreateMutation,
     LabAppointmentPaymentCreateMutation,
     SelfOrderPaymentCreateMutation,
+    InsurancePaymentCreateMutation,
     # Writes that move no money (issue 3): refusals and failures come back as typed results.
     TriageRegisterMutation,
     AppointmentTriageMutation,
@@ -73,5 +76,7 @@ MUTATIONS: list[type] = [
     CaregiverPassDeleteMutation,
     EducationSignMutation,
     ConsultationRecordSyncMutation,
+    # Operators (issue 6): replaying a recorded shim call as its hospital.
+    InboundCallReplayMutation,
 ]
 """Each domain's mutation classes (strawberry types whose fields are mutations)."""

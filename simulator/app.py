@@ -173,6 +173,19 @@ class _Endpoints:
     async def applied(self, request: Request) -> Response:
         return _json(self.simulator.applied())
 
+    async def prescribe(self, request: Request) -> Response:
+        """A doctor prescribes: new unpaid items on a card at one hospital (3.1.1 quotes them)."""
+        payload = await request.json()
+        try:
+            added = self.simulator.prescribe(
+                hospital_id=str(payload.get("hospitalId", "")),
+                medical_card_number=str(payload.get("medicalCardNumber", "")),
+                count=int(payload.get("items") or 1),
+            )
+        except (KeyError, ValueError) as unknown:
+            return _json({"error": str(unknown)}, status_code=404)
+        return _json({"added": added})
+
     async def reset(self, request: Request) -> Response:
         self.simulator.reset()
         return _json({"ok": True})
@@ -214,6 +227,7 @@ def create_simulator_app(
         Route("/admin/calls", endpoints.list_calls, methods=["GET"]),
         Route("/admin/calls", endpoints.clear_calls, methods=["DELETE"]),
         Route("/admin/applied", endpoints.applied, methods=["GET"]),
+        Route("/admin/prescribe", endpoints.prescribe, methods=["POST"]),
         Route("/admin/reset", endpoints.reset, methods=["POST"]),
         Route("/admin/hospitals", endpoints.hospitals, methods=["GET"]),
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -17,8 +18,16 @@ STARTUP_TIMEOUT_S = 10.0
 
 
 def serve(*, host: str, port: int, seed: int = 7) -> None:
-    """Serve the default region (253-255 standalone, 256/257 regional) until interrupted."""
-    uvicorn.run(create_simulator_app(seed=seed), host=host, port=port, log_level="warning")
+    """Serve the default region (253-255 standalone, 256/257 regional) until interrupted.
+
+    Port 0 takes any free port; the line printed at start names the one taken.
+    """
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    print(f"simulated region on http://{host}:{sock.getsockname()[1]}", flush=True)
+    config = uvicorn.Config(create_simulator_app(seed=seed), log_level="warning")
+    asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
 
 
 @dataclass

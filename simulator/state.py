@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from simulator.catalog import entries_by_method
+from simulator.data import vocab
 from simulator.data.build import build_hospital
-from simulator.data.model import Hospital
+from simulator.data.model import Hospital, PendingItem
 from simulator.envelope import HOSPITAL_UNKNOWN, MISSING_PARAM, Rejected, Reply, fail
 from simulator.faults import CallLog, FaultRegistry, LatencyTable
 from simulator.handlers import handler_for
@@ -41,6 +43,23 @@ class Simulator:
         }
         for hospital in self.hospitals.values():
             seed_registrations(hospital)
+
+    def prescribe(self, *, hospital_id: str, medical_card_number: str, count: int) -> list[str]:
+        """Add `count` unpaid items (one prescription) to a card's bill; their detail ids."""
+        hospital = self.hospitals[hospital_id]
+        patient = hospital.by_card.get(medical_card_number)
+        if patient is None or not 1 <= count <= 20:
+            raise ValueError(f"no card {medical_card_number} at {hospital_id}, or {count} items")
+        rng = random.Random(f"{self.seed}:{hospital_id}:{hospital.counter}")  # noqa: S311 - simulated data
+        pres_code = hospital.next_id("CF")
+        now = datetime.now().replace(microsecond=0)
+        added = []
+        for _ in range(count):
+            name, unit, price, _category = rng.choice(vocab.DRUGS)
+            item = PendingItem(hospital.next_id("RX"), name, price, rng.randrange(1, 4), unit, "李时珍", pres_code, now)
+            patient.pending.append(item)
+            added.append(item.item_id)
+        return added
 
     def applied(self) -> dict[str, dict[str, int]]:
         return {hospital_id: dict(hospital.applied) for hospital_id, hospital in self.hospitals.items()}

@@ -4,15 +4,19 @@ A shim that asks us to tell a patient something (a report is ready, a bill is wa
 ``OutboundMessage`` in the same transaction as its inbound-ledger record, so an accepted call always
 has its message and a refused one never does. The payload is stored as sent (delivery needs it); it is
 masked wherever it is logged. ``dedupe_key`` is unique: the same message is never queued twice. The
-delivery worker (WeChat template messages) moves ``state`` on from ``pending``:
+delivery worker (WeChat template messages, services.messages.worker) moves ``state`` on from ``pending``:
 
     pending / retry --claim--> claimed --just before the call--> sending --> sent | retry | undeliverable
+    sending (its worker died, or no answer came) --after the send lease--> resending --> sent | undeliverable
+                                                                                  | sending (tried again later)
+    sending / resending that can no longer be resent safely --> uncertain
 
 ``attempts`` counts claims and fences a worker's writes (a row another worker re-claimed after this
-one's lease ran out has a higher count). ``updated_at`` is when the row last moved: a ``retry`` row is
-due once its backoff has passed since then, a ``claimed`` row whose worker died is claimed again after
-the lease, and a ``sending`` row whose worker died is ``uncertain`` (it may have reached WeChat, which
-offers no idempotency key for template messages, so it is never resent: see services.messages.worker).
+one's lease ran out has a higher count). ``updated_at`` is when the row last moved, with one
+exception: a ``sending`` row keeps the time its first unanswered send began, because WeChat drops a
+template message sent again under the same client_msg_id only within 10 minutes of the first, and
+that time says how long a resend stays safe. A ``retry`` row is due once its backoff has passed since
+``updated_at``; a ``claimed`` row whose worker died is claimed again after the lease.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, ForeignKey, Integer, String, and_, false, or_, select, update
+from sqlalchemy import JSON, ColumnElement, ForeignKey, Integer, String, and_, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -36,13 +40,16 @@ class MessageState(StrEnum):
     CLAIMED = "claimed"
     """A worker took it; nothing was sent yet (a dead worker's claim is taken again after the lease)."""
     SENDING = "sending"
-    """Recorded just before the call to WeChat."""
+    """Recorded just before the call to WeChat; left so when no answer came (it may have been delivered)."""
+    RESENDING = "resending"
+    """A worker is sending it again under the same client_msg_id (its first send's fate is unknown)."""
     SENT = "sent"
     RETRY = "retry"
     """Not delivered yet (WeChat rate-limited or unreachable): tried again after a backoff."""
     UNDELIVERABLE = "undeliverable"
     UNCERTAIN = "uncertain"
-    """Its worker died while sending: it may have been delivered; never resent automatically."""
+    """It may have been delivered and can no longer be sent again without risking a visible duplicate
+    (a customer-service message, or a template message past WeChat's deduplication window)."""
 
 
 class OutboundMessage(TimestampedMixin, Base):
@@ -152,10 +159,53 @@ class MessageDeliveries:
         await self._session.flush()
         return messages
 
+    async def claim_unanswered_sends(
+        self,
+        *,
+        now: datetime,
+        send_lease: timedelta,
+        resend_window: timedelta,
+        limit: int,
+        skip_ids: Sequence[int] = (),
+    ) -> list[tuple[OutboundMessage, datetime]]:
+        """Claim for a resend up to `limit` messages left ``sending`` longer than `send_lease` (their worker
+        died, or WeChat never answered) whose first send began less than `resend_window` ago: each
+        becomes ``resending`` (one more attempt) and comes with the time that first send began."""
+        query = (
+            select(OutboundMessage)
+            .where(
+                OutboundMessage.state == MessageState.SENDING.value,
+                OutboundMessage.updated_at <= now - send_lease,
+                OutboundMessage.updated_at > now - resend_window,
+            )
+            .order_by(OutboundMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        if skip_ids:
+            query = query.where(OutboundMessage.id.not_in(list(skip_ids)))
+        claimed = []
+        for message in (await self._session.execute(query)).scalars():
+            first_send = message.updated_at
+            message.state = MessageState.RESENDING.value
+            message.attempts += 1
+            message.updated_at = now
+            claimed.append((message, first_send))
+        await self._session.flush()
+        return claimed
+
     async def move(
-        self, message_id: int, *, attempts: int, from_state: MessageState, to_state: MessageState, now: datetime
+        self,
+        message_id: int,
+        *,
+        attempts: int,
+        from_state: MessageState,
+        to_state: MessageState,
+        now: datetime,
+        since: datetime | None = None,
     ) -> bool:
-        """Move a message this worker holds (same ``attempts``, still in `from_state`); False if it lost it."""
+        """Move a message this worker holds (same ``attempts``, still in `from_state`); False if it lost it.
+        ``updated_at`` becomes `since` when given (a resend giving a message back to ``sending``), else `now`."""
         result = await self._session.execute(
             update(OutboundMessage)
             .where(
@@ -163,16 +213,29 @@ class MessageDeliveries:
                 OutboundMessage.attempts == attempts,
                 OutboundMessage.state == from_state.value,
             )
-            .values(state=to_state.value, updated_at=now)
+            .values(state=to_state.value, updated_at=since or now)
             .execution_options(synchronize_session=False)
         )
         return bool(getattr(result, "rowcount", 0) == 1)
 
-    async def abandon_stale_sends(self, *, now: datetime, lease: timedelta) -> int:
-        """Mark ``uncertain`` the messages left ``sending`` by a worker that died (lease over); how many."""
+    async def give_up_unanswered_sends(self, *, now: datetime, send_lease: timedelta, resend_window: timedelta) -> int:
+        """Mark ``uncertain`` the sends that can no longer be repeated safely; how many: ``sending`` rows
+        whose first send began `resend_window` ago or more, and ``resending`` rows whose worker died
+        (claimed `send_lease` ago or more: when their first send began is no longer known)."""
         result = await self._session.execute(
             update(OutboundMessage)
-            .where(OutboundMessage.state == MessageState.SENDING.value, OutboundMessage.updated_at <= now - lease)
+            .where(
+                or_(
+                    and_(
+                        OutboundMessage.state == MessageState.SENDING.value,
+                        OutboundMessage.updated_at <= now - resend_window,
+                    ),
+                    and_(
+                        OutboundMessage.state == MessageState.RESENDING.value,
+                        OutboundMessage.updated_at <= now - send_lease,
+                    ),
+                )
+            )
             .values(state=MessageState.UNCERTAIN.value, updated_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -188,6 +251,13 @@ class MessageDeliveries:
         if state is not None:
             query = query.where(OutboundMessage.state == state)
         return list((await self._session.execute(query)).scalars())
+
+    async def count_by_state(self, *, hospital_ids: list[str] | None) -> dict[str, int]:
+        """How many messages stand in each state (``hospital_ids`` None: every hospital's)."""
+        query = select(OutboundMessage.state, func.count()).group_by(OutboundMessage.state)
+        if hospital_ids is not None:
+            query = query.where(OutboundMessage.hospital_id.in_(hospital_ids))
+        return {str(state): int(count) for state, count in (await self._session.execute(query)).all()}
 
 
 def _backoff_passed(now: datetime, retry_delays: Sequence[timedelta]) -> ColumnElement[bool]:

@@ -1,14 +1,16 @@
 """What hospitals upload to us for appointment registration (21.1.1-21.1.6), one row per thing uploaded.
 
 A hospital identifies itself there by ``hosCode``; the shim maps it to our hospital id. Each upload is
-a document of a kind (``institution``, ``doctor``, ``schedule``, ``stop``, ``visit_result``) under its
-natural key (a doctor: department and doctor code; a schedule: its id...), replaced whole by a later
-upload of the same key. A deletion (21.1.3) keeps the row, marked deleted, so operators can see what
+a document of a kind (``institution``, ``department``, ``doctor``, ``schedule``, ``stop``,
+``visit_result``) under its natural key (services/registration_uploads.py: a doctor is department and
+doctor code; a schedule and the stop of it are date, half-day, department and doctor...), replaced whole
+by a later upload of the same key. A deletion (21.1.3) keeps the row, marked deleted, so operators can see what
 was removed and when; the graph shows only live rows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +22,7 @@ from .models import Base, BigIntegerId, UtcDateTime, utcnow
 
 
 class HospitalUpload(Base):
-    """The latest upload of one thing (institution, doctor, schedule, stop, visit result) of one hospital."""
+    """The latest upload of one thing (institution, department, doctor, schedule, stop...) of one hospital."""
 
     __tablename__ = "hospital_uploads"
     __table_args__ = (UniqueConstraint("hospital_id", "kind", "natural_key", name="uq_hospital_uploads_identity"),)
@@ -56,6 +58,21 @@ class HospitalUploads:
     ) -> HospitalUpload:
         """Insert or replace the row of (hospital, kind, key); flushes."""
         row = await self.get(hospital_id=hospital_id, kind=kind, natural_key=natural_key, for_update=True)
+        return await self._write(row, hospital_id, kind, natural_key, payload, at, inbound_call_id, deleted)
+
+    async def _write(
+        self,
+        row: HospitalUpload | None,
+        hospital_id: str,
+        kind: str,
+        natural_key: str,
+        payload: Any,
+        at: datetime,
+        inbound_call_id: int | None,
+        deleted: bool,
+    ) -> HospitalUpload:
+        """Write this version onto the row already read (locked), or insert one when there was none: a
+        concurrent insert of the same key then fails on the unique constraint instead of being overwritten."""
         if row is None:
             row = HospitalUpload(hospital_id=hospital_id, kind=kind, natural_key=natural_key)
             self._session.add(row)
@@ -78,10 +95,68 @@ class HospitalUploads:
             query = query.with_for_update()
         return (await self._session.execute(query)).scalar_one_or_none()
 
-    async def list(
-        self, *, hospital_id: str, kind: str, include_deleted: bool = False, limit: int = 1000
+    async def put_if_changed(
+        self,
+        *,
+        hospital_id: str,
+        kind: str,
+        natural_key: str,
+        payload: Any,
+        at: datetime,
+        inbound_call_id: int | None = None,
+    ) -> bool:
+        """Store this version unless the live row already holds exactly this payload (then nothing changes,
+        not even ``updated_at``: a repeated upload leaves no trace here). Whether a row was written."""
+        row = await self.get(hospital_id=hospital_id, kind=kind, natural_key=natural_key, for_update=True)
+        if row is not None and not row.deleted and row.payload == payload:
+            return False
+        # The row read above, not a second read: one that appeared in between must fail the unique
+        # constraint (the caller retries and compares again), never be overwritten as if it were new.
+        await self._write(row, hospital_id, kind, natural_key, payload, at, inbound_call_id, False)
+        return True
+
+    async def mark_deleted(
+        self, *, hospital_id: str, kind: str, natural_key: str, at: datetime, inbound_call_id: int | None = None
+    ) -> bool:
+        """Mark the live row of (hospital, kind, key) deleted, keeping its last payload. False when there is
+        no live row (never uploaded, or deleted already): a repeated deletion changes nothing."""
+        row = await self.get(hospital_id=hospital_id, kind=kind, natural_key=natural_key, for_update=True)
+        if row is None or row.deleted:
+            return False
+        row.deleted = True
+        row.updated_at = at
+        row.inbound_call_id = inbound_call_id
+        await self._session.flush()
+        return True
+
+    async def list_for_hospitals(
+        self, *, hospital_ids: Sequence[str], kind: str, natural_key: str | None = None, limit: int = 100
     ) -> list[HospitalUpload]:
-        """Rows of one kind of one hospital, by key."""
+        """Live rows of one kind of several hospitals, most recently updated first (one key, if given)."""
+        query = (
+            select(HospitalUpload)
+            .where(
+                HospitalUpload.hospital_id.in_(list(hospital_ids)),
+                HospitalUpload.kind == kind,
+                HospitalUpload.deleted.is_(False),
+            )
+            .order_by(HospitalUpload.updated_at.desc(), HospitalUpload.id.desc())
+            .limit(limit)
+        )
+        if natural_key is not None:
+            query = query.where(HospitalUpload.natural_key == natural_key)
+        return list((await self._session.execute(query)).scalars())
+
+    async def list(
+        self,
+        *,
+        hospital_id: str,
+        kind: str,
+        include_deleted: bool = False,
+        key_prefix: str | None = None,
+        limit: int = 1000,
+    ) -> list[HospitalUpload]:
+        """Rows of one kind of one hospital, by key; ``key_prefix`` keeps the keys that start with it."""
         query = (
             select(HospitalUpload)
             .where(HospitalUpload.hospital_id == hospital_id, HospitalUpload.kind == kind)
@@ -90,4 +165,6 @@ class HospitalUploads:
         )
         if not include_deleted:
             query = query.where(HospitalUpload.deleted.is_(False))
+        if key_prefix:
+            query = query.where(HospitalUpload.natural_key.startswith(key_prefix, autoescape=True))
         return list((await self._session.execute(query)).scalars())

@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from api.app import create_app
 from api.demo import simulated_region
@@ -23,6 +25,21 @@ from api.settings import Settings
 from his_clients.registry import Registry
 from services.identity.principal import OperatorPrincipal, PatientPrincipal
 from simulator.server import RunningSimulator, start_in_thread
+
+# Property tests: `dev` (the default) explores afresh at every run; `ci` is derandomized (the same examples on
+# every run, so a red build is reproducible) with no per-example deadline (shared runners stall). `CI` in the
+# environment picks `ci`; HYPOTHESIS_PROFILE names a profile outright.
+hypothesis_settings.register_profile("dev", max_examples=100, deadline=None)
+hypothesis_settings.register_profile(
+    "ci",
+    max_examples=50,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
 
 RUN_LOG = Path(os.environ.get("HISGRAPH_TEST_LOG", Path(tempfile.gettempdir()) / f"hisgraph-test-{os.getpid()}.log"))
 

@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from services.shims.ledger import NewMessage, ShimCall, accept_push
 
+from ..survey import with_survey_url
 from .platform import platform_shim, reply_response, success_reply
 from .validation import platform_entry
 
@@ -94,11 +95,14 @@ def push_shim(push: Push) -> Route:
     async def handler(request: Request, call: ShimCall, fields: dict[str, Any]) -> Response:
         assert call.hospital_id is not None
         key = dedupe_key(push.section, call.hospital_id, fields, push.key_fields)
+        payload = _payload(fields)
+        if push.section == "22.2.1":  # the survey message carries the link to its page (api/survey.py)
+            payload = with_survey_url(request, call.hospital_id, payload)
         message = NewMessage(
             kind=push.kind,
             medical_card_number=fields.get("medicalCardNumber"),
             id_card_number=fields.get("idCard"),
-            payload=_payload(fields),
+            payload=payload,
             dedupe_key=key,
         )
         reply, _ = await accept_push(

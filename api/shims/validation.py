@@ -133,12 +133,13 @@ def _codes(key: str) -> frozenset[str]:
     return frozenset(str(e["code"]) for e in entries)
 
 
-def _find_parent(example: Any, name: str) -> str | None:
-    """The top-level key of the example whose list or object holds ``name``; None at the top level."""
+def _find_parent(example: Any, name: str, *, nested: bool = False) -> str | None:
+    """The top-level key of the example whose list or object holds ``name``; None at the top level
+    (``nested``: look only inside lists and objects)."""
     if not isinstance(example, dict):
         return None
     wanted = name.strip().lower()
-    if any(isinstance(k, str) and k.strip().lower() == wanted for k in example):
+    if not nested and any(isinstance(k, str) and k.strip().lower() == wanted for k in example):
         return None
     for key, value in example.items():
         members = value[0] if isinstance(value, list) and value and isinstance(value[0], dict) else value
@@ -226,6 +227,8 @@ def rules_for(section: str) -> EntryRules:
     """The checks of a platform entry, derived from its parameter table and request example."""
     entry = platform_entry(section)
     example = entry["request_example"]
+    if isinstance(example, list) and example and isinstance(example[0], dict):
+        example = example[0]  # 21.1.x upload lists: every record is checked as the first
     top: list[FieldRule] = []
     items: dict[str, list[FieldRule]] = {}
     card_or_id: set[str] = set()
@@ -236,7 +239,10 @@ def rules_for(section: str) -> EntryRules:
         clean = RENAMES.get((section, name), name)
         parent = _find_parent(example, clean)
         if (parent, clean.lower()) in seen:
-            continue
+            # Listed twice (21.1.2 description: the department's, then the doctor's): the member's.
+            parent = _find_parent(example, clean, nested=True)
+            if parent is None or (parent, clean.lower()) in seen:
+                continue
         seen.add((parent, clean.lower()))
         rule = _rule(section, name, required, description, _example_value(example, parent, clean))
         if parent is None:
@@ -245,6 +251,13 @@ def rules_for(section: str) -> EntryRules:
             items.setdefault(parent, []).append(rule)
         if re.search(r"至少传一个|不能同时为空|为空时", description) and clean in {"medicalCardNumber", "idCard"}:
             card_or_id.add(clean)
+    named = {r.name.lower() for r in top}
+    # A list the table lists only by its members (21.1.3 doctors): required when a member is.
+    top += [
+        FieldRule(name=p, aliases=(), required=any(r.required for r in rs), kind="list")
+        for p, rs in items.items()
+        if p.lower() not in named
+    ]
     one_of = ("medicalCardNumber", "idCard") if card_or_id else ()
     if one_of:
         # Each of the pair is optional on its own; together at least one is needed.

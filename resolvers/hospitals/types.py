@@ -7,6 +7,7 @@ import strawberry
 from his_clients.registry import Hospital as RegistryHospital
 
 from ..schedules.fields import HospitalScheduleFields
+from .uploads import HospitalUploadedData
 
 
 @strawberry.type(description="A hospital of the region, as the registry lists it.")
@@ -17,6 +18,15 @@ class Hospital(HospitalScheduleFields):
     regional: bool = strawberry.field(
         description="True when it sits behind a regional HIS (县域集中部署) shared with other hospitals."
     )
+
+    @strawberry.field(
+        description=(
+            "What the hospital uploaded for appointment registration (21.1.1-21.1.5): its description, "
+            "departments and doctors, schedules with their stops. From the platform's store, not the hospital."
+        )
+    )
+    def uploaded(self) -> HospitalUploadedData:
+        return HospitalUploadedData(hospital_id=str(self.id))
 
     @classmethod
     def from_registry(cls, hospital: RegistryHospital) -> Hospital:

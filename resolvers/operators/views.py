@@ -29,6 +29,8 @@ from ..context import Info
 from ..fanout import per_hospital
 from ..results import required, time_window
 from .inbound import InboundCallRecord, inbound_calls_field
+from .job_runs import JobRunRecord, job_runs_field
+from .messages import MessageDelivery, MessageDeliveryCount, message_deliveries_field, message_delivery_counts_field
 from .reconciliation import (
     HospitalTradeOrders,
     HospitalTradeRecords,
@@ -39,7 +41,9 @@ from .reconciliation import (
     TradeRefund,
 )
 from .statistics import HospitalTransactionCounts, TransactionStatisticsEntry, row_for
+from .survey_results import SurveyResult, survey_results_field
 from .three_way import ReconciliationCheck, reconciliation_check
+from .visit_results import VisitResult, visit_results_field
 
 HOSPITALS = (
     "One hospital id or several, comma-separated; hospitals are asked at once. One entry per hospital asked; a "
@@ -60,6 +64,11 @@ WINDOW = "startTime and endTime are yyyy-MM-dd HH:mm:ss; a malformed time is ref
 )
 class OperatorViews:
     inbound_calls: list[InboundCallRecord] = inbound_calls_field
+    job_runs: list[JobRunRecord] = job_runs_field
+    survey_results: list[SurveyResult] = survey_results_field
+    message_deliveries: list[MessageDelivery] = message_deliveries_field
+    message_delivery_counts: list[MessageDeliveryCount] = message_delivery_counts_field
+    visit_results: list[VisitResult] = visit_results_field
 
     @strawberry.field(description=f"Transaction figures per hospital over a time window (30.1.1). {HOSPITALS} {WINDOW}")
     def transaction_statistics(

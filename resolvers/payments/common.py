@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 
 from strawberry.scalars import JSON
 
@@ -25,11 +26,22 @@ async def require_card(info: Info, medical_card_number: str) -> None:
         raise NotFound()
 
 
+_payer_openid: ContextVar[str | None] = ContextVar("payer_openid", default=None)
+
+
 def openid_of(info: Info) -> str | None:
-    return None  # the payer's openid comes with the WeChat session (kept on the account: next step)
+    """The signed-in payer's openid (WeChat Pay's JSAPI prepay needs it), read by `create` before `make` runs."""
+    return _payer_openid.get()
 
 
 async def create(info: Info, make: Callable[[], Awaitable[CreatedOrder]]) -> CreatedPayment | PaymentRefusal:
+    principal = info.context.principal
+    openid = (
+        await info.context.services.accounts.openid(principal.account_id)
+        if isinstance(principal, PatientPrincipal)
+        else None
+    )
+    token = _payer_openid.set(openid)
     try:
         created = await make()
     except NotFound as refused:
@@ -43,6 +55,8 @@ async def create(info: Info, make: Callable[[], Awaitable[CreatedOrder]]) -> Cre
         return PaymentRefusal(code="PROVIDER_UNAVAILABLE", message="the payment provider could not be reached")
     except ValueError as invalid:
         return PaymentRefusal(code="20004", message=str(invalid))
+    finally:
+        _payer_openid.reset(token)
     params = JSON(dict(created.prepay.pay_params)) if created.prepay is not None else None
     return CreatedPayment(order=PaymentOrder.of(created.order), pay_params=params)
 

@@ -8,6 +8,7 @@ from strawberry.scalars import JSON
 from services.payments.orders import CardRefundRequested, OrderSummary, RefundSummary
 
 from ..scalars import Money
+from .hospital_status import OrderHospitalStatus
 
 
 @strawberry.type(description="A payment order (支付订单) and where it stands.")
@@ -26,6 +27,9 @@ class PaymentOrder:
     balance_payment: Money = strawberry.field(description="Paid from the card's balance (balancePayment).")
     online_amount: Money = strawberry.field(description="Paid online: total - balance - unified settlement.")
     his_serial: str | None = strawberry.field(description="The hospital's serial number once notified (outPrepayId).")
+    hospital_status: list[OrderHospitalStatus] = strawberry.field(
+        description="What the hospital said about the order since it was made (20.2.1, 25.2.2), oldest first."
+    )
 
     @classmethod
     def of(cls, order: OrderSummary) -> PaymentOrder:
@@ -39,6 +43,7 @@ class PaymentOrder:
             balance_payment=Money(order.balance_payment),
             online_amount=Money(order.online_amount),
             his_serial=order.his_serial,
+            hospital_status=[OrderHospitalStatus.of(status) for status in order.hospital_status],
         )
 
 

@@ -282,8 +282,11 @@ class AppointmentSession:
 
     @strawberry.field(description="The session's slots with their capacity and bookings (医生挂号余量, 21.2.1).")
     async def slots(self, info: Info) -> list[AppointmentSlot] | None:
+        hospital = info.context.registry.hospital(self.hospital_id)
+        # 21.x names a hospital by the provincial platform's hosCode; the registry holds it where known.
+        hos_code = hospital.hos_code if hospital is not None and hospital.hos_code else self.hospital_id
         request = RemainAppRequest(
-            hos_code=self.hospital_id,
+            hos_code=hos_code,
             dept_code=self.department_id,
             doc_code=self.doctor_id,
             schedule_date=self.date,

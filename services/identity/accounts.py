@@ -105,6 +105,12 @@ class AccountService:
         async with self._db.session() as db:
             return await AccountRepository(db).get_or_create(openid=openid, unionid=unionid)
 
+    async def openid(self, account_id: int) -> str | None:
+        """The account's WeChat openid: a JSAPI payment names its payer by it."""
+        async with self._db.session() as db:
+            account = await db.get(Account, account_id)
+            return None if account is None else account.openid
+
     async def cards(self, account_id: int) -> list[AccountCard]:
         cached = self._cards.get(account_id)
         if cached is not None:

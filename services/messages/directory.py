@@ -1,10 +1,10 @@
 """Who receives a message: the patient's account (by card), its unionid, the official account's openid.
 
 The mini-program's openid (``accounts.openid``) is not the official account's: the same person has
-another openid there, linked through the unionid. The store has no table of official-account followers
-yet (migration 0004 adds none), so that lookup is the `OfficialAccountDirectory` interface: fed by the
-official account's follow events / user list in production, `MemoryDirectory` in tests. No account, no
-unionid or no follower means the message is undeliverable.
+another openid there, linked through the unionid. `StoreDirectory` finds it in ``official_followers``
+(filled by ``hisgraph followers import`` and, later, the official account's follow events);
+`MemoryDirectory` holds followers in memory for tests. No account, no unionid, no follower, or a
+follower who unsubscribed means the message is undeliverable.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sqlalchemy import case, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.accounts import Account, AccountCard
+from store.followers import FollowerRepository
 from store.messages import OutboundMessage
 
 
@@ -29,9 +30,20 @@ class OfficialFollower:
 
 
 class OfficialAccountDirectory(Protocol):
-    async def follower(self, unionid: str) -> OfficialFollower | None:
-        """The official account's follower with this unionid; None when they do not follow it."""
+    async def follower(self, session: AsyncSession, unionid: str) -> OfficialFollower | None:
+        """The official account's follower with this unionid; None when they do not follow it. Read in
+        the caller's session (on SQLite a second session would wait for the first one's lock)."""
         ...
+
+
+class StoreDirectory:
+    """Followers from the ``official_followers`` table (the production directory)."""
+
+    async def follower(self, session: AsyncSession, unionid: str) -> OfficialFollower | None:
+        row = await FollowerRepository(session).by_unionid(unionid)
+        if row is None or not row.subscribed:
+            return None
+        return OfficialFollower(row.openid, last_interaction_at=row.last_interaction_at)
 
 
 class MemoryDirectory:
@@ -43,7 +55,7 @@ class MemoryDirectory:
     def add(self, unionid: str, follower: OfficialFollower) -> None:
         self._followers[unionid] = follower
 
-    async def follower(self, unionid: str) -> OfficialFollower | None:
+    async def follower(self, session: AsyncSession, unionid: str) -> OfficialFollower | None:
         return self._followers.get(unionid)
 
 

@@ -1,29 +1,37 @@
-"""The WeChat official account's message API: one access_token holder, template and customer-service sends.
+"""The WeChat official account's message API: template and customer-service sends.
 
-``GET {base}/cgi-bin/token`` gives the account's access_token (valid ``expires_in`` seconds, 7200 today);
 ``POST {base}/cgi-bin/message/template/send`` sends a template message; ``POST {base}/cgi-bin/message/
 custom/send`` a customer-service message, which WeChat delivers only within 48 h of the user's last
 interaction (the spec's 19.1.6 says 24 h: we keep to the spec's stricter figure, see services.messages.worker).
-The base URL is configurable so tests run against a local fake on loopback.
+The access_token comes from one `AccessTokenHolder` (services.messages.tokens). The base URL is
+configurable so tests run against a local fake on loopback.
 
-A send answers a `SendOutcome`: SENT, RETRY (rate limit 45009, system busy -1, HTTP 5xx, network) or
-UNDELIVERABLE (43004 not following, 43101 refused the subscription, 40003 unknown openid, 45015 outside
-the customer-service window). An invalid or expired token (40001, 40014, 42001) is refreshed once and
-the message sent again with the new one.
+A template send carries ``client_msg_id`` (防重入id): WeChat sends one message per openid and
+client_msg_id within 10 minutes, so a template message sent again under the same id after a crash is
+not shown twice. Customer-service sends take no such id.
+
+A send answers a `SendOutcome`:
+
+- SENT (errcode 0, or 45065 "clientmsgid exist": the message under this id was delivered already);
+- UNDELIVERABLE (43004 not following, 43101 refused the subscription, 40003 unknown openid, 45015
+  outside the customer-service window): no retry helps;
+- RETRY: WeChat did not take the message (45009 rate limit, -1 busy, an unknown errcode, HTTP 503, a
+  connection never made, no access_token): safe to send again later;
+- UNKNOWN: the request may have reached WeChat and no answer came back (read timeout, connection
+  dropped, HTTP 5xx other than 503, an unreadable answer): it may have been delivered.
+
+An invalid or expired token (40001, 40014, 42001) is refreshed once and the message sent again with
+the new one (WeChat refused the first request, so nothing was delivered by it).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final, Protocol
 
 import aiohttp
-
-from services.payments.clock import Clock, SystemClock
 
 log = logging.getLogger("hisgraph.messages.wechat")
 
@@ -33,12 +41,20 @@ TOKEN_INVALID: Final = frozenset({40001, 40014, 42001})
 UNDELIVERABLE_CODES: Final = frozenset({43004, 43101, 40003, 45015})
 """Not following, refused, unknown openid, outside the customer-service window: no retry helps."""
 RATE_LIMITED: Final = 45009
+CLIENT_MSG_ID_TAKEN: Final = 45065
+"""clientmsgid exist: a message under this client_msg_id went out already (documented for mass sends;
+taken the same way should a template send ever answer it)."""
+NOT_PROCESSED_STATUSES: Final = frozenset({503})
+"""HTTP statuses that say the request was not processed; any other 5xx may come after it was."""
 
 
 class Outcome(StrEnum):
     SENT = "sent"
     RETRY = "retry"
+    """Not delivered: safe to send again."""
     UNDELIVERABLE = "undeliverable"
+    UNKNOWN = "unknown"
+    """The request may have reached WeChat and no answer came back: it may have been delivered."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,43 +68,22 @@ class SendOutcome:
 class WeChatUnavailable(Exception):
     """WeChat could not be reached, answered 5xx or something that is not a JSON object."""
 
-
-@dataclass(frozen=True, slots=True)
-class CachedToken:
-    value: str
-    expires_at: datetime
-
-
-class TokenCache(Protocol):
-    """Where the access_token lives between fetches. One cache shared by every worker of a deployment
-    (WeChat invalidates the previous token a few minutes after a new one is fetched, so instances that
-    each fetched their own would keep invalidating each other): a Redis- or store-backed implementation
-    plugs in here; `MemoryTokenCache` serves one process."""
-
-    async def get(self) -> CachedToken | None: ...
-
-    async def put(self, token: CachedToken) -> None: ...
-
-
-class MemoryTokenCache:
-    """The token in this process's memory."""
-
-    def __init__(self) -> None:
-        self._token: CachedToken | None = None
-
-    async def get(self) -> CachedToken | None:
-        return self._token
-
-    async def put(self, token: CachedToken) -> None:
-        self._token = token
+    def __init__(self, message: str, *, maybe_processed: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_processed = maybe_processed
+        """True when the request may have reached WeChat and been acted on (no answer came back)."""
 
 
 class OfficialAccountApi:
-    """The raw HTTP calls (aiohttp, one session, JSON answers whatever their content type)."""
+    """The raw HTTP calls (aiohttp, one session, JSON answers whatever their content type).
+
+    The connect timeout is shorter than the total one, so a connection that was never made (nothing
+    sent) is told apart from an answer that never came (something may have been acted on).
+    """
 
     def __init__(self, *, base_url: str = DEFAULT_BASE_URL, timeout_s: float = 5.0) -> None:
         self._base_url = base_url.rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s, connect=timeout_s / 2, sock_read=timeout_s)
         self._session: aiohttp.ClientSession | None = None
 
     def _http(self) -> aiohttp.ClientSession:
@@ -106,12 +101,17 @@ class OfficialAccountApi:
         try:
             async with self._http().request(method, f"{self._base_url}{path}", **kwargs) as reply:
                 if reply.status >= 500:
-                    raise WeChatUnavailable(f"{path} answered HTTP {reply.status}")
+                    raise WeChatUnavailable(
+                        f"{path} answered HTTP {reply.status}",
+                        maybe_processed=reply.status not in NOT_PROCESSED_STATUSES,
+                    )
                 body = await reply.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             raise WeChatUnavailable(f"{path} unreachable: {type(exc).__name__}") from exc
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise WeChatUnavailable(f"{path} gave no answer: {type(exc).__name__}", maybe_processed=True) from exc
         if not isinstance(body, dict):
-            raise WeChatUnavailable(f"{path} answered no object")
+            raise WeChatUnavailable(f"{path} answered no object", maybe_processed=True)
         return body
 
     async def aclose(self) -> None:
@@ -120,67 +120,29 @@ class OfficialAccountApi:
             self._session = None
 
 
-class AccessTokenHolder:
-    """The official account's access_token: fetched once, cached, refreshed `refresh_margin` before it
-    expires, and refreshed at most once for a token WeChat called invalid (concurrent senders that all
-    saw 40001 on the same token cause one fetch)."""
+class TokenSource(Protocol):
+    """What a sender needs of the access_token holder (services.messages.tokens.AccessTokenHolder)."""
 
-    def __init__(
-        self,
-        api: OfficialAccountApi,
-        *,
-        appid: str,
-        secret: str,
-        cache: TokenCache | None = None,
-        clock: Clock | None = None,
-        refresh_margin: timedelta = timedelta(minutes=5),
-    ) -> None:
-        self._api = api
-        self._appid = appid
-        self._secret = secret
-        self._cache = cache or MemoryTokenCache()
-        self._clock = clock or SystemClock()
-        self._margin = refresh_margin
-        self._lock = asyncio.Lock()
+    async def token(self) -> str: ...
 
-    async def token(self) -> str:
-        cached = await self._cache.get()
-        if cached is not None and self._clock.now() < cached.expires_at - self._margin:
-            return cached.value
-        async with self._lock:
-            cached = await self._cache.get()
-            if cached is not None and self._clock.now() < cached.expires_at - self._margin:
-                return cached.value
-            return await self._fetch()
-
-    async def refresh(self, rejected: str) -> str:
-        """A fresh token after WeChat rejected `rejected`; fetched only if that is still the cached one."""
-        async with self._lock:
-            cached = await self._cache.get()
-            if cached is not None and cached.value != rejected and self._clock.now() < cached.expires_at - self._margin:
-                return cached.value
-            return await self._fetch()
-
-    async def _fetch(self) -> str:
-        body = await self._api.get(
-            "/cgi-bin/token", {"grant_type": "client_credential", "appid": self._appid, "secret": self._secret}
-        )
-        value = body.get("access_token")
-        if not value or body.get("errcode") not in (None, 0):
-            # A wrong appid/secret or a caller IP outside the whitelist: nothing is sent until it is fixed.
-            raise WeChatUnavailable(f"cgi-bin/token refused: errcode {body.get('errcode')}")
-        expires_in = int(body.get("expires_in") or 7200)
-        await self._cache.put(CachedToken(str(value), self._clock.now() + timedelta(seconds=expires_in)))
-        log.info("official-account access_token fetched", extra={"expires_in": expires_in})
-        return str(value)
+    async def refresh(self, rejected: str) -> str: ...
 
 
 class TemplateMessageSender:
-    """Sends template and customer-service messages through one `AccessTokenHolder`."""
+    """Sends template and customer-service messages through one access_token holder."""
 
-    def __init__(self, api: OfficialAccountApi, tokens: AccessTokenHolder) -> None:
+    def __init__(self, api: OfficialAccountApi, tokens: TokenSource) -> None:
         self._api = api
         self._tokens = tokens
+
+    async def ready(self) -> SendOutcome | None:
+        """None when an access_token is at hand; otherwise why not (a RETRY outcome). Asked before a
+        message is marked as being sent, so the wait for a token is never mistaken for a send."""
+        try:
+            await self._tokens.token()
+        except WeChatUnavailable as error:
+            return SendOutcome(Outcome.RETRY, str(error))
+        return None
 
     async def send_template(
         self,
@@ -188,6 +150,7 @@ class TemplateMessageSender:
         openid: str,
         template_id: str,
         data: dict[str, str],
+        client_msg_id: str | None = None,
         url: str | None = None,
         miniprogram: dict[str, str] | None = None,
     ) -> SendOutcome:
@@ -200,6 +163,8 @@ class TemplateMessageSender:
             body["url"] = url
         if miniprogram:
             body["miniprogram"] = miniprogram
+        if client_msg_id:
+            body["client_msg_id"] = client_msg_id
         return await self._send("/cgi-bin/message/template/send", body)
 
     async def send_text(self, *, openid: str, content: str) -> SendOutcome:
@@ -210,12 +175,19 @@ class TemplateMessageSender:
     async def _send(self, path: str, body: dict[str, Any]) -> SendOutcome:
         try:
             token = await self._tokens.token()
-            answer = await self._api.post(path, token, body)
-            if _errcode(answer) in TOKEN_INVALID:
-                token = await self._tokens.refresh(token)
-                answer = await self._api.post(path, token, body)
         except WeChatUnavailable as error:
             return SendOutcome(Outcome.RETRY, str(error))
+        try:
+            answer = await self._api.post(path, token, body)
+            if _errcode(answer) in TOKEN_INVALID:
+                # Refused, so not delivered: the same request again with a fresh token.
+                try:
+                    token = await self._tokens.refresh(token)
+                except WeChatUnavailable as error:
+                    return SendOutcome(Outcome.RETRY, str(error))
+                answer = await self._api.post(path, token, body)
+        except WeChatUnavailable as error:
+            return SendOutcome(Outcome.UNKNOWN if error.maybe_processed else Outcome.RETRY, str(error))
         return _classify(answer)
 
 
@@ -232,6 +204,8 @@ def _classify(answer: dict[str, Any]) -> SendOutcome:
     if code == 0:
         msgid = answer.get("msgid")
         return SendOutcome(Outcome.SENT, detail, None if msgid is None else str(msgid))
+    if code == CLIENT_MSG_ID_TAKEN:
+        return SendOutcome(Outcome.SENT, f"{detail} (delivered earlier under this client_msg_id)")
     if code in UNDELIVERABLE_CODES:
         return SendOutcome(Outcome.UNDELIVERABLE, detail)
     # 45009 (quota), -1 (busy), a token still refused after one refresh, and codes we do not know (a

@@ -116,6 +116,16 @@ class AfterSaleSteps:
         if flow is None:
             await self._settle(job, RefundState.AWAITING_HIS, RefundState.PARKED, f"{order.flow} cannot be cancelled")
             return
+        if order.his_serial is None:
+            # NOTIFIED through 14.2.2 (the hospital applied it, its reply was lost): the cancel call needs the
+            # hospital's id of what it made, which only that reply names. The same notification again is
+            # idempotent on our identifiers (约定) and names it. (Found by the chaos run.)
+            try:
+                serial = await FLOWS[order.flow].notify(self._his, order, deadline=self._deadline())
+            except HisError as error:
+                await self._unclear(job, f"asking the hospital's id again: {error.code}: {error}", flow.cancel_window)
+                return
+            order = await self._remember_serial(order, serial)
         try:
             cancelled = await flow.cancel(self._his, order, deadline=self._deadline())
         except HisError as error:
@@ -144,6 +154,16 @@ class AfterSaleSteps:
             amount=cancelled.amount,
             then=REFUND_PAYOUT_JOB,
         )
+
+    async def _remember_serial(self, order: Order, serial: str | None) -> Order:
+        """Keep the hospital's serial learnt late on the order; the order as stored now."""
+        async with self._db.session() as session:
+            stored = await OrderRepository(session).get_by_id(order.id, for_update=True)
+            assert stored is not None
+            if stored.his_serial is None and serial:
+                stored.his_serial = serial
+                stored.updated_at = self._clock.now()
+            return stored
 
     # -- the provider refund ----------------------------------------------------------------------
 

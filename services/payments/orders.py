@@ -27,9 +27,11 @@ from .entry_after_sale import AfterSaleEntries
 from .entry_after_sale import new_refund_no as new_refund_no
 from .entry_bills import BillEntries
 from .entry_bookings import BookingEntries
+from .entry_insurance import InsuranceEntries
 from .entry_online import OnlineEntries
 from .entry_online import PrescribedCharge as PrescribedCharge
 from .entry_registration import RegistrationEntries
+from .hospital_refunds import HospitalRefundEntries
 from .providers.base import PaymentNotification, PaymentProvider, TradeState
 from .results import PAYMENT_EXPIRES_AFTER as PAYMENT_EXPIRES_AFTER
 from .results import ZERO as ZERO
@@ -55,7 +57,15 @@ def new_out_trade_no(business_type: str, now: datetime) -> str:
     return f"{business_type}-{now.astimezone(CHINA_TIME):%y%m%d%H%M%S}{secrets.token_hex(4)}"
 
 
-class PaymentService(BillEntries, RegistrationEntries, BookingEntries, OnlineEntries, AfterSaleEntries):
+class PaymentService(
+    BillEntries,
+    RegistrationEntries,
+    BookingEntries,
+    OnlineEntries,
+    AfterSaleEntries,
+    HospitalRefundEntries,
+    InsuranceEntries,
+):
     """The payment flows' entry points, shared by GraphQL mutations and the provider's notification shim.
 
     The create_* entry points of each paid flow and the after-sale requests live in entry_*.py by domain;

@@ -13,6 +13,7 @@ from decimal import Decimal
 from store.orders import Order, OrderState, Refund, RefundState
 
 from .after_sale import after_sale_note
+from .hospital_status import HospitalStatus, hospital_statuses
 from .providers.base import PrepayResult
 
 ZERO = Decimal("0.00")
@@ -106,6 +107,8 @@ class OrderSummary:
     online_amount: Decimal
     his_serial: str | None
     state_reason: str | None
+    hospital_status: tuple[HospitalStatus, ...] = ()
+    """What the hospital said about the order since (20.2.1 registration state, 25.2.2 charge status)."""
 
     @classmethod
     def of(cls, order: Order) -> OrderSummary:
@@ -121,6 +124,7 @@ class OrderSummary:
             online_amount=order.online_amount,
             his_serial=order.his_serial,
             state_reason=order.state_reason,
+            hospital_status=tuple(hospital_statuses(order.quote)),
         )
 
 

@@ -5,9 +5,11 @@ Job kinds:
   NOTIFIED with the hospital's serial. Otherwise ask 14.2.2 whether the hospital applied it anyway (yes
   -> NOTIFIED); else retry within the flow's window, and on a refusal or at the window's end do what
   the flow prescribes: queue ``refund_query`` or park the order.
-- ``refund_query``: ask 13.1.1. Only ``success: true`` with ``data: refundable`` -> REFUNDING with a
-  refund number chosen once, and queue ``provider_refund``. 40004 or no answer -> ask again later;
-  "nonrefundable", or no answer by the end of the window -> PARKED. Never an automatic refund otherwise.
+- ``refund_query``: ask 13.1.1 (or the flow's own query: 5.1.6 for insurance orders). Only ``success: true``
+  with ``data: refundable`` -> REFUNDING with a refund number chosen once, and queue ``provider_refund``.
+  40004 or no answer -> ask again later; "nonrefundable" (NOTIFIED where the flow says it means the
+  hospital applied the payment), or no answer by the end of the window -> PARKED. Never an automatic
+  refund otherwise.
 - ``provider_refund``: refund the online part through the provider (idempotent on out_refund_no).
   Success -> REFUNDED.
 - ``card_refund``, ``his_cancel``, ``refund_payout``: after-sale refunds of a NOTIFIED order (the user's
@@ -46,12 +48,14 @@ from .orders import NOTIFY_HIS
 from .providers.base import PaymentProvider, ProviderRejected, ProviderUnavailable
 from .providers.base import RefundState as ProviderRefundState
 from .sagas import FLOWS, GiveUp, is_refusal, retry_delay
+from .sagas.base import asks_refundable
 
 log = logging.getLogger("hisgraph.payments.worker")
 
 REFUND_QUERY_JOB: Final = "refund_query"
 PROVIDER_REFUND_JOB: Final = "provider_refund"
 REFUNDABLE: Final = "refundable"
+NONREFUNDABLE: Final = "nonrefundable"
 
 
 class OutboxWorker(AfterSaleSteps):
@@ -68,7 +72,11 @@ class OutboxWorker(AfterSaleSteps):
         concurrency: int = 8,
         lease: timedelta = timedelta(minutes=5),
         his_timeout_s: float = 10.0,
+        retry_scale: float = 1.0,
     ) -> None:
+        """`lease`: how long a claimed job is this worker's; a worker that died loses its jobs after it.
+        `retry_scale` multiplies every retry delay (sagas.base.RETRY_DELAYS): below 1 only where time is
+        compressed on purpose (the chaos run); the spec's windows are not scaled."""
         self._db = db
         self._his = his
         self._provider = provider
@@ -77,6 +85,7 @@ class OutboxWorker(AfterSaleSteps):
         self._concurrency = asyncio.Semaphore(concurrency)
         self._lease = lease
         self._his_timeout_s = his_timeout_s
+        self._retry_scale = retry_scale
         self._steps: dict[str, Callable[[OutboxJob], Awaitable[None]]] = {
             NOTIFY_HIS: self._notify_his,
             REFUND_QUERY_JOB: self._refund_query,
@@ -180,29 +189,38 @@ class OutboxWorker(AfterSaleSteps):
         if order is None or order.state != OrderState.PAID:
             await self._finish(job, None, None, "order no longer PAID")
             return
-        request = RefundQueryRequest(
-            medical_card_number=order.medical_card_number,
-            out_trade_no=order.out_trade_no,
-            unified_trade_no=order.unified_pay_trade_no,
-        )
+        flow = FLOWS[order.flow]
+        own_query = asks_refundable(flow)  # 5.1.6 for insurance orders; 13.1.1 otherwise
+        section = own_query.refund_query_section if own_query is not None else "13.1.1"
         try:
-            answer = await self._his.call(REFUND_QUERY, order.hospital_id, request, deadline=self._deadline())
+            if own_query is not None:
+                answer = await own_query.ask_refundable(self._his, order, deadline=self._deadline())
+            else:
+                request = RefundQueryRequest(
+                    medical_card_number=order.medical_card_number,
+                    out_trade_no=order.out_trade_no,
+                    unified_trade_no=order.unified_pay_trade_no,
+                )
+                answer = await self._his.call(REFUND_QUERY, order.hospital_id, request, deadline=self._deadline())
         except HisError as error:
             processing = isinstance(error, HisRejected) and error.code == ReturnCode.PROCESSING
-            window = FLOWS[order.flow].policy.refund_query_window
+            window = flow.policy.refund_query_window
             if processing or self._clock.now() < job.started_at + window:
-                await self._retry(job, f"13.1.1 {error.code}: {error}")
+                await self._retry(job, f"{section} {error.code}: {error}")
             else:
-                await self._finish(job, OrderState.PARKED, f"13.1.1 gave no answer within the window ({error.code})")
+                await self._finish(job, OrderState.PARKED, f"{section} gave no answer within the window ({error.code})")
+            return
+        if answer.strip() == NONREFUNDABLE and flow.policy.nonrefundable_means_applied:
+            await self._finish(job, OrderState.NOTIFIED, f"{section} answered nonrefundable: the hospital applied it")
             return
         if answer.strip() != REFUNDABLE:
-            await self._finish(job, OrderState.PARKED, f"13.1.1 answered {answer!r}: not refundable")
+            await self._finish(job, OrderState.PARKED, f"{section} answered {answer!r}: not refundable")
             return
-        if order.unified_pay_amount > 0:
+        if order.unified_pay_amount > 0 and own_query is None:
             # 附六's unified settlement refund is not automated: an operator returns that part.
             await self._finish(job, OrderState.PARKED, "refundable, but part was paid through the unified platform")
             return
-        await self._finish(job, OrderState.REFUNDING, "13.1.1 answered refundable", start_refund=True)
+        await self._finish(job, OrderState.REFUNDING, f"{section} answered refundable", start_refund=True)
 
     # -- refund through the provider ------------------------------------------------------------
 
@@ -260,7 +278,8 @@ class OutboxWorker(AfterSaleSteps):
             stored = await OutboxRepository(session).get(job.id, for_update=True)
             if stored is None or stored.state != "PENDING":
                 return
-            OutboxRepository.retry(stored, due_at=now + retry_delay(stored.attempts), error=error, at=now)
+            delay = retry_delay(stored.attempts) * self._retry_scale
+            OutboxRepository.retry(stored, due_at=now + delay, error=error, at=now)
 
     async def _finish(
         self,

@@ -30,6 +30,11 @@ _ADDRESS_KEYS: Final = frozenset({"address"})
 # Card numbers identify a card, not a person's papers: operators trace calls by them (15 digits would
 # otherwise look like an old ID number to mask_text).
 _CARD_KEYS: Final = frozenset({"medicalcardnumber", "qrcode", "oldmedicalcardnumber"})
+# Order, refund and registration numbers identify a payment, not a person, and often hold 15 digits in a row.
+_ORDER_KEYS: Final = frozenset(
+    {"outtradeno", "outtradenos", "sourceouttradeno", "tradeno", "tradenos", "payid", "refundno", "outrefundno"}
+    | {"refundorderno", "hospitalrefundno", "transactionid", "todayregisterid", "unifiedpaytradeno"}
+)
 
 
 def mask_json(value: Any, key: str = "") -> Any:
@@ -47,7 +52,7 @@ def mask_json(value: Any, key: str = "") -> Any:
         return mask_phone(value)
     if lowered in _NAME_KEYS or lowered in _ADDRESS_KEYS:
         return mask_name(value)
-    if lowered in _CARD_KEYS:
+    if lowered in _CARD_KEYS or lowered in _ORDER_KEYS:
         return value
     return mask_text(value)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from simulator.data import examples
 from simulator.data.build import stable_int
-from simulator.data.model import Department, Doctor, Hospital, Slot
+from simulator.data.model import Department, Doctor, Hospital, Slot, Trade
 from simulator.envelope import (
     DOCTOR_UNKNOWN,
     NOT_FOUND,
@@ -209,9 +209,40 @@ def register_today(ctx: CallContext) -> Reply:
         _check_fee(doctor, ctx.body.text("registrationFee"))
         slot = _take(_today_slots(ctx, doctor), ctx.body.text("serialNumber") or ctx.body.text("sequence"))
         registration = _record(ctx, register_id, patient.card, doctor, slot, ctx.now.date().isoformat())
+        # registrationFee is what was paid online (20.1.7): the trade 14.2.x answers for this payId.
+        _paid(ctx, registration, ctx.amount("registrationFee"), "当日挂号", patient.name)
         return ok({"hisRegistrationId": registration["hisRegistrationId"], "invoiceId": registration["invoiceId"]})
 
     return ctx.once(ctx.body.text("payId") or register_id, apply)
+
+
+def _paid(ctx: CallContext, registration: dict[str, Any], online: Decimal, body: str, name: str) -> None:
+    """Record the registration's payment as a trade (14.2.x), under the platform's payId."""
+    pay_id = ctx.body.text("payId")
+    registration.update({"paid": True, "payId": pay_id, "online": online, "payType": ctx.body.text("payType")})
+    ctx.hospital.trades.append(
+        Trade(pay_id, "", online, ctx.now, ctx.body.text("payType"), body, name, registration["card"], "registration")
+    )
+
+
+def _refunded(ctx: CallContext, registration: dict[str, Any], refund_no: str, body: str) -> None:
+    """A paid registration cancelled: its whole online payment goes back, recorded under the refund voucher."""
+    if not registration.get("paid") or not registration.get("payId"):
+        return
+    patient = ctx.hospital.by_card.get(registration["card"])
+    ctx.hospital.trades.append(
+        Trade(
+            registration["payId"],
+            refund_no,
+            -registration["online"],
+            ctx.now,
+            registration["payType"],
+            body,
+            patient.name if patient is not None else "",
+            registration["card"],
+            "registration",
+        )
+    )
 
 
 def _record(ctx: CallContext, key: str, card: str, doctor: Doctor, slot: Slot, day: str) -> dict[str, Any]:
@@ -239,7 +270,9 @@ def cancel_today(ctx: CallContext) -> Reply:
     def apply() -> Reply:
         registration["cancelled"] = True
         registration["slot"].remaining += 1
-        return ok({"newInvoiceId": ctx.hospital.next_id("FP"), "refundNo": ctx.hospital.next_id("TH")})
+        refund_no = ctx.hospital.next_id("TH")
+        _refunded(ctx, registration, refund_no, "当日挂号退号")
+        return ok({"newInvoiceId": ctx.hospital.next_id("FP"), "refundNo": refund_no})
 
     return ctx.once(f"cancel:{registration['hisRegistrationId']}", apply)
 
@@ -314,7 +347,9 @@ def cancel_appointment(ctx: CallContext) -> Reply:
     def apply() -> Reply:
         registration["cancelled"] = True
         registration["slot"].remaining += 1
-        return {"success": True, "msg": "", "code": "10001", "refundNo": ctx.hospital.next_id("TH")}
+        refund_no = ctx.hospital.next_id("TH")
+        _refunded(ctx, registration, refund_no, "预约挂号退号")
+        return {"success": True, "msg": "", "code": "10001", "refundNo": refund_no}
 
     return ctx.once(f"cancel:{record_id}", apply)
 
@@ -331,7 +366,9 @@ def pay_appointment(ctx: CallContext) -> Reply:
         registration = ctx.hospital.registrations.get(record_id)
         if registration is None or registration["cancelled"]:
             registration = _book(ctx, record_id, patient.card, ctx.body.text("scheduleDate"))
-        registration["paid"] = True
+        # arAmt is the fee less the card-balance part (21.2.4); less the unified platform's part, it was paid online.
+        online = ctx.amount("arAmt") - ctx.amount("unifiedAmount")
+        _paid(ctx, registration, online, "预约挂号", patient.name)
         return ok({"hisRegistrationId": registration["hisRegistrationId"], "invoiceId": registration["invoiceId"]})
 
     return ctx.once(ctx.body.text("payId") or record_id, apply)

@@ -4,126 +4,18 @@ from __future__ import annotations
 
 import socket
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
-from services.messages import (
-    AccessTokenHolder,
-    CustomerServiceText,
-    DeliveryWorker,
-    MemoryDirectory,
-    OfficialAccountApi,
-    OfficialFollower,
-    Template,
-    TemplateMessageSender,
-)
+from services.messages import CustomerServiceText, DeliveryWorker, MemoryDirectory, Template, client_msg_id
 from services.messages.templates import templates_from_config
 from services.payments.clock import ManualClock
-from store.accounts import Account, AccountCard
 from store.db import Database
-from store.messages import MessageDeliveries, MessageOutbox, MessageState, OutboundMessage
-from tests.fakes.serve import serving
-from tests.store.conftest import database_factory, db, migrated_database
+from store.messages import MessageDeliveries, MessageState
 
-from .fake_official_account import APPID, SECRET, FakeOfficialAccount
-
-__all__ = ["database_factory", "db", "migrated_database"]
-
-HOSPITAL = "253"
-TEMPLATES = {
-    "lisReport": Template(
-        template_id="tmpl-lis",
-        data={"first": "{userName}，您的检验报告已出", "keyword1": "{item}", "key": "{reportkey}"},
-        url="https://example.org/report/{reportkey}",
-    ),
-    "sendCustomizedMessage": CustomerServiceText(),
-}
-
-
-class Crash(BaseException):
-    """The process dying: not an Exception, so nothing on the way catches it."""
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(datetime(2025, 11, 26, 2, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-def fake() -> Iterator[tuple[FakeOfficialAccount, str]]:
-    official = FakeOfficialAccount()
-    with serving(official.app) as base_url:
-        yield official, base_url
-
-
-@pytest.fixture
-def directory() -> MemoryDirectory:
-    return MemoryDirectory(
-        {
-            "union-zhang": OfficialFollower("oa-zhang", last_interaction_at=datetime(2025, 11, 26, 1, 0, tzinfo=UTC)),
-            "union-li": OfficialFollower("oa-li"),
-        }
-    )
-
-
-@pytest.fixture
-async def apis() -> AsyncIterator[list[OfficialAccountApi]]:
-    opened: list[OfficialAccountApi] = []
-    yield opened
-    for api in opened:
-        await api.aclose()
-
-
-def make_worker(
-    db: Database, base_url: str, clock: ManualClock, directory: MemoryDirectory, apis: list[OfficialAccountApi]
-) -> DeliveryWorker:
-    """A worker as a freshly started gateway builds it (its own token holder, nothing cached)."""
-    api = OfficialAccountApi(base_url=base_url, timeout_s=3.0)
-    apis.append(api)
-    tokens = AccessTokenHolder(api, appid=APPID, secret=SECRET, clock=clock)
-    return DeliveryWorker(
-        db=db, sender=TemplateMessageSender(api, tokens), directory=directory, templates=TEMPLATES, clock=clock
-    )
-
-
-async def add_patients(db: Database) -> None:
-    async with db.session() as session:
-        zhang = Account(openid="mp-zhang", unionid="union-zhang")
-        li = Account(openid="mp-li", unionid="union-li")
-        wang = Account(openid="mp-wang", unionid="union-wang")  # follows no official account
-        session.add_all([zhang, li, wang])
-        await session.flush()
-        for account, card in ((zhang, "card-zhang"), (li, "card-li"), (wang, "card-wang")):
-            session.add(AccountCard(account_id=account.id, medical_card_number=card, how="created"))
-
-
-async def queue(db: Database, key: str, *, card: str = "card-zhang", kind: str = "lisReport") -> None:
-    payload = {"userName": "张三", "item": "血常规", "reportkey": key}
-    if kind == "sendCustomizedMessage":
-        payload = {"functionTitle": "检验注意事项", "functionDescription": "请空腹", "functionRemark": key}
-    async with db.session() as session:
-        await MessageOutbox(session).queue(
-            kind=kind,
-            hospital_id=HOSPITAL,
-            medical_card_number=card,
-            id_card_number=None,
-            payload=payload,
-            dedupe_key=f"19.1.4:{HOSPITAL}:{key}",
-            inbound_call_id=None,
-        )
-
-
-async def states(db: Database) -> dict[str, str]:
-    async with db.session() as session:
-        rows = (await session.execute(select(OutboundMessage))).scalars()
-        return {row.dedupe_key.rsplit(":", 1)[-1]: row.state for row in rows}
-
-
-def keys_received(official: FakeOfficialAccount) -> Counter[str]:
-    return Counter(body["data"]["key"]["value"] for body in official.templates())
+from .fake_official_account import FakeOfficialAccount
+from .support import HOSPITAL, Crash, add_patients, keys_received, make_worker, queue, states
 
 
 async def test_each_pending_message_reaches_the_fake_once(
@@ -269,7 +161,7 @@ async def test_wechat_down_then_up_across_a_restart_delivers_each_key_exactly_on
     assert set((await states(db)).values()) == {"sent"}
 
 
-async def test_a_worker_after_a_crash_does_not_resend_what_wechat_received(
+async def test_a_send_whose_worker_died_is_resent_under_the_same_client_msg_id_and_shown_once(
     db: Database, fake: tuple[FakeOfficialAccount, str], clock: ManualClock, directory: MemoryDirectory, apis: list
 ) -> None:
     official, base_url = fake
@@ -277,10 +169,10 @@ async def test_a_worker_after_a_crash_does_not_resend_what_wechat_received(
     await queue(db, "r1")
 
     class DiesAfterSending(DeliveryWorker):
-        async def _move(self, claim, from_state, to_state):  # type: ignore[no-untyped-def]
+        async def _move(self, claim, from_state, to_state, *, since=None):  # type: ignore[no-untyped-def]
             if to_state is MessageState.SENT:
                 raise Crash
-            return await super()._move(claim, from_state, to_state)
+            return await super()._move(claim, from_state, to_state, since=since)
 
     crashing = make_worker(db, base_url, clock, directory, apis)
     crashing.__class__ = DiesAfterSending
@@ -289,16 +181,20 @@ async def test_a_worker_after_a_crash_does_not_resend_what_wechat_received(
     assert keys_received(official) == Counter({"r1": 1})
     assert await states(db) == {"r1": "sending"}
 
-    # Within the lease a new worker leaves it alone (its worker may still be alive).
+    # Within the send lease a new worker leaves it alone (its worker may still be alive).
     restarted = make_worker(db, base_url, clock, directory, apis)
     assert await restarted.run_until_idle() == 0
-    clock.advance(timedelta(minutes=6))
-    await restarted.run_until_idle()
+    clock.advance(timedelta(minutes=3))
+    assert await restarted.run_until_idle() == 1
     clock.advance(timedelta(hours=2))
-    await restarted.run_until_idle()
+    assert await restarted.run_until_idle() == 0
 
+    # Sent twice under one client_msg_id: WeChat (the fake) delivered it once.
+    key = client_msg_id(f"19.1.4:{HOSPITAL}:r1")
+    assert [body["client_msg_id"] for body in official.duplicates] == [key]
+    assert official.delivered_per_key() == Counter({key: 1})
     assert keys_received(official) == Counter({"r1": 1})
-    assert await states(db) == {"r1": "uncertain"}
+    assert await states(db) == {"r1": "sent"}
 
 
 async def test_a_crash_before_sending_loses_nothing(
@@ -309,7 +205,7 @@ async def test_a_crash_before_sending_loses_nothing(
     await queue(db, "r1")
 
     class DiesBeforeSending(DeliveryWorker):
-        async def _move(self, claim, from_state, to_state):  # type: ignore[no-untyped-def]
+        async def _move(self, claim, from_state, to_state, *, since=None):  # type: ignore[no-untyped-def]
             raise Crash
 
     crashing = make_worker(db, base_url, clock, directory, apis)

@@ -259,6 +259,25 @@ async def test_an_unknown_serial_is_rejected_after_one_download(
     assert len(downloads) == 1, "forged serials must not make us download the certificates each time"
 
 
+async def test_a_failed_certificate_download_is_tried_again_within_seconds(
+    make_provider: Callable[..., WeChatPayProvider], wechatpay: WeChatPayProvider, fake: FakeWeChatPay
+) -> None:
+    """Found by the chaos run: a gateway started while WeChat answered 500 refused everything for a minute."""
+    await prepay(wechatpay, "ZJZF20240601000023", "3.30")
+    paid = fake.pay("ZJZF20240601000023")
+    now = [datetime.now(UTC)]
+    fresh = make_provider(clock=lambda: now[0])
+    fake.faults.append(500)
+    with pytest.raises(ProviderUnavailable):
+        await fresh.parse_notification(paid.headers, paid.body)
+    with pytest.raises(InvalidNotification, match="unknown serial"):
+        await fresh.parse_notification(paid.headers, paid.body)  # a failing WeChat is not asked at every call
+    now[0] += timedelta(seconds=6)
+    assert (await fresh.parse_notification(paid.headers, paid.body)).state is TradeState.PAID
+    downloads = [call for call in fake.calls if call[1] == "/v3/certificates"]
+    assert len(downloads) == 3, "the prepay's download, the one that failed, and the one after it"
+
+
 async def test_concurrent_notifications_download_the_certificates_once(
     make_provider: Callable[..., WeChatPayProvider], wechatpay: WeChatPayProvider, fake: FakeWeChatPay
 ) -> None:

@@ -8,6 +8,7 @@ from .admission import AdmissionFlow
 from .base import Cancellable, Flow, FlowPolicy, GiveUp, HisCancellation, cancellable, is_refusal, retry_delay
 from .consultation import ConsultationFlow
 from .deposit import DepositFlow
+from .insurance import InsuranceFlow
 from .lab_appointment import LabAppointmentFlow
 from .medical_record import MedicalRecordDeliveryFlow
 from .outpatient import OutpatientFlow
@@ -31,6 +32,7 @@ FLOWS: Final[dict[str, Flow]] = {
         SelfOrderFlow(),
         ConsultationFlow(),
         MedicalRecordDeliveryFlow(),
+        InsuranceFlow(),
     )
 }
 
@@ -45,6 +47,7 @@ __all__ = [
     "FlowPolicy",
     "GiveUp",
     "HisCancellation",
+    "InsuranceFlow",
     "LabAppointmentFlow",
     "MedicalRecordDeliveryFlow",
     "OutpatientFlow",

@@ -71,6 +71,8 @@ class FlowPolicy:
     on_window_end: GiveUp
     refund_query_window: timedelta = timedelta(hours=24)
     """How long 13.1.1 is asked before the order is parked for want of an answer."""
+    nonrefundable_means_applied: bool = False
+    """True where "nonrefundable" means the hospital kept the payment (5.1.6): NOTIFIED rather than PARKED."""
 
 
 def is_refusal(error: HisError) -> bool:
@@ -95,6 +97,22 @@ class Flow(Protocol):
         Raises the his_clients error tree when the hospital refuses or gives no clear answer.
         """
         ...
+
+
+class AsksRefundable(Protocol):
+    """A flow whose chapter names its own "may this payment be refunded?" call instead of 13.1.1 (5.1.6)."""
+
+    refund_query_section: str
+    """The spec section asked (for the order's history)."""
+
+    async def ask_refundable(self, his: HisClient, order: Order, *, deadline: float | None) -> str:
+        """The hospital's answer (``refundable``, ``nonrefundable``); raises the his_clients error tree."""
+        ...
+
+
+def asks_refundable(flow: object) -> AsksRefundable | None:
+    """The flow as AsksRefundable when it has its own refundability query; None: 13.1.1 is asked."""
+    return flow if callable(getattr(flow, "ask_refundable", None)) else None  # type: ignore[return-value]
 
 
 def pay_type(order: Order) -> str:

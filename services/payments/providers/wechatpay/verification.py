@@ -3,7 +3,10 @@
 ``Wechatpay-Serial`` names the key: a platform certificate's serial number, or ``PUB_KEY_ID_...`` for
 the WeChat Pay public key. A signature older (or newer) than five minutes is refused, so a captured
 notification cannot be replayed later; an unknown serial makes us download the certificates again,
-at most once a minute, so forged serials cannot turn us into a download loop.
+at most once a minute, so forged serials cannot turn us into a download loop. A download that
+failed (WeChat answered 5xx, or could not be reached) does not count: it is tried again after a few
+seconds, not a minute, or a process started during WeChat's blip would refuse every reply and every
+notification for that minute.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from .signing import response_message, signature_is_valid
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 MIN_REFRESH_INTERVAL = timedelta(minutes=1)
+RETRY_FAILED_DOWNLOAD_AFTER = timedelta(seconds=5)
 
 Clock = Callable[[], datetime]
 
@@ -90,6 +94,7 @@ class PlatformKeys:
         self._clock = clock
         self._certificates: dict[str, PlatformCertificate] = {}
         self._downloaded_at: datetime | None = None
+        self._failed_at: datetime | None = None
         self._lock = asyncio.Lock()
 
     def known(self, serial: str) -> rsa.RSAPublicKey | None:
@@ -121,6 +126,12 @@ class PlatformKeys:
             now = self._clock()
             if self._downloaded_at is not None and now - self._downloaded_at < MIN_REFRESH_INTERVAL:
                 return
-            self._downloaded_at = now
-            certificates = await self._download()
+            if self._failed_at is not None and now - self._failed_at < RETRY_FAILED_DOWNLOAD_AFTER:
+                return
+            try:
+                certificates = await self._download()
+            except BaseException:
+                self._failed_at = now
+                raise
+            self._downloaded_at, self._failed_at = now, None
             self._certificates = {certificate.serial_no.upper(): certificate for certificate in certificates}

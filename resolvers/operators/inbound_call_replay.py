@@ -1,0 +1,108 @@
+"""replayInboundCall: an operator posts a recorded shim call again, as the hospital that made it."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+
+from services.identity.principal import OperatorPrincipal
+from services.shims.replay import ReplayRefusalCode, ReplayRefused, replay_call
+
+from ..access import Forbidden
+from ..context import Info
+from .inbound import InboundCallRecord
+
+
+@strawberry.enum(description="Why a recorded call was not replayed.")
+class InboundReplayRefusalCode(Enum):
+    NOT_FOUND = strawberry.enum_value(
+        ReplayRefusalCode.NOT_FOUND.value, description="No such call among the hospitals you see."
+    )
+    NO_HOSPITAL = strawberry.enum_value(
+        ReplayRefusalCode.NO_HOSPITAL.value,
+        description="The call was refused before it was known which hospital it acted for.",
+    )
+    MASKED_BODY = strawberry.enum_value(
+        ReplayRefusalCode.MASKED_BODY.value,
+        description="Its recorded body holds masked personal data and no unmasked copy is kept: ask the hospital "
+        "to send the call again.",
+    )
+    BODY_NOT_RECORDED = strawberry.enum_value(
+        ReplayRefusalCode.BODY_NOT_RECORDED.value, description="The request was not JSON: no body was recorded."
+    )
+    NOT_A_SHIM = strawberry.enum_value(ReplayRefusalCode.NOT_A_SHIM.value, description="No shim serves its path now.")
+
+
+@strawberry.type(description="The recorded call was posted to its shim again; the shim's new answer.")
+class InboundReplaySuccess:
+    original: InboundCallRecord = strawberry.field(description="The call replayed, as the ledger holds it.")
+    success: bool = strawberry.field(description="The new answer's success flag.")
+    reply_code: str | None = strawberry.field(
+        description="The new answer's 附四 code (10001 success); null when the entry's reply has none (14.1.2)."
+    )
+    reply: str = strawberry.field(
+        description="The new answer as JSON text, ID numbers, phones and names masked. The replay is itself "
+        "recorded in the inbound ledger as a new call."
+    )
+
+
+@strawberry.type(description="The recorded call was not replayed, and why.")
+class InboundReplayRefusal:
+    code: InboundReplayRefusalCode = strawberry.field(description="Why the call was not replayed.")
+    message: str = strawberry.field(description="What went wrong, in words.")
+
+
+InboundReplayResult = Annotated[
+    InboundReplaySuccess | InboundReplayRefusal,
+    strawberry.union("InboundReplayResult", description="The shim's new answer, or why the call was not replayed."),
+]
+
+
+@strawberry.type
+class InboundCallReplayMutation:
+    @strawberry.mutation(
+        description=(
+            "Post a call recorded in the inbound ledger to its shim again, acting as the hospital it acted for "
+            "(operators only: a region operator any call, a hospital operator only their hospital's). The replay "
+            "is an ordinary call: validated, deduplicated (a repeat of an accepted call is answered as the first "
+            "was and acts no second time) and recorded. Only a body with nothing masked in it can be replayed."
+        )
+    )
+    async def replay_inbound_call(
+        self,
+        info: Info,
+        call_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The ledger's id of the call (inboundCalls id).")
+        ],
+    ) -> InboundReplayResult:
+        principal = info.context.principal
+        if not isinstance(principal, OperatorPrincipal):
+            raise Forbidden("operators only: sign in with operatorLogin")
+        services = info.context.services
+        try:
+            number = int(str(call_id).strip())
+        except ValueError:
+            return InboundReplayRefusal(code=InboundReplayRefusalCode.NOT_FOUND, message=f"no recorded call {call_id}")
+        dispatch = services.replay_inbound
+        if dispatch is None:  # pragma: no cover - create_app always sets it
+            return InboundReplayRefusal(
+                code=InboundReplayRefusalCode.NOT_A_SHIM, message="replay is not available here"
+            )
+
+        def may_see(hospital_id: str | None) -> bool:
+            return principal.role == "region" or (hospital_id is not None and principal.may_see(hospital_id))
+
+        try:
+            replayed = await replay_call(services.db, dispatch, call_id=number, may_see=may_see)
+        except ReplayRefused as refused:
+            return InboundReplayRefusal(code=InboundReplayRefusalCode(refused.code.value), message=refused.message)
+        code = replayed.reply.get("code")
+        return InboundReplaySuccess(
+            original=InboundCallRecord.from_row(replayed.original),
+            success=replayed.reply.get("success") is True,
+            reply_code=str(code) if code is not None else None,
+            reply=json.dumps(replayed.reply, ensure_ascii=False),
+        )

@@ -1,0 +1,90 @@
+"""What a job's task sees for one hospital, and the helpers every task shares."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from his_clients.client import HisClient
+from his_clients.errors import HisNoData
+from his_clients.method import HisMethod, ReplyT, RequestT
+from services.shims.ledger import NewMessage
+from services.surveys.links import SurveyLinks
+
+from .config import JobsConfig, beijing_day
+
+IDENTITY_LIMIT = 160
+"""Longer identities in a dedupe key are replaced by their digest (the column holds 255 characters)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskContext:
+    """One hospital's part of one run."""
+
+    his: HisClient
+    hospital_id: str
+    slot: datetime
+    """The slot (UTC) the run stands for: windows and dates follow it, not the clock."""
+    config: JobsConfig
+    survey_links: SurveyLinks
+
+    @property
+    def day(self) -> date:
+        """The slot's calendar day in Beijing."""
+        return beijing_day(self.slot)
+
+
+Collect = Callable[[TaskContext], Awaitable[list[NewMessage]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """A spec section a job carries out: the HIS method it polls and how replies become messages."""
+
+    section: str
+    method: HisMethod[Any, Any]
+    collect: Collect
+
+
+async def ask(ctx: TaskContext, method: HisMethod[RequestT, ReplyT], request: RequestT) -> list[Any]:
+    """The method's rows at this hospital: 10002 (no data) is none, a single object is one row, and a
+    row a regional HIS labels with another hospital's id is left to that hospital's own call."""
+    try:
+        reply: Any = await ctx.his.call(method, ctx.hospital_id, request)
+    except HisNoData:
+        return []
+    rows: Sequence[Any] = reply if isinstance(reply, list) else [reply] if reply is not None else []
+    return [row for row in rows if getattr(row, "hospital_id", None) in (None, "", ctx.hospital_id)]
+
+
+def digest(value: str) -> str:
+    """The same digest api/shims/messages.py uses for long identities (a JSON string's SHA-256)."""
+    canonical = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def identity(*parts: str) -> str:
+    """Parts joined by ``|``; a digest when that is too long for a key."""
+    joined = "|".join(parts)
+    return digest(joined) if len(joined) > IDENTITY_LIMIT else joined
+
+
+def person_key(*, admission_number: str | None, card: str | None, id_card: str | None) -> str | None:
+    """Who a row is about, for a dedupe key: the stay's admission number, else the card, else a digest of
+    the ID number (never the number itself: keys are shown to operators). None when the row has none."""
+    if admission_number:
+        return f"adm:{admission_number}"
+    if card:
+        return f"card:{card}"
+    if id_card:
+        return f"id:{digest(id_card.strip().upper())[:24]}"
+    return None
+
+
+def present(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload without absent fields (as the shims store a push's payload)."""
+    return {key: value for key, value in payload.items() if value is not None and value != ""}

@@ -1,0 +1,105 @@
+"""Replaying a recorded shim call: its body posted again to its shim, acting as its hospital (operators only).
+
+Why: a call refused because of our fault (a 10003, a validation we since corrected) can be run again
+without asking the hospital to resend it. The replay is an ordinary call to the shim: authenticated as
+the hospital it acted for, validated, deduplicated and recorded in the ledger like any other; a replay of
+an accepted push or payment callback is answered as a duplicate and acts no second time.
+
+What can be replayed: the ledger keeps bodies masked (ID numbers, phones, names, addresses) and never
+keeps an unmasked copy, so only a body with nothing masked in it is the body the hospital sent. Masking
+always leaves a ``*`` where it changed something, so a body holding no ``*`` in any key or text is
+replayable; any other is refused (MASKED_BODY), as is a call that acted for no known hospital (it was
+refused before we knew whose it was) or whose request could not be read as JSON at all.
+
+The dispatch (running the ASGI app in-process) lives in api/ and reaches here as a callable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Final
+
+from store.db import Database
+from store.inbound import InboundCall
+
+from .ledger import mask_json
+
+ReplayDispatch = Callable[[str, str, Any], Awaitable[dict[str, Any]]]
+"""Post ``body`` to the shim at ``path`` as hospital ``hospital_id``; the shim's JSON reply.
+Raises LookupError when no shim serves ``path``."""
+
+UNREADABLE_BODY_MESSAGES: Final = frozenset({"请求体不是有效的JSON", "请求体必须是JSON对象"})
+"""The shims' refusals of a body that was not a JSON object: the ledger then holds {} in its place."""
+
+
+class ReplayRefusalCode(StrEnum):
+    NOT_FOUND = "NOT_FOUND"
+    """No such call, or one of a hospital the operator does not see (the same answer for both)."""
+    NO_HOSPITAL = "NO_HOSPITAL"
+    MASKED_BODY = "MASKED_BODY"
+    BODY_NOT_RECORDED = "BODY_NOT_RECORDED"
+    NOT_A_SHIM = "NOT_A_SHIM"
+
+
+class ReplayRefused(Exception):
+    def __init__(self, code: ReplayRefusalCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    original: InboundCall
+    reply: dict[str, Any]
+    """The shim's new answer, masked as the ledger masks replies."""
+
+
+def holds_masked_text(value: Any) -> bool:
+    """Whether any key or text in a JSON value holds a ``*`` (what masking leaves behind)."""
+    if isinstance(value, str):
+        return "*" in value
+    if isinstance(value, Mapping):
+        return any(holds_masked_text(k) or holds_masked_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(holds_masked_text(v) for v in value)
+    return False
+
+
+def body_was_unreadable(call: InboundCall) -> bool:
+    reply = call.reply if isinstance(call.reply, Mapping) else {}
+    return str(reply.get("msg") or reply.get("message") or "") in UNREADABLE_BODY_MESSAGES
+
+
+async def replay_call(
+    db: Database, dispatch: ReplayDispatch, *, call_id: int, may_see: Callable[[str | None], bool]
+) -> Replayed:
+    """Post call ``call_id``'s body to its shim again as its hospital; ReplayRefused with why not.
+
+    ``may_see(hospital_id)`` says whether the operator sees that hospital's calls (None: calls of no
+    known hospital, which only region operators see).
+    """
+    async with db.session() as session:
+        original = await session.get(InboundCall, call_id)
+    if original is None or not may_see(original.hospital_id):
+        raise ReplayRefused(ReplayRefusalCode.NOT_FOUND, f"no recorded call {call_id}")
+    if original.hospital_id is None:
+        raise ReplayRefused(
+            ReplayRefusalCode.NO_HOSPITAL, "the call was refused before it was known which hospital it acted for"
+        )
+    if body_was_unreadable(original):
+        raise ReplayRefused(ReplayRefusalCode.BODY_NOT_RECORDED, "the request was not JSON: its body was not recorded")
+    if holds_masked_text(original.body):
+        raise ReplayRefused(
+            ReplayRefusalCode.MASKED_BODY,
+            "the recorded body holds masked personal data (ID number, phone, name or address), and no unmasked "
+            "copy is kept: ask the hospital to send the call again",
+        )
+    try:
+        reply = await dispatch(original.path, original.hospital_id, original.body)
+    except LookupError as error:
+        raise ReplayRefused(ReplayRefusalCode.NOT_A_SHIM, f"no shim serves {original.path} now") from error
+    masked: dict[str, Any] = mask_json(reply)
+    return Replayed(original=original, reply=masked)
