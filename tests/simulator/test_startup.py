@@ -1,17 +1,16 @@
-"""The data model builds fast enough for benchmarks with many hospitals."""
+"""The simulator's data model: many hospitals, and the same data for the same seed.
+
+How fast it builds is a benchmark (bench/simulator_startup.py), not a test.
+"""
 
 from __future__ import annotations
-
-import time
 
 from simulator.app import create_simulator_app
 
 
-def test_fifty_hospitals_start_quickly() -> None:
-    started = time.monotonic()
+def test_fifty_hospitals_build() -> None:
     app = create_simulator_app(standalone=[str(i) for i in range(300, 350)], regional=())
-    assert time.monotonic() - started < 3
-    assert len(app.state.simulator.hospitals) == 50
+    assert sorted(app.state.simulator.hospitals) == [str(i) for i in range(300, 350)]
 
 
 def test_same_seed_same_data() -> None:
