@@ -392,6 +392,16 @@ RENAMES: dict[tuple[str, str], dict[str, str]] = {
     ("28.1.12", "reply"): {"combCodes": "combCode"},
 }
 
+# Reply fields the spec gives a value for when a hospital leaves them out ("若无此字段，默认…"):
+# {wire name: (value, the words of the description that say so)}. A field gets its default only
+# where its description carries those words, so a sibling without them stays as the table says.
+SPEC_DEFAULTS: dict[str, tuple[str, str]] = {
+    "reportStatus": ("2", "若无此字段，默认reportStatus的值为2"),  # 16.1.2, 40.1.2, 41.1.2
+    "isPositive": ("0", "院内不返回时默认为普通报告"),  # 16.1.x, 17.1.x, 40.1.x, 41.1.x
+    "isFinished": ("1", "缺失此字段时，默认报告已经总检完成"),  # 17.1.2
+    "itemType": ("0", "默认0"),  # 4.1.1
+}
+
 # Rows of a request table that are really response fields.
 NOT_PARAMETERS: dict[str, frozenset[str]] = {"41.1.1": frozenset({"reportStatus", "isPositive"})}
 
@@ -745,7 +755,12 @@ def build_models(
             comment=comment,
             position=position,
         )
-        if not required:
+        spec_default = SPEC_DEFAULTS.get(key.strip()) if side == "reply" else None
+        if spec_default and spec_default[1] in description:
+            spec_field.required = False
+            spec_field.default = json.dumps(spec_default[0], ensure_ascii=False)
+            spec_field.comment = f"The spec says: {spec_default[1]}."
+        elif not required:
             if annotation.startswith(("list[", "List[")):
                 spec_field.default = "list"
             else:
@@ -878,6 +893,8 @@ def render_field(f: FieldSpec) -> list[str]:
         args.append("default=None")
     elif f.default == "list":
         args.append("default_factory=list")
+    elif f.default is not None:
+        args.append(f"default={f.default}")
     if f.wire != f.python:
         args.append(f"alias={json.dumps(f.wire)}")
     if f.accepts:

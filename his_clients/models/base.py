@@ -159,8 +159,11 @@ class HisReply(BaseModel):
         super().__pydantic_init_subclass__(**kwargs)
         cls._keys = _field_keys(cls)
         cls._exact = frozenset(field.alias or name for name, field in cls.model_fields.items())
+        # Text the spec gives a default for ("若无此字段，默认…") is absent when blank, so the default applies.
         cls._blank_is_absent = frozenset(
-            field.alias or name for name, field in cls.model_fields.items() if not _is_text(field.annotation)
+            field.alias or name
+            for name, field in cls.model_fields.items()
+            if not _is_text(field.annotation) or isinstance(field.default, str)
         )
 
     @model_validator(mode="before")

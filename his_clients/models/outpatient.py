@@ -160,7 +160,8 @@ class GuideSheetItem(HisReply):
 
     item_name: Str = Field(alias="itemName", description="项目名称")
     remark: Str = Field(description="备注")
-    item_type: Str = Field(alias="itemType", description="类型，默认0")
+    # The spec says: 默认0.
+    item_type: Str = Field(default="0", alias="itemType", description="类型，默认0")
     state: Str = Field(
         description=(
             "状态\n"

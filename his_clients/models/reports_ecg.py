@@ -80,8 +80,9 @@ class EcgReportSummary(HisReply):
             "3接口。2表示已审核，允许查看明细信息。"
         ),
     )
-    is_positive: Str | None = Field(
-        default=None,
+    # The spec says: 院内不返回时默认为普通报告.
+    is_positive: Str = Field(
+        default="0",
         alias="isPositive",
         description=(
             "1表示敏感报告，0表示普通报告。院内不返回时默认为普通报告。敏感报告将不会给用户展示报告详情或者pdf"
@@ -165,7 +166,9 @@ class EcgReport(HisReply):
     qrs_axes: Str = Field(alias="qrsAxes", description="QRS波群，单位（度）")
     t_axes: Str = Field(alias="tAxes", description="T波，单位（度）")
     heart_rate: Str = Field(alias="heartRate", description="心率，需要携带单位bpm，示例：67bpm")
+    # The spec says: 若无此字段，默认reportStatus的值为2.
     report_status: Str = Field(
+        default="2",
         alias="reportStatus",
         description=(
             "报告状态。1表示未审核，不允许查看明细信息，如果是报告审核之后又召回，可"
@@ -173,8 +176,9 @@ class EcgReport(HisReply):
             "reportStatus的值为2，即认为报告已审核。"
         ),
     )
-    is_positive: Str | None = Field(
-        default=None,
+    # The spec says: 院内不返回时默认为普通报告.
+    is_positive: Str = Field(
+        default="0",
         alias="isPositive",
         description=(
             "1表示敏感报告，0表示普通报告。院内不返回时默认为普通报告。敏感报告将不会给用户展示报告详情或者pdf"

@@ -79,8 +79,9 @@ class LabReportSummary(HisReply):
             "cancelled（已取消），rejected（已驳回），passed（已过号）"
         ),
     )
-    is_positive: Str | None = Field(
-        default=None,
+    # The spec says: 院内不返回时默认为普通报告.
+    is_positive: Str = Field(
+        default="0",
         alias="isPositive",
         description=(
             "1表示敏感报告，0表示普通报告。院内不返回时默认为普通报告。敏感报告将不会给用户展示报告详情或者pdf"
@@ -157,7 +158,9 @@ class LabResult(HisReply):
 class LabReportDetail(HisReply):
     """What ``hospital.interface.laboratoryReportDetail`` returns (16.1.2 报告明细信息查询)."""
 
+    # The spec says: 若无此字段，默认reportStatus的值为2.
     report_status: Str = Field(
+        default="2",
         alias="reportStatus",
         description=(
             "报告状态。1表示未审核，不允许查看明细信息，如果是报告审核之后又召回，可"
@@ -165,8 +168,9 @@ class LabReportDetail(HisReply):
             "reportStatus的值为2，即认为报告已审核。"
         ),
     )
-    is_positive: Str | None = Field(
-        default=None,
+    # The spec says: 院内不返回时默认为普通报告.
+    is_positive: Str = Field(
+        default="0",
         alias="isPositive",
         description=(
             "1表示敏感报告，0表示普通报告。院内不返回时默认为普通报告。敏感报告将不会给用户展示报告详情或者pdf"

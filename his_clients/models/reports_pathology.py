@@ -98,8 +98,9 @@ class PathologyReportSummary(HisReply):
             "果医院不允许查看此报告，公众号会给出一个提示。"
         ),
     )
-    is_positive: Str | None = Field(
-        default=None,
+    # The spec says: 院内不返回时默认为普通报告.
+    is_positive: Str = Field(
+        default="0",
         alias="isPositive",
         description=(
             "1表示敏感报告，0表示普通报告。院内不返回时默认为普通报告。敏感报告将不会给用户展示报告详情或者pdf"
@@ -184,7 +185,9 @@ class PathologyReport(HisReply):
     id: Str = Field(description="报告id，唯一主键，只表明一份报告")
     reg_id: Str = Field(alias="regId", description="登记id，记录报告的登记id")
     seen_by_eyes: Str = Field(alias="seenByEyes", description="肉眼所见")
+    # The spec says: 若无此字段，默认reportStatus的值为2.
     report_status: Str = Field(
+        default="2",
         alias="reportStatus",
         description=(
             "报告状态。1表示未审核，不允许查看明细信息，如果是报告审核之后又召回，可"
@@ -192,8 +195,9 @@ class PathologyReport(HisReply):
             "reportStatus的值为2，即认为报告已审核。"
         ),
     )
-    is_positive: Str | None = Field(
-        default=None,
+    # The spec says: 院内不返回时默认为普通报告.
+    is_positive: Str = Field(
+        default="0",
         alias="isPositive",
         description=(
             "1表示敏感报告，0表示普通报告。院内不返回时默认为普通报告。敏感报告将不会给用户展示报告详情或者pdf"

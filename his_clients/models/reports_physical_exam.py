@@ -49,8 +49,9 @@ class PhysicalExamReportSummary(HisReply):
         alias="bnsTypeCode",
         description="体检类型编码: 0：健康体检、1：职业病体检、2：招工体检、3：绿色通道、4：健康证",
     )
-    is_positive: Str | None = Field(
-        default=None,
+    # The spec says: 院内不返回时默认为普通报告.
+    is_positive: Str = Field(
+        default="0",
         alias="isPositive",
         description=(
             "1表示敏感报告，0表示普通报告。院内不返回时默认为普通报告。敏感报告将不会给用户展示报告详情或者pdf"
@@ -126,16 +127,18 @@ class PhysicalExamSection(HisReply):
 class PhysicalExamReport(HisReply):
     """What ``hospital.interface.physicalExaminationReportDetail`` returns (17.1.2 体检报告明细信息查询)."""
 
-    is_finished: Str | None = Field(
-        default=None,
+    # The spec says: 缺失此字段时，默认报告已经总检完成.
+    is_finished: Str = Field(
+        default="1",
         alias="isFinished",
         description=(
             "报告是否总检完成，未总检的报告不允许患者查看报告。0表示未完成，1表示已完"
             "成，缺失此字段时，默认报告已经总检完成。"
         ),
     )
-    is_positive: Str | None = Field(
-        default=None,
+    # The spec says: 院内不返回时默认为普通报告.
+    is_positive: Str = Field(
+        default="0",
         alias="isPositive",
         description=(
             "1表示敏感报告，0表示普通报告。院内不返回时默认为普通报告。敏感报告将不会给用户展示报告详情或者pdf"
