@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, get_origin
 
 from .codes import ReturnCode
 from .errors import HisNoData, HisProtocolError, HisRejected
 from .method import Envelope, HisMethod
+from .models.base import HisReply
 
 _ENVELOPE_KEYS = frozenset({"success", "msg", "code", "message"})
 _TRUE = frozenset({"true", "1", "yes"})
@@ -57,4 +58,21 @@ def read_envelope(body: bytes, *, method: HisMethod[Any, Any], hospital_id: str)
         return {key: value for key, value in reply.items() if key not in _ENVELOPE_KEYS}
     if method.envelope is Envelope.BARE:
         return None
-    return reply.get("data")
+    data = reply.get("data")
+    if data is None or data == "" or data == {}:
+        return _no_data(method, hospital_id=hospital_id, data=data)
+    return data
+
+
+def _no_data(method: HisMethod[Any, Any], *, hospital_id: str, data: Any) -> Any:
+    """A success whose ``data`` is null, missing or empty where the spec promises a structure.
+
+    The spec asks hospitals to keep the structure even when empty ("即使返回数据为空，也应该保持返回的
+    数据结构完整性"); many send ``null`` instead. That is no data from this hospital, not a broken reply:
+    an empty list for list methods, 10002 (HisNoData) for methods that return one object.
+    """
+    if get_origin(method.reply) is list:
+        return []
+    if isinstance(method.reply, type) and issubclass(method.reply, HisReply):
+        raise HisNoData("success without data", hospital_id=hospital_id, method=method.name)
+    return data
