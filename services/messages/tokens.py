@@ -1,8 +1,11 @@
 """The official account's access_token: one holder for every worker of a deployment.
 
-``GET {base}/cgi-bin/token`` gives the account's access_token, valid ``expires_in`` seconds (7200 today).
-Fetching a new one invalidates the previous one a few minutes later, so instances that each fetched
-their own would keep invalidating each other: the token lives in a cache every worker shares
+``POST {base}/cgi-bin/stable_token`` gives the account's access_token, valid ``expires_in`` seconds
+(7200 at most). Unlike ``cgi-bin/token``, whose every call invalidates the previous token, the stable
+token is kept apart: another system of the same account calling ``cgi-bin/token`` cannot invalidate
+ours, and in its normal mode (``force_refresh: false``) a call returns the token still in force (WeChat
+renews it in its last five minutes). Force mode (20 a day) is used only when WeChat refused the very
+token normal mode gives back. The token still lives in a cache every worker shares
 (`StoreTokenCache`: the ``shared_tokens`` table; `MemoryTokenCache` for one process), and whoever
 renews it first takes a lease there, so two workers finding it stale, or refused, cause one fetch.
 """
@@ -15,7 +18,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from sqlalchemy.exc import IntegrityError
 
@@ -174,22 +177,35 @@ class AccessTokenHolder:
                         if self._usable(cached, rejected=rejected):
                             assert cached is not None
                             return cached.value
-                        return await self._fetch()
+                        return await self._fetch(rejected=rejected)
                     finally:
                         await self._cache.release_lease(self._holder, now=self._clock.now())
                 if time.monotonic() >= give_up_at:
                     raise WeChatUnavailable("another worker has been renewing the access_token for too long")
                 await asyncio.sleep(self._poll_s)
 
-    async def _fetch(self) -> str:
-        body = await self._api.get(
-            "/cgi-bin/token", {"grant_type": "client_credential", "appid": self._appid, "secret": self._secret}
-        )
+    async def _fetch(self, *, rejected: str | None) -> str:
+        body = await self._stable_token(force_refresh=False)
+        if rejected is not None and body.get("access_token") == rejected:
+            # WeChat refused the token it still hands out: only a forced renewal gives another.
+            body = await self._stable_token(force_refresh=True)
         value = body.get("access_token")
-        if not value or body.get("errcode") not in (None, 0):
-            # A wrong appid/secret or a caller IP outside the whitelist: nothing is sent until it is fixed.
-            raise WeChatUnavailable(f"cgi-bin/token refused: errcode {body.get('errcode')}")
         expires_in = int(body.get("expires_in") or 7200)
         await self._cache.put(CachedToken(str(value), self._clock.now() + timedelta(seconds=expires_in)))
         log.info("official-account access_token fetched", extra={"expires_in": expires_in})
         return str(value)
+
+    async def _stable_token(self, *, force_refresh: bool) -> dict[str, Any]:
+        body = await self._api.post_json(
+            "/cgi-bin/stable_token",
+            {
+                "grant_type": "client_credential",
+                "appid": self._appid,
+                "secret": self._secret,
+                "force_refresh": force_refresh,
+            },
+        )
+        if not body.get("access_token") or body.get("errcode") not in (None, 0):
+            # A wrong appid/secret or a caller IP outside the whitelist: nothing is sent until it is fixed.
+            raise WeChatUnavailable(f"cgi-bin/stable_token refused: errcode {body.get('errcode')}")
+        return body

@@ -26,6 +26,7 @@ the new one (WeChat refused the first request, so nothing was delivered by it).
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
@@ -44,6 +45,7 @@ RATE_LIMITED: Final = 45009
 CLIENT_MSG_ID_TAKEN: Final = 45065
 """clientmsgid exist: a message under this client_msg_id went out already (documented for mass sends;
 taken the same way should a template send ever answer it)."""
+JSON_UTF8: Final = {"Content-Type": "application/json; charset=utf-8"}
 NOT_PROCESSED_STATUSES: Final = frozenset({503})
 """HTTP statuses that say the request was not processed; any other 5xx may come after it was."""
 
@@ -95,7 +97,15 @@ class OfficialAccountApi:
         return await self._call("GET", path, params=params)
 
     async def post(self, path: str, access_token: str, body: dict[str, Any]) -> dict[str, Any]:
-        return await self._call("POST", path, params={"access_token": access_token}, json=body)
+        return await self.post_json(path, body, params={"access_token": access_token})
+
+    async def post_json(
+        self, path: str, body: dict[str, Any], *, params: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """POST ``body`` as raw UTF-8 JSON: some endpoints refuse Chinese escaped as ``\\uXXXX`` (40033),
+        and WeChat's own SDKs send it unescaped."""
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return await self._call("POST", path, params=params or {}, data=data, headers=JSON_UTF8)
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         try:

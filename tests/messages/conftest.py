@@ -22,10 +22,10 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def fake_server() -> Iterator[FakeServer]:
+def fake_server(clock: ManualClock) -> Iterator[FakeServer]:
     """The fake official account on its own loopback port; `.official` is the fake, `stop()`/`start()` close
-    and reopen the port."""
-    server = FakeServer(FakeOfficialAccount())
+    and reopen the port. It tells token lifetimes by the test's clock."""
+    server = FakeServer(FakeOfficialAccount(clock=clock))
     server.start()
     try:
         yield server

@@ -1,8 +1,12 @@
 """A local fake of the WeChat official account's token, template and customer-service APIs.
 
-Tokens are ``tok-<n>``, valid 7200 s, and every earlier token stops working when a new one is fetched
-(or when `expire_tokens` is called): a send with a stale one answers 40001. `fail_next` queues errcodes
-the next sends answer instead of delivering.
+Tokens come from ``POST /cgi-bin/stable_token`` as WeChat documents it: JSON body only, and in normal
+mode (``force_refresh`` false) the token in force is returned with its remaining life, a new ``tok-<n>``
+only in its last five minutes (by the test's clock), the old one still accepted until it expires;
+``force_refresh`` true issues a new one and invalidates the old at once. ``cgi-bin/token`` (the legacy
+call another system of the account may use) issues tokens of its own that never touch the stable one.
+`expire_tokens` invalidates everything: a send with a stale token answers 40001. `fail_next` queues
+errcodes the next sends answer instead of delivering. `raw_bodies` keeps the bytes of every send.
 
 Like WeChat, a template send carrying ``client_msg_id`` is delivered once per openid and client_msg_id
 within `dedupe_window_s` (10 minutes): a repeat is answered ``errcode 0`` with the first msgid (or
@@ -22,6 +26,7 @@ import asyncio
 import threading
 import time
 from collections import Counter
+from datetime import datetime, timedelta
 from typing import Any
 
 import uvicorn
@@ -30,6 +35,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
+
+from services.payments.clock import Clock, SystemClock
 
 APPID = "wx-official-test"
 SECRET = "official-secret"
@@ -45,10 +52,18 @@ class DroppedAnswer(Response):
 
 
 class FakeOfficialAccount:
-    def __init__(self, *, dedupe_window_s: float = 600.0) -> None:
+    def __init__(self, *, dedupe_window_s: float = 600.0, clock: Clock | None = None) -> None:
         self._lock = threading.Lock()
+        self._clock = clock or SystemClock()
         self.token_fetches = 0
+        """Tokens issued by stable_token (normal calls answered with the token in force do not count)."""
+        self.stable_token_calls: list[dict[str, Any]] = []
+        self.raw_bodies: list[tuple[str, bytes]] = []
+        """(Content-Type, body bytes) of every send, as they came over the wire."""
+        self._valid: dict[str, datetime] = {}
+        """Every token a send may use, with when it expires."""
         self._current: str | None = None
+        self._legacy_tokens = 0
         self.received: list[dict[str, Any]] = []
         self.duplicates: list[dict[str, Any]] = []
         self.rejected: list[int] = []
@@ -61,7 +76,8 @@ class FakeOfficialAccount:
         self.hold_s = 0.0
         self.app = Starlette(
             routes=[
-                Route("/cgi-bin/token", self._token, methods=["GET"]),
+                Route("/cgi-bin/stable_token", self._stable_token, methods=["POST"]),
+                Route("/cgi-bin/token", self._legacy_token, methods=["GET"]),
                 Route("/cgi-bin/message/template/send", self._send, methods=["POST"]),
                 Route("/cgi-bin/message/custom/send", self._send, methods=["POST"]),
             ]
@@ -74,6 +90,7 @@ class FakeOfficialAccount:
     def expire_tokens(self) -> None:
         with self._lock:
             self._current = None
+            self._valid.clear()
 
     def templates(self) -> list[dict[str, Any]]:
         return [body for body in self.received if "template_id" in body]
@@ -82,25 +99,46 @@ class FakeOfficialAccount:
         """Deliveries per client_msg_id (messages sent without one are not counted here)."""
         return Counter(str(body["client_msg_id"]) for body in self.received if body.get("client_msg_id"))
 
-    async def _token(self, request: Request) -> Response:
+    async def _stable_token(self, request: Request) -> Response:
         if self.down:
             return Response("unavailable", status_code=503)
-        query = request.query_params
-        if query.get("grant_type") != "client_credential" or query.get("appid") != APPID:
+        if request.query_params:
+            return JSONResponse({"errcode": 40097, "errmsg": "invalid args: stable_token takes a JSON body only"})
+        body = await request.json()
+        self.stable_token_calls.append({k: v for k, v in body.items() if k != "secret"})
+        if body.get("grant_type") != "client_credential" or body.get("appid") != APPID:
             return JSONResponse({"errcode": 40013, "errmsg": "invalid appid"})
-        if query.get("secret") != SECRET:
+        if body.get("secret") != SECRET:
             return JSONResponse({"errcode": 40125, "errmsg": "invalid appsecret"})
+        now = self._clock.now()
         with self._lock:
+            expires_at = self._valid.get(self._current) if self._current else None
+            if body.get("force_refresh") is True:
+                self._valid.pop(self._current or "", None)  # force mode: the old token stops at once
+            elif expires_at is not None and expires_at - now > timedelta(minutes=5):
+                remaining = int((expires_at - now).total_seconds())
+                return JSONResponse({"access_token": self._current, "expires_in": remaining})
             self.token_fetches += 1
             self._current = f"tok-{self.token_fetches}"
+            self._valid[self._current] = now + timedelta(seconds=7200)
             return JSONResponse({"access_token": self._current, "expires_in": 7200}, media_type="text/plain")
+
+    async def _legacy_token(self, request: Request) -> Response:
+        """cgi-bin/token, as another system of the same account calls it: tokens apart from the stable one."""
+        with self._lock:
+            self._legacy_tokens += 1
+            return JSONResponse({"access_token": f"legacy-{self._legacy_tokens}", "expires_in": 7200})
 
     async def _send(self, request: Request) -> Response:
         if self.down:
             return Response("unavailable", status_code=503)
+        raw = await request.body()
         body = await request.json()
+        token = request.query_params.get("access_token") or ""
         with self._lock:
-            if request.query_params.get("access_token") != self._current or self._current is None:
+            self.raw_bodies.append((request.headers.get("content-type", ""), raw))
+            expires_at = self._valid.get(token)
+            if expires_at is None or expires_at <= self._clock.now():
                 self.rejected.append(40001)
                 return JSONResponse({"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"})
             if self._failures:
