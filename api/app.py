@@ -34,6 +34,7 @@ from store.db import Database
 from . import files, webservice
 from . import payments as payments_routes
 from .graphql import GraphQLApp, principal_of
+from .guards import RequestGuard
 from .paths import NormalisePath
 from .ratelimit import RateLimit
 from .settings import Settings
@@ -192,7 +193,11 @@ def create_app(settings: Settings) -> Starlette:
         principal = principal_of(request, services.sessions)
         return principal.subject if principal is not None else None
 
-    middleware = [Middleware(NormalisePath), Middleware(RateLimit, settings=settings, account_key=account_key)]
+    middleware = [
+        Middleware(NormalisePath),
+        Middleware(RateLimit, settings=settings, account_key=account_key),
+        Middleware(RequestGuard, settings=settings),  # bounded, typed, same-site bodies (api/guards.py)
+    ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.router.redirect_slashes = False
     app.state.services = services

@@ -10,8 +10,8 @@ refill). A request that finds a bucket empty is refused without reaching the app
 
 Buckets live in this process by default: with several workers each has its own, so the effective limit
 is multiplied by the worker count. ``backend = "redis"`` keeps them in Redis, shared by all workers
-(one Lua script per bucket, atomic). The address is the connection's peer: behind a reverse proxy,
-let the server trust that proxy's forwarded headers (uvicorn ``--forwarded-allow-ips``).
+(one Lua script per bucket, atomic). The address is ``api.addresses.address_of``: the connection's peer,
+or what a proxy in ``Settings.trusted_proxies`` forwarded; a header from anyone else changes nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from his_clients.codes import ReturnCode
 
+from .addresses import address_of
 from .settings import Settings, TokenBucket
 from .shims.envelope import fail
 
@@ -124,6 +125,7 @@ class RateLimit:
     ) -> None:
         self.app = app
         self.limits = settings.rate_limits
+        self.trusted_proxies = settings.trusted_proxies
         self.active = self.limits.active(production=not settings.dev)
         self.account_key = account_key
         self.clock = clock
@@ -159,8 +161,7 @@ class RateLimit:
 
     async def _wait(self, scope: Scope) -> float:
         now = self.clock()
-        client = scope.get("client")
-        address = client[0] if client else None
+        address = address_of(scope, self.trusted_proxies)
         if self.limits.per_ip is not None and address is not None and not self._exempt(address):
             wait = await self.buckets.take(f"ip:{address}", self.limits.per_ip, now=now)
             if wait > 0:

@@ -131,6 +131,23 @@ class Settings(BaseSettings):
     """The satisfaction survey's questionnaires and link lifetime (HISGRAPH_SURVEYS__QUESTIONNAIRES as JSON)."""
     cache_ttl_s: dict[str, float] = Field(default_factory=dict)
     """Per-method TTL overrides in seconds (0 turns caching off for a method); defaults in his_clients.caching."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses or CIDR networks of reverse proxies whose ``X-Forwarded-For`` names the client (api/addresses.py).
+    Empty (the default): the connection's peer is the client, whatever headers say, and ``hisgraph serve`` runs
+    uvicorn with proxy headers off."""
+    allowed_origins: tuple[str, ...] = ()
+    """Browser origins (``https://host[:port]``) other than our own that may send state-changing requests
+    (api/guards.py); none by default."""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(str(ipaddress.ip_network(entry.strip(), strict=False)) for entry in value)
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(entry.strip().rstrip("/").lower() for entry in value if entry.strip())
 
     @property
     def dev(self) -> bool:

@@ -108,6 +108,10 @@ class Hospital(_Strict):
     """The key it sends in ``X-Api-Key`` (``auth = "api_key"``; at least 16 characters)."""
     hmac_secret: SecretStr | None = None
     """The secret it signs shim requests with (``auth = "hmac"``; at least 16 characters)."""
+    hmac_version: Literal[1, 2] = 2
+    """The signature scheme it signs with (api/shims/auth.py): 2 covers method, path, query, hospital, timestamp,
+    nonce and the body's hash; 1 (timestamp, nonce and body only: a signed call could be replayed to
+    another path) only for a hospital that has not moved yet, and only where its entry says so."""
 
     @field_validator("allowed_ips", mode="before")
     @classmethod

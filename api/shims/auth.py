@@ -15,29 +15,46 @@ For a hospital integrator
 ``auth = "api_key"``
     Headers ``X-Hospital-Id: <our id for the hospital>`` and ``X-Api-Key: <the key>``.
 
-``auth = "hmac"``
+``auth = "hmac"`` (scheme 2, the default; ``hmac_version`` in the registry)
     Headers::
 
-        X-Hospital-Id: 253
-        X-Timestamp:   1718000000            (unix time in whole seconds, UTC)
-        X-Nonce:       3f1c9a0e5b7d4c21      (8-128 characters from A-Z a-z 0-9 - _ . ; never reused)
-        X-Signature:   <HMAC-SHA256 of the string to sign, keyed by the hospital's secret>
+        X-Hospital-Id:        253
+        X-Timestamp:          1718000000            (unix time in whole seconds, UTC)
+        X-Nonce:              3f1c9a0e5b7d4c21      (8-128 characters from A-Z a-z 0-9 - _ . ; never reused)
+        X-Signature-Version:  2                     (optional; if sent, must be the registry's version)
+        X-Signature:          <HMAC-SHA256 of the string to sign, keyed by the hospital's secret>
 
-    The string to sign is the timestamp, a line feed, the nonce, a line feed, then the request body
-    exactly as sent (bytes; UTF-8 JSON)::
+    The string to sign (scheme 2) is eight lines joined by a line feed (0x0A), no trailing line feed,
+    encoded as UTF-8::
 
-        "1718000000" + "\\n" + "3f1c9a0e5b7d4c21" + "\\n" + body
+        HISGRAPH-HMAC-SHA256-2
+        <HTTP method, upper case>                   POST
+        <path>                                      /prefront/hospitalizationCosts/hisRefund
+        <query string as sent, without "?">         (empty line when there is none)
+        <X-Hospital-Id>                             253
+        <X-Timestamp>                               1718000000
+        <X-Nonce>                                   3f1c9a0e5b7d4c21
+        <SHA-256 of the body bytes, lowercase hex>  (of the empty string when there is no body)
 
-    The signature is the 32-byte MAC as lowercase or uppercase hex (64 characters) or as standard
-    base64 (44 characters with padding). In Python::
+    The path is percent-decoded, repeated slashes collapsed, without a trailing slash (as we route it).
+    Over the WebService endpoint the method is POST, the path the operation's JSON path (as the catalog
+    names it, e.g. /prefront/hospitalizationCosts/hisRefund), the query empty and the body the JSON
+    argument string. The signature is the 32-byte MAC as lowercase or uppercase hex (64 characters) or as
+    standard base64 (44 characters with padding). In Python (``sign_request`` below computes it)::
 
-        mac = hmac.new(secret.encode(), f"{ts}\\n{nonce}\\n".encode() + body, hashlib.sha256).hexdigest()
+        digest = hashlib.sha256(body).hexdigest()
+        text = "\n".join(["HISGRAPH-HMAC-SHA256-2", "POST", path, query, hospital_id, ts, nonce, digest])
+        mac = hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
+
+    A signature binds the call to its method, path and query: a signed 9.1.2 query replayed to 9.1.1 is
+    refused (50001). Scheme 1 (``hmac_version = 1`` in the hospital's registry entry, never by a header)
+    signs only ``"<timestamp>\n<nonce>\n" + body``; a hospital on it should move to 2.
 
     A timestamp more than 300 s away from our clock, or a nonce the hospital used before, is refused.
 
 With ``api_key`` and ``hmac`` an empty ``allowed_ips`` means any address; a non-empty one is checked too.
-The address is the connection's peer; behind a reverse proxy, run the server with proxy headers trusted
-from that proxy only (uvicorn ``--proxy-headers --forwarded-allow-ips``), never from anyone.
+The address is ``api.addresses.client_address``: the connection's peer, or what a proxy listed in
+``Settings.trusted_proxies`` forwarded; ``X-Forwarded-For`` from anyone else is ignored.
 
 For a shim author
 -----------------
@@ -66,6 +83,7 @@ from his_clients.codes import ReturnCode
 from his_clients.registry import Hospital, Registry, ShimAuth
 from store.shim_nonces import StoredNonces
 
+from ..addresses import client_address
 from .envelope import ShimError, text_field
 
 log = logging.getLogger("hisgraph.shims.auth")
@@ -75,6 +93,8 @@ API_KEY_HEADER: Final = "X-Api-Key"
 TIMESTAMP_HEADER: Final = "X-Timestamp"
 NONCE_HEADER: Final = "X-Nonce"
 SIGNATURE_HEADER: Final = "X-Signature"
+SIGNATURE_VERSION_HEADER: Final = "X-Signature-Version"
+SCHEME_2: Final = "HISGRAPH-HMAC-SHA256-2"
 MAX_CLOCK_SKEW_S: Final = 300
 
 REPLAY_CALLER: Final = "hisgraph.replay_caller"
@@ -157,7 +177,7 @@ def log_refusal(request: Request, refusal: ShimUnauthorized) -> None:
         extra={
             "reason": refusal.reason,
             "path": request.url.path,
-            "client": request.client.host if request.client is not None else "",
+            "client": client_address(request) or "",
             "hospital_header": request.headers.get(HOSPITAL_HEADER, "")[:64],
         },
     )
@@ -189,7 +209,7 @@ class ShimAuthenticator:
         replayed = request.scope.get(REPLAY_CALLER)
         if isinstance(replayed, ShimCaller):
             return replayed
-        address = request.client.host if request.client is not None else None
+        address = client_address(request)
         claimed = request.headers.get(HOSPITAL_HEADER)
         if claimed is None:
             ids = frozenset(h.id for h in self._ip_only if h.allows_address(address))
@@ -223,13 +243,24 @@ class ShimAuthenticator:
                 "signature headers missing or malformed",
                 hint=f"需要 {TIMESTAMP_HEADER}、{NONCE_HEADER}(8-128位)、{SIGNATURE_HEADER}",
             )
+        version = request.headers.get(SIGNATURE_VERSION_HEADER, "").strip()
+        if version and version != str(hospital.hmac_version):
+            hint = f"{SIGNATURE_VERSION_HEADER} 应为 {hospital.hmac_version}"
+            reason = f"signature version {version[:8]!r}, registry says {hospital.hmac_version}"
+            raise ShimUnauthorized(reason, hint=hint)
         body = await request.body()
-        expected = hmac.new(
-            hospital.hmac_secret.get_secret_value().encode(),
-            f"{timestamp}\n{nonce}\n".encode() + body,
-            hashlib.sha256,
-        ).digest()
-        if not hmac.compare_digest(_decode_signature(signature), expected):
+        expected = string_to_sign(
+            hospital.hmac_version,
+            method=request.method,
+            path=request.scope["path"],
+            query=request.scope.get("query_string", b""),
+            hospital_id=request.headers.get(HOSPITAL_HEADER, "").strip(),
+            timestamp=timestamp,
+            nonce=nonce,
+            body=body,
+        )
+        mac = hmac.new(hospital.hmac_secret.get_secret_value().encode(), expected, hashlib.sha256).digest()
+        if not hmac.compare_digest(_decode_signature(signature), mac):
             raise ShimUnauthorized("bad signature")
         now = self._clock()
         if abs(now.timestamp() - int(timestamp)) > self._max_skew_s:
@@ -237,6 +268,52 @@ class ShimAuthenticator:
             raise ShimUnauthorized(f"timestamp {timestamp} is stale", hint=hint)
         if not await self._nonces.first_use(hospital_id=hospital.id, nonce=nonce, now=now):
             raise ShimUnauthorized("nonce used before", hint="随机串已使用过")
+
+
+def string_to_sign(
+    version: int,
+    *,
+    method: str,
+    path: str,
+    query: bytes | str,
+    hospital_id: str,
+    timestamp: str,
+    nonce: str,
+    body: bytes,
+) -> bytes:
+    """The bytes a hospital's HMAC covers under scheme ``version`` (the module docstring, byte for byte)."""
+    if version == 1:
+        return f"{timestamp}\n{nonce}\n".encode() + body
+    query_text = query.decode("latin-1") if isinstance(query, bytes) else query
+    digest = hashlib.sha256(body).hexdigest()
+    lines = [SCHEME_2, method.upper(), path, query_text, hospital_id, timestamp, nonce, digest]
+    return "\n".join(lines).encode("utf-8")
+
+
+def sign_request(
+    secret: str,
+    *,
+    method: str,
+    path: str,
+    hospital_id: str,
+    timestamp: str,
+    nonce: str,
+    body: bytes,
+    query: bytes | str = b"",
+    version: int = 2,
+) -> str:
+    """The X-Signature (lowercase hex) of a request, as an integrator computes it (docs, tests)."""
+    text = string_to_sign(
+        version,
+        method=method,
+        path=path,
+        query=query,
+        hospital_id=hospital_id,
+        timestamp=timestamp,
+        nonce=nonce,
+        body=body,
+    )
+    return hmac.new(secret.encode(), text, hashlib.sha256).hexdigest()
 
 
 def _decode_signature(signature: str) -> bytes:

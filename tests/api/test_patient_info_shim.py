@@ -74,6 +74,10 @@ async def test_refusals_use_the_spec_codes(seeded: httpx.AsyncClient, body: dict
 
 
 async def test_a_body_that_is_not_json_is_20003(seeded: httpx.AsyncClient) -> None:
-    response = await seeded.post(PATH, content=b"medicalCardNumber=1", headers={"Content-Type": "text/plain"})
+    response = await seeded.post(PATH, content=b"medicalCardNumber=1", headers={"Content-Type": "Application/JSON"})
     assert response.status_code == 200
+    assert response.json()["code"] == "20003"
+    # A form's type never reaches the shim (api/guards.py): the envelope, 20003, HTTP 415.
+    response = await seeded.post(PATH, content=b"medicalCardNumber=1", headers={"Content-Type": "text/plain"})
+    assert response.status_code == 415
     assert response.json()["code"] == "20003"

@@ -23,7 +23,7 @@ from starlette.applications import Starlette
 
 import api.shims.cards
 from api.settings import Settings
-from api.shims.auth import ShimAuthenticator, ShimCaller, ShimUnauthorized
+from api.shims.auth import ShimAuthenticator, ShimCaller, ShimUnauthorized, sign_request
 from api.shims.envelope import ShimError
 from his_clients.registry import Hospital, Registry
 from store.accounts import ShimNonce
@@ -106,11 +106,16 @@ def signed(
     at: datetime = NOW,
     nonce: str = "nonce-0001",
     encoding: str = "hex",
+    path: str = PATH,
 ) -> dict[str, str]:
-    """The headers api/shims/auth.py documents for an integrator."""
+    """The headers api/shims/auth.py documents for an integrator (scheme 2, written out by hand)."""
     timestamp = str(int(at.timestamp()))
-    mac = hmac.new(secret.encode(), f"{timestamp}\n{nonce}\n".encode() + body, hashlib.sha256)
+    text = f"HISGRAPH-HMAC-SHA256-2\nPOST\n{path}\n\n{hospital_id}\n{timestamp}\n{nonce}\n"
+    mac = hmac.new(secret.encode(), text.encode() + hashlib.sha256(body).hexdigest().encode(), hashlib.sha256)
     signature = mac.hexdigest() if encoding == "hex" else base64.b64encode(mac.digest()).decode()
+    assert mac.hexdigest() == sign_request(
+        secret, method="POST", path=path, hospital_id=hospital_id, timestamp=timestamp, nonce=nonce, body=body
+    )
     return {
         "X-Hospital-Id": hospital_id,
         "X-Timestamp": timestamp,
