@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Generic, Self, TypeVar
 
 import strawberry
@@ -18,6 +18,7 @@ from his_clients.method import HisMethod, ReplyT, RequestT
 from his_clients.models.cards import QUERY_PATIENT_INFO, QueryPatientInfoRequest
 from services.cards import get_patient_info
 from services.files import WithheldReason, withheld_reason
+from services.payments.clock import spec_time
 
 from ..context import Info
 from ..files import file_url
@@ -149,7 +150,7 @@ def window(start_time: str | None, end_time: str | None) -> tuple[str, str]:
     for name, value in (("startTime", start_time), ("endTime", end_time)):
         if value is not None and not _SPEC_TIME.match(value.strip()):
             raise ValueError(f"{name} must be written yyyy-MM-dd HH:mm:ss, e.g. 2024-01-31 08:00:00")
-    end = end_time.strip() if end_time else datetime.now().strftime(_TIME_FORMAT)
+    end = end_time.strip() if end_time else spec_time(datetime.now(UTC))
     if start_time:
         start = start_time.strip()
     else:

@@ -20,6 +20,7 @@ from simulator.data.model import (
     Report,
     Trade,
     Visit,
+    beijing_now,
 )
 
 GENERATED_PATIENTS = 24
@@ -307,7 +308,7 @@ class _Builder:
 
 def build_hospital(hospital_id: str, *, seed: int, now: datetime | None = None) -> Hospital:
     """One hospital: generated patients plus every person and identifier the examples name."""
-    now = now or datetime.now().replace(microsecond=0)
+    now = now or beijing_now()
     name_index = stable_int(seed, hospital_id) % len(vocab.HOSPITAL_NAMES)
     hospital = Hospital(hospital_id, vocab.HOSPITAL_NAMES[name_index])
     rng = random.Random(stable_int(seed, hospital_id))  # noqa: S311 - simulated data, not secrets

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
+
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
+def beijing_now() -> datetime:
+    """The simulated hospitals' wall clock: Beijing time (naive, as the spec writes it), whatever the host's zone."""
+    return datetime.now(UTC).astimezone(BEIJING).replace(tzinfo=None, microsecond=0)
 
 
 @dataclass(slots=True)
@@ -69,13 +76,11 @@ class InpatientStay:
         return self.discharged is None
 
     def covers(self, day: date) -> bool:
-        end = self.discharged.date() if self.discharged else date.today()
+        end = self.discharged.date() if self.discharged else beijing_now().date()
         return self.admitted.date() <= day <= end
 
     def days(self) -> list[date]:
-        from datetime import timedelta
-
-        end = self.discharged.date() if self.discharged else date.today()
+        end = self.discharged.date() if self.discharged else beijing_now().date()
         count = (end - self.admitted.date()).days + 1
         return [self.admitted.date() + timedelta(days=offset) for offset in range(count)]
 
@@ -139,7 +144,7 @@ class Patient:
         return self.cards[0]
 
     def age(self, *, on: date | None = None) -> int:
-        today = on or date.today()
+        today = on or beijing_now().date()
         years = today.year - self.birthdate.year
         return years - ((today.month, today.day) < (self.birthdate.month, self.birthdate.day))
 

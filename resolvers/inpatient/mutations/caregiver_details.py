@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
 
 from his_clients.codes import ReturnCode
+from services.payments.clock import spec_time
 
 from ...results import InputRefused, Sex, date_time, id_number, optional, phone_number, required
 
@@ -36,7 +37,7 @@ class CaregiverDetailsInput:
 def caregiver_parameters(details: CaregiverDetailsInput) -> dict[str, Any]:
     """The request fields 37.1.2 and 37.1.3 share, checked; raises InputRefused."""
     valid_until = date_time("caregiver.validUntil", details.valid_until)
-    if valid_until < datetime.now().strftime("%Y-%m-%d %H:%M:%S"):
+    if valid_until < spec_time(datetime.now(UTC)):
         raise InputRefused("caregiver.validUntil", ReturnCode.PARAMETER_RANGE, "the pass would already have expired")
     age = optional(details.age)
     if age is not None and not (age.isdigit() and int(age) <= 150):

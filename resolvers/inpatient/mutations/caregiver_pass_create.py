@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 import strawberry
 
 from his_clients.models.inpatient_records import ADD_CAREGIVERS, AddCaregiversRequest, NewCaregiver
+from services.payments.clock import spec_time
 
 from ...context import Info
 from ...results import (
@@ -72,7 +73,7 @@ class CaregiverPassCreateMutation:
                 patient_medical_card_number=required("patientMedicalCardNumber", input.patient_medical_card_number),
                 patient_id_card=optional_id_number("patientIdCard", input.patient_id_card),
                 admission_number=required("admissionNumber", input.admission_number),
-                create_time=datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+                create_time=spec_time(datetime.now(UTC)),
                 flag_invalid="0",
                 **caregiver_parameters(input.caregiver),
             ),
