@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
-from his_clients.registry import LOOPBACK, Endpoint, Hospital, Registry
+from his_clients.registry import LOOPBACK, Endpoint, Hospital, Registry, SoapStyle, SoapVersion
 
 DEMO_HOSPITALS = {
     "253": "济南市第一人民医院",
@@ -15,6 +17,11 @@ DEMO_HOSPITALS = {
 }
 STANDALONE = ("253", "254", "255")
 REGIONAL = ("256", "257")
+REGIONAL_ENDPOINT = "pingyin"
+DEMO_WEBSERVICE: Mapping[str, SoapStyle] = {}
+"""Hospitals (or the regional endpoint, by its id) the demo calls over WebService (SOAP) instead of HTTP."""
+SOAP_OPERATION_NAMES = {"hospital.interface.medicalInsurance.paySuccess": "medicalInsurancePaySuccess"}
+"""per_method: where two methods share a last part, the simulator's WSDL names one differently (simulator/soap.py)."""
 
 SIGN_IN = """\
 mutation SignIn {
@@ -159,8 +166,33 @@ query PhysicalExamPackages {
 """What ``hisgraph demo`` offers to paste into GraphiQL: (title, query), patient graph then hospital graph."""
 
 
-def simulated_region(simulator_base_url: str, *, timeout_s: float = 3.0) -> Registry:
-    """The registry for a simulator at ``simulator_base_url`` (hisgraph simulate's default layout)."""
+def soap_keys(base: str, path: str, style: SoapStyle, version: SoapVersion) -> dict[str, Any]:
+    """The registry keys of a simulated WebService HIS at ``base/soap/<style>/<path>`` (its WSDL says the rest)."""
+    keys: dict[str, Any] = {
+        "transport": "webservice",
+        "wsdl_url": f"{base}/soap/{'dispatch' if style == 'dispatch' else 'methods'}/{path}?wsdl",
+        "soap_style": style,
+        "soap_version": version,
+        "base_url": f"{base}/{path}",  # file downloads (16.1.4) stay HTTP GETs
+    }
+    if style == "dispatch":
+        keys |= {"soap_operation": "invoke", "soap_method_param": "methodName", "soap_param": "param"}
+    else:
+        keys["method_paths"] = SOAP_OPERATION_NAMES
+    return keys
+
+
+def simulated_region(
+    simulator_base_url: str,
+    *,
+    timeout_s: float = 3.0,
+    webservice: Mapping[str, SoapStyle] = DEMO_WEBSERVICE,
+    soap_version: SoapVersion = "1.1",
+) -> Registry:
+    """The registry for a simulator at ``simulator_base_url`` (hisgraph simulate's default layout).
+
+    ``webservice`` names the hospitals (and the regional endpoint, by its id) called over SOAP, with the style.
+    """
     base = simulator_base_url.rstrip("/")
     # The simulated hospitals serve report PDFs and images from the simulator itself.
     file_hosts = (base.split("://", 1)[-1],)
@@ -169,11 +201,15 @@ def simulated_region(simulator_base_url: str, *, timeout_s: float = 3.0) -> Regi
             id=h,
             name=DEMO_HOSPITALS[h],
             region="济南市",
-            base_url=f"{base}/his/{h}",
             timeout_s=timeout_s,
             file_hosts=file_hosts,
             hos_code=f"0531_{h}",  # the hosCode its 21.1.x uploads carry
             allowed_ips=LOOPBACK,  # the simulated hospitals call our shims from this machine
+            **(
+                soap_keys(base, f"his/{h}", webservice[h], soap_version)
+                if h in webservice
+                else {"base_url": f"{base}/his/{h}"}
+            ),
         )
         for h in STANDALONE
     ]
@@ -182,7 +218,7 @@ def simulated_region(simulator_base_url: str, *, timeout_s: float = 3.0) -> Regi
             id=h,
             name=DEMO_HOSPITALS[h],
             region="平阴县",
-            endpoint="pingyin",
+            endpoint=REGIONAL_ENDPOINT,
             timeout_s=timeout_s,
             file_hosts=file_hosts,
             hos_code=f"0531_{h}",
@@ -190,5 +226,10 @@ def simulated_region(simulator_base_url: str, *, timeout_s: float = 3.0) -> Regi
         )
         for h in REGIONAL
     ]
-    endpoint = Endpoint(id="pingyin", name="平阴县区域HIS", base_url=f"{base}/regional", timeout_s=timeout_s)
+    endpoint_soap = (
+        soap_keys(base, "regional", webservice[REGIONAL_ENDPOINT], soap_version)
+        if REGIONAL_ENDPOINT in webservice
+        else {"base_url": f"{base}/regional"}
+    )
+    endpoint = Endpoint(id=REGIONAL_ENDPOINT, name="平阴县区域HIS", timeout_s=timeout_s, **endpoint_soap)
     return Registry(hospitals=tuple(hospitals), endpoints=(endpoint,))

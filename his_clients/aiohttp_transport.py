@@ -16,9 +16,21 @@ import asyncio
 import aiohttp
 import httpx
 
+MAX_BODY_EXTENSION = "max_body_bytes"
+"""``request.extensions[MAX_BODY_EXTENSION]``: the most bytes this reply may have; more is ``ReplyTooLarge``."""
+_CHUNK = 64 * 1024
+
+
+class ReplyTooLarge(Exception):
+    """The reply is longer than the request allowed: it is never read whole."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the reply exceeds {limit} bytes")
+        self.limit = limit
+
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
-    """One aiohttp session (one keep-alive pool) per upstream; bodies are read whole."""
+    """One aiohttp session (one keep-alive pool) per upstream; bodies are read whole, up to a bound."""
 
     def __init__(self, *, max_connections: int = 20, keepalive_s: float = 30.0) -> None:
         self._max_connections = max_connections
@@ -45,7 +57,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 headers=request.headers.multi_items(),
                 allow_redirects=False,
             ) as reply:
-                body = await reply.read()
+                body = await _read_bounded(reply, request.extensions.get(MAX_BODY_EXTENSION))
                 content_type = reply.headers.get("Content-Type", "")
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise httpx.ReadTimeout(str(exc) or "timed out", request=request) from exc
@@ -61,3 +73,19 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             await session.close()
             # aiohttp closes SSL transports a moment later; give them that moment so nothing warns.
             await asyncio.sleep(0)
+
+
+async def _read_bounded(reply: aiohttp.ClientResponse, limit: int | None) -> bytes:
+    """The whole body, refusing (before reading it) one that says or turns out to be longer than ``limit``."""
+    if limit is None:
+        return await reply.read()
+    if reply.content_length is not None and reply.content_length > limit:
+        raise ReplyTooLarge(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in reply.content.iter_chunked(_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise ReplyTooLarge(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)

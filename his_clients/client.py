@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from . import budget
 from .caching import ReferenceCache
 from .envelope import read_envelope
 from .errors import (
@@ -35,12 +36,14 @@ from .file_streams import FILE_ERROR_BODY_LIMIT, FileStream, open_stream
 from .method import Access, Envelope, HisMethod, ReplyT, RequestT
 from .registry import Hospital, Registry, Upstream
 from .resilience import Bulkhead, CircuitBreaker, CircuitState, Clock
+from .soap import SoapTransport
 from .transport import (
     HttpBackend,
     HttpJsonTransport,
     RawReply,
     Transport,
     TransportConnectError,
+    TransportProtocolError,
     TransportTimeout,
 )
 
@@ -271,6 +274,7 @@ class HisClient:
         label: str | None = None,
     ) -> Any:
         hospital_id = label or hospital.id
+        budget.charge(hospital_id=hospital_id, method=method.name)  # the request's budget of calls, if any
         breaker = self._breaker(hospital.id)
         if not breaker.allow():
             raise HisCircuitOpen(
@@ -352,6 +356,8 @@ class HisClient:
                     url = upstream.url_for(method.name)
                     if isinstance(payload, dict):
                         return await transport.get(url, payload, timeout_s=timeout_s)
+                    if isinstance(transport, SoapTransport):  # a WebService HIS: by method, not by URL
+                        return await transport.call(method.name, payload, timeout_s=timeout_s)
                     return await transport.post_json(url, payload, timeout_s=timeout_s)
                 finally:
                     bulkhead.release()
@@ -361,6 +367,8 @@ class HisClient:
             ) from None
         except TransportConnectError as exc:
             raise HisConnectError(str(exc), hospital_id=hospital_id, method=method.name) from None
+        except TransportProtocolError as exc:  # too large, unsafe XML, a SOAP Fault (its faultstring masked)
+            raise HisProtocolError(str(exc), hospital_id=hospital_id, method=method.name) from None
 
     def _read(self, method: HisMethod[Any, Any], raw: RawReply, hospital_id: str) -> Any:
         if raw.status != 200:
@@ -391,11 +399,15 @@ class HisClient:
         if transport is None:
             if self._closed:
                 raise HisUnavailable("the client is shut down", hospital_id=upstream.key, method="")
-            if upstream.transport != "http":
-                raise HisUnavailable(
-                    f"transport {upstream.transport!r} is not available", hospital_id=upstream.key, method=""
+            if upstream.soap is not None:
+                transport = SoapTransport(
+                    upstream.soap,
+                    dict(upstream.method_paths),
+                    backend=self._backend,
+                    max_connections=upstream.max_connections,
                 )
-            transport = HttpJsonTransport(backend=self._backend, max_connections=upstream.max_connections)
+            else:
+                transport = HttpJsonTransport(backend=self._backend, max_connections=upstream.max_connections)
             self._transports[upstream.key] = transport
         return transport
 

@@ -28,6 +28,27 @@ A TOML file, validated with pydantic::
 
 A hospital has either its own ``base_url`` or names a shared regional ``endpoint``.
 
+WebService (SOAP) hospitals and endpoints (the spec's 约定: 接口类型 "http（推荐）或WebService")::
+
+    [[hospitals]]
+    id = "255"
+    name = "..."
+    transport = "webservice"
+    wsdl_url = "http://10.1.2.3:8080/his/services/HisService?wsdl"   # fetched once: address and namespace
+    # or, where the hospital publishes no WSDL:
+    # soap_endpoint = "http://10.1.2.3:8080/his/services/HisService"
+    # soap_namespace = "http://his.example.cn/"
+    soap_style = "per_method"     # one operation per method, named by the method's last part
+                                  # (hospital.interface.getPatientInfo -> getPatientInfo) unless
+                                  # method_paths names another; JSON request in, JSON reply out, as strings
+    soap_version = "1.1"          # or "1.2"
+    # soap_style = "dispatch": one operation for every method, taking the method name and the JSON:
+    # soap_operation = "invoke"; soap_method_param = "method"; soap_param = "param"
+    base_url = "http://10.1.2.3:8080/his"   # optional: file downloads (16.1.4 is a GET, SOAP cannot carry it)
+
+A ``transport = "webservice"`` entry without ``wsdl_url`` or ``soap_endpoint`` + ``soap_namespace`` is refused
+at start-up, as are SOAP keys on an ``http`` entry (they would be silently ignored).
+
 Hospitals calling our shims (``POST /prefront/...``) prove who they are as ``auth`` says; the scheme
 an integrator implements is described in ``api/shims/auth.py``.
 """
@@ -45,6 +66,9 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator, model_validator
 
 Transport = Literal["http", "webservice"]
+SoapStyle = Literal["per_method", "dispatch"]
+SoapVersion = Literal["1.1", "1.2"]
+_XML_NAME = r"^[A-Za-z_][A-Za-z0-9_.\-]{0,99}$"
 ShimAuth = Literal["none", "api_key", "hmac"]
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -57,19 +81,90 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Endpoint(_Strict):
-    """One HTTP server of a regional HIS, shared by several hospitals."""
+class SoapService(_Strict):
+    """Where and how a WebService HIS is called, as the registry entry says (his_clients/soap.py calls it)."""
+
+    wsdl_url: str | None
+    endpoint: str | None
+    namespace: str | None
+    style: SoapStyle
+    version: SoapVersion
+    operation: str | None
+    method_param: str
+    param: str
+
+
+class _SoapKeys(_Strict):
+    """The registry keys of a WebService (SOAP) HIS; see the module's docstring."""
+
+    wsdl_url: HttpUrl | None = None
+    """Its WSDL, fetched once (bounded, DTD refused) for the service address, namespace and SOAPActions."""
+    soap_endpoint: HttpUrl | None = None
+    """The service address, where no WSDL is published (then ``soap_namespace`` too)."""
+    soap_namespace: str | None = Field(default=None, min_length=1, max_length=500)
+    """The operations' namespace (the WSDL's targetNamespace)."""
+    soap_style: SoapStyle = "per_method"
+    soap_version: SoapVersion = "1.1"
+    soap_operation: str | None = Field(default=None, pattern=_XML_NAME)
+    """``dispatch``: the one operation every method goes through."""
+    soap_method_param: str = Field(default="method", pattern=_XML_NAME)
+    """``dispatch``: the operation's part carrying the method name."""
+    soap_param: str = Field(default="param", pattern=_XML_NAME)
+    """The part carrying the JSON request (``getPatientInfo（String param）``)."""
+
+    def _soap_problem(self, transport: Transport, owner: str) -> str | None:
+        given = [k for k in ("wsdl_url", "soap_endpoint", "soap_namespace", "soap_operation") if getattr(self, k)]
+        if transport != "webservice":
+            return f"{owner}: {', '.join(given)} given but transport = {transport!r} would ignore it" if given else None
+        if self.wsdl_url is None and (self.soap_endpoint is None or self.soap_namespace is None):
+            return f"{owner}: transport = 'webservice' needs wsdl_url, or soap_endpoint and soap_namespace"
+        if self.soap_style == "dispatch" and self.soap_operation is None:
+            return f"{owner}: soap_style = 'dispatch' needs soap_operation (and soap_method_param, soap_param)"
+        if self.soap_style == "per_method" and self.soap_operation is not None:
+            return f"{owner}: soap_operation is only for soap_style = 'dispatch'"
+        return None
+
+    def soap_service(self) -> SoapService:
+        return SoapService(
+            wsdl_url=None if self.wsdl_url is None else str(self.wsdl_url),
+            endpoint=None if self.soap_endpoint is None else str(self.soap_endpoint),
+            namespace=self.soap_namespace,
+            style=self.soap_style,
+            version=self.soap_version,
+            operation=self.soap_operation,
+            method_param=self.soap_method_param,
+            param=self.soap_param,
+        )
+
+    def _soap_base_url(self, base_url: HttpUrl | None) -> str:
+        """Where method URLs (file downloads) start: ``base_url``, else the SOAP address itself."""
+        address = base_url or self.soap_endpoint or self.wsdl_url
+        return str(address).split("?", 1)[0].rstrip("/")
+
+
+class Endpoint(_SoapKeys):
+    """One server of a regional HIS (HTTP, or WebService with the SOAP keys), shared by several hospitals."""
 
     id: str
     name: str = ""
-    base_url: HttpUrl
+    base_url: HttpUrl | None = None
+    """Method URL = base_url + "/" + method; required for ``http``, optional (file downloads) for ``webservice``."""
     transport: Transport = "http"
     timeout_s: float = Field(default=3.0, gt=0, le=120)
     max_connections: int = Field(default=20, ge=1, le=1000)
     method_paths: dict[str, str] = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _reachable(self) -> Self:
+        problem = self._soap_problem(self.transport, f"endpoint {self.id}")
+        if problem is None and self.transport == "http" and self.base_url is None:
+            problem = f"endpoint {self.id}: transport = 'http' needs base_url"
+        if problem is not None:
+            raise ValueError(problem)
+        return self
 
-class Hospital(_Strict):
+
+class Hospital(_SoapKeys):
     """One hospital as the registry describes it."""
 
     id: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_\-]+$")
@@ -96,6 +191,9 @@ class Hospital(_Strict):
     leaves it to each hospital whether patients may view such reports online. Off unless the hospital says so."""
     hos_code: str | None = Field(default=None, min_length=1, max_length=64)
     """The code (hosCode) the hospital's appointment-registration uploads (21.1.x) identify it by."""
+    registration_fee: Literal["online", "total"] = "online"
+    """What 20.1.7 registrationFee carries: ``online``, the spec's table ("挂号费(线上支付金额)"), or ``total``,
+    the whole fee with the card-balance and unified parts, for a hospital that reads it as its example does."""
     auth: ShimAuth = "none"
     """How the hospital proves itself when it calls our shims (api/shims/auth.py):
     ``none``: only by the address it calls from (``allowed_ips``), as hospitals following the spec do today;
@@ -155,8 +253,20 @@ class Hospital(_Strict):
 
     @model_validator(mode="after")
     def _one_address(self) -> Self:
-        if (self.base_url is None) == (self.endpoint is None):
+        # A WebService hospital is addressed by its SOAP keys; base_url is then optional (file downloads).
+        own_soap = self.endpoint is None and self.transport == "webservice"
+        if (self.base_url is None) == (self.endpoint is None) and not (own_soap and self.base_url is None):
             raise ValueError(f"hospital {self.id}: give exactly one of base_url or endpoint")
+        if self.endpoint is not None:
+            if self.transport != "http" or self.wsdl_url or self.soap_endpoint:
+                raise ValueError(
+                    f"hospital {self.id}: behind endpoint {self.endpoint!r} the endpoint says how it is called"
+                    " (set transport and the SOAP keys there)"
+                )
+            return self
+        problem = self._soap_problem(self.transport, f"hospital {self.id}")
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
     @property
@@ -251,25 +361,27 @@ class Registry(_Strict):
     def upstream(self, hospital: Hospital) -> Upstream:
         """Where calls for ``hospital`` go: its own HIS, or the regional endpoint it sits behind."""
         if hospital.endpoint is None:
-            assert hospital.base_url is not None  # checked by Hospital._one_address
+            soap = hospital.transport == "webservice"
             return Upstream(
                 key=f"hospital:{hospital.id}",
-                base_url=str(hospital.base_url).rstrip("/"),
+                base_url=hospital._soap_base_url(hospital.base_url),
                 transport=hospital.transport,
                 timeout_s=hospital.timeout_s,
                 max_connections=hospital.max_connections,
                 method_paths=hospital.method_paths,
                 regional=False,
+                soap=hospital.soap_service() if soap else None,
             )
         endpoint = self.endpoints_by_id[hospital.endpoint]
         return Upstream(
             key=f"endpoint:{endpoint.id}",
-            base_url=str(endpoint.base_url).rstrip("/"),
+            base_url=endpoint._soap_base_url(endpoint.base_url),
             transport=endpoint.transport,
             timeout_s=min(endpoint.timeout_s, hospital.timeout_s),
             max_connections=endpoint.max_connections,
             method_paths={**endpoint.method_paths, **hospital.method_paths},
             regional=True,
+            soap=endpoint.soap_service() if endpoint.transport == "webservice" else None,
         )
 
 
@@ -283,6 +395,8 @@ class Upstream(_Strict):
     max_connections: int
     method_paths: Mapping[str, str]
     regional: bool
+    soap: SoapService | None = None
+    """How to call it when ``transport = "webservice"`` (``method_paths`` then name operations, not paths)."""
 
     def url_for(self, method: str) -> str:
         path = self.method_paths.get(method, method)

@@ -14,9 +14,14 @@ from typing import Literal, Protocol
 
 import httpx
 
-from .aiohttp_transport import AiohttpTransport
+from .aiohttp_transport import MAX_BODY_EXTENSION, AiohttpTransport, ReplyTooLarge
 
 HttpBackend = Literal["aiohttp", "httpcore"]
+
+MAX_REPLY_BYTES = 16 * 1024 * 1024
+"""A method's reply (JSON, or a SOAP envelope) is refused past this many bytes, before it is parsed."""
+MAX_FILE_BYTES = 64 * 1024 * 1024
+"""A file read whole through the call path (16.1.4's DICOM over ``get``) is refused past this many bytes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +39,10 @@ class TransportTimeout(Exception):
 
 class TransportConnectError(Exception):
     """No connection, or it broke mid-way."""
+
+
+class TransportProtocolError(Exception):
+    """An answer came that no reading can use: too large, unsafe XML, a SOAP Fault, no SOAP envelope."""
 
 
 class Transport(Protocol):
@@ -59,9 +68,18 @@ _JSON_HEADERS = httpx.Headers({"Content-Type": "application/json; charset=utf-8"
 class HttpJsonTransport:
     """HTTP JSON to one upstream (spec: 接口类型 http（推荐）)."""
 
-    def __init__(self, *, backend: HttpBackend = "aiohttp", max_connections: int = 20) -> None:
+    def __init__(
+        self,
+        *,
+        backend: HttpBackend = "aiohttp",
+        max_connections: int = 20,
+        max_reply_bytes: int = MAX_REPLY_BYTES,
+        max_file_bytes: int = MAX_FILE_BYTES,
+    ) -> None:
         self._transport = _make_transport(backend, max_connections)
         self._urls: dict[str, httpx.URL] = {}
+        self._max_reply_bytes = max_reply_bytes
+        self._max_file_bytes = max_file_bytes
 
     def _url(self, url: str) -> httpx.URL:
         parsed = self._urls.get(url)
@@ -70,20 +88,31 @@ class HttpJsonTransport:
         return parsed
 
     async def post_json(self, url: str, body: bytes, *, timeout_s: float) -> RawReply:
-        request = httpx.Request("POST", self._url(url), content=body, headers=_JSON_HEADERS)
-        return await self._send(request, timeout_s)
+        return await self.post(url, body, headers=_JSON_HEADERS, timeout_s=timeout_s)
 
-    async def get(self, url: str, params: dict[str, str], *, timeout_s: float) -> RawReply:
-        return await self._send(httpx.Request("GET", self._url(url), params=params), timeout_s)
+    async def post(self, url: str, body: bytes, *, headers: httpx.Headers, timeout_s: float) -> RawReply:
+        """POST ``body`` with ``headers`` (the SOAP transport's envelopes go out this way)."""
+        request = httpx.Request("POST", self._url(url), content=body, headers=headers)
+        return await self._send(request, timeout_s, self._max_reply_bytes)
 
-    async def _send(self, request: httpx.Request, timeout_s: float) -> RawReply:
+    async def get(
+        self, url: str, params: dict[str, str], *, timeout_s: float, max_bytes: int | None = None
+    ) -> RawReply:
+        # No parameters keeps the URL's own query (a WSDL's ``?wsdl``); an empty dict would drop it.
+        request = httpx.Request("GET", self._url(url), params=params or None)
+        return await self._send(request, timeout_s, self._max_file_bytes if max_bytes is None else max_bytes)
+
+    async def _send(self, request: httpx.Request, timeout_s: float, max_bytes: int) -> RawReply:
         request.extensions["timeout"] = httpx.Timeout(timeout_s).as_dict()
+        request.extensions[MAX_BODY_EXTENSION] = max_bytes
         try:
             response = await self._transport.handle_async_request(request)
             try:
-                body = await response.aread()
+                body = await _read_bounded(response, max_bytes)
             finally:
                 await response.aclose()
+        except ReplyTooLarge as exc:
+            raise TransportProtocolError(str(exc)) from None
         except httpx.TimeoutException as exc:
             raise TransportTimeout(str(exc) or type(exc).__name__) from exc
         except httpx.TransportError as exc:
@@ -92,3 +121,15 @@ class HttpJsonTransport:
 
     async def aclose(self) -> None:
         await self._transport.aclose()
+
+
+async def _read_bounded(response: httpx.Response, limit: int) -> bytes:
+    """The body, refused past ``limit`` bytes while it streams in (whatever the backend)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise ReplyTooLarge(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)

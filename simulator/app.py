@@ -18,6 +18,7 @@ from simulator.dicom import FILE_ROUTE, dicom_bytes, serve_report_file
 from simulator.envelope import INVALID_PARAM, NOT_FOUND, Rejected, Reply, fail
 from simulator.faults import FAULT_KINDS
 from simulator.handlers.reports import PUBLIC_BASE_URL
+from simulator.soap import SoapEndpoints
 from simulator.state import Simulator
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ async def _wait_for_disconnect(request: Request) -> None:
 class _Endpoints:
     def __init__(self, simulator: Simulator) -> None:
         self.simulator = simulator
+        self.soap = SoapEndpoints(self._answer)
 
     async def his_call(self, request: Request) -> Response:
         route_hospital_id = request.path_params.get("hospital_id")
@@ -188,6 +190,7 @@ class _Endpoints:
 
     async def reset(self, request: Request) -> Response:
         self.simulator.reset()
+        self.soap.reset()
         return _json({"ok": True})
 
     async def hospitals(self, request: Request) -> Response:
@@ -207,10 +210,10 @@ def create_simulator_app(
     seed: int = 7,
     standalone: Sequence[str] = ("253", "254", "255"),
     regional: Sequence[str] = ("256", "257"),
-    webservice: bool = False,
+    webservice: bool = True,
 ) -> Starlette:
-    """A simulated region. `webservice` is accepted for the later WebService transport and ignored."""
-    del webservice
+    """A simulated region: every hospital over HTTP and, unless `webservice` is false, over SOAP too
+    (simulator/soap.py: /soap/methods/... and /soap/dispatch/..., each with its ?wsdl)."""
     simulator = Simulator(seed=seed, standalone=standalone, regional=regional)
     endpoints = _Endpoints(simulator)
     routes = [
@@ -218,6 +221,15 @@ def create_simulator_app(
         Route("/regional/" + DCM_FILE_METHOD, endpoints.dcm_file, methods=["GET"]),
         Route("/his/{hospital_id}/{method}", endpoints.his_call, methods=["POST"]),
         Route("/regional/{method}", endpoints.his_call, methods=["POST"]),
+    ]
+    if webservice:
+        routes += [
+            Route("/soap/{style}/his/{hospital_id}", endpoints.soap.endpoint, methods=["GET", "POST"]),
+            Route("/soap/{style}/regional", endpoints.soap.endpoint, methods=["GET", "POST"]),
+            Route("/admin/soap", endpoints.soap.set_settings, methods=["POST"]),
+            Route("/admin/soap", endpoints.soap.clear_settings, methods=["DELETE"]),
+        ]
+    routes += [
         Route(FILE_ROUTE, serve_report_file, methods=["GET"]),
         Route("/admin/faults", endpoints.add_fault, methods=["POST"]),
         Route("/admin/faults", endpoints.list_faults, methods=["GET"]),
