@@ -35,6 +35,7 @@ from . import files, webservice
 from . import payments as payments_routes
 from .graphql import GraphQLApp, principal_of
 from .guards import RequestGuard
+from .logs import RequestIds
 from .paths import NormalisePath
 from .ratelimit import RateLimit
 from .settings import Settings
@@ -78,6 +79,7 @@ def make_payment_provider(settings: Settings) -> PaymentProvider:
 
 def create_app(settings: Settings) -> Starlette:
     """Build the gateway. Nothing is read from the environment here: ``settings`` says everything."""
+    settings.check_production()  # production with dev-only settings refuses to start, saying why
     registry = settings.load_registry()
     db = Database(settings.database_url)
     his = HisClient(
@@ -194,6 +196,7 @@ def create_app(settings: Settings) -> Starlette:
         return principal.subject if principal is not None else None
 
     middleware = [
+        Middleware(RequestIds),  # first: every log line of the request carries its id
         Middleware(NormalisePath),
         Middleware(RateLimit, settings=settings, account_key=account_key),
         Middleware(RequestGuard, settings=settings),  # bounded, typed, same-site bodies (api/guards.py)

@@ -1,32 +1,161 @@
-"""``hisgraph``: run the gateway, the simulated region, or both; export the schema."""
+"""``hisgraph``: run the gateway, the simulated region, or both; export the schema.
+
+A user's mistake (a missing file, a typo in the registry, a port in use, a duplicate operator) gets one
+line on stderr and exit code 2, never a traceback; anything else is logged, masked, and exits 1.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import errno
+import logging
 import os
+import secrets
+import signal
 import socket
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import uvicorn
+from pydantic import ValidationError
 
-from .logs import configure_logging
-from .settings import Settings
+from his_clients.registry import Registry
+
+from .logs import configure_logging, log_config
+from .settings import Settings, UnsafeProduction
+
+log = logging.getLogger("hisgraph.cli")
+
+
+class UserMistake(Exception):
+    """Something the person at the terminal can fix: shown as one line, exit code 2."""
 
 
 def _bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        if error.errno == errno.EADDRINUSE:
+            raise UserMistake(f"port {port} on {host} is in use: stop what holds it, or pass --port") from None
+        raise UserMistake(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
     sock.set_inheritable(True)
     return sock
 
 
-def _serve(app: object, sock: socket.socket) -> None:
-    config = uvicorn.Config(app, log_level="info", lifespan="on")  # type: ignore[arg-type]
-    asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
+def uvicorn_config(app: object, *, settings: Settings | None = None, **options: Any) -> uvicorn.Config:
+    """How uvicorn serves ``app``: proxy headers only from ``trusted_proxies`` (api/addresses.py), else off
+    (uvicorn's own default would trust ``X-Forwarded-For`` from 127.0.0.1, i.e. from any local process)."""
+    if settings is None:
+        settings = app.state.settings  # type: ignore[attr-defined]
+    assert settings is not None
+    trusted = settings.trusted_proxies
+    # uvloop and httptools: the fast loop and HTTP parser, in every worker; logging: one masked JSON handler
+    # for every logger (api/logs.py), applied by uvicorn in each worker process.
+    options = {"log_level": "info", "loop": "uvloop", "http": "httptools", "log_config": _LOGGING.config()} | options
+    return uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        lifespan="on",
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=list(trusted),
+        **options,
+    )
+
+
+class _LoggingOptions:
+    """What --log-level and --log-format chose, for the uvicorn config of this process and its workers."""
+
+    level = "WARNING"
+    json_lines = True
+    access_log = True
+
+    def config(self) -> dict[str, Any]:
+        return log_config(self.level, json_lines=self.json_lines, access_log=self.access_log)
+
+
+_LOGGING = _LoggingOptions()
+
+
+def _serve(app: object, sock: socket.socket, **options: Any) -> None:
+    # Server.run, not asyncio.run(Server.serve()): only run installs the configured loop (uvloop).
+    uvicorn.Server(uvicorn_config(app, **options)).run(sockets=[sock])
+
+
+def _die_with_parent() -> None:
+    """A worker ends when its supervisor dies, even by SIGKILL: no orphan keeps serving the port (Linux)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def worker_app() -> object:
+    """The app factory each ``serve --workers N`` process calls: settings from the environment, which
+    ``cmd_serve`` filled in (registry path, shared secrets, migrations already done)."""
+    from .app import create_app
+
+    _die_with_parent()
+    return create_app(Settings())
+
+
+def _workers(value: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not 1 <= count <= 64:
+        raise argparse.ArgumentTypeError("between 1 and 64")
+    return count
+
+
+def _settings(config: str | None, **overrides: Any) -> Settings:
+    """Settings from the environment (and ``--config``), refused in one line when they do not validate."""
+    if config is not None and not Path(config).is_file():
+        raise UserMistake(f"no such registry file: {config}")
+    try:
+        given: dict[str, Any] = {"registry_path": Path(config)} if config else {}
+        return Settings(**given, **overrides)
+    except ValidationError as invalid:
+        raise UserMistake(f"invalid settings: {_first_problem(invalid)}") from None
+
+
+def _first_problem(invalid: ValidationError) -> str:
+    errors = invalid.errors(include_url=False, include_input=False)
+    first = errors[0]
+    where = ".".join(str(part) for part in first["loc"]) or "settings"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where}: {first['msg']}{more}"
+
+
+def _registry(settings: Settings, config: str | None) -> Registry:
+    try:
+        return settings.load_registry()
+    except FileNotFoundError:
+        raise UserMistake(f"no such registry file: {config or settings.registry_path}") from None
+    except ValidationError as invalid:
+        raise UserMistake(f"registry {config or settings.registry_path}: {_first_problem(invalid)}") from None
+    except ValueError as invalid:  # unreadable TOML, or no registry at all
+        raise UserMistake(f"registry {config or settings.registry_path or ''}: {invalid}") from None
+
+
+async def _migrate(database_url: str) -> None:
+    from store.db import Database
+
+    db = Database(database_url)
+    try:
+        await db.migrate()
+    finally:
+        await db.dispose()
 
 
 def _jobs_on(settings: Settings) -> Settings:
@@ -38,10 +167,67 @@ def _jobs_on(settings: Settings) -> Settings:
 def cmd_serve(args: argparse.Namespace) -> int:
     from .app import create_app
 
-    settings = _jobs_on(Settings(registry_path=Path(args.config)) if args.config else Settings())
+    settings = _jobs_on(_settings(args.config))
+    _registry(settings, args.config)
+    settings.check_production()
+    workers: int = args.workers or os.cpu_count() or 1
+    if settings.migrate_on_start and not args.no_migrate:
+        asyncio.run(_migrate(settings.database_url))  # once, here: workers never race on start-up
     sock = _bind(args.host, args.port)
-    print(f"hisgraph gateway on http://{args.host}:{sock.getsockname()[1]}/graphql", flush=True)
-    _serve(create_app(settings), sock)
+    print(f"hisgraph gateway on http://{args.host}:{sock.getsockname()[1]}/graphql ({workers} workers)", flush=True)
+    if workers == 1:
+        _serve(create_app(settings.model_copy(update={"migrate_on_start": False})), sock)
+        return 0
+    # N processes on one socket, each building the app from the environment (uvicorn's multiprocess supervisor).
+    env = os.environ
+    if args.config:
+        env["HISGRAPH_REGISTRY_PATH"] = str(Path(args.config).resolve())
+    env["HISGRAPH_MIGRATE_ON_START"] = "false"
+    env.setdefault("HISGRAPH_RUN_JOBS", "true" if settings.run_jobs else "false")
+    for name in ("session_secret", "file_link_secret"):
+        # Allowed per-process secrets are still one per gateway: a token made by one worker works at another.
+        env.setdefault(f"HISGRAPH_{name.upper()}", secrets.token_urlsafe(32))
+    config = uvicorn_config("api.cli:worker_app", settings=settings, factory=True, workers=workers)
+    from uvicorn.supervisors import Multiprocess
+
+    Multiprocess(config, sockets=[sock]).run()
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Apply the store's migrations and stop: run it once before starting instances with ``--no-migrate``."""
+    settings = _settings(None, **({"database_url": args.database_url} if args.database_url else {}))
+    asyncio.run(_migrate(settings.database_url))
+    print("migrations applied")
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    """Validate the registry (and the settings from the environment) without starting anything."""
+    try:
+        settings = _settings(args.config)
+        if args.config:
+            # Every problem of the file, one a line, not only the first.
+            Registry.load(args.config)
+        registry = _registry(settings, args.config)
+    except UserMistake as mistake:
+        print(mistake, file=sys.stderr)
+        return 1
+    except ValidationError as invalid:
+        for error in invalid.errors(include_url=False, include_input=False):
+            where = ".".join(str(part) for part in error["loc"]) or "registry"
+            print(f"{args.config}: {where}: {error['msg']}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as unreadable:
+        print(f"{args.config}: {unreadable}", file=sys.stderr)
+        return 1
+    problems = settings.production_refusals()
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return 1
+    where = args.config or settings.registry_path
+    print(f"{where}: {len(registry.hospitals)} hospitals, settings valid ({settings.mode} mode)")
     return 0
 
 
@@ -86,7 +272,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         flush=True,
     )
     try:
-        _serve(create_app(settings), sock)
+        _serve(create_app(settings), sock, log_level="warning", access_log=False)
     finally:
         simulator.stop()
     return 0
@@ -100,8 +286,15 @@ def cmd_operator_create(args: argparse.Namespace) -> int:
     from services.identity.operators import OperatorService
     from store.db import Database
 
+    settings = _settings(args.config)
+    if args.hospital is not None:
+        registry = _registry(settings, args.config) if args.config or settings.registry_path else None
+        if registry is None:
+            raise UserMistake("not created: give --config (or HISGRAPH_REGISTRY_PATH) so the hospital id is checked")
+        if registry.hospital(args.hospital) is None:
+            raise UserMistake(f"not created: no hospital {args.hospital!r} in the registry")
     password = os.environ.get("HISGRAPH_OPERATOR_PASSWORD") or getpass.getpass("password (12+ characters): ")
-    database_url = args.database_url or Settings().database_url
+    database_url = args.database_url or settings.database_url
 
     async def create() -> int:
         db = Database(database_url)
@@ -116,11 +309,14 @@ def cmd_operator_create(args: argparse.Namespace) -> int:
         print(f"operator {operator.username} created: sees {scope}")
         return 0
 
+    from sqlalchemy.exc import IntegrityError
+
     try:
         return asyncio.run(create())
+    except IntegrityError:
+        raise UserMistake(f"not created: an operator named {args.username!r} exists already") from None
     except ValueError as refused:
-        print(f"not created: {refused}", file=sys.stderr)
-        return 2
+        raise UserMistake(f"not created: {refused}") from None
 
 
 def cmd_followers_import(args: argparse.Namespace) -> int:
@@ -161,6 +357,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hisgraph", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"hisgraph {_version()}")
     parser.add_argument("--log-level", default="WARNING", help="root log level (default WARNING)")
     parser.add_argument("--log-format", choices=("json", "text"), default="json")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -169,7 +366,21 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", help="hospital registry TOML (default: $HISGRAPH_REGISTRY_PATH)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers", type=_workers, default=None, help="processes on the one port (default: the number of CPUs)"
+    )
+    serve.add_argument(
+        "--no-migrate", action="store_true", help="do not apply migrations (run `hisgraph migrate` once instead)"
+    )
     serve.set_defaults(run=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="apply the store's migrations, then stop")
+    migrate.add_argument("--database-url", help="default: $HISGRAPH_DATABASE_URL or the SQLite file")
+    migrate.set_defaults(run=cmd_migrate)
+
+    check = sub.add_parser("check-config", help="validate a registry file and the settings; exit 1 when wrong")
+    check.add_argument("--config", help="hospital registry TOML (default: $HISGRAPH_REGISTRY_PATH)")
+    check.set_defaults(run=cmd_check_config)
 
     simulate = sub.add_parser("simulate", help="serve a simulated region of hospitals")
     simulate.add_argument("--host", default="127.0.0.1")
@@ -188,7 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
     create = operator_sub.add_parser("create", help="create an operator (password from $HISGRAPH_OPERATOR_PASSWORD)")
     create.add_argument("--username", required=True)
     create.add_argument("--role", choices=("region", "hospital"), required=True)
-    create.add_argument("--hospital", help="the hospital id of a hospital operator")
+    create.add_argument("--hospital", help="the hospital id of a hospital operator (checked in the registry)")
+    create.add_argument("--config", help="hospital registry TOML (default: $HISGRAPH_REGISTRY_PATH)")
     create.add_argument("--database-url", help="default: $HISGRAPH_DATABASE_URL or the SQLite file")
     create.set_defaults(run=cmd_operator_create)
 
@@ -204,10 +416,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    try:
+        return metadata.version("hisgraph")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    configure_logging(args.log_level, json_lines=args.log_format == "json")
-    code: int = args.run(args)
+    _LOGGING.level = str(args.log_level).upper()
+    _LOGGING.json_lines = args.log_format == "json"
+    try:
+        configure_logging(_LOGGING.level, json_lines=_LOGGING.json_lines)
+    except ValueError:
+        print(f"hisgraph: --log-level {args.log_level!r} is not a level (DEBUG, INFO, WARNING, ERROR)", file=sys.stderr)
+        return 2
+    try:
+        code: int = args.run(args)
+    except (UserMistake, UnsafeProduction) as mistake:
+        print(f"hisgraph {args.command}: {mistake}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception:
+        # Ours to fix, not the user's: the traceback goes to the log, masked (api/logs.py), not to the screen.
+        log.exception("hisgraph %s failed", args.command)
+        print(f"hisgraph {args.command}: failed unexpectedly; the log has the details", file=sys.stderr)
+        return 1
     return code
 
 

@@ -1,59 +1,199 @@
-"""Structured logs, one JSON object per line, with personal data masked before anything is written."""
+"""Structured logs, one JSON object per line, with personal data and secrets masked before anything is written.
+
+Every logger of the process goes through one handler (``configure_logging``, and ``log_config`` for uvicorn,
+which applies it in each worker): the gateway's own, uvicorn's access and error lines, strawberry's,
+SQLAlchemy's. What is masked, in the message, in every text field and in tracebacks:
+
+- ID-card and mobile numbers (services.masking), wherever they appear;
+- the values of sensitive query parameters (``?idCard=...&phone=...&token=...``);
+- bearer tokens and signed tokens (sessions, file and survey links: ``<body>.<mac>``), including the
+  token in a ``/survey/...`` or ``/files/...`` path.
+
+Each line carries ``request_id`` (from ``RequestIds``: the caller's ``X-Request-Id`` when it is sane,
+otherwise a new one) and ``trace_id`` (empty until tracing sets ``trace_id_var``).
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
-from typing import Any, TextIO
+import uuid
+from contextvars import ContextVar
+from typing import Any, Final, TextIO
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.masking import mask_text
 
 # Attributes every LogRecord has; anything else on a record came in through ``extra=``.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+_NOT_WRITTEN: Final = _STANDARD | {"color_message"}  # uvicorn's terminal colours of the same message
+
+request_id_var: ContextVar[str] = ContextVar("hisgraph_request_id", default="")
+"""The id of the request being served (empty outside a request)."""
+trace_id_var: ContextVar[str] = ContextVar("hisgraph_trace_id", default="")
+"""The trace id of the request being served, once tracing sets it (empty until then)."""
+
+_SENSITIVE_WORDS: Final = (
+    "idcard|id_card|idno|idnumber|cardno|card_no|cardnumber|phone|mobile|token|sign|password|passwd|secret|"
+    "openid|unionid|session"
+)
+_SENSITIVE_NAMES: Final = "code|key|pwd|tel|auth"
+_QUERY_VALUE = re.compile(rf"(?i)([?&;](?:[\w.-]*(?:{_SENSITIVE_WORDS})[\w.-]*|{_SENSITIVE_NAMES})=)[^&\s\"'#]*")
+_BEARER = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=-]{8,}")
+_LINK_PATH = re.compile(r"(/(?:survey|files)/)[^/?#\s\"']+")
+_SIGNED_TOKEN = re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{20,}(?![A-Za-z0-9_-])")
+_SECRET_JSON = re.compile(
+    r"(?i)([\"']?(?:password|passwd|secret|token|access_token|sign|signature|authorization|api_?key)[\"']?"
+    r"\s*[:=]\s*[\"']?)([^\"'\s,}&]{4,})"
+)
+
+
+def mask_log_text(text: str) -> str:
+    """``text`` as a log line may show it: personal data and secrets masked (see the module's docstring)."""
+    if not text:
+        return text
+    text = _QUERY_VALUE.sub(r"\1***", text)
+    text = _LINK_PATH.sub(r"\1***", text)
+    text = _BEARER.sub(r"\1\2***", text)
+    text = _SIGNED_TOKEN.sub("***", text)
+    text = _SECRET_JSON.sub(r"\1***", text)
+    return mask_text(text)
+
+
+def _masked(value: object) -> object:
+    if isinstance(value, str):
+        return mask_log_text(value)
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(item) for item in value]
+    return value
 
 
 class MaskPersonalData(logging.Filter):
-    """Rewrites the message and every text field of a record with ID-card and mobile numbers masked."""
+    """Rewrites the message, every extra field and the traceback of a record with personal data and
+    secrets masked. Idempotent: a record passed through twice comes out the same."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = mask_text(record.getMessage())
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # arguments that do not fit the format: still log, masked
+            message = f"{record.msg} {record.args}"
+        record.msg = mask_log_text(message)
         record.args = None
         for key, value in list(vars(record).items()):
-            if key not in _STANDARD and isinstance(value, str):
-                setattr(record, key, mask_text(value))
+            if key not in _STANDARD:
+                setattr(record, key, _masked(value))
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = mask_text(record.exc_text)
+            record.exc_text = mask_log_text(record.exc_text)
+        # The raw exception stays out of every formatter's reach: only the masked text is written.
+        record.exc_info = None
+        if record.stack_info:
+            record.stack_info = mask_log_text(record.stack_info)
+        record.request_id = getattr(record, "request_id", None) or request_id_var.get()
+        record.trace_id = getattr(record, "trace_id", None) or trace_id_var.get()
         return True
 
 
 class JsonFormatter(logging.Formatter):
+    """One JSON object per line: at, level, logger, msg, request_id, trace_id, extras, exc."""
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
             "at": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
             "level": record.levelname,
             "logger": record.name,
             "msg": record.getMessage(),
+            "request_id": getattr(record, "request_id", "") or request_id_var.get(),
+            "trace_id": getattr(record, "trace_id", "") or trace_id_var.get(),
         }
-        entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        entry.update({k: v for k, v in vars(record).items() if k not in _NOT_WRITTEN and k not in entry})
         if record.exc_text:
             entry["exc"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = record.stack_info
         return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+class _TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
 
 
 def masked_handler(stream: TextIO, *, json_lines: bool = True) -> logging.Handler:
     """The gateway's log handler: personal data masked, then JSON lines (or plain text) to ``stream``."""
     handler = logging.StreamHandler(stream)
     handler.addFilter(MaskPersonalData())
-    plain = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
-    handler.setFormatter(JsonFormatter() if json_lines else plain)
+    handler.setFormatter(JsonFormatter() if json_lines else _TextFormatter())
     return handler
 
 
-def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
-    """Root logging for the gateway's processes: masked, JSON lines on stderr."""
-    root = logging.getLogger()
-    root.handlers[:] = [masked_handler(sys.stderr, json_lines=json_lines)]
-    root.setLevel(level)
+def stderr_handler(json_lines: bool = True) -> logging.Handler:
+    """``masked_handler`` on stderr; the factory ``log_config`` names for uvicorn's dictConfig."""
+    return masked_handler(sys.stderr, json_lines=json_lines)
+
+
+# Loggers that libraries give handlers of their own (uvicorn's defaults): they must pass on to ours instead.
+_LIBRARY_LOGGERS: Final = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi", "strawberry", "sqlalchemy")
+
+
+def log_config(level: str = "INFO", *, json_lines: bool = True, access_log: bool = True) -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` for uvicorn's ``log_config``: the masked handler on the root, and
+    every library logger passing its lines to it (uvicorn applies this in each worker process)."""
+    loggers: dict[str, Any] = {name: {"handlers": [], "propagate": True} for name in _LIBRARY_LOGGERS}
+    loggers["uvicorn.access"]["level"] = "INFO" if access_log else "WARNING"
+    loggers["sqlalchemy"]["level"] = "WARNING"
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "handlers": {"masked": {"()": "api.logs.stderr_handler", "json_lines": json_lines}},
+        "root": {"handlers": ["masked"], "level": level},
+        "loggers": loggers,
+    }
+
+
+def configure_logging(level: str = "INFO", *, json_lines: bool = True, access_log: bool = True) -> None:
+    """Logging for the gateway's processes: masked, JSON lines on stderr, for every logger."""
+    import logging.config
+
+    logging.config.dictConfig(log_config(level, json_lines=json_lines, access_log=access_log))
+    logging.captureWarnings(True)
+
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+class RequestIds:
+    """ASGI middleware: each request gets an id for its log lines, answered as ``X-Request-Id``.
+
+    The caller's ``X-Request-Id`` is kept when it is short and plain (a load balancer's); anything else is
+    replaced, so a caller cannot write into our logs through it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = next((value for name, value in scope.get("headers", ()) if name == b"x-request-id"), b"")
+        text = given.decode("latin-1")
+        request_id = text if _REQUEST_ID.fullmatch(text) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["X-Request-Id"] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)

@@ -10,6 +10,7 @@ import ipaddress
 import secrets
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,6 +23,21 @@ from services.jobs.config import JobsConfig
 from services.messages.config import OfficialAccountConfig
 from services.payments.providers.wechatpay import WeChatPayConfig
 from services.surveys.questionnaires import SurveysConfig
+
+
+class UnsafeProduction(ValueError):
+    """Production mode with a setting that is only safe in dev (see ``Settings.check_production``)."""
+
+
+def _is_loopback_url(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    if host in ("", "localhost") or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
 
 
 class TokenBucket(BaseModel):
@@ -131,6 +147,16 @@ class Settings(BaseSettings):
     """The satisfaction survey's questionnaires and link lifetime (HISGRAPH_SURVEYS__QUESTIONNAIRES as JSON)."""
     cache_ttl_s: dict[str, float] = Field(default_factory=dict)
     """Per-method TTL overrides in seconds (0 turns caching off for a method); defaults in his_clients.caching."""
+    allow_random_secrets: bool = False
+    """Production only: start although ``session_secret`` or ``file_link_secret`` is not set (each process
+    then makes up its own, so sessions and links break on restart and between workers)."""
+    allow_sandbox_payments: bool = False
+    """Production only: start with ``payment_provider = "sandbox"`` (orders are paid on command, no money moves)."""
+    allow_fake_sms: bool = False
+    """Production only: start without a real SMS sender (codes are never delivered to patients' phones)."""
+    allow_loopback_public_url: bool = False
+    """Production only: start with a ``public_base_url`` on this machine (payment notifications and links to
+    ``127.0.0.1`` reach no one)."""
     trusted_proxies: tuple[str, ...] = ()
     """Addresses or CIDR networks of reverse proxies whose ``X-Forwarded-For`` names the client (api/addresses.py).
     Empty (the default): the connection's peer is the client, whatever headers say, and ``hisgraph serve`` runs
@@ -152,6 +178,43 @@ class Settings(BaseSettings):
     @property
     def dev(self) -> bool:
         return self.mode == "dev"
+
+    @property
+    def uses_fake_sms(self) -> bool:
+        """Whether one-time codes go to the fake sender (kept in memory, never delivered)."""
+        return getattr(self, "sms", None) is None
+
+    def production_refusals(self) -> list[str]:
+        """Why this configuration must not serve patients, each with the setting that allows it anyway.
+
+        Empty in dev mode, and empty when every risk is allowed explicitly.
+        """
+        if self.dev:
+            return []
+        refusals = []
+        unset = [name for name in ("session_secret", "file_link_secret") if name not in self.model_fields_set]
+        if unset and not self.allow_random_secrets:
+            names = " and ".join(f"HISGRAPH_{name.upper()}" for name in unset)
+            refusals.append(f"{names} not set (per-process random secrets); set it, or HISGRAPH_ALLOW_RANDOM_SECRETS=1")
+        if self.payment_provider == "sandbox" and not self.allow_sandbox_payments:
+            refusals.append(
+                "payment_provider is the sandbox; set HISGRAPH_PAYMENT_PROVIDER=wechatpay, "
+                "or HISGRAPH_ALLOW_SANDBOX_PAYMENTS=1"
+            )
+        if self.uses_fake_sms and not self.allow_fake_sms:
+            refusals.append("no real SMS sender is configured (codes would never arrive); or HISGRAPH_ALLOW_FAKE_SMS=1")
+        if _is_loopback_url(self.public_base_url) and not self.allow_loopback_public_url:
+            refusals.append(
+                f"public_base_url {self.public_base_url} is on this machine; set HISGRAPH_PUBLIC_BASE_URL, "
+                "or HISGRAPH_ALLOW_LOOPBACK_PUBLIC_URL=1"
+            )
+        return refusals
+
+    def check_production(self) -> None:
+        """Refuse to start an unsafe production gateway: one line naming each reason (see production_refusals)."""
+        refusals = self.production_refusals()
+        if refusals:
+            raise UnsafeProduction("production refused to start: " + "; ".join(refusals))
 
     @property
     def message_worker_on(self) -> bool:

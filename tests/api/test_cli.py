@@ -6,6 +6,8 @@ import contextlib
 import json
 import os
 import re
+import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -15,10 +17,12 @@ from typing import Any
 
 import httpx
 
+from api.cli import build_parser
 from api.demo import SAMPLE_QUERIES, SIGN_IN
 from resolvers.schema import sdl
 
 ROOT = Path(__file__).resolve().parents[2]
+REGISTRY = ("--config", str(ROOT / "hospitals.example.toml"))
 
 
 def hisgraph(*args: str) -> list[str]:
@@ -105,7 +109,7 @@ def test_demo_serves_the_sample_queries(tmp_path: Path) -> None:
 def test_operator_create_stores_a_hashed_password(tmp_path: Path) -> None:
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'ops.sqlite3'}"
     env = {**os.environ, "HISGRAPH_OPERATOR_PASSWORD": "correct horse battery staple"}
-    args = ["operator", "create", "--username", "li.na", "--role", "hospital", "--hospital", "253"]
+    args = ["operator", "create", "--username", "li.na", "--role", "hospital", "--hospital", "253", *REGISTRY]
     created = subprocess.run(
         hisgraph(*args, "--database-url", database_url), capture_output=True, text=True, env=env, cwd=ROOT
     )
@@ -125,3 +129,125 @@ def test_operator_create_stores_a_hashed_password(tmp_path: Path) -> None:
         [(stored,)] = connection.execute("select password_hash from operators").fetchall()
     assert stored.startswith("scrypt$")
     assert "correct horse" not in stored
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        hisgraph(*args), capture_output=True, text=True, env={**os.environ, **(env or {})}, cwd=cwd, timeout=120
+    )
+
+
+def one_line_refusal(result: subprocess.CompletedProcess[str], code: int = 2) -> str:
+    """The CLI's answer to a user's mistake: the given exit code and one line on stderr, no traceback."""
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_version() -> None:
+    """issue 14: `hisgraph --version`."""
+    result = run_cli("--version")
+    assert result.returncode == 0
+    assert re.fullmatch(r"hisgraph \S+\n", result.stdout)
+
+
+def test_check_config_prints_what_is_wrong(tmp_path: Path) -> None:
+    """issue 14: `check-config` passes the example registry, and lists each problem of a broken one, exit 1."""
+    good = run_cli("check-config", *REGISTRY)
+    assert good.returncode == 0, good.stderr
+    assert "5 hospitals" in good.stdout
+    typo = tmp_path / "typo.toml"
+    typo.write_text('[[hospitals]]\nid = "253"\nnmae = "x"\nbase_url = "http://127.0.0.1:9/his/253"\n')
+    wrong = run_cli("check-config", "--config", str(typo))
+    assert wrong.returncode == 1
+    assert "Traceback" not in wrong.stderr
+    assert "hospitals.0.name: Field required" in wrong.stderr
+    assert "hospitals.0.nmae" in wrong.stderr
+    unreadable = tmp_path / "broken.toml"
+    unreadable.write_text("[[hospitals]\n")
+    assert run_cli("check-config", "--config", str(unreadable)).returncode == 1
+    assert "no such registry file" in one_line_refusal(run_cli("check-config", "--config", "missing.toml"), 1)
+
+
+def test_misuse_gets_one_line_and_no_traceback(tmp_path: Path) -> None:
+    """issue 10 item 17 and issue 14: duplicate operator, unknown hospital, missing file, registry typo, port in use."""
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'cli.sqlite3'}"
+    env = {"HISGRAPH_OPERATOR_PASSWORD": "correct horse battery staple", "HISGRAPH_DATABASE_URL": database_url}
+    create = ("operator", "create", "--username", "wang.li", "--role", "region")
+    assert run_cli(*create, env=env).returncode == 0
+    duplicate = one_line_refusal(run_cli(*create, env=env))
+    assert "exists already" in duplicate
+    assert "scrypt" not in duplicate
+    unknown = ("operator", "create", "--username", "zhao", "--role", "hospital", "--hospital", "999", *REGISTRY)
+    assert "no hospital '999'" in one_line_refusal(run_cli(*unknown, env=env))
+    assert "no such registry file" in one_line_refusal(run_cli("serve", "--config", "nope.toml", env=env))
+    typo = tmp_path / "typo.toml"
+    typo.write_text('[[hospitals]]\nid = "253"\nname = "x"\nbase_ulr = "http://127.0.0.1:9/his/253"\n')
+    assert "base_ulr" in one_line_refusal(run_cli("serve", "--config", str(typo), env=env))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        in_use = run_cli("serve", *REGISTRY, "--port", port, "--workers", "1", env=env)
+    assert "in use" in one_line_refusal(in_use)
+
+
+def test_migrate_then_serve_without_migrating(tmp_path: Path) -> None:
+    """issue 14: `hisgraph migrate` runs the migrations on their own; `serve --no-migrate` skips them."""
+    database = tmp_path / "migrated.sqlite3"
+    env = {"HISGRAPH_DATABASE_URL": f"sqlite+aiosqlite:///{database}"}
+    migrated = run_cli("migrate", env=env)
+    assert migrated.returncode == 0, migrated.stderr
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        assert connection.execute("select version_num from alembic_version").fetchall()
+    parser_args = build_parser().parse_args(["serve", "--no-migrate", "--workers", "3"])
+    assert parser_args.no_migrate
+    assert parser_args.workers == 3
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_serve_with_two_workers_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
+    """issue 13 item 1: `serve --workers 2` runs two processes (uvloop, httptools) on one port; SIGTERM stops all."""
+    env = {
+        **os.environ,
+        "HISGRAPH_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'workers.sqlite3'}",
+        "HISGRAPH_RUN_JOBS": "false",
+        "HISGRAPH_RUN_PAYMENT_WORKER": "false",
+    }
+    port = _free_port()
+    process = subprocess.Popen(
+        hisgraph("--log-level", "INFO", "serve", *REGISTRY, "--port", str(port), "--workers", "2"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        served = False
+        for _ in range(600):
+            try:
+                served = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).json() == {"status": "ok"}
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert served
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 0, stderr[-2000:]
+    started = [json.loads(line) for line in stderr.splitlines() if "Started server process" in line]
+    assert len(started) == 2  # two worker processes, each logged through the masked JSON handler
+    assert "Stopping parent process" in stderr

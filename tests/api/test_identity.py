@@ -201,6 +201,11 @@ async def test_dev_login_exists_only_in_development(region: Registry, tmp_path: 
             mode=mode,  # type: ignore[arg-type]
             database_url=f"sqlite+aiosqlite:///{tmp_path / (mode + '.sqlite3')}",
             registry=region,
+            # What this test uses and production refuses unless allowed (Settings.production_refusals).
+            allow_random_secrets=True,
+            allow_sandbox_payments=True,
+            allow_fake_sms=True,
+            allow_loopback_public_url=True,
         )
         async with running_gateway(settings, signed_in=False) as client:
             body = await run_graphql(client, "mutation { devLogin { token } }")

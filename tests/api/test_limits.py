@@ -23,6 +23,11 @@ async def guarded(region: Registry, tmp_path: Path) -> AsyncIterator[httpx.Async
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'limits.sqlite3'}",
         registry=region,
         graphql_limits=LIMITS,
+        # What these tests use and production refuses unless allowed (Settings.production_refusals).
+        allow_random_secrets=True,
+        allow_sandbox_payments=True,
+        allow_fake_sms=True,
+        allow_loopback_public_url=True,
     )
     async with running_gateway(settings) as client:
         yield client
