@@ -489,6 +489,14 @@ FORMATS: tuple[tuple[str, str, str], ...] = (
 )
 DATE_WORDS = ("time", "date", "birthday")
 
+# Request values limited to one of the spec's dictionaries, by the words of the description that name it.
+DICTIONARY_TYPES: tuple[tuple[str, str], ...] = (
+    ("附录一", "NationCode"),
+    ("附一", "NationCode"),
+    ("附录五", "RelationCode"),
+    ("附五", "RelationCode"),
+)
+
 # --- Shapes ----------------------------------------------------------------------------------------
 
 
@@ -625,7 +633,8 @@ def leaf_type(section: str, key: str, values: list[Any], description: str, side:
     if side == "request":
         if isinstance(value, int) and key != "hospitalId":
             return "int"
-        return request_format(key, value, description) or "str"
+        dictionary = next((name for words, name in DICTIONARY_TYPES if words in description), None)
+        return request_format(key, value, description) or dictionary or "str"
     if isinstance(value, int) and key in COUNTS:
         return "Int"
     return "Str"
@@ -967,7 +976,18 @@ def render_module(module: str, entries: list[Entry]) -> str:
     pydantic = ", ".join([*base_names, "Field"]) if "Field(" in text else ", ".join(base_names)
     used = [
         name
-        for name in ("CompactDate", "Date", "DateTime", "HisReply", "HisRequest", "HourMinute", "Int", "List")
+        for name in (
+            "CompactDate",
+            "Date",
+            "DateTime",
+            "HisReply",
+            "HisRequest",
+            "HourMinute",
+            "Int",
+            "List",
+            "NationCode",
+            "RelationCode",
+        )
         if re.search(rf"\b{name}\b", text)
     ]
     used += [name for name in ("Money", "Str") if re.search(rf"\b{name}\b", text)]

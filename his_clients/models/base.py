@@ -8,7 +8,7 @@ Requests are written strictly: exactly the spec's names, money with two decimal 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Annotated, Any, ClassVar, TypeVar, get_args
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args
 
 from pydantic import (
     AliasChoices,
@@ -113,6 +113,20 @@ CompactDate = Annotated[str, StringConstraints(pattern=r"^\d{8}$")]
 
 HourMinute = Annotated[str, StringConstraints(pattern=r"^\d{2}:\d{2}$")]
 """Request text in the spec's ``HH:mm``."""
+
+
+# fmt: off
+NationCode = Literal[
+    "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12", "13", "14",
+    "15", "16", "17", "18", "19", "20", "21", "22", "23", "24", "25", "26", "27", "28",
+    "29", "30", "31", "32", "33", "34", "35", "36", "37", "38", "39", "40", "41", "42",
+    "43", "44", "45", "46", "47", "48", "49", "50", "51", "52", "53", "54", "55", "56",
+]
+# fmt: on
+"""A code of the spec's 附一 民族字典 (01 汉族 … 56 基诺族): 1.2.3 and 1.2.4 send nothing else."""
+
+RelationCode = Literal["01", "02", "03", "04", "05"]
+"""A code of the spec's 附五 亲属关系字典: 01 父亲, 02 母亲, 03 儿子, 04 女儿, 05 其他."""
 
 
 def _is_text(annotation: Any) -> bool:

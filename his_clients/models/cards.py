@@ -11,7 +11,7 @@ from typing import Final
 from pydantic import AliasChoices, Field
 
 from his_clients.method import Access, Envelope, HisMethod
-from his_clients.models.base import Date, HisReply, HisRequest, Money, Str
+from his_clients.models.base import Date, HisReply, HisRequest, Money, NationCode, RelationCode, Str
 
 
 class CreateCardRequest(HisRequest):
@@ -91,8 +91,8 @@ class CreateCardContactsRequest(HisRequest):
     address: str = Field(description="联系人住址")
     id_card: str = Field(alias="idcard", description="联系人身份证号")
     phone: str = Field(description="联系人手机号")
-    nation: str = Field(description="民族，对应值参考:附录一民族字典")
-    relation: str = Field(description="联系人与就诊卡亲属关系，参考:附录五亲属关系字典")
+    nation: NationCode = Field(description="民族，对应值参考:附录一民族字典")
+    relation: RelationCode = Field(description="联系人与就诊卡亲属关系，参考:附录五亲属关系字典")
 
 
 CREATE_CARD_CONTACTS: Final = HisMethod(
@@ -130,7 +130,7 @@ class UpdateHisPatientInfoRequest(HisRequest):
     birthdate: Date | None = Field(default=None, description="出生日期，yyyy-MM-dd")
     id_card: str | None = Field(default=None, alias="idcard", description="身份证")
     phone: str | None = Field(default=None, description="手机号")
-    nation: str | None = Field(default=None, description="民族，参照字典附一")
+    nation: NationCode | None = Field(default=None, description="民族，参照字典附一")
     marital_status_name: str | None = Field(
         default=None, alias="maritalStatusName", description="婚姻状况：未婚、已婚、丧偶、离异、其他"
     )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, get_args
 
 import strawberry
 
 from his_clients.codes import ReturnCode
+from his_clients.models.base import NationCode, RelationCode
 from his_clients.models.cards import CREATE_CARD_CONTACTS, CreateCardContactsRequest
 
 from ...context import Info
@@ -33,8 +34,13 @@ class CardContactInput:
     address: str = strawberry.field(description="The contact's address.")
     id_card: str = strawberry.field(description="The contact's ID number.")
     phone: str = strawberry.field(description="The contact's mobile number.")
-    nation: str = strawberry.field(description="附一 民族 code, e.g. 01 for 汉族.")
-    relation: str = strawberry.field(description="附五 亲属关系 code: how the contact relates to the holder.")
+    nation: str = strawberry.field(description="附一 民族 code, 01 to 56, e.g. 01 for 汉族.")
+    relation: str = strawberry.field(
+        description=(
+            "附五 亲属关系 code, how the contact relates to the holder: 01 父亲 father, 02 母亲 mother, "
+            "03 儿子 son, 04 女儿 daughter, 05 其他 other."
+        )
+    )
 
 
 @strawberry.type(description="The hospital filed the contact (1.2.3).")
@@ -42,14 +48,16 @@ class CardContactAdded:
     hospital_id: strawberry.ID = strawberry.field(description="The hospital that filed it.")
 
 
-def _code(field: str, value: str, allowed: set[str]) -> str:
+def _code(field: str, value: str, allowed: frozenset[str]) -> str:
     if value.strip() not in allowed:
         raise InputRefused(field, ReturnCode.PARAMETER_FORMAT, "not a code of the spec's dictionary")
     return value.strip()
 
 
-NATIONS = {f"{n:02d}" for n in range(1, 57)} | {"97", "98"}
-RELATIONS = {"0", "1", "2", "3", "4"}
+NATIONS: frozenset[str] = frozenset(get_args(NationCode))
+"""附一 民族字典: 01 汉族 … 56 基诺族, and nothing else."""
+RELATIONS: frozenset[str] = frozenset(get_args(RelationCode))
+"""附五 亲属关系字典: 01 父亲, 02 母亲, 03 儿子, 04 女儿, 05 其他."""
 
 
 @strawberry.type
@@ -71,7 +79,7 @@ class CardContactAddMutation:
             request=lambda: CreateCardContactsRequest(
                 medical_card_number=required("medicalCardNumber", input.medical_card_number),
                 name=required("name", input.name),
-                gender=_code("gender", input.gender, {"1", "2"}),
+                gender=_code("gender", input.gender, frozenset({"1", "2"})),
                 birthday=calendar_date("birthdate", input.birthdate),
                 address=required("address", input.address),
                 id_card=id_number("idCard", input.id_card),

@@ -1,0 +1,82 @@
+"""1.2.3 sends the spec's dictionary codes: 附五 for relation, 附一 for nation (issue 11 item 1)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, get_args
+
+import httpx
+import pytest
+from pydantic import ValidationError
+
+from his_clients.models.base import NationCode, RelationCode
+from his_clients.models.cards import CreateCardContactsRequest
+from tests.conftest import DEMO_CARD, calls, run_graphql
+
+DICTIONARIES = json.loads((Path(__file__).resolve().parents[2] / "spec" / "dictionaries.json").read_text("utf-8"))
+METHOD = "hospital.interface.createCardContacts"
+ADD = """
+mutation Add($input: CardContactInput!) {
+  result: addCardContact(hospitalId: "253", input: $input) {
+    __typename
+    ... on CardContactAdded { hospitalId }
+    ... on InvalidInput { field code message }
+  }
+}"""
+CONTACT = {
+    "medicalCardNumber": DEMO_CARD,
+    "name": "张大山",
+    "gender": "1",
+    "birthdate": "1958-03-02",
+    "address": "山东省济南市历下区",
+    "idCard": "370102195803021234",
+    "phone": "13800000000",
+    "nation": "01",
+    "relation": "01",
+}
+
+
+def test_the_code_types_are_the_spec_dictionaries() -> None:
+    """issue 11 item 1: the allowed codes are exactly 附一 and 附五, nothing of the platform's own."""
+    assert set(get_args(NationCode)) == {e["code"] for e in DICTIONARIES["nation"]["entries"]}
+    assert set(get_args(RelationCode)) == {e["code"] for e in DICTIONARIES["relationship"]["entries"]}
+
+
+@pytest.mark.parametrize(("field", "value"), [("relation", "1"), ("relation", "0"), ("nation", "97")])
+def test_the_request_model_refuses_other_codes(field: str, value: str) -> None:
+    """issue 11 item 1: even a caller that skips the resolver cannot send a code outside 附一/附五."""
+    good = {
+        "medical_card_number": DEMO_CARD,
+        "name": "张大山",
+        "gender": "1",
+        "birthday": "1958-03-02",
+        "address": "地址",
+        "id_card": "370102195803021234",
+        "phone": "13800000000",
+        "nation": "01",
+        "relation": "02",
+    }
+    CreateCardContactsRequest(**good)
+    with pytest.raises(ValidationError):
+        CreateCardContactsRequest(**{**good, field: value})
+
+
+async def test_a_contact_goes_out_with_the_spec_codes(gateway: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
+    """issue 11 item 1: relation 02 (母亲) and nation 03 (回族) reach the hospital as written."""
+    body = await run_graphql(gateway, ADD, input={**CONTACT, "relation": "02", "nation": "03"})
+    assert body["data"]["result"]["__typename"] == "CardContactAdded", body
+    [call] = calls(sim_admin, method=METHOD)
+    assert (call["body"]["relation"], call["body"]["nation"]) == ("02", "03")
+
+
+@pytest.mark.parametrize(("field", "value"), [("relation", "1"), ("relation", "4"), ("nation", "97"), ("nation", "1")])
+async def test_codes_outside_the_dictionaries_are_refused_before_any_call(
+    gateway: httpx.AsyncClient, sim_admin: httpx.Client, field: str, value: str
+) -> None:
+    """issue 11 item 1: the old 0-4 relation scheme and non-附一 nations are refused with 20003, never sent."""
+    body: dict[str, Any] = await run_graphql(gateway, ADD, input={**CONTACT, field: value})
+    result = body["data"]["result"]
+    assert result["__typename"] == "InvalidInput", body
+    assert (result["field"], result["code"]) == (field, "20003")
+    assert calls(sim_admin, method=METHOD) == []
