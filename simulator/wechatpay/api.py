@@ -7,6 +7,7 @@ import hashlib
 import json
 import secrets
 import time
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -22,6 +23,9 @@ from .keys import encrypt, rfc3339
 
 SKEW_S = 300
 
+_REQUESTED_SERIAL: ContextVar[str | None] = ContextVar("requested_serial", default=None)
+"""The ``Wechatpay-Serial`` the request being answered named (each request runs in its own context)."""
+
 
 class _Api:
     def __init__(self, fake: FakeWeChatPay) -> None:
@@ -29,9 +33,8 @@ class _Api:
 
     def _reply(self, status: int, document: dict[str, Any] | None = None) -> Response:
         body = b"" if document is None else json.dumps(document, ensure_ascii=False).encode()
-        return Response(
-            body, status_code=status, media_type="application/json", headers=self.fake.signature_headers(body)
-        )
+        headers = self.fake.signature_headers(body, requested_serial=_REQUESTED_SERIAL.get())
+        return Response(body, status_code=status, media_type="application/json", headers=headers)
 
     def _error(self, status: int, code: str, message: str) -> Response:
         return self._reply(status, {"code": code, "message": message})
@@ -39,6 +42,7 @@ class _Api:
     async def _admit(self, request: Request) -> tuple[bytes, Response | None]:
         """Check our caller's signature and pending faults; the body, and an early answer if any."""
         fake = self.fake
+        _REQUESTED_SERIAL.set(request.headers.get("wechatpay-serial"))
         body = await request.body()
         raw_path = request.scope["raw_path"].decode()
         query = request.scope["query_string"].decode()
@@ -102,7 +106,8 @@ class _Api:
             or total < 1
             or order_request["amount"].get("currency", "CNY") != "CNY"
             or not order_request.get("payer", {}).get("openid")
-            or not datetime.fromisoformat(order_request["time_expire"]).tzinfo
+            # time_expire is optional; when given it is RFC 3339 with an offset.
+            or ("time_expire" in order_request and not datetime.fromisoformat(order_request["time_expire"]).tzinfo)
         ):
             return self._error(400, "PARAM_ERROR", "参数错误")
         with fake._lock:

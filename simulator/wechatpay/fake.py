@@ -20,6 +20,9 @@ from starlette.applications import Starlette
 
 from .keys import BEIJING, FakeKeys, encrypt, rfc3339, sign, yuan
 
+SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
+"""``Wechatpay-Signature-Type`` of every signed reply and notification (SDKs refuse anything else)."""
+
 BILL_HEADER = (
     "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,"
     "货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,"
@@ -165,19 +168,31 @@ class FakeWeChatPay:
         body = json.dumps(envelope, ensure_ascii=False).encode()
         return FakeNotification(headers=self.signature_headers(body, timestamp=timestamp), body=body)
 
-    def signature_headers(self, body: bytes, *, timestamp: int | None = None) -> dict[str, str]:
-        """WeChat's ``Wechatpay-*`` headers for ``body``, by the key the signing mode says."""
+    def signature_headers(
+        self, body: bytes, *, timestamp: int | None = None, requested_serial: str | None = None
+    ) -> dict[str, str]:
+        """WeChat's ``Wechatpay-*`` headers for ``body``.
+
+        A reply is signed with the key the request named in ``Wechatpay-Serial`` (a merchant moving
+        from platform certificates to the public key gets replies it can verify); without one, and for
+        notifications, with the key the signing mode says.
+        """
         stamp = str(int(time.time()) if timestamp is None else timestamp)
         nonce = secrets.token_hex(16)
-        if self.signing_mode == "certificate":
-            key, serial = self.keys.platform_key, self.keys.platform_serial_no
+        certificate = (self.keys.platform_key, self.keys.platform_serial_no)
+        public_key = (self.keys.public_key_key, self.keys.public_key_id)
+        if requested_serial == self.keys.public_key_id:
+            key, serial = public_key
+        elif requested_serial is not None and requested_serial.upper() == self.keys.platform_serial_no:
+            key, serial = certificate
         else:
-            key, serial = self.keys.public_key_key, self.keys.public_key_id
+            key, serial = certificate if self.signing_mode == "certificate" else public_key
         return {
             "Wechatpay-Timestamp": stamp,
             "Wechatpay-Nonce": nonce,
             "Wechatpay-Signature": sign(key, f"{stamp}\n{nonce}\n{body.decode()}\n"),
             "Wechatpay-Serial": serial,
+            "Wechatpay-Signature-Type": SIGNATURE_TYPE,
             "Request-ID": secrets.token_hex(8),
         }
 

@@ -341,15 +341,16 @@ async def test_another_merchants_notification_is_rejected(wechatpay: WeChatPayPr
 
 
 @pytest.mark.parametrize(
-    ("mode", "signing_mode", "refusal"),
+    ("mode", "signing_mode", "refusal", "reply_refused"),
     [
-        ("certificate", "certificate", None),
+        ("certificate", "certificate", None, False),
         # WeChat signs even the certificate list with a key we were not given: no answer we can trust.
-        ("certificate", "public_key", ResponseNotVerified),
-        ("public_key", "public_key", None),
-        ("public_key", "certificate", InvalidNotification),
-        ("both", "certificate", None),
-        ("both", "public_key", None),
+        ("certificate", "public_key", ResponseNotVerified, True),
+        ("public_key", "public_key", None, False),
+        # Notifications come signed as WeChat chooses; replies by the key our Wechatpay-Serial names.
+        ("public_key", "certificate", InvalidNotification, False),
+        ("both", "certificate", None, False),
+        ("both", "public_key", None, False),
     ],
 )
 async def test_verification_modes(
@@ -359,6 +360,7 @@ async def test_verification_modes(
     mode: str,
     signing_mode: str,
     refusal: type[Exception] | None,
+    reply_refused: bool,
 ) -> None:
     await prepay(wechatpay, "ZJZF20240601000010", "66.60")
     fake.signing_mode = signing_mode  # type: ignore[assignment]
@@ -367,12 +369,14 @@ async def test_verification_modes(
     verifying = make_provider(mode=mode)
     if refusal is None:
         assert (await verifying.parse_notification(paid.headers, paid.body)).amount == Decimal("66.60")
-        assert (await verifying.query_order("ZJZF20240601000010")).state is TradeState.PAID
     else:
         with pytest.raises(refusal):
             await verifying.parse_notification(paid.headers, paid.body)
+    if reply_refused:
         with pytest.raises(ResponseNotVerified):
             await verifying.query_order("ZJZF20240601000010")
+    else:
+        assert (await verifying.query_order("ZJZF20240601000010")).state is TradeState.PAID
     if mode == "public_key":
         assert ("GET", "/v3/certificates") not in fake.calls
 
@@ -628,3 +632,93 @@ def test_config_refuses_what_cannot_work(keys: FakeKeys) -> None:
     with pytest.raises(ValueError, match="PUB_KEY_ID_"):
         make_config(keys, "http://127.0.0.1:1", mode="both", platform_public_key_id="12345")
     assert make_config(keys, "https://api.mch.weixin.qq.com/").base_url == "https://api.mch.weixin.qq.com"
+
+
+# --- a standard SDK against the fake (issue 11 item 18) ------------------------------------------
+
+
+def _sdk(keys: FakeKeys, base_url: str, *, public_key: bool, cert_dir: str | None = None) -> Any:
+    """wechatpayv3 as a merchant configures it, pointed at the fake (the SDK hard-codes WeChat's host)."""
+    from wechatpayv3 import WeChatPay, WeChatPayType
+
+    sdk = WeChatPay(
+        wechatpay_type=WeChatPayType.MINIPROG,
+        mchid=keys.mchid,
+        private_key=keys.merchant_private_key_pem,
+        cert_serial_no=keys.merchant_serial_no,
+        appid=keys.appid,
+        apiv3_key=keys.apiv3_key,
+        notify_url=NOTIFY_URL,
+        cert_dir=cert_dir,
+        public_key=keys.public_key_pem if public_key else None,
+        public_key_id=keys.public_key_id if public_key else None,
+    )
+    sdk._core._gate_way = base_url
+    return sdk
+
+
+def _sdk_order(sdk: Any, out_trade_no: str) -> tuple[int, Any]:
+    from wechatpayv3 import WeChatPayType
+
+    return sdk.pay(  # type: ignore[no-any-return]
+        description="门诊缴费",
+        out_trade_no=out_trade_no,
+        amount={"total": 2350},
+        payer={"openid": OPENID},
+        pay_type=WeChatPayType.MINIPROG,
+    )
+
+
+@pytest.mark.parametrize("signing_mode", ["certificate", "public_key"])
+async def test_wechatpayv3_in_public_key_mode_verifies_the_fakes_replies(
+    keys: FakeKeys, running: RunningFakeWeChatPay, fake: FakeWeChatPay, signing_mode: str
+) -> None:
+    """issue 11 item 18: the fake signs a reply with the key the request's Wechatpay-Serial names and says
+    Wechatpay-Signature-Type, so the standard SDK accepts its replies even mid-switch (signing_mode
+    certificate: WeChat still signs unnamed requests and notifications with the certificate)."""
+    fake.signing_mode = signing_mode  # type: ignore[assignment]
+    sdk = _sdk(keys, running.base_url, public_key=True)
+    status, text = await asyncio.to_thread(_sdk_order, sdk, "ZJZF20240601000090")
+    assert status == 200, text
+    assert json.loads(text)["prepay_id"]
+    status, text = await asyncio.to_thread(sdk.query, out_trade_no="ZJZF20240601000090")
+    assert (status, json.loads(text)["trade_state"]) == (200, "NOTPAY")
+
+
+async def test_wechatpayv3_reads_the_fakes_notifications(
+    keys: FakeKeys, running: RunningFakeWeChatPay, fake: FakeWeChatPay, tmp_path: Any
+) -> None:
+    """issue 11 item 18: notifications carry Wechatpay-Signature-Type and verify and decrypt with the SDK,
+    in public-key mode and with the platform certificate (loaded from the SDK's cert_dir)."""
+    from cryptography.hazmat.primitives import serialization
+
+    (tmp_path / f"{keys.platform_serial_no}.pem").write_bytes(
+        keys.platform_certificate.public_bytes(serialization.Encoding.PEM)
+    )
+    for signing_mode, sdk in (
+        ("public_key", _sdk(keys, running.base_url, public_key=True)),
+        ("certificate", _sdk(keys, running.base_url, public_key=False, cert_dir=str(tmp_path))),
+    ):
+        fake.signing_mode = signing_mode  # type: ignore[assignment]
+        out_trade_no = f"ZJZF2024060100009{1 if signing_mode == 'public_key' else 2}"
+        status, _ = await asyncio.to_thread(_sdk_order, sdk, out_trade_no)
+        assert status == 200
+        paid = fake.pay(out_trade_no)
+        assert paid.headers["Wechatpay-Signature-Type"] == "WECHATPAY2-SHA256-RSA2048"
+        result = sdk.callback(paid.headers, paid.body)
+        assert result is not None, signing_mode
+        assert result["resource"]["out_trade_no"] == out_trade_no
+        assert result["resource"]["amount"]["total"] == 2350
+
+
+async def test_our_client_names_the_public_key_so_a_switching_merchant_can_verify(
+    make_provider: Callable[..., WeChatPayProvider], fake: FakeWeChatPay
+) -> None:
+    """issue 11 item 18: in public-key mode every request carries Wechatpay-Serial: PUB_KEY_ID_...; WeChat
+    (still signing with its certificate by default) then signs our replies with the public key."""
+    fake.signing_mode = "certificate"
+    public_key_only = make_provider(mode="public_key")
+    await prepay(public_key_only, "ZJZF20240601000095", "23.50")
+    assert (await public_key_only.query_order("ZJZF20240601000095")).state is TradeState.NOT_PAID
+    await public_key_only.close_order("ZJZF20240601000095")
+    assert ("GET", "/v3/certificates") not in fake.calls

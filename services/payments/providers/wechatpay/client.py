@@ -107,6 +107,10 @@ class WeChatPayClient:
             "Accept": "application/json",
             "User-Agent": USER_AGENT,  # WeChat refuses requests without one
         }
+        if self._config.platform_public_key_id is not None:
+            # Public-key mode: WeChat signs its reply with the key this names. Without it, a merchant
+            # being moved off platform certificates gets replies signed by a certificate it never had.
+            headers["Wechatpay-Serial"] = self._config.platform_public_key_id
         if body:
             headers["Content-Type"] = "application/json"
         try:
