@@ -53,8 +53,9 @@ async def create(info: Info, make: Callable[[], Awaitable[CreatedOrder]]) -> Cre
         return PaymentRefusal(code=rejected.code, message=rejected.message)
     except ProviderUnavailable:
         return PaymentRefusal(code="PROVIDER_UNAVAILABLE", message="the payment provider could not be reached")
-    except ValueError as invalid:
-        return PaymentRefusal(code="20004", message=str(invalid))
+    except ValueError:
+        # Amounts that do not add up (store.orders.AmountsDoNotAddUp): the message would carry Decimal reprs.
+        return PaymentRefusal(code="20004", message="金额不正确：须为不小于0且最多两位小数的金额")
     finally:
         _payer_openid.reset(token)
     params = JSON(dict(created.prepay.pay_params)) if created.prepay is not None else None

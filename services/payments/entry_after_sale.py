@@ -24,7 +24,7 @@ from store.outbox import OutboxRepository
 from .after_sale import CARD_REFUND_JOB, HIS_CANCEL_JOB
 from .clock import CHINA_TIME
 from .entry_base import PaymentServiceParts
-from .results import CardRefundRequested, RefundNotPossible, RefundSummary, UnknownOrder
+from .results import CENT, LARGEST, CardRefundRequested, RefundNotPossible, RefundSummary, UnknownOrder
 from .sagas import FLOWS, cancellable
 from .sagas import card_refund as chapter8
 from .sagas.recharge import RechargeFlow
@@ -53,6 +53,8 @@ class AfterSaleEntries(PaymentServiceParts):
         more than is left of its payment. The refunds and their 8.1.2 jobs are written in one
         transaction; the worker carries them out (services.payments.after_sale).
         """
+        if amount is not None and (not amount.is_finite() or abs(amount) >= LARGEST or amount.quantize(CENT) != amount):
+            raise RefundNotPossible("退款金额须为最多两位小数的金额")
         refundable = await self._his.call(
             GET_REFUND_BALANCE,
             hospital_id,

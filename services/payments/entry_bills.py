@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from his_clients.errors import HisError
+from his_clients.models.inpatient import QUERY_INPATIENT_INFO, QueryInpatientInfoRequest
 from his_clients.models.inpatient_records import (
     GET_APPLICATION_HOSPITAL_INFORMATION,
     GetApplicationHospitalInformationRequest,
@@ -12,11 +13,17 @@ from his_clients.models.inpatient_records import (
 from his_clients.models.outpatient import QUERY_WAIT_PAY, QueryWaitPayRequest
 
 from .entry_base import PaymentServiceParts
-from .results import ZERO, CreatedOrder, QuoteUnavailable
+from .results import ZERO, AmountRefused, CreatedOrder, QuoteUnavailable, require_amount, require_part
 from .sagas.admission import AdmissionFlow
 from .sagas.deposit import DepositFlow
 from .sagas.outpatient import OutpatientFlow
 from .sagas.recharge import RechargeFlow
+
+RECHARGE_MAXIMUM = Decimal("5000.00")
+"""The most one online recharge may put on a card. Chapter 7 quotes no limit of the hospital's (7.1.1 gives the
+balance only) and names 20004 for "充值金额超过限制": the platform's own ceiling stands in for it."""
+NO_DEPOSIT_ALLOWED = "60401"
+"""附四 60401 该就诊人不允许交住院押金: 10.1.1's minimumPayment "如果为0则不允许缴费", or the patient left."""
 
 
 class BillEntries(PaymentServiceParts):
@@ -37,6 +44,7 @@ class BillEntries(PaymentServiceParts):
             hospital_id,
             QueryWaitPayRequest(medical_card_number=medical_card_number, id_card=id_card),
         )
+        balance_payment = require_part(balance_payment, total=quote.amount)
         items = [{"id": item.id, "pres_code": item.pres_code, "amount": str(item.item_amount)} for item in quote.detail]
         snapshot = {
             "amount": str(quote.amount),
@@ -60,7 +68,11 @@ class BillEntries(PaymentServiceParts):
     async def create_recharge_order(
         self, *, hospital_id: str, medical_card_number: str, amount: Decimal, payer_openid: str | None = None
     ) -> CreatedOrder:
-        """An order to put `amount` yuan on the card's balance (7.1.2)."""
+        """An order to put `amount` yuan on the card's balance (7.1.2): the patient's choice, within the limit.
+
+        Two decimal places (else 20003), above 0 and at most RECHARGE_MAXIMUM (else 20004).
+        """
+        amount = require_amount(amount, maximum=RECHARGE_MAXIMUM, what="充值金额")
         return await self._create(
             flow=RechargeFlow.name,
             business_type=RechargeFlow.business_type,
@@ -77,11 +89,44 @@ class BillEntries(PaymentServiceParts):
         *,
         hospital_id: str,
         medical_card_number: str,
+        patient_name: str,
         admission_number: str | None,
         amount: Decimal,
+        id_card: str | None = None,
         payer_openid: str | None = None,
     ) -> CreatedOrder:
-        """An order for an inpatient deposit of `amount` yuan (10.1.2)."""
+        """An order for an inpatient deposit of `amount` yuan (10.1.2), within the limits the stay shows.
+
+        The stay is read afresh (10.1.1) for this patient: it must be in hospital with a minimumPayment above
+        0 ("如果为0则不允许缴费", else 60401), and the amount must have two decimal places (20003) and lie
+        within minimumPayment..maximumPayment (20004), the very limits InpatientStay shows. The order is for
+        the stay's admission number as the hospital gives it.
+        """
+        amount = require_amount(amount, what="押金金额")
+        try:
+            stay = await self._his.call(
+                QUERY_INPATIENT_INFO,
+                hospital_id,
+                QueryInpatientInfoRequest(
+                    medical_card_number=medical_card_number,
+                    admission_number=admission_number,
+                    id_card=id_card,
+                    patient_name=patient_name,
+                ),
+            )
+        except HisError as error:
+            raise QuoteUnavailable(f"10.1.1 gave no stay: {error}", code=error.code) from error
+        if stay.status.strip().lower() != "in" or stay.minimum_payment <= 0:
+            raise AmountRefused("该就诊人当前不允许缴纳住院押金", code=NO_DEPOSIT_ALLOWED)
+        maximum = stay.maximum_payment if stay.maximum_payment > 0 else None
+        amount = require_amount(amount, minimum=stay.minimum_payment, maximum=maximum, what="押金金额")
+        admission = stay.admission_number or admission_number
+        snapshot = {
+            "amount": str(amount),
+            "admission_number": admission,
+            "minimum_payment": str(stay.minimum_payment),
+            "maximum_payment": str(stay.maximum_payment),
+        }
         return await self._create(
             flow=DepositFlow.name,
             business_type=DepositFlow.business_type,
@@ -89,7 +134,7 @@ class BillEntries(PaymentServiceParts):
             hospital_id=hospital_id,
             medical_card_number=medical_card_number,
             total=amount,
-            quote={"amount": str(amount), "admission_number": admission_number},
+            quote=snapshot,
             payer_openid=payer_openid,
         )
 

@@ -23,7 +23,7 @@ from his_clients.models.self_order import (
 )
 
 from .entry_base import PaymentServiceParts
-from .results import PAYMENT_EXPIRES_AFTER, ZERO, CreatedOrder, QuoteUnavailable
+from .results import PAYMENT_EXPIRES_AFTER, ZERO, CreatedOrder, QuoteUnavailable, require_part
 from .sagas.lab_appointment import LabAppointmentFlow
 from .sagas.physical_exam import PhysicalExamFlow
 from .sagas.self_order import SelfOrderFlow
@@ -222,6 +222,7 @@ class BookingEntries(PaymentServiceParts):
             raise QuoteUnavailable(f"29.1.2 offered no date: {error}", code=error.code) from error
         if not any(d.appointment_date == appointment_date and d.count.strip() not in ("", "0") for d in dates):
             raise QuoteUnavailable(f"29.1.2 does not offer {appointment_date}")
+        balance_payment = require_part(balance_payment, total=total)
         snapshot = {
             "amount": str(total),
             "groups": [{"group_id": group_id, "item_ids": items} for group_id, items in chosen.items()],

@@ -40,7 +40,7 @@ from store.orders import Order, OrderRepository, OrderState
 
 from .entry_base import PaymentServiceParts
 from .providers.base import PaymentProvider, ProviderRejected, ProviderUnavailable, TradeState
-from .results import ZERO, CreatedOrder, QuoteUnavailable
+from .results import ZERO, CreatedOrder, QuoteUnavailable, require_two_places
 from .sagas.insurance import HIS_TRADE_ID, InsuranceFlow
 
 log = logging.getLogger("hisgraph.payments.insurance")
@@ -139,6 +139,7 @@ class InsuranceEntries(PaymentServiceParts):
         or when this insurance order is being paid already; AmountsDoNotAddUp for a balance part that is
         negative or more than the self-pay part.
         """
+        require_two_places(balance_payment, "卡余额支付金额")
         if balance_payment < 0:
             raise QuoteUnavailable("balancePayment must not be negative", code=ReturnCode.PARAMETER_RANGE)
         wanted = await self._bills(hospital_id, medical_card_number, detail_ids, id_card)

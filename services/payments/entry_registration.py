@@ -5,15 +5,47 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from his_clients.errors import HisError
-from his_clients.models.registration_appointment import APPOINTMENT_INFO, AppointmentInfoRequest
-from his_clients.models.registration_today import TODAY_REGISTER_GET_DOCTORS, TodayRegisterGetDoctorsRequest
+from his_clients.errors import HisError, HisNoData, HisNotOpened
+from his_clients.models.registration_appointment import (
+    APPOINTMENT_INFO,
+    QUERY_SURCHARGE,
+    AppointmentInfoRequest,
+    QuerySurchargeRequest,
+)
+from his_clients.models.registration_today import (
+    TODAY_REGISTER_GET_DISCOUNT,
+    TODAY_REGISTER_GET_DOCTORS,
+    TodayRegisterGetDiscountRequest,
+    TodayRegisterGetDoctorsRequest,
+)
+from services.registration_uploads import SCHEDULE, STOP, schedule_key
+from store.uploads import HospitalUploads
 
 from .clock import CHINA_TIME
 from .entry_base import PaymentServiceParts
-from .results import ZERO, CreatedOrder, QuoteUnavailable
+from .results import CENT, LARGEST, ZERO, AmountRefused, CreatedOrder, QuoteUnavailable, require_part
 from .sagas.registration_appointment import AppointmentRegistrationFlow
 from .sagas.registration_today import TodayRegistrationFlow
+
+PRICE_CHANGED = "60202"
+"""附四 60202 挂号金额与院内金额不一致: the fee the app showed is not the hospital's price for this patient."""
+
+
+def _quoted(value: object, what: str) -> Decimal:
+    """A price a hospital quoted, as two-place Decimal; QuoteUnavailable when it is not one."""
+    try:
+        price = Decimal(str(value).strip())
+    except ArithmeticError:
+        raise QuoteUnavailable(f"{what} quoted no price") from None
+    if not price.is_finite() or price < 0 or price >= LARGEST or price.quantize(CENT) != price:
+        raise QuoteUnavailable(f"{what} quoted no usable price")
+    return price.quantize(CENT)
+
+
+def _as_shown(price: Decimal, shown: Decimal | None) -> None:
+    """What the app showed must be what is charged: a different shown fee refuses the order."""
+    if shown is not None and shown != price:
+        raise AmountRefused("挂号金额已变化，请刷新后重新确认", code=PRICE_CHANGED)
 
 
 class RegistrationEntries(PaymentServiceParts):
@@ -35,12 +67,16 @@ class RegistrationEntries(PaymentServiceParts):
         am_pm: str | None = None,
         time_code: str | None = None,
         balance_payment: Decimal = ZERO,
+        shown_fee: Decimal | None = None,
         payer_openid: str | None = None,
     ) -> CreatedOrder:
-        """An order for today's registration (20.1.7) at the fee the hospital's schedule (20.1.2) quotes now.
+        """An order for today's registration (20.1.7) at the price the hospital quotes for this patient now.
 
-        The schedule row is the one for the doctor (or the department's own desk when doctor_id is None)
-        and the registration class asked; the slot fields come from 20.1.3 and are passed on to 20.1.7.
+        The schedule row (20.1.2) is the one for the doctor (or the department's own desk when doctor_id is
+        None) and the registration class asked; the price is what 20.1.6 answers for this patient ("返回优惠后
+        实际应该收取的费用 … 0为免费号"), the schedule's fee only where the hospital has not opened 20.1.6 or
+        has nothing to say (10002), exactly as feeForPatient shows it. `shown_fee`, the fee the app showed,
+        refuses the order (60202) when it is not that price. The slot fields come from 20.1.3.
         """
         schedules = await self._his.call(
             TODAY_REGISTER_GET_DOCTORS, hospital_id, TodayRegisterGetDoctorsRequest(department_id=department_id)
@@ -55,9 +91,20 @@ class RegistrationEntries(PaymentServiceParts):
         )
         if schedule is None:
             raise QuoteUnavailable(f"no schedule today for {department_id}/{doctor_id}/{reg_class_id}")
+        price = await self._today_price_for_patient(
+            hospital_id,
+            medical_card_number=medical_card_number,
+            department_id=department_id,
+            doctor_id=doctor_id,
+            reg_class_id=reg_class_id,
+            schedule_fee=_quoted(schedule.registration_fee, "20.1.2"),
+        )
+        _as_shown(price, shown_fee)
+        balance_payment = require_part(balance_payment, total=price)
         now = self._clock.now()
         snapshot = {
-            "amount": str(schedule.registration_fee),
+            "amount": str(price),
+            "schedule_fee": str(schedule.registration_fee),
             "today_register_id": uuid.uuid4().hex,
             "department_id": department_id,
             "department_name": schedule.department_name,
@@ -81,11 +128,85 @@ class RegistrationEntries(PaymentServiceParts):
             description="当日挂号",
             hospital_id=hospital_id,
             medical_card_number=medical_card_number,
-            total=schedule.registration_fee,
+            total=price,
             balance_payment=balance_payment,
             quote=snapshot,
             payer_openid=payer_openid,
         )
+
+    async def _today_price_for_patient(
+        self,
+        hospital_id: str,
+        *,
+        medical_card_number: str,
+        department_id: str,
+        doctor_id: str | None,
+        reg_class_id: str,
+        schedule_fee: Decimal,
+    ) -> Decimal:
+        """20.1.6's price for this patient; the schedule's fee where 20.1.6 is not opened or answers 10002."""
+        request = TodayRegisterGetDiscountRequest(
+            medical_card_number=medical_card_number,
+            department_id=department_id,
+            doctor_id=doctor_id or None,
+            op_type=reg_class_id,
+        )
+        try:
+            answer = await self._his.call(TODAY_REGISTER_GET_DISCOUNT, hospital_id, request)
+        except (HisNoData, HisNotOpened):
+            return schedule_fee
+        except HisError as error:
+            raise QuoteUnavailable(f"20.1.6 gave no price: {error}", code=error.code) from error
+        if answer is None:
+            return schedule_fee
+        return _quoted(answer, "20.1.6")
+
+    async def _appointment_price_for_patient(
+        self,
+        hospital_id: str,
+        *,
+        medical_card_number: str,
+        patient_name: str,
+        id_card: str | None,
+        dept_code: str,
+        doc_code: str,
+        date: str,
+        am_pm: str,
+    ) -> tuple[Decimal, Decimal]:
+        """The session's fee as the hospital uploaded it (21.1.4 arAmt) and this patient's surcharge (21.2.5).
+
+        Chapter 21 has the hospital upload each half-day's schedule with its fee ("arAmt 挂号费用，保留小数点后
+        2位（收费时必填）"); a session never uploaded, or stopped (21.1.5), has no price and is refused. The
+        surcharge is 21.2.5's "附加费用，不需要附加返回0": 0 where the hospital has not opened it (10002 too).
+        """
+        key = schedule_key(date, am_pm, dept_code, doc_code)
+        async with self._db.session() as session:
+            uploads = HospitalUploads(session)
+            schedule = await uploads.get(hospital_id=hospital_id, kind=SCHEDULE, natural_key=key)
+            stop = await uploads.get(hospital_id=hospital_id, kind=STOP, natural_key=key)
+        if schedule is None or schedule.deleted or not isinstance(schedule.payload, dict):
+            raise QuoteUnavailable("医院未上传该时段的排班（21.1.4），无法确定挂号费", code="60002")
+        if stop is not None and not stop.deleted:
+            raise QuoteUnavailable("该时段已停诊", code="60206")
+        fee_text = schedule.payload.get("arAmt")
+        fee = ZERO if fee_text in (None, "") else _quoted(fee_text, "21.1.4")
+        request = QuerySurchargeRequest(
+            medical_card_number=medical_card_number,
+            id_card=id_card,
+            patient_name=patient_name,
+            dept_code=dept_code,
+            doc_code=doc_code,
+            schedule_date=date,
+            am_pm=am_pm,
+        )
+        try:
+            answer = await self._his.call(QUERY_SURCHARGE, hospital_id, request)
+        except (HisNoData, HisNotOpened):
+            return fee, ZERO
+        except HisError as error:
+            raise QuoteUnavailable(f"21.2.5 gave no surcharge: {error}", code=error.code) from error
+        surcharge = ZERO if answer is None else _quoted(answer.surcharge, "21.2.5")
+        return fee, surcharge
 
     async def create_appointment_order(
         self,
@@ -101,7 +222,7 @@ class RegistrationEntries(PaymentServiceParts):
         date: str,
         am_pm: str,
         start_time: str,
-        fee: Decimal,
+        shown_fee: Decimal | None = None,
         end_time: str | None = None,
         his_time_id: str | None = None,
         serial_number: int | None = None,
@@ -110,12 +231,26 @@ class RegistrationEntries(PaymentServiceParts):
         balance_payment: Decimal = ZERO,
         payer_openid: str | None = None,
     ) -> CreatedOrder:
-        """Book the slot with 21.2.2 (our recordId), then an order for the fee; 21.2.4 follows the payment.
+        """Book the slot with 21.2.2 (our recordId), then an order for the hospital's price; 21.2.4 follows.
 
-        `fee` is the registration fee of the schedule the hospital published (chapter 21.1): 21.2.x quote
-        none, and 21.2.4 refuses a fee that is not the hospital's (60202), which then asks 13.1.1.
+        The price is never the caller's: it is the fee of the session the hospital uploaded (21.1.4 arAmt)
+        plus this patient's surcharge (21.2.5), both read before anything is booked. `shown_fee`, the fee
+        the app showed, refuses the order (60202) when it is not that price, before 21.2.2 is called.
         A refused booking raises QuoteUnavailable with the hospital's code; no order is written.
         """
+        fee, surcharge = await self._appointment_price_for_patient(
+            hospital_id,
+            medical_card_number=medical_card_number,
+            patient_name=patient_name,
+            id_card=id_card,
+            dept_code=dept_code,
+            doc_code=doc_code,
+            date=date,
+            am_pm=am_pm,
+        )
+        price = fee + surcharge
+        _as_shown(price, shown_fee)
+        balance_payment = require_part(balance_payment, total=price)
         record_id = uuid.uuid4().hex
         booking = AppointmentInfoRequest(
             hos_code=hos_code,
@@ -124,7 +259,7 @@ class RegistrationEntries(PaymentServiceParts):
             patient_name=patient_name,
             dept_code=dept_code,
             doc_code=doc_code,
-            ar_amt=fee,
+            ar_amt=price,
             date=date,
             am_pm=am_pm,
             start_time=start_time,
@@ -139,7 +274,9 @@ class RegistrationEntries(PaymentServiceParts):
         except HisError as error:
             raise QuoteUnavailable(f"21.2.2 refused the booking: {error}", code=error.code) from error
         snapshot = {
-            "amount": str(fee),
+            "amount": str(price),
+            "schedule_fee": str(fee),
+            "surcharge": str(surcharge),
             "record_id": record_id,
             "hos_code": hos_code,
             "appointment_code": confirmation.appointment_code,
@@ -164,7 +301,7 @@ class RegistrationEntries(PaymentServiceParts):
             description="预约挂号",
             hospital_id=hospital_id,
             medical_card_number=medical_card_number,
-            total=fee,
+            total=price,
             balance_payment=balance_payment,
             quote=snapshot,
             payer_openid=payer_openid,

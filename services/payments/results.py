@@ -52,6 +52,52 @@ class PrescribedCharge:
     memo: str | None = None
 
 
+class AmountRefused(QuoteUnavailable):
+    """An amount the patient chose (a deposit, a recharge, a fee the app showed) that may not be charged.
+
+    Its message is for the patient, in Chinese, and never carries a Python repr of the amount;
+    `code` is the spec's 20003 (not two decimal places) or 20004 (outside the hospital's limits).
+    """
+
+
+FORMAT_CODE = "20003"
+RANGE_CODE = "20004"
+CENT = Decimal("0.01")
+LARGEST = Decimal(10) ** 10
+"""No amount of ours reaches this (ten billion yuan): larger ones are out of range before any arithmetic."""
+
+
+def require_two_places(amount: Decimal, what: str) -> None:
+    if not amount.is_finite():
+        raise AmountRefused(f"{what}格式不正确", code=FORMAT_CODE)
+    if abs(amount) >= LARGEST:
+        raise AmountRefused(f"{what}超出范围", code=RANGE_CODE)
+    if amount.quantize(CENT) != amount:
+        raise AmountRefused(f"{what}最多保留两位小数", code=FORMAT_CODE)
+
+
+def require_amount(
+    amount: Decimal, *, minimum: Decimal | None = None, maximum: Decimal | None = None, what: str = "金额"
+) -> Decimal:
+    """The amount as two-place Decimal, or AmountRefused: positive, two decimal places, within the limits."""
+    require_two_places(amount, what)
+    if amount <= 0:
+        raise AmountRefused(f"{what}必须大于0", code=RANGE_CODE)
+    if minimum is not None and amount < minimum:
+        raise AmountRefused(f"{what}不能低于{minimum.quantize(CENT)}元", code=RANGE_CODE)
+    if maximum is not None and amount > maximum:
+        raise AmountRefused(f"{what}不能高于{maximum.quantize(CENT)}元", code=RANGE_CODE)
+    return amount.quantize(CENT)
+
+
+def require_part(amount: Decimal, *, total: Decimal, what: str = "卡余额支付金额") -> Decimal:
+    """A part of the total the patient chose (balancePayment): 0 to the total, two decimal places."""
+    require_two_places(amount, what)
+    if amount < 0 or amount > total:
+        raise AmountRefused(f"{what}必须在0到{total.quantize(CENT)}元之间", code=RANGE_CODE)
+    return amount.quantize(CENT)
+
+
 class RefundNotPossible(Exception):
     """The user may not have this refund (nothing refundable, more than is left, not cancellable now)."""
 

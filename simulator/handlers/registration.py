@@ -7,7 +7,7 @@ from typing import Any
 
 from simulator.data import examples
 from simulator.data.build import stable_int
-from simulator.data.model import Department, Doctor, Hospital, Slot, Trade
+from simulator.data.model import Department, Doctor, Hospital, Patient, Slot, Trade
 from simulator.envelope import (
     DOCTOR_UNKNOWN,
     NOT_FOUND,
@@ -187,13 +187,56 @@ def _take(slots: list[Slot], wanted: str) -> Slot:
     return chosen
 
 
-def _check_fee(doctor: Doctor, paid: str) -> None:
+FREE_FROM_AGE = 65
+"""20.1.6 in this simulator: patients aged 65 or more register free (0为免费号), as some cities' policies have it."""
+
+
+def fee_for_patient(ctx: CallContext, doctor: Doctor, patient: Patient) -> Decimal:
+    """What this patient pays for a registration with this doctor today (20.1.6 优惠后的价格)."""
+    return Decimal("0") if patient.age(on=ctx.now.date()) >= FREE_FROM_AGE else doctor.fee
+
+
+def surcharge_for_patient(doctor: Doctor, patient: Patient) -> Decimal:
+    """21.2.5 in this simulator: no surcharge ("不需要附加返回0") for anyone."""
+    return Decimal("0")
+
+
+def _check_fee(expected: Decimal, *parts: str) -> None:
+    """The parts paid (online, card balance, unified platform) must add up to the hospital's price (60202)."""
     try:
-        amount = Decimal(paid or "0")
+        amount = sum((Decimal(part or "0") for part in parts), Decimal("0"))
     except InvalidOperation:
         raise Rejected("20003", "挂号金额格式错误") from None
-    if amount != doctor.fee:
-        raise Rejected(REGISTRATION_AMOUNT_MISMATCH, f"挂号金额{paid}与院内金额{money(doctor.fee)}不一致")
+    if amount != expected:
+        raise Rejected(REGISTRATION_AMOUNT_MISMATCH, f"挂号金额{money(amount)}与院内金额{money(expected)}不一致")
+
+
+def _priced_doctor(ctx: CallContext, *, doctor_key: str, dept_key: str) -> Doctor:
+    """The doctor asked about; the spec's examples name placeholders (科室编码, 医生编码), priced as the
+    example's own doctor (511 华佗) so that the example request is answered as the spec shows it."""
+    try:
+        return _doctor(ctx, doctor_key=doctor_key, dept_key=dept_key)
+    except Rejected:
+        doctor = ctx.hospital.doctors.get("511") or next(iter(ctx.hospital.doctors.values()), None)
+        if doctor is None:
+            raise
+        return doctor
+
+
+@handles("hospital.interface.todayRegisterGetDiscount")
+def today_discount(ctx: CallContext) -> Reply:
+    """20.1.6: the price after discounts for this patient, a bare amount as the spec's example ("data": "0")."""
+    patient = ctx.patient()
+    doctor = _priced_doctor(ctx, doctor_key="doctorId", dept_key="departmentId")
+    return ok(money(fee_for_patient(ctx, doctor, patient)))
+
+
+@handles("hospital.interface.querySurcharge")
+def appointment_surcharge(ctx: CallContext) -> Reply:
+    """21.2.5: the patient's surcharge on an appointment with this doctor."""
+    patient = ctx.patient()
+    doctor = _priced_doctor(ctx, doctor_key="docCode", dept_key="deptCode")
+    return ok({"surcharge": money(surcharge_for_patient(doctor, patient))})
 
 
 @handles("hospital.interface.todayRegisterToRegister")
@@ -206,10 +249,16 @@ def register_today(ctx: CallContext) -> Reply:
 
     def apply() -> Reply:
         doctor = _doctor(ctx, doctor_key="doctorId", dept_key="departmentId")
-        _check_fee(doctor, ctx.body.text("registrationFee"))
+        # registrationFee is "挂号费(线上支付金额)" (20.1.7's table): with the card-balance and unified parts it
+        # makes up the patient's price (20.1.6). The trade 14.2.x answers for this payId is the online part.
+        _check_fee(
+            fee_for_patient(ctx, doctor, patient),
+            ctx.body.text("registrationFee"),
+            ctx.body.text("balancePayment"),
+            ctx.body.text("unifiedAmount"),
+        )
         slot = _take(_today_slots(ctx, doctor), ctx.body.text("serialNumber") or ctx.body.text("sequence"))
         registration = _record(ctx, register_id, patient.card, doctor, slot, ctx.now.date().isoformat())
-        # registrationFee is what was paid online (20.1.7): the trade 14.2.x answers for this payId.
         _paid(ctx, registration, ctx.amount("registrationFee"), "当日挂号", patient.name)
         return ok({"hisRegistrationId": registration["hisRegistrationId"], "invoiceId": registration["invoiceId"]})
 
@@ -362,7 +411,14 @@ def pay_appointment(ctx: CallContext) -> Reply:
 
     def apply() -> Reply:
         doctor = _doctor(ctx, doctor_key="docCode", dept_key="deptCode")
-        _check_fee(doctor, ctx.body.text("arAmt"))
+        # arAmt is "挂号费(减去卡余额支付金额后的金额)" (21.2.4's table): with balancePay it makes up the fee plus
+        # the patient's surcharge. The spec's own example (arAmt 12 beside balancePay 1, for a 12.00 fee) reads
+        # it as the whole fee: this hospital accepts either reading, and refuses any other amount (60202).
+        price = doctor.fee + surcharge_for_patient(doctor, patient)
+        try:
+            _check_fee(price, ctx.body.text("arAmt"))
+        except Rejected:
+            _check_fee(price, ctx.body.text("arAmt"), ctx.body.text("balancePay"))
         registration = ctx.hospital.registrations.get(record_id)
         if registration is None or registration["cancelled"]:
             registration = _book(ctx, record_id, patient.card, ctx.body.text("scheduleDate"))

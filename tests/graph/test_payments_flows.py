@@ -17,7 +17,7 @@ from api.settings import Settings
 from his_clients.registry import Registry
 from services.payments.worker import OutboxWorker
 from tests.conftest import DEMO_CARD, DEMO_ID_NUMBER, calls, run_graphql, running_gateway, sign_in_patient
-from tests.payments.conftest import applied
+from tests.payments.conftest import applied, upload_schedule
 
 HOSPITAL = "253"
 OTHER_CARD = "001000099999999"
@@ -36,7 +36,7 @@ APPOINTMENT = f"""
 mutation($card: String!) {{
   createAppointmentPayment(hospitalId: "{HOSPITAL}", hosCode: "0531_csyy", medicalCardNumber: $card,
     patientName: "张三", patientId: "{DEMO_ID_NUMBER}", patientPhone: "15689898989", deptCode: "0256",
-    docCode: "256654", date: "20251203", amPm: "AM", startTime: "08:15", fee: "16.00") {{ {CREATED} }}
+    docCode: "256654", date: "20251203", amPm: "AM", startTime: "08:15") {{ {CREATED} }}
 }}"""
 PHYSICAL = f"""
 mutation($card: String!) {{
@@ -93,6 +93,8 @@ async def payments_gateway(
     )
     try:
         async with running_gateway(settings) as client:
+            # The session 21.1.4 uploaded, whose fee (16.00) the appointment is charged.
+            await upload_schedule(client._transport.app.state.services.db)  # type: ignore[attr-defined]
             yield client
     finally:
         sim_admin.post("/admin/reset").raise_for_status()  # later tests read the seeded region

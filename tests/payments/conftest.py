@@ -14,10 +14,12 @@ from services.payments.clock import ManualClock
 from services.payments.orders import PaymentService
 from services.payments.providers.sandbox import SandboxProvider
 from services.payments.worker import OutboxWorker
+from services.registration_uploads import SCHEDULE, schedule_key
 from store.db import Database
+from store.uploads import HospitalUploads
 from tests.store.conftest import database_factory, db, migrated_database
 
-__all__ = ["database_factory", "db", "migrated_database"]
+__all__ = ["database_factory", "db", "migrated_database", "upload_schedule"]
 
 CARD = "001000056254587"
 """张三: at every simulated hospital, with pending bills, a balance and an ongoing stay (admission 060508)."""
@@ -62,3 +64,43 @@ def applied(admin: httpx.Client, hospital_id: str, key: str) -> int:
     response.raise_for_status()
     count: int = response.json().get(hospital_id, {}).get(key, 0)
     return count
+
+
+async def upload_schedule(
+    db: Database,
+    *,
+    hospital_id: str = "253",
+    date: str = "20251203",
+    am_pm: str = "AM",
+    dept_code: str = "0256",
+    doc_code: str = "256654",
+    fee: str | None = "16.00",
+) -> None:
+    """The half-day schedule a hospital uploads with 21.1.4 (arAmt its fee), as the shim stores it.
+
+    The defaults are the simulated doctor 256654 of hospital 253, whose fee the simulator holds at 16.00.
+    """
+    payload = {
+        "hosCode": "0531_csyy",
+        "hosName": "测试医院",
+        "deptCode": dept_code,
+        "deptName": "科室",
+        "docCode": doc_code,
+        "docName": "医生",
+        "scheduleDate": date,
+        "amPm": am_pm,
+        "opType": "1",
+        "scheduleType": "1",
+        "upLimit": "14",
+        "appNum": "0",
+    }
+    if fee is not None:
+        payload["arAmt"] = fee
+    async with db.session() as session:
+        await HospitalUploads(session).put(
+            hospital_id=hospital_id,
+            kind=SCHEDULE,
+            natural_key=schedule_key(date, am_pm, dept_code, doc_code),
+            payload=payload,
+            at=datetime.now(UTC),
+        )

@@ -23,7 +23,11 @@ RECHARGE = "hospital.interface.paySuccess"
 
 async def _paid_deposit(payments: PaymentService, provider: SandboxProvider, hospital_id: str = HOSPITAL) -> str:
     created = await payments.create_deposit_order(
-        hospital_id=hospital_id, medical_card_number=CARD, admission_number="060508", amount=Decimal("1000.00")
+        hospital_id=hospital_id,
+        medical_card_number=CARD,
+        patient_name="张三",
+        admission_number="060508",
+        amount=Decimal("1000.00"),
     )
     assert created.order.out_trade_no.startswith("ZYYJ-")
     await payments.record_payment(provider.pay(created.order.out_trade_no))

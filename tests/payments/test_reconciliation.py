@@ -30,7 +30,11 @@ async def _drive(
         hospital_id=HOSPITAL, medical_card_number=CARD, amount=Decimal("50.10")
     )
     deposit = await payments.create_deposit_order(
-        hospital_id=HOSPITAL, medical_card_number=CARD, admission_number="060508", amount=Decimal("300.00")
+        hospital_id=HOSPITAL,
+        medical_card_number=CARD,
+        patient_name="张三",
+        admission_number="060508",
+        amount=Decimal("300.00"),
     )
     bill = await payments.create_outpatient_order(hospital_id=HOSPITAL, medical_card_number=CARD)
     for created in (recharge, deposit, bill):

@@ -16,7 +16,7 @@ from services.payments.providers.sandbox import SandboxProvider
 from services.payments.worker import OutboxWorker
 from store.orders import OrderState, RefundState
 from tests.conftest import DEMO_ID_NUMBER, calls, inject
-from tests.payments.conftest import CARD, applied
+from tests.payments.conftest import CARD, applied, upload_schedule
 
 HOSPITAL = "253"
 TODAY = "hospital.interface.todayRegisterToRegister"
@@ -46,6 +46,8 @@ async def _today(payments: PaymentService, provider: SandboxProvider, **options:
 
 
 async def _appointment(payments: PaymentService, provider: SandboxProvider, *, fee: str = "16.00") -> str:
+    """An appointment paid, at the fee the hospital uploaded for the session (21.1.4), never the caller's."""
+    await upload_schedule(payments._db, fee=fee)
     created = await payments.create_appointment_order(
         hospital_id=HOSPITAL,
         hos_code="0531_csyy",
@@ -58,9 +60,9 @@ async def _appointment(payments: PaymentService, provider: SandboxProvider, *, f
         date="20251203",
         am_pm="AM",
         start_time="08:15",
-        fee=Decimal(fee),
     )
     assert created.order.out_trade_no.startswith("YYGH-")
+    assert created.order.total_amount == Decimal(fee)
     await payments.record_payment(provider.pay(created.order.out_trade_no))
     return created.order.out_trade_no
 
@@ -213,7 +215,7 @@ async def test_appointment_is_booked_paid_and_applied_once(
 async def test_appointment_at_a_fee_the_hospital_refuses_is_refunded(
     clean_region: httpx.Client, payments: PaymentService, provider: SandboxProvider, worker: OutboxWorker
 ) -> None:
-    out_trade_no = await _appointment(payments, provider, fee="15.00")  # 60202 at 21.2.4
+    out_trade_no = await _appointment(payments, provider, fee="15.00")  # uploaded stale: 60202 at 21.2.4
     await worker.run_until_idle()
     order = await payments.get(out_trade_no)
     assert order is not None
@@ -236,6 +238,7 @@ async def test_appointment_cancel_with_refund(
 
 
 async def test_a_refused_booking_writes_no_order(clean_region: httpx.Client, payments: PaymentService) -> None:
+    await upload_schedule(payments._db)
     inject(clean_region, hospitalId=HOSPITAL, method="hospital.interface.appointmentInfo", kind="code", code="60205")
     with pytest.raises(QuoteUnavailable) as refused:
         await payments.create_appointment_order(
@@ -250,6 +253,5 @@ async def test_a_refused_booking_writes_no_order(clean_region: httpx.Client, pay
             date="20251203",
             am_pm="AM",
             start_time="08:15",
-            fee=Decimal("16.00"),
         )
     assert refused.value.code == "60205"

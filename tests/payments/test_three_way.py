@@ -49,7 +49,11 @@ async def test_all_agree_then_each_kind_of_difference_is_found(
         hospital_id=HOSPITAL, medical_card_number=CARD, amount=Decimal("20")
     )
     deposit = await payments.create_deposit_order(
-        hospital_id=HOSPITAL, medical_card_number=CARD, admission_number="060508", amount=Decimal("100.00")
+        hospital_id=HOSPITAL,
+        medical_card_number=CARD,
+        patient_name="张三",
+        admission_number="060508",
+        amount=Decimal("100.00"),
     )
     bill = await payments.create_outpatient_order(hospital_id=HOSPITAL, medical_card_number=CARD)
     for created in (recharge, deposit, bill):

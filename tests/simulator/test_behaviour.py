@@ -101,7 +101,15 @@ def test_registering_takes_a_slot_and_cancelling_returns_it(client: httpx.Client
         return sum(int(row["appNum"]) for row in rows)
 
     before = remaining()
-    body = dict(entry("20.1.7").request_example, todayRegisterId="reg-test-1", payId="DRGH-TEST-1")
+    # registrationFee is the online part (20.1.7's table); the example's balance and unified parts would
+    # make it 23.03 against the hospital's 23.00, so this registration is paid wholly online.
+    body = dict(
+        entry("20.1.7").request_example,
+        todayRegisterId="reg-test-1",
+        payId="DRGH-TEST-1",
+        balancePayment="0",
+        unifiedAmount="0",
+    )
     registered = client.post("/his/253/hospital.interface.todayRegisterToRegister", json=body).json()
     assert registered["success"] is True
     assert remaining() == before - 1

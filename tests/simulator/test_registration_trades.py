@@ -26,7 +26,15 @@ def trades(client: httpx.Client, trade_no: str) -> list[dict[str, Any]]:
 
 
 def test_todays_registration_and_its_cancellation_are_recorded(client: httpx.Client) -> None:
-    body = dict(entry("20.1.7").request_example, todayRegisterId="reg-trade-1", payId="DRGH-TRADE-1")
+    # registrationFee is the online part (20.1.7's table); the example's balance and unified parts would
+    # make it 23.03 against the hospital's 23.00, so this registration is paid wholly online.
+    body = dict(
+        entry("20.1.7").request_example,
+        todayRegisterId="reg-trade-1",
+        payId="DRGH-TRADE-1",
+        balancePayment="0",
+        unifiedAmount="0",
+    )
     registered = post(client, "todayRegisterToRegister", body)
     assert registered["success"] is True
     (paid,) = trades(client, "DRGH-TRADE-1")

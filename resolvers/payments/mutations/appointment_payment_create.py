@@ -19,8 +19,9 @@ from ..types import CreatedPayment, PaymentRefusal
 class AppointmentPaymentCreateMutation:
     @strawberry.mutation(
         description=(
-            "Book an appointment slot (预约挂号, 21.2.2) and an order for its fee; the hospital is told of the "
-            "payment (21.2.4) once the money arrives. A refused booking writes no order."
+            "Book an appointment slot (预约挂号, 21.2.2) and an order at the hospital's price for this patient: the "
+            "fee of the schedule it uploaded (21.1.4 arAmt) plus the patient's surcharge (21.2.5). The hospital is "
+            "told of the payment (21.2.4) once the money arrives. A refused booking writes no order."
         )
     )
     async def create_appointment_payment(
@@ -37,7 +38,6 @@ class AppointmentPaymentCreateMutation:
         date: Annotated[str, strawberry.argument(description="The day of the appointment, yyyyMMdd.")],
         am_pm: Annotated[str, strawberry.argument(description="Morning or afternoon (amPm).")],
         start_time: Annotated[str, strawberry.argument(description="The slot's start, HH:mm.")],
-        fee: Annotated[Money, strawberry.argument(description="The registration fee the schedule publishes.")],
         end_time: Annotated[str | None, strawberry.argument(description="The slot's end, HH:mm.")] = None,
         his_time_id: Annotated[
             str | None, strawberry.argument(description="The hospital's id of the slot (hisTimeId), when given.")
@@ -51,6 +51,15 @@ class AppointmentPaymentCreateMutation:
         balance_payment: Annotated[
             Money | None,
             strawberry.argument(description="Part paid from the card's balance (balancePayment); 0 when none."),
+        ] = None,
+        shown_fee: Annotated[
+            Money | None,
+            strawberry.argument(
+                description=(
+                    "The fee the app showed the patient, to be sure it is what is charged: the order is refused "
+                    "(60202) when the hospital's price differs. Never the price: that is always the hospital's."
+                )
+            ),
         ] = None,
     ) -> Annotated[
         CreatedPayment | PaymentRefusal,
@@ -72,7 +81,7 @@ class AppointmentPaymentCreateMutation:
                 date=date.strip(),
                 am_pm=am_pm.strip(),
                 start_time=start_time.strip(),
-                fee=Decimal(fee),
+                shown_fee=None if shown_fee is None else Decimal(shown_fee),
                 end_time=end_time,
                 his_time_id=his_time_id,
                 serial_number=serial_number,

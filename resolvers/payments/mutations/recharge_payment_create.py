@@ -23,7 +23,12 @@ class RechargePaymentCreateMutation:
         info: Info,
         hospital_id: Annotated[str, strawberry.argument(description="The hospital of the card.")],
         medical_card_number: Annotated[str, strawberry.argument(description="The card to recharge.")],
-        amount: Annotated[Money, strawberry.argument(description="Yuan to add, e.g. 100.00.")],
+        amount: Annotated[
+            Money,
+            strawberry.argument(
+                description="Yuan to add, e.g. 100.00: two decimal places, above 0 and at most 5000.00."
+            ),
+        ],
     ) -> Annotated[
         CreatedPayment | PaymentRefusal,
         strawberry.union("RechargeCreateResult", description="A new recharge order, or why not."),

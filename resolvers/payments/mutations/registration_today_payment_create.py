@@ -19,8 +19,9 @@ from ..types import CreatedPayment, PaymentRefusal
 class TodayRegistrationPaymentCreateMutation:
     @strawberry.mutation(
         description=(
-            "An order for today's registration (当日挂号) at the fee the hospital's schedule (20.1.2) names now; "
-            "the registration is made (20.1.7) once the money arrives, and refunded if the hospital cannot make it."
+            "An order for today's registration (当日挂号) at the hospital's price for this patient now (20.1.6, "
+            "as feeForPatient shows it; the schedule's 20.1.2 fee only where 20.1.6 says nothing); the "
+            "registration is made (20.1.7) once the money arrives, and refunded if the hospital cannot make it."
         )
     )
     async def create_today_registration_payment(
@@ -51,6 +52,15 @@ class TodayRegistrationPaymentCreateMutation:
             Money | None,
             strawberry.argument(description="Part paid from the card's balance (balancePayment); 0 when none."),
         ] = None,
+        shown_fee: Annotated[
+            Money | None,
+            strawberry.argument(
+                description=(
+                    "The fee the app showed the patient (feeForPatient), to be sure it is what is charged: the "
+                    "order is refused (60202) when the hospital's price differs. Never the price itself."
+                )
+            ),
+        ] = None,
     ) -> Annotated[
         CreatedPayment | PaymentRefusal,
         strawberry.union("TodayRegistrationCreateResult", description="A new registration order, or why not."),
@@ -73,6 +83,7 @@ class TodayRegistrationPaymentCreateMutation:
                 am_pm=am_pm,
                 time_code=time_code,
                 balance_payment=Decimal(balance_payment or 0),
+                shown_fee=None if shown_fee is None else Decimal(shown_fee),
                 payer_openid=openid_of(info),
             )
 

@@ -37,6 +37,21 @@ def _money_or_none(value: Decimal) -> Decimal | None:
     return value if value > 0 else None
 
 
+def registration_fee(his: HisClient, order: Order) -> Decimal:
+    """What 20.1.7 registrationFee carries for this order's hospital.
+
+    The spec's table is the rule: "registrationFee | 是 | 挂号费(线上支付金额)", the amount paid online; the
+    card-balance part travels as balancePayment and the unified platform's as unifiedAmount, and the three
+    make up the patient's price. Its example (registrationFee 23 beside balancePayment "0.02") and 60202
+    "挂号金额与院内金额不一致" can be read as the whole fee: a hospital that reads it so says
+    ``registration_fee = "total"`` in the registry and gets the order's total.
+    """
+    hospital = his.registry.hospital(order.hospital_id)
+    if hospital is not None and hospital.registration_fee == "total":
+        return order.total_amount
+    return order.online_amount
+
+
 class TodayRegistrationFlow:
     """当日挂号: the fee the hospital's schedule (20.1.2) names, paid, then the registration made."""
 
@@ -61,7 +76,7 @@ class TodayRegistrationFlow:
             medical_card_number=order.medical_card_number,
             patient_name=quote["patient_name"],
             id_card=quote.get("id_card"),
-            registration_fee=order.online_amount,
+            registration_fee=registration_fee(his, order),
             registration_date=quote["registration_date"],
             reg_class_id=quote["reg_class_id"],
             reg_class_name=quote.get("reg_class_name"),

@@ -1,0 +1,233 @@
+"""Money attacks: the amount charged is the hospital's price for this patient, never the client's.
+
+Each test drives the real app (ASGI, its own SQLite store) against the simulated region over HTTP, as a
+hostile patient would: tampered fees, amounts out of the hospital's limits, amounts with three decimals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api.settings import Settings
+from his_clients.registry import Registry
+from services.payments.worker import OutboxWorker
+from tests.conftest import DEMO_CARD, DEMO_ID_NUMBER, calls, run_graphql, running_gateway, sign_in_patient
+from tests.payments.conftest import upload_schedule
+
+HOSPITAL = "253"
+FREE_CARD = "001000005190311"
+"""刘淑珍, born 1956: the simulated hospital's 20.1.6 answers 0 (a free registration) from the age of 65."""
+
+ORDER = "order { outTradeNo flow state totalAmount balancePayment onlineAmount }"
+CREATED = f"... on CreatedPayment {{ {ORDER} }} ... on PaymentRefusal {{ code message }}"
+
+APPOINTMENT_ARGS = (
+    'hospitalId: "253", hosCode: "0531_csyy", medicalCardNumber: $card, patientName: "张三", '
+    f'patientId: "{DEMO_ID_NUMBER}", patientPhone: "15689898989", deptCode: "0256", docCode: "256654", '
+    'date: "20251203", amPm: "AM", startTime: "08:15"'
+)
+TODAY_ARGS = (
+    'hospitalId: "253", medicalCardNumber: $card, patientName: "张三", departmentId: "228", doctorId: "511", '
+    'regClassId: "1082-286968", serialNumber: "2", amPm: "a"'
+)
+PAY = "mutation($no: String!) { sandboxPay(outTradeNo: $no) { outTradeNo state } }"
+STATE = "query($no: String!) { paymentOrder(outTradeNo: $no) { state totalAmount } }"
+
+ALLOWED_MONEY_ARGUMENTS = {
+    # The patient chooses these amounts; each is checked against the hospital's limits or quote.
+    ("createRechargePayment", "amount"),
+    ("createDepositPayment", "amount"),
+    ("requestCardRefund", "amount"),
+    # A part of the hospital's price paid from the card's balance: 0..price, two decimals.
+    ("createOutpatientPayment", "balancePayment"),
+    ("createTodayRegistrationPayment", "balancePayment"),
+    ("createAppointmentPayment", "balancePayment"),
+    ("createSelfOrderPayment", "balancePayment"),
+    ("createInsurancePayment", "balancePayment"),
+    # What the app showed: compared with the hospital's price, never charged.
+    ("createTodayRegistrationPayment", "shownFee"),
+    ("createAppointmentPayment", "shownFee"),
+}
+
+
+@pytest.fixture
+async def gateway_253(region: Registry, tmp_path: Path, sim_admin: httpx.Client) -> AsyncIterator[httpx.AsyncClient]:
+    sim_admin.post("/admin/reset").raise_for_status()
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'gateway.sqlite3'}",
+        registry=region,
+        request_deadline_s=3.0,
+        run_payment_worker=False,
+    )
+    async with running_gateway(settings) as client:
+        app = client._transport.app  # type: ignore[attr-defined]
+        await upload_schedule(app.state.services.db)  # 21.1.4: doctor 256654, 20251203 AM, arAmt 16.00
+        token = await sign_in_patient(app, openid="test:money", cards=(DEMO_CARD, FREE_CARD))
+        client.headers["Authorization"] = f"Bearer {token}"
+        yield client
+
+
+async def drive(gateway: httpx.AsyncClient) -> None:
+    services = gateway._transport.app.state.services  # type: ignore[attr-defined]
+    await OutboxWorker(db=services.db, his=services.his, provider=services.payment_provider).run_until_idle()
+
+
+async def data_of(gateway: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:
+    body = await run_graphql(gateway, query, **variables)
+    assert "errors" not in body, body["errors"]
+    result: dict[str, Any] = body["data"]
+    return result
+
+
+async def create(gateway: httpx.AsyncClient, field: str, args: str, card: str = DEMO_CARD) -> dict[str, Any]:
+    result: dict[str, Any] = (
+        await data_of(gateway, f"mutation($card: String!) {{ {field}({args}) {{ {CREATED} }} }}", card=card)
+    )[field]
+    return result
+
+
+async def test_an_appointment_is_charged_the_uploaded_fee_never_the_clients(
+    gateway_253: httpx.AsyncClient, sim_admin: httpx.Client
+) -> None:
+    """issue 10 item 18: `fee: "0.01"` is not an argument any more, a tampered shownFee books nothing,
+    and the order, 21.2.2 and 21.2.4 all carry the fee the hospital uploaded (21.1.4 arAmt 16.00)."""
+    tampered = await run_graphql(
+        gateway_253,
+        f'mutation($card: String!) {{ createAppointmentPayment({APPOINTMENT_ARGS}, fee: "0.01") {{ {CREATED} }} }}',
+        card=DEMO_CARD,
+    )
+    assert tampered.get("errors")
+    assert not tampered.get("data")
+    shown = await create(gateway_253, "createAppointmentPayment", f'{APPOINTMENT_ARGS}, shownFee: "0.01"')
+    assert shown["code"] == "60202"
+    assert "Decimal" not in shown["message"]
+    assert calls(sim_admin, method="hospital.interface.appointmentInfo") == []
+
+    made = await create(gateway_253, "createAppointmentPayment", f'{APPOINTMENT_ARGS}, shownFee: "16.00"')
+    order = made["order"]
+    assert order["totalAmount"] == "16.00"
+    assert order["onlineAmount"] == "16.00"
+    (booked,) = calls(sim_admin, method="hospital.interface.appointmentInfo")
+    assert booked["body"]["arAmt"] in ("16.00", "16", 16)
+    await data_of(gateway_253, PAY, no=order["outTradeNo"])
+    await drive(gateway_253)
+    (paid,) = calls(sim_admin, method="hospital.interface.yyghRegister")
+    assert str(paid["body"]["arAmt"]) in ("16.00", "16")
+    assert (await data_of(gateway_253, STATE, no=order["outTradeNo"]))["paymentOrder"]["state"] == "NOTIFIED"
+
+
+async def test_a_session_the_hospital_never_uploaded_has_no_price(gateway_253: httpx.AsyncClient) -> None:
+    """issue 10 item 18: with no 21.1.4 schedule there is no hospital price, so nothing is booked or charged."""
+    args = APPOINTMENT_ARGS.replace('"20251203"', '"20251204"')
+    refused = await create(gateway_253, "createAppointmentPayment", args)
+    assert refused["code"] == "60002"
+
+
+async def test_todays_registration_charges_what_20_1_6_quotes_for_this_patient(
+    gateway_253: httpx.AsyncClient, sim_admin: httpx.Client
+) -> None:
+    """issue 11 item 13 / issue 12 item 9: a free registration (20.1.6 "0") shows 0.00 and charges 0.00,
+    and the registration is made with registrationFee 0; a full-fee patient is charged what feeForPatient shows."""
+    fee_query = """query($card: String!) { hospital(id: "253") { todaySchedules(departmentId: "228") {
+        doctor { id } clinicTypeId feeForPatient(medicalCardNumber: $card) } } }"""
+    made: dict[str, dict[str, Any]] = {}
+    for card, shown in ((FREE_CARD, "0.00"), (DEMO_CARD, "23.00")):
+        schedules = (await data_of(gateway_253, fee_query, card=card))["hospital"]["todaySchedules"]
+        (row,) = [s for s in schedules if s["doctor"] and s["doctor"]["id"] == "511"]
+        assert row["feeForPatient"] == shown
+        made[card] = await create(
+            gateway_253, "createTodayRegistrationPayment", f'{TODAY_ARGS}, shownFee: "{shown}"', card=card
+        )
+        assert made[card]["order"]["totalAmount"] == shown, made[card]
+    free = made[FREE_CARD]["order"]
+    assert free["state"] == "PAID"  # nothing to pay online
+    await drive(gateway_253)
+    (registered,) = calls(sim_admin, method="hospital.interface.todayRegisterToRegister")
+    assert registered["body"]["medicalCardNumber"] == FREE_CARD
+    assert str(registered["body"]["registrationFee"]) in ("0", "0.00")
+    state = await data_of(gateway_253, STATE, no=free["outTradeNo"])
+    assert state["paymentOrder"]["state"] == "NOTIFIED"
+
+
+async def test_a_tampered_shown_fee_for_today_is_refused(gateway_253: httpx.AsyncClient) -> None:
+    """issue 10 item 18: an app claiming the fee is 0.01 gets 60202, not a registration for one fen."""
+    refused = await create(gateway_253, "createTodayRegistrationPayment", f'{TODAY_ARGS}, shownFee: "0.01"')
+    assert refused["code"] == "60202"
+
+
+@pytest.mark.parametrize(
+    ("amount", "code"),
+    [("50.00", "20004"), ("60000.00", "20004"), ("500.123", "20003"), ("0", "20004"), ("-5.00", "20004")],
+)
+async def test_a_deposit_outside_the_stays_limits_is_refused(
+    gateway_253: httpx.AsyncClient, amount: str, code: str
+) -> None:
+    """issue 12 item 9: the stay shows min 100.00 / max 50000.00 (10.1.1); 50.00 and 60000.00 are refused
+    with 20004, and 500.123 says "两位小数" without leaking Decimal('500.123')."""
+    args = f'hospitalId: "253", medicalCardNumber: $card, patientName: "张三", amount: "{amount}"'
+    refused = await create(gateway_253, "createDepositPayment", args)
+    assert refused["code"] == code, refused
+    assert "Decimal" not in refused["message"]
+    assert "500.123" not in refused["message"]
+    if amount == "500.123":
+        assert "两位小数" in refused["message"]
+
+
+async def test_a_deposit_within_the_limits_is_charged_as_chosen(gateway_253: httpx.AsyncClient) -> None:
+    """issue 12 item 9: a deposit inside 100.00..50000.00 makes an order of that amount."""
+    args = 'hospitalId: "253", medicalCardNumber: $card, patientName: "张三", amount: "500.00"'
+    made = await create(gateway_253, "createDepositPayment", args)
+    assert made["order"]["totalAmount"] == "500.00"
+
+
+@pytest.mark.parametrize(
+    ("field", "args", "code"),
+    [
+        ("createRechargePayment", 'hospitalId: "253", medicalCardNumber: $card, amount: "0.001"', "20003"),
+        ("createRechargePayment", 'hospitalId: "253", medicalCardNumber: $card, amount: "-100.00"', "20004"),
+        ("createRechargePayment", 'hospitalId: "253", medicalCardNumber: $card, amount: "99999999.00"', "20004"),
+        ("createRechargePayment", f'hospitalId: "253", medicalCardNumber: $card, amount: "{"9" * 40}"', "20004"),
+        ("createOutpatientPayment", 'hospitalId: "253", medicalCardNumber: $card, balancePayment: "99999.00"', "20004"),
+        ("createOutpatientPayment", 'hospitalId: "253", medicalCardNumber: $card, balancePayment: "-1.00"', "20004"),
+        ("createTodayRegistrationPayment", f'{TODAY_ARGS}, balancePayment: "24.00"', "20004"),
+        ("createTodayRegistrationPayment", f'{TODAY_ARGS}, balancePayment: "1.005"', "20003"),
+        ("createAppointmentPayment", f'{APPOINTMENT_ARGS}, balancePayment: "17.00"', "20004"),
+        (
+            "createSelfOrderPayment",
+            'hospitalId: "253", medicalCardNumber: $card, groups: [{groupId: "26", itemIds: ["36"]}], '
+            'appointmentDate: "2020-10-16", balancePayment: "100000.00"',
+            "20004",
+        ),
+    ],
+)
+async def test_every_client_amount_is_checked_against_the_hospitals_quote(
+    gateway_253: httpx.AsyncClient, field: str, args: str, code: str
+) -> None:
+    """issue 10 item 18: every paying mutation refuses a tampered amount (out of range or format) and
+    writes no order; nothing reveals a Python repr."""
+    refused = await create(gateway_253, field, args)
+    assert refused.get("code") == code, refused
+    assert "Decimal" not in refused["message"]
+    assert "order" not in refused
+
+
+async def test_no_paying_mutation_takes_a_price_from_the_client(gateway_253: httpx.AsyncClient) -> None:
+    """issue 10 item 18: the only Money arguments of any mutation are amounts the patient chooses (checked
+    against the hospital's limits), card-balance parts, and the fee shown (compared, never charged)."""
+    introspection = (
+        """{ __schema { mutationType { fields { name args { name type { name kind ofType { name } } } } } } }"""
+    )
+    body = await run_graphql(gateway_253, introspection)
+    money_args = set()
+    for mutation in body["data"]["__schema"]["mutationType"]["fields"]:
+        for arg in mutation["args"]:
+            kind = arg["type"]
+            named = kind["name"] or (kind["ofType"] or {}).get("name")
+            if named == "Money":
+                money_args.add((mutation["name"], arg["name"]))
+    assert money_args <= ALLOWED_MONEY_ARGUMENTS, money_args - ALLOWED_MONEY_ARGUMENTS
