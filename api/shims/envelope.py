@@ -42,15 +42,66 @@ def fail(code: ReturnCode, msg: str | None = None) -> Response:
     return JsonEnvelope({"success": False, "msg": msg or code.meaning, "code": code.value, "data": None})
 
 
+MAX_JSON_DEPTH = 32
+"""Nesting deeper than any spec body (they nest two or three levels) is refused, not walked."""
+MAX_NUMBER_CHARS = 40
+"""A JSON number longer than this (a 5,000-digit "amount") is refused before Python converts it."""
+
+
+def _number(text: str) -> Any:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise ShimError(ReturnCode.PARAMETER_FORMAT, f"参数格式错误: 数字超过{MAX_NUMBER_CHARS}位")
+    return int(text)
+
+
+def _float(text: str) -> Any:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise ShimError(ReturnCode.PARAMETER_FORMAT, f"参数格式错误: 数字超过{MAX_NUMBER_CHARS}位")
+    return float(text)
+
+
+def _depth_ok(raw: bytes) -> bool:
+    """Whether brackets outside strings nest at most MAX_JSON_DEPTH deep (one linear pass, before parsing)."""
+    depth = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return False
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return True
+
+
+def parse_json(raw: bytes) -> Any:
+    """A hospital's JSON body, or 20003: invalid JSON or UTF-8, nesting deeper than MAX_JSON_DEPTH, or a number
+    longer than MAX_NUMBER_CHARS characters. Never a RecursionError or ValueError out of the parser."""
+    if not _depth_ok(raw):
+        raise ShimError(ReturnCode.PARAMETER_FORMAT, f"请求体嵌套超过{MAX_JSON_DEPTH}层")
+    try:
+        return json.loads(raw, parse_int=_number, parse_float=_float)
+    except ShimError:
+        raise
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+        raise ShimError(ReturnCode.PARAMETER_FORMAT, "请求体不是有效的JSON") from exc
+
+
 async def read_body(request: Request) -> dict[str, Any]:
-    """The JSON object a hospital sent. Any capitalisation of application/json, or none, is JSON."""
+    """The JSON object a hospital sent (the request guard took only application/json, or no type)."""
     raw = await request.body()
     if not raw.strip():
         return {}
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ShimError(ReturnCode.PARAMETER_FORMAT, "请求体不是有效的JSON") from exc
+    body = parse_json(raw)
     if not isinstance(body, dict):
         raise ShimError(ReturnCode.PARAMETER_FORMAT, "请求体必须是JSON对象")
     return body

@@ -3,21 +3,25 @@
 ``prefront/hospitalizationCosts/hisRefund`` serves two sections: a recharge order's refund is 9.1.1
 (退卡余额), any other order's 13.2.1 (退款); a body with 13.2.1's unified-settlement fields is 13.2.1. The
 body is checked against that section's table. 9.1.x and 13.2.1 bodies name no hospital: the order must
-be one the caller may act for (50001 otherwise, as for an unknown order: the two look the same).
+be one the caller may act for; another hospital's order and an unknown one look the same, and are
+answered with a business code, not 50001 (the caller proved who it is): 60204 "要取消的挂号记录不存在" on
+20.2.2 and 21.1.7, 20003 (outTradeNo names no order of the caller's) on 9.1.1 / 13.2.1 / 9.1.2.
 
 The answers (the rules are services.payments.hospital_refunds'):
 - refunded: the section's success reply (9.1.1 / 13.2.1 data: our refundNo and the refund time, which
   reconciliation goes by);
 - not known yet (the provider did not answer in time, or is still processing): ``success: false`` with
-  10002, which 附四 defines for 13.2.1, 20.2.2 and 21.1.7 as "state unknown: retry, or check, never take it
-  as a failure". Retrying with the same refundNo never refunds twice; 9.1.2 tells the end;
+  10002 on the paths 附四 gives that meaning, 13.2.1, 20.2.2 and 21.1.7 ("state unknown: retry, or check,
+  never take it as a failure"); 9.1.1 (where 10002 only means 未查询到数据) answers 40004 业务处理中.
+  Retrying with the same refundNo never refunds twice; 9.1.2 tells the end;
 - refused by the provider: 10003 with the reason; nothing went back under that refundNo;
 - refused by us before anything happened: 20003 (refundNo reused for another order or amount, card not
   the order's, wrong kind of order), 20004 (more than is left of the online payment, amount 0, unpaid or
   platform-refunded order), 40004 (the order's payment is still being settled), 60302 (unified part).
 
-9.1.2 answers ``flag_success`` REFUNDED or REFUND_FAILED; a refund still under way, or none under that
-number (nothing was refunded: the refund may be asked again with the same refundNo), is 10002.
+9.1.2 answers ``flag_success`` REFUNDED or REFUND_FAILED; a refund still under way is 40004 业务处理中; none
+under that number (nothing was refunded: the refund may be asked again with the same refundNo) is 10002
+未查询到数据 (9.1.2 is a query, not one of 附四's refund paths).
 Every call, answered or refused, is recorded in the inbound ledger.
 """
 
@@ -46,7 +50,7 @@ from services.payments.orders import PaymentService
 from services.shims.ledger import ShimCall, record_call
 from store.models import utcnow
 
-from .auth import ShimUnauthorized, caller_of
+from .auth import caller_of
 from .envelope import ShimError, read_body, shim, text_field
 from .platform import reply_response, route_path, success_reply
 from .validation import validate
@@ -149,8 +153,24 @@ async def _his_refund_section(request: Request, body: Mapping[str, Any]) -> str:
     return (await _payments(request).hospital_refund_kind(out_trade_no)).value
 
 
-def _not_yours(error: NotTheCallersOrder) -> ShimUnauthorized:
-    return ShimUnauthorized(f"order {error} is unknown or another hospital's", hint="订单不存在或不属于本院")
+UNKNOWN_STATE_SECTIONS: Final = frozenset({"13.2.1", "20.2.2", "21.1.7"})
+"""附四: "退款业务的10002表示实际退款状态不明…（退款接口见：13.2.1、20.2.2、21.1.7）".
+Elsewhere 10002 is 未查询到数据."""
+REGISTRATION_SECTIONS: Final = frozenset({"20.2.2", "21.1.7"})
+
+
+def _not_yours(error: NotTheCallersOrder, section: str) -> ShimError:
+    """An unknown order, or another hospital's (the same answer): a business code, never 50001 or 10002."""
+    log.info("hospital refund for an order it cannot act on", extra={"section": section, "order": str(error)})
+    if section in REGISTRATION_SECTIONS:
+        return ShimError(ReturnCode.REGISTRATION_NOT_FOUND, "要取消的挂号记录不存在: 没有此订单, 或不属于本院")
+    return ShimError(ReturnCode.PARAMETER_FORMAT, "参数无效: outTradeNo 没有此订单, 或不属于本院")
+
+
+def _unsettled(section: str) -> dict[str, Any]:
+    """A refund whose outcome is not known yet: 10002 where 附四 says so, 40004 业务处理中 elsewhere."""
+    code = ReturnCode.NO_DATA if section in UNKNOWN_STATE_SECTIONS else ReturnCode.PROCESSING
+    return {"success": False, "msg": UNSETTLED_MSG, "code": code.value, "data": None}
 
 
 def _refund_answer(section: str, refund: HospitalRefund) -> Answer:
@@ -168,7 +188,7 @@ def _refund_answer(section: str, refund: HospitalRefund) -> Answer:
         msg = f"退款失败, 未退款: {refund.note or '支付平台拒绝退款'}; 请线下处理, 或用新的退款单号重新发起"
         reply = {"success": False, "msg": msg, "code": ReturnCode.SYSTEM_ERROR.value, "data": None}
     else:
-        reply = {"success": False, "msg": UNSETTLED_MSG, "code": ReturnCode.NO_DATA.value, "data": None}
+        reply = _unsettled(section)
     return Answer(reply, refund.hospital_id)
 
 
@@ -197,11 +217,12 @@ async def _refund(
     except HospitalRefundRefused as refused:
         raise ShimError(refused.code, refused.message) from None
     except NotTheCallersOrder as error:
-        raise _not_yours(error) from None
+        raise _not_yours(error, section) from None
     except Exception:
         # The refund may or may not have been written: only a retry with the same number can tell.
         log.exception("hospital refund failed unexpectedly", extra={"path": request.url.path})
-        raise ShimError(ReturnCode.NO_DATA, UNSETTLED_MSG) from None
+        unsettled = _unsettled(section)
+        raise ShimError(ReturnCode(unsettled["code"]), UNSETTLED_MSG) from None
     return _refund_answer(section, refund)
 
 
@@ -266,14 +287,13 @@ async def his_refund_query_shim(
     except HospitalRefundRefused as refused:
         raise ShimError(refused.code, refused.message) from None
     except NotTheCallersOrder as error:
-        raise _not_yours(error) from None
+        raise _not_yours(error, section) from None
     if refund is None:
         return Answer(
             {"success": False, "msg": NO_SUCH_REFUND_MSG, "code": ReturnCode.NO_DATA.value, "data": None}, None
         )
     if refund.status is HospitalRefundStatus.UNSETTLED:
-        reply = {"success": False, "msg": UNSETTLED_MSG, "code": ReturnCode.NO_DATA.value, "data": None}
-        return Answer(reply, refund.hospital_id)
+        return Answer(_unsettled(section), refund.hospital_id)
     flag = REFUNDED if refund.status is HospitalRefundStatus.SUCCEEDED else REFUND_FAILED
     return Answer(success_reply(section, {"flag_success": flag}), refund.hospital_id)
 

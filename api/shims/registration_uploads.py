@@ -16,7 +16,6 @@ ledger; an accepted one in the same transaction as what it stores (services/regi
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -34,7 +33,7 @@ from services.shims.ledger import ShimCall, record_call
 from store.models import utcnow
 
 from .auth import ShimUnauthorized, caller_of, log_refusal, own_hospital_by_hos_code, shim_authenticator
-from .envelope import ShimError, text_field
+from .envelope import ShimError, parse_json, text_field
 from .platform import reply_response, route_path
 from .validation import platform_entry, validate, validate_list
 
@@ -123,10 +122,7 @@ async def _read_json(request: Request) -> Any:
     raw = await request.body()
     if not raw.strip():
         raise ShimError(ReturnCode.MISSING_PARAMETER, "缺少参数: 请求体为空")
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ShimError(ReturnCode.PARAMETER_FORMAT, "请求体不是有效的JSON") from exc
+    return parse_json(raw)
 
 
 def _checked(upload: Upload, body: Any) -> list[dict[str, Any]]:

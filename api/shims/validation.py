@@ -10,7 +10,8 @@ the body against its parameter table, answering the spec's 附四 codes:
   own 19.1.4 example sends one), an amount that is not a decimal with at most two places, a code outside
   附一 民族 / 附五 亲属关系 / 附七 证件类型, an ID number that is not 15 or 18 characters with a real
   birth date (the checksum is not enforced: the spec's own example fails it);
-- 20004 a value out of range (a negative amount where the description allows none, a flag not 0/1).
+- 20004 a value out of range (a negative amount where the description allows none, an amount over
+  ``MAX_AMOUNT``, a flag not 0/1).
 
 Keys match leniently (stray spaces, any case), and where a table and its example name a field
 differently both names are accepted. The result maps each table name (as the table spells it) to the
@@ -70,6 +71,8 @@ ENUMS: Final[dict[str, frozenset[str]]] = {
 FREE_TEXT_TIMES: Final = frozenset({"remindTime"})
 _AMOUNT_WORDS: Final = ("金额", "余额", "限额", "押金", "总额", "费用")
 _AMOUNT = re.compile(r"^-?[0-9]+(\.[0-9]{1,2})?$")
+MAX_AMOUNT: Final = Decimal("99999999.99")
+"""No amount in the spec comes near a hundred million yuan; a larger one (a 40-digit refund) is 20004."""
 _SMALL_NUMBER = re.compile(r"^(0|[1-9][0-9]{0,2})$")
 _WHEN_REQUIRED = re.compile(r"sendway\s*=\s*[“\"](\w+)[”\"]\s*时必传", re.IGNORECASE)
 
@@ -402,6 +405,8 @@ def _check_format(rule: FieldRule, text: str, label: str) -> None:
             raise _bad(label, "应为金额") from error
         if amount < 0 and not rule.negative_ok:
             raise ShimError(ReturnCode.PARAMETER_RANGE, f"参数超出范围: {label} 不能为负数")
+        if abs(amount) > MAX_AMOUNT:
+            raise ShimError(ReturnCode.PARAMETER_RANGE, f"参数超出范围: {label} 不能超过 {MAX_AMOUNT}")
     elif fmt == "nation":
         if text not in _codes("nation"):
             raise _bad(label, "不在附一民族字典中")

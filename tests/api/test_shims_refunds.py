@@ -41,6 +41,7 @@ from tests.payments.conftest import (
     his,
     migrated_database,
     payments,
+    upload_schedule,
     worker,
 )
 
@@ -141,6 +142,7 @@ async def today_registration(payments: PaymentService, worker: OutboxWorker, pro
 
 
 async def appointment(payments: PaymentService, worker: OutboxWorker, provider: SandboxProvider) -> str:
+    await upload_schedule(payments._db)  # the price is the hospital's (21.1.4 arAmt 16.00), never the caller's
     created = await payments.create_appointment_order(
         hospital_id=HOSPITAL,
         hos_code="0531_csyy",
@@ -153,7 +155,6 @@ async def appointment(payments: PaymentService, worker: OutboxWorker, provider: 
         date="20251203",
         am_pm="AM",
         start_time="08:15",
-        fee=Decimal("16.00"),
     )
     return await _applied(payments, worker, provider, created.order.out_trade_no)
 
@@ -443,9 +444,10 @@ async def test_9_1_2_says_10002_until_the_worker_ends_it(
     never_asked = await post(hospital, "9.1.2", body_of("9.1.2", order, refund_no="LATE-2"))
     assert (never_asked["success"], never_asked["code"]) == (False, "10002")
     provider.unavailable = True
-    assert (await post(hospital, "9.1.1", body))["code"] == "10002"
+    # 9.1.1 and 9.1.2 are not among 附四's refund paths where 10002 means "state unknown": 40004 业务处理中.
+    assert (await post(hospital, "9.1.1", body))["code"] == "40004"
     query = body_of("9.1.2", order, refund_no="LATE-2")
-    assert (await post(hospital, "9.1.2", query))["code"] == "10002"
+    assert (await post(hospital, "9.1.2", query))["code"] == "40004"
     provider.unavailable = False
     clock.advance(WORKER_TAKES_OVER_AFTER)
     await worker.run_until_idle()
@@ -481,13 +483,15 @@ async def test_another_hospitals_order_is_refused(
     order = await today_registration(payments, worker, provider)
     as_254 = {"X-Hospital-Id": "254"}  # loopback may act for 253 and 254: this call acts for 254 only
     refused = await post(hospital, "9.1.1", body_of("13.2.1", order, amount="1.00"), **as_254)
-    assert refused["code"] == "50001"
+    assert refused["code"] == "20003"  # a business answer (issue 11 item 11): the caller did prove who it is
     named = await post(hospital, "20.2.2", {**body_of("20.2.2", order), "hospitalId": "254"})
-    assert named["code"] == "50001"
+    assert named["code"] == "60204"  # 254 is the caller's, the order is not 254's: a business answer
     query = await post(hospital, "9.1.2", body_of("9.1.2", order), **as_254)
-    assert query["code"] == "50001"
+    assert query["code"] == "20003"
     unknown = await post(hospital, "9.1.1", body_of("9.1.1", "JZKCZ-2511261000009f9f9f9f"))
     assert unknown == refused  # unknown and someone else's look the same
+    unknown_registration = await post(hospital, "21.1.7", body_of("21.1.7", "YYGH-2511261000009f9f9f9f"))
+    assert unknown_registration == named
     assert provider.refunds_of(order) == []
 
 
