@@ -18,9 +18,13 @@ from resolvers.context import Services
 from resolvers.schema import build_schema
 from services.file_links import FileLinkSigner
 from services.identity.accounts import AccountService
+from services.identity.client_address import RememberClientAddress
 from services.identity.operators import OperatorService
 from services.identity.principal import SessionTokens
-from services.identity.sms import FakeSmsSender
+from services.identity.real_name import FakeRealNameVerifier
+from services.identity.sms import FakeSmsSender, SmsSender
+from services.identity.sms_tencent import TencentSmsSender
+from services.identity.throttles import Throttles
 from services.identity.wechat import WeChatLogin
 from services.jobs import JobScheduler
 from services.messages.config import DeliveryService
@@ -33,6 +37,7 @@ from store.db import Database
 
 from . import files, webservice
 from . import payments as payments_routes
+from .addresses import address_of
 from .graphql import GraphQLApp, principal_of
 from .guards import RequestGuard
 from .logs import RequestIds
@@ -98,7 +103,11 @@ def create_app(settings: Settings) -> Starlette:
         if settings.wechat_secret is not None and settings.wechat_appid
         else None
     )
-    sms = FakeSmsSender(announce=settings.dev)
+    sms: SmsSender = TencentSmsSender(settings.sms) if settings.sms else FakeSmsSender(announce=settings.dev)
+    if settings.real_name_verification == "fake" and not settings.dev:
+        raise ValueError("real_name_verification = fake is for dev mode only")
+    # SMS codes per card and phone, logins per username and address: counted in the store (issue 10 item 2).
+    throttles = Throttles(db, secret=settings.session_secret.get_secret_value().encode())
     provider = make_payment_provider(settings)
     payments = PaymentService(
         db=db, his=his, provider=provider, notify_url=f"{settings.public_base_url.rstrip('/')}/payments/notify"
@@ -109,8 +118,15 @@ def create_app(settings: Settings) -> Starlette:
         db=db,
         request_deadline_s=settings.request_deadline_s,
         max_hospitals_per_request=settings.graphql_limits.max_hospitals_per_request,
-        accounts=AccountService(db=db, his=his, sms=sms, wechat=wechat),
-        operators=OperatorService(db),
+        accounts=AccountService(
+            db=db,
+            his=his,
+            sms=sms,
+            wechat=wechat,
+            throttles=throttles,
+            verifier=FakeRealNameVerifier() if settings.real_name_verification == "fake" else None,
+        ),
+        operators=OperatorService(db, throttles=throttles),
         sessions=SessionTokens(settings.session_secret.get_secret_value().encode(), ttl_s=settings.session_ttl_s),
         dev_login=settings.dev,
         national_card_qr_index=settings.national_card_qr_index,
@@ -200,6 +216,8 @@ def create_app(settings: Settings) -> Starlette:
         Middleware(NormalisePath),
         Middleware(RateLimit, settings=settings, account_key=account_key),
         Middleware(RequestGuard, settings=settings),  # bounded, typed, same-site bodies (api/guards.py)
+        # The client address for counters kept per address (operators' logins), as the rate limits see it.
+        Middleware(RememberClientAddress, resolve=lambda scope: address_of(scope, settings.trusted_proxies)),
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.router.redirect_slashes = False

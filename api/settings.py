@@ -19,6 +19,7 @@ from his_clients.caching import CacheBackend, MemoryBackend, RedisBackend, Refer
 from his_clients.registry import Registry
 from his_clients.transport import HttpBackend
 from resolvers.limits import GraphQLLimits
+from services.identity.sms_tencent import TencentSmsConfig
 from services.jobs.config import JobsConfig
 from services.messages.config import OfficialAccountConfig
 from services.payments.providers.wechatpay import WeChatPayConfig
@@ -118,6 +119,14 @@ class Settings(BaseSettings):
     """The mini-program's appid; with ``wechat_secret``, enables loginWithWeChat."""
     wechat_secret: SecretStr | None = None
     wechat_base_url: str = "https://api.weixin.qq.com"
+    sms: TencentSmsConfig | None = None
+    """Tencent Cloud SMS for one-time codes (``HISGRAPH_SMS__SECRET_ID``, ``__SECRET_KEY``, ``__SDK_APP_ID``,
+    ``__SIGN_NAME``, ``__TEMPLATE_ID``, ``__REGION``, ``__ENDPOINT``); without it codes go to the fake sender
+    (kept in memory, shown in the dev log), which production refuses unless ``allow_fake_sms``."""
+    real_name_verification: Literal["off", "fake"] = "off"
+    """The 国家电子健康卡 path of card creation (spec 1.1, 1.2.1): off (the default), a created card gets a
+    15-digit number and its typed ID number proves nothing; fake: a stand-in provincial platform that vouches
+    for any well-formed name and ID number (dev mode only). A real platform is given to ``AccountService``."""
     wechat_official: OfficialAccountConfig | None = None
     """The official account that delivers messages to patients (``HISGRAPH_WECHAT_OFFICIAL__APPID``,
     ``__SECRET``, ``__BASE_URL``, ``__TEMPLATES_PATH``...); without it hospitals' pushes are still

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from his_clients.models.base import HisRequest
-from services.identity.principal import OperatorPrincipal, PatientPrincipal
+from services.identity.principal import InvalidSession, OperatorPrincipal, PatientPrincipal
 
 CARD_KEYS = frozenset({"medicalcardnumber", "medicalcard", "patientmedicalcardnumber"})
 ID_NUMBER_KEYS = frozenset({"idcard", "idcardno", "idcardnumber", "patientid", "patientidcard"})
@@ -43,6 +43,23 @@ class Unauthenticated(ValueError):
     def __init__(self, message: str = "sign in first") -> None:
         super().__init__(message)
         self.extensions = {"code": "UNAUTHENTICATED"}
+
+
+class SessionInvalid(ValueError):
+    """A bearer token was sent but is no valid session: an error the app acts on (sign in again), never a null.
+
+    The code is the one of "not signed in" (the app's answer is the same: sign in); ``reason`` tells them apart.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("登录已失效，请重新登录: the session token is invalid or has expired; sign in again")
+        self.extensions = {"code": "UNAUTHENTICATED", "reason": "INVALID_SESSION"}
+
+
+def refuse_invalid_session(principal: object) -> None:
+    """Raise ``SessionInvalid`` when the request came with a token that is no valid session."""
+    if isinstance(principal, InvalidSession):
+        raise SessionInvalid()
 
 
 class Forbidden(ValueError):
@@ -84,6 +101,7 @@ class HeldCards:
 def check_principal_may_name(principal: object, held: HeldCards | None, method: str, request: HisRequest) -> None:
     """Raise unless the caller may make a call naming these cards and ID numbers."""
     cards, id_numbers = personal_values(method, request)
+    refuse_invalid_session(principal)
     if not cards and not id_numbers:
         return  # reference data: anyone may ask
     if principal is None:

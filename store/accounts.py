@@ -46,7 +46,9 @@ class AccountCard(TimestampedMixin, Base):
     physical_card_number: Mapped[str | None] = mapped_column(String(64), index=True)
     """For a bound card: the hospital's physical card it was made from (2.1.2 oldMedicalCardNumber)."""
     id_card_number: Mapped[str | None] = mapped_column(String(32))
-    """The holder's ID number as proven; queries keyed by an ID number (34.1.1, 28.1.10...) may use only these."""
+    """The holder's ID number, only where it is PROVEN: by the code sent to the phone the hospital holds
+    (a bound card), or by real-name verification (a created national e-health card). Queries keyed by an ID
+    number (34.1.1, 28.1.10...) may use only these. A typed ID number is never recorded here."""
 
 
 class Operator(TimestampedMixin, Base):
@@ -76,6 +78,29 @@ class OneTimeCode(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Throttle(Base):
+    """A counter that holds across requests, batches, aliases and instances: SMS codes per card and per phone,
+    login attempts per username and per address (services/identity/throttles.py).
+
+    ``key`` is a keyed hash of what is counted, so no phone number or username is stored here. Updates are
+    compare-and-set on ``version``: concurrent claims cannot both pass.
+    """
+
+    __tablename__ = "throttles"
+    __table_args__ = (UniqueConstraint("scope", "key", name="uq_throttles_scope_key"),)
+
+    id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(32))
+    """What is counted: sms-card, sms-phone, login-user, login-address."""
+    key: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    """Codes sent (or login attempts not yet followed by a success) since ``window_start``."""
+    window_start: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ShimNonce(Base):

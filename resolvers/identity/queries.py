@@ -6,6 +6,7 @@ import strawberry
 
 from services.identity.principal import PatientPrincipal
 
+from ..access import refuse_invalid_session
 from ..context import Info
 from .types import AccountCard, Me
 
@@ -15,6 +16,7 @@ class IdentityQueries:
     @strawberry.field(description="The signed-in patient account and its cards; null when not signed in as a patient.")
     async def me(self, info: Info) -> Me | None:
         principal = info.context.principal
+        refuse_invalid_session(principal)
         if not isinstance(principal, PatientPrincipal):
             return None
         cards = await info.context.services.accounts.cards(principal.account_id)

@@ -8,7 +8,7 @@ import strawberry
 
 from services.identity.principal import PatientPrincipal
 
-from ..access import Unauthenticated
+from ..access import Unauthenticated, refuse_invalid_session
 from ..context import Info
 from .types import Patient
 
@@ -30,6 +30,7 @@ class PatientQueries:
         ],
     ) -> Patient | None:
         context = info.context
+        refuse_invalid_session(context.principal)
         if not isinstance(context.principal, PatientPrincipal):
             raise Unauthenticated("sign in as a patient to see a card")
         held = await context.held_cards()

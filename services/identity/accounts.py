@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from cachetools import TTLCache
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from his_clients.client import HisClient
 from his_clients.errors import HisNoData, HisRejected
@@ -40,11 +40,15 @@ from store.models import utcnow
 
 from ..cards import sex_of
 from ..masking import mask_phone
-from .sms import SmsSender
+from .real_name import RealNameVerifier, is_national_card_id
+from .sms import SmsNotSent, SmsSender
+from .throttles import SmsLimits, Throttles
 from .wechat import WeChatLogin
 
 CODE_TTL = timedelta(minutes=5)
 CODE_ATTEMPTS = 5
+BIND_CHECKS = SmsLimits(cooldown=timedelta(0), per_day=20)
+"""How many card checks (2.1.1 against the hospital's record) one account may ask for in a day."""
 RELATIONS = {"0": "本人", "1": "父母", "2": "子女", "3": "配偶", "4": "其他"}
 """附五 亲属关系 as this platform uses it ("0": the account holder themself)."""
 
@@ -86,13 +90,27 @@ class AccountService:
     """How long this process trusts what it read of an account's cards. Cards it grants here are seen at
     once; a card removed by another worker stays usable here for at most this long."""
 
-    def __init__(self, *, db: Database, his: HisClient, sms: SmsSender, wechat: WeChatLogin | None) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        his: HisClient,
+        sms: SmsSender,
+        wechat: WeChatLogin | None,
+        throttles: Throttles | None = None,
+        sms_limits: SmsLimits | None = None,
+        verifier: RealNameVerifier | None = None,
+    ) -> None:
         # One store query per patient request would add a millisecond to every one of them.
         self._cards: TTLCache[int, list[AccountCard]] = TTLCache(maxsize=50_000, ttl=self.CARDS_TTL_S)
         self._db = db
         self._his = his
         self._sms = sms
         self._wechat = wechat
+        self._throttles = throttles or Throttles(db, secret=b"hisgraph-accounts")
+        self._sms_limits = sms_limits or SmsLimits()
+        self.verifier = verifier
+        """Real-name verification (the 国家电子健康卡 path); None: card creation never proves an ID number."""
 
     async def login_with_wechat(self, code: str) -> Account:
         """The account of the WeChat user whose ``wx.login`` code this is (created on first login)."""
@@ -134,7 +152,8 @@ class AccountService:
         how: str,
         id_card_number: str | None = None,
     ) -> AccountCard:
-        """Record a card as proven for an account (after a proof, or the dev login's demo cards)."""
+        """Record a card as proven for an account, with ``id_card_number`` as PROVEN (the dev login's demo card,
+        tests). Patients' own proofs go through ``confirm_binding`` and ``create_card``."""
         async with self._db.session() as db:
             self._cards.pop(account_id, None)
             return await AccountRepository(db).add_card(
@@ -156,7 +175,16 @@ class AccountService:
         id_number: str,
         deadline: float | None = None,
     ) -> BindingStarted:
-        """Check the typed name and ID number against the hospital's record, then send a code."""
+        """Check the typed name and ID number against the hospital's record, then send a code.
+
+        Everything is counted in the store, so it holds however many requests, batched operations or aliases
+        ask at once: the account's checks (``BIND_CHECKS`` a day: the check answers whether a name and ID number
+        fit a card, so it must not become an oracle), and codes per card and per phone: one per
+        ``SmsLimits.cooldown``, at most ``SmsLimits.per_day`` a day.
+        """
+        checks = await self._throttles.claim_sms(scope="bind-check", value=str(account_id), limits=BIND_CHECKS)
+        if not checks.allowed:
+            raise _too_often(checks.retry_after_s)
         try:
             held = await self._his.call(
                 QUERY_PATIENT_INFO,
@@ -168,18 +196,44 @@ class AccountService:
             raise IdentityRefused("card, name and ID number do not match", code="20215") from exc
         if held.name.strip() != name.strip() or not _same_id_number(id_number, held.id_card_no) or not held.phone:
             raise IdentityRefused("card, name and ID number do not match", code="20215")
+        limits = self._sms_limits
+        for scope, value in (("sms-card", f"{hospital_id}:{medical_card_number}"), ("sms-phone", held.phone)):
+            claim = await self._throttles.claim_sms(scope=scope, value=value, limits=limits)
+            if not claim.allowed:
+                raise _too_often(claim.retry_after_s)
         code = f"{secrets.randbelow(1_000_000):06d}"
         purpose = f"bind:{hospital_id}:{medical_card_number}"
         async with self._db.session() as db:
-            db.add(
-                OneTimeCode(
-                    account_id=account_id,
-                    purpose=purpose,
-                    code_hash=_code_hash(code, purpose),
-                    expires_at=utcnow() + CODE_TTL,
+            # A new code replaces any earlier one: only the latest can be used.
+            await db.execute(
+                update(OneTimeCode)
+                .where(
+                    OneTimeCode.account_id == account_id,
+                    OneTimeCode.purpose == purpose,
+                    OneTimeCode.used_at.is_(None),
                 )
+                .values(attempts=CODE_ATTEMPTS)
+                .execution_options(synchronize_session=False)
             )
-        await self._sms.send_code(phone=held.phone, code=code, purpose="绑定就诊卡")
+            pending = OneTimeCode(
+                account_id=account_id,
+                purpose=purpose,
+                code_hash=_code_hash(code, purpose),
+                expires_at=utcnow() + CODE_TTL,
+                attempts=0,
+            )
+            db.add(pending)
+        try:
+            await self._sms.send_code(phone=held.phone, code=code, purpose="绑定就诊卡")
+        except SmsNotSent as failed:
+            async with self._db.session() as db:
+                await db.execute(
+                    update(OneTimeCode)
+                    .where(OneTimeCode.id == pending.id)
+                    .values(attempts=CODE_ATTEMPTS)
+                    .execution_options(synchronize_session=False)
+                )
+            raise IdentityRefused("短信发送失败，请稍后再试: the code could not be sent", code="10003") from failed
         return BindingStarted(masked_phone=mask_phone(held.phone))
 
     async def confirm_binding(
@@ -265,18 +319,31 @@ class AccountService:
             held = {c.id_card_number.strip().upper() for c in await self.cards(account_id) if c.id_card_number}
             if newborn.mother_id_number.strip().upper() not in held:
                 raise IdentityRefused("the mother's ID number is not one this account has proven", code="20215")
+        # The 国家电子健康卡 path (1.1, 1.2.1): only where the provincial platform vouches for the name and ID
+        # number does the card get the 64-character national ID and the account the ID number as proven.
+        # Otherwise a 15-digit card, and the typed ID number proves nothing: the account reaches this card alone.
+        vouched = None
+        if id_number and self.verifier is not None:
+            vouched = await self.verifier.verify(name=name, id_number=id_number, id_type="01")
+            if vouched is not None and not is_national_card_id(vouched.national_card_id):
+                vouched = None
         async with self._db.session() as db:
-            number = await generate_card_number(db)
-            await HealthCardRepository(db).add(
-                medical_card_number=number,
-                hospital_id=hospital_id,
-                name=name,
-                gender=gender,
-                birthdate=birthdate,
-                address=address,
-                id_card_number=id_number,
-                phone=phone,
-            )
+            cards = HealthCardRepository(db)
+            if vouched is not None:
+                number = vouched.national_card_id
+            else:
+                number = await generate_card_number(db)
+            if await cards.get(number) is None:
+                await cards.add(
+                    medical_card_number=number,
+                    hospital_id=hospital_id,
+                    name=name,
+                    gender=gender,
+                    birthdate=birthdate,
+                    address=address,
+                    id_card_number=id_number,
+                    phone=phone,
+                )
             card = {
                 "medical_card_number": number,
                 "name": name,
@@ -306,7 +373,7 @@ class AccountService:
                 hospital_id=hospital_id,
                 relation=relation,
                 how="created",
-                id_card_number=id_number,
+                id_card_number=id_number if vouched is not None else None,
             )
 
     async def unbind(self, *, account_id: int, medical_card_number: str, deadline: float | None = None) -> bool:
@@ -336,6 +403,12 @@ class AccountService:
             )
 
     async def _use_code(self, *, account_id: int, purpose: str, code: str) -> None:
+        """Spend one attempt on the latest code, then the code itself if it is right.
+
+        Both are conditional updates, so concurrent guesses (batches, aliases) cannot share an attempt and
+        a right code is used once: the attempt is counted (committed) whether or not the code is right.
+        """
+        now = utcnow()
         async with self._db.session() as db:
             pending = await db.scalar(
                 select(OneTimeCode)
@@ -347,16 +420,38 @@ class AccountService:
                 .order_by(OneTimeCode.id.desc())
                 .limit(1)
             )
-            now = utcnow()
             if pending is None or pending.expires_at < now or pending.attempts >= CODE_ATTEMPTS:
                 raise IdentityRefused("no valid code: ask for a new one", code="20003")
-            # The attempt is counted (committed) whether or not the code is right.
-            pending.attempts += 1
-            right = hmac.compare_digest(pending.code_hash, _code_hash(code.strip(), purpose))
-            if right:
-                pending.used_at = now
-        if not right:
+            counted = await db.execute(
+                update(OneTimeCode)
+                .where(
+                    OneTimeCode.id == pending.id,
+                    OneTimeCode.used_at.is_(None),
+                    OneTimeCode.attempts < CODE_ATTEMPTS,
+                )
+                .values(attempts=OneTimeCode.attempts + 1)
+                .execution_options(synchronize_session=False)
+            )
+            pending_id, pending_hash = pending.id, pending.code_hash
+        if getattr(counted, "rowcount", 0) != 1:
+            raise IdentityRefused("no valid code: ask for a new one", code="20003")
+        if not hmac.compare_digest(pending_hash.encode(), _code_hash(code.strip(), purpose).encode()):
             raise IdentityRefused("wrong code", code="20003")
+        async with self._db.session() as db:
+            used = await db.execute(
+                update(OneTimeCode)
+                .where(OneTimeCode.id == pending_id, OneTimeCode.used_at.is_(None))
+                .values(used_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        if getattr(used, "rowcount", 0) != 1:
+            raise IdentityRefused("no valid code: ask for a new one", code="20003")
+
+
+def _too_often(retry_after_s: int) -> IdentityRefused:
+    return IdentityRefused(
+        f"验证码发送过于频繁，请{retry_after_s}秒后再试: too many codes for this card or phone", code="40001"
+    )
 
 
 def _date_or_none(text: str) -> date | None:

@@ -37,7 +37,26 @@ class OperatorPrincipal:
         return self.role == "region" or hospital_id == self.hospital_id
 
 
-Principal = PatientPrincipal | OperatorPrincipal
+@dataclass(frozen=True, slots=True)
+class InvalidSession:
+    """A bearer token was sent but is not a valid session (forged, edited, expired, unreadable, non-ASCII).
+
+    Not anonymous: the caller meant to be someone, so every field that depends on who is asking answers an
+    error (code ``UNAUTHENTICATED``, reason ``INVALID_SESSION``) instead of a silent null. It names no one: its
+    ``subject`` is None (rate limits fall back to the client address; file links made for it open for no one).
+    """
+
+    reason: str = "invalid"
+
+    @property
+    def subject(self) -> None:
+        return None
+
+
+Principal = PatientPrincipal | OperatorPrincipal | InvalidSession
+
+MAX_TOKEN_LENGTH = 4096
+"""Longer bearer tokens are refused unread (ours are about 100 characters)."""
 
 
 class SessionTokens:
@@ -48,20 +67,36 @@ class SessionTokens:
         self.ttl_s = ttl_s
 
     def issue(self, principal: Principal) -> str:
+        if isinstance(principal, InvalidSession):
+            raise ValueError("an invalid session cannot be issued")
         if isinstance(principal, PatientPrincipal):
             return self._signer.sign({"k": "p", "a": principal.account_id}, ttl_s=self.ttl_s)
         return self._signer.sign(
             {"k": "o", "o": principal.operator_id, "r": principal.role, "h": principal.hospital_id}, ttl_s=self.ttl_s
         )
 
-    def read(self, token: str) -> Principal | None:
-        """The principal a token names, or None when it is forged, edited or expired."""
+    def read(self, token: str) -> Principal:
+        """The principal a token names, or ``InvalidSession`` when it is forged, edited, expired or malformed.
+
+        Never raises, whatever the token holds (non-ASCII, huge, not a string): only ASCII tokens reach the
+        HMAC comparison, which then compares bytes.
+        """
+        if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
+            return InvalidSession("malformed")
         try:
             payload = self._signer.verify(token)
-        except InvalidToken:
-            return None
-        if payload.get("k") == "p" and isinstance(payload.get("a"), int):
-            return PatientPrincipal(account_id=payload["a"])
-        if payload.get("k") == "o" and isinstance(payload.get("o"), int) and payload.get("r") in ("region", "hospital"):
-            return OperatorPrincipal(operator_id=payload["o"], role=payload["r"], hospital_id=payload.get("h"))
-        return None
+        except (InvalidToken, ValueError, TypeError, OverflowError):
+            return InvalidSession("invalid or expired")
+        account = payload.get("a")
+        operator = payload.get("o")
+        if payload.get("k") == "p" and type(account) is int:
+            return PatientPrincipal(account_id=account)
+        hospital = payload.get("h")
+        if (
+            payload.get("k") == "o"
+            and type(operator) is int
+            and payload.get("r") in ("region", "hospital")
+            and (hospital is None or isinstance(hospital, str))
+        ):
+            return OperatorPrincipal(operator_id=operator, role=payload["r"], hospital_id=hospital)
+        return InvalidSession("unknown kind")

@@ -29,3 +29,7 @@ class FakeSmsSender:
 
     def last_code(self, phone: str) -> str | None:
         return next((code for to, code, _ in reversed(self.sent) if to == phone), None)
+
+
+class SmsNotSent(Exception):
+    """The SMS gateway refused or could not be reached: the code did not go out (say so, never a 500)."""

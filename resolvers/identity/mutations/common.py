@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from services.identity.principal import PatientPrincipal, Principal
 from store.accounts import AccountCard as StoredCard
 
-from ...access import Unauthenticated
+from ...access import Unauthenticated, refuse_invalid_session
 from ...context import Info
 from ..types import AccountCard, Session
 
@@ -19,6 +19,7 @@ def session_for(info: Info, principal: Principal) -> Session:
 
 def signed_in_account(info: Info) -> int:
     principal = info.context.principal
+    refuse_invalid_session(principal)
     if not isinstance(principal, PatientPrincipal):
         raise Unauthenticated("sign in as a patient first")
     return principal.account_id

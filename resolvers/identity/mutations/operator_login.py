@@ -6,7 +6,8 @@ from typing import Annotated
 
 import strawberry
 
-from services.identity.operators import OperatorRefused
+from services.identity.client_address import current_client_address
+from services.identity.operators import LoginThrottled, OperatorRefused
 
 from ...context import Info
 from ..types import IdentityRefusal, Session
@@ -28,7 +29,13 @@ class OperatorLoginMutation:
         strawberry.union("OperatorSessionResult", description="An operator's session, or why the login was refused."),
     ]:
         try:
-            principal = await info.context.services.operators.authenticate(username, password)
+            principal = await info.context.services.operators.authenticate(
+                username, password, address=current_client_address()
+            )
+        except LoginThrottled as throttled:
+            return IdentityRefusal(
+                code="40001", message=f"登录尝试过于频繁，请{throttled.retry_after_s}秒后再试: {throttled}"
+            )
         except OperatorRefused as refused:
             return IdentityRefusal(code="50001", message=str(refused))
         return session_for(info, principal)
