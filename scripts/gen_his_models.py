@@ -402,6 +402,13 @@ SPEC_DEFAULTS: dict[str, tuple[str, str]] = {
     "itemType": ("0", "默认0"),  # 4.1.1
 }
 
+# Request parameters sent under both names where table and example disagree and hospitals built to
+# either: {section: {table's name: example's name}} (becomes the request model's ``also_sent_as``).
+SENT_UNDER_BOTH_NAMES: dict[str, dict[str, str]] = {
+    "2.1.3": {"idCard": "idCardNo"},  # table: idCard; example: idCardNo
+    "33.1.5": {"outOrderId": "hosRecordId"},  # table: outOrderId; example: hosRecordId
+}
+
 # Rows of a request table that are really response fields.
 NOT_PARAMETERS: dict[str, frozenset[str]] = {"41.1.1": frozenset({"reportStatus", "isPositive"})}
 
@@ -529,6 +536,7 @@ class ModelSpec:
     base: str
     doc: str
     fields: list[FieldSpec] = field(default_factory=list)
+    also_sent_as: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -833,6 +841,7 @@ def build_entry(spec: dict[str, Any]) -> Entry:
         f"Parameters of ``{method}`` ({label}).",
         nested,
     )
+    models[-1].also_sent_as = SENT_UNDER_BOTH_NAMES.get(section, {})
 
     example = response_example(spec) or {}
     rows = [r for r in spec["response_fields"] if r["name"] not in ENVELOPE_KEYS]
@@ -927,6 +936,9 @@ def render_docstring(doc: str, indent: str) -> list[str]:
 
 def render_model(model: ModelSpec) -> list[str]:
     lines = [f"class {model.name}({model.base}):", *render_docstring(model.doc, "    ")]
+    if model.also_sent_as:
+        pairs = ", ".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in model.also_sent_as.items())
+        lines += ["", f"    also_sent_as: ClassVar[dict[str, str]] = {{{pairs}}}"]
     if model.fields:
         lines.append("")
         for f in model.fields:
@@ -996,7 +1008,7 @@ def render_module(module: str, entries: list[Entry]) -> str:
     imports = ["from __future__ import annotations", ""]
     if "Decimal" in text:
         imports.append("from decimal import Decimal")
-    imports += ["from typing import Final", ""]
+    imports += ["from typing import ClassVar, Final" if "ClassVar[" in text else "from typing import Final", ""]
     if pydantic:
         imports += [f"from pydantic import {pydantic}", ""]
     imports.append(f"from his_clients.method import Access{envelope}, HisMethod")

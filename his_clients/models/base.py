@@ -212,6 +212,14 @@ class HisRequest(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid", frozen=True)
 
+    also_sent_as: ClassVar[dict[str, str]] = {}
+    """{wire name: second name}: where the spec's table and example name a parameter differently and a
+    hospital may have built to either, the value goes out under both (33.1.5 outOrderId / hosRecordId)."""
+
     def to_wire(self) -> dict[str, Any]:
         """The JSON body as the spec names it; absent optional fields are left out."""
-        return self.model_dump(by_alias=True, mode="json", exclude_none=True)
+        wire = self.model_dump(by_alias=True, mode="json", exclude_none=True)
+        for name, second in self.also_sent_as.items():
+            if name in wire:
+                wire.setdefault(second, wire[name])
+        return wire

@@ -6,7 +6,7 @@ scripts/gen_his_models.py from spec/interfaces.json: change the generator and re
 
 from __future__ import annotations
 
-from typing import Final
+from typing import ClassVar, Final
 
 from pydantic import AliasChoices, Field
 
@@ -212,6 +212,8 @@ class SelHisCardListByNameAndIdCardRequest(HisRequest):
 
     2.1.3 根据身份证姓名获取就诊卡列表.
     """
+
+    also_sent_as: ClassVar[dict[str, str]] = {"idCard": "idCardNo"}
 
     name: str = Field(description="姓名")
     id_card: str = Field(alias="idCard", validation_alias=AliasChoices("idCard", "idCardNo"), description="身份证号")

@@ -6,7 +6,7 @@ scripts/gen_his_models.py from spec/interfaces.json: change the generator and re
 
 from __future__ import annotations
 
-from typing import Final
+from typing import ClassVar, Final
 
 from pydantic import AliasChoices, Field
 
@@ -182,6 +182,8 @@ PROJECT_APPT_PAY_TO_HIS: Final = HisMethod(
 
 class ProjectApptCancelApptRequest(HisRequest):
     """Parameters of ``hospital.interface.projectAppt.cancelAppt`` (33.1.5 取消预约的项目)."""
+
+    also_sent_as: ClassVar[dict[str, str]] = {"outOrderId": "hosRecordId"}
 
     hospital_id: str | None = Field(
         default=None, alias="hospitalId", description="医院在区域HIS系统或市平台中的唯一标识"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -44,17 +44,36 @@ from .results import QuoteUnavailable as QuoteUnavailable
 from .results import RefundNotPossible as RefundNotPossible
 from .results import RefundSummary as RefundSummary
 from .results import UnknownOrder as UnknownOrder
-from .sagas import FLOWS
+from .sagas import FLOWS, releases
 
 log = logging.getLogger("hisgraph.payments")
 
 NOTIFY_HIS = "notify_his"
 """Outbox job kind: tell the hospital the payment arrived (then 14.2.2 / 13.1.1 as the flow says)."""
+EXPIRE_UNPAID = "expire_unpaid"
+"""Outbox job kind, due when the payment window ends: an order still unpaid is closed and what it holds
+at the hospital released (flows that hold something before payment: sagas.base.Releases)."""
+EXPIRY_GRACE = timedelta(minutes=1)
+"""After the provider's own expiry (PAYMENT_EXPIRES_AFTER), so a payment made in the last second is not raced."""
+RELEASE_HELD = "release_held"
+"""Outbox job kind: release what an unpaid, cancelled or refunded order holds at the hospital (21.2.3, 5.1.3)."""
 
 
-def new_out_trade_no(business_type: str, now: datetime) -> str:
-    """`ZJZF-250101120000a1b2c3d4`: the business-type code first (14.1.1 filters on it), at most 32 chars."""
-    return f"{business_type}-{now.astimezone(CHINA_TIME):%y%m%d%H%M%S}{secrets.token_hex(4)}"
+OUT_TRADE_NO_MAX = 32
+"""WeChat Pay's limit on out_trade_no."""
+
+
+def new_out_trade_no(business_type: str, now: datetime, hospital_id: str = "") -> str:
+    """`ZJZF-253-251201120000a1b2c3`: business type, hospital, Beijing time and 24 random bits.
+
+    The spec's examples write ``JZKCZ-SCXRMYY-18062229055``: the business-type code first (14.1.1
+    filters on it), then the hospital's segment. Ours is the hospital id, letters and digits only,
+    its tail kept where it must be shortened to stay within WeChat's 32 characters.
+    """
+    serial = f"{now.astimezone(CHINA_TIME):%y%m%d%H%M%S}{secrets.token_hex(3)}"
+    room = OUT_TRADE_NO_MAX - len(business_type) - len(serial) - 2
+    segment = "".join(c for c in hospital_id if c.isascii() and c.isalnum()).upper()[-room:] if room > 0 else ""
+    return f"{business_type}-{segment}-{serial}" if segment else f"{business_type}-{serial}"
 
 
 class PaymentService(
@@ -147,9 +166,12 @@ class PaymentService(
             order = await orders.get(out_trade_no, for_update=True)
             assert order is not None
             if order.state == OrderState.CREATED:
-                await orders.transition(
-                    order, OrderState.CANCELLED, reason="cancelled by the payer", at=self._clock.now()
-                )
+                now = self._clock.now()
+                await orders.transition(order, OrderState.CANCELLED, reason="cancelled by the payer", at=now)
+                if releases(FLOWS[order.flow]) is not None:
+                    await OutboxRepository(session).enqueue(
+                        kind=RELEASE_HELD, dedupe_key=f"{RELEASE_HELD}:{order.out_trade_no}", order_id=order.id, at=now
+                    )
             return OrderSummary.of(order)
 
     async def get(self, out_trade_no: str) -> OrderSummary | None:
@@ -179,7 +201,7 @@ class PaymentService(
         )
         now = self._clock.now()
         order = Order(
-            out_trade_no=new_out_trade_no(business_type, now),
+            out_trade_no=new_out_trade_no(business_type, now, hospital_id),
             business_type=business_type,
             flow=flow,
             hospital_id=hospital_id,
@@ -196,6 +218,15 @@ class PaymentService(
         async with self._db.session() as session:
             orders = OrderRepository(session)
             await orders.add(order, at=now)
+            if releases(FLOWS[flow]) is not None:
+                # The order holds something at the hospital (a booked slot, a settlement): released unless paid.
+                await OutboxRepository(session).enqueue(
+                    kind=EXPIRE_UNPAID,
+                    dedupe_key=f"{EXPIRE_UNPAID}:{order.out_trade_no}",
+                    order_id=order.id,
+                    at=now,
+                    due_at=now + PAYMENT_EXPIRES_AFTER + EXPIRY_GRACE,
+                )
             if online == 0:
                 # Nothing to pay online: the hospital is told at once (balancePayment covers the bill).
                 order.paid_at = now
