@@ -49,6 +49,8 @@ CODE_TTL = timedelta(minutes=5)
 CODE_ATTEMPTS = 5
 BIND_CHECKS = SmsLimits(cooldown=timedelta(0), per_day=20)
 """How many card checks (2.1.1 against the hospital's record) one account may ask for in a day."""
+CARD_CREATIONS = SmsLimits(cooldown=timedelta(0), per_day=10)
+"""How many cards (1.2.1, 1.2.2) one account may have the hospitals file in a day (a family's, not a flood)."""
 RELATIONS = {"0": "本人", "1": "父母", "2": "子女", "3": "配偶", "4": "其他"}
 """附五 亲属关系 as this platform uses it ("0": the account holder themself)."""
 
@@ -314,6 +316,11 @@ class AccountService:
         """Issue a platform e-health card and file it at the hospital (1.2.1 createCard, 1.2.2 for a newborn)."""
         if relation not in RELATIONS:
             raise IdentityRefused("unknown relation (附五)", code="20003")
+        created = await self._throttles.claim_sms(scope="card-create", value=str(account_id), limits=CARD_CREATIONS)
+        if not created.allowed:
+            raise IdentityRefused(
+                f"办卡过于频繁，请{created.retry_after_s}秒后再试: too many cards made today", code="40001"
+            )
         if newborn is not None:
             # A newborn's card is made by its mother's account: her ID number must be one it has proven.
             held = {c.id_card_number.strip().upper() for c in await self.cards(account_id) if c.id_card_number}

@@ -330,6 +330,20 @@ async def test_many_binding_starts_at_once_send_one_code(
     assert refused["data"]["startCardBinding"]["code"] == "40001"
 
 
+async def test_card_creation_cannot_be_multiplied(gateway_off: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
+    """issue 10 item 2 (a sibling): 30 concurrent createHealthCard calls of one account file at most the daily
+    cap of cards at the hospital; the rest are refused with 40001."""
+    app = app_of(gateway_off)
+    token = await sign_in_patient(app, openid="test:flood", cards=())
+    sim_admin.delete("/admin/calls")
+    answers = await asyncio.gather(*(post(gateway_off, CREATE, token, id=None) for _ in range(30)))
+    results = [a["data"]["createHealthCard"] for a in answers]
+    made = [r for r in results if r["__typename"] == "AccountCard"]
+    assert 1 <= len(made) <= 10
+    assert {r["code"] for r in results if r["__typename"] == "IdentityRefusal"} == {"40001"}
+    assert len(calls(sim_admin, method="hospital.interface.createCard")) == len(made)
+
+
 async def test_sms_cooldown_and_daily_cap_hold_over_time(tmp_path: Path) -> None:
     """issue 10 item 2: per card and per phone one code per 60 s and at most a daily cap, in the store."""
     now = [datetime(2026, 1, 1, tzinfo=UTC)]
