@@ -133,7 +133,9 @@ def create_app(settings: Settings) -> Starlette:
         payments=payments,
         payment_provider=provider,
         file_links=FileLinkSigner(
-            settings.file_link_secret.get_secret_value().encode(), ttl_s=settings.file_link_ttl_s
+            settings.file_link_secret.get_secret_value().encode(),
+            ttl_s=settings.file_link_ttl_s,
+            base_url=settings.public_base_url,
         ),
     )
     deliveries = (

@@ -174,7 +174,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings.migrate_on_start and not args.no_migrate:
         asyncio.run(_migrate(settings.database_url))  # once, here: workers never race on start-up
     sock = _bind(args.host, args.port)
-    print(f"hisgraph gateway on http://{args.host}:{sock.getsockname()[1]}/graphql ({workers} workers)", flush=True)
+    here = f"http://{args.host}:{sock.getsockname()[1]}"
+    if settings.dev and "public_base_url" not in settings.model_fields_set:
+        # Links (files, surveys, the WSDL) name the address this gateway is reached at, not a default port.
+        settings = settings.model_copy(update={"public_base_url": here})
+        os.environ["HISGRAPH_PUBLIC_BASE_URL"] = here
+    print(f"hisgraph gateway on {here}/graphql ({workers} workers)", flush=True)
     if workers == 1:
         _serve(create_app(settings.model_copy(update={"migrate_on_start": False})), sock)
         return 0
@@ -226,8 +231,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         for problem in problems:
             print(problem, file=sys.stderr)
         return 1
-    where = args.config or settings.registry_path
-    print(f"{where}: {len(registry.hospitals)} hospitals, settings valid ({settings.mode} mode)")
+    checked = args.config or settings.registry_path
+    print(f"{checked}: {len(registry.hospitals)} hospitals, settings valid ({settings.mode} mode)")
     return 0
 
 
@@ -246,7 +251,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .app import create_app
     from .demo import SAMPLE_QUERIES, SIGN_IN, simulated_region
 
-    simulator = start_in_thread(host="127.0.0.1", port=0)
+    sock = _bind(args.host, args.port)  # first: a port in use is refused before anything starts
+    url = f"http://{args.host}:{sock.getsockname()[1]}"
     Path(args.data_dir).mkdir(parents=True, exist_ok=True)
     database_url = f"sqlite+aiosqlite:///{Path(args.data_dir).resolve() / 'demo.sqlite3'}"
 
@@ -259,9 +265,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             await db.dispose()
 
     asyncio.run(prepare())
-    settings = _jobs_on(Settings(mode="dev", database_url=database_url, registry=simulated_region(simulator.base_url)))
-    sock = _bind(args.host, args.port)
-    url = f"http://{args.host}:{sock.getsockname()[1]}"
+    simulator = start_in_thread(host="127.0.0.1", port=0)
+    registry = simulated_region(simulator.base_url)
+    settings = _jobs_on(Settings(mode="dev", database_url=database_url, registry=registry, public_base_url=url))
     samples = "".join(f"\n# {title}\n{query}\n" for title, query in SAMPLE_QUERIES)
     print(
         f"\nhisgraph demo\n  simulated region (hospitals 253-257): {simulator.base_url}\n"

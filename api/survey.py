@@ -5,6 +5,10 @@ radio buttons for ratings and choices. The token (services.surveys.links) names 
 that is forged or expired gets a "not found" page, a visit answered already gets "already answered"
 (on a second submit too), a form with missing answers comes back with the answers kept and the
 questions to fix marked. Nothing about the patient is shown or logged.
+
+The page cannot be framed (``frame-ancestors 'none'``, ``X-Frame-Options: DENY``: no clickjacking), and a
+submit is taken only from the page itself: a browser's cross-site post (``Origin`` not ours, ``null``, or
+``Sec-Fetch-Site: cross-site``/``same-site``) is refused with 403 before the form is read.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import logging
 from html import escape
 from typing import Any, Final
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -44,7 +48,11 @@ _HEADERS: Final = {
     # The token is in the address: never send it on as a Referer.
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    # For browsers that predate frame-ancestors: the page is never shown inside another site's frame.
+    "X-Frame-Options": "DENY",
 }
 
 _STYLE: Final = """
@@ -173,8 +181,41 @@ async def show_survey(request: Request) -> Response:
     return _form(request, page, values={}, errors={}, status=200)
 
 
+def _origin(url: str) -> str:
+    """``scheme://host[:port]`` with the scheme's default port left out, lower case; "" when not a URL."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return ""
+    try:
+        port = parts.port
+    except ValueError:
+        return ""
+    default = 443 if parts.scheme == "https" else 80
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}" + (f":{port}" if port not in (None, default) else "")
+
+
+def _from_our_page(request: Request) -> bool:
+    """Whether a submit comes from the survey page itself, as far as the browser tells: a form posted by
+    another site (CSRF) carries that site's Origin, or ``null``, and ``Sec-Fetch-Site`` saying so."""
+    fetch_site = request.headers.get("sec-fetch-site", "").strip().lower()
+    if fetch_site in ("cross-site", "same-site"):
+        return False
+    sent = request.headers.get("origin")
+    if sent is None:
+        referer = request.headers.get("referer")
+        if referer is None:
+            return True  # not a browser (every browser sends Origin on a POST): nothing to forge
+        sent = referer
+    ours = {_origin(str(request.base_url)), _origin(request.app.state.settings.public_base_url)}
+    return _origin(sent) in ours - {""}
+
+
 async def submit_survey(request: Request) -> Response:
     """Store the answers once: thanks, already answered, or the form again with what is missing."""
+    if not _from_our_page(request):
+        log.warning("survey submit refused: cross-site", extra={"origin": request.headers.get("origin", "")})
+        return _notice("无法提交", "请在问卷页面内提交。", status=403)
     surveys = _service(request)
     body = bytearray()
     async for chunk in request.stream():

@@ -10,7 +10,8 @@ A TOML file, validated with pydantic::
     timeout_s = 3.0
     opened = ["hospital.interface.queryWaitPay"]  # optional; absent means every method
     method_paths = { "hospital.interface.queryWaitPay" = "api/waitPay" }  # optional overrides
-    file_hosts = ["pacs.hospital253.cn", "10.1.2.3:8080"]  # optional: where its pdfUrl/reportUrl may point
+    file_hosts = ["pacs.hospital253.cn", "10.1.2.3:8080"]  # optional: where its pdfUrl/reportUrl may point;
+                                                 # without a port: only the scheme's default port (80/443)
     show_audited_sensitive_pathology = false     # optional: show 41.1.1 reportStatus 3 reports online
     hos_code = "H37010001"                       # optional: the hosCode its 21.1.x uploads carry
     auth = "hmac"                                # how it proves itself calling our shims: none, api_key, hmac
@@ -183,9 +184,9 @@ class Hospital(_SoapKeys):
     method_paths: dict[str, str] = Field(default_factory=dict)
     """Per-method path (relative to base_url) or absolute URL, for hospitals that mapped a method elsewhere."""
     file_hosts: tuple[str, ...] = ()
-    """Hosts (``name`` or ``name:port``) that file URLs this hospital returns (pdfUrl, reportUrl, PACS
-    image URLs) may point at. A URL on any other host is never fetched: a HIS reply must not be able
-    to make the gateway call an arbitrary address (SSRF)."""
+    """Hosts (``name``, meaning port 80/443 by the URL's scheme, or ``name:port``) that file URLs this
+    hospital returns (pdfUrl, reportUrl, PACS image URLs) may point at. A URL on any other host or port is
+    never fetched: a HIS reply must not be able to make the gateway call an arbitrary address (SSRF)."""
     show_audited_sensitive_pathology: bool = False
     """41.1.1 reportStatus 3 (audited, but sensitive by the hospital's or national policy): the spec
     leaves it to each hospital whether patients may view such reports online. Off unless the hospital says so."""
@@ -279,8 +280,9 @@ class Hospital(_SoapKeys):
     def allows_file_url(self, url: str) -> bool:
         """Whether ``url`` is an http(s) address on one of this hospital's ``file_hosts``.
 
-        An entry without a port allows that host on any port; credentials in the URL are refused
-        (``http://allowed@elsewhere/`` names ``elsewhere``).
+        Ports are pinned: an entry without a port allows that host on its scheme's default port only
+        (80 for http, 443 for https), so another service on the same host is never reached; ``host:port``
+        allows that port. Credentials in the URL are refused (``http://allowed@elsewhere/`` names ``elsewhere``).
         """
         try:
             parts = urlsplit(url.strip())
@@ -290,8 +292,10 @@ class Hospital(_SoapKeys):
         host = (parts.hostname or "").lower()
         if parts.scheme not in ("http", "https") or not host or parts.username is not None:
             return False
-        with_port = f"{host}:{port}" if port is not None else host
-        return host in self.file_hosts or with_port in self.file_hosts
+        default = 443 if parts.scheme == "https" else 80
+        effective = default if port is None else port
+        named = f"[{host}]" if ":" in host else host
+        return f"{named}:{effective}" in self.file_hosts or (effective == default and named in self.file_hosts)
 
     @cached_property
     def allowed_networks(self) -> tuple[IpNetwork, ...]:

@@ -1,4 +1,4 @@
-"""Download links in the graph: a file is a URL to ``/files/{token}``, never a base64 string."""
+"""Download links in the graph: a file is an absolute URL to ``/files/{token}``, never a base64 string."""
 
 from __future__ import annotations
 
@@ -22,9 +22,10 @@ def file_url(
     filename: str,
     content_type: str | None = None,
 ) -> str:
-    """A signed, expiring link that serves the file this HIS call yields (see api/files.py)."""
+    """An absolute, sealed, expiring link that serves the file this HIS call yields (see api/files.py and
+    services/file_links.py): usable as it is in ``<image src>``, with no header, and unreadable."""
     principal = info.context.principal
-    token = info.context.services.file_links.sign(
+    return info.context.services.file_links.link(
         subject=principal.subject if principal is not None else None,
         hospital_id=hospital_id,
         method=method.name,
@@ -34,4 +35,3 @@ def file_url(
         filename=filename,
         content_type=content_type,
     )
-    return f"/files/{token}"

@@ -32,6 +32,7 @@ from services.identity.principal import PatientPrincipal
 
 from .access import NotFound, Unauthenticated
 from .context import Info
+from .errors import patient_message, record_hospital_text
 
 S = TypeVar("S")
 
@@ -50,7 +51,12 @@ TargetHospital = Annotated[
 class HisRefusal:
     hospital_id: strawberry.ID = strawberry.field(description="The hospital that refused.")
     code: str = strawberry.field(description="The 附四 return code, e.g. 60701.")
-    message: str = strawberry.field(description="The hospital's own message (msg), in Chinese as it wrote it.")
+    message: str = strawberry.field(
+        description=(
+            "What the patient is told: a fixed Chinese message for the code (附四's wording), never the hospital's "
+            "own text, which goes to the operators' log."
+        )
+    )
     method: str = strawberry.field(description="The HIS method that was called, e.g. hospital.interface.triage.")
 
 
@@ -68,7 +74,9 @@ class HospitalUnavailable:
             "What went wrong: HIS_TIMEOUT, HIS_CONNECT_ERROR, HIS_HTTP_ERROR, HIS_CIRCUIT_OPEN, HIS_PROTOCOL_ERROR."
         )
     )
-    message: str = strawberry.field(description="What went wrong, for logs and support.")
+    message: str = strawberry.field(
+        description="A fixed Chinese message for the code; the details (masked) are in the operators' log."
+    )
     method: str = strawberry.field(description="The HIS method that was called.")
     may_have_been_applied: bool = strawberry.field(
         description=(
@@ -139,9 +147,11 @@ async def his_write(
         raise Unauthenticated("sign in as a patient to do this")
     try:
         await context.authorize(method.name, built)
-    except NotFound as refused:
+    except NotFound:
         # Exactly what a hospital says of a card it does not know.
-        return HisRefusal(hospital_id=strawberry.ID(hospital), code="20215", message=str(refused), method=method.name)
+        return HisRefusal(
+            hospital_id=strawberry.ID(hospital), code="20215", message=patient_message("20215"), method=method.name
+        )
     try:
         async with asyncio.timeout_at(context.deadline):
             reply = await context.his.call(method, hospital, built, deadline=context.deadline)
@@ -150,8 +160,12 @@ async def his_write(
             HisTimeout("no answer before the request's deadline", hospital_id=hospital, method=method.name)
         )
     except HisRejected as refusal:
+        record_hospital_text(refusal)
         return HisRefusal(
-            hospital_id=strawberry.ID(hospital), code=refusal.code, message=refusal.message, method=method.name
+            hospital_id=strawberry.ID(hospital),
+            code=refusal.code,
+            message=patient_message(refusal.code),
+            method=method.name,
         )
     except HisError as failure:
         return _unavailable(failure)
@@ -159,10 +173,11 @@ async def his_write(
 
 
 def _unavailable(failure: HisError) -> HospitalUnavailable:
+    record_hospital_text(failure)
     return HospitalUnavailable(
         hospital_id=strawberry.ID(failure.hospital_id),
         code=failure.code,
-        message=failure.message,
+        message=patient_message(failure.code),
         method=failure.method,
         may_have_been_applied=not isinstance(failure, HisCircuitOpen),
     )

@@ -11,9 +11,11 @@ A link (``services.file_links``) names one HIS call and where its reply holds th
   fetched only from the hospital's registered ``file_hosts`` and never through a redirect; any
   other value is base64 (a ``data:`` URI prefix gives the content type), decoded here.
 
-Whatever a hospital claims, only the content types below are served as such; anything else goes
-out as ``application/octet-stream`` with ``nosniff``, so a hospital's file can never run as a page
-of ours. Every failure is a ``FileRefused`` with the HTTP status to answer: never a 500.
+What a file is served as is decided here, never taken from the hospital's header: what its first
+bytes show (PDF, PNG, JPEG, GIF, BMP, DICOM), else what the link expects, if that is one of the types
+below; anything else goes out as ``application/octet-stream`` with ``nosniff``, so a hospital's file can
+never run as a page of ours. Every failure is a ``FileRefused`` with the HTTP status and a code to
+answer, and a fixed message: never a 500, and never the hospital's own text (that goes to the log).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -30,12 +33,14 @@ from pydantic import BaseModel, ValidationError
 
 from his_clients.catalog import BY_NAME
 from his_clients.client import HisClient
-from his_clients.errors import HisError, HisHttpError, HisNoData, HisRejected, HisTimeout
+from his_clients.errors import HisError, HisHttpError, HisNoData, HisTimeout
 from his_clients.file_streams import FileStream
 from his_clients.method import Envelope
 from his_clients.registry import Registry
 
 from .file_links import FileRef
+
+log = logging.getLogger("hisgraph.files")
 
 SERVED_TYPES = frozenset(
     {
@@ -100,12 +105,24 @@ def withheld_reason(
 
 
 class FileRefused(Exception):
-    """The file cannot be served; ``status`` is the HTTP status to answer with."""
+    """The file cannot be served; ``status`` is the HTTP status to answer with, ``code`` says why."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.code = code or _CODES.get(status, "FILE_UNAVAILABLE")
+
+
+_CODES = {403: "FILE_REFUSED", 404: "FILE_NOT_FOUND", 502: "HOSPITAL_FAILED", 504: "HOSPITAL_TIMEOUT"}
+_NOT_FOUND = "医院没有这个文件。"
+_HOSPITAL_FAILED = "暂时无法从医院取得文件，请稍后再试。"
+
+
+def _hospital_failed(error: HisError) -> FileRefused:
+    """What the patient is told when a hospital's file call fails; the hospital's text goes to the log."""
+    log.warning("file from hospital %s, %s failed %s: %s", error.hospital_id, error.method, error.code, error.message)
+    return FileRefused(502, _HOSPITAL_FAILED, code="HOSPITAL_FAILED")
 
 
 @dataclass
@@ -126,11 +143,11 @@ async def open_file(ref: FileRef, *, his: HisClient, registry: Registry, deadlin
     hospital = registry.hospital(ref.hospital_id)
     method = BY_NAME.get(ref.method)
     if hospital is None or method is None:
-        raise FileRefused(404, "no such file")
+        raise FileRefused(404, _NOT_FOUND)
     try:
         request = method.request.model_validate(ref.request)
     except ValidationError:
-        raise FileRefused(404, "no such file") from None
+        raise FileRefused(404, _NOT_FOUND) from None
     try:
         if ref.kind == "stream" or method.envelope is Envelope.FILE:
             stream = await his.open_file_stream(method, ref.hospital_id, request)
@@ -142,24 +159,24 @@ async def open_file(ref: FileRef, *, his: HisClient, registry: Registry, deadlin
         value = _pick(wire, ref.field)
         if value.startswith(("http://", "https://")):
             if not hospital.allows_file_url(value):
-                raise FileRefused(403, "the hospital's file URL is not on its registered file hosts")
+                log.warning("hospital %s gave a file URL off its file hosts: %s", ref.hospital_id, value)
+                raise FileRefused(403, "医院给出的文件地址不在其登记的文件服务器上。", code="FILE_HOST_REFUSED")
             stream = await his.open_url_stream(ref.hospital_id, value, what=method.name)
             return await _from_stream(stream, ref)
         return _from_base64(value, ref)
     except HisNoData:
-        raise FileRefused(404, "the hospital has no such file") from None
+        raise FileRefused(404, _NOT_FOUND) from None
     except HisHttpError as error:
         if 300 <= error.status < 400:
-            raise FileRefused(403, "the hospital's file host redirected; redirects are not followed") from None
+            log.warning("hospital %s: its file host redirected; not followed", ref.hospital_id)
+            raise FileRefused(403, "医院文件服务器要求跳转，出于安全不予跟随。", code="FILE_HOST_REFUSED") from None
         if error.status == 404:
-            raise FileRefused(404, "the hospital has no such file") from None
-        raise FileRefused(502, f"the hospital's file could not be fetched: {error.message}") from None
+            raise FileRefused(404, _NOT_FOUND) from None
+        raise _hospital_failed(error) from None
     except HisTimeout:
-        raise FileRefused(504, "the hospital did not answer in time") from None
-    except HisRejected as error:
-        raise FileRefused(502, f"the hospital refused ({error.code}): {error.message}") from None
-    except HisError as error:
-        raise FileRefused(502, f"the hospital failed: {error.code}") from None
+        raise FileRefused(504, "医院系统响应超时，请稍后再试。") from None
+    except HisError as error:  # a refusal (HisRejected) included: its text is the hospital's, for the log
+        raise _hospital_failed(error) from None
 
 
 def _wire(reply: Any) -> Any:
@@ -181,7 +198,7 @@ def _check_visible(wire: Any, *, show_restricted: bool) -> None:
         show_restricted=show_restricted,
     )
     if reason is not None:
-        raise FileRefused(403, f"this report is withheld from patients ({reason})")
+        raise FileRefused(403, f"该报告暂不向患者展示 ({reason})。", code="FILE_WITHHELD")
 
 
 def _text(value: Any) -> str | None:
@@ -202,7 +219,7 @@ def _pick(wire: Any, field: str | None) -> str:
                 break
         if isinstance(node, str) and node.strip():
             return node.strip()
-    raise FileRefused(404, "the hospital's reply holds no file")
+    raise FileRefused(404, _NOT_FOUND)
 
 
 def sniff(head: bytes) -> str | None:
@@ -216,8 +233,13 @@ def sniff(head: bytes) -> str | None:
 
 
 def choose_type(*, declared: str | None, head: bytes, expected: str | None) -> str:
-    """What a file is served as: what its bytes show, else what was declared or expected, if safe."""
-    for candidate in (sniff(head), _bare(declared), _bare(expected)):
+    """What a file is served as: what its bytes show, else what the link expects, if safe.
+
+    ``declared`` (the hospital's Content-Type, or a ``data:`` URI's) is never trusted: a hospital's header
+    must not decide how a patient's browser treats bytes served from our origin.
+    """
+    del declared
+    for candidate in (sniff(head), _bare(expected)):
         if candidate in SERVED_TYPES and candidate != "application/octet-stream":
             return candidate
     return "application/octet-stream"
@@ -236,9 +258,10 @@ def _from_base64(value: str, ref: FileRef) -> FileBody:
     try:
         data = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_" if "-" in text or "_" in text else None)
     except (binascii.Error, ValueError):
-        raise FileRefused(502, "the hospital's file is not valid base64") from None
+        log.warning("hospital %s sent a file that is not valid base64 (%s)", ref.hospital_id, ref.method)
+        raise FileRefused(502, _HOSPITAL_FAILED) from None
     if not data:
-        raise FileRefused(404, "the hospital's reply holds no file")
+        raise FileRefused(404, _NOT_FOUND)
 
     async def one_chunk() -> AsyncIterator[bytes]:
         yield data
@@ -269,7 +292,8 @@ async def _from_stream(stream: FileStream, ref: FileRef) -> FileBody:
         raise
     except Exception as exc:  # the connection broke before the first bytes: the hospital's failure
         await stream.aclose()
-        raise FileRefused(502, f"the hospital's file could not be read: {type(exc).__name__}") from None
+        log.warning("file from hospital %s broke off: %s", ref.hospital_id, type(exc).__name__)
+        raise FileRefused(502, _HOSPITAL_FAILED) from None
 
     async def rest() -> AsyncIterator[bytes]:
         try:

@@ -111,17 +111,18 @@ async def test_urls_on_hosts_not_registered_are_refused(make_gateway: GatewayFac
         for link in (first(body, "pathologyReports", "file"), first(body, "ecgReports", "pdf")):
             response = await gateway.get(link)
             assert response.status_code == 403
-            assert "file hosts" in response.text
+            assert response.json()["code"] == "FILE_HOST_REFUSED"
         # Files the hospital sends itself need no file host.
         response = await gateway.get(first(body, "labReports", "pdf"))
         assert response.status_code == 200
 
 
 async def test_forged_edited_and_expired_links_are_refused(reports_gateway: httpx.AsyncClient) -> None:
+    """issue 12 item 13: expired, foreign and malformed links are told apart by status and code."""
     body = await links(reports_gateway)
     link = first(body, "labReports", "pdf")
-    token = link.removeprefix("/files/")
-    payload, _, mac = token.partition(".")
+    token = httpx.URL(link).path.removeprefix("/files/")
+    version, _, sealed = token.partition(".")
     app = reports_gateway._transport.app  # type: ignore[attr-defined]
     secret = app.state.settings.file_link_secret.get_secret_value().encode()
     expired = FileLinkSigner(secret, ttl_s=60, clock=lambda: time.time() - 3600).sign(
@@ -140,16 +141,20 @@ async def test_forged_edited_and_expired_links_are_refused(reports_gateway: http
         field="reportPdfCode",
         filename="x.pdf",
     )
-    for bad in (
-        f"{payload[:-2]}xy.{mac}",  # edited
-        f"{payload}.{mac[:-2]}AA",  # forged signature
-        payload,  # no signature
-        "garbage",
-        expired,
-        other_secret,
+    edited = sealed[:20] + ("A" if sealed[20] != "A" else "B") + sealed[21:]
+    for bad, status, code in (
+        (f"{version}.{edited}", 403, "LINK_FOREIGN"),  # edited: no longer authentic
+        (other_secret, 403, "LINK_FOREIGN"),  # another deployment's
+        (expired, 410, "LINK_EXPIRED"),
+        (version, 400, "LINK_MALFORMED"),  # cut short
+        ("garbage", 400, "LINK_MALFORMED"),
+        (f"{version}.{sealed[:10]}", 400, "LINK_MALFORMED"),
+        (f"{version}.{sealed}%21", 400, "LINK_MALFORMED"),
     ):
         response = await reports_gateway.get(f"/files/{bad}")
-        assert response.status_code == 403, bad
+        assert (response.status_code, response.json()["code"]) == (status, code), bad
+    bumped = link.replace("expires=", "expires=9")
+    assert (await reports_gateway.get(bumped)).json()["code"] == "LINK_MALFORMED"
     assert (await reports_gateway.get(link)).status_code == 200
 
 
@@ -167,7 +172,7 @@ async def test_a_download_rechecks_what_the_hospital_says_now(reports_gateway: h
     )
     response = await reports_gateway.get(f"/files/{token}")
     assert response.status_code == 403
-    assert "withheld" in response.text
+    assert response.json()["code"] == "FILE_WITHHELD"
 
 
 async def test_a_file_the_hospital_does_not_have_is_404(reports_gateway: httpx.AsyncClient) -> None:
@@ -192,8 +197,14 @@ async def test_a_file_the_hospital_does_not_have_is_404(reports_gateway: httpx.A
 def test_file_hosts_match_host_and_port_and_refuse_tricks() -> None:
     hospital = Hospital(id="1", name="x", base_url="http://his.example/", file_hosts=["files.example", "10.0.0.5:8080"])
     assert hospital.allows_file_url("https://files.example/r/1.pdf")
-    assert hospital.allows_file_url("http://FILES.example:9000/r/1.pdf")  # no port listed: any port
+    assert hospital.allows_file_url("http://FILES.example/r/1.pdf")
+    assert hospital.allows_file_url("https://files.example:443/r/1.pdf")
+    # issue 10 item 15: no port listed means the scheme's default port only, never another service's
+    assert not hospital.allows_file_url("http://FILES.example:9000/r/1.pdf")
+    assert not hospital.allows_file_url("http://files.example:443/r/1.pdf")
+    assert not hospital.allows_file_url("https://files.example:80/r/1.pdf")
     assert hospital.allows_file_url("http://10.0.0.5:8080/pacs/1.dcm")
+    assert not hospital.allows_file_url("http://10.0.0.5/pacs/1.dcm")
     assert not hospital.allows_file_url("http://10.0.0.5:8081/pacs/1.dcm")
     assert not hospital.allows_file_url("http://files.example@evil.example/")
     assert not hospital.allows_file_url("http://evil.example/?files.example")
@@ -207,7 +218,10 @@ def test_only_safe_content_types_are_served_as_such() -> None:
     assert choose_type(declared="image/svg+xml", head=b"<svg", expected="image/png") == "image/png"
     assert choose_type(declared="application/octet-stream", head=b"%PDF-1.4", expected=None) == "application/pdf"
     assert choose_type(declared=None, head=b"\x00" * 128 + b"DICM", expected=None) == "application/dicom"
-    assert choose_type(declared="image/jpeg; charset=x", head=b"??", expected=None) == "image/jpeg"
+    # issue 10 item 15: the hospital's header never decides; the bytes or what the link expects do
+    assert choose_type(declared="image/jpeg; charset=x", head=b"??", expected=None) == "application/octet-stream"
+    assert choose_type(declared="application/pdf", head=b"<html>", expected=None) == "application/octet-stream"
+    assert choose_type(declared="text/html", head=b"??", expected="application/pdf") == "application/pdf"
 
 
 def test_withheld_reasons_follow_the_spec() -> None:

@@ -223,7 +223,8 @@ async def test_a_business_refusal_is_a_typed_result_with_its_code(
         "__typename": "HisRefusal",
         "hospitalId": "254",
         "code": "60701",
-        "message": "已分诊，请到分诊台处理",
+        # The fixed message of 附四 for the code, never the hospital's own text (issue 10 item 13).
+        "message": "已分诊，同一诊室/医生不能重复分诊，请到分诊台处理",
         "method": write.method,
     }
     assert len(calls(sim_admin, method=write.method)) == 1
