@@ -32,6 +32,13 @@ class FanOutLimitExceeded(ValueError):
     extensions = {"code": "FAN_OUT_LIMIT"}  # noqa: RUF012  (read by graphql-core, never changed)
 
 
+def _outcome_seen(task: asyncio.Future[Any]) -> None:
+    # A task whose field was nulled by a sibling is never awaited: its failure was not this
+    # response's business, and asyncio must not log it as "exception was never retrieved".
+    if not task.cancelled():
+        task.exception()
+
+
 @dataclass
 class Services:
     """What lives as long as the app: built once at start-up."""
@@ -69,14 +76,16 @@ class Context:
     hospitals_asked: int = 0
     """Hospitals this request's multi-hospital fields have asked so far (the fan-out cost)."""
     calls_in_flight: set[asyncio.Future[Any]] = field(default_factory=set)
-    """Per-hospital tasks started by resolvers; whatever is still running when the response is ready
-    (its parent was nulled by a sibling's error) is cancelled, so it holds no connection."""
+    """Hospital calls and per-hospital tasks started for this request; whatever is still running when
+    the response is ready (its parent was nulled by a sibling's error) is cancelled, so it holds no
+    connection. Fields await them through ``asyncio.shield``: one field giving up never cancels a
+    call another field shares."""
 
     _held: HeldCards | None = field(default=None, init=False)
     _held_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.services.his, deadline=self.deadline, authorize=self.authorize)
+        self.loaders = Loaders(self.services.his, deadline=self.deadline, authorize=self.authorize, track=self.track)
 
     async def held_cards(self) -> HeldCards | None:
         """The caller's proven cards, read once per request (None unless a patient is asking)."""
@@ -99,6 +108,7 @@ class Context:
     def track(self, task: asyncio.Future[Any]) -> None:
         self.calls_in_flight.add(task)
         task.add_done_callback(self.calls_in_flight.discard)
+        task.add_done_callback(_outcome_seen)
 
     def cancel_leftovers(self) -> None:
         for task in list(self.calls_in_flight):

@@ -10,6 +10,7 @@ An item that raises becomes ``null`` at its index plus one error carrying the ex
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
@@ -67,10 +68,12 @@ def per_hospital(
     groups = group_for_one_call(context.registry, method, hospital_ids)
     deadline = context.deadline
 
-    async def settle(hospital_id: str, reply: Awaitable[ReplyT]) -> R:
+    async def settle(hospital_id: str, reply: Callable[[], Awaitable[ReplyT]]) -> R:
+        # ``reply`` makes its awaitable only once this task runs: a task cancelled before it starts
+        # (graphql-core cancels a nulled parent's pending fields) leaves no coroutine never awaited.
         try:
             async with asyncio.timeout_at(deadline):
-                answer = await reply
+                answer = await reply()
         except TimeoutError:
             raise HisTimeout(
                 "no answer before the request's deadline", hospital_id=hospital_id, method=method.name
@@ -81,7 +84,7 @@ def per_hospital(
 
     async def share_of(group_call: Awaitable[ReplyT], group: list[str], hospital_id: str) -> ReplyT:
         try:
-            reply = await group_call
+            reply = await asyncio.shield(group_call)  # shared by the group: one waiter's cancel is its own
         except HisError as error:
             # The group's one call failed: each hospital of it reports the failure as its own.
             raise error.for_hospital(hospital_id) from error
@@ -97,10 +100,14 @@ def per_hospital(
         if len(group) == 1:
             [hospital_id] = group
             tasks[hospital_id] = asyncio.ensure_future(
-                settle(hospital_id, context.loaders.his(method, hospital_id, request))
+                settle(hospital_id, functools.partial(context.loaders.his, method, hospital_id, request))
             )
             continue
         group_call = asyncio.ensure_future(context.loaders.his(method, ",".join(group), request))
+        context.track(group_call)
         for hospital_id in group:
-            tasks[hospital_id] = asyncio.ensure_future(settle(hospital_id, share_of(group_call, group, hospital_id)))
+            share = functools.partial(share_of, group_call, group, hospital_id)
+            tasks[hospital_id] = asyncio.ensure_future(settle(hospital_id, share))
+    for task in tasks.values():
+        context.track(task)  # still running when the response is ready (its parent nulled): cancelled then
     return [tasks[hospital_id] for hospital_id in hospital_ids]

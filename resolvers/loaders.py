@@ -2,26 +2,30 @@
 
 Keys are (method, hospital, request), so two fields asking the same method of the same hospital
 with the same parameters share one call; a failing key fails only itself.
+
+The shared call is a task of its own, and every field awaits it through ``asyncio.shield``: when
+graphql-core gives up on one field (a sibling's error nulled its parent) and that field's waiting
+is cancelled, the call the other fields share goes on (issue 12 item 5). Calls still running when
+the response is ready are cancelled then (``Context.cancel_leftovers``), so none holds a
+connection for a field nobody will read.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any
-
-from aiodataloader import DataLoader
 
 from his_clients.client import HisClient
 from his_clients.method import HisMethod, ReplyT, RequestT
 from his_clients.models.base import HisRequest
 
-CallKey = tuple[HisMethod[Any, Any], str, HisRequest]
 Authorize = Callable[[str, HisRequest], Awaitable[None]]
+Track = Callable[["asyncio.Future[Any]"], None]
 
 
-def _cache_key(key: CallKey) -> tuple[str, str, str]:
-    method, hospital_ids, request = key
+def _cache_key(method: HisMethod[Any, Any], hospital_ids: str, request: HisRequest) -> tuple[str, str, str]:
     return method.name, hospital_ids, json.dumps(request.to_wire(), sort_keys=True, ensure_ascii=False)
 
 
@@ -30,25 +34,28 @@ class HisCalls:
 
     HIS methods take one hospital per call (or, behind a regional endpoint, one comma-separated
     group), so there is nothing to batch: batching would only make each key wait for the slowest of
-    its batch. What this gives is the per-request cache.
+    its batch. What this gives is the per-request cache, failures included: a hospital that failed
+    once in a request is not asked again by the request's other fields.
     """
 
-    def __init__(self, his: HisClient, *, deadline: float, authorize: Authorize) -> None:
+    def __init__(self, his: HisClient, *, deadline: float, authorize: Authorize, track: Track | None = None) -> None:
         self._his = his
         self._deadline = deadline
         self._authorize = authorize
-        self._loader: DataLoader[CallKey, Any] = DataLoader(
-            self._load, batch=False, cache=True, get_cache_key=_cache_key
-        )
+        self._track = track
+        self._calls: dict[tuple[str, str, str], asyncio.Future[Any]] = {}
 
     async def __call__(self, method: HisMethod[RequestT, ReplyT], hospital_ids: str, request: RequestT) -> ReplyT:
         """``method`` at one hospital, or at a comma-separated group behind one regional endpoint."""
-        reply: ReplyT = await self._loader.load((method, hospital_ids, request))
+        key = _cache_key(method, hospital_ids, request)
+        call = self._calls.get(key)
+        if call is None:
+            call = asyncio.ensure_future(self._call(method, hospital_ids, request))
+            self._calls[key] = call
+            if self._track is not None:
+                self._track(call)
+        reply: ReplyT = await asyncio.shield(call)
         return reply
-
-    async def _load(self, keys: Sequence[CallKey]) -> list[Any]:
-        # batch=False: every batch holds exactly one key, so a failure belongs to that key alone.
-        return [await self._call(*key) for key in keys]
 
     async def _call(self, method: HisMethod[Any, Any], hospital_ids: str, request: HisRequest) -> Any:
         await self._authorize(method.name, request)  # every read that names a patient passes here
@@ -60,5 +67,5 @@ class HisCalls:
 class Loaders:
     """Every loader of one request."""
 
-    def __init__(self, his: HisClient, *, deadline: float, authorize: Authorize) -> None:
-        self.his = HisCalls(his, deadline=deadline, authorize=authorize)
+    def __init__(self, his: HisClient, *, deadline: float, authorize: Authorize, track: Track | None = None) -> None:
+        self.his = HisCalls(his, deadline=deadline, authorize=authorize, track=track)

@@ -6,12 +6,26 @@ limits, development mode) is what ``hisgraph schema`` exports to schema.graphql.
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any, Final
 
 import strawberry
-from graphql import ASTValidationRule, GraphQLError, NoSchemaIntrospectionCustomRule, specified_rules
-from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    MaxIntrospectionDepthRule,
+    NoSchemaIntrospectionCustomRule,
+    specified_rules,
+    validate,
+)
+from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types import ExecutionContext
 
 from .errors import log_errors, should_mask
@@ -52,12 +66,54 @@ def _mutation_root() -> type | None:
     return strawberry.type(type("Mutation", with_fields, {}), description=MUTATION_DESCRIPTION)
 
 
+SUGGESTION: Final = re.compile(r"\s*Did you mean [^?]*\?")
+"""graphql-core's suggestion sentences ("Did you mean 'hospitalId'?"), which map the schema."""
+
+
+@lru_cache(maxsize=512)
+def _validate(
+    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...], hide_suggestions: bool
+) -> list[GraphQLError]:
+    return validate(
+        schema,
+        document,
+        (*rules, MaybeNullValidationRule, OneOfInputValidationRule),
+        hide_suggestions=hide_suggestions,
+    )
+
+
+class CachedValidation(SchemaExtension):
+    """Strawberry's ValidationCache, plus graphql-core's ``hide_suggestions`` in production.
+
+    Parsing and validating the same operation text on every request costs milliseconds; the
+    mini-program sends a handful of fixed operations, so validation is cached (bounded LRU, shared).
+    """
+
+    def __init__(self, *, hide_suggestions: bool) -> None:
+        super().__init__()
+        self._hide_suggestions = hide_suggestions
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        assert context.graphql_document is not None
+        context.pre_execution_errors = list(
+            _validate(
+                context.schema._schema, context.graphql_document, context.validation_rules, self._hide_suggestions
+            )
+        )
+        yield
+
+
 class Schema(strawberry.Schema):
     """Strawberry's schema with our limits applied to every operation, and our error logging."""
 
     def __init__(self, *, limits: GraphQLLimits, production: bool, **kwargs: Any) -> None:
         # One tuple for the schema's lifetime: the validation cache is keyed by it.
-        rules: tuple[type[ASTValidationRule], ...] = (*specified_rules, *limit_rules(limits))
+        rules: tuple[type[ASTValidationRule], ...] = (
+            *specified_rules,
+            MaxIntrospectionDepthRule,
+            *limit_rules(limits),
+        )
         if production:
             rules = (*rules, NoSchemaIntrospectionCustomRule)
         self.limits = limits
@@ -71,12 +127,25 @@ class Schema(strawberry.Schema):
         context.parse_options = {"max_tokens": self.limits.max_tokens}
         return context
 
+    def _get_custom_context_kwargs(
+        self, operation_extensions: dict[str, Any] | None = None, *, sync: bool = False
+    ) -> dict[str, Any]:
+        kwargs = super()._get_custom_context_kwargs(operation_extensions, sync=sync)
+        if self.production:
+            kwargs["hide_suggestions"] = True  # enum values in variables, input fields (graphql-core)
+        return kwargs
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         log_errors(errors, execution_context)
+        if self.production:
+            # Belt and braces: whatever path produced it, no suggestion reaches a client in production.
+            for error in errors:
+                if "Did you mean" in error.message:
+                    error.message = SUGGESTION.sub("", error.message)
 
 
 def build_schema(*, limits: GraphQLLimits | None = None, production: bool = False) -> Schema:
-    """The schema for one app. In production: no introspection and no field suggestions."""
+    """The schema for one app. In production: no introspection and no suggestions of any kind."""
     limits = limits or GraphQLLimits()
     return Schema(
         limits=limits,
@@ -92,7 +161,7 @@ def build_schema(*, limits: GraphQLLimits | None = None, production: bool = Fals
         # mini-program sends a handful of fixed operations, so both are cached (bounded LRU, shared).
         extensions=[
             lambda: ParserCache(maxsize=512),
-            lambda: ValidationCache(maxsize=512),
+            lambda: CachedValidation(hide_suggestions=production),
             # In production an unexpected error says only that: no internal message reaches a client.
             *(
                 [lambda: MaskErrors(should_mask_error=should_mask, error_message="Unexpected error.")]

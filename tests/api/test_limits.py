@@ -50,21 +50,23 @@ async def test_a_deep_query_is_refused(guarded: httpx.AsyncClient, sim_admin: ht
         '{ patient(medicalCardNumber: "001000056254587") { pendingPayments(hospitalId: "253") { hospital { id } } } }'
     )
     assert "errors" not in await post(guarded, shallow)
-    deep = "{ __schema { types { fields { type { ofType { ofType { ofType { name } } } } } } } }"
+    deep = "{ a { b { c { d { e { f { g } } } } } } }"
     assert "DEPTH_LIMIT" in codes(await post(guarded, deep))
     # Fragments do not hide depth.
-    hidden = (
-        "{ ...q } fragment q on Query { __schema { ...t } } "
-        "fragment t on __Schema { types { fields { type { ofType { ofType { ofType { name } } } } } } }"
-    )
+    hidden = "{ ...q } fragment q on Query { a { ...t } } fragment t on A { b { c { d { e { f { g } } } } } }"
     assert "DEPTH_LIMIT" in codes(await post(guarded, hidden))
     sim_admin.delete("/admin/calls")
     # A real patient field beside the deep part: nothing runs, no hospital is asked.
     mixed = (
         '{ patient(medicalCardNumber: "001000056254587") { pendingPayments(hospitalId: "253") { items { id } } } '
-        "__schema { types { fields { type { ofType { ofType { name } } } } } } }"
+        "a { b { c { d { e { f { g } } } } } } }"
     )
     assert "DEPTH_LIMIT" in codes(await post(guarded, mixed))
+    # Introspection fields do not count toward depth (issue 12 item 1); production refuses them anyway.
+    introspection = codes(
+        await post(guarded, "{ __schema { types { fields { type { ofType { ofType { name } } } } } } }")
+    )
+    assert "DEPTH_LIMIT" not in introspection
     assert calls(sim_admin) == []  # refused before any hospital was asked
 
 
