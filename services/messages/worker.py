@@ -38,12 +38,12 @@ import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.payments.clock import Clock, SystemClock
+from services.payments.clock import CHINA_TIME, Clock, SystemClock
 from store.db import Database
 from store.messages import MessageDeliveries, MessageState, OutboundMessage
 
@@ -62,6 +62,25 @@ DEDUPE_WINDOW: Final = timedelta(minutes=10)
 DEFAULT_RESEND_WINDOW: Final = DEDUPE_WINDOW - timedelta(minutes=2)
 CUSTOMER_SERVICE_WINDOW: Final = timedelta(hours=24)
 """19.1.6: a customer-service message reaches only users who interacted within the last 24 h."""
+
+
+REVISIT_PUSH: Final = "sendRevisitMsg"
+"""19.1.8 复诊提醒（院内主动调用模式）: "患者智能服务会给患者在指定日期内推送复诊消息"."""
+REVISIT_SEND_AT: Final = time(8, 0)
+"""The Beijing time of day a revisit message goes out on its date."""
+
+
+def delivery_time(message: OutboundMessage) -> datetime | None:
+    """When a message may go out, if not at once: a 19.1.8 push on the revisit date the hospital gave
+    (08:00 Beijing time). Our own 19.2.x reminders, queued ahead of the revisit on purpose, go at once."""
+    if message.kind != REVISIT_PUSH or message.inbound_call_id is None or not isinstance(message.payload, dict):
+        return None
+    text = message.payload.get("revisitTime") or message.payload.get("revisitDate")
+    try:
+        day = date.fromisoformat(str(text).strip()[:10])
+    except ValueError:
+        return None  # the shim checked the format; anything else goes out at once rather than never
+    return datetime.combine(day, REVISIT_SEND_AT, tzinfo=CHINA_TIME)
 
 
 def client_msg_id(dedupe_key: str) -> str:
@@ -146,6 +165,13 @@ class DeliveryWorker:
             for message, first_send in unanswered:
                 work.append((_claim(message, first_send), await self._prepare(session, message)))
             for message in claimed:
+                due_at = delivery_time(message)
+                if due_at is not None and due_at > now:
+                    # Held, not sent: the claim stands until its lease runs out at `due_at`, and this claim
+                    # costs no attempt.
+                    message.updated_at = due_at - self._lease
+                    message.attempts -= 1
+                    continue
                 work.append((_claim(message, None), await self._prepare(session, message)))
         if given_up:
             log.warning("messages whose send went unanswered too long marked uncertain", extra={"count": given_up})
