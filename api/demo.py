@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from types import MappingProxyType
 from typing import Any
 
 from his_clients.registry import LOOPBACK, Endpoint, Hospital, Registry, SoapStyle, SoapVersion
@@ -18,8 +19,9 @@ DEMO_HOSPITALS = {
 STANDALONE = ("253", "254", "255")
 REGIONAL = ("256", "257")
 REGIONAL_ENDPOINT = "pingyin"
-DEMO_WEBSERVICE: Mapping[str, SoapStyle] = {}
-"""Hospitals (or the regional endpoint, by its id) the demo calls over WebService (SOAP) instead of HTTP."""
+DEMO_WEBSERVICE: Mapping[str, SoapStyle] = MappingProxyType({"255": "per_method"})
+"""Hospitals (or the regional endpoint, by its id) the demo calls over WebService (SOAP) instead of HTTP:
+255 speaks SOAP 1.1 to the simulator's /soap/methods/his/255, its address and namespace from the WSDL."""
 SOAP_OPERATION_NAMES = {"hospital.interface.medicalInsurance.paySuccess": "medicalInsurancePaySuccess"}
 """per_method: where two methods share a last part, the simulator's WSDL names one differently (simulator/soap.py)."""
 

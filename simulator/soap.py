@@ -111,6 +111,7 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
+@cache
 def wsdl(style: str, location: str) -> str:
     """The WSDL 1.1 of one style at ``location``: document/literal wrapped, SOAP 1.1 and 1.2 bindings."""
     shapes: dict[str, tuple[str, ...]]

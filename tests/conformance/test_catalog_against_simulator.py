@@ -4,6 +4,10 @@ For every ``direction: his`` entry, the spec's own request example goes out thro
 to the simulated region; the reply must parse into the method's model and carry every field the
 spec's table marks required. The simulator builds its replies from its own data and the catalog,
 never from ``his_clients``, so agreement here means both follow the spec.
+
+Every method runs over HTTP (standalone and regional) and over both WebService styles: ``per_method`` at a
+standalone hospital and ``dispatch`` behind the regional endpoint (one SOAP run per method and style keeps
+the suite short; tests/his_clients/test_client.py runs the call path's contract over all three at both).
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import pytest
 
 from his_clients.client import HisClient
 from his_clients.method import Envelope
-from his_clients.registry import Registry
+from simulator.server import RunningSimulator
+from tests.his_clients.transports import region_over
 from tests.spec_catalog import (
     HIS_ENTRIES,
     as_sent,
@@ -47,13 +52,17 @@ def fresh_region(sim_admin: httpx.Client) -> None:
 
 
 @pytest.mark.usefixtures("fresh_region")
-@pytest.mark.parametrize("hospital_id", ["253", "256"], ids=["standalone", "regional"])
+@pytest.mark.parametrize(
+    ("transport", "hospital_id"),
+    [("http", "253"), ("http", "256"), ("soap_per_method", "253"), ("soap_dispatch", "256")],
+    ids=["standalone", "regional", "soap-per_method", "soap-dispatch-regional"],
+)
 @pytest.mark.parametrize("entry", HIS_ENTRIES, ids=entry_id)
 async def test_the_spec_example_gets_a_conforming_reply(
-    entry: dict[str, Any], hospital_id: str, region: Registry
+    entry: dict[str, Any], transport: str, hospital_id: str, simulator: RunningSimulator
 ) -> None:
     method = method_of(entry)
-    async with HisClient(region) as client:
+    async with HisClient(region_over(simulator.base_url, transport)) as client:
         reply = await client.call(method, hospital_id, request_for(entry))
     if method.envelope is Envelope.FILE:
         assert reply[128:132] == b"DICM", "a DICOM file (preamble, then DICM)"
