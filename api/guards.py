@@ -101,7 +101,9 @@ def refusal_response(kind: Kind, refusal: Refusal) -> Response:
     """The refusal in the envelope of the route it was meant for."""
     if kind in ("shim", "upload"):
         msg = f"{refusal.code.meaning}: {refusal.message}"
-        body = {"success": False, "msg": msg, "code": refusal.code.value, "data": None}
+        body: dict[str, Any] = {"success": False, "msg": msg, "code": refusal.code.value, "data": None}
+        if kind == "upload":  # 21.1.x answer {success, message, status} (api/shims/registration_uploads.py)
+            body = {"success": False, "message": msg, "status": -1, "code": refusal.code.value}
         return JsonEnvelope(body, status_code=refusal.status)
     if kind == "soap":
         envelope = (

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import random
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,7 +15,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, event, make_url, text
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -20,13 +23,20 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_only
+
+log = logging.getLogger("hisgraph.store.db")
 
 ALEMBIC_INI: Final = Path(__file__).with_name("alembic.ini")
 MIGRATIONS_DIR: Final = Path(__file__).with_name("migrations")
 
 # Any constant works; it only has to be the same in every instance that may migrate at once.
 _MIGRATION_LOCK_KEY: Final = 0x6869_7367_7261_7068  # "hisgraph"
-_SQLITE_BUSY_TIMEOUT_MS: Final = 5_000
+_SQLITE_BUSY_TIMEOUT_MS: Final = 10_000
+_SQLITE_LOCKED_PATIENCE_S: Final = 60.0
+"""BEGIN IMMEDIATE is retried (each try waiting up to the busy timeout) for this long before "database is
+locked" reaches the caller: a burst of hundreds of concurrent writers on one file all get their turn."""
+_SQLITE_RETRY_PAUSE_S: Final = (0.01, 0.2)
 
 
 class Database:
@@ -146,6 +156,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     of ours: look a record up, then change it) fails at once with SQLITE_BUSY if another writer committed
     in between, while an IMMEDIATE transaction waits for the write lock up front, within the busy timeout.
     Readers pay with that short wait; SQLite is the single-machine default, PostgreSQL is for load.
+
+    A BEGIN IMMEDIATE that still finds the database locked when its busy timeout runs out (a burst of
+    hundreds of concurrent writers) is retried, pausing without blocking the event loop, before the error
+    reaches the caller: nothing was done yet, so the retry is always safe.
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -161,4 +175,22 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as error:
+                if not _locked(error) or time.monotonic() - started > _SQLITE_LOCKED_PATIENCE_S:
+                    raise
+                if attempt in (1, 10, 100):
+                    log.info("sqlite busy at BEGIN, retrying", extra={"attempt": attempt})
+                # Jittered, so that the waiting writers do not all retry at the same instant.
+                await_only(asyncio.sleep(random.uniform(*_SQLITE_RETRY_PAUSE_S)))  # noqa: S311 - not security
+
+
+def _locked(error: OperationalError) -> bool:
+    text = str(error.orig if error.orig is not None else error).lower()
+    return "database is locked" in text or "database is busy" in text

@@ -7,6 +7,7 @@ the spec's natural key: a repeat answers what the first call answered and queues
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -79,18 +80,32 @@ class NewMessage:
     dedupe_key: str
 
 
+MAX_RECORDED_BODY_CHARS: Final = 16_384
+"""A refused body larger than this (as JSON text) is recorded as its size and first RECORDED_HEAD_CHARS only."""
+RECORDED_HEAD_CHARS: Final = 512
+
+
+def bounded(value: Any) -> Any:
+    """``value`` if its JSON text is at most MAX_RECORDED_BODY_CHARS long, else a bounded summary of it."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    if len(text) <= MAX_RECORDED_BODY_CHARS:
+        return value
+    return {"truncated": True, "chars": len(text), "head": text[:RECORDED_HEAD_CHARS]}
+
+
 async def record_call(db: Database, call: ShimCall, *, reply_code: str, reply: Any) -> None:
-    """Record a call that needs no deduplication (refusals included). Never raises: the ledger must not
-    change what the hospital is answered; a failure to record goes to our log."""
+    """Record a call that needs no deduplication (refusals included), masked and bounded (``bounded``: a
+    hostile 1 MB body is never stored whole). Never raises: the ledger must not change what the hospital
+    is answered; a failure to record goes to our log."""
     try:
         async with db.session() as session:
             await InboundLedger(session).add(
                 section=call.section,
                 path=call.path,
                 hospital_id=call.hospital_id,
-                body=mask_json(call.body),
+                body=bounded(mask_json(call.body)),
                 reply_code=reply_code,
-                reply=mask_json(reply),
+                reply=bounded(mask_json(reply)),
                 received_at=call.received_at,
             )
     except Exception:

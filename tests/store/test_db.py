@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from store.cards import HealthCardRepository
 from store.db import Database
@@ -55,5 +56,51 @@ async def test_sqlite_parent_folder_is_created_and_pragmas_applied(tmp_path: Pat
     async with Database(f"sqlite+aiosqlite:///{path}") as db, db.engine.connect() as connection:
         assert (await connection.execute(text("PRAGMA journal_mode"))).scalar_one() == "wal"
         assert (await connection.execute(text("PRAGMA foreign_keys"))).scalar_one() == 1
-        assert (await connection.execute(text("PRAGMA busy_timeout"))).scalar_one() == 5000
+        assert (await connection.execute(text("PRAGMA busy_timeout"))).scalar_one() == 10_000
     assert path.exists()
+
+
+async def test_sqlite_holds_200_concurrent_writers(tmp_path: Path) -> None:
+    """issue 10 item 11: 200 concurrent writers on one SQLite file, none sees "database is locked".
+
+    Each writer reads, then writes, in one transaction (as the ledger and the payment sagas do); the
+    busy timeout is shortened so that the lock is really contended and the retried BEGIN has to work.
+    """
+    from sqlalchemy import event
+
+    from store.inbound import InboundCall, InboundLedger
+    from store.models import utcnow
+
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'busy.sqlite3'}")
+    await db.migrate()
+
+    @event.listens_for(db.engine.sync_engine, "connect")
+    def _short_busy_timeout(dbapi_connection: object, _record: object) -> None:
+        cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+        cursor.execute("PRAGMA busy_timeout=20")
+        cursor.close()
+
+    await db.engine.dispose()  # every connection from now on has the short timeout
+
+    async def write(n: int) -> None:
+        async with db.session() as session:
+            await session.execute(text("SELECT count(*) FROM inbound_calls"))
+            await asyncio.sleep(0.001)  # hold the transaction across an await, as handlers do
+            await InboundLedger(session).add(
+                section="1.3.1",
+                path="/prefront/patient/getPatientInfo",
+                hospital_id="253",
+                body={"n": n},
+                reply_code="10001",
+                reply={},
+                received_at=utcnow(),
+            )
+
+    try:
+        results = await asyncio.gather(*(write(n) for n in range(200)), return_exceptions=True)
+        assert [r for r in results if r is not None] == []
+        async with db.session() as session:
+            count = (await session.execute(select(func.count()).select_from(InboundCall))).scalar_one()
+        assert count == 200
+    finally:
+        await db.dispose()
