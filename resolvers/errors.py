@@ -64,6 +64,12 @@ def record_hospital_text(error: HisError) -> None:
     )
 
 
+def told_to_patient(error: HisError) -> str:
+    """What a patient reads of a hospital's failure (``patient_message``), its own text logged for operators."""
+    record_hospital_text(error)
+    return patient_message(error.code)
+
+
 def log_errors(errors: list[GraphQLError], execution_context: ExecutionContext | None) -> None:
     """Logs each error, and rewrites a hospital's failure to its fixed message before the answer is sent."""
     for error in errors:

@@ -14,6 +14,7 @@ from services.payments.providers.base import ProviderRejected, ProviderUnavailab
 
 from ..access import NotFound, Unauthenticated
 from ..context import Info
+from ..errors import patient_message, record_hospital_text
 from .types import CreatedPayment, PaymentOrder, PaymentRefusal
 
 
@@ -48,6 +49,11 @@ async def create(info: Info, make: Callable[[], Awaitable[CreatedOrder]]) -> Cre
         return PaymentRefusal(code="20215", message=str(refused))
     except (QuoteUnavailable, HisError) as failure:
         code = getattr(failure, "code", None) or "HIS_UNAVAILABLE"
+        hospital = failure if isinstance(failure, HisError) else failure.__cause__
+        if isinstance(hospital, HisError):
+            # The hospital's own text is for the operators' log; the patient reads 附四's words (issue 10 item 13).
+            record_hospital_text(hospital)
+            return PaymentRefusal(code=str(code), message=patient_message(str(code)))
         return PaymentRefusal(code=str(code), message=str(failure))
     except ProviderRejected as rejected:
         return PaymentRefusal(code=rejected.code, message=rejected.message)

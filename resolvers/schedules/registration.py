@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from his_clients.codes import ReturnCode
 from his_clients.errors import HisNotOpened, HisRejected
 from his_clients.models.registration_appointment import (
     QUERY_SURCHARGE,
@@ -33,8 +34,12 @@ from his_clients.models.registration_today import (
 )
 
 from ..context import Info
+from ..errors import patient_message, record_hospital_text
 from ..scalars import Money
 from .common import HalfDay, IdCardNumber, MedicalCardNumber, ask_hospital, compact_date, count, enum_of
+
+_LIMIT_REACHED = "今日暂不能挂此科室的号，详情请到医院窗口咨询。"
+"""What a 20.1.5 refusal without a 附四 code tells the patient."""
 
 
 @strawberry.enum(description="How a schedule hands out its slots (20.1.2 scheduleType).")
@@ -168,7 +173,12 @@ class TodaySchedule:
 @strawberry.type(description="Whether a patient may register with a department today (20.1.5).")
 class RegistrationCheck:
     allowed: bool = strawberry.field(description="False when the hospital refuses, e.g. 男性不能挂妇科.")
-    reason: str | None = strawberry.field(description="The hospital's reason when refused (msg).")
+    reason: str | None = strawberry.field(
+        description=(
+            "Why not, when refused: the fixed words of the 附四 code, or a general notice when the hospital gave "
+            "none; never the hospital's own text (msg), which goes to the operators' log."
+        )
+    )
     code: str | None = strawberry.field(description="The hospital's 附四 code when refused; often empty.")
 
 
@@ -201,8 +211,11 @@ class Department:
         except HisNotOpened:
             raise
         except HisRejected as refusal:
-            # 20.1.5 answers a limit as success:false with the reason in msg (its example has no code).
-            return RegistrationCheck(allowed=False, reason=refusal.message, code=refusal.code or None)
+            # 20.1.5 answers a limit as success:false with the reason in msg (its example has no code). The msg
+            # is the hospital's own text (it may be an Oracle error): the patient reads the code's fixed words.
+            record_hospital_text(refusal)
+            reason = patient_message(refusal.code) if ReturnCode.parse(refusal.code) else _LIMIT_REACHED
+            return RegistrationCheck(allowed=False, reason=reason, code=refusal.code or None)
         return RegistrationCheck(allowed=True, reason=None, code=None)
 
 

@@ -321,3 +321,26 @@ async def test_a_cross_site_survey_submit_is_refused(
         assert page.status_code == 200  # still unanswered
         accepted = await survey_gateway.post(path, content=urlencode(ANSWERS), headers={**form, "Origin": ours})
         assert accepted.status_code in (200, 409)
+
+
+REGISTRATION_CHECK = """
+query ($card: String!) {
+  hospitals(hospitalId: "253") { todayDepartment(id: "0235") { registrationCheck(medicalCardNumber: $card) {
+    allowed reason code
+  } } }
+}"""
+
+
+@pytest.mark.parametrize(("code", "reason"), [("60210", "挂号次数超出限制"), ("", "今日暂不能挂此科室的号")])
+async def test_a_registration_limit_shows_the_code_not_the_hospital_text(
+    gateway: httpx.AsyncClient, sim_admin: httpx.Client, code: str, reason: str
+) -> None:
+    """issue 10 item 13, a sibling: 20.1.5's refusal reason is the code's fixed words, never the hospital's msg."""
+    method = "hospital.interface.todayRegisterGetDeptLimit"
+    inject(sim_admin, hospitalId="253", method=method, kind="code", code=code or "x", msg=HOSPITAL_INTERNALS)
+    body = await run_graphql(gateway, REGISTRATION_CHECK, card=DEMO_CARD)
+    [hospital] = body["data"]["hospitals"]
+    check = hospital["todayDepartment"]["registrationCheck"]
+    assert check["allowed"] is False
+    assert reason in check["reason"]
+    assert not [mark for mark in INTERNAL_MARKS if mark in json.dumps(body, ensure_ascii=False)]

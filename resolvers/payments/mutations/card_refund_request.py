@@ -12,6 +12,7 @@ from services.payments.orders import RefundNotPossible
 
 from ...access import NotFound
 from ...context import Info
+from ...errors import told_to_patient
 from ...scalars import Money
 from ..common import require_card
 from ..types import CardRefund, PaymentRefusal
@@ -51,5 +52,5 @@ class CardRefundRequestMutation:
         except RefundNotPossible as refused:
             return PaymentRefusal(code="20004", message=str(refused))
         except HisError as failure:
-            return PaymentRefusal(code=str(failure.code or "HIS_UNAVAILABLE"), message=str(failure))
+            return PaymentRefusal(code=str(failure.code or "HIS_UNAVAILABLE"), message=told_to_patient(failure))
         return CardRefund.of(requested)
