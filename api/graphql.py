@@ -225,7 +225,9 @@ class GraphQLApp(GraphQL[Context, None]):
     async def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
         context: Context = kwargs["context"] if "context" in kwargs else args[3]
         # One budget of hospital calls for the whole HTTP request: every operation of a batch shares it.
-        with call_budget(self._limits.max_his_calls_per_request):
+        limits = self._limits
+        anonymous = context.principal is None
+        with call_budget(limits.max_his_calls_anonymous if anonymous else limits.max_his_calls_per_request):
             try:
                 return await super().execute_operation(*args, **kwargs)
             finally:

@@ -48,8 +48,12 @@ class GraphQLLimits:
     max_operations_per_batch: int = 5
     max_hospitals_per_request: int = 100
     """The sum over every multi-hospital field of one request of the hospitals it asks."""
-    max_his_calls_per_request: int = 100
-    """Calls to hospitals one HTTP request may make in all (a batch shares one budget); see his_clients.budget."""
+    max_his_calls_per_request: int = 200
+    """Calls to hospitals one signed-in HTTP request may make in all (a batch shares one budget; see
+    his_clients.budget). The sample operations of tests/graph/operations, each a whole domain's
+    screen over the demo's five hospitals, make at most 144."""
+    max_his_calls_anonymous: int = 50
+    """The same for a request without a session: hospitals' reference data only."""
 
 
 COSTLY_MUTATIONS: Final = frozenset(

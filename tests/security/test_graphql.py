@@ -199,7 +199,7 @@ async def test_hospital_calls_per_request_are_bounded_across_a_batch(
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'budget.sqlite3'}",
         registry=region,
-        graphql_limits=GraphQLLimits(max_his_calls_per_request=7),
+        graphql_limits=GraphQLLimits(max_his_calls_anonymous=7),
     )
     aliases = " ".join(f'd{i}: todaySchedules(departmentId: "D{i}") {{ __typename }}' for i in range(4))
     query = "{ hospitals { id " + aliases + " } }"
