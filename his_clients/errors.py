@@ -17,8 +17,6 @@ otherwise one of our own string codes (``HIS_TIMEOUT``...). Layers above read th
 
 from __future__ import annotations
 
-import copy
-
 from .codes import ReturnCode
 
 
@@ -38,7 +36,10 @@ class HisError(Exception):
 
     def for_hospital(self, hospital_id: str) -> HisError:
         """The same failure, told for one hospital of a group that was asked in one call."""
-        copied = copy.copy(self)
+        # Not copy.copy: it rebuilds an exception from ``args`` alone, and the subclasses' keyword-only
+        # arguments (HisRejected's code) would be missing.
+        copied = type(self).__new__(type(self), *self.args)
+        copied.__dict__.update(self.__dict__)
         copied.hospital_id = hospital_id
         return copied
 

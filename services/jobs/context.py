@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from his_clients.client import HisClient
-from his_clients.errors import HisNoData
+from his_clients.errors import HisError, HisNoData
 from his_clients.method import HisMethod, ReplyT, RequestT
 from services.shims.ledger import NewMessage
 from services.surveys.links import SurveyLinks
@@ -19,6 +20,39 @@ from .config import JobsConfig, beijing_day
 
 IDENTITY_LIMIT = 160
 """Longer identities in a dedupe key are replaced by their digest (the column holds 255 characters)."""
+
+
+@dataclass(slots=True)
+class RegionalGroup:
+    """Hospitals behind one regional endpoint, asked together where the spec allows it.
+
+    For the methods that take ``hospitalId: "id1,id2"`` (11.1.1, 12.1.1, as the graph does) the group is
+    asked once, by whichever of its hospitals asks first, and each hospital takes its labelled rows. A
+    reply with unlabelled rows cannot be split: each hospital is then asked on its own, as before.
+    """
+
+    hospital_ids: tuple[str, ...]
+    _calls: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
+
+    async def rows(
+        self, his: HisClient, method: HisMethod[RequestT, Any], request: RequestT, hospital_id: str
+    ) -> list[Any] | None:
+        """This hospital's rows of the group's one call; None when the call cannot be split by hospital."""
+        key = f"{method.name}:{json.dumps(request.to_wire(), sort_keys=True, ensure_ascii=False)}"
+        call = self._calls.get(key)
+        if call is None:
+            call = asyncio.ensure_future(his.call_for_hospitals(method, list(self.hospital_ids), request))
+            self._calls[key] = call
+        try:
+            reply: Any = await asyncio.shield(call)
+        except HisNoData:
+            return []
+        except HisError as error:
+            raise error.for_hospital(hospital_id) from error
+        rows: Sequence[Any] = reply if isinstance(reply, list) else [reply] if reply is not None else []
+        if any(getattr(row, "hospital_id", None) in (None, "") for row in rows):
+            return None
+        return [row for row in rows if getattr(row, "hospital_id", None) == hospital_id]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +65,8 @@ class TaskContext:
     """The slot (UTC) the run stands for: windows and dates follow it, not the clock."""
     config: JobsConfig
     survey_links: SurveyLinks
+    group: RegionalGroup | None = None
+    """The regional group this hospital is asked with, for methods that take several hospital ids."""
 
     @property
     def day(self) -> date:
@@ -53,6 +89,10 @@ class Task:
 async def ask(ctx: TaskContext, method: HisMethod[RequestT, ReplyT], request: RequestT) -> list[Any]:
     """The method's rows at this hospital: 10002 (no data) is none, a single object is one row, and a
     row a regional HIS labels with another hospital's id is left to that hospital's own call."""
+    if ctx.group is not None and method.multi_hospital:
+        grouped = await ctx.group.rows(ctx.his, method, request, ctx.hospital_id)
+        if grouped is not None:
+            return grouped
     try:
         reply: Any = await ctx.his.call(method, ctx.hospital_id, request)
     except HisNoData:

@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from his_clients.client import HisClient
 from his_clients.errors import HisError
+from his_clients.fanout import group_for_one_call
 from services.masking import mask_text
 from services.payments.clock import Clock, SystemClock
 from services.shims.ledger import NewMessage
@@ -39,7 +40,7 @@ from store.jobs import JobRun, JobRuns, JobRunState
 from store.messages import MessageOutbox
 
 from .config import JobsConfig, JobSpec
-from .context import Task, TaskContext
+from .context import RegionalGroup, Task, TaskContext
 from .inpatients import DAILY_BILLS, DEPOSIT_REMINDERS
 from .revisits import CHECKUP_REVISIT_REMINDERS, CLINIC_REVISIT_REMINDERS
 from .surveys import DISCHARGE_SURVEYS, OUTPATIENT_SURVEYS
@@ -208,7 +209,7 @@ class JobScheduler:
                 if lost or self._stop.is_set():
                     return
                 try:
-                    queued = await self._hospital(task, hospital_id, run.scheduled_for)
+                    queued = await self._hospital(task, hospital_id, run.scheduled_for, groups.get(hospital_id))
                 except HisError as exc:
                     report.failures.append(_failure(hospital_id, exc.code, exc.message))
                 except Exception as exc:
@@ -224,6 +225,11 @@ class JobScheduler:
                 lost = lost or not kept
 
         hospitals = self._hospitals(spec, task)
+        groups: dict[str, RegionalGroup] = {}
+        for members in group_for_one_call(self._his.registry, task.method, hospitals):
+            if len(members) > 1:
+                group = RegionalGroup(tuple(members))
+                groups.update(dict.fromkeys(members, group))
         await asyncio.gather(*(one(h) for h in hospitals))
         report.failures.sort(key=lambda f: f["hospitalId"])
         report.state = _outcome(report, asked=len(hospitals), stopped=self._stop.is_set() or lost)
@@ -242,11 +248,16 @@ class JobScheduler:
         log.info("job run ended", extra={"job": spec.name, **outcome})
         return report
 
-    async def _hospital(self, task: Task, hospital_id: str, slot: datetime) -> int:
+    async def _hospital(self, task: Task, hospital_id: str, slot: datetime, group: RegionalGroup | None) -> int:
         if self._his.registry.hospital(hospital_id) is None:
             raise _UnknownHospital(hospital_id, task.method.name)
         ctx = TaskContext(
-            his=self._his, hospital_id=hospital_id, slot=slot, config=self.config, survey_links=self._survey_links
+            his=self._his,
+            hospital_id=hospital_id,
+            slot=slot,
+            config=self.config,
+            survey_links=self._survey_links,
+            group=group,
         )
         messages = await task.collect(ctx)
         return await queue_messages(self._db, hospital_id, messages)
