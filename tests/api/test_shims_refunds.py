@@ -432,7 +432,7 @@ async def test_a_lost_provider_reply_is_10002_then_the_worker_finishes_it(
     assert len(provider.refunds_of(order)) == 1
 
 
-async def test_9_1_2_says_10002_until_the_worker_ends_it(
+async def test_9_1_x_say_40004_until_the_worker_ends_it(
     hospital: httpx.AsyncClient,
     payments: PaymentService,
     worker: OutboxWorker,
