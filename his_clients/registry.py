@@ -101,7 +101,8 @@ class _SoapKeys(_Strict):
     wsdl_url: HttpUrl | None = None
     """Its WSDL, fetched once (bounded, DTD refused) for the service address, namespace and SOAPActions."""
     soap_endpoint: HttpUrl | None = None
-    """The service address, where no WSDL is published (then ``soap_namespace`` too)."""
+    """The service address, where no WSDL is published (then ``soap_namespace`` too); with ``wsdl_url``, it
+    replaces the WSDL's address (a WSDL naming another server than its own is otherwise refused)."""
     soap_namespace: str | None = Field(default=None, min_length=1, max_length=500)
     """The operations' namespace (the WSDL's targetNamespace)."""
     soap_style: SoapStyle = "per_method"

@@ -11,7 +11,9 @@ document/literal wrapped. Replies are read safely: bounded in size before anythi
 refused (so no entity is ever declared, expanded or fetched), decoded from the charset the Content-Type or
 the XML declaration names (GBK/GB2312 read as GB18030, their superset). A Fault is a protocol error with its
 faultstring, masked and cut short. The WSDL, when the registry gives one, is fetched once per upstream under
-the same bounds to learn the service address, namespace and SOAPActions.
+the same bounds to learn the service address, namespace and SOAPActions; an address on another server than
+the WSDL's own is refused unless the registry names it (``soap_endpoint``), so a WSDL cannot send patients'
+data elsewhere.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import re
 import xml.parsers.expat
 from dataclasses import dataclass, field
 from typing import Final
+from urllib.parse import urlsplit
 from xml.etree.ElementTree import Element, TreeBuilder
 from xml.sax.saxutils import escape, quoteattr
 
@@ -245,6 +248,11 @@ def read_wsdl(body: bytes, content_type: str, *, version: str) -> ServiceDescrip
 # -- the transport -----------------------------------------------------------------------------
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+
+
 class SoapTransport:
     """One WebService upstream: each method call is one SOAP request carrying the spec's JSON as a string."""
 
@@ -289,10 +297,17 @@ class SoapTransport:
                 raw = await self._http.get(self.service.wsdl_url, {}, timeout_s=timeout_s, max_bytes=MAX_WSDL_BYTES)
                 if raw.status != 200:
                     raise SoapReplyError(f"the WSDL answered HTTP {raw.status}")
-                description = read_wsdl(raw.body, raw.content_type, version=self.service.version)
-                if self.service.namespace:
-                    description = ServiceDescription(description.address, self.service.namespace, description.actions)
-                self._description = description
+                found = read_wsdl(raw.body, raw.content_type, version=self.service.version)
+                address = self.service.endpoint or found.address
+                if self.service.endpoint is None and _origin(found.address) != _origin(self.service.wsdl_url):
+                    # A WSDL must not send patients' data to another server; behind NAT the operator names it.
+                    raise SoapReplyError(
+                        f"the WSDL sends calls to {_origin(found.address)}, not to the WSDL's own server:"
+                        " set soap_endpoint if that is right"
+                    )
+                self._description = ServiceDescription(
+                    address, self.service.namespace or found.namespace, found.actions
+                )
             return self._description
 
     async def call(self, method: str, body: bytes, *, timeout_s: float) -> RawReply:

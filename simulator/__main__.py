@@ -1,4 +1,8 @@
-"""`python -m simulator --host 127.0.0.1 --port 9100 --seed 7`"""
+"""`python -m simulator --host 127.0.0.1 --port 9100 --seed 7`
+
+Every hospital answers JSON over HTTP (/his/<id>/<method>, /regional/<method>) and SOAP in both styles
+(/soap/methods/..., /soap/dispatch/..., each with ?wsdl; see simulator/soap.py).
+"""
 
 from __future__ import annotations
 

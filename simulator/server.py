@@ -18,14 +18,20 @@ STARTUP_TIMEOUT_S = 10.0
 
 
 def serve(*, host: str, port: int, seed: int = 7) -> None:
-    """Serve the default region (253-255 standalone, 256/257 regional) until interrupted.
+    """Serve the default region (253-255 standalone, 256/257 regional) over HTTP and SOAP until interrupted.
 
     Port 0 takes any free port; the line printed at start names the one taken.
     """
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
-    print(f"simulated region on http://{host}:{sock.getsockname()[1]}", flush=True)
+    base = f"http://{host}:{sock.getsockname()[1]}"
+    print(f"simulated region on {base}", flush=True)
+    print(
+        f"  WebService: {base}/soap/methods/his/<id>?wsdl (per_method), {base}/soap/dispatch/his/<id>?wsdl"
+        " (dispatch); /regional for the regional endpoint",
+        flush=True,
+    )
     config = uvicorn.Config(create_simulator_app(seed=seed), log_level="warning")
     asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
 

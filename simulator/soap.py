@@ -15,7 +15,8 @@ path as over HTTP (``_answer``): the same validation, faults and call record.
 ``{"charset": "gbk"}`` (GBK bytes; ``"declareOnly": true`` names GBK only in the XML declaration, the
 Content-Type saying utf-8), ``{"fault": "text"}`` (every call answers a Fault with that faultstring),
 ``{"hostile": "doctype" | "entity" | "oversize"}`` (a reply with a DOCTYPE, an entity declaration, or a
-body larger than any client should read).
+body larger than any client should read), ``{"wsdlLocation": "http://10.0.0.9/his"}`` (the WSDLs name that
+address, as a service behind NAT publishes its inside one).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class SoapSettings:
     declare_only: bool = False
     fault: str | None = None
     hostile: str | None = None
+    wsdl_location: str | None = None
 
 
 class _Fault(Exception):
@@ -195,6 +197,7 @@ class SoapEndpoints:
                 declare_only=bool(payload.get("declareOnly")),
                 fault=None if payload.get("fault") is None else str(payload["fault"]),
                 hostile=hostile,
+                wsdl_location=None if payload.get("wsdlLocation") is None else str(payload["wsdlLocation"]),
             )
         return Response('{"ok": true}', media_type="application/json")
 
@@ -214,7 +217,7 @@ class SoapEndpoints:
             return Response("unknown style", status_code=404, media_type="text/plain")
         if request.method == "GET":
             if any(key.lower() == "wsdl" for key in request.query_params):
-                location = str(request.url.replace(query=""))
+                location = self.settings.wsdl_location or str(request.url.replace(query=""))
                 return Response(wsdl(style, location), media_type="text/xml; charset=utf-8")
             return Response("the WSDL is at ?wsdl", status_code=400, media_type="text/plain")
         raw = await request.body()

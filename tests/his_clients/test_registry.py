@@ -25,6 +25,13 @@ def test_the_shipped_example_loads() -> None:
     )
     assert registry.upstream(regional).regional
     assert registry.upstream(regional).url_for("x").endswith("/regional/x")
+    # 255 is the example's WebService hospital (issue 11), as in hisgraph demo.
+    soap = registry.hospital("255")
+    assert soap is not None
+    service = registry.upstream(soap).soap
+    assert service is not None
+    assert service.wsdl_url == "http://127.0.0.1:9100/soap/methods/his/255?wsdl"
+    assert service.style == "per_method"
 
 
 def test_method_paths_and_opened(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import pytest
 from his_clients.client import HisClient
 from his_clients.errors import HisCircuitOpen, HisProtocolError
 from his_clients.models.outpatient import QUERY_WAIT_PAY, QueryWaitPayRequest
+from his_clients.registry import Registry
 from his_clients.soap import MAX_SOAP_REPLY_BYTES, SoapReplyError, read_reply, read_wsdl
 from simulator.server import RunningSimulator
 from tests.conftest import calls
@@ -91,3 +92,20 @@ def test_a_wsdl_is_read_under_the_same_rules() -> None:
         read_wsdl(hostile.encode(), "text/xml", version="1.1")
     with pytest.raises(SoapReplyError, match="exceeds"):
         read_wsdl(b"<a>" + b" " * (3 * 1024 * 1024) + b"</a>", "text/xml", version="1.1")
+
+
+async def test_a_wsdl_cannot_send_calls_to_another_server(simulator: RunningSimulator, sim_admin: httpx.Client) -> None:
+    """Issue 11, WebService hospitals: the WSDL learns the address, but only on its own server (no redirection of
+    patients' data by a WSDL); an operator who knows better names the address with soap_endpoint."""
+    sim_admin.post("/admin/soap", json={"wsdlLocation": "http://127.0.0.2:9/his"}).raise_for_status()
+    registry = region_over(simulator.base_url, "soap_per_method")
+    async with HisClient(registry) as client:
+        with pytest.raises(HisProtocolError, match="not to the WSDL's own server"):
+            await client.call(QUERY_WAIT_PAY, "253", REQUEST)
+    assert calls(sim_admin) == []
+    hospitals = tuple(
+        h.model_copy(update={"soap_endpoint": f"{simulator.base_url}/soap/methods/his/253"}) if h.id == "253" else h
+        for h in registry.hospitals
+    )
+    async with HisClient(Registry(hospitals=hospitals, endpoints=registry.endpoints)) as client:
+        assert (await client.call(QUERY_WAIT_PAY, "253", REQUEST)).amount > 0
