@@ -14,6 +14,7 @@ from his_clients.errors import HisCircuitOpen, HisProtocolError
 from his_clients.models.outpatient import QUERY_WAIT_PAY, QueryWaitPayRequest
 from his_clients.registry import Registry
 from his_clients.soap import MAX_SOAP_REPLY_BYTES, SoapReplyError, read_reply, read_wsdl
+from his_clients.transport import HttpBackend, HttpJsonTransport
 from simulator.server import RunningSimulator
 from tests.conftest import calls
 from tests.his_clients.transports import region_over
@@ -109,3 +110,16 @@ async def test_a_wsdl_cannot_send_calls_to_another_server(simulator: RunningSimu
     )
     async with HisClient(Registry(hospitals=hospitals, endpoints=registry.endpoints)) as client:
         assert (await client.call(QUERY_WAIT_PAY, "253", REQUEST)).amount > 0
+
+
+@pytest.mark.parametrize("backend", ["aiohttp", "httpcore"])
+async def test_json_replies_are_bounded_too(
+    simulator: RunningSimulator, sim_admin: httpx.Client, backend: HttpBackend
+) -> None:
+    """Issue 11, WebService hospitals ("bounded size"), the same class of fault over HTTP: a reply past the bound
+    is refused while it streams in, never read whole, whichever HTTP backend reads it."""
+    registry = region_over(simulator.base_url, "http")
+    small = HttpJsonTransport(backend=backend, max_reply_bytes=200)
+    async with HisClient(registry, transports={"hospital:253": small}) as client:
+        with pytest.raises(HisProtocolError, match="exceeds 200 bytes"):
+            await client.call(QUERY_WAIT_PAY, "253", REQUEST)
