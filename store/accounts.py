@@ -169,6 +169,8 @@ class AccountRepository:
             )
         )
         if existing is not None:
+            if id_card_number and not existing.id_card_number:
+                existing.id_card_number = id_card_number  # proven now (a binding, or the dev login's demo card)
             return existing
         card = AccountCard(
             account_id=account_id,

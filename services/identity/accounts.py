@@ -199,7 +199,8 @@ class AccountService:
         if held.name.strip() != name.strip() or not _same_id_number(id_number, held.id_card_no) or not held.phone:
             raise IdentityRefused("card, name and ID number do not match", code="20215")
         limits = self._sms_limits
-        for scope, value in (("sms-card", f"{hospital_id}:{medical_card_number}"), ("sms-phone", held.phone)):
+        phone_key = "".join(ch for ch in held.phone if ch.isdigit())[-11:]  # +86 138..., 138-... alike
+        for scope, value in (("sms-card", f"{hospital_id}:{medical_card_number}"), ("sms-phone", phone_key)):
             claim = await self._throttles.claim_sms(scope=scope, value=value, limits=limits)
             if not claim.allowed:
                 raise _too_often(claim.retry_after_s)
