@@ -16,6 +16,7 @@ from store.orders import CENT
 from .entry_base import PaymentServiceParts
 from .results import ZERO, CreatedOrder, QuoteUnavailable
 from .sagas.consultation import ConsultationFlow
+from .sagas.consultation import business_type_of as consultation_business_type
 from .sagas.medical_record import MedicalRecordDeliveryFlow
 
 
@@ -118,7 +119,7 @@ class OnlineEntries(PaymentServiceParts):
         }
         return await self._create(
             flow=ConsultationFlow.name,
-            business_type=ConsultationFlow.business_type,
+            business_type=consultation_business_type(int(c.charge_type) for c in charges),
             description="在线问诊",
             hospital_id=hospital_id,
             medical_card_number=medical_card_number,

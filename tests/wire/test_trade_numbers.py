@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from his_clients.models.lab_appointments import ProjectApptCancelApptRequest
-from services.payments.orders import PaymentService, new_out_trade_no
+from services.payments.orders import PaymentService, PrescribedCharge, new_out_trade_no
 from services.payments.providers.sandbox import SandboxProvider
 from services.payments.sagas import FLOWS
 from services.payments.worker import OutboxWorker
@@ -96,3 +96,34 @@ async def test_a_lab_cancel_on_the_wire(
     (cancelled,) = calls(clean_region, method="hospital.interface.projectAppt.cancelAppt")
     assert cancelled["body"]["outOrderId"] == cancelled["body"]["hosRecordId"] == order.his_serial
     assert cancelled["body"]["outTradeNo"] == out_trade_no
+
+
+@pytest.mark.parametrize(
+    ("charge_types", "prefix"),
+    [((3,), "CFZF-253-"), ((3, 3), "CFZF-253-"), ((1,), "JCZF-253-"), ((2,), "JCZF-253-"), ((1, 3), "JCZF-253-")],
+)
+async def test_consultation_orders_use_cfzf_for_prescriptions_and_jczf_for_examinations(
+    clean_region: httpx.Client, payments: PaymentService, charge_types: tuple[int, ...], prefix: str
+) -> None:
+    """issue 11 item 12: 25.2.1's example pays the drug as CFZF-CXRMYYH-... and the 心脏彩超 as JCZF-CXRMYYH-...;
+    an order of prescriptions only is CFZF, anything with an examination or lab test JCZF."""
+    created = await payments.create_consultation_order(
+        hospital_id="253",
+        medical_card_number=CARD,
+        patient_name="张三",
+        gender="男",
+        phone="13526521254",
+        id_card=DEMO_ID_NUMBER,
+        birthday="1979-07-02",
+        diagnose_code="I10.X02",
+        diagnose_name="高血压",
+        bill_doc_hospital="演示人民医院",
+        bill_doc_name="孙宏伟",
+        bill_doc_code="402968515",
+        consult_code=3477691,
+        charges=[
+            PrescribedCharge(charge_id=str(12 + i), charge_type=kind, charge_name=f"项目{i}", quantity=1)
+            for i, kind in enumerate(charge_types)
+        ],
+    )
+    assert created.order.out_trade_no.startswith(prefix)

@@ -12,6 +12,7 @@ are retried for 24 hours (as recharge and deposits), and a refusal or the end of
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Final
@@ -28,7 +29,20 @@ from store.orders import Order
 from .base import FlowPolicy, GiveUp
 
 BUSINESS_TYPE: Final = "JCZF"
-"""The spec's 25.1.1 example syncs tradeNo JCZF-CXRMYYH-190622200."""
+"""Examinations and lab tests: the spec's 25.1.1 and 25.2.1 examples write tradeNo JCZF-CXRMYYH-190622200
+for the chargeType 1 心脏彩超."""
+PRESCRIPTION_BUSINESS_TYPE: Final = "CFZF"
+"""Prescriptions (chargeType 3): 25.2.1's example writes tradeNo CFZF-CXRMYYH-190622200 for the drug."""
+PRESCRIPTION: Final = 3
+
+
+def business_type_of(charge_types: Iterable[int]) -> str:
+    """CFZF for an order of prescriptions only, JCZF for examinations and lab tests (25.2.1's examples).
+
+    An order mixing both is an examination order by this rule: one order carries one outTradeNo.
+    """
+    types = set(charge_types)
+    return PRESCRIPTION_BUSINESS_TYPE if types == {PRESCRIPTION} else BUSINESS_TYPE
 
 
 class ConsultationFlow:
