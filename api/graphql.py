@@ -15,6 +15,8 @@ issue 12 item 6):
   mutation field appears at most once in the whole batch (else 400, ``COSTLY_FIELD_REPEATED``), as
   within one document (resolvers/limits.py). The batch shares one context, so one budget of
   hospital calls (his_clients/budget.py).
+- **Persisted queries.** Apollo's APQ (``extensions.persistedQuery``), or an allowlist of operations
+  in production: api/persisted_queries.py.
 - **Responses.** ``Accept: application/graphql-response+json`` (preferred over application/json, or
   alone) gets that media type and the spec's statuses: 200 when execution began (``data`` present,
   null or not), 400 for a request error (no ``data``). Otherwise ``application/json``, 200 for every
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final, Literal
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -42,6 +45,9 @@ from resolvers.context import Context, Services
 from resolvers.limits import repeated_costly_field
 from resolvers.schema import Schema
 from services.identity.principal import Principal, SessionTokens
+
+from .persisted_queries import NOT_FOUND as PERSISTED_QUERY_NOT_FOUND
+from .persisted_queries import PersistedQueries, PersistedQueryRefused, load_manifest
 
 GRAPHQL_RESPONSE: Final = "application/graphql-response+json"
 JSON: Final = "application/json"
@@ -93,12 +99,16 @@ class RequestRefused(Exception):
     code: str
     message: str
     allow: str | None = None
+    json_status: int | None = None
+    """The status for an application/json answer, where it differs (PersistedQueryNotFound: 200, as
+    Apollo's and urql's persisted-query clients expect)."""
 
 
 def refusal_response(refusal: RequestRefused, media_type: MediaType) -> Response:
     body = {"errors": [{"message": refusal.message, "extensions": {"code": refusal.code}}]}
     headers = {"Allow": refusal.allow} if refusal.allow else None
-    return JSONResponse(body, status_code=refusal.status, headers=headers, media_type=media_type)
+    status = refusal.json_status if media_type == JSON and refusal.json_status else refusal.status
+    return JSONResponse(body, status_code=status, headers=headers, media_type=media_type)
 
 
 _STRAWBERRY_CODES: Final = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 415: "UNSUPPORTED_MEDIA"}
@@ -123,6 +133,12 @@ class GraphQLApp(GraphQL[Context, None]):
         self._limits = schema.limits
         self._graphiql = graphiql
         self._allow = "GET, POST" if graphiql else "POST"
+        manifest = schema.limits.persisted_manifest
+        self._persisted = PersistedQueries(
+            schema.limits.persisted_queries,
+            backend=services.his.cache.backend if services.his.cache is not None else None,
+            manifest=load_manifest(Path(manifest)) if manifest else None,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -177,7 +193,7 @@ class GraphQLApp(GraphQL[Context, None]):
         except (ValueError, RecursionError):
             raise RequestRefused(400, "20003", "the body is not JSON, or is nested too deep") from None
         if isinstance(data, dict):
-            return self._request_data(data, where="the body")
+            return await self._request_data(data, where="the body")
         if not isinstance(data, list):
             raise RequestRefused(400, "20002", "the body must be a JSON object, or a list of them for a batch")
         if not data:
@@ -185,17 +201,15 @@ class GraphQLApp(GraphQL[Context, None]):
         limit = self._limits.max_operations_per_batch
         if len(data) > limit:
             raise RequestRefused(400, "BATCH_LIMIT", f"a batch holds at most {limit} operations, not {len(data)}")
-        items = [self._request_data(item, where=f"batch item {index}") for index, item in enumerate(data)]
+        items = [await self._request_data(item, where=f"batch item {index}") for index, item in enumerate(data)]
         self._check_costly_fields(items)
         return items
 
-    def _request_data(self, item: object, *, where: str) -> GraphQLRequestData:
+    async def _request_data(self, item: object, *, where: str) -> GraphQLRequestData:
         if not isinstance(item, dict):
             raise RequestRefused(400, "20002", f"{where} must be a JSON object")
         query = item.get("query")
-        if query is None or query == "":
-            raise RequestRefused(400, "20001", f"{where} has no query")
-        if not isinstance(query, str):
+        if query is not None and not isinstance(query, str):
             raise RequestRefused(400, "20002", f"{where}: query must be a string")
         variables = item.get("variables")
         if variables is not None and not isinstance(variables, dict):
@@ -206,6 +220,13 @@ class GraphQLApp(GraphQL[Context, None]):
         extensions = item.get("extensions")
         if extensions is not None and not isinstance(extensions, dict):
             raise RequestRefused(400, "20002", f"{where}: extensions must be an object")
+        try:
+            query = await self._persisted.resolve(query or None, extensions)
+        except PersistedQueryRefused as refused:
+            json_status = 200 if refused.code == PERSISTED_QUERY_NOT_FOUND else None
+            raise RequestRefused(400, refused.code, refused.message, json_status=json_status) from None
+        if not query:
+            raise RequestRefused(400, "20001", f"{where} has no query")
         return GraphQLRequestData(
             query=query, variables=variables, operation_name=operation_name, extensions=extensions, protocol="http"
         )

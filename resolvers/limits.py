@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from graphql import (
     ASTValidationRule,
@@ -54,6 +54,11 @@ class GraphQLLimits:
     screen over the demo's five hospitals, make at most 144."""
     max_his_calls_anonymous: int = 50
     """The same for a request without a session: hospitals' reference data only."""
+    persisted_queries: Literal["automatic", "allowlist", "off"] = "automatic"
+    """Apollo's automatic persisted queries; ``allowlist`` accepts only the manifest's operations
+    (api/persisted_queries.py); ``off`` refuses ``extensions.persistedQuery``."""
+    persisted_manifest: str | None = None
+    """The allowlist's manifest (Apollo's persisted-query manifest JSON); required in allowlist mode."""
 
 
 COSTLY_MUTATIONS: Final = frozenset(

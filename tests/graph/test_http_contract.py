@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import httpx
 import pytest
 
 from api.graphql import GRAPHQL_RESPONSE, response_media_type
+from api.persisted_queries import sha256_of
+from api.settings import Settings
+from his_clients.registry import Registry
+from resolvers.limits import GraphQLLimits
+from tests.conftest import running_gateway
 
 GOOD = {"query": "{ hospitals { id } }"}
 
@@ -108,3 +116,70 @@ async def test_a_batch_is_a_list_of_results(gateway: httpx.AsyncClient) -> None:
     first, second = response.json()
     assert first["data"]["hospitals"][0]["id"] == "253"
     assert second["data"]["hospital"]["id"] == "254"
+
+
+# -- issue 12 item 7: automatic persisted queries, and the allowlist ---------------------------------------
+
+
+def _persisted(query: str | None, digest: str) -> dict[str, object]:
+    request: dict[str, object] = {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest}}}
+    if query is not None:
+        request["query"] = query
+    return request
+
+
+async def test_automatic_persisted_queries(gateway: httpx.AsyncClient) -> None:
+    """issue 12 item 7: Apollo's APQ: an unknown hash answers PersistedQueryNotFound (200, as Apollo and urql
+    expect), the text with its hash runs and is kept, then the hash alone runs; a wrong hash is refused."""
+    query = '{ hospital(id: "255") { id name } }'
+    digest = sha256_of(query)
+    unknown = await gateway.post("/graphql", json=_persisted(None, digest))
+    assert unknown.status_code == 200
+    [error] = unknown.json()["errors"]
+    assert error["message"] == "PersistedQueryNotFound"
+    assert error["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+    first = await gateway.post("/graphql", json=_persisted(query, digest))
+    assert first.json()["data"]["hospital"]["id"] == "255"
+    again = await gateway.post("/graphql", json=_persisted(None, digest.upper()))
+    assert again.json()["data"]["hospital"]["id"] == "255"
+    wrong = await gateway.post("/graphql", json=_persisted(query, "0" * 64))
+    assert wrong.status_code == 400
+    assert wrong.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_HASH_MISMATCH"
+    for malformed in ({"version": 2, "sha256Hash": digest}, {"version": 1, "sha256Hash": "zz"}, "x"):
+        response = await gateway.post("/graphql", json={"extensions": {"persistedQuery": malformed}})
+        assert response.status_code == 400, malformed
+    # Batches resolve each item's hash too.
+    batch = await gateway.post("/graphql", json=[_persisted(None, digest), GOOD])
+    assert batch.json()[0]["data"]["hospital"]["id"] == "255"
+
+
+async def test_the_allowlist_accepts_only_its_operations(region: Registry, tmp_path: Path) -> None:
+    """issue 12 item 7: in allowlist mode (production), only the manifest's operations run, by hash or by
+    text; any other text is refused before parsing, and nothing is learned from clients."""
+    allowed = "query Hospitals { hospitals { id } }"
+    manifest = tmp_path / "operations.json"
+    manifest.write_text(
+        json.dumps(
+            {
+                "format": "apollo-persisted-query-manifest",
+                "version": 1,
+                "operations": [{"id": sha256_of(allowed), "name": "Hospitals", "type": "query", "body": allowed}],
+            }
+        ),
+        encoding="utf-8",
+    )
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'allowlist.sqlite3'}",
+        registry=region,
+        graphql_limits=GraphQLLimits(persisted_queries="allowlist", persisted_manifest=str(manifest)),
+    )
+    async with running_gateway(settings, signed_in=False) as client:
+        by_hash = await client.post("/graphql", json=_persisted(None, sha256_of(allowed)))
+        assert len(by_hash.json()["data"]["hospitals"]) == 5
+        by_text = await client.post("/graphql", json={"query": allowed})
+        assert len(by_text.json()["data"]["hospitals"]) == 5
+        other = '{ hospital(id: "253") { id } }'
+        for request in ({"query": other}, _persisted(other, sha256_of(other)), _persisted(None, sha256_of(other))):
+            refused = await client.post("/graphql", json=request)
+            assert refused.status_code == 400
+            assert refused.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED"
