@@ -51,6 +51,16 @@ class PathologyReportDetail:
     reported_by: str = strawberry.field(description="Doctor who wrote the report (reportDoctor).")
     audited_by: str = strawberry.field(description="Doctor who audited it (auditDoctor).")
     audited_at: str = strawberry.field(description="When it was audited, yyyy-MM-dd HH:mm:ss (auditTime).")
+    hospital_name: str | None = strawberry.field(
+        description=(
+            "The hospital's name as the report gives it (hospitalName); where it gives none, the name the platform "
+            "knows the hospital by, as the spec says (如果接口不返回，将使用医院在公众号系统中的名字)."
+        )
+    )
+    phone: str | None = strawberry.field(description="The patient's contact phone on the report (phone); null if none.")
+    address: str | None = strawberry.field(
+        description="The patient's contact address on the report (address); null if none."
+    )
     medical_card_number: strawberry.Private[str]
     pdf_url: strawberry.Private[str | None]
 
@@ -85,9 +95,12 @@ class PathologyReportDetail:
 
     @classmethod
     def from_reply(
-        cls, hospital_id: str, report_id: str, card: str, reply: PathologyReportReply
+        cls, hospital_id: str, report_id: str, card: str, reply: PathologyReportReply, *, registry_name: str | None
     ) -> PathologyReportDetail:
         return cls(
+            hospital_name=reply.hospital_name or registry_name,
+            phone=reply.phone or None,
+            address=reply.address or None,
             hospital_id=strawberry.ID(hospital_id),
             report_id=strawberry.ID(report_id),
             registration_id=reply.reg_id,
@@ -173,7 +186,10 @@ class PathologyReport:
         )
         if withheld is not None:
             return withheld
-        return PathologyReportDetail.from_reply(self.hospital_id, self.id, self.medical_card_number, reply)
+        known = info.context.registry.hospital(self.hospital_id)
+        return PathologyReportDetail.from_reply(
+            self.hospital_id, self.id, self.medical_card_number, reply, registry_name=known.name if known else None
+        )
 
     @strawberry.field(description="The hospital, as the registry names it.")
     def hospital(self, info: Info) -> Hospital | None:

@@ -261,3 +261,27 @@ async def test_nucleic_acid_result_asks_by_the_holders_id_number(
     assert [e["hospitalId"] for e in body["data"]["patient"]["nucleicAcidTests"]] == ["253", "256"]
     sent = calls(sim_admin, method="hospital.interface.getRecentNucleicAcidTestResult")
     assert {c["body"]["idCard"] for c in sent} == {"370102197907025236"}
+
+
+PATHOLOGY_CONTACT = """
+query Pathology($card: String!) {
+  patient(medicalCardNumber: $card) {
+    pathologyReports(hospitalId: "254") {
+      reports { id detail { __typename ... on PathologyReportDetail { hospitalName phone address } } }
+    }
+  }
+}"""
+
+
+async def test_pathology_detail_shows_hospital_name_phone_and_address(make_gateway: GatewayFactory) -> None:
+    """issue 11 item 12: 41.1.2's hospitalName, phone and address reach the patient."""
+    async with make_gateway(show_restricted=("254",)) as gateway:
+        body = await run_graphql(gateway, PATHOLOGY_CONTACT, card=CARD)
+    assert "errors" not in body, body.get("errors")
+    [entry] = body["data"]["patient"]["pathologyReports"]
+    shown = [r["detail"] for r in entry["reports"] if r["detail"]["__typename"] == "PathologyReportDetail"]
+    assert shown
+    for detail in shown:
+        assert detail["hospitalName"]
+        assert detail["phone"]
+        assert detail["address"]
