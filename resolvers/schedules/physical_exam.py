@@ -22,6 +22,7 @@ from his_clients.models.physical_exam import (
     PHYSICAL_GET_PHYSICAL_REMAIN,
     PHYSICAL_GET_TJ_BOOKING_TIME,
     EmployerGroupCombination,
+    EmployerGroupItem,
     ExamPackageItem,
     PhysicalGetItemListRequest,
     PhysicalGetNoticeRequest,
@@ -70,7 +71,9 @@ class PhysicalExamPackageItem:
     standard_price: Money = strawberry.field(description="Its list price (标准价格, stPrice).")
 
     @classmethod
-    def from_reply(cls, item: ExamPackageItem | EmployerGroupCombination) -> PhysicalExamPackageItem:
+    def from_reply(
+        cls, item: ExamPackageItem | EmployerGroupCombination | EmployerGroupItem
+    ) -> PhysicalExamPackageItem:
         return cls(
             code=item.comb_code, name=item.comb_name, price=Money(item.ac_price), standard_price=Money(item.st_price)
         )
@@ -142,9 +145,17 @@ class EmployerGroup:
     applies_to: AppliesTo | None = strawberry.field(description="Who the group is for (sexCode).")
     min_age: int | None = strawberry.field(description="Youngest age it applies to (minAge); null when open.")
     max_age: int | None = strawberry.field(description="Oldest age it applies to (maxAge); null when open.")
+    listed_items: strawberry.Private[list[PhysicalExamPackageItem]]
+    """The items 28.1.11 already gave (groupCombs)."""
 
-    @strawberry.field(description="The group's items (单位分组项目, 28.1.12).")
+    @strawberry.field(
+        description=(
+            "The group's items: those 28.1.11 listed with the group (groupCombs), else asked of 28.1.12 (单位分组项目)."
+        )
+    )
     async def items(self, info: Info) -> list[PhysicalExamPackageItem] | None:
+        if self.listed_items:
+            return self.listed_items
         request = PhysicalGetOrgGroupCombRequest(group_id=self.id)
         reply = await ask_hospital(info, self.hospital_id, PHYSICAL_GET_ORG_GROUP_COMB, request)
         return [PhysicalExamPackageItem.from_reply(item) for item in reply or []]
@@ -168,6 +179,7 @@ class EmployerBooking:
                 applies_to=enum_of(AppliesTo, group.sex_code),
                 min_age=count(group.min_age),
                 max_age=count(group.max_age),
+                listed_items=[PhysicalExamPackageItem.from_reply(item) for item in group.group_combs],
             )
             for group in reply or []
         ]
