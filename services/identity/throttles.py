@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from store.accounts import Throttle
@@ -26,6 +26,9 @@ from store.models import utcnow
 
 CAS_ATTEMPTS = 8
 """Claims that lose this many races in a row are refused: under such contention, refusing is the safe answer."""
+PURGE_EVERY = 500
+"""Every this many claims, a process drops counters idle for ``FORGET_AFTER`` (sprayed usernames, old phones)."""
+FORGET_AFTER = timedelta(days=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,7 @@ class Throttles:
         self._db = db
         self._key = hmac.new(secret, b"throttles", hashlib.sha256).digest()
         self._clock = clock
+        self._claims = 0
 
     def key(self, value: str) -> str:
         return hmac.new(self._key, value.strip().upper().encode(), hashlib.sha256).hexdigest()
@@ -139,10 +143,25 @@ class Throttles:
                 .execution_options(synchronize_session=False)
             )
 
+    async def purge(self) -> int:
+        """Drop counters idle for ``FORGET_AFTER`` with no lock in force (no policy looks back that far)."""
+        now = self._clock()
+        async with self._db.session() as db:
+            result = await db.execute(
+                delete(Throttle)
+                .where(Throttle.last_at < now - FORGET_AFTER)
+                .where((Throttle.locked_until.is_(None)) | (Throttle.locked_until < now))
+                .execution_options(synchronize_session=False)
+            )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def _claim(
         self, scope: str, value: str, decide: Callable[[Throttle | None, datetime], tuple[Claim, dict[str, object]]]
     ) -> Claim:
         key = self.key(value)
+        self._claims += 1
+        if self._claims % PURGE_EVERY == 0:
+            await self.purge()
         for _ in range(CAS_ATTEMPTS):
             now = self._clock()
             try:

@@ -452,6 +452,9 @@ async def test_sms_cooldown_and_daily_cap_hold_over_time(tmp_path: Path) -> None
 
             keys = list(await session.scalars(select(Throttle.key)))
         assert all("1390000000" not in key for key in keys)
+        # Counters idle for days are dropped (sprayed usernames do not grow the table for ever).
+        now[0] += timedelta(days=3)
+        assert await throttles.purge() == 2
 
 
 async def test_codes_allow_few_attempts_even_concurrently(
