@@ -171,9 +171,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _registry(settings, args.config)
     settings.check_production()
     workers: int = args.workers or os.cpu_count() or 1
+    sock = _bind(args.host, args.port)
     if settings.migrate_on_start and not args.no_migrate:
         asyncio.run(_migrate(settings.database_url))  # once, here: workers never race on start-up
-    sock = _bind(args.host, args.port)
     here = f"http://{args.host}:{sock.getsockname()[1]}"
     if settings.dev and "public_base_url" not in settings.model_fields_set:
         # Links (files, surveys, the WSDL) name the address this gateway is reached at, not a default port.

@@ -225,29 +225,30 @@ def test_serve_with_two_workers_answers_and_stops_on_sigterm(tmp_path: Path) -> 
     port = _free_port()
     process = subprocess.Popen(
         hisgraph("--log-level", "INFO", "serve", *REGISTRY, "--port", str(port), "--workers", "2"),
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
         env=env,
         start_new_session=True,
     )
+    lines: list[str] = []
     try:
-        served = False
-        for _ in range(600):
-            try:
-                served = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).json() == {"status": "ok"}
+        assert process.stderr is not None
+        for line in process.stderr:  # until both workers have started their app
+            lines.append(line)
+            if sum("Application startup complete" in seen for seen in lines) == 2:
                 break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        assert served
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json() == {"status": "ok"}
         process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=60)
+        _, rest = process.communicate(timeout=60)
+        lines.append(rest)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+    stderr = "".join(lines)
     assert process.returncode == 0, stderr[-2000:]
-    started = [json.loads(line) for line in stderr.splitlines() if "Started server process" in line]
+    started = {json.loads(line)["msg"] for line in stderr.splitlines() if "Started server process" in line}
     assert len(started) == 2  # two worker processes, each logged through the masked JSON handler
     assert "Stopping parent process" in stderr
