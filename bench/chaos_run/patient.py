@@ -32,17 +32,17 @@ MUTATIONS = {
         r: createOutpatientPayment(hospitalId: $h, medicalCardNumber: $c, balancePayment: $b) {{ {RESULT} }} }}""",
     "recharge": f"""mutation($h: String!, $c: String!, $a: Money!) {{
         r: createRechargePayment(hospitalId: $h, medicalCardNumber: $c, amount: $a) {{ {RESULT} }} }}""",
-    "deposit": f"""mutation($h: String!, $c: String!, $a: Money!) {{
-        r: createDepositPayment(hospitalId: $h, medicalCardNumber: $c, amount: $a, admissionNumber: "060508")
-        {{ {RESULT} }} }}""",
+    "deposit": f"""mutation($h: String!, $c: String!, $n: String!, $a: Money!) {{
+        r: createDepositPayment(hospitalId: $h, medicalCardNumber: $c, patientName: $n, amount: $a,
+            admissionNumber: "060508") {{ {RESULT} }} }}""",
     "registration_today": f"""mutation($h: String!, $c: String!, $n: String!, $d: String!, $k: String!, $doc: String) {{
         r: createTodayRegistrationPayment(hospitalId: $h, medicalCardNumber: $c, patientName: $n,
             departmentId: $d, regClassId: $k, doctorId: $doc) {{ {RESULT} }} }}""",
     "registration_appointment": f"""mutation($h: String!, $hc: String!, $c: String!, $n: String!, $id: String!,
-        $p: String!, $d: String!, $doc: String!, $day: String!, $ap: String!, $st: String!, $fee: Money!) {{
+        $p: String!, $d: String!, $doc: String!, $day: String!, $ap: String!, $st: String!) {{
         r: createAppointmentPayment(hospitalId: $h, hosCode: $hc, medicalCardNumber: $c, patientName: $n,
             patientId: $id, patientPhone: $p, deptCode: $d, docCode: $doc, date: $day, amPm: $ap,
-            startTime: $st, fee: $fee) {{ {RESULT} }} }}""",
+            startTime: $st) {{ {RESULT} }} }}""",
 }
 FLOWS = tuple(MUTATIONS)
 CANCELLABLE = frozenset({"registration_today", "registration_appointment"})
@@ -163,6 +163,38 @@ class Patient:
                 raise GatewayGone(f"no answer from {self._gateway_url} for {self._patience_s} s")
             await asyncio.sleep(0.2 + self._rng.random() * 0.5)
 
+    async def _upload_schedule(self, hospital_id: str, row: Schedule, day: str, am_pm: str) -> None:
+        """The hospital uploads the session's schedule (21.1.4) with its fee: appointments are charged that."""
+        schedule = {
+            "hosCode": f"0531_{hospital_id}",
+            "hosName": hospital_id,
+            "deptCode": row.department_id,
+            "deptName": row.department_id,
+            "docCode": row.doctor_id,
+            "docName": row.doctor_id,
+            "scheduleDate": day,
+            "amPm": am_pm,
+            "opType": "2",
+            "scheduleType": "1",
+            "arAmt": f"{row.fee:.2f}",
+            "upLimit": "100",
+            "appNum": "0",
+        }
+        deadline = time.monotonic() + self._patience_s
+        while True:
+            try:
+                response = await self._client.post(
+                    f"{self._gateway_url}/prefront/yyghService/insertSchedule", json=[schedule], timeout=30.0
+                )
+                if response.status_code < 500:
+                    return
+            except httpx.HTTPError:
+                pass
+            self.retries += 1
+            if time.monotonic() > deadline:
+                raise GatewayGone(f"no answer from {self._gateway_url} for {self._patience_s} s")
+            await asyncio.sleep(0.2 + self._rng.random() * 0.5)
+
     async def create(self, flow: str, hospital_id: str) -> Created | None:
         """A new order of `flow` at the hospital; None when the gateway refused it (the code is counted)."""
         variables: dict[str, Any] = {"h": hospital_id, "c": CARD}
@@ -173,7 +205,7 @@ class Patient:
         elif flow == "recharge":
             variables["a"] = str(Decimal(rng.randint(100, 50000)).scaleb(-2))
         elif flow == "deposit":
-            variables["a"] = str(Decimal(rng.randint(10000, 300000)).scaleb(-2))
+            variables |= {"n": NAME, "a": str(Decimal(rng.randint(10000, 300000)).scaleb(-2))}
         elif flow == "registration_today":
             row = rng.choice(self._schedules[hospital_id])
             variables |= {"n": NAME, "d": row.department_id, "k": row.reg_class_id, "doc": row.doctor_id}
@@ -190,8 +222,8 @@ class Patient:
                 "day": f"{day:%Y%m%d}",
                 "ap": rng.choice(("AM", "PM")),
                 "st": rng.choice(("08:00", "08:15", "08:30", "14:00", "14:15")),
-                "fee": str(row.fee),
             }
+            await self._upload_schedule(hospital_id, row, variables["day"], variables["ap"])
         result = (await self.graphql(MUTATIONS[flow], variables))["r"]
         if result["__typename"] != "CreatedPayment":
             self.refusals[result["code"]] = self.refusals.get(result["code"], 0) + 1

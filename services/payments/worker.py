@@ -12,6 +12,11 @@ Job kinds:
   refund otherwise.
 - ``provider_refund``: refund the online part through the provider (idempotent on out_refund_no).
   Success -> REFUNDED.
+- ``expire_unpaid`` (due when the payment window ends, for flows that hold something before payment): an
+  order still CREATED is closed at the provider, CANCELLED, and ``release_held`` queued.
+- ``release_held``: release what the order holds at the hospital (21.2.3 for a booked slot, 5.1.3 for an
+  insurer's settlement), after a cancel, an expiry, or (21.2.3) a refund of a payment the hospital refused.
+  Unclear answers are asked again for RELEASE_WINDOW; a refusal or the window's end leaves a note.
 - ``card_refund``, ``his_cancel``, ``refund_payout``: after-sale refunds of a NOTIFIED order (the user's
   card-balance refund, chapter 8; the user cancelling a paid booking), carried by the Refund row:
   see services.payments.after_sale.
@@ -27,7 +32,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
 from his_clients.client import HisClient
@@ -44,14 +49,19 @@ from store.outbox import OutboxJob, OutboxRepository
 
 from .after_sale import CARD_REFUND_JOB, HIS_CANCEL_JOB, REFUND_PAYOUT_JOB, AfterSaleSteps
 from .clock import Clock, SystemClock
-from .orders import NOTIFY_HIS
+from .entry_insurance import close_trade
+from .orders import EXPIRE_UNPAID, NOTIFY_HIS, RELEASE_HELD
 from .providers.base import PaymentProvider, ProviderRejected, ProviderUnavailable
 from .providers.base import RefundState as ProviderRefundState
-from .sagas import FLOWS, GiveUp, is_refusal, retry_delay
+from .sagas import FLOWS, GiveUp, is_refusal, releases, retry_delay
 from .sagas.base import asks_refundable
 
 log = logging.getLogger("hisgraph.payments.worker")
 
+RELEASE_WINDOW: Final = timedelta(hours=24)
+"""How long an unclear release (21.2.3, 5.1.3) is asked again before it is left to operators."""
+RELEASED_ALREADY: Final = frozenset({ReturnCode.REGISTRATION_NOT_FOUND})
+"""A release answered "nothing to cancel" (60204): nothing is held any more."""
 REFUND_QUERY_JOB: Final = "refund_query"
 PROVIDER_REFUND_JOB: Final = "provider_refund"
 REFUNDABLE: Final = "refundable"
@@ -93,6 +103,8 @@ class OutboxWorker(AfterSaleSteps):
             CARD_REFUND_JOB: self._card_refund,
             HIS_CANCEL_JOB: self._his_cancel,
             REFUND_PAYOUT_JOB: self._refund_payout,
+            EXPIRE_UNPAID: self._expire_unpaid,
+            RELEASE_HELD: self._release_held,
         }
 
     async def run_due(self) -> int:
@@ -263,6 +275,52 @@ class OutboxWorker(AfterSaleSteps):
                 job, OrderState.PARKED, f"provider refund {result.state}", refund_state=RefundState.FAILED
             )
 
+    # -- release what an unpaid order holds ---------------------------------------------------------
+
+    async def _expire_unpaid(self, job: OutboxJob) -> None:
+        order = await self._order(job)
+        if order is None or order.state != OrderState.CREATED:
+            await self._finish(job, None, None, "order no longer CREATED")
+            return
+        if not await close_trade(self._provider, order.out_trade_no):
+            # Paid (its notification is on its way) or no answer: ask again; a paid order ends this job.
+            await self._retry(job, "the provider's trade could not be closed yet")
+            return
+        now = self._clock.now()
+        async with self._db.session() as session:
+            orders, outbox = OrderRepository(session), OutboxRepository(session)
+            stored_job = await outbox.get(job.id, for_update=True)
+            if stored_job is None or stored_job.state != "PENDING":
+                return
+            stored = await orders.get_by_id(order.id, for_update=True)
+            if stored is not None and stored.state == OrderState.CREATED:
+                await orders.transition(stored, OrderState.CANCELLED, reason="the payment window passed", at=now)
+                await outbox.enqueue(
+                    kind=RELEASE_HELD, dedupe_key=f"{RELEASE_HELD}:{stored.out_trade_no}", order_id=stored.id, at=now
+                )
+            OutboxRepository.finish(stored_job, at=now)
+
+    async def _release_held(self, job: OutboxJob) -> None:
+        order = await self._order(job)
+        flow = None if order is None else releases(FLOWS[order.flow])
+        if order is None or flow is None:
+            await self._finish(job, None, None, "nothing to release")
+            return
+        section = flow.release_section
+        try:
+            await flow.release(self._his, order, deadline=self._deadline())
+        except HisError as error:
+            described = f"{section} {error.code}: {error}"
+            if isinstance(error, HisRejected) and error.code in RELEASED_ALREADY:
+                await self._finish(job, None, None, f"{section}: nothing held any more ({error.code})")
+            elif is_refusal(error) or self._clock.now() >= job.started_at + RELEASE_WINDOW:
+                log.warning("could not release", extra={"out_trade_no": order.out_trade_no, "code": error.code})
+                await self._finish(job, None, None, f"not released, for operators: {described}")
+            else:
+                await self._retry(job, described)
+            return
+        await self._finish(job, None, None, f"released with {section}")
+
     # -- bookkeeping ----------------------------------------------------------------------------
 
     def _deadline(self) -> float:
@@ -331,6 +389,7 @@ class OutboxWorker(AfterSaleSteps):
                 )
                 if refund is None:
                     await orders.transition(order, OrderState.REFUNDED, reason="nothing was paid online", at=now)
+                    await self._release_after_refund(outbox, order, now)
                 else:
                     await outbox.enqueue(
                         kind=PROVIDER_REFUND_JOB,
@@ -339,6 +398,8 @@ class OutboxWorker(AfterSaleSteps):
                         refund_id=refund.id,
                         at=now,
                     )
+            if order is not None and to_state is OrderState.REFUNDED:
+                await self._release_after_refund(outbox, order, now)
             if refund_state is not None and order is not None:
                 for refund in await orders.refunds(order):
                     if refund.id == job.refund_id:
@@ -348,6 +409,15 @@ class OutboxWorker(AfterSaleSteps):
                         refund.updated_at = now
             stored_job.last_error = note or stored_job.last_error
             OutboxRepository.finish(stored_job, at=now)
+
+    @staticmethod
+    async def _release_after_refund(outbox: OutboxRepository, order: Order, now: datetime) -> None:
+        """The hospital did not apply the payment and the money went back: release what the order held."""
+        flow = releases(FLOWS[order.flow])
+        if flow is not None and flow.release_after_refund:
+            await outbox.enqueue(
+                kind=RELEASE_HELD, dedupe_key=f"{RELEASE_HELD}:{order.out_trade_no}", order_id=order.id, at=now
+            )
 
     @staticmethod
     def _expected_state(job: OutboxJob) -> str:

@@ -16,7 +16,7 @@ from api.settings import Settings
 from his_clients.registry import Registry
 from services.payments.clock import ManualClock
 from services.payments.orders import PaymentService, QuoteUnavailable
-from services.payments.providers.base import ProviderUnavailable
+from services.payments.providers.base import ProviderRejected, ProviderUnavailable
 from services.payments.providers.sandbox import SandboxProvider
 from services.payments.worker import OutboxWorker
 from simulator.server import RunningSimulator
@@ -219,7 +219,7 @@ async def test_a_refusal_asks_5_1_6_at_once(
     assert len(calls(clean_region, method=ORDER_STATE)) == 1
 
 
-async def test_5_1_6_nonrefundable_means_the_hospital_applied_it(
+async def test_5_1_6_nonrefundable_parks_the_order_for_operators(
     clean_region: httpx.Client,
     payments: PaymentService,
     provider: SandboxProvider,
@@ -227,6 +227,7 @@ async def test_5_1_6_nonrefundable_means_the_hospital_applied_it(
     clock: ManualClock,
     db: Database,
 ) -> None:
+    """issue 11 item 7: 5.1.6 nonrefundable after 5.1.4 gave no answer parks the order; it is not marked applied."""
     out_trade_no = await _paid(payments, provider)
     # The hospital applies 5.1.4 but every reply is lost, and 14.2.2 cannot tell us.
     inject(clean_region, hospitalId=HOSPITAL, method=PAY_SUCCESS, kind="lost_reply")
@@ -236,11 +237,46 @@ async def test_5_1_6_nonrefundable_means_the_hospital_applied_it(
     await worker.run_until_idle()
     order = await payments.get(out_trade_no)
     assert order is not None
-    assert order.state is OrderState.NOTIFIED
-    assert "5.1.6 answered nonrefundable" in (order.state_reason or "")
-    assert await _states(db, out_trade_no) == ["CREATED", "PAID", "NOTIFIED"]
+    assert order.state is OrderState.PARKED
+    assert "5.1.6 answered 'nonrefundable'" in (order.state_reason or "")
+    assert await _states(db, out_trade_no) == ["CREATED", "PAID", "PARKED"]
     assert provider.refunds_of(out_trade_no) == []
-    assert applied(clean_region, HOSPITAL, out_trade_no) == 1
+    assert calls(clean_region, method=CANCEL) == []  # a paid settlement is never undone automatically
+
+
+async def test_a_settled_order_cancelled_unpaid_is_undone_with_5_1_3(
+    clean_region: httpx.Client, payments: PaymentService, worker: OutboxWorker
+) -> None:
+    """issue 11 item 7: "医保结算后，患者不支付自费部分：此时需要撤销医保结算，并取消订单"."""
+    made = await payments.create_insurance_order(hospital_id=HOSPITAL, medical_card_number=CARD, detail_ids=BILLS)
+    await payments.cancel(made.created.order.out_trade_no)
+    await worker.run_until_idle()
+    (cancelled,) = calls(clean_region, method=CANCEL)
+    assert cancelled["body"]["hisTradeId"] == made.settlement.his_trade_id
+    assert applied(clean_region, HOSPITAL, f"cancel:{made.settlement.his_trade_id}") == 1
+
+
+async def test_a_settled_order_abandoned_past_its_payment_window_is_undone_with_5_1_3(
+    clean_region: httpx.Client,
+    payments: PaymentService,
+    provider: SandboxProvider,
+    worker: OutboxWorker,
+    clock: ManualClock,
+) -> None:
+    """issue 11 item 7: an order never paid is closed when its window passes, and 5.1.3 undoes the settlement."""
+    made = await payments.create_insurance_order(hospital_id=HOSPITAL, medical_card_number=CARD, detail_ids=BILLS)
+    out_trade_no = made.created.order.out_trade_no
+    await worker.run_until_idle()
+    assert calls(clean_region, method=CANCEL) == []  # not before the window ends
+    clock.advance(timedelta(minutes=17))
+    await worker.run_until_idle()
+    order = await payments.get(out_trade_no)
+    assert order is not None
+    assert order.state is OrderState.CANCELLED
+    (cancelled,) = calls(clean_region, method=CANCEL)
+    assert cancelled["body"]["hisTradeId"] == made.settlement.his_trade_id
+    with pytest.raises(ProviderRejected):  # closed at the provider first: it can no longer be paid
+        provider.pay(out_trade_no)
 
 
 async def test_no_answer_from_5_1_6_within_its_window_parks(

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from his_clients.client import HisClient
 from his_clients.method import HisMethod
 from his_clients.models.base import HisRequest
+from his_clients.registry import Registry
 from services.payments.sagas import (
     AppointmentRegistrationFlow,
     DepositFlow,
@@ -57,6 +58,8 @@ class WireRecorder:
 
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
+        self.registry = Registry(hospitals=[])
+        """No hospital overrides anything: 20.1.7 registrationFee is the online part, as the spec's table says."""
 
     async def call(
         self, method: HisMethod[Any, Any], hospital_id: str, request: HisRequest, *, deadline: float | None = None

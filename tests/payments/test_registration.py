@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
 
+from his_clients.registry import Registry
 from services.payments.clock import ManualClock
 from services.payments.orders import PaymentService, QuoteUnavailable, RefundNotPossible
+from services.payments.providers.base import ProviderRejected
 from services.payments.providers.sandbox import SandboxProvider
+from services.payments.sagas.registration_today import registration_fee
 from services.payments.worker import OutboxWorker
-from store.orders import OrderState, RefundState
+from store.orders import Order, OrderState, RefundState
 from tests.conftest import DEMO_ID_NUMBER, calls, inject
 from tests.payments.conftest import CARD, applied, upload_schedule
 
@@ -255,3 +259,125 @@ async def test_a_refused_booking_writes_no_order(clean_region: httpx.Client, pay
             start_time="08:15",
         )
     assert refused.value.code == "60205"
+
+
+async def _booked(payments: PaymentService) -> str:
+    """An appointment slot booked (21.2.2) and its order, not paid."""
+    await upload_schedule(payments._db)
+    created = await payments.create_appointment_order(
+        hospital_id=HOSPITAL,
+        hos_code="0531_csyy",
+        medical_card_number=CARD,
+        patient_name="张三",
+        patient_id=DEMO_ID_NUMBER,
+        patient_phone="15689898989",
+        dept_code="0256",
+        doc_code="256654",
+        date="20251203",
+        am_pm="AM",
+        start_time="08:15",
+    )
+    return created.order.out_trade_no
+
+
+def _released(admin: httpx.Client) -> str:
+    """The recordId 21.2.3 released, checked to be the one 21.2.2 booked."""
+    (booking,) = calls(admin, method="hospital.interface.appointmentInfo")
+    (released,) = calls(admin, method=CANCEL_APPOINTMENT)
+    assert released["body"]["recordId"] == booking["body"]["recordId"]
+    record_id: str = released["body"]["recordId"]
+    return record_id
+
+
+async def test_an_appointment_cancelled_before_payment_is_released_with_21_2_3(
+    clean_region: httpx.Client, payments: PaymentService, worker: OutboxWorker
+) -> None:
+    """issue 11 item 14: the patient cancels before paying: the slot is given back to the hospital."""
+    out_trade_no = await _booked(payments)
+    await payments.cancel(out_trade_no)
+    await worker.run_until_idle()
+    _released(clean_region)
+    await worker.run_until_idle()
+    assert len(calls(clean_region, method=CANCEL_APPOINTMENT)) == 1  # once
+
+
+async def test_an_appointment_unpaid_past_its_window_is_closed_and_released(
+    clean_region: httpx.Client,
+    payments: PaymentService,
+    provider: SandboxProvider,
+    worker: OutboxWorker,
+    clock: ManualClock,
+) -> None:
+    """issue 11 item 14: the payment window passes: the order is closed at the provider, then 21.2.3."""
+    out_trade_no = await _booked(payments)
+    await worker.run_until_idle()
+    assert calls(clean_region, method=CANCEL_APPOINTMENT) == []
+    clock.advance(timedelta(minutes=17))
+    await worker.run_until_idle()
+    order = await payments.get(out_trade_no)
+    assert order is not None
+    assert order.state is OrderState.CANCELLED
+    _released(clean_region)
+    with pytest.raises(ProviderRejected):
+        provider.pay(out_trade_no)
+
+
+async def test_a_paid_appointment_is_never_released_when_its_window_passes(
+    clean_region: httpx.Client,
+    payments: PaymentService,
+    provider: SandboxProvider,
+    worker: OutboxWorker,
+    clock: ManualClock,
+) -> None:
+    """issue 11 item 14: only an unpaid booking is released; a paid one stays the patient's."""
+    out_trade_no = await _appointment(payments, provider)
+    clock.advance(timedelta(minutes=17))
+    await worker.run_until_idle()
+    order = await payments.get(out_trade_no)
+    assert order is not None
+    assert order.state is OrderState.NOTIFIED
+    assert calls(clean_region, method=CANCEL_APPOINTMENT) == []
+
+
+async def test_an_appointment_whose_payment_the_hospital_refused_is_refunded_and_released(
+    clean_region: httpx.Client, payments: PaymentService, provider: SandboxProvider, worker: OutboxWorker
+) -> None:
+    """issue 11 item 14: 21.2.4 refused (60202), 13.1.1 refundable, money back: the slot goes back too."""
+    out_trade_no = await _appointment(payments, provider, fee="15.00")
+    await worker.run_until_idle()
+    order = await payments.get(out_trade_no)
+    assert order is not None
+    assert order.state is OrderState.REFUNDED
+    _released(clean_region)
+
+
+async def test_a_registration_paid_partly_from_the_card_is_made_not_refunded(
+    clean_region: httpx.Client, payments: PaymentService, provider: SandboxProvider, worker: OutboxWorker
+) -> None:
+    """issue 11 item 6: registrationFee is the online part ("挂号费(线上支付金额)"), balancePayment the card's;
+    the simulated hospital adds them up to its fee, so the registration is made, not refused and refunded."""
+    out_trade_no = await _today(payments, provider, balance_payment=Decimal("3.00"))
+    await worker.run_until_idle()
+    order = await payments.get(out_trade_no)
+    assert order is not None
+    assert order.state is OrderState.NOTIFIED
+    (registered,) = calls(clean_region, method=TODAY)
+    assert Decimal(str(registered["body"]["registrationFee"])) == Decimal("20.00")
+    assert Decimal(str(registered["body"]["balancePayment"])) == Decimal("3.00")
+
+
+def test_a_hospital_may_read_registration_fee_as_the_whole_fee(region: Registry) -> None:
+    """issue 11 item 6: the registry's registration_fee = "total" sends the whole fee instead."""
+    entry = region.hospital(HOSPITAL)
+    assert entry is not None
+    assert entry.registration_fee == "online"
+    total = Registry(hospitals=[entry.model_copy(update={"registration_fee": "total"})], endpoints=region.endpoints)
+    paid = Order(
+        out_trade_no="DRGH-1",
+        hospital_id=HOSPITAL,
+        total_amount=Decimal("23.00"),
+        balance_payment=Decimal("3.00"),
+        online_amount=Decimal("20.00"),
+    )
+    assert registration_fee(SimpleNamespace(registry=region), paid) == Decimal("20.00")  # type: ignore[arg-type]
+    assert registration_fee(SimpleNamespace(registry=total), paid) == Decimal("23.00")  # type: ignore[arg-type]

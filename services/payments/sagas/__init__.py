@@ -5,7 +5,18 @@ from __future__ import annotations
 from typing import Final
 
 from .admission import AdmissionFlow
-from .base import Cancellable, Flow, FlowPolicy, GiveUp, HisCancellation, cancellable, is_refusal, retry_delay
+from .base import (
+    Cancellable,
+    Flow,
+    FlowPolicy,
+    GiveUp,
+    HisCancellation,
+    Releases,
+    cancellable,
+    is_refusal,
+    releases,
+    retry_delay,
+)
 from .consultation import ConsultationFlow
 from .deposit import DepositFlow
 from .insurance import InsuranceFlow
@@ -53,9 +64,11 @@ __all__ = [
     "OutpatientFlow",
     "PhysicalExamFlow",
     "RechargeFlow",
+    "Releases",
     "SelfOrderFlow",
     "TodayRegistrationFlow",
     "cancellable",
     "is_refusal",
+    "releases",
     "retry_delay",
 ]

@@ -146,3 +146,24 @@ class Cancellable(Protocol):
 def cancellable(flow: object) -> Cancellable | None:
     """The flow as Cancellable when it lets the user cancel after payment."""
     return flow if callable(getattr(flow, "cancel", None)) and hasattr(flow, "cancel_window") else None  # type: ignore[return-value]
+
+
+class Releases(Protocol):
+    """A flow whose order holds something at the hospital before it is paid: a booked slot (21.2.2), an
+    insurer's settlement (5.1.2). It is released when the order is cancelled unpaid or abandoned past its
+    payment window and, where `release_after_refund`, when the hospital refused the payment and the
+    money went back; otherwise the slot stays taken (or the settlement stands) at the hospital."""
+
+    release_section: str
+    """The spec section that releases it (21.2.3, 5.1.3), for the order's history."""
+    release_after_refund: bool
+    """Also release once a payment the hospital did not apply has gone back (REFUNDED)."""
+
+    async def release(self, his: HisClient, order: Order, *, deadline: float | None) -> None:
+        """Release what the order holds (idempotent on the booking's id); raises the his_clients error tree."""
+        ...
+
+
+def releases(flow: object) -> Releases | None:
+    """The flow as Releases when its unpaid order holds something at the hospital."""
+    return flow if callable(getattr(flow, "release", None)) and hasattr(flow, "release_section") else None  # type: ignore[return-value]

@@ -8,8 +8,11 @@ notification is this flow's ``notify``.
 
 When 5.1.4 is refused, or gives no clear answer for NOTIFY_WINDOW, 5.1.6 decides ("公众号在发起退款前会调用此接口，
 询问his是否允许退款"): ``refundable`` -> the online part goes back (REFUNDING -> REFUNDED; the insurer's part is
-the hospital's to undo); ``nonrefundable`` -> the hospital holds the payment as applied (NOTIFIED); no clear
-answer -> asked again for REFUND_QUERY_WINDOW, then PARKED. Never a refund without 5.1.6 saying so.
+the hospital's to undo); ``nonrefundable`` -> PARKED for operators: the hospital neither applied the
+payment (5.1.4 failed) nor lets it go back, and only a person can tell which holds; no clear answer ->
+asked again for REFUND_QUERY_WINDOW, then PARKED. Never a refund without 5.1.6 saying so.
+An order cancelled unpaid, or abandoned past its payment window, has its settlement undone with 5.1.3
+(``release``; the worker's expire and release jobs).
 Chapter 5 names no window: 5.1.4 is retried for 30 minutes (the patient is at the hospital, as for
 outpatient bills) and 5.1.6 asked for 24 hours, as 13.1.1 is.
 
@@ -33,8 +36,10 @@ from his_clients.client import HisClient
 from his_clients.codes import ReturnCode
 from his_clients.errors import HisRejected
 from his_clients.models.insurance import (
+    MEDICAL_INSURANCE_CANCEL_ORDER,
     MEDICAL_INSURANCE_PAY_SUCCESS,
     MEDICAL_INSURANCE_QUERY_ORDER_STATE,
+    MedicalInsuranceCancelOrderRequest,
     MedicalInsurancePaySuccessRequest,
     MedicalInsuranceQueryOrderStateRequest,
 )
@@ -67,9 +72,27 @@ class InsuranceFlow:
         on_refusal=GiveUp.ASK_REFUNDABLE,
         on_window_end=GiveUp.ASK_REFUNDABLE,
         refund_query_window=REFUND_QUERY_WINDOW,
-        nonrefundable_means_applied=True,
+        nonrefundable_means_applied=False,
     )
     refund_query_section = "5.1.6"
+    release_section = "5.1.3"
+    release_after_refund = False
+
+    async def release(self, his: HisClient, order: Order, *, deadline: float | None) -> None:
+        """5.1.3: the settlement is undone when the patient cancels or never pays the self-pay part.
+
+        "医保结算后，患者不支付自费部分：此时需要撤销医保结算，并取消订单" (chapter 5). Anything but data "1"
+        is a refusal (the worker asks again for a while, then leaves it to operators).
+        """
+        request = MedicalInsuranceCancelOrderRequest(his_trade_id=his_trade_id(order))
+        answer = await his.call(MEDICAL_INSURANCE_CANCEL_ORDER, order.hospital_id, request, deadline=deadline)
+        if str(answer).strip() != APPLIED:
+            raise HisRejected(
+                f"5.1.3 answered data {answer!r}",
+                hospital_id=order.hospital_id,
+                method=MEDICAL_INSURANCE_CANCEL_ORDER.name,
+                code=ReturnCode.NOT_ALLOWED,
+            )
 
     async def notify(self, his: HisClient, order: Order, *, deadline: float | None) -> str | None:
         """5.1.4 paySuccess with the same outTradeNo every time; its reply names no serial (None)."""

@@ -6,6 +6,10 @@ patient pays for a slot the hospital holds; after payment 21.2.4 yyghRegister te
 no retry window or fallback: as for today's registration, unclear answers are retried for 30 minutes
 and a refusal (60202 fee mismatch, 60205 full, 60206 stopped) or the window's end asks 13.1.1.
 
+A slot booked but not paid is released with the same 21.2.3 (`release`): when the patient cancels the
+order before paying, when the payment window passes, and when the hospital refuses the payment (21.2.4)
+and the money goes back; otherwise the slot would stay taken at the hospital.
+
 The user may cancel a paid appointment with 21.2.3 cancelAppointment (idempotent on recordId); its
 refundNo ("收费时必须返回") is the hospital's voucher, and the whole online part goes back. A refusal
 (60203 already seen, 60209 check-in passed) leaves the appointment standing.
@@ -74,6 +78,13 @@ class AppointmentRegistrationFlow:
     async def cancel(self, his: HisClient, order: Order, *, deadline: float | None) -> HisCancellation:
         answer = await his.call(CANCEL_APPOINTMENT, order.hospital_id, cancel_request(order), deadline=deadline)
         return HisCancellation(his_refund_no=answer.refund_no)
+
+    release_section = "21.2.3"
+    release_after_refund = True
+
+    async def release(self, his: HisClient, order: Order, *, deadline: float | None) -> None:
+        """21.2.3 for a slot booked (21.2.2) but never paid, or whose payment the hospital refused."""
+        await his.call(CANCEL_APPOINTMENT, order.hospital_id, cancel_request(order), deadline=deadline)
 
 
 def cancel_request(order: Order) -> CancelAppointmentRequest:
