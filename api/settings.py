@@ -166,6 +166,7 @@ class Settings(BaseSettings):
     allow_loopback_public_url: bool = False
     """Production only: start with a ``public_base_url`` on this machine (payment notifications and links to
     ``127.0.0.1`` reach no one)."""
+
     trusted_proxies: tuple[str, ...] = ()
     """Addresses or CIDR networks of reverse proxies whose ``X-Forwarded-For`` names the client (api/addresses.py).
     Empty (the default): the connection's peer is the client, whatever headers say, and ``hisgraph serve`` runs
@@ -191,7 +192,7 @@ class Settings(BaseSettings):
     @property
     def uses_fake_sms(self) -> bool:
         """Whether one-time codes go to the fake sender (kept in memory, never delivered)."""
-        return getattr(self, "sms", None) is None
+        return self.sms is None
 
     def production_refusals(self) -> list[str]:
         """Why this configuration must not serve patients, each with the setting that allows it anyway.

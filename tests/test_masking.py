@@ -52,3 +52,29 @@ def test_log_records_are_masked_before_they_are_written() -> None:
     first = json.loads(written.splitlines()[0])
     assert first["msg"] == "card holder 370102********5236"
     assert first["phone"] == "135****1254"
+
+
+def test_log_text_masks_query_values_tokens_and_secrets() -> None:
+    """issue 10 item 12: what a log line may carry besides ID and phone numbers."""
+    from api.logs import mask_log_text
+
+    signed = "eyJoIjoiMjUzIiwidCI6IjAifQ.c2lnbmF0dXJlLW9mLXRoZS1saW5rLTEyMw"
+    cases = {
+        "GET /graphql?idCard=370102197907025236&phone=13800138000&hospitalId=253": (
+            "GET /graphql?idCard=***&phone=***&hospitalId=253"
+        ),
+        "GET /x?medicalCardNumber=001000056254587&sign=abc&deptCode=31": (
+            "GET /x?medicalCardNumber=***&sign=***&deptCode=31"
+        ),
+        f"GET /survey/{signed}?from=msg HTTP/1.1": "GET /survey/***?from=msg HTTP/1.1",
+        f"GET /files/f1.{signed[:40]}?expires=1 HTTP/1.1": "GET /files/***?expires=1 HTTP/1.1",
+        "Authorization: Bearer abcdefgh.ijklmnop": "Authorization: *** ***",
+        'payload {"password": "hunter2hunter", "hospitalId": "253"}': (
+            'payload {"password": "***", "hospitalId": "253"}'
+        ),
+        f"session {signed} refused": "session *** refused",
+    }
+    for raw, masked in cases.items():
+        assert mask_log_text(raw) == masked, raw
+    for kept in ("GET /healthz HTTP/1.1", "pacs.hospital253.cn:8080", "strawberry.schema.execute", "amount=20.00"):
+        assert mask_log_text(kept) == kept
