@@ -1,4 +1,4 @@
-"""Abuse limits, checked before anything runs: query depth, aliases, costly fields, tokens, batch size.
+"""Abuse limits, checked before anything runs: depth, aliases, fields, costly fields, tokens, batch size.
 
 The validation rules are classes built once at start-up from the limits in force. Strawberry's
 per-request limiter extensions build new rule classes on every request, which defeats the
@@ -14,6 +14,10 @@ A fragment spread a thousand times is never walked a thousand times (issue 10 it
 Introspection fields (``__schema``, ``__type`` and all beneath them) do not count toward depth, as
 Strawberry's own limiter does, so standard clients load the schema (issue 12 item 1); introspection
 is bounded by graphql-core's ``MaxIntrospectionDepthRule`` instead, and is off in production.
+
+These rules are also run on their own before graphql-core's (resolvers/schema.py): a document over
+a limit is refused without running the specified rules, whose overlapping-fields check is the
+costly one; that check's own complexity budget is lowered there too.
 
 The hospital calls a request may make are bounded where every call passes (his_clients.budget).
 """
@@ -44,6 +48,9 @@ class GraphQLLimits:
     max_depth: int = 12
     max_aliases: int = 30
     """Aliased fields one operation runs, counting a fragment's aliases once per spread of it."""
+    max_fields: int = 500
+    """Fields one operation selects, a fragment's counted once per spread of it (the sample operations of
+    tests/graph/operations, each a whole domain's screen, select at most 165)."""
     max_tokens: int = 5_000
     max_operations_per_batch: int = 5
     max_hospitals_per_request: int = 100
@@ -105,6 +112,7 @@ class _Definition:
 
     depth: int = 0
     aliases: int = 0
+    fields: int = 0
     spreads: list[tuple[str, int]] = field(default_factory=list)
     """(fragment name, field depth at the spread)."""
 
@@ -112,11 +120,13 @@ class _Definition:
 class _Shape:
     """Depth and aliases of each definition, resolved over the fragment graph once per fragment."""
 
-    def __init__(self, fragments: dict[str, _Definition], *, alias_cap: int) -> None:
+    def __init__(self, fragments: dict[str, _Definition], *, alias_cap: int, field_cap: int = 1 << 30) -> None:
         self._fragments = fragments
         self._alias_cap = alias_cap
+        self._field_cap = field_cap
         self._depth: dict[str, int] = {}
         self._aliases: dict[str, int] = {}
+        self._fields: dict[str, int] = {}
         self.visits = 0
         """Fragments resolved: at most one per fragment definition (a test counts them)."""
 
@@ -131,7 +141,7 @@ class _Shape:
                 continue
             definition = self._fragments.get(name)
             if definition is None:  # unknown fragment: KnownFragmentNamesRule reports it
-                self._depth[name], self._aliases[name] = 0, 0
+                self._depth[name], self._aliases[name], self._fields[name] = 0, 0, 0
                 continue
             if not children_done:
                 if name in in_progress:
@@ -142,17 +152,18 @@ class _Shape:
                 continue
             self.visits += 1
             in_progress.discard(name)
-            self._depth[name], self._aliases[name] = self._combine(definition)
+            self._depth[name], self._aliases[name], self._fields[name] = self._combine(definition)
 
-    def _combine(self, definition: _Definition) -> tuple[int, int]:
-        depth, aliases = definition.depth, definition.aliases
+    def _combine(self, definition: _Definition) -> tuple[int, int, int]:
+        depth, aliases, fields = definition.depth, definition.aliases, definition.fields
         for child, at in definition.spreads:
             depth = max(depth, at + self._depth.get(child, 0))
             aliases = min(self._alias_cap, aliases + self._aliases.get(child, 0))
-        return depth, aliases
+            fields = min(self._field_cap, fields + self._fields.get(child, 0))
+        return depth, aliases, fields
 
-    def of(self, definition: _Definition) -> tuple[int, int]:
-        """(depth, aliases) of an operation, its fragments included."""
+    def of(self, definition: _Definition) -> tuple[int, int, int]:
+        """(depth, aliases, fields) of an operation, its fragments included."""
         for child, _ in definition.spreads:
             if child not in self._depth:
                 self._resolve(child)
@@ -187,6 +198,7 @@ class _ShapeVisitor(Visitor):
         self._counted.append(True)
         self._depth += 1
         self._current.depth = max(self._current.depth, self._depth)
+        self._current.fields += 1
         if node.alias is not None:
             self._current.aliases += 1
 
@@ -201,11 +213,13 @@ class _ShapeVisitor(Visitor):
             self._current.spreads.append((node.name.value, self._depth))
 
 
-def document_shape(document: DocumentNode, limits: GraphQLLimits) -> list[tuple[OperationDefinitionNode, int, int]]:
-    """(operation, depth, aliases) for each operation of a document, in linear time."""
+def document_shape(
+    document: DocumentNode, limits: GraphQLLimits
+) -> list[tuple[OperationDefinitionNode, int, int, int]]:
+    """(operation, depth, aliases, fields) for each operation of a document, in linear time."""
     visitor = _ShapeVisitor()
     visit(document, visitor)
-    shape = _Shape(visitor.fragments, alias_cap=limits.max_aliases + 1)
+    shape = _Shape(visitor.fragments, alias_cap=limits.max_aliases + 1, field_cap=limits.max_fields + 1)
     return [(node, *shape.of(definition)) for node, definition in visitor.operations]
 
 
@@ -233,10 +247,10 @@ def limit_rules(limits: GraphQLLimits) -> tuple[type[ASTValidationRule], ...]:
     """The depth, alias and costly-field rules for these limits, as classes made once."""
 
     class ShapeLimit(ASTValidationRule):
-        """Depth (introspection not counted) and aliases, per operation, linear in the document."""
+        """Depth (introspection not counted), aliases and fields, per operation, linear in the document."""
 
         def leave_document(self, node: DocumentNode, *_: Any) -> None:
-            for operation, depth, aliases in document_shape(node, limits):
+            for operation, depth, aliases, fields in document_shape(node, limits):
                 if depth > limits.max_depth:
                     self.report_error(
                         LimitExceeded(f"query depth {depth} exceeds {limits.max_depth}", "DEPTH_LIMIT", operation)
@@ -245,6 +259,8 @@ def limit_rules(limits: GraphQLLimits) -> tuple[type[ASTValidationRule], ...]:
                     self.report_error(
                         LimitExceeded(f"more than {limits.max_aliases} aliases", "ALIAS_LIMIT", operation)
                     )
+                if fields > limits.max_fields:
+                    self.report_error(LimitExceeded(f"more than {limits.max_fields} fields", "FIELD_LIMIT", operation))
 
     class CostlyFieldOnce(ASTValidationRule):
         """A costly mutation field appears at most once in a document, over all its operations."""

@@ -22,6 +22,7 @@ from graphql import (
     specified_rules,
     validate,
 )
+from graphql.validation.rules import overlapping_fields_can_be_merged
 from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
@@ -70,10 +71,26 @@ SUGGESTION: Final = re.compile(r"\s*Did you mean [^?]*\?")
 """graphql-core's suggestion sentences ("Did you mean 'hospitalId'?"), which map the schema."""
 
 
+# graphql-core's overlapping-fields check (OverlappingFieldsCanBeMerged) stops at a complexity budget
+# of 500,000 comparisons, which a 5,000-token document reaches only after a second of CPU. A tenth of
+# it refuses such documents in tens of milliseconds and leaves ample room: the sample operations of
+# tests/graph/operations use a few hundred.
+overlapping_fields_can_be_merged.MAX_COMPLEXITY_BUDGET = 50_000
+
+
 @lru_cache(maxsize=512)
 def _validate(
-    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...], hide_suggestions: bool
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    rules: tuple[type[ASTValidationRule], ...],
+    precheck: tuple[type[ASTValidationRule], ...],
+    hide_suggestions: bool,
 ) -> list[GraphQLError]:
+    # Our limits are linear in the document: a document over one of them is refused by them alone,
+    # before graphql-core's rules (the costly ones) spend any time on it.
+    refused = validate(schema, document, precheck, hide_suggestions=hide_suggestions)
+    if refused:
+        return refused
     return validate(
         schema,
         document,
@@ -89,16 +106,21 @@ class CachedValidation(SchemaExtension):
     mini-program sends a handful of fixed operations, so validation is cached (bounded LRU, shared).
     """
 
-    def __init__(self, *, hide_suggestions: bool) -> None:
+    def __init__(self, *, hide_suggestions: bool, precheck: tuple[type[ASTValidationRule], ...]) -> None:
         super().__init__()
         self._hide_suggestions = hide_suggestions
+        self._precheck = precheck
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         assert context.graphql_document is not None
         context.pre_execution_errors = list(
             _validate(
-                context.schema._schema, context.graphql_document, context.validation_rules, self._hide_suggestions
+                context.schema._schema,
+                context.graphql_document,
+                context.validation_rules,
+                self._precheck,
+                self._hide_suggestions,
             )
         )
         yield
@@ -107,13 +129,16 @@ class CachedValidation(SchemaExtension):
 class Schema(strawberry.Schema):
     """Strawberry's schema with our limits applied to every operation, and our error logging."""
 
-    def __init__(self, *, limits: GraphQLLimits, production: bool, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        limits: GraphQLLimits,
+        limits_rules: tuple[type[ASTValidationRule], ...],
+        production: bool,
+        **kwargs: Any,
+    ) -> None:
         # One tuple for the schema's lifetime: the validation cache is keyed by it.
-        rules: tuple[type[ASTValidationRule], ...] = (
-            *specified_rules,
-            MaxIntrospectionDepthRule,
-            *limit_rules(limits),
-        )
+        rules: tuple[type[ASTValidationRule], ...] = (*specified_rules, MaxIntrospectionDepthRule, *limits_rules)
         if production:
             rules = (*rules, NoSchemaIntrospectionCustomRule)
         self.limits = limits
@@ -147,8 +172,10 @@ class Schema(strawberry.Schema):
 def build_schema(*, limits: GraphQLLimits | None = None, production: bool = False) -> Schema:
     """The schema for one app. In production: no introspection and no suggestions of any kind."""
     limits = limits or GraphQLLimits()
+    limits_rules = limit_rules(limits)  # made once: the validation cache is keyed by these classes
     return Schema(
         limits=limits,
+        limits_rules=limits_rules,
         production=production,
         query=Query,
         mutation=_mutation_root(),
@@ -161,7 +188,7 @@ def build_schema(*, limits: GraphQLLimits | None = None, production: bool = Fals
         # mini-program sends a handful of fixed operations, so both are cached (bounded LRU, shared).
         extensions=[
             lambda: ParserCache(maxsize=512),
-            lambda: CachedValidation(hide_suggestions=production),
+            lambda: CachedValidation(hide_suggestions=production, precheck=limits_rules),
             # In production an unexpected error says only that: no internal message reaches a client.
             *(
                 [lambda: MaskErrors(should_mask_error=should_mask, error_message="Unexpected error.")]

@@ -86,6 +86,15 @@ async def test_a_nested_fragment_bomb_is_refused_and_the_gateway_still_answers(
     assert (await gateway.get("/healthz")).status_code == 200
 
 
+async def test_a_wide_document_is_refused_by_our_limits_first(gateway: httpx.AsyncClient) -> None:
+    """issue 10 item 8: thousands of repeated fields (graphql-core's overlapping-fields check is quadratic in
+    them) are refused by the linear field limit alone, before graphql-core's rules run."""
+    wide = "{ hospitals { " + "id " * 2400 + "} }"
+    body = (await gateway.post("/graphql", json={"query": wide})).json()
+    assert codes(body) == ["FIELD_LIMIT"]
+    assert (await gateway.get("/healthz")).status_code == 200
+
+
 def test_each_fragment_is_resolved_once() -> None:
     """issue 10 item 8: the depth and alias totals visit each fragment definition once, however often spread."""
     visitor = _ShapeVisitor()
@@ -94,8 +103,9 @@ def test_each_fragment_is_resolved_once() -> None:
     visit(parse(fragment_bomb(200, "a: hospitals { id }"), max_tokens=100_000), visitor)
     shape = _Shape(visitor.fragments, alias_cap=31)
     [(_, definition)] = visitor.operations
-    depth, aliases = shape.of(definition)
+    depth, aliases, fields = shape.of(definition)
     assert (depth, aliases) == (2, 31)
+    assert fields > 500  # 2**200 paths to the tail, counted without walking them
     assert shape.visits == 201  # one per fragment, not 2**200
     # A chain thousands long does not exhaust the interpreter's stack either.
     long_chain = " ".join(
@@ -103,7 +113,7 @@ def test_each_fragment_is_resolved_once() -> None:
         + [f"fragment c{i} on Query {{ ...c{i + 1} }}" for i in range(3000)]
         + ["fragment c3000 on Query { x }"]
     )
-    [(_, depth, _)] = document_shape(parse(long_chain, max_tokens=100_000), GraphQLLimits())
+    [(_, depth, _, _)] = document_shape(parse(long_chain, max_tokens=100_000), GraphQLLimits())
     assert depth == 1
 
 
