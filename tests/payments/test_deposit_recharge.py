@@ -19,6 +19,7 @@ HOSPITAL = "253"
 REGIONAL_HOSPITAL = "256"
 DEPOSIT = "hospital.interface.paymentOfDeposit"
 RECHARGE = "hospital.interface.paySuccess"
+REFUND_QUERY = "hospital.interface.refundQuery"
 
 
 async def _paid_deposit(payments: PaymentService, provider: SandboxProvider, hospital_id: str = HOSPITAL) -> str:
@@ -67,13 +68,13 @@ async def test_deposit_refusals_are_retried_within_24_hours(
     assert applied(clean_region, HOSPITAL, out_trade_no) == 1
 
 
-async def test_deposit_unconfirmed_for_24_hours_is_parked_never_refunded(
+async def _unconfirmed_for_24_hours(
     clean_region: httpx.Client,
     payments: PaymentService,
     provider: SandboxProvider,
     worker: OutboxWorker,
     clock: ManualClock,
-) -> None:
+) -> str:
     out_trade_no = await _paid_deposit(payments, provider)
     inject(clean_region, hospitalId=HOSPITAL, method=DEPOSIT, kind="http500")
     hours = 0
@@ -84,14 +85,47 @@ async def test_deposit_unconfirmed_for_24_hours_is_parked_never_refunded(
         assert order.state is OrderState.PAID
         clock.advance(timedelta(hours=1))
         hours += 1
+    assert calls(clean_region, method=REFUND_QUERY) == []  # not before the 24 hours are over
+    assert len(calls(clean_region, method=DEPOSIT)) >= 10
+    return out_trade_no
+
+
+async def test_deposit_unconfirmed_for_24_hours_fails_and_is_refunded_through_13_1_1(
+    clean_region: httpx.Client,
+    payments: PaymentService,
+    provider: SandboxProvider,
+    worker: OutboxWorker,
+    clock: ManualClock,
+) -> None:
+    """issue 11 item 9: "24小时候默认失败": a failed payment asks 13.1.1, and refundable money goes back."""
+    out_trade_no = await _unconfirmed_for_24_hours(clean_region, payments, provider, worker, clock)
     clock.advance(timedelta(hours=2))
     await worker.run_until_idle()
     order = await payments.get(out_trade_no)
     assert order is not None
+    assert order.state is OrderState.REFUNDED
+    assert [r.amount for r in provider.refunds_of(out_trade_no)] == [Decimal("1000.00")]
+    assert len(calls(clean_region, method=REFUND_QUERY)) == 1
+
+
+async def test_deposit_unconfirmed_is_parked_only_when_13_1_1_gives_no_answer(
+    clean_region: httpx.Client,
+    payments: PaymentService,
+    provider: SandboxProvider,
+    worker: OutboxWorker,
+    clock: ManualClock,
+) -> None:
+    """issue 11 item 9: parked only when 13.1.1 gives no clear answer within its own window; no refund."""
+    out_trade_no = await _unconfirmed_for_24_hours(clean_region, payments, provider, worker, clock)
+    inject(clean_region, hospitalId=HOSPITAL, method=REFUND_QUERY, kind="http500")
+    for _ in range(27):
+        clock.advance(timedelta(hours=1))
+        await worker.run_until_idle()
+    order = await payments.get(out_trade_no)
+    assert order is not None
     assert order.state is OrderState.PARKED
     assert provider.refunds_of(out_trade_no) == []
-    assert calls(clean_region, method="hospital.interface.refundQuery") == []
-    assert len(calls(clean_region, method=DEPOSIT)) >= 10
+    assert calls(clean_region, method=REFUND_QUERY)
 
 
 async def test_recharge_happy_path(

@@ -2,7 +2,9 @@
 
 10's narrative: "用户支付成功后公众号系统调用院内接口推送用户支付信息。如果接口未返回预期信息将在24小时内多次
 调用，24小时候默认失败". Any answer but success, refusals included, is retried for 24 hours; then the
-order is parked for operators (never refunded automatically).
+payment counts as failed ("默认失败") and goes the way chapter 13 sets for a payment the hospital did not
+process: 13.1.1 is asked, ``refundable`` refunds the online part, and the order is parked for operators
+only when 13.1.1 gives no clear answer (or answers anything but refundable).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ class DepositFlow:
 
     name = "deposit"
     business_type = BUSINESS_TYPE
-    policy = FlowPolicy(notify_window=timedelta(hours=24), on_refusal=GiveUp.RETRY, on_window_end=GiveUp.PARK)
+    policy = FlowPolicy(notify_window=timedelta(hours=24), on_refusal=GiveUp.RETRY, on_window_end=GiveUp.ASK_REFUNDABLE)
 
     async def notify(self, his: HisClient, order: Order, *, deadline: float | None) -> str:
         assert order.paid_at is not None, "only paid orders are notified"
