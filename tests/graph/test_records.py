@@ -128,7 +128,7 @@ async def test_an_electronic_invoice_is_a_download_link_never_base64(
         electronic = invoice["electronicInvoice"]
         assert electronic["invoiceId"] == invoice["invoiceId"]
         assert electronic["fileType"] in ("PDF", "IMAGE")
-        assert re.fullmatch(r"/files/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+", electronic["fileUrl"])
+        assert re.fullmatch(r"https?://[^/]+/files/f1\.[A-Za-z0-9_-]+\?expires=\d+", electronic["fileUrl"])
         assert "iVBOR" not in electronic["fileUrl"]
 
 
