@@ -54,7 +54,8 @@ def split_by_hospital(reply: Any, hospital_ids: Sequence[str]) -> dict[str, Any]
 
     Records are told apart by their own ``hospitalId``: a list of records is split into lists; a
     model holding lists of records (16.1.1's ``report``) is copied once per hospital with only that
-    hospital's records. A record naming no hospital cannot be attributed and is left out.
+    hospital's records. A record naming no hospital cannot be attributed: callers check
+    `has_unlabelled_records` first and ask each hospital on its own for such a reply.
     """
     if isinstance(reply, list):
         return {h: [r for r in reply if _hospital_of(r) == h] for h in hospital_ids}
@@ -67,6 +68,24 @@ def split_by_hospital(reply: Any, hospital_ids: Sequence[str]) -> dict[str, Any]
         if lists:
             return {h: reply.model_copy(update=_only(lists, h)) for h in hospital_ids}
     return dict.fromkeys(hospital_ids, reply)
+
+
+def has_unlabelled_records(reply: Any) -> bool:
+    """Whether a multi-hospital reply holds records naming no hospital (the record-level hospitalId is
+    optional): such a reply cannot be split, so each hospital of the group is asked on its own instead,
+    where an unlabelled record plainly belongs to the only hospital asked."""
+    if isinstance(reply, list):
+        return any(_labellable(r) and _hospital_of(r) is None for r in reply)
+    if isinstance(reply, BaseModel):
+        return any(
+            isinstance(value, list) and any(_labellable(item) and _hospital_of(item) is None for item in value)
+            for value in (getattr(reply, name) for name in type(reply).model_fields)
+        )
+    return False
+
+
+def _labellable(record: Any) -> bool:
+    return isinstance(record, BaseModel) and "hospital_id" in type(record).model_fields
 
 
 def _only(lists: dict[str, list[Any]], hospital_id: str) -> dict[str, list[Any]]:

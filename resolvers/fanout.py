@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from his_clients.errors import HisError, HisNoData, HisTimeout
-from his_clients.fanout import group_for_one_call, parse_hospital_ids, split_by_hospital
+from his_clients.fanout import group_for_one_call, has_unlabelled_records, parse_hospital_ids, split_by_hospital
 from his_clients.method import HisMethod, ReplyT, RequestT
 from services.identity.principal import OperatorPrincipal
 
@@ -88,6 +88,11 @@ def per_hospital(
         except HisError as error:
             # The group's one call failed: each hospital of it reports the failure as its own.
             raise error.for_hospital(hospital_id) from error
+        if has_unlabelled_records(reply):
+            # Records naming no hospital can be neither dropped nor shown under every hospital of the
+            # group: this hospital is asked on its own, and what it answers is its own.
+            own: ReplyT = await context.loaders.his(method, hospital_id, request)
+            return own
         split: ReplyT = split_by_hospital(reply, group)[hospital_id]
         return split
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from his_clients.client import HisClient
 from his_clients.errors import HisError, HisNoData
+from his_clients.fanout import has_unlabelled_records
 from his_clients.method import HisMethod, ReplyT, RequestT
 from services.shims.ledger import NewMessage
 from services.surveys.links import SurveyLinks
@@ -49,9 +50,9 @@ class RegionalGroup:
             return []
         except HisError as error:
             raise error.for_hospital(hospital_id) from error
-        rows: Sequence[Any] = reply if isinstance(reply, list) else [reply] if reply is not None else []
-        if any(getattr(row, "hospital_id", None) in (None, "") for row in rows):
+        if has_unlabelled_records(reply):
             return None
+        rows: Sequence[Any] = reply if isinstance(reply, list) else [reply] if reply is not None else []
         return [row for row in rows if getattr(row, "hospital_id", None) == hospital_id]
 
 
