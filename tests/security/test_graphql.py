@@ -27,6 +27,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLScalarType,
     GraphQLUnionType,
+    Undefined,
     get_named_type,
     parse,
 )
@@ -424,7 +425,7 @@ def _selection(type_: Any, rng: random.Random, depth: int) -> str | None:
 def _field(name: str, field: GraphQLField, rng: random.Random, depth: int) -> str | None:
     arguments = []
     for arg_name, arg in field.args.items():
-        required = isinstance(arg.type, GraphQLNonNull) and arg.default_value is None
+        required = isinstance(arg.type, GraphQLNonNull) and arg.default_value is Undefined
         if not required and rng.random() < 0.7:
             continue
         value = _value(arg_name, arg.type, rng)
