@@ -722,3 +722,13 @@ async def test_our_client_names_the_public_key_so_a_switching_merchant_can_verif
     assert (await public_key_only.query_order("ZJZF20240601000095")).state is TradeState.NOT_PAID
     await public_key_only.close_order("ZJZF20240601000095")
     assert ("GET", "/v3/certificates") not in fake.calls
+
+
+async def test_a_signature_type_other_than_rsa_is_rejected(wechatpay: WeChatPayProvider, fake: FakeWeChatPay) -> None:
+    """issue 11 item 18: Wechatpay-Signature-Type names the algorithm; we verify only WECHATPAY2-SHA256-RSA2048."""
+    await prepay(wechatpay, "ZJZF20240601000096", "1.00")
+    paid = fake.pay("ZJZF20240601000096")
+    assert (await wechatpay.parse_notification(paid.headers, paid.body)).out_trade_no == "ZJZF20240601000096"
+    sm2 = {**paid.headers, "Wechatpay-Signature-Type": "WECHATPAY2-SM2-WITH-SM3"}
+    with pytest.raises(InvalidNotification):
+        await wechatpay.parse_notification(sm2, paid.body)

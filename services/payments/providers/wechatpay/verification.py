@@ -53,6 +53,10 @@ def signed_headers(headers: Mapping[str, str]) -> tuple[str, str, str, str]:
         raise SignatureRejected(f"header {missing} is missing") from None
 
 
+SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
+"""The only ``Wechatpay-Signature-Type`` we verify (WeChat's replies and notifications name it)."""
+
+
 def check_signature(
     headers: Mapping[str, str],
     body: bytes,
@@ -62,6 +66,10 @@ def check_signature(
 ) -> None:
     """Raise SignatureRejected unless a known key signed ``body`` within five minutes of ``now``."""
     timestamp, nonce, signature, serial = signed_headers(headers)
+    kind = next((value for name, value in headers.items() if name.lower() == "wechatpay-signature-type"), None)
+    if kind is not None and kind.strip() != SIGNATURE_TYPE:
+        # Named but not RSA-SHA256 (e.g. an SM2 signature): not something we can verify, so not trusted.
+        raise SignatureRejected(f"signature type {kind!r} is not {SIGNATURE_TYPE}")
     check_timestamp(timestamp, now=now)
     key = key_for(serial)
     if key is None:
