@@ -24,9 +24,11 @@ from .operators.inbound_call_replay import InboundCallReplayMutation
 from .payments.mutations.admission_payment_create import AdmissionPaymentCreateMutation
 from .payments.mutations.appointment_payment_create import AppointmentPaymentCreateMutation
 from .payments.mutations.card_refund_request import CardRefundRequestMutation
+from .payments.mutations.consultation_payment_create import ConsultationPaymentCreateMutation
 from .payments.mutations.deposit_payment_create import DepositPaymentCreateMutation
 from .payments.mutations.insurance_payment_create import InsurancePaymentCreateMutation
 from .payments.mutations.lab_appointment_payment_create import LabAppointmentPaymentCreateMutation
+from .payments.mutations.medical_record_payment_create import MedicalRecordPaymentCreateMutation
 from .payments.mutations.outpatient_payment_create import OutpatientPaymentCreateMutation
 from .payments.mutations.paid_booking_cancel import PaidBookingCancelMutation
 from .payments.mutations.payment_cancel import PaymentCancelMutation
@@ -64,6 +66,8 @@ MUTATIONS: list[type] = [
     LabAppointmentPaymentCreateMutation,
     SelfOrderPaymentCreateMutation,
     InsurancePaymentCreateMutation,
+    ConsultationPaymentCreateMutation,
+    MedicalRecordPaymentCreateMutation,
     # Writes that move no money (issue 3): refusals and failures come back as typed results.
     TriageRegisterMutation,
     AppointmentTriageMutation,

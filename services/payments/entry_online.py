@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from his_clients.errors import HisError
+from his_clients.models.inpatient_costs import INPATIENT_RECORD, InpatientRecordRequest
 from his_clients.models.internet_hospital import (
     INTERNET_HOSPITAL_QUERY_HOSPITAL_SINGLE_CHARGE,
     InternetHospitalQueryHospitalSingleChargeRequest,
@@ -14,7 +15,7 @@ from his_clients.models.internet_hospital import (
 from store.orders import CENT
 
 from .entry_base import PaymentServiceParts
-from .results import ZERO, CreatedOrder, QuoteUnavailable
+from .results import ZERO, AmountRefused, CreatedOrder, QuoteUnavailable
 from .sagas.consultation import ConsultationFlow
 from .sagas.consultation import business_type_of as consultation_business_type
 from .sagas.medical_record import MedicalRecordDeliveryFlow
@@ -34,6 +35,20 @@ class PrescribedCharge:
     usage_name: str | None = None
     dose: str | None = None
     memo: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MedicalRecordTariff:
+    """The platform's prices for medical-record copies (chapter 27 leaves them to the platform)."""
+
+    page: Decimal
+    """Per printed page (复印(打印)费用 = page x printNumber)."""
+    mailing: Decimal
+    """Postage when the copies are mailed (邮寄费用); nothing when collected."""
+    most_pages: int = 500
+
+
+MEDICAL_RECORD_TARIFF: Final = MedicalRecordTariff(page=Decimal("0.50"), mailing=Decimal("15.00"))
 
 
 class OnlineEntries(PaymentServiceParts):
@@ -136,24 +151,39 @@ class OnlineEntries(PaymentServiceParts):
         patient_name: str,
         apply_id: str,
         print_number: int,
-        print_fee: Decimal,
-        mailing_fee: Decimal = ZERO,
-        admission_number: str | None = None,
+        admission_number: str,
+        mailed: bool = True,
         id_card: str | None = None,
         payer_openid: str | None = None,
     ) -> CreatedOrder:
-        """An order for medical-record copies (27.1.2 after payment): printFee + mailingFee, the platform's tariff.
+        """An order for copies of one stay's medical record (27.1.2 after payment), at the platform's tariff.
 
-        Chapter 27 quotes no price: the fees are fixed by the platform's medical-record application.
+        Chapter 27 quotes no price: the fees are the platform's own (病案预约配送 is the platform's service),
+        so they come from MEDICAL_RECORD_TARIFF, never from the caller: printFee = pages x the page price,
+        mailingFee the postage when mailed ("当患者选择领取时,此字段是空数据": 0 when collected). The stay
+        must be one 27.1.1 lists for this patient (not 作废); otherwise QuoteUnavailable, no order.
         """
-        if print_number <= 0 or print_fee < 0 or mailing_fee < 0:
-            raise ValueError("print_number must be > 0 and fees >= 0")
+        if not 0 < print_number <= MEDICAL_RECORD_TARIFF.most_pages:
+            raise AmountRefused(f"复印页数须在1到{MEDICAL_RECORD_TARIFF.most_pages}之间", code="20004")
+        try:
+            stays = await self._his.call(
+                INPATIENT_RECORD,
+                hospital_id,
+                InpatientRecordRequest(patient_name=patient_name, admission_number=admission_number, id_card=id_card),
+            )
+        except HisError as error:
+            raise QuoteUnavailable(f"27.1.1 listed no stay: {error}", code=error.code) from error
+        if not any(s.pat_in_hos_code == admission_number and s.pat_in_status.strip() != "3" for s in stays):
+            raise QuoteUnavailable("未查询到该住院记录", code="60102")
+        print_fee = (MEDICAL_RECORD_TARIFF.page * print_number).quantize(CENT)
+        mailing_fee = MEDICAL_RECORD_TARIFF.mailing if mailed else ZERO
         snapshot = {
             "amount": str(print_fee + mailing_fee),
             "apply_id": apply_id,
             "print_number": print_number,
             "print_fee": str(print_fee),
             "mailing_fee": str(mailing_fee),
+            "mailed": mailed,
             "admission_number": admission_number,
             "patient_name": patient_name,
             "id_card": id_card,

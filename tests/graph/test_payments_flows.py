@@ -7,6 +7,7 @@ services, so every step is deterministic.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -276,3 +277,56 @@ async def test_admission_lab_and_self_orders_are_paid_applied_once_then_cancelle
     assert refund["amount"] == total
     assert refund["hisRefundNo"]
     assert len(calls(sim_admin, method=cancelled_by)) == 1
+
+
+async def paid_and_applied(gateway: httpx.AsyncClient, out_trade_no: str) -> None:
+    """Paid and told to the hospital, for chapters whose reply names no serial (25.1.1, 27.1.2)."""
+    assert (await data_of(gateway, PAY, no=out_trade_no))["sandboxPay"]["state"] == "PAID"
+    await drive(gateway)
+    assert (await data_of(gateway, STATE, no=out_trade_no))["paymentOrder"]["state"] == "NOTIFIED"
+
+
+CONSULTATION = f"""
+mutation($card: String!) {{
+  createConsultationPayment(hospitalId: "{HOSPITAL}", medicalCardNumber: $card, patientName: "张三", gender: "男",
+    phone: "13526521254", idCardNumber: "{DEMO_ID_NUMBER}", birthday: "1979-07-02", diagnoseCode: "I10.X02",
+    diagnoseName: "高血压", doctorHospital: "演示人民医院", doctorName: "孙宏伟", doctorCode: "402968515",
+    charges: [{{chargeId: "12", chargeType: 1, chargeName: "心脏彩超", quantity: 1}},
+              {{chargeId: "13", chargeType: 3, chargeName: "缬沙坦胶囊", quantity: 2, groupId: "452658"}}])
+    {{ {CREATED} }}
+}}"""
+MEDICAL_RECORD = f"""
+mutation($card: String!, $admission: String!) {{
+  createMedicalRecordPayment(hospitalId: "{HOSPITAL}", medicalCardNumber: $card, patientName: "张三",
+    admissionNumber: $admission, applicationId: "fagfghetyejhrtjr23gafg22r3w4t6", pages: 25,
+    idCardNumber: "{DEMO_ID_NUMBER}") {{ {CREATED} }}
+}}"""
+
+
+async def test_an_online_consultation_is_ordered_from_graphql_at_the_hospitals_prices(
+    payments_gateway: httpx.AsyncClient, sim_admin: httpx.Client
+) -> None:
+    """issue 11 item 15: 25.1.1's order is made from GraphQL, each unit at 25.1.6's price, then synced once."""
+    order = await created(payments_gateway, CONSULTATION, "createConsultationPayment")
+    assert order["flow"] == "consultation"
+    assert order["totalAmount"] == "840.00"  # 25.1.6 prices each at 280: 280 + 2 x 280
+    await paid_and_applied(payments_gateway, order["outTradeNo"])
+    (synced,) = calls(sim_admin, method="hospital.inerface.internetHospital.save")
+    assert synced["body"]["tradeNo"] == order["outTradeNo"]
+
+
+async def test_medical_record_copies_are_ordered_from_graphql_at_the_platforms_tariff(
+    payments_gateway: httpx.AsyncClient, sim_admin: httpx.Client
+) -> None:
+    """issue 11 item 15 / issue 10 item 18: 27.1.2's order is made from GraphQL at the tariff (25 x 0.50 + 15.00
+    postage), for a stay 27.1.1 lists; an unlisted stay is refused and nothing is charged."""
+    unknown = await data_of(payments_gateway, MEDICAL_RECORD, card=DEMO_CARD, admission="999999")
+    assert unknown["createMedicalRecordPayment"]["code"] == "60102"
+    result = await data_of(payments_gateway, MEDICAL_RECORD, card=DEMO_CARD, admission="060508")
+    order = result["createMedicalRecordPayment"]["order"]
+    assert order["flow"] == "medical_record"
+    assert order["totalAmount"] == "27.50"
+    await paid_and_applied(payments_gateway, order["outTradeNo"])
+    (written,) = calls(sim_admin, method="hospital.interface.medicalRecordInsertOrder")
+    assert Decimal(str(written["body"]["printFee"])) == Decimal("12.50")
+    assert Decimal(str(written["body"]["mailingFee"])) == Decimal("15.00")

@@ -56,9 +56,7 @@ async def _records(payments: PaymentService, provider: SandboxProvider) -> str:
         medical_card_number=CARD,
         patient_name="张三",
         apply_id="fagfghetyejhrtjr23gafg22r3w4t6",
-        print_number=25,
-        print_fee=Decimal("12.50"),
-        mailing_fee=Decimal("15.00"),
+        print_number=25,  # the platform's tariff: 25 x 0.50 printed, 15.00 mailed
         admission_number="060508",
         id_card=DEMO_ID_NUMBER,
     )
