@@ -23,7 +23,7 @@ from xml.etree.ElementTree import Element, TreeBuilder
 from xml.sax.saxutils import escape, quoteattr
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import Message, Scope
 
@@ -288,7 +288,9 @@ async def endpoint(request: Request) -> Response:
     if request.method == "GET":
         if any(key.lower() == "wsdl" for key in request.query_params):
             return Response(service.wsdl, media_type=XML_CONTENT_TYPE)
-        return PlainTextResponse("WebService prefrontWebService: the WSDL is at ?wsdl", status_code=400)
+        refusal = fault("Client", "WebService prefrontWebService: POST a SOAP envelope; the WSDL is at ?wsdl")
+        refusal.status_code = 400
+        return refusal
     return await service.call(request)
 
 

@@ -342,3 +342,6 @@ async def test_get_and_unknown_prefront_paths_answer_the_envelope(gateway: httpx
     unknown = await gateway.post("/prefront/nothing/here", content=b"{}", headers=JSON)
     assert unknown.status_code == 404
     assert set(unknown.json()) == {"success", "msg", "code", "data"}
+    soap_get = await gateway.get("/prefront/services/prefrontWebService")
+    assert soap_get.status_code == 400
+    assert b"<faultcode>soap:Client</faultcode>" in soap_get.content  # SOAP's envelope, not plain text
