@@ -70,6 +70,14 @@ def describe_validation_error(error: ValidationError) -> str:
     return "; ".join(parts) + (f" (+{more} more)" if more > 0 else "")
 
 
+def addressed(wire: dict[str, Any], hospital_id: str) -> dict[str, Any]:
+    """The body with ``hospitalId`` set to the hospital called; a request whose hospitalId is ``""`` sends
+    none: 40.1.2 and 41.1.2 "如果接口…未返回hospitalId字段…则调用此接口时不会传递此参数"."""
+    if wire.get("hospitalId") == "":
+        return {key: value for key, value in wire.items() if key != "hospitalId"}
+    return {**wire, "hospitalId": hospital_id}
+
+
 class HisClient:
     """Calls hospitals' HIS methods, one breaker per hospital and one bulkhead per upstream."""
 
@@ -109,7 +117,7 @@ class HisClient:
         """Call ``method`` at one hospital and return its parsed reply."""
         hospital = self._hospital(method, hospital_id)
         # Every example in the spec carries hospitalId; regional HIS need it to tell hospitals apart.
-        wire = {**request.to_wire(), "hospitalId": hospital_id}
+        wire = addressed(request.to_wire(), hospital_id)
         if method.envelope is Envelope.FILE:
             data = await self._exchange(method, hospital, wire, deadline=deadline)
             return self._parse(method, hospital_id, data)
@@ -169,7 +177,7 @@ class HisClient:
                 "failing repeatedly; not called until it recovers", hospital_id=hospital_id, method=method.name
             )
         upstream = self.registry.upstream(hospital)
-        params = {key: str(value) for key, value in {**request.to_wire(), "hospitalId": hospital_id}.items()}
+        params = {key: str(value) for key, value in addressed(request.to_wire(), hospital_id).items()}
         try:
             stream = await open_stream(
                 upstream.url_for(method.name),

@@ -140,6 +140,13 @@ def pdf_link(
     )
 
 
+def listed_hospital_id(labelled: bool) -> str | None:
+    """The hospitalId a detail request carries: the hospital's (None: the client writes it) when the list
+    labelled the report, else ``""``, which the client sends as no hospitalId at all, as 40.1.2 and 41.1.2
+    ask ("如果接口…未返回hospitalId字段或返回的字段值为null或空字符串，则调用此接口时不会传递此参数")."""
+    return None if labelled else ""
+
+
 def shows_restricted_pathology(info: Info, hospital_id: str) -> bool:
     found = info.context.registry.hospital(hospital_id)
     return bool(found and found.show_audited_sensitive_pathology)

@@ -21,7 +21,7 @@ from his_clients.models.reports_ecg import (
 from ..context import Info
 from ..files import file_url
 from ..hospitals.types import Hospital
-from .common import ReportsAtHospital, ReportWithheld, pdf_link, registry_hospital
+from .common import ReportsAtHospital, ReportWithheld, listed_hospital_id, pdf_link, registry_hospital
 
 
 @strawberry.type(description="An ECG report's details (40.1.2 ecgReportDetail), shown only when viewable.")
@@ -50,6 +50,8 @@ class EcgReportDetail:
     t_axis: str = strawberry.field(description="T axis in degrees (tAxes).")
     medical_card_number: strawberry.Private[str]
     pdf_url: strawberry.Private[str | None]
+    labelled: strawberry.Private[bool]
+    """Whether 40.1.1 named the report's hospital (else 40.1.2/40.1.3 go without hospitalId)."""
 
     @strawberry.field(
         description="A download link to the ECG tracing image (40.1.3 ecgReportImage, decoded on the server)."
@@ -59,7 +61,11 @@ class EcgReportDetail:
             info,
             hospital_id=self.hospital_id,
             method=ECG_REPORT_IMAGE,
-            request=EcgReportImageRequest(id=self.report_id, medical_card_number=self.medical_card_number),
+            request=EcgReportImageRequest(
+                id=self.report_id,
+                medical_card_number=self.medical_card_number,
+                hospital_id=listed_hospital_id(self.labelled),
+            ),
             kind="base64",
             field="img",
             filename=f"ecg-{self.report_id}",
@@ -73,13 +79,16 @@ class EcgReportDetail:
             self.pdf_url,
             hospital_id=self.hospital_id,
             method=ECG_REPORT_DETAIL,
-            request=detail_request(self.report_id, self.medical_card_number),
+            request=detail_request(self.report_id, self.medical_card_number, labelled=self.labelled),
             filename=f"ecg-report-{self.report_id}.pdf",
         )
 
     @classmethod
-    def from_reply(cls, hospital_id: str, report_id: str, card: str, reply: EcgReportReply) -> EcgReportDetail:
+    def from_reply(
+        cls, hospital_id: str, report_id: str, card: str, reply: EcgReportReply, *, labelled: bool
+    ) -> EcgReportDetail:
         return cls(
+            labelled=labelled,
             hospital_id=strawberry.ID(hospital_id),
             report_id=strawberry.ID(report_id),
             patient_name=reply.name,
@@ -115,8 +124,8 @@ EcgReportDetailResult = Annotated[
 ]
 
 
-def detail_request(report_id: str, card: str) -> EcgReportDetailRequest:
-    return EcgReportDetailRequest(id=report_id, medical_card_number=card)
+def detail_request(report_id: str, card: str, *, labelled: bool) -> EcgReportDetailRequest:
+    return EcgReportDetailRequest(id=report_id, medical_card_number=card, hospital_id=listed_hospital_id(labelled))
 
 
 @strawberry.type(description="An ECG report (心电报告) as the list shows it (40.1.1 ecgReportRecord).")
@@ -136,6 +145,8 @@ class EcgReport:
         description="Why the details are withheld; null when they may be shown."
     )
     medical_card_number: strawberry.Private[str]
+    labelled: strawberry.Private[bool]
+    """Whether 40.1.1 named the report's hospital (hospitalId)."""
 
     @strawberry.field(
         description=(
@@ -149,14 +160,18 @@ class EcgReport:
             return self.withheld
         try:
             reply = await info.context.loaders.his(
-                ECG_REPORT_DETAIL, self.hospital_id, detail_request(self.id, self.medical_card_number)
+                ECG_REPORT_DETAIL,
+                self.hospital_id,
+                detail_request(self.id, self.medical_card_number, labelled=self.labelled),
             )
         except HisNoData:
             return None
         withheld = ReportWithheld.check(is_positive=reply.is_positive, report_status=reply.report_status)
         if withheld is not None:
             return withheld
-        return EcgReportDetail.from_reply(self.hospital_id, self.id, self.medical_card_number, reply)
+        return EcgReportDetail.from_reply(
+            self.hospital_id, self.id, self.medical_card_number, reply, labelled=self.labelled
+        )
 
     @strawberry.field(description="The hospital, as the registry names it.")
     def hospital(self, info: Info) -> Hospital | None:
@@ -176,6 +191,7 @@ class EcgReport:
             sensitive=(row.is_positive or "").strip() == "1",
             withheld=ReportWithheld.check(is_positive=row.is_positive, report_status=row.report_status),
             medical_card_number=card,
+            labelled=bool(row.hospital_id),
         )
 
 

@@ -24,6 +24,7 @@ from ..hospitals.types import Hospital
 from .common import (
     ReportsAtHospital,
     ReportWithheld,
+    listed_hospital_id,
     pdf_link,
     registry_hospital,
     shows_restricted_pathology,
@@ -63,6 +64,8 @@ class PathologyReportDetail:
     )
     medical_card_number: strawberry.Private[str]
     pdf_url: strawberry.Private[str | None]
+    labelled: strawberry.Private[bool]
+    """Whether 41.1.1 named the report's hospital (else 41.1.2/41.1.3 go without hospitalId)."""
 
     @strawberry.field(
         description=(
@@ -75,7 +78,11 @@ class PathologyReportDetail:
             info,
             hospital_id=self.hospital_id,
             method=PATHOLOGY_REPORT_FILE,
-            request=PathologyReportFileRequest(id=self.report_id, medical_card_number=self.medical_card_number),
+            request=PathologyReportFileRequest(
+                id=self.report_id,
+                medical_card_number=self.medical_card_number,
+                hospital_id=listed_hospital_id(self.labelled),
+            ),
             kind="base64",
             # The spec: when both are given, reportUrl wins.
             field="reportUrl|reportFileCode",
@@ -89,15 +96,23 @@ class PathologyReportDetail:
             self.pdf_url,
             hospital_id=self.hospital_id,
             method=PATHOLOGY_REPORT_DETAIL,
-            request=detail_request(self.report_id, self.medical_card_number),
+            request=detail_request(self.report_id, self.medical_card_number, labelled=self.labelled),
             filename=f"pathology-report-{self.report_id}.pdf",
         )
 
     @classmethod
     def from_reply(
-        cls, hospital_id: str, report_id: str, card: str, reply: PathologyReportReply, *, registry_name: str | None
+        cls,
+        hospital_id: str,
+        report_id: str,
+        card: str,
+        reply: PathologyReportReply,
+        *,
+        registry_name: str | None,
+        labelled: bool,
     ) -> PathologyReportDetail:
         return cls(
+            labelled=labelled,
             hospital_name=reply.hospital_name or registry_name,
             phone=reply.phone or None,
             address=reply.address or None,
@@ -132,8 +147,10 @@ PathologyReportDetailResult = Annotated[
 ]
 
 
-def detail_request(report_id: str, card: str) -> PathologyReportDetailRequest:
-    return PathologyReportDetailRequest(id=report_id, medical_card_number=card)
+def detail_request(report_id: str, card: str, *, labelled: bool) -> PathologyReportDetailRequest:
+    return PathologyReportDetailRequest(
+        id=report_id, medical_card_number=card, hospital_id=listed_hospital_id(labelled)
+    )
 
 
 @strawberry.type(description="A pathology report (病理报告) as the list shows it (41.1.1 pathologyReportRecord).")
@@ -162,6 +179,8 @@ class PathologyReport:
         description="Why the details are withheld; null when they may be shown."
     )
     medical_card_number: strawberry.Private[str]
+    labelled: strawberry.Private[bool]
+    """Whether 41.1.1 named the report's hospital (hospitalId)."""
 
     @strawberry.field(
         description=(
@@ -175,7 +194,9 @@ class PathologyReport:
             return self.withheld
         try:
             reply = await info.context.loaders.his(
-                PATHOLOGY_REPORT_DETAIL, self.hospital_id, detail_request(self.id, self.medical_card_number)
+                PATHOLOGY_REPORT_DETAIL,
+                self.hospital_id,
+                detail_request(self.id, self.medical_card_number, labelled=self.labelled),
             )
         except HisNoData:
             return None
@@ -188,7 +209,12 @@ class PathologyReport:
             return withheld
         known = info.context.registry.hospital(self.hospital_id)
         return PathologyReportDetail.from_reply(
-            self.hospital_id, self.id, self.medical_card_number, reply, registry_name=known.name if known else None
+            self.hospital_id,
+            self.id,
+            self.medical_card_number,
+            reply,
+            registry_name=known.name if known else None,
+            labelled=self.labelled,
         )
 
     @strawberry.field(description="The hospital, as the registry names it.")
@@ -214,6 +240,7 @@ class PathologyReport:
                 is_positive=row.is_positive, report_status=status, show_restricted=show_restricted
             ),
             medical_card_number=card,
+            labelled=bool(row.hospital_id),
         )
 
 

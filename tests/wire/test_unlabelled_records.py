@@ -26,6 +26,7 @@ GENERATOR = load_generator()
 PATIENT = next(e for e in HIS_ENTRIES if e["section"] == "2.1.1")
 LIST = by_section("41.1.1").name
 DETAIL = by_section("41.1.2").name
+DETAIL_ENTRY = next(e for e in HIS_ENTRIES if e["section"] == "41.1.2")
 
 
 def _pathology(report_id: str) -> dict[str, Any]:
@@ -44,17 +45,21 @@ REPORTS = {"901": [_pathology("P-901")], "902": [_pathology("P-902")]}
 
 
 class _RegionalHis(BaseHTTPRequestHandler):
-    received: ClassVar[list[tuple[str, str]]] = []
+    received: ClassVar[list[tuple[str, str | None]]] = []
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
         method = self.path.rstrip("/").rsplit("/", 1)[-1]
         asked = str(body.get("hospitalId", ""))
-        type(self).received.append((method, asked))
+        type(self).received.append((method, body.get("hospitalId")))
         if method == LIST:
             data: Any = [r for h in asked.split(",") for r in REPORTS.get(h.strip(), [])]
         elif method == PATIENT["method"]:
             data = GENERATOR.response_example(PATIENT)["data"]
+        elif method == DETAIL:
+            data = {k: v for k, v in GENERATOR.response_example(DETAIL_ENTRY)["data"].items() if k != "hospitalId"}
+            data = {k: v for k, v in data.items() if k.strip() != "isPositive"}  # not a sensitive one
+            data["id"] = body.get("id")
         else:
             data = None
         reply = json.dumps({"success": True, "code": "10001", "msg": "成功", "data": data}).encode()
@@ -106,5 +111,31 @@ async def test_unlabelled_records_are_shown_once_under_their_own_hospital(region
     assert "errors" not in body, body["errors"]
     entries = {e["hospitalId"]: [r["id"] for r in e["reports"]] for e in body["data"]["patient"]["pathologyReports"]}
     assert entries == {"901": ["P-901"], "902": ["P-902"]}
-    asked = sorted(h for m, h in _RegionalHis.received if m == LIST)
+    asked = sorted(str(h) for m, h in _RegionalHis.received if m == LIST)
     assert asked == ["901", "901,902", "902"]
+
+
+DETAILS = """
+query Pathology($card: String!) {
+  patient(medicalCardNumber: $card) {
+    pathologyReports(hospitalId: "901") {
+      reports { id detail { __typename ... on PathologyReportDetail { id: reportId } } }
+    }
+  }
+}"""
+
+
+async def test_details_of_an_unlabelled_report_go_without_hospital_id(regional_url: str, tmp_path: Path) -> None:
+    """issue 11 item 12: 41.1.2 "如果接口41.1.1未返回hospitalId字段…则调用此接口时不会传递此参数"; the call still
+    goes to the endpoint the report came from."""
+    registry = Registry(
+        hospitals=(Hospital(id="901", name="北院", endpoint="regional"),),
+        endpoints=(Endpoint(id="regional", base_url=regional_url),),
+    )
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'g.sqlite3'}", registry=registry)
+    async with running_gateway(settings) as gateway:
+        body = await run_graphql(gateway, DETAILS, card=DEMO_CARD)
+    assert "errors" not in body, body["errors"]
+    [entry] = body["data"]["patient"]["pathologyReports"]
+    assert entry["reports"] == [{"id": "P-901", "detail": {"__typename": "PathologyReportDetail", "id": "P-901"}}]
+    assert [h for m, h in _RegionalHis.received if m == DETAIL] == [None]
