@@ -166,6 +166,15 @@ async def test_visit_results_are_the_callers_and_a_named_other_hospital_is_refus
     }
 
 
+async def test_visit_results_need_only_the_specs_body_from_a_caller_of_one_hospital(
+    hospital: httpx.AsyncClient,
+) -> None:
+    """issue 11 item 11: 21.1.6 with the spec's own example body, nothing added, from a caller acting for one
+    hospital (here narrowed by X-Hospital-Id, as the README tells a regional caller to do)."""
+    assert await post(hospital, "21.1.6", example("21.1.6")) == SUCCESS
+    assert {(r[0], r[1]) for r in await rows(hospital)} == {("253", "visit_result")}
+
+
 async def test_an_unauthenticated_caller_gets_the_entrys_shape(gateway: httpx.AsyncClient) -> None:
     gateway.headers.pop("Authorization", None)
     gateway.headers["X-Hospital-Id"] = "999"
