@@ -89,6 +89,8 @@ COSTLY_MUTATIONS: Final = frozenset(
         "createLabAppointmentPayment",
         "createSelfOrderPayment",
         "createInsurancePayment",
+        "createConsultationPayment",
+        "createMedicalRecordPayment",
         "sandboxPay",
         "requestCardRefund",
         "cancelPaidBooking",
