@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from services.masking import mask_phone, mask_text
@@ -121,6 +121,10 @@ def e164(phone: str) -> str:
     return "+86" + digits
 
 
+MAX_REPLY_BYTES = 64 * 1024
+"""Tencent's SendSms reply is a few hundred bytes; anything longer is not read whole."""
+
+
 class TencentSmsSender:
     """``SmsSender`` over Tencent Cloud SMS."""
 
@@ -129,11 +133,9 @@ class TencentSmsSender:
         config: TencentSmsConfig,
         *,
         clock: Callable[[], float] = time.time,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._config = config
         self._clock = clock
-        self._transport = transport
         self._host = urlsplit(config.endpoint).netloc
         if not self._host:
             raise ValueError(f"sms.endpoint is not a URL: {config.endpoint!r}")
@@ -179,22 +181,25 @@ class TencentSmsSender:
             "X-TC-Region": config.region,
         }
         try:
-            async with httpx.AsyncClient(timeout=config.timeout_s, transport=self._transport) as client:
-                response = await client.post(config.endpoint, content=payload, headers=headers)
-        except httpx.HTTPError as exc:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=config.timeout_s)) as session,
+                session.post(config.endpoint, data=payload, headers=headers) as response,
+            ):
+                status, raw = response.status, await response.content.read(MAX_REPLY_BYTES)
+        except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("Tencent SMS to %s not sent: %s", mask_phone(number), type(exc).__name__)
             raise SmsNotSent("the SMS gateway could not be reached") from exc
-        self._check(response, number)
+        self._check(status, raw, number)
 
-    def _check(self, response: httpx.Response, number: str) -> None:
+    def _check(self, status_code: int, raw: bytes, number: str) -> None:
         try:
-            body: Any = response.json()
+            body: Any = json.loads(raw)
         except ValueError:
             body = None
         answer = body.get("Response") if isinstance(body, dict) else None
-        if response.status_code != 200 or not isinstance(answer, dict):
-            log.warning("Tencent SMS to %s not sent: HTTP %s", mask_phone(number), response.status_code)
-            raise SmsNotSent(f"the SMS gateway answered HTTP {response.status_code}")
+        if status_code != 200 or not isinstance(answer, dict):
+            log.warning("Tencent SMS to %s not sent: HTTP %s", mask_phone(number), status_code)
+            raise SmsNotSent(f"the SMS gateway answered HTTP {status_code}")
         error = answer.get("Error")
         if isinstance(error, dict):
             code, message = str(error.get("Code", "")), str(error.get("Message", ""))
