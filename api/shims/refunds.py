@@ -167,10 +167,13 @@ def _not_yours(error: NotTheCallersOrder, section: str) -> ShimError:
     return ShimError(ReturnCode.PARAMETER_FORMAT, "参数无效: outTradeNo 没有此订单, 或不属于本院")
 
 
-def _unsettled(section: str) -> dict[str, Any]:
+def _unsettled_code(section: str) -> ReturnCode:
     """A refund whose outcome is not known yet: 10002 where 附四 says so, 40004 业务处理中 elsewhere."""
-    code = ReturnCode.NO_DATA if section in UNKNOWN_STATE_SECTIONS else ReturnCode.PROCESSING
-    return {"success": False, "msg": UNSETTLED_MSG, "code": code.value, "data": None}
+    return ReturnCode.NO_DATA if section in UNKNOWN_STATE_SECTIONS else ReturnCode.PROCESSING
+
+
+def _unsettled(section: str) -> dict[str, Any]:
+    return {"success": False, "msg": UNSETTLED_MSG, "code": _unsettled_code(section).value, "data": None}
 
 
 def _refund_answer(section: str, refund: HospitalRefund) -> Answer:
@@ -221,8 +224,7 @@ async def _refund(
     except Exception:
         # The refund may or may not have been written: only a retry with the same number can tell.
         log.exception("hospital refund failed unexpectedly", extra={"path": request.url.path})
-        unsettled = _unsettled(section)
-        raise ShimError(ReturnCode(unsettled["code"]), UNSETTLED_MSG) from None
+        raise ShimError(_unsettled_code(section), UNSETTLED_MSG) from None
     return _refund_answer(section, refund)
 
 
