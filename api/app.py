@@ -19,6 +19,7 @@ from resolvers.schema import build_schema
 from services.file_links import FileLinkSigner
 from services.identity.accounts import AccountService
 from services.identity.client_address import RememberClientAddress
+from services.identity.operator_sessions import OperatorSessionPolicy
 from services.identity.operators import OperatorService
 from services.identity.principal import SessionTokens
 from services.identity.real_name import FakeRealNameVerifier
@@ -126,7 +127,14 @@ def create_app(settings: Settings) -> Starlette:
             throttles=throttles,
             verifier=FakeRealNameVerifier() if settings.real_name_verification == "fake" else None,
         ),
-        operators=OperatorService(db, throttles=throttles),
+        operators=OperatorService(
+            db,
+            throttles=throttles,
+            policy=OperatorSessionPolicy(
+                lifetime=timedelta(hours=settings.operator_session_hours),
+                idle=timedelta(minutes=settings.operator_idle_minutes),
+            ),
+        ),
         sessions=SessionTokens(settings.session_secret.get_secret_value().encode(), ttl_s=settings.session_ttl_s),
         dev_login=settings.dev,
         national_card_qr_index=settings.national_card_qr_index,

@@ -170,7 +170,10 @@ class GraphQLApp(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        return Context.for_request(self._services, principal=principal_of(request, self._services.sessions))
+        principal = principal_of(request, self._services.sessions)
+        # An operator's token names a stored session: checked here on every request (issue 15 item 10).
+        principal = await self._services.operators.sessions.check(principal)
+        return Context.for_request(self._services, principal=principal)
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         sub_response = _SubResponse()

@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     """Signs session tokens. Set it (the same for every worker) in production: with the per-process
     default, tokens stop working when the process restarts."""
     session_ttl_s: int = Field(default=7 * 24 * 3600, ge=60)
+    operator_session_hours: float = Field(default=8.0, gt=0, le=24 * 7)
+    """An operator's stored session ends this long after its login, whatever happens."""
+    operator_idle_minutes: float = Field(default=30.0, gt=0, le=24 * 60)
+    """An operator's session ends after this long without a request."""
     national_card_qr_index: int = Field(default=0, ge=-8, le=8)
     """Position of the 64-character ID in a national e-health card's colon-separated QR content (1.1)."""
     wechat_appid: str = ""

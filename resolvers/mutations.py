@@ -14,7 +14,9 @@ from .identity.mutations.card_contact_add import CardContactAddMutation
 from .identity.mutations.card_unbind import CardUnbindMutation
 from .identity.mutations.dev_login import DevLoginMutation
 from .identity.mutations.health_card_create import HealthCardCreateMutation
+from .identity.mutations.operator_admin import OperatorAdminMutation
 from .identity.mutations.operator_login import OperatorLoginMutation
+from .identity.mutations.operator_session import OperatorLogoutMutation, OperatorPasswordChangeMutation
 from .identity.mutations.patient_info_update import PatientInfoUpdateMutation
 from .identity.mutations.wechat_login import WeChatLoginMutation
 from .inpatient.mutations.caregiver_pass_create import CaregiverPassCreateMutation
@@ -45,6 +47,9 @@ MUTATIONS: list[type] = [
     WeChatLoginMutation,
     DevLoginMutation,
     OperatorLoginMutation,
+    OperatorLogoutMutation,
+    OperatorPasswordChangeMutation,
+    OperatorAdminMutation,
     CardBindingStartMutation,
     CardBindingConfirmMutation,
     HealthCardCreateMutation,

@@ -62,6 +62,31 @@ class Operator(TimestampedMixin, Base):
     role: Mapped[str] = mapped_column(String(16))
     """region or hospital."""
     hospital_id: Mapped[str | None] = mapped_column(String(64))
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    """Set by disableOperator / `hisgraph operator disable`: no login, and every session ends at once."""
+    last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class OperatorSession(Base):
+    """A signed-in operator's session: the token carries a random id whose SHA-256 is ``id_hash``.
+
+    Checked on every operator request: ended (logout, password change or reset, disable), past
+    ``expires_at`` or idle longer than the idle timeout, or its operator disabled or deleted, and the token
+    opens nothing.
+    """
+
+    __tablename__ = "operator_sessions"
+
+    id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True, autoincrement=True)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_why: Mapped[str | None] = mapped_column(String(32))
+    """logout, password-changed, password-reset, disabled."""
 
 
 class OneTimeCode(Base):

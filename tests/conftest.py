@@ -23,7 +23,7 @@ from api.demo import simulated_region
 from api.logs import masked_handler
 from api.settings import Settings
 from his_clients.registry import Registry
-from services.identity.principal import OperatorPrincipal, PatientPrincipal
+from services.identity.principal import PatientPrincipal
 from simulator.server import RunningSimulator, start_in_thread
 
 # Property tests: `dev` (the default) explores afresh at every run; `ci` is derandomized (the same examples on
@@ -126,10 +126,42 @@ async def sign_in_patient(app: Any, *, openid: str = "test:patient", cards: tupl
 
 
 def sign_in_operator(client: httpx.AsyncClient, *, role: str = "region", hospital_id: str | None = None) -> None:
-    """Switch a test client to an operator's session (tokens are stateless: no account row needed)."""
+    """Switch a test client to an operator's session: an operator ``test.<role>.<hospital>`` (made if missing)
+    with a stored session of theirs (issue 15 item 10).
+
+    This helper is synchronous and the store is not: the operator and session are written by a request hook,
+    on the loop, just before the client's next request, which then carries the session's token."""
     app = client._transport.app  # type: ignore[attr-defined]
-    principal = OperatorPrincipal(operator_id=1, role=role, hospital_id=hospital_id)  # type: ignore[arg-type]
-    client.headers["Authorization"] = f"Bearer {app.state.services.sessions.issue(principal)}"
+    services = app.state.services
+    placeholder = f"Bearer operator-sign-in-{role}-{hospital_id or 'all'}-{id(client)}"
+    token: list[str] = []
+
+    async def start(request: httpx.Request) -> None:
+        if request.headers.get("authorization") != placeholder:
+            return  # the test switched to another session since
+        if not token:
+            from sqlalchemy import select
+
+            from store.accounts import Operator
+
+            username = f"test.{role}.{hospital_id or 'all'}"
+            async with services.db.session() as session:
+                operator = await session.scalar(select(Operator).where(Operator.username == username))
+                if operator is None:
+                    operator = Operator(username=username, password_hash="none", role=role, hospital_id=hospital_id)
+                    session.add(operator)
+                    await session.flush()
+                principal, _ = services.operators.sessions.start(session, operator)
+            token.append(f"Bearer {services.sessions.issue(principal)}")
+        request.headers["Authorization"] = token[0]
+        if client.headers.get("Authorization") == placeholder:
+            client.headers["Authorization"] = token[0]
+
+    client.event_hooks["request"] = [
+        hook for hook in client.event_hooks["request"] if not getattr(hook, "operator_sign_in", False)
+    ] + [start]
+    start.operator_sign_in = True  # type: ignore[attr-defined]
+    client.headers["Authorization"] = placeholder
 
 
 def subject_of(client: httpx.AsyncClient) -> str:

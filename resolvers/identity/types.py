@@ -6,6 +6,7 @@ from datetime import datetime
 
 import strawberry
 
+from ..operators.accounts import OperatorAccount
 from ..patients.types import Patient
 
 
@@ -30,9 +31,14 @@ class AccountCard:
         return Patient(medical_card_number=self.medical_card_number)
 
 
-@strawberry.type(description="The signed-in patient account.")
+@strawberry.type(description="Who is signed in: a patient's account (its cards), or an operator (operator).")
 class Me:
-    cards: list[AccountCard] = strawberry.field(description="Every card the account holds, its own and its family's.")
+    cards: list[AccountCard] = strawberry.field(
+        description="Every card the account holds, its own and its family's; empty for an operator."
+    )
+    operator: OperatorAccount | None = strawberry.field(
+        default=None, description="The signed-in operator's account (username, role, hospital); null for a patient."
+    )
 
 
 @strawberry.type(description="A code was sent to the phone number the hospital holds for this card.")

@@ -68,7 +68,7 @@ async def inbound_calls(
         str | None, strawberry.argument(description="Only calls to this shim path, e.g. /prefront/patient/genCard.")
     ] = None,
     limit: Annotated[int, strawberry.argument(description=f"At most this many calls (1-{MAX_CALLS}).")] = 50,
-) -> list[InboundCallRecord]:
+) -> list[InboundCallRecord] | None:
     principal = info.context.principal
     if not isinstance(principal, OperatorPrincipal):  # pragma: no cover - Query.operator checks it
         raise Forbidden("operators only")

@@ -107,7 +107,7 @@ async def job_runs(
         bool, strawberry.argument(description="Only each job's newest run: the dashboard's 'last run' column.")
     ] = False,
     limit: Annotated[int, strawberry.argument(description=f"At most this many runs (1-{MAX_RUNS}).")] = 50,
-) -> list[JobRunRecord]:
+) -> list[JobRunRecord] | None:
     principal = info.context.principal
     if not isinstance(principal, OperatorPrincipal):  # pragma: no cover - Query.operator checks it
         raise Forbidden("operators only")

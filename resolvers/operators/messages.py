@@ -120,7 +120,7 @@ async def message_deliveries(
         MessageDeliveryState | None, strawberry.argument(description="Only messages in this state.")
     ] = None,
     limit: Annotated[int, strawberry.argument(description=f"At most this many messages (1-{MAX_MESSAGES}).")] = 50,
-) -> list[MessageDelivery]:
+) -> list[MessageDelivery] | None:
     records = await list_deliveries(
         info.context.services.db,
         hospital_ids=_visible_hospitals(info, hospital_id),
@@ -130,7 +130,7 @@ async def message_deliveries(
     return [MessageDelivery.from_record(record) for record in records]
 
 
-async def message_delivery_counts(info: Info, hospital_id: HospitalFilter = None) -> list[MessageDeliveryCount]:
+async def message_delivery_counts(info: Info, hospital_id: HospitalFilter = None) -> list[MessageDeliveryCount] | None:
     counts = await count_deliveries(info.context.services.db, hospital_ids=_visible_hospitals(info, hospital_id))
     return [MessageDeliveryCount(state=state, count=counts.get(str(state.value), 0)) for state in MessageDeliveryState]
 

@@ -80,7 +80,7 @@ async def survey_results(
         datetime | None,
         strawberry.argument(description="Only answers submitted at or after this time (UTC when it has no offset)."),
     ] = None,
-) -> list[SurveyResult]:
+) -> list[SurveyResult] | None:
     principal = info.context.principal
     if not isinstance(principal, OperatorPrincipal):  # pragma: no cover - Query.operator checks it
         raise Forbidden("operators only")

@@ -28,6 +28,8 @@ from his_clients.models.statistics import (
 from ..context import Info
 from ..fanout import per_hospital
 from ..results import required, time_window
+from .accounts import OperatorAccount, operators_field
+from .audit_log import AuditLogPage, audit_log_field
 from .inbound import InboundCallRecord, inbound_calls_field
 from .job_runs import JobRunRecord, job_runs_field
 from .messages import MessageDelivery, MessageDeliveryCount, message_deliveries_field, message_delivery_counts_field
@@ -63,17 +65,19 @@ WINDOW = "startTime and endTime are yyyy-MM-dd HH:mm:ss; a malformed time is ref
     )
 )
 class OperatorViews:
-    inbound_calls: list[InboundCallRecord] = inbound_calls_field
-    job_runs: list[JobRunRecord] = job_runs_field
-    survey_results: list[SurveyResult] = survey_results_field
-    message_deliveries: list[MessageDelivery] = message_deliveries_field
-    message_delivery_counts: list[MessageDeliveryCount] = message_delivery_counts_field
-    visit_results: list[VisitResult] = visit_results_field
+    inbound_calls: list[InboundCallRecord] | None = inbound_calls_field
+    job_runs: list[JobRunRecord] | None = job_runs_field
+    survey_results: list[SurveyResult] | None = survey_results_field
+    message_deliveries: list[MessageDelivery] | None = message_deliveries_field
+    message_delivery_counts: list[MessageDeliveryCount] | None = message_delivery_counts_field
+    visit_results: list[VisitResult] | None = visit_results_field
+    operators: list[OperatorAccount] | None = operators_field
+    audit_log: AuditLogPage | None = audit_log_field
 
     @strawberry.field(description=f"Transaction figures per hospital over a time window (30.1.1). {HOSPITALS} {WINDOW}")
     def transaction_statistics(
         self, info: Info, hospital_id: HospitalIds, start_time: StartTime, end_time: EndTime
-    ) -> list[TransactionStatisticsEntry | None]:
+    ) -> list[TransactionStatisticsEntry | None] | None:
         start, end = time_window("startTime", start_time, "endTime", end_time)
         return per_hospital(  # type: ignore[return-value]
             info,
@@ -89,7 +93,7 @@ class OperatorViews:
     )
     def hospital_transaction_counts(
         self, info: Info, hospital_id: HospitalIds, start_time: StartTime, end_time: EndTime
-    ) -> list[HospitalTransactionCounts | None]:
+    ) -> list[HospitalTransactionCounts | None] | None:
         start, end = time_window("startTime", start_time, "endTime", end_time)
         registry = info.context.registry
 
@@ -133,7 +137,7 @@ class OperatorViews:
         pay_type: Annotated[
             str | None, strawberry.argument(description="Only this payType, e.g. WeChatPay; all when left out.")
         ] = None,
-    ) -> list[HospitalTradeRecords | None]:
+    ) -> list[HospitalTradeRecords | None] | None:
         start, end = time_window("startTime", start_time, "endTime", end_time)
 
         def wanted(record: TradeRecordReply) -> bool:
@@ -158,7 +162,7 @@ class OperatorViews:
     @strawberry.field(description=f"What each hospital holds under one order number, outTradeNo (14.2.2). {HOSPITALS}")
     def reconciliation_orders(
         self, info: Info, hospital_id: HospitalIds, out_trade_no: OutTradeNo
-    ) -> list[HospitalTradeOrders | None]:
+    ) -> list[HospitalTradeOrders | None] | None:
         trade_no = required("outTradeNo", out_trade_no)
         return per_hospital(  # type: ignore[return-value]
             info,
@@ -180,7 +184,7 @@ class OperatorViews:
         hospital_id: HospitalIds,
         out_trade_no: OutTradeNo,
         refund_no: Annotated[str, strawberry.argument(description="The refund number (refundNo, 退款单号).")],
-    ) -> list[HospitalTradeRefund | None]:
+    ) -> list[HospitalTradeRefund | None] | None:
         request = ReconciliationQueryByOutTradeNoAndRefundNoRequest(
             trade_no=required("outTradeNo", out_trade_no), refund_no=required("refundNo", refund_no)
         )
@@ -206,5 +210,5 @@ class OperatorViews:
         info: Info,
         hospital_id: Annotated[str, strawberry.argument(description="The hospital to check (one id).")],
         date: Annotated[str, strawberry.argument(description="The day to check, yyyy-MM-dd, Beijing time.")],
-    ) -> ReconciliationCheck:
+    ) -> ReconciliationCheck | None:
         return await reconciliation_check(info, hospital_id, date)

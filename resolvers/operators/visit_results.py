@@ -68,7 +68,7 @@ async def visit_results(
         str | None, strawberry.argument(description="Only this registration's result (recordId).")
     ] = None,
     limit: Annotated[int, strawberry.argument(description=f"At most this many results (1-{MAX_RESULTS}).")] = 50,
-) -> list[VisitResult]:
+) -> list[VisitResult] | None:
     hospital_ids = hospital_ids_argument(info, hospital_id)
     rows = await uploads.visit_results(
         info.context.services.db,

@@ -28,6 +28,11 @@ class OperatorPrincipal:
     operator_id: int
     role: OperatorRole
     hospital_id: str | None
+    session_id: str | None = None
+    """The stored session (table ``operator_sessions``) this request runs under: re-checked on every request,
+    so a disabled, deleted or re-passworded operator, an ended or idle session, loses access at once."""
+    username: str | None = None
+    """Filled from the store when the session is checked."""
 
     @property
     def subject(self) -> str:
@@ -60,19 +65,29 @@ MAX_TOKEN_LENGTH = 4096
 
 
 class SessionTokens:
-    """Issues and reads session tokens (HMAC-signed, expiring; nothing to look up per request)."""
+    """Issues and reads session tokens (HMAC-signed, expiring). A patient's token needs no look-up; an
+    operator's names a stored session that is checked on every request (services/identity/operator_sessions.py)."""
 
     def __init__(self, secret: bytes, *, ttl_s: int = 7 * 24 * 3600) -> None:
         self._signer = Signer(secret, purpose="session")
         self.ttl_s = ttl_s
 
-    def issue(self, principal: Principal) -> str:
+    def issue(self, principal: Principal, *, ttl_s: int | None = None) -> str:
         if isinstance(principal, InvalidSession):
             raise ValueError("an invalid session cannot be issued")
         if isinstance(principal, PatientPrincipal):
-            return self._signer.sign({"k": "p", "a": principal.account_id}, ttl_s=self.ttl_s)
+            return self._signer.sign({"k": "p", "a": principal.account_id}, ttl_s=ttl_s or self.ttl_s)
+        if not principal.session_id:
+            raise ValueError("an operator's token needs a stored session (OperatorSessions.start)")
         return self._signer.sign(
-            {"k": "o", "o": principal.operator_id, "r": principal.role, "h": principal.hospital_id}, ttl_s=self.ttl_s
+            {
+                "k": "o",
+                "o": principal.operator_id,
+                "r": principal.role,
+                "h": principal.hospital_id,
+                "s": principal.session_id,
+            },
+            ttl_s=ttl_s or self.ttl_s,
         )
 
     def read(self, token: str) -> Principal:
@@ -92,11 +107,15 @@ class SessionTokens:
         if payload.get("k") == "p" and type(account) is int:
             return PatientPrincipal(account_id=account)
         hospital = payload.get("h")
+        session = payload.get("s")
         if (
             payload.get("k") == "o"
             and type(operator) is int
             and payload.get("r") in ("region", "hospital")
             and (hospital is None or isinstance(hospital, str))
+            and isinstance(session, str)
+            and session
         ):
-            return OperatorPrincipal(operator_id=operator, role=payload["r"], hospital_id=hospital)
+            # Only a claim: OperatorSessions.check (every request) replaces it with what the store says.
+            return OperatorPrincipal(operator_id=operator, role=payload["r"], hospital_id=hospital, session_id=session)
         return InvalidSession("unknown kind")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 import strawberry
@@ -11,13 +12,16 @@ from services.identity.operators import LoginThrottled, OperatorRefused
 
 from ...context import Info
 from ..types import IdentityRefusal, Session
-from .common import session_for
 
 
 @strawberry.type
 class OperatorLoginMutation:
     @strawberry.mutation(
-        description="Sign in to the operators' dashboards (accounts are made with `hisgraph operator create`)."
+        description=(
+            "Sign in to the operators' dashboards (accounts are made with `hisgraph operator create`). The session "
+            "is stored: it lasts 8 hours at most, ends after 30 minutes idle (settings), and ends at once on "
+            "operatorLogout, a password change or reset, or when the operator is disabled."
+        )
     )
     async def operator_login(
         self,
@@ -29,7 +33,7 @@ class OperatorLoginMutation:
         strawberry.union("OperatorSessionResult", description="An operator's session, or why the login was refused."),
     ]:
         try:
-            principal = await info.context.services.operators.authenticate(
+            principal, expires_at = await info.context.services.operators.login(
                 username, password, address=current_client_address()
             )
         except LoginThrottled as throttled:
@@ -38,4 +42,6 @@ class OperatorLoginMutation:
             )
         except OperatorRefused as refused:
             return IdentityRefusal(code="50001", message=str(refused))
-        return session_for(info, principal)
+        # The token lives as long as the stored session may; the session itself is checked on every request.
+        ttl_s = max(1, int((expires_at - datetime.now(UTC)).total_seconds()))
+        return Session(token=info.context.services.sessions.issue(principal, ttl_s=ttl_s), expires_at=expires_at)
