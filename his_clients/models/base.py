@@ -195,7 +195,7 @@ class HisReply(BaseModel):
                 target = keys.get(clean.lower(), clean)
             else:
                 target = key
-            if (value is None or (value == "" and target in blank_is_absent)) and (
+            if (value is None or (isinstance(value, str) and not value.strip() and target in blank_is_absent)) and (
                 target in normalised or target in blank_is_absent
             ):
                 continue  # absent; and a duplicate spelling never erases a value already read
