@@ -183,3 +183,49 @@ async def test_the_allowlist_accepts_only_its_operations(region: Registry, tmp_p
             refused = await client.post("/graphql", json=request)
             assert refused.status_code == 400
             assert refused.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED"
+
+
+@pytest.mark.redis
+async def test_persisted_queries_are_shared_through_redis(region: Registry, tmp_path: Path) -> None:
+    """issue 12 item 7: with the cache in Redis, a query registered at one gateway runs by hash at the next
+    (a new process: its own memory holds nothing)."""
+    import os
+    import uuid
+
+    import redis.asyncio
+
+    url = os.environ.get("HISGRAPH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    connection = redis.asyncio.Redis.from_url(url)
+    try:
+        await connection.ping()
+    except (OSError, redis.RedisError) as exc:
+        await connection.aclose()
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"Redis is not reachable at {url}: {exc}")
+    prefix = f"hisgraph-test-{uuid.uuid4().hex}"
+    query = '{ hospital(id: "256") { id } }'
+    digest = sha256_of(query)
+
+    def worker() -> Settings:
+        return Settings(
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'shared.sqlite3'}",
+            registry=region,
+            cache_backend="redis",
+            redis_url=url,
+            cache_prefix=prefix,
+        )
+
+    try:
+        async with running_gateway(worker(), signed_in=False) as first:
+            assert (await first.post("/graphql", json=_persisted(query, digest))).json()["data"]["hospital"][
+                "id"
+            ] == "256"
+        async with running_gateway(worker(), signed_in=False) as second:
+            answer = await second.post("/graphql", json=_persisted(None, digest))
+            assert answer.json()["data"]["hospital"]["id"] == "256"
+    finally:
+        keys = [key async for key in connection.scan_iter(f"{prefix}:*")]
+        if keys:
+            await connection.delete(*keys)
+        await connection.aclose()
