@@ -84,6 +84,7 @@ def test_uvicorn_access_lines_mask_query_strings_and_link_tokens(tmp_path: Path)
                 time.sleep(0.1)
         answered = httpx.get(f"{base}/healthz?idCard={DEMO_ID_NUMBER}&phone={PHONE}&token=s3cr3t-value")
         assert answered.headers["x-request-id"]
+        assert "server" not in answered.headers  # what runs here is not told
         httpx.get(f"{base}/survey/{SECRET_TOKEN}")
         httpx.get(f"{base}/files/f1.{SECRET_TOKEN}?expires=1")
         httpx.post(f"{base}/graphql", json={"query": "{ __typename }"}, headers={"Authorization": "Bearer abc.defghij"})
