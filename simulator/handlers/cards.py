@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 
+from simulator.catalog import DICTIONARIES_PATH
 from simulator.data.model import Patient
-from simulator.envelope import CARD_UNKNOWN_FOR_CARD_SERVICES, NOT_FOUND, Rejected, Reply, ok
+from simulator.envelope import CARD_UNKNOWN_FOR_CARD_SERVICES, INVALID_PARAM, NOT_FOUND, Rejected, Reply, ok
 from simulator.handlers import handles
 from simulator.handlers.context import CallContext, money
+from simulator.handlers.template import default_handler
 
 _SEX_BY_GENDER = {"1": "男", "2": "女"}
 
@@ -91,3 +95,32 @@ def unbind_card(ctx: CallContext) -> Reply:
     if ctx.hospital.by_card.get(old) is None and ctx.hospital.by_card.get(new) is None:
         raise Rejected(CARD_UNKNOWN_FOR_CARD_SERVICES)
     return {"success": True, "msg": "成功", "code": "10001"}
+
+
+@cache
+def _codes(dictionary: str) -> frozenset[str]:
+    """The codes of one of the spec's dictionaries (附一 nation, 附五 relationship)."""
+    raw = json.loads(DICTIONARIES_PATH.read_text(encoding="utf-8"))
+    return frozenset(str(row["code"]) for row in raw[dictionary]["entries"])
+
+
+def _dictionary_codes(ctx: CallContext, fields: dict[str, str]) -> None:
+    """A real HIS keeps to the spec's dictionaries: a code outside them is 20003, not filed."""
+    for name, dictionary in fields.items():
+        value = ctx.body.text(name)
+        if value and value not in _codes(dictionary):
+            raise Rejected(INVALID_PARAM, f"参数格式错误: {name}={value} 不在字典中")
+
+
+@handles("hospital.interface.createCardContacts")
+def create_card_contact(ctx: CallContext) -> Reply:
+    """1.2.3: relation from 附五 (01-05), nation from 附一 (01-56); otherwise as the spec's example."""
+    _dictionary_codes(ctx, {"relation": "relationship", "nation": "nation"})
+    return default_handler(ctx)
+
+
+@handles("hospital.interface.updateHisPatientInfo")
+def update_patient_info(ctx: CallContext) -> Reply:
+    """1.2.4: a nation, when given, from 附一."""
+    _dictionary_codes(ctx, {"nation": "nation"})
+    return default_handler(ctx)

@@ -80,3 +80,27 @@ async def test_codes_outside_the_dictionaries_are_refused_before_any_call(
     assert result["__typename"] == "InvalidInput", body
     assert (result["field"], result["code"]) == (field, "20003")
     assert calls(sim_admin, method=METHOD) == []
+
+
+@pytest.mark.parametrize(("field", "value"), [("relation", "1"), ("nation", "97")])
+def test_the_simulated_hospital_refuses_codes_outside_the_dictionaries(
+    sim_admin: httpx.Client, simulator: Any, field: str, value: str
+) -> None:
+    """issue 11 item 1: the simulator is as strict as a real HIS, so the gateway cannot agree with it on the
+    platform's old codes: 1.2.3 with relation "1" or nation "97" is 20003."""
+    body = {
+        "hospitalId": "253",
+        "medicalCardNumber": DEMO_CARD,
+        "name": "张大山",
+        "gender": "1",
+        "birthday": "1958-03-02",
+        "address": "地址",
+        "idcard": "370102195803021234",
+        "phone": "13800000000",
+        "nation": "01",
+        "relation": "02",
+    }
+    url = f"{simulator.base_url}/his/253/{METHOD}"
+    assert httpx.post(url, json=body).json()["code"] == "10001"
+    refused = httpx.post(url, json={**body, field: value}).json()
+    assert (refused["success"], refused["code"]) == (False, "20003")
