@@ -331,6 +331,68 @@ def cmd_operator_create(args: argparse.Namespace) -> int:
         raise UserMistake(f"not created: {refused}") from None
 
 
+def _operator_admin(args: argparse.Namespace, action: str) -> int:
+    """`operator list`, `operator disable` and `operator reset-password`: audited as the command line (cli)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from services.identity.operators import OperatorNotFound, OperatorService
+    from store.db import Database
+
+    settings = _settings(getattr(args, "config", None))
+    hospital = getattr(args, "hospital", None)
+    if hospital is not None:
+        registry = _registry(settings, args.config) if args.config or settings.registry_path else None
+        if registry is None:
+            raise UserMistake("give --config (or HISGRAPH_REGISTRY_PATH) so the hospital id is checked")
+        if registry.hospital(hospital) is None:
+            raise UserMistake(f"no hospital {hospital!r} in the registry")
+    database_url = args.database_url or settings.database_url
+
+    async def run() -> int:
+        db = Database(database_url)
+        try:
+            await db.migrate()
+            operators = OperatorService(db)
+            if action == "list":
+                for o in await operators.list():
+                    if hospital is not None and o.hospital_id != hospital:
+                        continue
+                    last = o.last_login_at.isoformat(timespec="seconds") if o.last_login_at else "never"
+                    state = "disabled" if o.disabled else "active"
+                    print(f"{o.username}\t{o.role}\t{o.hospital_id or '-'}\t{state}\tlast login {last}")
+            elif action == "disable":
+                ended = await operators.disable(None, args.username)
+                print(f"operator {args.username} disabled; {ended} session(s) ended")
+            else:
+                password = await operators.reset_password(None, args.username)
+                print(f"operator {args.username}: one-time password {password} (shown once; every session ended)")
+        finally:
+            await db.dispose()
+        return 0
+
+    try:
+        return asyncio.run(run())
+    except OperatorNotFound:
+        raise UserMistake(f"no operator named {args.username!r}") from None
+    except SQLAlchemyError as failed:
+        raise UserMistake(f"the database refused: {type(failed).__name__}") from None
+
+
+def cmd_operator_list(args: argparse.Namespace) -> int:
+    """List the operators: username, role, hospital, active or disabled, last login."""
+    return _operator_admin(args, "list")
+
+
+def cmd_operator_disable(args: argparse.Namespace) -> int:
+    """Disable an operator: no login, every session ends at once."""
+    return _operator_admin(args, "disable")
+
+
+def cmd_operator_reset_password(args: argparse.Namespace) -> int:
+    """Give an operator a generated one-time password (printed once) and end their sessions."""
+    return _operator_admin(args, "reset-password")
+
+
 def cmd_followers_import(args: argparse.Namespace) -> int:
     """Load the official account's followers (unionid -> openid) from a CSV: services.messages.followers."""
     from services.messages.followers import import_followers, parse_followers_csv
@@ -415,6 +477,19 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--config", help="hospital registry TOML (default: $HISGRAPH_REGISTRY_PATH)")
     create.add_argument("--database-url", help="default: $HISGRAPH_DATABASE_URL or the SQLite file")
     create.set_defaults(run=cmd_operator_create)
+    listing = operator_sub.add_parser("list", help="list operators (username, role, hospital, state, last login)")
+    listing.add_argument("--hospital", help="only this hospital's operators (checked in the registry)")
+    listing.add_argument("--config", help="hospital registry TOML (default: $HISGRAPH_REGISTRY_PATH)")
+    listing.add_argument("--database-url", help="default: $HISGRAPH_DATABASE_URL or the SQLite file")
+    listing.set_defaults(run=cmd_operator_list)
+    disable = operator_sub.add_parser("disable", help="disable an operator: their sessions end at once")
+    disable.add_argument("--username", required=True)
+    disable.add_argument("--database-url", help="default: $HISGRAPH_DATABASE_URL or the SQLite file")
+    disable.set_defaults(run=cmd_operator_disable)
+    reset = operator_sub.add_parser("reset-password", help="print a one-time password; their sessions end")
+    reset.add_argument("--username", required=True)
+    reset.add_argument("--database-url", help="default: $HISGRAPH_DATABASE_URL or the SQLite file")
+    reset.set_defaults(run=cmd_operator_reset_password)
 
     followers = sub.add_parser("followers", help="the official account's followers (who gets messages)")
     followers_sub = followers.add_subparsers(dest="followers_command", required=True)

@@ -252,3 +252,45 @@ def test_serve_with_two_workers_answers_and_stops_on_sigterm(tmp_path: Path) -> 
     started = {json.loads(line)["msg"] for line in stderr.splitlines() if "Started server process" in line}
     assert len(started) == 2  # two worker processes, each logged through the masked JSON handler
     assert "Stopping parent process" in stderr
+
+
+def test_operator_list_disable_and_reset_password(tmp_path: Path) -> None:
+    """issue 15 item 11: `operator list/disable/reset-password`; an unknown operator or hospital is one line, no
+    traceback; every change is in the audit trail as the command line."""
+    database = tmp_path / "admin.sqlite3"
+    env = {
+        "HISGRAPH_OPERATOR_PASSWORD": "correct horse battery staple",
+        "HISGRAPH_DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+    }
+    assert (
+        run_cli(
+            "operator", "create", "--username", "li.na", "--role", "hospital", "--hospital", "253", *REGISTRY, env=env
+        ).returncode
+        == 0
+    )
+    assert run_cli("operator", "create", "--username", "wang.li", "--role", "region", env=env).returncode == 0
+    listed = run_cli("operator", "list", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines() == [
+        "li.na\thospital\t253\tactive\tlast login never",
+        "wang.li\tregion\t-\tactive\tlast login never",
+    ]
+    only = run_cli("operator", "list", "--hospital", "253", *REGISTRY, env=env)
+    assert only.stdout.splitlines() == ["li.na\thospital\t253\tactive\tlast login never"]
+    assert "no hospital '999'" in one_line_refusal(run_cli("operator", "list", "--hospital", "999", *REGISTRY, env=env))
+    disabled = run_cli("operator", "disable", "--username", "li.na", env=env)
+    assert disabled.returncode == 0, disabled.stderr
+    assert "disabled" in run_cli("operator", "list", env=env).stdout.splitlines()[0]
+    reset = run_cli("operator", "reset-password", "--username", "wang.li", env=env)
+    assert reset.returncode == 0, reset.stderr
+    password = reset.stdout.split("one-time password ")[1].split(" ")[0]
+    assert len(password) >= 20
+    for command in ("disable", "reset-password"):
+        assert "no operator named 'nobody'" in one_line_refusal(
+            run_cli("operator", command, "--username", "nobody", env=env)
+        )
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        rows = connection.execute("select username, action, target from audit_log order by id").fetchall()
+        [(stored,)] = connection.execute("select password_hash from operators where username = 'wang.li'").fetchall()
+    assert rows == [("cli", "operator-disabled", "li.na"), ("cli", "password-reset", "wang.li")]
+    assert password not in stored
