@@ -8,6 +8,7 @@ from typing import Annotated
 
 import strawberry
 
+from services.audit import record
 from services.identity.principal import OperatorPrincipal
 from services.shims.replay import ReplayRefusalCode, ReplayRefused, replay_call
 
@@ -100,6 +101,15 @@ class InboundCallReplayMutation:
         except ReplayRefused as refused:
             return InboundReplayRefusal(code=InboundReplayRefusalCode(refused.code.value), message=refused.message)
         code = replayed.reply.get("code")
+        async with services.db.session() as db:  # audited (issue 15 item 12)
+            record(
+                db,
+                principal,
+                "inbound-call-replayed",
+                hospital_id=replayed.original.hospital_id,
+                target=f"inbound call {number}",
+                detail={"path": replayed.original.path, "replyCode": str(code) if code is not None else None},
+            )
         return InboundReplaySuccess(
             original=InboundCallRecord.from_row(replayed.original),
             success=replayed.reply.get("success") is True,

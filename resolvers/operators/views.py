@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 
@@ -30,6 +30,7 @@ from ..fanout import per_hospital
 from ..results import required, time_window
 from .accounts import OperatorAccount, operators_field
 from .audit_log import AuditLogPage, audit_log_field
+from .audit_reads import audited
 from .inbound import InboundCallRecord, inbound_calls_field
 from .job_runs import JobRunRecord, job_runs_field
 from .messages import MessageDelivery, MessageDeliveryCount, message_deliveries_field, message_delivery_counts_field
@@ -148,7 +149,7 @@ class OperatorViews:
                 return False
             return pay_type is None or record.pay_type == pay_type
 
-        return per_hospital(  # type: ignore[return-value]
+        entries = per_hospital(
             info,
             hospital_id,
             method=RECONCILIATION_DETAIL,
@@ -158,6 +159,18 @@ class OperatorViews:
             ),
             empty=lambda hospital: HospitalTradeRecords(hospital_id=strawberry.ID(hospital), records=[]),
         )
+        # Patients' names and card numbers: each read is audited (issue 15 item 12).
+        # Awaited by graphql-core item by item, as per_hospital's entries are.
+        read: list[Any] = [
+            audited(
+                info,
+                entry,
+                view="reconciliationRecords",
+                patients=lambda e: [(str(e.hospital_id), r.medical_card_number) for r in e.records],
+            )
+            for entry in entries
+        ]
+        return read
 
     @strawberry.field(description=f"What each hospital holds under one order number, outTradeNo (14.2.2). {HOSPITALS}")
     def reconciliation_orders(

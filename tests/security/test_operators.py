@@ -288,3 +288,29 @@ async def test_the_audit_trail_records_logins_and_actions_scoped_by_hospital(gat
         with pytest.raises(Exception, match="append-only"):
             async with services_of(gateway).db.session() as db:
                 await db.execute(text(statement))
+
+
+RECORDS = """query ($h: String!) { operator {
+  reconciliationRecords(hospitalId: $h, startTime: "2019-04-01 00:00:00", endTime: "2019-04-03 00:00:00") {
+    hospitalId records { patientName medicalCardNumber } } } }"""
+
+
+async def test_reads_of_patients_data_are_audited_with_the_patient_masked(gateway: httpx.AsyncClient) -> None:
+    """issue 15 item 12: reconciliationRecords returns names and card numbers: the read is audited per patient,
+    the card masked, the view named; the hospital operator of 253 reads the row, 254's does not."""
+    admin = await login(gateway, "admin")
+    body = await gql(gateway, RECORDS, admin, h="253")
+    records = body["data"]["operator"]["reconciliationRecords"][0]["records"]
+    assert records
+    card = records[0]["medicalCardNumber"]
+    trail = (await gql(gateway, AUDIT, admin, action="patient-data-read", first=50))["data"]["operator"]["auditLog"]
+    entries = [e for e in trail["entries"] if e["hospitalId"] == "253"]
+    assert len(entries) == len({r["medicalCardNumber"] for r in records})  # one row per patient
+    assert {e["operator"] for e in entries} == {"admin"}
+    assert f"card {card[:4]}{'*' * (len(card) - 8)}{card[-4:]}" in {e["target"] for e in entries}
+    assert card not in str(trail)
+    assert all('"view": "reconciliationRecords"' in e["detail"] for e in entries)
+    mine = await gql(gateway, AUDIT, await login(gateway, "li.na"), action="patient-data-read", first=50)
+    assert len(mine["data"]["operator"]["auditLog"]["entries"]) == len(entries)
+    theirs = await gql(gateway, AUDIT, await login(gateway, "zhao"), action="patient-data-read", first=5)
+    assert theirs["data"]["operator"]["auditLog"]["entries"] == []
