@@ -255,7 +255,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from store.seed import seed_demo
 
     from .app import create_app
-    from .demo import SAMPLE_QUERIES, SIGN_IN, simulated_region
+    from .demo import SAMPLE_QUERIES, SIGN_IN, publish_when_ready, simulated_region
 
     sock = _bind(args.host, args.port)  # first: a port in use is refused before anything starts
     url = f"http://{args.host}:{sock.getsockname()[1]}"
@@ -283,11 +283,38 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"\nTry these queries in GraphiQL:\n{samples}",
         flush=True,
     )
+    # As real hospitals do, the simulated ones upload their schedules (21.1.4) once the gateway listens.
+    publish_when_ready(simulator, url, registry, say=lambda text: print(text, flush=True))
     try:
         _serve(create_app(settings), sock, log_level="warning", access_log=False)
     finally:
         simulator.stop()
     return 0
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    """Check one hospital's HIS against the spec before go-live (services/probe.py); exit 1 on a deviation."""
+    from services.probe import probe
+
+    settings = _settings(args.config)
+    registry = _registry(settings, args.config)
+    if registry.hospital(args.hospital) is None:
+        raise UserMistake(f"no hospital {args.hospital!r} in the registry")
+    report = asyncio.run(
+        probe(
+            registry,
+            args.hospital,
+            card=args.card,
+            id_card=args.id_card,
+            name=args.name,
+            writes=args.writes,
+            timeout_s=args.timeout,
+        )
+    )
+    json_path, html_path = report.write(Path(args.out))
+    print(report.summary(), flush=True)
+    print(f"report: {html_path} and {json_path}", flush=True)
+    return 0 if report.passed else 1
 
 
 def cmd_operator_create(args: argparse.Namespace) -> int:
@@ -467,6 +494,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--data-dir", default="var")
     demo.set_defaults(run=cmd_demo)
+
+    probe_cmd = sub.add_parser("probe", help="check a hospital's HIS against the spec; a report as HTML and JSON")
+    probe_cmd.add_argument("--config", help="hospital registry TOML (default: $HISGRAPH_REGISTRY_PATH)")
+    probe_cmd.add_argument("--hospital", required=True, help="the hospital id in the registry")
+    probe_cmd.add_argument("--card", help="the test patient's medicalCardNumber (default: the spec's examples)")
+    probe_cmd.add_argument("--id-card", help="the test patient's ID card number")
+    probe_cmd.add_argument("--name", help="the test patient's name")
+    probe_cmd.add_argument(
+        "--writes", action="store_true", help="also call the writes the spec marks idempotent (never the others)"
+    )
+    probe_cmd.add_argument("--timeout", type=float, default=None, help="seconds per call (default: the registry's)")
+    probe_cmd.add_argument("--out", default="var/probe", help="where probe-<id>.html and .json go")
+    probe_cmd.set_defaults(run=cmd_probe)
 
     operator = sub.add_parser("operator", help="manage dashboard operators")
     operator_sub = operator.add_subparsers(dest="operator_command", required=True)
