@@ -7,11 +7,13 @@ from typing import Annotated
 import strawberry
 
 from his_clients.models.cards import UPDATE_HIS_PATIENT_INFO, PatientAddress, UpdateHisPatientInfoRequest
+from services.identity.principal import PatientPrincipal
 
 from ...context import Info
 from ...results import (
     HisRefusal,
     HospitalUnavailable,
+    InputRefused,
     InvalidInput,
     TargetHospital,
     calendar_date,
@@ -55,9 +57,41 @@ def _address(update: PatientInfoUpdateInput) -> PatientAddress | None:
     )
 
 
+async def _unproven_id_number(info: Info, update: PatientInfoUpdateInput) -> InvalidInput | None:
+    """The ID number may be written only as the account has PROVEN it for this card (SMS binding against the
+    hospital's record, or real-name verification): the holder of a created card, which proves no ID number,
+    cannot write someone else's ID number into the hospital's record (and so reach their records by it)."""
+    principal = info.context.principal
+    if update.id_card is None or not update.id_card.strip() or not isinstance(principal, PatientPrincipal):
+        return None  # nothing to change, or his_write refuses the caller anyway
+    try:
+        wanted = optional_id_number("idCard", update.id_card)
+    except InputRefused as refused:
+        return refused.as_result()
+    card = (update.medical_card_number or "").strip()
+    proven = {
+        held.id_card_number.strip().upper()
+        for held in await info.context.services.accounts.cards(principal.account_id)
+        if held.id_card_number and card in (held.medical_card_number, held.physical_card_number)
+    }
+    if wanted is not None and wanted.strip().upper() not in proven:
+        return InvalidInput(
+            field="input.idCard",
+            code="20003",
+            message="input.idCard: the ID number can be changed only to the one this card's holder has proven "
+            "(bind the hospital's card by SMS, or real-name verification)",
+        )
+    return None
+
+
 @strawberry.type
 class PatientInfoUpdateMutation:
-    @strawberry.mutation(description="Correct the holder's details in the hospital's records (1.2.4). Sent once.")
+    @strawberry.mutation(
+        description=(
+            "Correct the holder's details in the hospital's records (1.2.4). Sent once. The ID number may be set "
+            "only to the one the account has proven for this card (else InvalidInput 20003, nothing sent)."
+        )
+    )
     async def update_patient_info(
         self,
         info: Info,
@@ -67,6 +101,9 @@ class PatientInfoUpdateMutation:
         PatientInfoUpdated | HisRefusal | HospitalUnavailable | InvalidInput,
         strawberry.union("PatientInfoUpdateResult", description="Updated, or the hospital's refusal, or why not."),
     ]:
+        refused = await _unproven_id_number(info, input)
+        if refused is not None:
+            return refused
         return await his_write(
             info,
             method=UPDATE_HIS_PATIENT_INFO,
