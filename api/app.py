@@ -39,9 +39,11 @@ from store.db import Database
 from . import files, webservice
 from . import payments as payments_routes
 from .addresses import address_of
+from .graphiql import routes as graphiql_routes
 from .graphql import GraphQLApp, principal_of
 from .guards import RequestGuard
 from .logs import RequestIds
+from .openapi import OpenApiRoutes
 from .paths import NormalisePath
 from .ratelimit import RateLimit
 from .settings import Settings
@@ -215,6 +217,10 @@ def create_app(settings: Settings) -> Starlette:
         *survey_routes,
         webservice.route,
     ]
+    # The shims' OpenAPI document, generated from the catalog and the shims' own checks (api/openapi.py).
+    routes += OpenApiRoutes(routes, server_url=settings.public_base_url).routes
+    if settings.dev:
+        routes += graphiql_routes  # GraphiQL's pinned assets, no CDN (api/graphiql.py)
 
     def account_key(request: Request) -> str | None:
         """The signed-in account or operator, from the bearer token (no body read, no store call)."""

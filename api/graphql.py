@@ -46,6 +46,7 @@ from resolvers.limits import repeated_costly_field
 from resolvers.schema import Schema
 from services.identity.principal import Principal, SessionTokens
 
+from .graphiql import page_response as graphiql_page
 from .persisted_queries import NOT_FOUND as PERSISTED_QUERY_NOT_FOUND
 from .persisted_queries import PersistedQueries, PersistedQueryRefused, load_manifest
 
@@ -168,6 +169,10 @@ class GraphQLApp(GraphQL[Context, None]):
             code = _STRAWBERRY_CODES.get(error.status_code, "BAD_REQUEST")
             response = refusal_response(RequestRefused(error.status_code, code, error.reason), media)
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from the gateway's own pinned copies, under a strict CSP: no CDN (api/graphiql.py)."""
+        return graphiql_page()
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         principal = principal_of(request, self._services.sessions)
