@@ -24,7 +24,7 @@ from typing import Any
 import uvicorn
 from pydantic import ValidationError
 
-from his_clients.registry import Registry
+from his_clients.registry import Hospital, Registry
 
 from .logs import configure_logging, log_config
 from .settings import Settings, UnsafeProduction
@@ -257,6 +257,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .app import create_app
     from .demo import SAMPLE_QUERIES, SIGN_IN, publish_when_ready, simulated_region
 
+    sandbox = _sandbox(args)  # a wrong --sandbox-* value is refused before anything starts
     sock = _bind(args.host, args.port)  # first: a port in use is refused before anything starts
     url = f"http://{args.host}:{sock.getsockname()[1]}"
     Path(args.data_dir).mkdir(parents=True, exist_ok=True)
@@ -273,11 +274,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     asyncio.run(prepare())
     simulator = start_in_thread(host="127.0.0.1", port=0)
     registry = simulated_region(simulator.base_url)
+    if sandbox is not None:
+        from .sandbox import with_sandbox
+
+        registry = with_sandbox(registry, sandbox)
     settings = _jobs_on(Settings(mode="dev", database_url=database_url, registry=registry, public_base_url=url))
     samples = "".join(f"\n# {title}\n{query}\n" for title, query in SAMPLE_QUERIES)
+    sandbox_line = (
+        f"  sandbox hospital {sandbox.id}: HIS {sandbox.base_url}; shims with X-Hospital-Id: {sandbox.id} and"
+        f" {'X-Api-Key' if sandbox.auth == 'api_key' else 'an HMAC signature'}; its inbound ledger in GraphiQL:"
+        f' operator {{ inboundCalls(hospitalId: "{sandbox.id}") {{ path replyCode body reply }} }}\n'
+        if sandbox is not None
+        else ""
+    )
     print(
         f"\nhisgraph demo\n  simulated region (hospitals 253-257): {simulator.base_url}\n"
         f"  GraphiQL: {url}/graphql\n  shim:     POST {url}/prefront/patient/getPatientInfo\n"
+        f"{sandbox_line}"
         "\nQueries naming a card or ID number need a session: sign in with this, then put the token in\n"
         f'GraphiQL\'s Headers as {{"Authorization": "Bearer <token>"}}\n{SIGN_IN}\n'
         f"\nTry these queries in GraphiQL:\n{samples}",
@@ -315,6 +328,23 @@ def cmd_probe(args: argparse.Namespace) -> int:
     print(report.summary(), flush=True)
     print(f"report: {html_path} and {json_path}", flush=True)
     return 0 if report.passed else 1
+
+
+def _sandbox(args: argparse.Namespace) -> Hospital | None:
+    """The demo's sandbox hospital from ``--sandbox-*`` (api/sandbox.py), or None; a wrong value is a UserMistake."""
+    given = [args.sandbox_hospital, args.sandbox_key, args.sandbox_url]
+    if not any(given):
+        return None
+    if not all(given):
+        raise UserMistake("--sandbox-hospital, --sandbox-key and --sandbox-url go together")
+    from .sandbox import sandbox_hospital
+
+    try:
+        return sandbox_hospital(args.sandbox_hospital, args.sandbox_url, key=args.sandbox_key, auth=args.sandbox_auth)
+    except ValidationError as invalid:
+        raise UserMistake(f"sandbox hospital: {_first_problem(invalid)}") from None
+    except ValueError as refused:
+        raise UserMistake(f"sandbox hospital: {refused}") from None
 
 
 def cmd_operator_create(args: argparse.Namespace) -> int:
@@ -493,6 +523,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--data-dir", default="var")
+    demo.add_argument("--sandbox-hospital", help="add a vendor's sandbox hospital with this id (api/sandbox.py)")
+    demo.add_argument("--sandbox-key", help="its API key (or HMAC secret) on our shims, 16+ characters")
+    demo.add_argument("--sandbox-url", help="its HIS: method URL = this + '/' + method")
+    demo.add_argument("--sandbox-auth", choices=("api_key", "hmac"), default="api_key", help="default api_key")
     demo.set_defaults(run=cmd_demo)
 
     probe_cmd = sub.add_parser("probe", help="check a hospital's HIS against the spec; a report as HTML and JSON")
