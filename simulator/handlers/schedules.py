@@ -35,3 +35,14 @@ def lab_projects(ctx: CallContext) -> Reply:
         )
         project["scheduleList"] = schedules
     return reply
+
+
+@handles("hospital.interface.physical.getOrgGroup")
+def employer_groups(ctx: CallContext) -> Reply:
+    """28.1.11 as the spec's example, except that its last group lists no groupCombs: hospitals differ, and
+    such a group's items are then asked of 28.1.12."""
+    reply = render(ctx)
+    groups = reply.get("data")
+    if isinstance(groups, list) and len(groups) > 1 and isinstance(groups[-1], dict):
+        groups[-1] = {key: value for key, value in groups[-1].items() if key.strip() != "groupCombs"}
+    return reply
