@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck schema bench clean
+.PHONY: demo test lint typecheck schema bench clean browser
 
 $(STAMP): pyproject.toml
 	@echo "==> creating $(VENV) and installing hisgraph with its test tools (about a minute the first time)"
@@ -20,11 +20,24 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/hisgraph demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# Debian's chromium for tests/browser (driven by Playwright, never `playwright install`): installed when missing and
+# root (CI runs as root); otherwise those tests skip locally and fail in CI, saying why.
+browser:
+	@if ! test -x /usr/bin/chromium; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "==> installing Debian's chromium for the browser tests (tests/browser)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	      || echo "==> apt-get could not install chromium: tests/browser will say so"; \
+	  else \
+	    echo "==> no /usr/bin/chromium and not root: tests/browser skip (as root: apt-get install -y chromium chromium-driver)"; \
+	  fi; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -2,6 +2,7 @@
 // Kept out of the page so that the page's Content-Security-Policy can forbid inline scripts.
 (function () {
   "use strict";
+  // The query travels as ?q= (not ?query=, which /graphql would take for an operation sent by GET).
   var parameters = new URLSearchParams(window.location.search);
   var fetchURL = window.location.origin + window.location.pathname;
   var fetcher = GraphiQL.createFetcher({ url: fetchURL });
@@ -19,9 +20,9 @@
     return React.createElement(GraphiQL, {
       fetcher: fetcher,
       defaultEditorToolsVisibility: true,
-      query: parameters.get("query") || parameters.get("q") || undefined,
+      query: parameters.get("q") || undefined,
       variables: parameters.get("variables") || undefined,
-      onEditQuery: function (text) { update("query", text); },
+      onEditQuery: function (text) { update("q", text); },
       onEditVariables: function (text) { update("variables", text); },
       inputValueDeprecation: true,
       isHeadersEditorEnabled: true,
