@@ -36,7 +36,7 @@ from services.payments.providers.wechatpay import WeChatPayProvider
 from services.payments.worker import OutboxWorker
 from store.db import Database
 
-from . import files, webservice
+from . import files, metrics, tracing, webservice
 from . import payments as payments_routes
 from .addresses import address_of
 from .graphiql import routes as graphiql_routes
@@ -88,8 +88,12 @@ def make_payment_provider(settings: Settings) -> PaymentProvider:
 def create_app(settings: Settings) -> Starlette:
     """Build the gateway. Nothing is read from the environment here: ``settings`` says everything."""
     settings.check_production()  # production with dev-only settings refuses to start, saying why
+    metrics_access = settings.metrics_access  # protected without a token refuses here
+    tracing.configure()  # the OTEL_* variables; no exporter unless they name one (api/tracing.py)
+    metrics.install()  # HIS calls and cache lookups counted (his_clients/observe.py)
     registry = settings.load_registry()
     db = Database(settings.database_url)
+    tracing.instrument_engine(db.engine.sync_engine)
     his = HisClient(
         registry,
         backend=settings.http_backend,
@@ -153,7 +157,9 @@ def create_app(settings: Settings) -> Starlette:
         if settings.message_worker_on and settings.wechat_official is not None
         else None
     )
-    schema = build_schema(limits=settings.graphql_limits, production=not settings.dev)
+    schema = build_schema(
+        limits=settings.graphql_limits, production=not settings.dev, observers=[tracing.ObserveOperations]
+    )
     graphql_app = GraphQLApp(services, schema=schema, graphiql=settings.dev)
     surveys = make_survey_service(settings, db)
     jobs = JobScheduler(db=db, his=his, config=settings.jobs, survey_links=surveys.links) if settings.run_jobs else None
@@ -217,6 +223,11 @@ def create_app(settings: Settings) -> Starlette:
         *survey_routes,
         webservice.route,
     ]
+    if metrics_access != "off":
+        secret = settings.metrics_token if metrics_access == "protected" else None
+        token = secret.get_secret_value() if secret is not None else None
+        endpoint = metrics.metrics_endpoint(store_stats=metrics.StoreStats(db), token=token, his=his)
+        routes.append(Route("/metrics", endpoint, methods=["GET"]))
     # The shims' OpenAPI document, generated from the catalog and the shims' own checks (api/openapi.py).
     routes += OpenApiRoutes(routes, server_url=settings.public_base_url).routes
     if settings.dev:
@@ -229,6 +240,7 @@ def create_app(settings: Settings) -> Starlette:
 
     middleware = [
         Middleware(RequestIds),  # first: every log line of the request carries its id
+        Middleware(tracing.TraceRequests),  # a span per request, under the caller's traceparent (api/tracing.py)
         Middleware(NormalisePath),
         Middleware(RateLimit, settings=settings, account_key=account_key),
         Middleware(RequestGuard, settings=settings),  # bounded, typed, same-site bodies (api/guards.py)

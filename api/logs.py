@@ -10,7 +10,7 @@ SQLAlchemy's. What is masked, in the message, in every text field and in traceba
   token in a ``/survey/...`` or ``/files/...`` path.
 
 Each line carries ``request_id`` (from ``RequestIds``: the caller's ``X-Request-Id`` when it is sane,
-otherwise a new one) and ``trace_id`` (empty until tracing sets ``trace_id_var``).
+otherwise a new one) and ``trace_id`` (the current OpenTelemetry span's, api/tracing.py; or ``trace_id_var``).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import uuid
 from contextvars import ContextVar
 from typing import Any, Final, TextIO
 
+from opentelemetry import trace
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -36,6 +37,13 @@ request_id_var: ContextVar[str] = ContextVar("hisgraph_request_id", default="")
 """The id of the request being served (empty outside a request)."""
 trace_id_var: ContextVar[str] = ContextVar("hisgraph_trace_id", default="")
 """The trace id of the request being served, once tracing sets it (empty until then)."""
+
+
+def current_trace_id() -> str:
+    """The current span's trace id (32 hex digits; api/tracing.py), or "" outside a trace."""
+    span_context = trace.get_current_span().get_span_context()
+    return format(span_context.trace_id, "032x") if span_context.is_valid else ""
+
 
 _SENSITIVE_WORDS: Final = (
     "idcard|id_card|idno|idnumber|cardno|card_no|cardnumber|phone|mobile|token|sign|password|passwd|secret|"
@@ -97,7 +105,7 @@ class MaskPersonalData(logging.Filter):
         if record.stack_info:
             record.stack_info = mask_log_text(record.stack_info)
         record.request_id = getattr(record, "request_id", None) or request_id_var.get()
-        record.trace_id = getattr(record, "trace_id", None) or trace_id_var.get()
+        record.trace_id = getattr(record, "trace_id", None) or trace_id_var.get() or current_trace_id()
         return True
 
 

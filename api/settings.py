@@ -178,6 +178,11 @@ class Settings(BaseSettings):
     allowed_origins: tuple[str, ...] = ()
     """Browser origins (``https://host[:port]``) other than our own that may send state-changing requests
     (api/guards.py); none by default."""
+    metrics: Literal["public", "protected", "off"] | None = None
+    """``/metrics`` (api/metrics.py): public on the main port, protected by ``metrics_token`` (a bearer token),
+    or off. None: public in dev, off in production."""
+    metrics_token: SecretStr | None = None
+    """The bearer token a scraper sends when ``metrics`` is protected (required then)."""
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -192,6 +197,14 @@ class Settings(BaseSettings):
     @property
     def dev(self) -> bool:
         return self.mode == "dev"
+
+    @property
+    def metrics_access(self) -> Literal["public", "protected", "off"]:
+        """Who may scrape ``/metrics``; protected without a token refuses to start."""
+        access = self.metrics or ("public" if self.dev else "off")
+        if access == "protected" and (self.metrics_token is None or len(self.metrics_token.get_secret_value()) < 16):
+            raise ValueError("metrics = protected needs HISGRAPH_METRICS_TOKEN (at least 16 characters)")
+        return access
 
     @property
     def uses_fake_sms(self) -> bool:

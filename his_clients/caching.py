@@ -22,6 +22,8 @@ from typing import Any, Protocol
 
 from cachetools import LRUCache
 
+from . import observe
+
 DEFAULT_TTL_S: Mapping[str, float] = {
     # 20 当日挂号: departments, doctors and schedules change a few times a day; slots by the minute.
     "hospital.interface.todayRegisterGetDepts": 300,
@@ -227,6 +229,7 @@ class ReferenceCache:
         digest = hashlib.blake2b(body, digest_size=16).hexdigest()
         key = f"{hospital_id}:{generation}:{method}:{digest}"
         cached = await self.backend.get(key)
+        observe.cache_lookup(method, hit=cached is not None)
         if cached is not None:
             return json.loads(cached)
         in_flight = self._in_flight.get(key)

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from . import budget
+from . import budget, observe
 from .caching import ReferenceCache
 from .envelope import read_envelope
 from .errors import (
@@ -272,6 +272,7 @@ class HisClient:
             raise HisNotOpened(hospital_id=hospital_id, method=method.name)
         return hospital
 
+    @observe.his_call  # a span and the call's metrics (his_clients/observe.py)
     async def _exchange(
         self,
         method: HisMethod[Any, Any],

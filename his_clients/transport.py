@@ -15,6 +15,7 @@ from typing import Literal, Protocol
 import httpx
 
 from .aiohttp_transport import MAX_BODY_EXTENSION, AiohttpTransport, ReplyTooLarge
+from .observe import inject_trace_headers
 
 HttpBackend = Literal["aiohttp", "httpcore"]
 
@@ -103,6 +104,7 @@ class HttpJsonTransport:
         return await self._send(request, timeout_s, self._max_file_bytes if max_bytes is None else max_bytes)
 
     async def _send(self, request: httpx.Request, timeout_s: float, max_bytes: int) -> RawReply:
+        inject_trace_headers(request.headers)  # traceparent: the HIS call's span (JSON, SOAP, GET alike)
         request.extensions["timeout"] = httpx.Timeout(timeout_s).as_dict()
         request.extensions[MAX_BODY_EXTENSION] = max_bytes
         try:

@@ -7,7 +7,7 @@ limits, development mode) is what ``hisgraph schema`` exports to schema.graphql.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any, Final
 
@@ -169,8 +169,16 @@ class Schema(strawberry.Schema):
                     error.message = SUGGESTION.sub("", error.message)
 
 
-def build_schema(*, limits: GraphQLLimits | None = None, production: bool = False) -> Schema:
-    """The schema for one app. In production: no introspection and no suggestions of any kind."""
+def build_schema(
+    *,
+    limits: GraphQLLimits | None = None,
+    production: bool = False,
+    observers: Sequence[Callable[[], SchemaExtension]] = (),
+) -> Schema:
+    """The schema for one app. In production: no introspection and no suggestions of any kind.
+
+    ``observers`` wrap every operation first (the gateway's metrics and traces, api/tracing.py).
+    """
     limits = limits or GraphQLLimits()
     limits_rules = limit_rules(limits)  # made once: the validation cache is keyed by these classes
     return Schema(
@@ -187,6 +195,7 @@ def build_schema(*, limits: GraphQLLimits | None = None, production: bool = Fals
         # Parsing and validating the same operation text on every request costs milliseconds; the
         # mini-program sends a handful of fixed operations, so both are cached (bounded LRU, shared).
         extensions=[
+            *observers,
             lambda: ParserCache(maxsize=512),
             lambda: CachedValidation(hide_suggestions=production, precheck=limits_rules),
             # In production an unexpected error says only that: no internal message reaches a client.

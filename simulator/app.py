@@ -81,7 +81,9 @@ class _Endpoints:
         faults = []
         delay_ms = 0
         for hospital_id in hospital_ids:
-            simulator.calls.record(hospital_id=hospital_id, method=method, body=body)
+            simulator.calls.record(
+                hospital_id=hospital_id, method=method, body=body, traceparent=request.headers.get("traceparent")
+            )
             faults.extend(simulator.faults.take(hospital_id, method))
             delay_ms = max(delay_ms, simulator.latency.draw_ms(hospital_id))
         delay_ms += sum(fault.latency_ms for fault in faults if fault.kind == "latency")

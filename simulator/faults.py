@@ -130,8 +130,10 @@ class CallLog:
         self._calls: deque[dict[str, Any]] = deque(maxlen=limit)
         self._lock = threading.Lock()
 
-    def record(self, *, hospital_id: str, method: str, body: Any) -> None:
+    def record(self, *, hospital_id: str, method: str, body: Any, traceparent: str | None = None) -> None:
         entry = {"hospitalId": hospital_id, "method": method, "body": body, "at": datetime.now().isoformat()}
+        if traceparent:
+            entry["traceparent"] = traceparent  # W3C trace context the gateway passed on (issue 14)
         with self._lock:
             self._calls.append(entry)
 

@@ -17,6 +17,8 @@ from starlette.responses import JSONResponse, Response
 
 from his_clients.codes import ReturnCode
 
+from .. import metrics
+
 log = logging.getLogger("hisgraph.shims")
 
 
@@ -31,6 +33,7 @@ class ShimError(Exception):
 
 class JsonEnvelope(JSONResponse):
     def render(self, content: Any) -> bytes:
+        self.spec_code = str(content.get("code") or "") if isinstance(content, dict) else ""  # for metrics
         return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -136,7 +139,7 @@ def shim(handler: Callable[[Request], Awaitable[Response]]) -> Handler:
     # Imported here: auth builds on this module's ShimError and text_field.
     from .auth import ShimUnauthorized, log_refusal, shim_authenticator
 
-    async def endpoint(request: Request) -> Response:
+    async def answer(request: Request) -> Response:
         try:
             request.state.caller = await shim_authenticator(request.app).authenticate(request)
             return await handler(request)
@@ -148,6 +151,12 @@ def shim(handler: Callable[[Request], Awaitable[Response]]) -> Handler:
             # The cause goes to our log; the hospital sees the spec's code, no internals.
             log.exception("shim failed", extra={"path": request.url.path})
             return fail(ReturnCode.SYSTEM_ERROR)
+
+    async def endpoint(request: Request) -> Response:
+        response = await answer(request)
+        route = request.scope.get("route")
+        metrics.record_shim(getattr(route, "path", None) or "other", getattr(response, "spec_code", "") or "none")
+        return response
 
     endpoint.__name__ = handler.__name__
     endpoint.__doc__ = handler.__doc__

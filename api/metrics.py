@@ -1,0 +1,252 @@
+"""Prometheus metrics: ``/metrics`` in the text format, through ``prometheus-client``.
+
+Several workers (``hisgraph serve --workers N``) share one view: the CLI sets ``PROMETHEUS_MULTIPROC_DIR`` to a
+fresh directory before the workers start, each worker writes its series there, and whichever worker answers a
+scrape adds them up (``MultiProcessCollector``). Without it, this process's own registry is served.
+
+Who may scrape (setting ``metrics``): ``public`` on the main port (dev's default), ``protected`` with
+``Authorization: Bearer <metrics_token>``, or ``off`` (production's default): a patient never sees them.
+
+Series:
+
+- ``his_call_seconds{hospital,method}`` (histogram) and ``his_calls_total{hospital,method,code,kind}``: every
+  HIS call's latency and outcome, by 附四 code and failure kind (his_clients/observe.py: ``KINDS``);
+- ``his_breaker_state{hospital}`` (0 closed, 1 half-open, 2 open; the worst worker's) and
+  ``his_inflight_calls{hospital}`` (calls holding or awaiting a bulkhead slot, all workers);
+- ``his_cache_lookups_total{method,result}``: reference-data cache hits and misses;
+- ``graphql_operation_seconds{operation}`` and ``graphql_operation_errors_total{operation}``;
+- ``shim_calls_total{path,code}``: every answer of the spec's REST shims;
+- from the store, at most every ``STORE_STATS_TTL_S`` and only when scraped: ``outbox_jobs_pending``,
+  ``outbox_oldest_job_age_seconds``, ``payment_orders{state}``, ``payment_orders_parked``,
+  ``outbound_messages{state}``, ``job_runs{result}``.
+
+Labels are bounded: hospitals and methods come from the registry, shim paths from the routes, codes from
+附四, and GraphQL operation names pass only when well formed and among the first ``MAX_OPERATION_NAMES``
+(others count as ``other``), so a client cannot grow the series without end.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import re
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Final
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client import multiprocess as prometheus_multiprocess
+from sqlalchemy import func, select
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from his_clients import observe
+from store.jobs import JobRun
+from store.messages import OutboundMessage
+from store.orders import Order, OrderState
+from store.outbox import JobState, OutboxJob
+
+if TYPE_CHECKING:
+    from his_clients.client import HisClient
+    from store.db import Database
+
+log = logging.getLogger("hisgraph.metrics")
+
+MULTIPROC_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
+LATENCY_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+STORE_STATS_TTL_S: Final = 10.0
+MAX_OPERATION_NAMES: Final = 200
+BREAKER_VALUES: Final = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
+
+HIS_CALL_SECONDS = Histogram(
+    "his_call_seconds", "HIS call latency, per hospital and method", ("hospital", "method"), buckets=LATENCY_BUCKETS
+)
+HIS_CALLS = Counter(
+    "his_calls", "HIS calls by outcome: 附四 code and failure kind", ("hospital", "method", "code", "kind")
+)
+HIS_BREAKER_STATE = Gauge(
+    "his_breaker_state", "Circuit breaker per hospital: 0 closed, 1 half-open, 2 open", ("hospital",),
+    multiprocess_mode="livemax",
+)  # fmt: skip
+HIS_INFLIGHT = Gauge(
+    "his_inflight_calls", "HIS calls in flight per hospital (bulkhead slots held or awaited)", ("hospital",),
+    multiprocess_mode="livesum",
+)  # fmt: skip
+CACHE_LOOKUPS = Counter("his_cache_lookups", "Reference-data cache lookups per method", ("method", "result"))
+GRAPHQL_SECONDS = Histogram(
+    "graphql_operation_seconds", "GraphQL operation duration", ("operation",), buckets=LATENCY_BUCKETS
+)
+GRAPHQL_ERRORS = Counter("graphql_operation_errors", "GraphQL operations that answered errors", ("operation",))
+SHIM_CALLS = Counter("shim_calls", "Shim answers per path and 附四 code", ("path", "code"))
+OUTBOX_PENDING = Gauge("outbox_jobs_pending", "Outbox jobs not done yet", multiprocess_mode="mostrecent")
+OUTBOX_OLDEST_AGE = Gauge(
+    "outbox_oldest_job_age_seconds",
+    "Age of the oldest pending outbox job (0 when none)",
+    multiprocess_mode="mostrecent",
+)
+ORDERS = Gauge("payment_orders", "Payment orders per state", ("state",), multiprocess_mode="mostrecent")
+ORDERS_PARKED = Gauge(
+    "payment_orders_parked", "Orders waiting for an operator (PARKED)", multiprocess_mode="mostrecent"
+)
+MESSAGES = Gauge("outbound_messages", "Messages to patients per state", ("state",), multiprocess_mode="mostrecent")
+JOB_RUNS = Gauge("job_runs", "Scheduled job runs per result", ("result",), multiprocess_mode="mostrecent")
+
+
+class _Recorder:
+    """The series of one (hospital, method), bound once; outcome children cached per (code, kind)."""
+
+    __slots__ = ("_breaker", "_hospital", "_inflight", "_latency", "_method", "_outcomes")
+
+    def __init__(self, hospital_id: str, method: str) -> None:
+        self._hospital = hospital_id
+        self._method = method
+        self._latency = HIS_CALL_SECONDS.labels(hospital_id, method)
+        self._inflight = HIS_INFLIGHT.labels(hospital_id)
+        self._breaker = HIS_BREAKER_STATE.labels(hospital_id)
+        self._outcomes: dict[tuple[str, str], Counter] = {}
+
+    def started(self) -> None:
+        self._inflight.inc()
+
+    def finished(self, seconds: float, code: str, kind: str, breaker_state: str) -> None:
+        self._inflight.dec()
+        self._latency.observe(seconds)
+        outcome = self._outcomes.get((code, kind))
+        if outcome is None:
+            outcome = self._outcomes[(code, kind)] = HIS_CALLS.labels(self._hospital, self._method, code, kind)
+        outcome.inc()
+        self._breaker.set(BREAKER_VALUES.get(breaker_state, 0.0))
+
+
+class HisCallMetrics:
+    """``observe.CallMetrics`` on Prometheus: what ``observe.install`` is given."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, bool], Counter] = {}
+
+    def bind(self, hospital_id: str, method: str) -> _Recorder:
+        return _Recorder(hospital_id, method)
+
+    def cache_lookup(self, method: str, hit: bool) -> None:
+        child = self._cache.get((method, hit))
+        if child is None:
+            child = self._cache[(method, hit)] = CACHE_LOOKUPS.labels(method, "hit" if hit else "miss")
+        child.inc()
+
+
+_OPERATION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_operation_children: dict[str, tuple[Histogram, Counter]] = {}
+
+
+def record_operation(name: str | None, seconds: float, *, failed: bool) -> None:
+    """One GraphQL operation's duration, and whether it answered errors (labels bounded: see the module)."""
+    label = name or "anonymous"
+    children = _operation_children.get(label)
+    if children is None:
+        if not _OPERATION_NAME.fullmatch(label) or len(_operation_children) >= MAX_OPERATION_NAMES:
+            label = "other"
+            children = _operation_children.get(label)
+        if children is None:
+            children = _operation_children[label] = (GRAPHQL_SECONDS.labels(label), GRAPHQL_ERRORS.labels(label))
+    children[0].observe(seconds)
+    if failed:
+        children[1].inc()
+
+
+def record_shim(path: str, code: str) -> None:
+    SHIM_CALLS.labels(path, code).inc()
+
+
+class StoreStats:
+    """Counts read from the store when scraped, at most every ``ttl_s`` (one scrape's queries, not per request)."""
+
+    def __init__(self, db: Database, *, ttl_s: float = STORE_STATS_TTL_S) -> None:
+        self._db = db
+        self._ttl_s = ttl_s
+        self._read_at = float("-inf")
+
+    async def refresh(self) -> None:
+        now = time.monotonic()
+        if now - self._read_at < self._ttl_s:
+            return
+        self._read_at = now
+        async with self._db.session() as session:
+            pending = (
+                await session.execute(
+                    select(func.count(), func.min(OutboxJob.created_at)).where(OutboxJob.state != JobState.DONE.value)
+                )
+            ).one()
+            orders = (await session.execute(select(Order.state, func.count()).group_by(Order.state))).all()
+            messages = (
+                await session.execute(select(OutboundMessage.state, func.count()).group_by(OutboundMessage.state))
+            ).all()
+            runs = (await session.execute(select(JobRun.state, func.count()).group_by(JobRun.state))).all()
+        OUTBOX_PENDING.set(pending[0])
+        oldest: datetime | None = pending[1]
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=UTC)
+        OUTBOX_OLDEST_AGE.set(max(0.0, (datetime.now(UTC) - oldest).total_seconds()) if oldest else 0.0)
+        by_state = {str(state): int(count) for state, count in orders}
+        for order_state in OrderState:
+            ORDERS.labels(order_state.value).set(by_state.get(order_state.value, 0))
+        ORDERS_PARKED.set(by_state.get(OrderState.PARKED.value, 0))
+        for message_state, count in messages:
+            MESSAGES.labels(str(message_state)).set(int(count))
+        for run_state, count in runs:
+            JOB_RUNS.labels(str(run_state)).set(int(count))
+
+
+def registry_for_scrape() -> CollectorRegistry:
+    """Every worker's series when ``PROMETHEUS_MULTIPROC_DIR`` is set, else this process's."""
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        prometheus_multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return registry
+    return REGISTRY
+
+
+def bearer_matches(request: Request, token: str) -> bool:
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+def metrics_endpoint(
+    *, store_stats: StoreStats, token: str | None, his: HisClient | None = None
+) -> Callable[[Request], Awaitable[Response]]:
+    """The ``/metrics`` endpoint; with ``token``, only for ``Authorization: Bearer <token>``."""
+
+    async def endpoint(request: Request) -> Response:
+        if token is not None and not bearer_matches(request, token):
+            return PlainTextResponse("unauthorized\n", status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        try:
+            await store_stats.refresh()
+        except Exception:  # the store down: the HIS series still answer (readyz says the store is down)
+            log.warning("store statistics unavailable", exc_info=True)
+        if his is not None:
+            # A breaker opens or half-opens with time, between calls: this worker's states as of now.
+            for hospital_id in his.registry.by_id:
+                HIS_BREAKER_STATE.labels(hospital_id).set(BREAKER_VALUES.get(str(his.circuit_state(hospital_id)), 0.0))
+        return Response(generate_latest(registry_for_scrape()), media_type=CONTENT_TYPE_LATEST)
+
+    return endpoint
+
+
+def install() -> None:
+    """Count HIS calls and cache lookups from now on (idempotent)."""
+    observe.install(HisCallMetrics())
+
+
+def mark_dead_worker(pid: int) -> None:
+    """A worker ended: its live gauges leave the sums (uvicorn's supervisor; harmless without multiprocess)."""
+    if os.environ.get(MULTIPROC_ENV):
+        prometheus_multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]

@@ -1,0 +1,176 @@
+"""Metrics and traces around each HIS call, without his_clients knowing Prometheus.
+
+``@his_call`` wraps ``HisClient._exchange``: one OpenTelemetry span per call (attributes ``his.hospital``,
+``his.method``, ``his.transport``, ``his.code``, ``his.outcome``), current while the request goes out, so
+``inject_trace_headers`` puts its ``traceparent`` on the HTTP request (JSON and SOAP alike). Latency and
+outcome go to the ``CallMetrics`` that the gateway installs (api/metrics.py); without one, nothing is
+counted. The OpenTelemetry API is a no-op until the gateway sets a tracer provider (api/tracing.py).
+
+Hot path: one dict lookup for the pre-bound recorder of (hospital, method), then plain calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import TYPE_CHECKING, Any, Concatenate, Protocol, TypeVar
+
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from .budget import HisCallBudgetExceeded
+from .codes import ReturnCode
+from .errors import (
+    HisCircuitOpen,
+    HisConnectError,
+    HisError,
+    HisHttpError,
+    HisProtocolError,
+    HisRejected,
+    HisTimeout,
+)
+
+if TYPE_CHECKING:
+    from .method import HisMethod
+    from .registry import Hospital
+
+SUCCESS_CODE = ReturnCode.SUCCESS.value
+"""The 附四 code counted for a call that answered data."""
+
+KINDS = ("ok", "rejected", "timeout", "connect", "http", "protocol", "budget", "circuit_open", "cancelled", "error")
+"""Failure kinds of a HIS call, as counted and traced (``ok`` is none)."""
+
+
+class CallRecorder(Protocol):
+    """The metrics of one (hospital, method), bound once."""
+
+    def started(self) -> None: ...
+
+    def finished(self, seconds: float, code: str, kind: str, breaker_state: str) -> None: ...
+
+
+class CallMetrics(Protocol):
+    def bind(self, hospital_id: str, method: str) -> CallRecorder: ...
+
+    def cache_lookup(self, method: str, hit: bool) -> None: ...
+
+
+_metrics: CallMetrics | None = None
+_bound: dict[tuple[str, str], CallRecorder] = {}
+_tracer = trace.get_tracer("hisgraph.his")
+
+
+def install(metrics: CallMetrics | None) -> None:
+    """Send HIS call metrics to ``metrics`` (None: stop counting)."""
+    global _metrics
+    _metrics = metrics
+    _bound.clear()
+
+
+def _recorder(hospital_id: str, method: str) -> CallRecorder | None:
+    metrics = _metrics
+    if metrics is None:
+        return None
+    key = (hospital_id, method)
+    recorder = _bound.get(key)
+    if recorder is None:
+        recorder = _bound[key] = metrics.bind(hospital_id, method)
+    return recorder
+
+
+def classify(error: BaseException | None) -> tuple[str, str]:
+    """(附四 code or our error code, failure kind) of a call that ended with ``error`` (None: success)."""
+    if error is None:
+        return SUCCESS_CODE, "ok"
+    if isinstance(error, HisRejected):
+        return error.code, "rejected"
+    if isinstance(error, HisCallBudgetExceeded):
+        return error.code, "budget"
+    if isinstance(error, HisCircuitOpen):
+        return error.code, "circuit_open"
+    if isinstance(error, HisTimeout):
+        return error.code, "timeout"
+    if isinstance(error, HisConnectError):
+        return error.code, "connect"
+    if isinstance(error, HisHttpError):
+        return f"HTTP_{error.status}", "http"
+    if isinstance(error, HisProtocolError):
+        return error.code, "protocol"
+    if isinstance(error, HisError):
+        return error.code, "error"
+    if isinstance(error, asyncio.CancelledError):
+        return "CANCELLED", "cancelled"
+    return type(error).__name__, "error"
+
+
+def cache_lookup(method: str, *, hit: bool) -> None:
+    """A reference-data cache lookup for ``method`` (his_clients/caching.py)."""
+    metrics = _metrics
+    if metrics is not None:
+        metrics.cache_lookup(method, hit)
+
+
+def inject_trace_headers(headers: MutableMapping[str, str]) -> None:
+    """Add the current trace's ``traceparent`` (W3C) to an outgoing request's headers; nothing without a trace."""
+    propagate.inject(headers)
+
+
+class _Client(Protocol):
+    def circuit_state(self, hospital_id: str) -> Any: ...
+
+
+_C = TypeVar("_C", bound=_Client)
+_T = TypeVar("_T")
+
+
+def his_call(
+    exchange: Callable[Concatenate[_C, HisMethod[Any, Any], Hospital, ...], Awaitable[_T]],
+) -> Callable[Concatenate[_C, HisMethod[Any, Any], Hospital, ...], Awaitable[_T]]:
+    """Wrap ``HisClient._exchange(method, hospital, payload, *, deadline, label=None)``: span + metrics."""
+
+    @functools.wraps(exchange)
+    async def observed(self: _C, method: HisMethod[Any, Any], hospital: Hospital, *args: Any, **kwargs: Any) -> _T:
+        hospital_id: str = kwargs.get("label") or hospital.id
+        recorder = _recorder(hospital_id, method.name)
+        error: BaseException | None = None
+        with _tracer.start_as_current_span(
+            f"HIS {method.name}",
+            kind=SpanKind.CLIENT,
+            attributes={"his.hospital": hospital_id, "his.method": method.name, "his.transport": hospital.transport},
+            record_exception=False,  # exception messages may carry what a hospital said: not exported
+            set_status_on_exception=False,
+        ) as span:
+            if recorder is not None:
+                recorder.started()
+            started = time.perf_counter()
+            try:
+                return await exchange(self, method, hospital, *args, **kwargs)
+            except BaseException as exc:
+                error = exc
+                raise
+            finally:
+                code, kind = classify(error)
+                if span.is_recording():
+                    span.set_attribute("his.code", code)
+                    span.set_attribute("his.outcome", kind)
+                    if kind not in ("ok", "rejected"):
+                        span.set_status(Status(StatusCode.ERROR, kind))
+                if recorder is not None:
+                    state = self.circuit_state(hospital.id)
+                    recorder.finished(time.perf_counter() - started, code, kind, str(state))
+
+    return observed
+
+
+__all__ = [
+    "KINDS",
+    "CallMetrics",
+    "CallRecorder",
+    "cache_lookup",
+    "classify",
+    "his_call",
+    "inject_trace_headers",
+    "install",
+]
