@@ -13,9 +13,11 @@ import errno
 import logging
 import os
 import secrets
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -198,10 +200,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     for name in ("session_secret", "file_link_secret"):
         # Allowed per-process secrets are still one per gateway: a token made by one worker works at another.
         env.setdefault(f"HISGRAPH_{name.upper()}", secrets.token_urlsafe(32))
+    # Each worker writes its metrics to one directory and whichever answers a scrape adds them up (api/metrics.py):
+    # a fresh one per start, so a previous run's counts are not added in. An operator's own is used as given.
+    metrics_dir = None if env.get("PROMETHEUS_MULTIPROC_DIR") else tempfile.mkdtemp(prefix="hisgraph-metrics-")
+    if metrics_dir is not None:
+        env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     config = uvicorn_config("api.cli:worker_app", settings=settings, factory=True, workers=workers)
     from uvicorn.supervisors import Multiprocess
 
-    Multiprocess(config, sockets=[sock]).run()
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 

@@ -1,0 +1,68 @@
+"""`serve --workers 2` adds every worker's series up at /metrics (issue 14, "Metrics": multi-process mode)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.observability.test_metrics_and_traces import sample
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_two_workers_report_one_sum(tmp_path: Path) -> None:
+    """issue 14 (metrics): whichever worker answers a scrape counts the operations both workers served."""
+    env = {
+        **{name: value for name, value in os.environ.items() if name != "PROMETHEUS_MULTIPROC_DIR"},
+        "HISGRAPH_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'workers.sqlite3'}",
+        "HISGRAPH_RUN_JOBS": "false",
+        "HISGRAPH_RUN_PAYMENT_WORKER": "false",
+        "HISGRAPH_OVERLOAD_MAX_LAG_MS": "0",  # a loaded test machine's loop lag is not what this test sees
+    }
+    port = _free_port()
+    config = ("--config", str(ROOT / "hospitals.example.toml"))
+    command = [sys.executable, "-m", "api.cli", "--log-level", "INFO", "serve", *config, "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--workers", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    lines: list[str] = []
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:  # until both workers have started their app
+            lines.append(line)
+            if sum("Application startup complete" in seen for seen in lines) == 2:
+                break
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(6):  # a new connection each: the kernel spreads them over the two workers
+            reply = httpx.post(f"{base}/graphql", json={"query": "query WorkersProbe { __typename }"}, timeout=10)
+            assert reply.status_code == 200, reply.text[:300]
+        counts = []
+        for _ in range(4):
+            text = httpx.get(f"{base}/metrics", timeout=10).text
+            counts.append(sample(text, "graphql_operation_seconds_count", operation="WorkersProbe"))
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert counts == [6.0] * 4, "".join(lines)[-2000:]
