@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timedelta, timezone
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import httpx
 
 from his_clients.registry import LOOPBACK, Endpoint, Hospital, Registry, SoapStyle, SoapVersion
+
+if TYPE_CHECKING:
+    from simulator.server import RunningSimulator
+    from simulator.uploads import Published
 
 DEMO_HOSPITALS = {
     "253": "济南市第一人民医院",
@@ -235,3 +243,108 @@ def simulated_region(
     )
     endpoint = Endpoint(id=REGIONAL_ENDPOINT, name="平阴县区域HIS", timeout_s=timeout_s, **endpoint_soap)
     return Registry(hospitals=tuple(hospitals), endpoints=(endpoint,))
+
+
+# -- the hospitals' schedules (21.1.4) and the sample appointment journey --------------------------------
+
+CHINA_TIME = timezone(timedelta(hours=8))
+SCHEDULE_DAYS = 7
+"""The demo's hospitals open today and the next six days for booking (Beijing dates)."""
+
+
+def schedule_days(today: date | None = None) -> list[date]:
+    """The Beijing dates the demo's hospitals upload schedules for: today and the next ``SCHEDULE_DAYS - 1``."""
+    first = today or datetime.now(CHINA_TIME).date()
+    return [first + timedelta(days=n) for n in range(SCHEDULE_DAYS)]
+
+
+_BOOKING_DAY = (datetime.now(CHINA_TIME) + timedelta(days=1)).strftime("%Y%m%d")
+
+APPOINTMENT_JOURNEY: tuple[tuple[str, str], ...] = (
+    (
+        "Book tomorrow morning with 扁鹊 (神经内科) at 253, at the fee 253 uploaded (21.1.4, 21.2.5, then 21.2.2)",
+        f"""\
+mutation BookAppointment {{
+  createAppointmentPayment(
+    hospitalId: "253", hosCode: "0531_253", medicalCardNumber: "001000056254587", patientName: "张三",
+    patientId: "370102197907025236", patientPhone: "15689898989", deptCode: "0256", docCode: "256654",
+    date: "{_BOOKING_DAY}", amPm: "AM", startTime: "08:00", shownFee: "16.00"
+  ) {{
+    __typename
+    ... on CreatedPayment {{ order {{ outTradeNo state totalAmount onlineAmount }} payParams }}
+    ... on PaymentRefusal {{ code message }}
+  }}
+}}""",
+    ),
+    (
+        "Pay it with the sandbox provider (the payment worker then tells 253 with 21.2.4)",
+        """\
+mutation PayAppointment($outTradeNo: String!) {
+  sandboxPay(outTradeNo: $outTradeNo) { outTradeNo state }
+}""",
+    ),
+    (
+        "The order once 253 has it (state NOTIFIED, 253's serial number)",
+        """\
+query AppointmentOrder($outTradeNo: String!) {
+  paymentOrder(outTradeNo: $outTradeNo) { outTradeNo flow state totalAmount hisSerial }
+}""",
+    ),
+)
+"""An appointment from booking to the hospital's receipt (dev mode's sandbox pays; the later steps take the
+first one's ``outTradeNo`` as a variable). Printed once the simulated hospitals have uploaded their schedules."""
+
+
+def publish_demo_schedules(
+    simulator: RunningSimulator, gateway_url: str, registry: Registry, *, days: list[date] | None = None
+) -> list[Published]:
+    """The simulated hospitals upload their schedules to the gateway's 21.1.4 shim, each as itself."""
+    from simulator.uploads import publish_schedules
+
+    hos_codes = {h.id: h.hos_code for h in registry.hospitals if h.hos_code}
+    return publish_schedules(
+        simulator.app.state.simulator, gateway_url, hos_codes=hos_codes, days=days or schedule_days()
+    )
+
+
+def publish_when_ready(
+    simulator: RunningSimulator,
+    gateway_url: str,
+    registry: Registry,
+    *,
+    say: Callable[[str], None] = print,
+    wait_s: float = 60.0,
+) -> threading.Thread:
+    """Once the gateway answers /healthz, the simulated hospitals upload their schedules (``publish_demo_schedules``)
+    and ``say`` tells the outcome and the appointment journey. Runs in a daemon thread: the gateway serves meanwhile.
+    """
+
+    def run() -> None:
+        give_up = time.monotonic() + wait_s
+        while True:
+            try:
+                if httpx.get(f"{gateway_url}/healthz", timeout=2.0).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > give_up:
+                say("\nThe gateway did not start: the hospitals' schedules (21.1.4) were not uploaded.")
+                return
+            time.sleep(0.1)
+        try:
+            published = publish_demo_schedules(simulator, gateway_url, registry)
+        except httpx.HTTPError as failure:
+            say(f"\nThe hospitals' schedules (21.1.4) could not be uploaded: {type(failure).__name__}")
+            return
+        refused = [p.hospital_id for p in published if not p.accepted]
+        sessions = sum(p.sessions for p in published if p.accepted)
+        journey = "".join(f"\n# {title}\n{query}\n" for title, query in APPOINTMENT_JOURNEY)
+        say(
+            f"\nThe simulated hospitals uploaded {sessions} half-day schedules (21.1.4) through the gateway's shim"
+            + (f"; refused for {', '.join(refused)}" if refused else "")
+            + f".\nBook an appointment (signed in as above):\n{journey}"
+        )
+
+    thread = threading.Thread(target=run, name="demo-schedule-uploads", daemon=True)
+    thread.start()
+    return thread
