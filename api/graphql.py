@@ -41,6 +41,7 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
 from his_clients.budget import call_budget
+from his_clients.guard import call_guard
 from resolvers.context import Context, Services
 from resolvers.limits import repeated_costly_field
 from resolvers.schema import Schema
@@ -256,7 +257,11 @@ class GraphQLApp(GraphQL[Context, None]):
         # One budget of hospital calls for the whole HTTP request: every operation of a batch shares it.
         limits = self._limits
         anonymous = context.principal is None
-        with call_budget(limits.max_his_calls_anonymous if anonymous else limits.max_his_calls_per_request):
+        # ...and one guard: every hospital call names only what this caller has proven (his_clients/guard.py).
+        with (
+            call_budget(limits.max_his_calls_anonymous if anonymous else limits.max_his_calls_per_request),
+            call_guard(context.guard_call),
+        ):
             try:
                 return await super().execute_operation(*args, **kwargs)
             finally:

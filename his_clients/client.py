@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from . import budget, observe
+from . import budget, guard, observe
 from .caching import ReferenceCache
 from .envelope import read_envelope
 from .errors import (
@@ -116,6 +116,7 @@ class HisClient:
     ) -> ReplyT:
         """Call ``method`` at one hospital and return its parsed reply."""
         hospital = self._hospital(method, hospital_id)
+        await guard.check(method.name, request)  # the request's guard: whom this caller may name, if any
         # Every example in the spec carries hospitalId; regional HIS need it to tell hospitals apart.
         wire = addressed(request.to_wire(), hospital_id)
         if method.envelope is Envelope.FILE:
@@ -151,6 +152,7 @@ class HisClient:
         if not method.multi_hospital:
             raise ValueError(f"{method.name} does not take several hospital ids in one call")
         hospitals = [self._hospital(method, hospital_id) for hospital_id in hospital_ids]
+        await guard.check(method.name, request)
         if len({h.endpoint for h in hospitals}) != 1 or hospitals[0].endpoint is None:
             raise ValueError("hospitals of one call must share one regional endpoint")
         label = ",".join(hospital_ids)
@@ -171,6 +173,7 @@ class HisClient:
         if method.envelope is not Envelope.FILE:
             raise ValueError(f"{method.name} does not answer a file stream")
         hospital = self._hospital(method, hospital_id)
+        await guard.check(method.name, request)
         breaker = self._breaker(hospital.id)
         if not breaker.allow():
             raise HisCircuitOpen(

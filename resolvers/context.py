@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from his_clients.client import HisClient
 from his_clients.models.base import HisRequest
+from his_clients.models.cards import CREATE_CARD, NEWBORN_CREATE_CARD, QUERY_PATIENT_INFO
 from his_clients.registry import Registry
 from services.file_links import FileLinkSigner
 from services.identity.accounts import AccountService
@@ -24,6 +25,13 @@ from .loaders import Loaders
 
 if TYPE_CHECKING:
     from strawberry.types import Info as StrawberryInfo
+
+
+PROVING_CALLS = frozenset({CREATE_CARD.name, NEWBORN_CREATE_CARD.name, QUERY_PATIENT_INFO.name})
+"""The identity service's own steps, made before a card is held: 1.2.1/1.2.2 file the card being created
+(the typed ID number is recorded as proven only where real-name verification vouches for it), and 2.1.1
+looks up a card being bound, whose holder the code sent to the hospital's phone proves. They pass the
+request's guard; the same methods asked through the loaders are still checked by ``authorize``."""
 
 
 class FanOutLimitExceeded(ValueError):
@@ -104,6 +112,13 @@ class Context:
     async def authorize(self, method: str, request: HisRequest) -> None:
         """Refuse a hospital call naming a card or ID number the caller has not proven."""
         check_principal_may_name(self.principal, await self.held_cards(), method, request)
+
+    async def guard_call(self, method: str, request: HisRequest) -> None:
+        """The request's guard (his_clients/guard.py), run on every hospital call this request makes,
+        whichever code makes it: the payment service's and other services' own calls included."""
+        if method in PROVING_CALLS:
+            return
+        await self.authorize(method, request)
 
     def track(self, task: asyncio.Future[Any]) -> None:
         self.calls_in_flight.add(task)

@@ -14,10 +14,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from pydantic import Field
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from his_clients import guard
 from his_clients.client import HisClient
+from his_clients.models.base import HisRequest
 from store.db import Database
 from store.orders import Order, OrderRepository, OrderState, check_amounts
 from store.outbox import OutboxRepository
@@ -74,6 +77,34 @@ def new_out_trade_no(business_type: str, now: datetime, hospital_id: str = "") -
     room = OUT_TRADE_NO_MAX - len(business_type) - len(serial) - 2
     segment = "".join(c for c in hospital_id if c.isascii() and c.isalnum()).upper()[-room:] if room > 0 else ""
     return f"{business_type}-{segment}-{serial}" if segment else f"{business_type}-{serial}"
+
+
+class OrderNames(HisRequest):
+    """Whom an order names: the calls its saga makes once paid (outside any request, so under no guard)
+    carry them, so the request that creates the order must be allowed to name them now."""
+
+    medical_card_number: str = Field(alias="medicalCardNumber")
+    id_card: str | None = Field(default=None, alias="idCard")
+
+
+_ID_NUMBER_FIELDS = frozenset({"idcard", "idcardno", "idcardnumber", "patientidcard"})
+
+
+async def _check_order_names(flow: str, medical_card_number: str, quote: dict[str, Any]) -> None:
+    """Run the request's guard (his_clients/guard.py) on the card and every ID number the order will send.
+
+    The quote calls made while creating an order are checked as they go out; this covers what only the
+    saga sends later (25.1.1's idCard, typed by the caller and sent after payment). Refused: the guard's
+    NotFound (20215), and no order is written.
+    """
+    id_numbers = {
+        value.strip()
+        for key, value in quote.items()
+        if key.replace("_", "").lower() in _ID_NUMBER_FIELDS and isinstance(value, str) and value.strip()
+    }
+    named: list[str | None] = [*sorted(id_numbers)] or [None]
+    for id_card in named:
+        await guard.check(f"order:{flow}", OrderNames(medical_card_number=medical_card_number, id_card=id_card))
 
 
 class PaymentService(
@@ -195,6 +226,7 @@ class PaymentService(
         unified_pay_amount: Decimal = ZERO,
     ) -> CreatedOrder:
         assert flow in FLOWS
+        await _check_order_names(flow, medical_card_number, quote)
         online = total - balance_payment - unified_pay_amount
         check_amounts(
             total=total, balance_payment=balance_payment, unified_pay_amount=unified_pay_amount, online=online

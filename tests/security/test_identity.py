@@ -305,15 +305,6 @@ async def test_a_typed_id_number_proves_nothing(gateway_off: httpx.AsyncClient, 
     assert newborn["data"]["createHealthCard"] == {"__typename": "IdentityRefusal", "code": "20215"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "open (resolvers/payments, not this area): paying mutations check the card but pass the typed ID number "
-        "to the hospital from the payment service, past resolvers/access.py: 36.1.1, 33.1.1 and the exam "
-        "package list were asked with the victim's ID number, and createAdmissionPayment made an order from the "
-        "victim's admission application. Remove this marker when they check the ID number too."
-    ),
-)
 async def test_paying_mutations_refuse_an_unproven_id_number(
     gateway_off: httpx.AsyncClient, sim_admin: httpx.Client
 ) -> None:
