@@ -49,6 +49,22 @@ def after_sale_note(order: Order, out_refund_no: str) -> dict[str, Any]:
     return dict(notes.get(out_refund_no, {}))
 
 
+def _told(section: str, error: HisError) -> str:
+    """A hospital's failure as a refund's note says it (the patient reads the note): the section and the code.
+
+    The hospital's own text goes to the operators' log (masked there), never to the note (issue 10 item 13).
+    """
+    log.warning(
+        "hospital %s, %s answered %s: %s",
+        error.hospital_id,
+        error.method,
+        error.code,
+        error.message,
+        extra=error.extensions,
+    )
+    return f"{section} {error.code}".strip()
+
+
 class AfterSaleSteps:
     """The after-sale job steps; mixed into OutboxWorker, whose store, clients and clock they use."""
 
@@ -76,7 +92,7 @@ class AfterSaleSteps:
             try:
                 status, his_id = await chapter8.deduction_status(self._his, recharge, refund, deadline=deadline)
             except HisError as error:
-                await self._unclear(job, f"8.1.3 {error.code}: {error}", chapter8.WINDOW)
+                await self._unclear(job, _told("8.1.3", error), chapter8.WINDOW)
                 return
             if status is chapter8.DeductionStatus.DEDUCTED:
                 await self._deducted(job, his_id, "8.1.3 status 1: the hospital deducted the balance")
@@ -87,7 +103,7 @@ class AfterSaleSteps:
         try:
             his_id = await chapter8.deduct(self._his, recharge, refund, deadline=deadline)
         except HisError as error:
-            described = f"8.1.2 {error.code}: {error}"
+            described = _told("8.1.2", error)
             if is_refusal(error):
                 await self._settle(job, RefundState.AWAITING_HIS, RefundState.PARKED, f"hospital refused ({described})")
             else:
@@ -123,13 +139,13 @@ class AfterSaleSteps:
             try:
                 serial = await FLOWS[order.flow].notify(self._his, order, deadline=self._deadline())
             except HisError as error:
-                await self._unclear(job, f"asking the hospital's id again: {error.code}: {error}", flow.cancel_window)
+                await self._unclear(job, f"asking the hospital's id again: {_told('', error)}", flow.cancel_window)
                 return
             order = await self._remember_serial(order, serial)
         try:
             cancelled = await flow.cancel(self._his, order, deadline=self._deadline())
         except HisError as error:
-            described = f"{error.code}: {error}"
+            described = _told("", error)
             if is_refusal(error):
                 await self._settle(
                     job, RefundState.AWAITING_HIS, RefundState.REFUSED, f"the hospital refused to cancel ({described})"

@@ -115,7 +115,7 @@ class BillEntries(PaymentServiceParts):
                 ),
             )
         except HisError as error:
-            raise QuoteUnavailable(f"10.1.1 gave no stay: {error}", code=error.code) from error
+            raise QuoteUnavailable("10.1.1 gave no stay", code=error.code) from error
         if stay.status.strip().lower() != "in" or stay.minimum_payment <= 0:
             raise AmountRefused("该就诊人当前不允许缴纳住院押金", code=NO_DEPOSIT_ALLOWED)
         maximum = stay.maximum_payment if stay.maximum_payment > 0 else None
@@ -157,7 +157,7 @@ class BillEntries(PaymentServiceParts):
                 GetApplicationHospitalInformationRequest(medical_card_number=medical_card_number, id_card=id_card),
             )
         except HisError as error:
-            raise QuoteUnavailable(f"36.1.1 gave no admission application: {error}", code=error.code) from error
+            raise QuoteUnavailable("36.1.1 gave no admission application", code=error.code) from error
         if not application.admission_card_id or application.prepay_amount <= 0:
             raise QuoteUnavailable("the admission application asks nothing to pay", code="60102")
         if (application.apply_status or "").strip() == "已缴费":

@@ -113,7 +113,7 @@ class BookingEntries(PaymentServiceParts):
                 PROJECT_APPT_GET_PROJECT_SCHEDULE, hospital_id, ProjectApptGetProjectScheduleRequest()
             )
         except HisError as error:
-            raise QuoteUnavailable(f"33.1.1 quoted no project: {error}", code=error.code) from error
+            raise QuoteUnavailable("33.1.1 quoted no project", code=error.code) from error
         project = next((p for p in projects if p.project_id == project_id), None)
         if project is None or not any(s.scheduling_id == scheduling_id for s in project.schedule_list):
             raise QuoteUnavailable(f"33.1.1 quotes no project {project_id} on schedule {scheduling_id}")
@@ -134,7 +134,7 @@ class BookingEntries(PaymentServiceParts):
         try:
             locked = await self._his.call(PROJECT_APPT_SAVE_APPT_INFO, hospital_id, lock)
         except HisError as error:
-            raise QuoteUnavailable(f"33.1.3 refused the slot: {error}", code=error.code) from error
+            raise QuoteUnavailable("33.1.3 refused the slot", code=error.code) from error
         snapshot = {
             "amount": str(total),
             "project_price": str(project.project_price),
@@ -186,7 +186,7 @@ class BookingEntries(PaymentServiceParts):
                 SelfPrescriptionGetSelfHisChargeListRequest(medical_card_number=medical_card_number, id_card=id_card),
             )
         except HisError as error:
-            raise QuoteUnavailable(f"29.1.1 quoted no items: {error}", code=error.code) from error
+            raise QuoteUnavailable("29.1.1 quoted no items", code=error.code) from error
         listed = {group.group_id: group for department in departments for group in department.group}
         chosen: dict[str, list[str]] = {}
         prices: dict[str, str] = {}
@@ -219,7 +219,7 @@ class BookingEntries(PaymentServiceParts):
                 ),
             )
         except HisError as error:
-            raise QuoteUnavailable(f"29.1.2 offered no date: {error}", code=error.code) from error
+            raise QuoteUnavailable("29.1.2 offered no date", code=error.code) from error
         if not any(d.appointment_date == appointment_date and d.count.strip() not in ("", "0") for d in dates):
             raise QuoteUnavailable(f"29.1.2 does not offer {appointment_date}")
         balance_payment = require_part(balance_payment, total=total)

@@ -257,7 +257,7 @@ class InsuranceEntries(PaymentServiceParts):
                     ),
                 )
             except HisError as error:
-                raise QuoteUnavailable(f"5.1.1 made no insurance order: {error}", code=error.code) from error
+                raise QuoteUnavailable("5.1.1 made no insurance order", code=error.code) from error
             his_trade_id = made.his_trade_id
         try:
             settled = await self._his.call(
@@ -269,7 +269,7 @@ class InsuranceEntries(PaymentServiceParts):
             )
         except HisError as error:
             await self._cancel_at_hospital(hospital_id, his_trade_id)
-            raise QuoteUnavailable(f"5.1.2 did not settle the insurance order: {error}", code=error.code) from error
+            raise QuoteUnavailable("5.1.2 did not settle the insurance order", code=error.code) from error
         return InsuranceSettlement(
             his_trade_id=settled.his_trade_id or his_trade_id,
             trade_amount=settled.trade_amount,

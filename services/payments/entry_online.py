@@ -96,7 +96,7 @@ class OnlineEntries(PaymentServiceParts):
                     ),
                 )
             except HisError as error:
-                raise QuoteUnavailable(f"25.1.6 priced no {charge.charge_id}: {error}", code=error.code) from error
+                raise QuoteUnavailable(f"25.1.6 priced no {charge.charge_id}", code=error.code) from error
             unit = Decimal(price).quantize(CENT)
             if unit != Decimal(price) or unit < 0:
                 raise QuoteUnavailable(f"25.1.6 priced {charge.charge_id} at {price}")
@@ -172,7 +172,7 @@ class OnlineEntries(PaymentServiceParts):
                 InpatientRecordRequest(patient_name=patient_name, admission_number=admission_number, id_card=id_card),
             )
         except HisError as error:
-            raise QuoteUnavailable(f"27.1.1 listed no stay: {error}", code=error.code) from error
+            raise QuoteUnavailable("27.1.1 listed no stay", code=error.code) from error
         if not any(s.pat_in_hos_code == admission_number and s.pat_in_status.strip() != "3" for s in stays):
             raise QuoteUnavailable("未查询到该住院记录", code="60102")
         print_fee = (MEDICAL_RECORD_TARIFF.page * print_number).quantize(CENT)

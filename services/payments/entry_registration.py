@@ -156,7 +156,7 @@ class RegistrationEntries(PaymentServiceParts):
         except (HisNoData, HisNotOpened):
             return schedule_fee
         except HisError as error:
-            raise QuoteUnavailable(f"20.1.6 gave no price: {error}", code=error.code) from error
+            raise QuoteUnavailable("20.1.6 gave no price", code=error.code) from error
         if answer is None:
             return schedule_fee
         return _quoted(answer, "20.1.6")
@@ -204,7 +204,7 @@ class RegistrationEntries(PaymentServiceParts):
         except (HisNoData, HisNotOpened):
             return fee, ZERO
         except HisError as error:
-            raise QuoteUnavailable(f"21.2.5 gave no surcharge: {error}", code=error.code) from error
+            raise QuoteUnavailable("21.2.5 gave no surcharge", code=error.code) from error
         surcharge = ZERO if answer is None else _quoted(answer.surcharge, "21.2.5")
         return fee, surcharge
 
@@ -272,7 +272,7 @@ class RegistrationEntries(PaymentServiceParts):
         try:
             confirmation = await self._his.call(APPOINTMENT_INFO, hospital_id, booking)
         except HisError as error:
-            raise QuoteUnavailable(f"21.2.2 refused the booking: {error}", code=error.code) from error
+            raise QuoteUnavailable("21.2.2 refused the booking", code=error.code) from error
         snapshot = {
             "amount": str(price),
             "schedule_fee": str(fee),

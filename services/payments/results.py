@@ -29,7 +29,12 @@ class OrderNotCancellable(Exception):
 
 
 class QuoteUnavailable(Exception):
-    """The hospital did not quote what the order needs (no such schedule, slot refused...)."""
+    """The hospital did not quote what the order needs (no such schedule, slot refused...).
+
+    The message is ours, never the hospital's text: a hospital's refusal is raised ``from`` its HisError,
+    whose text the resolver logs for operators (masked) while the patient reads the code's fixed words
+    (issue 10 item 13).
+    """
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)

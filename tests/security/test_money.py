@@ -6,6 +6,8 @@ hostile patient would: tampered fees, amounts out of the hospital's limits, amou
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -231,3 +233,94 @@ async def test_no_paying_mutation_takes_a_price_from_the_client(gateway_253: htt
             if named == "Money":
                 money_args.add((mutation["name"], arg["name"]))
     assert money_args <= ALLOWED_MONEY_ARGUMENTS, money_args - ALLOWED_MONEY_ARGUMENTS
+
+
+# -- issue 10 item 13 in the money flows: a hospital's own words never reach the patient ------------------------
+
+HOSPITAL_INTERNALS = (
+    "ORA-00942: table or view does not exist; java.sql.SQLSyntaxErrorException at "
+    "com.winning.his.dao.RegDao.book(RegDao.java:88) via jdbc:oracle:thin:@10.1.2.3:1521/HISDB"
+)
+INTERNAL_MARKS = ("ORA-", "java.", "com.winning", "jdbc:", "10.1.2.3", "SQLSyntax")
+CONSULTATION_ARGS = (
+    'hospitalId: "253", medicalCardNumber: $card, patientName: "张三", gender: "男", phone: "13526521254", '
+    f'idCardNumber: "{DEMO_ID_NUMBER}", birthday: "1979-07-02", diagnoseCode: "I10.X02", diagnoseName: "高血压", '
+    'doctorHospital: "演示人民医院", doctorName: "孙宏伟", doctorCode: "402968515", '
+    'charges: [{chargeId: "12", chargeType: 1, chargeName: "心脏彩超", quantity: 1}]'
+)
+MEDICAL_RECORD_ARGS = (
+    'hospitalId: "253", medicalCardNumber: $card, patientName: "张三", admissionNumber: "060508", '
+    f'applicationId: "fagfghetyejhrtjr23gafg22r3w4t6", pages: 25, idCardNumber: "{DEMO_ID_NUMBER}"'
+)
+
+
+@pytest.mark.parametrize(
+    ("field", "args", "method"),
+    [
+        ("createAppointmentPayment", f'{APPOINTMENT_ARGS}, shownFee: "16.00"', "hospital.interface.appointmentInfo"),
+        (
+            "createConsultationPayment",
+            CONSULTATION_ARGS,
+            "hospital.inerface.internetHospital.queryHospitalSingleCharge",
+        ),
+        ("createMedicalRecordPayment", MEDICAL_RECORD_ARGS, "hospital.interface.inpatientRecord"),
+        ("createOutpatientPayment", 'hospitalId: "253", medicalCardNumber: $card', "hospital.interface.queryWaitPay"),
+    ],
+)
+async def test_a_hospitals_refusal_of_a_quote_reaches_the_patient_as_its_codes_words(
+    gateway_253: httpx.AsyncClient,
+    sim_admin: httpx.Client,
+    caplog: pytest.LogCaptureFixture,
+    field: str,
+    args: str,
+    method: str,
+) -> None:
+    """issue 10 item 13: a hospital refusing a quote or a booking with an Oracle error, a Java class and a JDBC
+    address in its message: the patient reads the code's fixed words, the hospital's text goes to the log."""
+    sim_admin.post(
+        "/admin/faults",
+        json={"hospitalId": "253", "method": method, "kind": "code", "code": "60701", "msg": HOSPITAL_INTERNALS},
+    ).raise_for_status()
+    with caplog.at_level(logging.WARNING):
+        refused = await create(gateway_253, field, args)
+    assert refused.get("code") == "60701", refused
+    assert "order" not in refused
+    shown = json.dumps(refused, ensure_ascii=False)
+    assert not [mark for mark in INTERNAL_MARKS if mark in shown], shown
+    assert any("ORA-00942" in record.getMessage() for record in caplog.records)  # for operators
+
+
+async def test_a_refused_cancellation_notes_no_hospital_text(
+    gateway_253: httpx.AsyncClient, sim_admin: httpx.Client
+) -> None:
+    """issue 10 item 13: a refund's note (the patient reads it) says which step and code refused, never the
+    hospital's own text (21.2.3 refusing a paid appointment's cancellation with its internals)."""
+    made = await create(gateway_253, "createAppointmentPayment", f'{APPOINTMENT_ARGS}, shownFee: "16.00"')
+    number = made["order"]["outTradeNo"]
+    await data_of(gateway_253, PAY, no=number)
+    await drive(gateway_253)
+    sim_admin.post(
+        "/admin/faults",
+        json={
+            "hospitalId": "253",
+            "method": "hospital.interface.cancelAppointment",
+            "kind": "code",
+            "code": "60701",
+            "msg": HOSPITAL_INTERNALS,
+        },
+    ).raise_for_status()
+    cancelled = await data_of(
+        gateway_253,
+        "mutation($no: String!) { cancelPaidBooking(outTradeNo: $no) { __typename "
+        "... on PaymentRefund { state } ... on PaymentRefusal { code message } } }",
+        no=number,
+    )
+    assert cancelled["cancelPaidBooking"]["__typename"] == "PaymentRefund", cancelled
+    await drive(gateway_253)
+    refunds = (
+        await data_of(gateway_253, "query($no: String!) { paymentRefunds(outTradeNo: $no) { state note } }", no=number)
+    )["paymentRefunds"]
+    assert [r["state"] for r in refunds] == ["REFUSED"], refunds
+    assert "60701" in refunds[0]["note"]
+    assert not [mark for mark in INTERNAL_MARKS if mark in refunds[0]["note"]], refunds
+
