@@ -117,7 +117,11 @@ def create_app(settings: Settings) -> Starlette:
     throttles = Throttles(db, secret=settings.session_secret.get_secret_value().encode())
     provider = make_payment_provider(settings)
     payments = PaymentService(
-        db=db, his=his, provider=provider, notify_url=f"{settings.public_base_url.rstrip('/')}/payments/notify"
+        db=db,
+        his=his,
+        provider=provider,
+        notify_url=f"{settings.public_base_url.rstrip('/')}/payments/notify",
+        medical_record_tariff=settings.medical_record_tariff,
     )
     services = Services(
         his=his,

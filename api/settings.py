@@ -22,6 +22,7 @@ from resolvers.limits import GraphQLLimits
 from services.identity.sms_tencent import TencentSmsConfig
 from services.jobs.config import JobsConfig
 from services.messages.config import OfficialAccountConfig
+from services.payments.entry_online import MedicalRecordTariff
 from services.payments.providers.wechatpay import WeChatPayConfig
 from services.surveys.questionnaires import SurveysConfig
 
@@ -158,6 +159,9 @@ class Settings(BaseSettings):
     """Which jobs run when (HISGRAPH_JOBS__JOBS as JSON, HISGRAPH_JOBS__DEPOSIT_THRESHOLD, ...)."""
     surveys: SurveysConfig = Field(default_factory=SurveysConfig)
     """The satisfaction survey's questionnaires and link lifetime (HISGRAPH_SURVEYS__QUESTIONNAIRES as JSON)."""
+    medical_record_tariff: MedicalRecordTariff = Field(default_factory=MedicalRecordTariff)
+    """The platform's prices for medical-record copies (chapter 27 quotes none): yuan per page, postage, most
+    pages (HISGRAPH_MEDICAL_RECORD_TARIFF__PAGE=0.50, __MAILING=15.00, __MOST_PAGES=500)."""
     cache_ttl_s: dict[str, float] = Field(default_factory=dict)
     """Per-method TTL overrides in seconds (0 turns caching off for a method); defaults in his_clients.caching."""
     allow_random_secrets: bool = False

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from his_clients.client import HisClient
 from store.db import Database
 
 from .clock import Clock
 from .results import ZERO, CreatedOrder
+
+if TYPE_CHECKING:
+    from .entry_online import MedicalRecordTariff
 
 
 class PaymentServiceParts:
@@ -18,6 +21,7 @@ class PaymentServiceParts:
     _db: Database
     _his: HisClient
     _clock: Clock
+    _medical_record_tariff: MedicalRecordTariff
 
     async def _create(
         self,

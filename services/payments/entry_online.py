@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from his_clients.errors import HisError
 from his_clients.models.inpatient_costs import INPATIENT_RECORD, InpatientRecordRequest
 from his_clients.models.internet_hospital import (
@@ -15,7 +17,7 @@ from his_clients.models.internet_hospital import (
 from store.orders import CENT
 
 from .entry_base import PaymentServiceParts
-from .results import ZERO, AmountRefused, CreatedOrder, QuoteUnavailable
+from .results import LARGEST, ZERO, AmountRefused, CreatedOrder, QuoteUnavailable
 from .sagas.consultation import ConsultationFlow
 from .sagas.consultation import business_type_of as consultation_business_type
 from .sagas.medical_record import MedicalRecordDeliveryFlow
@@ -37,18 +39,22 @@ class PrescribedCharge:
     memo: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class MedicalRecordTariff:
-    """The platform's prices for medical-record copies (chapter 27 leaves them to the platform)."""
+class MedicalRecordTariff(BaseModel):
+    """The platform's prices for medical-record copies (chapter 27 leaves them to the platform): the setting
+    ``medical_record_tariff`` (HISGRAPH_MEDICAL_RECORD_TARIFF__PAGE, __MAILING, __MOST_PAGES)."""
 
-    page: Decimal
-    """Per printed page (复印(打印)费用 = page x printNumber)."""
-    mailing: Decimal
-    """Postage when the copies are mailed (邮寄费用); nothing when collected."""
-    most_pages: int = 500
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    page: Decimal = Field(default=Decimal("0.50"), ge=0, lt=LARGEST, decimal_places=2, allow_inf_nan=False)
+    """Yuan per printed page (复印(打印)费用 = page x printNumber)."""
+    mailing: Decimal = Field(default=Decimal("15.00"), ge=0, lt=LARGEST, decimal_places=2, allow_inf_nan=False)
+    """Postage in yuan when the copies are mailed (邮寄费用); nothing when collected."""
+    most_pages: int = Field(default=500, ge=1, le=10_000)
+    """The most pages one order may ask for."""
 
 
-MEDICAL_RECORD_TARIFF: Final = MedicalRecordTariff(page=Decimal("0.50"), mailing=Decimal("15.00"))
+MEDICAL_RECORD_TARIFF: Final = MedicalRecordTariff()
+"""The default tariff (0.50 a page, 15.00 postage)."""
 
 
 class OnlineEntries(PaymentServiceParts):
@@ -159,12 +165,13 @@ class OnlineEntries(PaymentServiceParts):
         """An order for copies of one stay's medical record (27.1.2 after payment), at the platform's tariff.
 
         Chapter 27 quotes no price: the fees are the platform's own (病案预约配送 is the platform's service),
-        so they come from MEDICAL_RECORD_TARIFF, never from the caller: printFee = pages x the page price,
-        mailingFee the postage when mailed ("当患者选择领取时,此字段是空数据": 0 when collected). The stay
+        so they come from the ``medical_record_tariff`` setting, never from the caller: printFee = pages x the
+        page price, mailingFee the postage when mailed ("当患者选择领取时,此字段是空数据": 0 when collected). The stay
         must be one 27.1.1 lists for this patient (not 作废); otherwise QuoteUnavailable, no order.
         """
-        if not 0 < print_number <= MEDICAL_RECORD_TARIFF.most_pages:
-            raise AmountRefused(f"复印页数须在1到{MEDICAL_RECORD_TARIFF.most_pages}之间", code="20004")
+        tariff = self._medical_record_tariff
+        if not 0 < print_number <= tariff.most_pages:
+            raise AmountRefused(f"复印页数须在1到{tariff.most_pages}之间", code="20004")
         try:
             stays = await self._his.call(
                 INPATIENT_RECORD,
@@ -175,8 +182,8 @@ class OnlineEntries(PaymentServiceParts):
             raise QuoteUnavailable("27.1.1 listed no stay", code=error.code) from error
         if not any(s.pat_in_hos_code == admission_number and s.pat_in_status.strip() != "3" for s in stays):
             raise QuoteUnavailable("未查询到该住院记录", code="60102")
-        print_fee = (MEDICAL_RECORD_TARIFF.page * print_number).quantize(CENT)
-        mailing_fee = MEDICAL_RECORD_TARIFF.mailing if mailed else ZERO
+        print_fee = (tariff.page * print_number).quantize(CENT)
+        mailing_fee = tariff.mailing if mailed else ZERO
         snapshot = {
             "amount": str(print_fee + mailing_fee),
             "apply_id": apply_id,

@@ -31,7 +31,7 @@ from .entry_after_sale import new_refund_no as new_refund_no
 from .entry_bills import BillEntries
 from .entry_bookings import BookingEntries
 from .entry_insurance import InsuranceEntries
-from .entry_online import OnlineEntries
+from .entry_online import MEDICAL_RECORD_TARIFF, MedicalRecordTariff, OnlineEntries
 from .entry_online import PrescribedCharge as PrescribedCharge
 from .entry_registration import RegistrationEntries
 from .hospital_refunds import HospitalRefundEntries
@@ -131,8 +131,10 @@ class PaymentService(
         clock: Clock | None = None,
         notify_url: str = "",
         his_timeout_s: float = 5.0,
+        medical_record_tariff: MedicalRecordTariff = MEDICAL_RECORD_TARIFF,
     ) -> None:
         self._db = db
+        self._medical_record_tariff = medical_record_tariff
         self._his = his
         self._provider = provider
         self._clock = clock or SystemClock()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 
 from api.settings import Settings
 from his_clients.registry import Registry
+from services.payments.entry_online import MedicalRecordTariff
 from services.payments.worker import OutboxWorker
 from tests.conftest import DEMO_CARD, DEMO_ID_NUMBER, calls, run_graphql, running_gateway, sign_in_patient
 from tests.payments.conftest import upload_schedule
@@ -324,3 +326,27 @@ async def test_a_refused_cancellation_notes_no_hospital_text(
     assert "60701" in refunds[0]["note"]
     assert not [mark for mark in INTERNAL_MARKS if mark in refunds[0]["note"]], refunds
 
+
+# -- the medical-record copy tariff is a setting ----------------------------------------------------------------
+
+
+async def test_the_medical_record_tariff_is_a_setting(
+    region: Registry, tmp_path: Path, sim_admin: httpx.Client
+) -> None:
+    """issue 10 item 18: chapter 27 quotes no price; the platform's tariff comes from the settings (here 1.00 a page
+    and 10.00 postage), never from the caller: 25 pages mailed cost 35.00."""
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'tariff.sqlite3'}",
+        registry=region,
+        run_payment_worker=False,
+        medical_record_tariff=MedicalRecordTariff(page=Decimal("1.00"), mailing=Decimal("10.00")),
+    )
+    async with running_gateway(settings) as client:
+        made = await create(client, "createMedicalRecordPayment", MEDICAL_RECORD_ARGS)
+        assert made["order"]["totalAmount"] == "35.00", made
+        too_many = await create(
+            client, "createMedicalRecordPayment", MEDICAL_RECORD_ARGS.replace("pages: 25", "pages: 501")
+        )
+        assert too_many["code"] == "20004"
+    with pytest.raises(ValueError, match="page"):
+        MedicalRecordTariff(page=Decimal("0.005"))
