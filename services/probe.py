@@ -34,7 +34,7 @@ from typing import Any, Final, Literal, get_args, get_origin
 from pydantic import AliasChoices, ValidationError
 
 from his_clients import catalog
-from his_clients.client import HisClient, addressed, describe_validation_error
+from his_clients.client import HisClient, describe_validation_error
 from his_clients.codes import ReturnCode
 from his_clients.errors import HisError, HisHttpError, HisProtocolError, HisTimeout
 from his_clients.method import Access, Envelope, HisMethod
@@ -43,7 +43,7 @@ from his_clients.registry import Hospital, Registry
 
 SPEC_DIR: Final = Path(__file__).resolve().parents[1] / "spec"
 
-Status = Literal["pass", "no_data", "deviation", "not_opened", "skipped"]
+Status = Literal["pass", "no_data", "refused", "deviation", "not_opened", "skipped"]
 
 IDEMPOTENT_WRITES: Final = frozenset(
     {
@@ -99,6 +99,14 @@ DICTIONARY_FIELDS: Final = {
     "certType": "id_document_type",
 }
 """Reply fields whose values come from a dictionary of the spec (附一, 附五, payType, 附七)."""
+
+REFUSAL_HINTS: Final = {
+    ("20.1.7", "60202"): (
+        "; if the hospital reads registrationFee as the whole fee (its example's reading), the registry's"
+        ' registration_fee = "total" absorbs it'
+    ),
+}
+"""Business refusals a registry setting may absorb, by (section, code)."""
 
 LENIENT: Final = "lenient reading (his_clients/models/base.py) already absorbs it"
 
@@ -548,40 +556,30 @@ async def _probe_one(
     result: MethodResult,
     timeout_s: float | None,
 ) -> None:
-    body = addressed(build_request(entry, patient, learned), hospital.id)
+    # Every example of the spec carries hospitalId (some as ""): the probe names the hospital it calls.
+    body = {**build_request(entry, patient, learned), "hospitalId": hospital.id}
     payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-    upstream = his.registry.upstream(hospital)
-    deadline = asyncio.get_running_loop().time() + (timeout_s or hospital.timeout_s)
     started = time.perf_counter()
-    try:
-        raw = await his._send(method, upstream, payload, hospital_id=hospital.id, deadline=deadline)
-    except HisError as error:
-        result.status = "deviation"
-        result.deviations.append(
-            Deviation("<call>", "an answer within the deadline", f"{error.code}: {error}", _absorbing(error, hospital))
-        )
-        return
-    finally:
-        result.ms = (time.perf_counter() - started) * 1000
-    if raw.status != 200:
-        result.status = "deviation"
-        refusal = HisHttpError(f"HTTP {raw.status}", hospital_id=hospital.id, method=method.name, status=raw.status)
-        result.deviations.append(Deviation("<http>", "HTTP 200", f"HTTP {raw.status}", _absorbing(refusal, hospital)))
-        return
-    reply, broken = _decode(raw.body)
+    reply = await _exchange(his, hospital, method, payload, result, timeout_s)
+    result.ms = (time.perf_counter() - started) * 1000
     if reply is None:
-        assert broken is not None
         result.status = "deviation"
-        result.deviations.append(broken)
         return
     checker = _Checker(method, entry)
     code = checker.envelope(reply)
     success = reply.get("success")
     succeeded = success is True or (success is None and code == ReturnCode.SUCCESS) or code == ReturnCode.SUCCESS
+    known = ReturnCode.parse(code)
     if code == ReturnCode.NO_DATA:
         result.status, result.note = "no_data", "10002 for the test patient: probe again with a patient who has data"
+    elif known is not None and code.startswith("6") and known is not ReturnCode.HOSPITAL_NOT_FOUND:
+        result.status = "refused"
+        result.note = (
+            f"{code} {known.meaning}: a business answer of 附四 to the probe's example request;"
+            " the envelope is right, the business rule needs real data to check"
+            + REFUSAL_HINTS.get((method.section, code), "")
+        )
     elif not succeeded or code != ReturnCode.SUCCESS:
-        known = ReturnCode.parse(code)
         checker.add(
             "code",
             "10001 (or 10002: no data) for the test patient",
@@ -597,9 +595,74 @@ async def _probe_one(
         else:
             checker.data(data)
         _learn(data, learned)
-    result.deviations = _collapse(checker.deviations)
+    if method.access is Access.WRITE:
+        await _check_idempotent(his, hospital, method, payload, reply, checker, timeout_s)
+    result.deviations = _collapse(checker.deviations + result.deviations)
     if any(d.absorbed_by is None for d in result.deviations):
         result.status = "deviation"
+
+
+async def _exchange(
+    his: HisClient,
+    hospital: Hospital,
+    method: HisMethod[Any, Any],
+    payload: bytes,
+    result: MethodResult,
+    timeout_s: float | None,
+) -> dict[str, Any] | None:
+    """One call within its own deadline: the decoded envelope, or None with the deviation added to ``result``."""
+    upstream = his.registry.upstream(hospital)
+    deadline = asyncio.get_running_loop().time() + (timeout_s or hospital.timeout_s)
+    try:
+        raw = await his._send(method, upstream, payload, hospital_id=hospital.id, deadline=deadline)
+    except HisError as error:
+        result.deviations.append(
+            Deviation("<call>", "an answer within the deadline", f"{error.code}: {error}", _absorbing(error, hospital))
+        )
+        return None
+    if raw.status != 200:
+        refusal = HisHttpError(f"HTTP {raw.status}", hospital_id=hospital.id, method=method.name, status=raw.status)
+        result.deviations.append(Deviation("<http>", "HTTP 200", f"HTTP {raw.status}", _absorbing(refusal, hospital)))
+        return None
+    reply, broken = _decode(raw.body)
+    if broken is not None:
+        result.deviations.append(broken)
+    return reply
+
+
+async def _check_idempotent(
+    his: HisClient,
+    hospital: Hospital,
+    method: HisMethod[Any, Any],
+    payload: bytes,
+    first: dict[str, Any],
+    checker: _Checker,
+    timeout_s: float | None,
+) -> None:
+    """A write the spec marks idempotent, sent again with the same parameters, must answer the same
+    (约定: "使用相同参数可重复执行，并能获得相同结果")."""
+    again = MethodResult(method.section, None, method.name, method.title, method.access.value, "pass")
+    second = await _exchange(his, hospital, method, payload, again, timeout_s)
+    if second is None:
+        checker.deviations += [
+            Deviation(f"second call: {d.field}", d.expected, d.received, d.absorbed_by) for d in again.deviations
+        ]
+        return
+    same_code = str(first.get("code", "")).strip() == str(second.get("code", "")).strip()
+    differing = sorted(
+        key for key in {*first, *second} - {"msg", "message"} if first.get(key) != second.get(key) and key != "code"
+    )
+    if isinstance(first.get("data"), dict) and isinstance(second.get("data"), dict):
+        data_first, data_second = first["data"], second["data"]
+        differing = [k for k in differing if k != "data"] + sorted(
+            f"data.{key}" for key in {*data_first, *data_second} if data_first.get(key) != data_second.get(key)
+        )
+    if not same_code or differing:
+        checker.add(
+            "idempotence",
+            "the same answer to the same parameters (the spec's 幂等原则)",
+            "another code on the second call" if not same_code else f"other values in {', '.join(differing)[:200]}",
+        )
 
 
 def _collapse(deviations: list[Deviation]) -> list[Deviation]:

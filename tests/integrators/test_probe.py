@@ -18,7 +18,7 @@ from his_clients.registry import Registry
 from his_clients.transport import RawReply
 from services.probe import ProbeReport, probe
 from simulator.server import RunningSimulator
-from tests.conftest import inject
+from tests.conftest import calls, inject
 
 DEPTS = catalog.by_section("20.1.1")
 DOCTORS = catalog.by_section("20.1.2")
@@ -128,6 +128,48 @@ async def test_missing_fields_formats_dictionaries_and_codes(region: Registry) -
     assert ("code", "a code of 附四") in fields
 
 
+class _Sequence(_Canned):
+    """Answers each canned body in turn (the last one thereafter)."""
+
+    def __init__(self, *bodies: dict[str, Any]) -> None:
+        self.bodies = [json.dumps(body, ensure_ascii=False).encode() for body in bodies]
+
+    async def post_json(self, url: str, body: bytes, *, timeout_s: float) -> RawReply:
+        reply = self.bodies.pop(0) if len(self.bodies) > 1 else self.bodies[0]
+        return RawReply(200, reply, "application/json")
+
+
+async def test_writes_only_when_asked_only_idempotent_and_twice(region: Registry, sim_admin: httpx.Client) -> None:
+    """issue 16 item 4: with --writes the probe calls the writes the spec marks idempotent (7.1.2) and no other
+    (2.1.2 bindCard), each twice with the same parameters; a different second answer is a deviation; a 60xxx
+    business answer to the example request is `refused`, not a deviation."""
+    pay_success, bind_card = catalog.by_section("7.1.2"), catalog.by_section("2.1.2")
+    report = await probe(region, "253", writes=True, methods=[pay_success, bind_card])
+    assert _result(report, pay_success.name).status == "pass"
+    assert _result(report, bind_card.name).status == "skipped"
+    assert "not mark idempotent" in _result(report, bind_card.name).note
+    sent = [c["body"] for c in calls(sim_admin, hospitalId="253")]
+    assert len(sent) == 2
+    assert sent[0] == sent[1]
+
+    first = {"success": True, "msg": "", "code": "10001", "data": {"hisOrderNo": "A1"}}
+    second = {"success": False, "msg": "重复", "code": "60303"}
+    async with HisClient(region, transports={"hospital:253": _Sequence(first, second)}) as client:
+        report = await probe(region, "253", writes=True, methods=[pay_success], client=client)
+    result = _result(report, pay_success.name)
+    assert result.status == "deviation"
+    idempotence = [d for d in result.deviations if d.field == "idempotence"]
+    assert [(d.received, d.absorbed_by) for d in idempotence] == [("another code on the second call", None)]
+
+    refusal = {"success": False, "msg": "x", "code": "60202"}
+    async with HisClient(region, transports={"hospital:253": _Canned(refusal)}) as client:
+        report = await probe(region, "253", writes=True, methods=[catalog.by_section("20.1.7")], client=client)
+    result = _result(report, catalog.by_section("20.1.7").name)
+    assert result.status == "refused"
+    assert "registration_fee" in result.note
+    assert report.passed
+
+
 def test_cli_writes_html_and_json(simulator: RunningSimulator, sim_admin: httpx.Client, tmp_path: Path) -> None:
     """issue 16 item 4: `hisgraph probe --config --hospital 253 --out DIR` writes the report as HTML and JSON and
     exits 0 when every opened method passes, 1 when a fault is injected."""
@@ -144,7 +186,7 @@ def test_cli_writes_html_and_json(simulator: RunningSimulator, sim_admin: httpx.
     body = json.loads((out / "probe-253.json").read_text(encoding="utf-8"))
     assert body["counts"]["pass"] == 3
     assert "<table>" in (out / "probe-253.html").read_text(encoding="utf-8")
-    inject(sim_admin, hospital_id="253", method=WAIT_PAY.name, kind="code", code="60101")
+    inject(sim_admin, hospital_id="253", method=WAIT_PAY.name, kind="code", code="90001")
     assert main(args) == 1
     body = json.loads((out / "probe-253.json").read_text(encoding="utf-8"))
     assert body["counts"]["deviation"] == 1

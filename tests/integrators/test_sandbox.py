@@ -73,7 +73,7 @@ async def test_vendor_sees_what_we_received_and_answered(
     gateway, auth = sandboxed
     reply = await run_graphql(gateway, 'query { hospital(id: "999") { name todayDepartments { name } } }')
     assert reply["data"]["hospital"]["todayDepartments"], reply
-    sent = [c for c in calls(sim_admin, hospital_id="253") if c["method"] == "hospital.interface.todayRegisterGetDepts"]
+    sent = [c for c in calls(sim_admin, hospitalId="253") if c["method"] == "hospital.interface.todayRegisterGetDepts"]
     assert sent
     assert sent[-1]["body"]["hospitalId"] == "999"
 
