@@ -100,17 +100,19 @@ def _descriptions(entry: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def _field_schema(rule: FieldRule, rules: EntryRules, descriptions: dict[str, str]) -> dict[str, Any]:
+def _field_schema(
+    rule: FieldRule, rules: EntryRules, descriptions: dict[str, str], spelling: dict[str, str]
+) -> dict[str, Any]:
     description = descriptions.get(rule.name.strip().lower(), "")
     notes: list[str] = []
     schema: dict[str, Any]
     if rule.kind == "list":
         members = rules.items.get(rule.name, ())
-        item: dict[str, Any] = _object_schema(members, rules, descriptions) if members else {}
+        item: dict[str, Any] = _object_schema(members, rules, descriptions, spelling) if members else {}
         schema = {"type": "array", "items": item}
     elif rule.kind == "object":
         members = rules.items.get(rule.name, ())
-        schema = _object_schema(members, rules, descriptions) if members else {"type": "object"}
+        schema = _object_schema(members, rules, descriptions, spelling) if members else {"type": "object"}
     else:
         schema = {"type": ["string", "number"] if rule.numeric_ok else "string"}
         if rule.numeric_ok:
@@ -135,26 +137,63 @@ def _field_schema(rule: FieldRule, rules: EntryRules, descriptions: dict[str, st
     return schema
 
 
-def _object_schema(fields: Sequence[FieldRule], rules: EntryRules, descriptions: dict[str, str]) -> dict[str, Any]:
+def _object_schema(
+    fields: Sequence[FieldRule], rules: EntryRules, descriptions: dict[str, str], spelling: dict[str, str]
+) -> dict[str, Any]:
+    """The object the shim checks. Keys are matched in any case: each is named as the spec's example spells it
+    (what a caller copies), the table's spelling and the aliases the shim accepts noted, and a required field
+    that has an alias is required as one of its names."""
     properties: dict[str, Any] = {}
+    all_of: list[dict[str, Any]] = []
+    required: list[str] = []
+    names: dict[str, str] = {}
     for rule in fields:
-        properties[rule.name] = _field_schema(rule, rules, descriptions)
+        name = spelling.get(rule.name.strip().lower(), rule.name)
+        names[rule.name] = name
+        schema = _field_schema(rule, rules, descriptions, spelling)
+        if name != rule.name:
+            schema["description"] = "；".join(p for p in (schema["description"], f"表中写作 {rule.name}") if p)
+        properties[name] = schema
         for alias in rule.aliases:
-            properties[alias] = {**properties[rule.name], "description": f"同 {rule.name}（别名）"}
-    schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": True}
-    required = [rule.name for rule in fields if rule.required]
+            properties[alias] = {**schema, "description": f"同 {name}（别名）"}
+        if rule.required and rule.aliases:
+            all_of.append({"anyOf": [{"required": [n]} for n in (name, *rule.aliases)]})
+        elif rule.required:
+            required.append(name)
+    out: dict[str, Any] = {
+        "type": "object",
+        "description": "参数名不区分大小写",
+        "properties": properties,
+        "additionalProperties": True,
+    }
     if required:
-        schema["required"] = required
-    present = [name for name in rules.one_of if name in properties]
+        out["required"] = required
+    present = [names[name] for name in rules.one_of if name in names]
     if present and len(present) == len(rules.one_of):
-        schema["anyOf"] = [{"required": [name]} for name in present]
-    return schema
+        all_of.append({"anyOf": [{"required": [name]} for name in present]})
+    if all_of:
+        out["allOf"] = all_of
+    return out
+
+
+def _spelling(example: Any, found: dict[str, str] | None = None) -> dict[str, str]:
+    """Each key of the spec's example (nested ones too), by its lower-case form, as the example spells it."""
+    found = {} if found is None else found
+    if isinstance(example, list):
+        for item in example[:1]:
+            _spelling(item, found)
+    elif isinstance(example, dict):
+        for key, value in example.items():
+            if isinstance(key, str):
+                found.setdefault(key.strip().lower(), key.strip())
+            _spelling(value, found)
+    return found
 
 
 def request_schema(entry: dict[str, Any]) -> dict[str, Any]:
     """What the shim checks for this section: a JSON object, or an array of them (21.1.x uploads)."""
     rules = rules_for(str(entry["section"]))
-    schema = _object_schema(rules.fields, rules, _descriptions(entry))
+    schema = _object_schema(rules.fields, rules, _descriptions(entry), _spelling(entry["request_example"]))
     schema["title"] = f"{entry['section']} {entry['title']}"
     if isinstance(entry["request_example"], list):
         return {"title": schema.pop("title"), "type": "array", "items": schema}
@@ -456,15 +495,17 @@ def _fields_table(schema: dict[str, Any], prefix: str = "") -> list[str]:
         return _fields_table(schema.get("items", {}), prefix + "[]")
     rows: list[str] = []
     required = set(schema.get("required", ()))
+    either = {n for group in schema.get("allOf", ()) for alt in group.get("anyOf", ()) for n in alt.get("required", ())}
     for name, member in schema.get("properties", {}).items():
         kind = member.get("type", "")
         kind = "/".join(kind) if isinstance(kind, list) else kind
         extra = f" pattern <code>{_esc(member['pattern'])}</code>" if "pattern" in member else ""
         if "enum" in member:
             extra += " 取值 " + _esc(", ".join(map(str, member["enum"])))
+        needed = "是" if name in required else "其一" if name in either else ""
         rows.append(
             f"<tr><td><code>{_esc(prefix + name)}</code></td><td>{_esc(kind)}</td>"
-            f"<td>{'是' if name in required else ''}</td><td>{_esc(member.get('description', ''))}{extra}</td></tr>"
+            f"<td>{needed}</td><td>{_esc(member.get('description', ''))}{extra}</td></tr>"
         )
         for inner in (member, member.get("items", {})):
             if isinstance(inner, dict) and inner.get("properties"):

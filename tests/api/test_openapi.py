@@ -128,3 +128,48 @@ async def test_the_docs_page_renders_every_path_offline(hospital: httpx.AsyncCli
     assert all(href.startswith(("#", "/", "data:")) for href in hrefs), hrefs
     for path in served(hospital):
         assert path in page
+
+
+async def test_the_document_is_never_stricter_than_the_shim(hospital: httpx.AsyncClient) -> None:
+    """issue 16 item 1: every spec request example that a shim's checks accept validates against the documented
+    request schema (keys as the example spells them, aliases and either-or fields as alternatives)."""
+    from api.shims.envelope import ShimError
+    from api.shims.validation import validate as check
+    from api.shims.validation import validate_list
+
+    document = await document_of(hospital)
+    checked = 0
+    for item in document["paths"].values():
+        operation = item["post"]
+        content = operation["requestBody"]["content"].get("application/json")
+        if content is None:
+            continue
+        validator = Draft202012Validator(content["schema"])
+        for section in operation["x-spec-sections"]:
+            example = platform_entry(section)["request_example"]
+            try:
+                (validate_list if isinstance(example, list) else check)(section, example)
+            except ShimError:
+                continue  # the spec's own example fails a check the schema cannot state (23.2.2's ID number)
+            errors = [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(example)]
+            assert errors == [], section
+            checked += 1
+    assert checked >= 40
+
+
+async def test_every_shim_refuses_an_empty_body_as_documented(hospital: httpx.AsyncClient) -> None:
+    """issue 16 item 1: each served shim's refusal of an empty object has the documented shape and one of the
+    codes documented for its path."""
+    document = await document_of(hospital)
+    for path, item in document["paths"].items():
+        operation = item["post"]
+        content = operation["requestBody"]["content"].get("application/json")
+        if content is None:
+            continue  # the WebService takes SOAP (tests/api/test_webservice.py)
+        reply = (await hospital.post(path, json={})).json()
+        documented = {c["code"] for c in operation["x-return-codes"]}
+        assert reply["code"] in documented, (path, reply)
+        assert reply["success"] is False, path
+        schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        errors = [e.message for e in Draft202012Validator(schema).iter_errors(reply)]
+        assert errors == [], (path, reply)
