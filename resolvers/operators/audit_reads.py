@@ -18,9 +18,14 @@ async def audited(
 ) -> T:
     """Await one entry of a view; when it holds patients' data, write who read whom before answering."""
     result = await entry
-    principal = info.context.principal
-    if result is not None and isinstance(principal, OperatorPrincipal):
-        cards = [(hospital, card) for hospital, card in patients(result) if card]
-        if cards:
-            await record_read(info.context.services.db, principal, view=view, cards=cards)
+    if result is not None:
+        await audit_patients(info, view=view, cards=list(patients(result)))
     return result
+
+
+async def audit_patients(info: Info, *, view: str, cards: list[tuple[str | None, str]]) -> None:
+    """Record that the operator asking was shown these patients (hospital, card) in ``view``."""
+    principal = info.context.principal
+    cards = [(hospital, card) for hospital, card in cards if card]
+    if cards and isinstance(principal, OperatorPrincipal):
+        await record_read(info.context.services.db, principal, view=view, cards=cards)

@@ -14,6 +14,7 @@ from services.messages.status import DeliveryRecord, count_deliveries, list_deli
 from ..access import Forbidden
 from ..context import Info
 from ..fanout import hospital_ids_argument
+from .audit_reads import audit_patients
 
 MAX_MESSAGES = 500
 
@@ -127,7 +128,12 @@ async def message_deliveries(
         state=str(state.value) if state is not None else None,
         limit=max(1, min(limit, MAX_MESSAGES)),
     )
-    return [MessageDelivery.from_record(record) for record in records]
+    deliveries = [MessageDelivery.from_record(record) for record in records]
+    # Which patients' messages an operator looked at (cards masked): audited (issue 15 item 12).
+    await audit_patients(
+        info, view="messageDeliveries", cards=[(str(d.hospital_id), d.medical_card_number or "") for d in deliveries]
+    )
+    return deliveries
 
 
 async def message_delivery_counts(info: Info, hospital_id: HospitalFilter = None) -> list[MessageDeliveryCount] | None:
