@@ -21,7 +21,9 @@ from services.identity.operators import OperatorService
 from services.identity.principal import OperatorPrincipal
 from store.accounts import Operator
 from store.models import utcnow
-from tests.conftest import running_gateway
+from tests.api.paid_orders import HOSPITAL
+from tests.conftest import run_graphql, running_gateway, sign_in_operator
+from tests.graph.test_inbound_replay import RECORD, hospital_posts, replay
 
 PASSWORD = "a long pass phrase 1"
 
@@ -314,3 +316,29 @@ async def test_reads_of_patients_data_are_audited_with_the_patient_masked(gatewa
     assert len(mine["data"]["operator"]["auditLog"]["entries"]) == len(entries)
     theirs = await gql(gateway, AUDIT, await login(gateway, "zhao"), action="patient-data-read", first=5)
     assert theirs["data"]["operator"]["auditLog"]["entries"] == []
+
+
+@pytest.fixture
+async def replay_gateway(region: Registry, tmp_path: Path, sim_admin: httpx.Client) -> AsyncIterator[httpx.AsyncClient]:
+    """As tests/graph/test_inbound_replay.py's gateway: hospitals post from loopback, no payment worker."""
+    sim_admin.post("/admin/reset").raise_for_status()
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'replay.sqlite3'}",
+        registry=region,
+        request_deadline_s=3.0,
+        run_payment_worker=False,
+    )
+    async with running_gateway(settings, signed_in=False) as client:
+        yield client
+
+
+async def test_a_replayed_call_is_audited(replay_gateway: httpx.AsyncClient) -> None:
+    """issue 15 item 12: replayInboundCall writes who replayed which call, for the call's hospital."""
+    call_id = await hospital_posts(replay_gateway, RECORD, {"hospitalId": HOSPITAL, "outTradeNo": "JZKCZ-1"})
+    sign_in_operator(replay_gateway, role="region")
+    assert (await replay(replay_gateway, call_id))["__typename"] == "InboundReplaySuccess"
+    body = await run_graphql(replay_gateway, AUDIT, action="inbound-call-replayed", first=5)
+    [entry] = body["data"]["operator"]["auditLog"]["entries"]
+    assert entry["operator"] == "test.region.all"
+    assert entry["target"] == f"inbound call {call_id}"
+    assert entry["hospitalId"] == HOSPITAL
