@@ -246,9 +246,20 @@ def response_schema(entry: dict[str, Any], codes: Sequence[ReturnCode]) -> dict[
     success = _example_schema(
         example or {"success": True, "msg": "成功", "code": "10001"}, _response_descriptions(entry), top=True
     )
-    code = {"type": "string", "enum": [c.value for c in codes], "description": "参照附四: " + _codes_text(codes)}
+    code: dict[str, Any] = {
+        "type": "string",
+        "enum": [c.value for c in codes],
+        "description": "参照附四: " + _codes_text(codes),
+    }
     if "code" in success["properties"]:
         success["properties"]["code"] = code
+        if isinstance(example.get("code"), int) and not isinstance(example.get("code"), bool):
+            # The spec's example types the success code as a number (36.2.1), and the shim answers as it does.
+            success["properties"]["code"] = {
+                "type": ["string", "integer"],
+                "enum": [c.value for c in codes] + [int(c.value) for c in codes],
+                "description": code["description"],
+            }
     upload = "message" in success["properties"] and "msg" not in success["properties"]
     if upload:  # 21.1.x: {success, message, status}; a refusal adds the code
         refusal_properties = {

@@ -173,3 +173,20 @@ async def test_every_shim_refuses_an_empty_body_as_documented(hospital: httpx.As
         schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
         errors = [e.message for e in Draft202012Validator(schema).iter_errors(reply)]
         assert errors == [], (path, reply)
+
+
+async def test_every_shim_answers_the_specs_example_as_documented(hospital: httpx.AsyncClient) -> None:
+    """issue 16 item 1: the spec's own request example, sent to its shim, gets a reply that validates against
+    the documented response schema, with a documented code."""
+    document = await document_of(hospital)
+    for path, item in document["paths"].items():
+        operation = item["post"]
+        if "application/json" not in operation["requestBody"]["content"]:
+            continue
+        validator = Draft202012Validator(operation["responses"]["200"]["content"]["application/json"]["schema"])
+        documented = {c["code"] for c in operation["x-return-codes"]}
+        for section in operation["x-spec-sections"]:
+            reply = (await hospital.post(path, json=platform_entry(section)["request_example"])).json()
+            errors = [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(reply)]
+            assert errors == [], (section, reply)
+            assert str(reply["code"]) in documented, (section, reply)
