@@ -119,7 +119,10 @@ class Deviation:
     expected: str
     received: str
     absorbed_by: str | None = None
-    """The registry setting (or lenient reading) that absorbs it; None: the hospital must change."""
+    """The registry setting (or the lenient reading) that absorbs it; None: the hospital must change."""
+    absorbed: bool = False
+    """Whether it is absorbed already (the lenient reading, the spec's own example), or only would be once the
+    registry setting named is set."""
 
 
 @dataclass
@@ -162,7 +165,7 @@ class ProbeReport:
         """A few lines for a terminal or a README: the counts, then each deviation (with ``absorbed``, also
         those a registry setting or the lenient reading already absorbs)."""
         counts = self.counts()
-        tolerated = sum(1 for r in self.results for d in r.deviations if d.absorbed_by is not None)
+        tolerated = sum(1 for r in self.results for d in r.deviations if d.absorbed)
         lines = [
             f"hospital {self.hospital_id} {self.hospital_name} ({self.transport}): "
             + ", ".join(f"{counts[s]} {s}" for s in get_args(Status))
@@ -170,9 +173,10 @@ class ProbeReport:
         ]
         for result in self.results:
             for deviation in result.deviations:
-                if deviation.absorbed_by is not None and not absorbed:
+                if deviation.absorbed and not absorbed:
                     continue
                 fix = f" -> {deviation.absorbed_by}" if deviation.absorbed_by else ""
+                fix = f" -> would be absorbed by: {deviation.absorbed_by}" if fix and not deviation.absorbed else fix
                 lines.append(
                     f"  {result.section} {result.method}: {deviation.field}: expected {deviation.expected},"
                     f" received {deviation.received}{fix}"
@@ -185,7 +189,11 @@ class ProbeReport:
         for r in self.results:
             details = "".join(
                 f"<li><code>{e(d.field)}</code>: expected {e(d.expected)}, received {e(d.received)}"
-                + (f" <em>absorbed by: {e(d.absorbed_by)}</em>" if d.absorbed_by else "")
+                + (
+                    f" <em>{'absorbed' if d.absorbed else 'would be absorbed'} by: {e(d.absorbed_by)}</em>"
+                    if d.absorbed_by
+                    else ""
+                )
                 + "</li>"
                 for d in r.deviations
             )
@@ -311,7 +319,7 @@ class _Checker:
                 self._example_formats(value)
 
     def add(self, where: str, expected: str, received: str, absorbed_by: str | None = None) -> None:
-        self.deviations.append(Deviation(where, expected, received, absorbed_by))
+        self.deviations.append(Deviation(where, expected, received, absorbed_by, absorbed=absorbed_by is not None))
 
     def envelope(self, reply: dict[str, Any]) -> str:
         """The reply's code, after checking ``success``, ``msg`` and ``code`` themselves."""
@@ -391,7 +399,7 @@ class _Checker:
         try:
             model.model_validate(raw)
         except ValidationError as invalid:
-            if not any(d.field.startswith(where) and d.absorbed_by is None for d in self.deviations):
+            if not any(d.field.startswith(where) and not d.absorbed for d in self.deviations):
                 self.add(where, f"readable as {model.__name__}", describe_validation_error(invalid))
 
     def _field(self, path: str, wire: str, value: Any, annotation: Any, description: str) -> None:
@@ -598,7 +606,7 @@ async def _probe_one(
     if method.access is Access.WRITE:
         await _check_idempotent(his, hospital, method, payload, reply, checker, timeout_s)
     result.deviations = _collapse(checker.deviations + result.deviations)
-    if any(d.absorbed_by is None for d in result.deviations):
+    if any(not d.absorbed for d in result.deviations):
         result.status = "deviation"
 
 
@@ -645,7 +653,8 @@ async def _check_idempotent(
     second = await _exchange(his, hospital, method, payload, again, timeout_s)
     if second is None:
         checker.deviations += [
-            Deviation(f"second call: {d.field}", d.expected, d.received, d.absorbed_by) for d in again.deviations
+            Deviation(f"second call: {d.field}", d.expected, d.received, d.absorbed_by, d.absorbed)
+            for d in again.deviations
         ]
         return
     same_code = str(first.get("code", "")).strip() == str(second.get("code", "")).strip()
@@ -672,6 +681,6 @@ def _collapse(deviations: list[Deviation]) -> list[Deviation]:
         where = re.sub(r"\[\d+\]", "[*]", deviation.field)
         unique.setdefault(
             (where, deviation.expected, deviation.received),
-            Deviation(where, deviation.expected, deviation.received, deviation.absorbed_by),
+            Deviation(where, deviation.expected, deviation.received, deviation.absorbed_by, deviation.absorbed),
         )
     return list(unique.values())

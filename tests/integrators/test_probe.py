@@ -50,6 +50,14 @@ async def test_every_opened_method_of_253_passes_over_http(region: Registry, sim
     assert doctors_call["body"]["departmentId"] != "0235"
 
 
+async def test_every_method_of_255_passes_over_soap(region: Registry, sim_admin: httpx.Client) -> None:
+    """issue 16 item 4: over WebService (255 speaks SOAP 1.1 in the simulated region) every read passes too."""
+    report = await probe(region, "255")
+    assert report.transport == "webservice"
+    assert [(r.section, r.deviations) for r in report.results if r.status == "deviation"] == []
+    assert sum(r.status == "pass" for r in report.results) > 90
+
+
 async def test_methods_not_opened_are_listed_and_never_called(
     simulator: RunningSimulator, sim_admin: httpx.Client
 ) -> None:
@@ -68,9 +76,9 @@ async def test_methods_not_opened_are_listed_and_never_called(
 async def test_injected_faults_are_each_reported(region: Registry, sim_admin: httpx.Client, hospital: str) -> None:
     """issue 16 item 4: with faults injected (a business code, invalid JSON, an HTTP 500) the probe reports each as a
     deviation naming what was expected and what came, over HTTP (253) and over SOAP (255)."""
-    inject(sim_admin, hospital_id=hospital, method=DEPTS.name, kind="code", code="10003", msg="系统错误")
-    inject(sim_admin, hospital_id=hospital, method=WAIT_PAY.name, kind="invalid_json")
-    inject(sim_admin, hospital_id=hospital, method=BALANCE.name, kind="http500")
+    inject(sim_admin, hospitalId=hospital, method=DEPTS.name, kind="code", code="10003", msg="系统错误")
+    inject(sim_admin, hospitalId=hospital, method=WAIT_PAY.name, kind="invalid_json")
+    inject(sim_admin, hospitalId=hospital, method=BALANCE.name, kind="http500")
     report = await probe(region, hospital, methods=[DEPTS, DOCTORS, WAIT_PAY, BALANCE])
     assert report.transport == ("webservice" if hospital == "255" else "http")
     depts = _result(report, DEPTS.name)
@@ -83,6 +91,18 @@ async def test_injected_faults_are_each_reported(region: Registry, sim_admin: ht
     assert balance.status == "deviation"
     assert "500" in balance.deviations[0].received
     assert _result(report, DOCTORS.name).status == "pass"  # the example's department, as nothing was learned
+
+
+async def test_a_slow_method_is_a_deviation_naming_timeout_s(region: Registry, sim_admin: httpx.Client) -> None:
+    """issue 16 item 4: each call has its own deadline; one that does not answer in time is a deviation (not
+    absorbed) naming the registry setting that would absorb it (timeout_s), and the next call goes on."""
+    inject(sim_admin, hospitalId="253", method=DEPTS.name, kind="latency", latencyMs=1500)
+    report = await probe(region, "253", methods=[DEPTS, DOCTORS], timeout_s=0.3)
+    depts = _result(report, DEPTS.name)
+    assert depts.status == "deviation"
+    assert [(d.field, d.absorbed) for d in depts.deviations] == [("<call>", False)]
+    assert (depts.deviations[0].absorbed_by or "").startswith("timeout_s")
+    assert _result(report, DOCTORS.name).status == "pass"
     assert not report.passed
 
 
@@ -115,7 +135,7 @@ async def test_missing_fields_formats_dictionaries_and_codes(region: Registry) -
     }
     async with HisClient(region, transports={"hospital:253": _Canned(reply)}) as client:
         report = await probe(region, "253", methods=[DEPTS], client=client)
-    found = {(d.field, d.absorbed_by is None) for d in _result(report, DEPTS.name).deviations}
+    found = {(d.field, not d.absorbed) for d in _result(report, DEPTS.name).deviations}
     assert ("data[*].deptTypeId", True) in found  # required by the spec, absent
     assert ("success", False) in found  # "true" as a string: read leniently
     assert ("data[*].dept[*].departmentId", False) in found
@@ -159,7 +179,7 @@ async def test_writes_only_when_asked_only_idempotent_and_twice(region: Registry
     result = _result(report, pay_success.name)
     assert result.status == "deviation"
     idempotence = [d for d in result.deviations if d.field == "idempotence"]
-    assert [(d.received, d.absorbed_by) for d in idempotence] == [("another code on the second call", None)]
+    assert [(d.received, d.absorbed) for d in idempotence] == [("another code on the second call", False)]
 
     refusal = {"success": False, "msg": "x", "code": "60202"}
     async with HisClient(region, transports={"hospital:253": _Canned(refusal)}) as client:
@@ -186,7 +206,7 @@ def test_cli_writes_html_and_json(simulator: RunningSimulator, sim_admin: httpx.
     body = json.loads((out / "probe-253.json").read_text(encoding="utf-8"))
     assert body["counts"]["pass"] == 3
     assert "<table>" in (out / "probe-253.html").read_text(encoding="utf-8")
-    inject(sim_admin, hospital_id="253", method=WAIT_PAY.name, kind="code", code="90001")
+    inject(sim_admin, hospitalId="253", method=WAIT_PAY.name, kind="code", code="90001")
     assert main(args) == 1
     body = json.loads((out / "probe-253.json").read_text(encoding="utf-8"))
     assert body["counts"]["deviation"] == 1
