@@ -295,6 +295,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"  sandbox hospital {sandbox.id}: HIS {sandbox.base_url}; shims with X-Hospital-Id: {sandbox.id} and"
         f" {'X-Api-Key' if sandbox.auth == 'api_key' else 'an HMAC signature'}; its inbound ledger in GraphiQL:"
         f' operator {{ inboundCalls(hospitalId: "{sandbox.id}") {{ path replyCode body reply }} }}\n'
+        "    as an operator (operatorLogin), made with: HISGRAPH_OPERATOR_PASSWORD=<12+ characters> hisgraph operator"
+        f" create --username vendor --role region --database-url {database_url}\n"
         if sandbox is not None
         else ""
     )
