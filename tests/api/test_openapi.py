@@ -189,4 +189,5 @@ async def test_every_shim_answers_the_specs_example_as_documented(hospital: http
             reply = (await hospital.post(path, json=platform_entry(section)["request_example"])).json()
             errors = [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(reply)]
             assert errors == [], (section, reply)
-            assert str(reply["code"]) in documented, (section, reply)
+            if "code" in reply:  # 21.1.x answer {success, message, status}: a code only on a refusal
+                assert str(reply["code"]) in documented, (section, reply)
