@@ -19,6 +19,7 @@ from api.settings import Settings
 from api.shims.auth import sign_request
 from api.shims.validation import platform_entry
 from his_clients.registry import Registry
+from services.probe import probe
 from simulator.server import RunningSimulator
 from tests.conftest import calls, run_graphql, running_gateway, sign_in_operator
 
@@ -131,3 +132,12 @@ def test_demo_flags(simulator: RunningSimulator) -> None:
 def args_of(args: Any) -> list[str]:
     return ["demo", "--sandbox-hospital", args.sandbox_hospital, "--sandbox-key", args.sandbox_key,
             "--sandbox-url", args.sandbox_url]  # fmt: skip
+
+
+async def test_the_probe_checks_the_sandbox_hospitals_his(region: Registry, simulator: RunningSimulator) -> None:
+    """issue 16 items 4-5: the vendor probes its own HIS as the sandbox hospital: every read passes against the
+    simulator standing in for it, and the probe names 999 in each request."""
+    registry = with_sandbox(region, sandbox_hospital("999", f"{simulator.base_url}/his/253", key=KEY))
+    report = await probe(registry, "999")
+    assert report.passed
+    assert sum(r.status == "pass" for r in report.results) > 90
