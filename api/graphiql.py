@@ -8,6 +8,7 @@ from ``/graphql/static/<file>``, and nothing from anywhere else:
   origin only (GraphiQL's fonts are inlined ``data:`` URLs), no inline script, no frames, no forms.
 - Each asset is named in the page with its content hash (``?v=<sha256 prefix>``), so it is served with
   ``Cache-Control: public, max-age=31536000, immutable``; a new version of a file gets a new URL.
+- Each asset is sent gzip-compressed to a browser that accepts it (compressed once, when first asked for).
 - Only the files listed in ``ASSETS`` are served, read once from the package (never a path from the
   request), with ``X-Content-Type-Options: nosniff``.
 
@@ -16,6 +17,7 @@ GraphiQL is a dev-mode tool: the gateway routes these only when GraphiQL is on (
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from dataclasses import dataclass
 from functools import cache
@@ -62,6 +64,8 @@ class Asset:
     media_type: str
     version: str
     """The first 16 hex digits of the body's SHA-256: part of the URL the page names."""
+    gzipped: bytes
+    """The body gzip-compressed, for a browser that accepts it (graphiql.min.js: 3.5 MB, about 0.8 MB)."""
 
 
 @cache
@@ -69,7 +73,12 @@ def asset(name: str) -> Asset:
     """One vendored file (KeyError for a name not in ``ASSETS``), read once."""
     media_type = ASSETS[name]
     body = (STATIC_DIR / name).read_bytes()
-    return Asset(body=body, media_type=media_type, version=hashlib.sha256(body).hexdigest()[:16])
+    return Asset(
+        body=body,
+        media_type=media_type,
+        version=hashlib.sha256(body).hexdigest()[:16],
+        gzipped=gzip.compress(body, compresslevel=9, mtime=0),
+    )
 
 
 def asset_url(name: str) -> str:
@@ -120,9 +129,11 @@ async def static_asset(request: Request) -> Response:
         return PlainTextResponse("not found", status_code=404)
     found = asset(name)
     etag = f'"{found.version}"'
-    headers = {"Cache-Control": IMMUTABLE, "ETag": etag, "X-Content-Type-Options": "nosniff"}
+    headers = {"Cache-Control": IMMUTABLE, "ETag": etag, "X-Content-Type-Options": "nosniff", "Vary": "Accept-Encoding"}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
+    if "gzip" in request.headers.get("accept-encoding", "").lower():
+        return Response(found.gzipped, media_type=found.media_type, headers={**headers, "Content-Encoding": "gzip"})
     return Response(found.body, media_type=found.media_type, headers=headers)
 
 

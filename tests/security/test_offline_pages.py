@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from api.graphiql import ASSETS, IMMUTABLE
+from api.graphiql import ASSETS, IMMUTABLE, STATIC_DIR
 from api.openapi import DOCS_PATH, OPENAPI_PATH
 from api.settings import Settings
 from his_clients.registry import Registry
@@ -63,7 +63,7 @@ async def test_only_the_listed_assets_are_served(region: Registry, tmp_path: Pat
 
 
 async def test_assets_are_cached_by_version_and_not_sniffed(region: Registry, tmp_path: Path) -> None:
-    """issue 12 item 2: long cache under a content-hash URL, ETag revalidation, nosniff, the right type."""
+    """issue 12 item 2: long cache under a content-hash URL, ETag revalidation, nosniff, the right type, gzip."""
     async with running_gateway(dev(region, tmp_path), signed_in=False) as client:
         page = await client.get("/graphql", headers={"Accept": "text/html"})
         assert page.status_code == 200
@@ -76,6 +76,9 @@ async def test_assets_are_cached_by_version_and_not_sniffed(region: Registry, tm
             assert response.headers["cache-control"] == IMMUTABLE
             assert response.headers["x-content-type-options"] == "nosniff"
             assert response.headers["content-type"].startswith(("text/javascript", "text/css"))
+            assert response.headers["content-encoding"] == "gzip"  # httpx accepts gzip, as browsers do
+            name = url.split("?")[0].rsplit("/", 1)[1]
+            assert response.content == (STATIC_DIR / name).read_bytes()
             again = await client.get(url, headers={"If-None-Match": response.headers["etag"]})
             assert again.status_code == 304
             assert again.content == b""
