@@ -43,6 +43,7 @@ from .graphiql import routes as graphiql_routes
 from .graphql import GraphQLApp, principal_of
 from .guards import RequestGuard
 from .logs import RequestIds
+from .overload import LoopLagGuard, overload_max_lag_s
 from .openapi import OpenApiRoutes
 from .paths import NormalisePath
 from .ratelimit import RateLimit
@@ -244,6 +245,12 @@ def create_app(settings: Settings) -> Starlette:
 
     middleware = [
         Middleware(RequestIds),  # first: every log line of the request carries its id
+        # A lagging loop refuses new requests at once with 503 + Retry-After (health endpoints excepted).
+        Middleware(
+            LoopLagGuard,
+            max_lag_s=overload_max_lag_s(settings.overload_max_lag_ms, production=not settings.dev),
+            retry_after_s=settings.overload_retry_after_s,
+        ),
         Middleware(tracing.TraceRequests),  # a span per request, under the caller's traceparent (api/tracing.py)
         Middleware(NormalisePath),
         Middleware(RateLimit, settings=settings, account_key=account_key),

@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     """Transport under httpx's API; chosen by measurement (README, bench/fanout_overhead.py)."""
     breaker_threshold: int = Field(default=5, ge=1)
     breaker_reset_s: float = Field(default=10.0, gt=0)
+    overload_max_lag_ms: float | None = Field(default=None, ge=0, le=60_000)
+    """New requests get 503 + Retry-After while the event loop runs this much late (api/overload.py); 0: off;
+    None: 1000 ms in production, off in dev (tests and the demo run many requests in one loop on purpose)."""
+    overload_retry_after_s: int = Field(default=1, ge=1, le=300)
+    """The ``Retry-After`` of that 503, in seconds."""
     graphql_limits: GraphQLLimits = Field(default_factory=GraphQLLimits)
     """Depth, aliases, tokens, operations per batch and hospitals per request (resolvers.limits)."""
     rate_limits: RateLimits = Field(default_factory=RateLimits)

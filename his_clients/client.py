@@ -35,7 +35,7 @@ from .errors import (
 from .file_streams import FILE_ERROR_BODY_LIMIT, FileStream, open_stream
 from .method import Access, Envelope, HisMethod, ReplyT, RequestT
 from .registry import Hospital, Registry, Upstream
-from .resilience import Bulkhead, CircuitBreaker, CircuitState, Clock
+from .resilience import Bulkhead, CircuitBreaker, CircuitState, Clock, GatewaySaturated, HospitalClock
 from .soap import SoapTransport
 from .transport import (
     HttpBackend,
@@ -315,6 +315,10 @@ class HisClient:
             breaker.record_success()  # a refusal is an answer: the hospital is alive
             outcome = f"rejected:{exc.code}"
             raise
+        except GatewaySaturated as exc:
+            breaker.release_trial()  # our own queue ran out of time: says nothing about the hospital
+            outcome = exc.code
+            raise
         except (HisUnavailable, HisProtocolError) as exc:
             breaker.record_failure()
             outcome = exc.code
@@ -354,9 +358,12 @@ class HisClient:
         deadline: float | None,
     ) -> RawReply:
         """POST the JSON body, or GET with query parameters for file streams (16.1.4)."""
+        # Time queued in the gateway is never the hospital's (issue 13 item 3): a deadline gone before sending,
+        # or spent waiting for one of this upstream's connections, is GatewaySaturated, not a breaker failure;
+        # the hospital's timeout runs from sending, less the loop's stalls (resilience.HospitalClock).
         timeout_s = min(upstream.timeout_s, self._time_left(deadline))
         if timeout_s <= 0:
-            raise HisTimeout(
+            raise GatewaySaturated(
                 "the request's deadline passed before calling", hospital_id=hospital_id, method=method.name
             )
         transport = self._transport(upstream)
@@ -364,23 +371,33 @@ class HisClient:
         try:
             async with asyncio.timeout(timeout_s):
                 await bulkhead.acquire()
-                try:
-                    url = upstream.url_for(method.name)
-                    if isinstance(payload, dict):
-                        return await transport.get(url, payload, timeout_s=timeout_s)
-                    if isinstance(transport, SoapTransport):  # a WebService HIS: by method, not by URL
-                        return await transport.call(method.name, payload, timeout_s=timeout_s)
-                    return await transport.post_json(url, payload, timeout_s=timeout_s)
-                finally:
-                    bulkhead.release()
+        except TimeoutError:
+            raise GatewaySaturated(
+                "queued for a connection until the time ran out", hospital_id=hospital_id, method=method.name
+            ) from None
+        clock = HospitalClock(upstream.timeout_s, deadline)
+        try:
+            async with clock:
+                url = upstream.url_for(method.name)
+                if isinstance(payload, dict):
+                    return await transport.get(url, payload, timeout_s=timeout_s)
+                if isinstance(transport, SoapTransport):  # a WebService HIS: by method, not by URL
+                    return await transport.call(method.name, payload, timeout_s=timeout_s)
+                return await transport.post_json(url, payload, timeout_s=timeout_s)
         except (TimeoutError, TransportTimeout):
+            if clock.gateways_fault():
+                raise GatewaySaturated(
+                    "the gateway's loop stalled until the time ran out", hospital_id=hospital_id, method=method.name
+                ) from None
             raise HisTimeout(
-                f"no answer within {timeout_s:.2f}s", hospital_id=hospital_id, method=method.name
+                f"no answer within {clock.hospital_s():.2f}s", hospital_id=hospital_id, method=method.name
             ) from None
         except TransportConnectError as exc:
             raise HisConnectError(str(exc), hospital_id=hospital_id, method=method.name) from None
         except TransportProtocolError as exc:  # too large, unsafe XML, a SOAP Fault (its faultstring masked)
             raise HisProtocolError(str(exc), hospital_id=hospital_id, method=method.name) from None
+        finally:
+            bulkhead.release()
 
     def _read(self, method: HisMethod[Any, Any], raw: RawReply, hospital_id: str) -> Any:
         if raw.status != 200:

@@ -7,6 +7,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
+
+from .errors import HisUnavailable
 
 Clock = Callable[[], float]
 
@@ -85,3 +88,153 @@ class Bulkhead:
 
     def release(self) -> None:
         self._semaphore.release()
+
+
+class GatewaySaturated(HisUnavailable):
+    """The gateway, not the hospital, ran out of time: the call waited in our own queue (the event loop, an
+    upstream's bulkhead) until the request's deadline passed. Never a breaker failure (issue 13 item 3)."""
+
+    code = "GATEWAY_BUSY"
+
+
+LAG_TICK_S = 0.05
+"""How often the loop-lag monitor looks at the clock: 20 callbacks a second, one per process."""
+
+STALL_SHARE = 0.5
+"""A call whose time went more than this share to the gateway's own stalls was cut short by the gateway."""
+MIN_STALL_S = 0.25
+"""...and only when those stalls add up to this much: a loaded machine's scheduling jitter is not a stall
+(a hospital hung past a short deadline stays HIS_TIMEOUT)."""
+
+
+class LoopLag:
+    """How late the event loop runs its callbacks: a timer re-armed every ``LAG_TICK_S``, noting how late it
+    fired. ``lag_s()`` is the lateness now (a stall still going on counts at once, before its tick runs);
+    ``stalled_s()`` adds up every stall since the start, so a call can subtract the part of its time that the
+    gateway spent busy and only the rest counts as the hospital's."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, tick_s: float = LAG_TICK_S) -> None:
+        self.loop = loop
+        self._tick_s = tick_s
+        self._last_lag_s = 0.0
+        self._stalled_s = 0.0
+        self._due = loop.time() + tick_s
+        self._handle: asyncio.TimerHandle | None = loop.call_at(self._due, self._tick)
+
+    def _tick(self) -> None:
+        now = self.loop.time()
+        late = now - self._due
+        self._last_lag_s = late if late > 0 else 0.0
+        self._stalled_s += self._last_lag_s
+        self._due = now + self._tick_s
+        self._handle = self.loop.call_at(self._due, self._tick)
+
+    def _pending_s(self) -> float:
+        late = self.loop.time() - self._due
+        return late if late > 0 else 0.0
+
+    def lag_s(self) -> float:
+        """How late the loop is running now: the last tick's lateness, or a stall not yet ticked if longer."""
+        pending = self._pending_s()
+        return pending if pending > self._last_lag_s else self._last_lag_s
+
+    def stalled_s(self) -> float:
+        """Seconds of lateness summed since this monitor started (a clock that runs only while the loop lags)."""
+        return self._stalled_s + self._pending_s()
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+
+_monitor: LoopLag | None = None
+
+
+def loop_lag() -> LoopLag:
+    """The running loop's lag monitor, started on first use (one loop per process; tests switch loops)."""
+    global _monitor
+    loop = asyncio.get_running_loop()
+    monitor = _monitor
+    if monitor is None or monitor.loop is not loop:
+        if monitor is not None and not monitor.loop.is_closed():
+            monitor.stop()
+        monitor = _monitor = LoopLag(loop)
+    return monitor
+
+
+class HospitalClock:
+    """A hospital's timeout measured from when its request went out, less the time the gateway itself stalled.
+
+        async with HospitalClock(timeout_s, deadline) as clock:
+            reply = await send()
+        # on TimeoutError: clock.gateways_fault() says whose time ran out
+
+    The timer checks at the hospital's timeout: if part of that time went to the loop stalling (a reply may
+    have sat unread in the socket), the hospital gets that part back, up to the request's ``deadline``.
+    """
+
+    def __init__(self, timeout_s: float, deadline: float | None) -> None:
+        self._timeout_s = timeout_s
+        self._deadline = deadline
+        self._lag = loop_lag()
+        self._loop = self._lag.loop
+        self._sent_at = 0.0
+        self._stalled_at = 0.0
+        self._scope: asyncio.Timeout | None = None
+        self._check: asyncio.TimerHandle | None = None
+
+    async def __aenter__(self) -> HospitalClock:
+        self._sent_at = self._loop.time()
+        self._stalled_at = self._lag.stalled_s()
+        self._scope = asyncio.timeout(None)
+        await self._scope.__aenter__()
+        self._arm(self._sent_at + self._timeout_s)
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        if self._check is not None:
+            self._check.cancel()
+        assert self._scope is not None
+        await self._scope.__aexit__(*exc_info)  # raises TimeoutError when the check expired the call
+
+    def _arm(self, when: float) -> None:
+        if self._deadline is not None and when > self._deadline:
+            when = self._deadline
+        self._check = self._loop.call_at(when, self._expire_or_extend)
+
+    def hospital_s(self) -> float:
+        """The time this hospital has had so far: since sending, less the gateway's stalls."""
+        elapsed = self._loop.time() - self._sent_at
+        return elapsed - (self._lag.stalled_s() - self._stalled_at)
+
+    def gateways_fault(self) -> bool:
+        """Whether the time ran out mostly in the gateway (a stalled loop), not at the hospital."""
+        elapsed = self._loop.time() - self._sent_at
+        stalled = self._lag.stalled_s() - self._stalled_at
+        return stalled >= MIN_STALL_S and stalled > STALL_SHARE * elapsed and elapsed - stalled < self._timeout_s
+
+    def _expire_or_extend(self) -> None:
+        self._check = None
+        now = self._loop.time()
+        left = self._timeout_s - self.hospital_s()
+        if left > 0 and (self._deadline is None or now < self._deadline):
+            self._arm(now + left)  # the gateway stalled: the hospital gets that time back
+            return
+        assert self._scope is not None
+        self._scope.reschedule(now)
+
+
+def stall_mark() -> tuple[float, float]:
+    """Now, on the loop's clock and on the stall clock: give it to ``stalled_since`` when the time runs out."""
+    lag = loop_lag()
+    return lag.loop.time(), lag.stalled_s()
+
+
+def stalled_since(mark: tuple[float, float]) -> bool:
+    """Whether the gateway's loop stalled for more than ``STALL_SHARE`` of the time since ``mark``: a deadline
+    that ran out then ran out in the gateway (GatewaySaturated), not at the hospital (HisTimeout)."""
+    lag = loop_lag()
+    elapsed = lag.loop.time() - mark[0]
+    stalled = lag.stalled_s() - mark[1]
+    return stalled >= MIN_STALL_S and stalled > STALL_SHARE * elapsed

@@ -17,6 +17,7 @@ from typing import TypeVar
 from his_clients.errors import HisError, HisNoData, HisTimeout
 from his_clients.fanout import group_for_one_call, has_unlabelled_records, parse_hospital_ids, split_by_hospital
 from his_clients.method import HisMethod, ReplyT, RequestT
+from his_clients.resilience import GatewaySaturated, stall_mark, stalled_since
 from services.identity.principal import OperatorPrincipal
 
 from .access import Forbidden
@@ -71,10 +72,17 @@ def per_hospital(
     async def settle(hospital_id: str, reply: Callable[[], Awaitable[ReplyT]]) -> R:
         # ``reply`` makes its awaitable only once this task runs: a task cancelled before it starts
         # (graphql-core cancels a nulled parent's pending fields) leaves no coroutine never awaited.
+        mark = stall_mark()
         try:
             async with asyncio.timeout_at(deadline):
                 answer = await reply()
         except TimeoutError:
+            if stalled_since(mark):  # the deadline ran out in our own saturated loop: not the hospital's doing
+                raise GatewaySaturated(
+                    "the gateway was too busy to finish before the request's deadline",
+                    hospital_id=hospital_id,
+                    method=method.name,
+                ) from None
             raise HisTimeout(
                 "no answer before the request's deadline", hospital_id=hospital_id, method=method.name
             ) from None
