@@ -89,16 +89,12 @@ FORMATS: Final = (
 
 The spec's 约定: 所有时间格式皆为yyyy-MM-dd HH:mm:ss."""
 
-DICTIONARY_FIELDS: Final = {
-    "nation": "nation",
-    "nationCode": "nation",
-    "relationship": "relationship",
-    "relation": "relationship",
-    "payType": "pay_types",
-    "idType": "id_document_type",
-    "certType": "id_document_type",
-}
-"""Reply fields whose values come from a dictionary of the spec (附一, 附五, payType, 附七)."""
+DICTIONARIES_CITED: Final = {"附一": "nation", "附五": "relationship", "附七": "id_document_type"}
+"""A reply field whose description cites one of these appendices holds its codes (or names)."""
+
+DICTIONARY_FIELDS: Final = {"paytype": "pay_types"}
+"""Reply fields (lower-cased) whose values come from a dictionary whatever their description says (约定's payType).
+A field such as 37.1.1 ``relationShip`` ("关系", example "父子") cites none and is free text."""
 
 REFUSAL_HINTS: Final = {
     ("20.1.7", "60202"): (
@@ -243,7 +239,7 @@ def _dictionary(key: str) -> frozenset[str]:
     tables: dict[str, Any] = json.loads((SPEC_DIR / "dictionaries.json").read_text(encoding="utf-8"))
     table = tables[key]
     entries = table["entries"] if isinstance(table, dict) else table
-    return frozenset(str(e["code"]) for e in entries)
+    return frozenset(str(e[column]) for e in entries for column in ("code", "name", "meaning") if e.get(column))
 
 
 def _kind(value: Any) -> str:
@@ -304,6 +300,8 @@ class _Checker:
         self.descriptions = {f["name"]: f.get("description") or "" for f in fields}
         self.example_formats: set[str] = set()
         """Fields the spec's own example writes in another format than its table names (23.1.1 pushTime)."""
+        self.shown_formats: dict[str, tuple[str, re.Pattern[str]]] = {}
+        """Time fields whose table names no format, by the format their example value has (14.2.2 tradeTime)."""
         self._example_formats(entry.get("response_example"))
         self.deviations: list[Deviation] = []
 
@@ -316,6 +314,11 @@ class _Checker:
                 label = _format_of(self.descriptions.get(key, ""))
                 if label is not None and isinstance(value, str) and value and not label[1].match(value.strip()):
                     self.example_formats.add(key)
+                if label is None and isinstance(value, str) and key not in self.shown_formats:
+                    # No format named in the table: the one the spec's example shows (约定: 所有时间格式皆为…).
+                    shown = next((f for f in FORMATS[:2] if f[1].match(value.strip())), None)
+                    if shown is not None:
+                        self.shown_formats[key] = shown
                 self._example_formats(value)
 
     def add(self, where: str, expected: str, received: str, absorbed_by: str | None = None) -> None:
@@ -421,13 +424,15 @@ class _Checker:
             self.add(path, "a string", "a number", LENIENT)
         if _is_decimal(annotation) and isinstance(value, float):
             self.add(path, "an amount as a string with two decimals (元)", "a JSON number", LENIENT)
-        time_format = _format_of(description)
+        time_format = _format_of(description) or self.shown_formats.get(wire)
         if isinstance(value, str) and value.strip() and time_format is not None:
             label, pattern = time_format
             if not pattern.match(value.strip()):
                 absorbed = "none needed: the spec's own example writes it so" if wire in self.example_formats else None
                 self.add(path, label, f"another format ({_kind(value)})", absorbed)
-        table = DICTIONARY_FIELDS.get(wire)
+        table = DICTIONARY_FIELDS.get(wire.lower()) or next(
+            (key for cited, key in DICTIONARIES_CITED.items() if cited in description), None
+        )
         if (
             table is not None
             and isinstance(value, str | int)

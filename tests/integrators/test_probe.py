@@ -141,6 +141,15 @@ async def test_missing_fields_formats_dictionaries_and_codes(region: Registry) -
     assert ("data[*].dept[*].departmentId", False) in found
     assert _result(report, DEPTS.name).status == "deviation"
 
+    by_trade = catalog.by_section("14.2.2")
+    record = {"tradeNo": "T1", "amount": "65.10", "tradeTime": "2019-04-01 17:32", "payType": "UnionPay"}
+    odd = {"success": True, "msg": "", "code": "10001", "data": [record]}
+    async with HisClient(region, transports={"hospital:253": _Canned(odd)}) as client:
+        report = await probe(region, "253", methods=[by_trade], client=client)
+    found = {(d.field, d.expected, d.absorbed) for d in _result(report, by_trade.name).deviations}
+    assert ("data[*].payType", "a code of dictionaries.pay_types", False) in found
+    assert ("data[*].tradeTime", "yyyy-MM-dd HH:mm:ss", False) in found
+
     odd_code = {"success": False, "msg": "x", "code": "77777"}
     async with HisClient(region, transports={"hospital:253": _Canned(odd_code)}) as client:
         report = await probe(region, "253", methods=[DEPTS], client=client)
