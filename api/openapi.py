@@ -29,6 +29,7 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import Any, Final
 
 from starlette.requests import Request
@@ -288,17 +289,21 @@ def response_schema(entry: dict[str, Any], codes: Sequence[ReturnCode]) -> dict[
 def _module_codes(route: Route) -> set[ReturnCode]:
     """The ReturnCode members named in the module whose ``routes`` hold this route."""
     for name, module in list(sys.modules.items()):
-        if not name.startswith("api.shims.") or route not in getattr(module, "routes", ()):
-            continue
-        tree = ast.parse(inspect.getsource(module))
-        found = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "ReturnCode":
-                member = ReturnCode.__members__.get(node.attr)
-                if member is not None:
-                    found.add(member)
-        return found
+        if name.startswith("api.shims.") and route in getattr(module, "routes", ()):
+            return set(_codes_named_in(name))
     return set()
+
+
+@cache
+def _codes_named_in(module_name: str) -> frozenset[ReturnCode]:
+    """``ReturnCode.X`` written anywhere in this module's source (read once per process)."""
+    found = set()
+    for node in ast.walk(ast.parse(inspect.getsource(sys.modules[module_name]))):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "ReturnCode":
+            member = ReturnCode.__members__.get(node.attr)
+            if member is not None:
+                found.add(member)
+    return frozenset(found)
 
 
 def _entry_codes(entry: dict[str, Any]) -> set[ReturnCode]:
@@ -572,13 +577,22 @@ def render_html(document: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+_BUILT: dict[tuple[Any, ...], tuple[dict[str, Any], bytes, str]] = {}
+"""Documents already built in this process, by the shim routes' paths and endpoints and the server URL: the
+routes are module-level objects, so every app of a test run shares one build."""
+
+
 class OpenApiRoutes:
     """``/prefront/openapi.json`` and ``/prefront/docs`` for one app, built once from its routes."""
 
     def __init__(self, routes: Iterable[BaseRoute], *, server_url: str | None = None) -> None:
-        self.document = build_document(routes, server_url=server_url)
-        self._json = json.dumps(self.document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        self._html = render_html(self.document)
+        routes = list(routes)
+        key = (tuple(sorted((p, id(r.endpoint)) for p, r in shim_routes(routes).items())), server_url)
+        if key not in _BUILT:
+            document = build_document(routes, server_url=server_url)
+            text = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            _BUILT[key] = (document, text, render_html(document))
+        self.document, self._json, self._html = _BUILT[key]
 
     async def openapi(self, request: Request) -> Response:
         return Response(self._json, media_type="application/json", headers={"Cache-Control": "no-cache"})
