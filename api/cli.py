@@ -61,13 +61,14 @@ def uvicorn_config(app: object, *, settings: Settings | None = None, **options: 
     trusted = settings.trusted_proxies
     # uvloop and httptools: the fast loop and HTTP parser, in every worker; logging: one masked JSON handler
     # for every logger (api/logs.py), applied by uvicorn in each worker process.
-    options = {
+    defaults: dict[str, Any] = {
         "log_level": "info",
         "loop": "uvloop",
         "http": "httptools",
         "log_config": _LOGGING.config(),
         "server_header": False,  # no "server: uvicorn": nothing about what runs here is told to callers
-    } | options
+    }
+    options = defaults | options
     return uvicorn.Config(
         app,  # type: ignore[arg-type]
         lifespan="on",
