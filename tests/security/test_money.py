@@ -17,7 +17,13 @@ import httpx
 import pytest
 
 from api.settings import Settings
+from his_clients.client import HisClient
+from his_clients.guard import call_guard
+from his_clients.models.base import HisRequest
+from his_clients.models.outpatient import QUERY_WAIT_PAY, QueryWaitPayRequest
 from his_clients.registry import Registry
+from resolvers.access import HeldCards, NotFound, check_principal_may_name
+from services.identity.principal import PatientPrincipal
 from services.payments.entry_online import MedicalRecordTariff
 from services.payments.worker import OutboxWorker
 from tests.conftest import DEMO_CARD, DEMO_ID_NUMBER, calls, run_graphql, running_gateway, sign_in_patient
@@ -350,3 +356,88 @@ async def test_the_medical_record_tariff_is_a_setting(
         assert too_many["code"] == "20004"
     with pytest.raises(ValueError, match="page"):
         MedicalRecordTariff(page=Decimal("0.005"))
+
+
+# -- issue 10 item 1 on the paying path: the request's guard ---------------------------------------------------
+
+CREATE_CARD = """
+mutation {
+  createHealthCard(hospitalId: "253", name: "李四", gender: "1", birthdate: "1990-03-07", phone: "13900000001",
+                   idCard: "11010119900307803X") {
+    __typename ... on AccountCard { medicalCardNumber how }
+  }
+}"""
+
+
+async def test_a_created_cards_holder_pays_with_that_card(
+    gateway_253: httpx.AsyncClient, sim_admin: httpx.Client
+) -> None:
+    """issue 10 item 1: the guard refuses what the caller has not proven, not the card the caller created: its
+    holder recharges it, pays, and the hospital is told (7.1.2), the typed ID number being sent nowhere."""
+    app = gateway_253._transport.app  # type: ignore[attr-defined]
+    token = await sign_in_patient(app, openid="test:creator", cards=())
+    headers = {"Authorization": f"Bearer {token}"}
+
+    async def ask(query: str, **variables: Any) -> dict[str, Any]:
+        body = (
+            await gateway_253.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+        ).json()
+        assert "errors" not in body, body
+        data: dict[str, Any] = body["data"]
+        return data
+
+    created = (await ask(CREATE_CARD))["createHealthCard"]
+    assert created["how"] == "created", created
+    card = created["medicalCardNumber"]
+    made = (
+        await ask(
+            f'mutation($card: String!) {{ createRechargePayment(hospitalId: "253", medicalCardNumber: $card, '
+            f'amount: "50.00") {{ {CREATED} }} }}',
+            card=card,
+        )
+    )["createRechargePayment"]
+    number = made["order"]["outTradeNo"]
+    assert (await ask(PAY, no=number))["sandboxPay"]["state"] == "PAID"
+    await drive(gateway_253)
+    assert (await ask(STATE, no=number))["paymentOrder"]["state"] == "NOTIFIED"
+    told = calls(sim_admin, method="hospital.interface.paySuccess")
+    assert [c["body"]["medicalCardNumber"] for c in told] == [card]
+    # Someone else's card, through the same mutation: refused as a card that does not exist.
+    other = (
+        await ask(
+            f'mutation($card: String!) {{ createRechargePayment(hospitalId: "253", medicalCardNumber: $card, '
+            f'amount: "50.00") {{ {CREATED} }} }}',
+            card=DEMO_CARD,
+        )
+    )["createRechargePayment"]
+    assert other["code"] == "20215"
+
+
+async def test_the_guard_refuses_before_sending_and_is_absent_outside_requests(
+    region: Registry, sim_admin: httpx.Client
+) -> None:
+    """issue 10 item 1: inside a guard (what GraphQL opens per request) a call naming a card the caller has not
+    proven is refused before it is sent, with the usual 20215; outside one (jobs, shims, the payment worker)
+    the same call goes out."""
+    principal = PatientPrincipal(account_id=1)
+    held = HeldCards(frozenset({FREE_CARD}), frozenset())
+
+    async def check(method: str, request: HisRequest) -> None:
+        check_principal_may_name(principal, held, method, request)
+
+    async with HisClient(region) as his:
+        sim_admin.delete("/admin/calls")
+        with call_guard(check):
+            with pytest.raises(NotFound) as refused:
+                await his.call(QUERY_WAIT_PAY, HOSPITAL, QueryWaitPayRequest(medical_card_number=DEMO_CARD))
+            assert refused.value.extensions == {"code": "20215"}
+            with pytest.raises(NotFound):
+                await his.call(
+                    QUERY_WAIT_PAY,
+                    HOSPITAL,
+                    QueryWaitPayRequest(medical_card_number=FREE_CARD, id_card=DEMO_ID_NUMBER),
+                )
+            assert calls(sim_admin) == []
+            await his.call(QUERY_WAIT_PAY, HOSPITAL, QueryWaitPayRequest(medical_card_number=FREE_CARD))
+        await his.call(QUERY_WAIT_PAY, HOSPITAL, QueryWaitPayRequest(medical_card_number=DEMO_CARD))
+    assert [c["body"]["medicalCardNumber"] for c in calls(sim_admin)] == [FREE_CARD, DEMO_CARD]
