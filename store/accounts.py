@@ -39,8 +39,9 @@ class AccountCard(TimestampedMixin, Base):
     medical_card_number: Mapped[str] = mapped_column(String(64), index=True)
     hospital_id: Mapped[str | None] = mapped_column(String(64))
     """The hospital whose physical card this is; None for the platform's own e-health cards."""
-    relation: Mapped[str] = mapped_column(String(8), default="0")
-    """附五 亲属关系: how the card holder relates to the account holder ("0": the holder themself)."""
+    relation: Mapped[str] = mapped_column(String(8), default="self")
+    """How the card holder relates to the account holder: "self" for the holder's own card, else a 附五
+    亲属关系 code (01 父亲, 02 母亲, 03 儿子, 04 女儿, 05 其他). Migration 0010 converted the old 0-4 scheme."""
     how: Mapped[str] = mapped_column(String(16))
     """created (the platform issued it) or bound (made from a physical card proven by name, ID and code)."""
     physical_card_number: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -9,7 +9,7 @@ from services.identity.principal import OperatorPrincipal, PatientPrincipal
 from ..access import refuse_invalid_session
 from ..context import Info
 from ..operators.accounts import OperatorAccount
-from .types import AccountCard, Me
+from .types import AccountCard, Me, Relation
 
 
 @strawberry.type
@@ -45,7 +45,7 @@ class IdentityQueries:
                 AccountCard(
                     medical_card_number=c.medical_card_number,
                     hospital_id=c.hospital_id,
-                    relation=c.relation,
+                    relation=Relation.of(c.relation),
                     how=c.how,
                     physical_card_number=c.physical_card_number,
                 )

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 
 import strawberry
+
+from services.identity.accounts import HOLDER
 
 from ..operators.accounts import OperatorAccount
 from ..patients.types import Patient
@@ -16,15 +19,47 @@ class Session:
     expires_at: datetime = strawberry.field(description="When the token stops working (UTC).")
 
 
+@strawberry.enum(
+    description=(
+        "Whose card this is, seen from the account holder: SELF (the holder's own card; 附五 has no code for it) "
+        "or a family member by the spec's 附五 亲属关系 code (01 父亲, 02 母亲, 03 儿子, 04 女儿, 05 其他)."
+    )
+)
+class Relation(Enum):
+    SELF = strawberry.enum_value(HOLDER, description="The account holder's own card.")
+    FATHER = strawberry.enum_value("01", description="附五 01 父亲: the holder's father.")
+    MOTHER = strawberry.enum_value("02", description="附五 02 母亲: the holder's mother.")
+    SON = strawberry.enum_value("03", description="附五 03 儿子: the holder's son.")
+    DAUGHTER = strawberry.enum_value("04", description="附五 04 女儿: the holder's daughter.")
+    OTHER = strawberry.enum_value("05", description="附五 05 其他: another relation.")
+
+    @property
+    def stored(self) -> str:
+        """What the store keeps (and 1.2.3-style calls would send): ``HOLDER`` or the 附五 code."""
+        return str(self.value)
+
+    @classmethod
+    def of(cls, stored: str) -> Relation:
+        """A stored relation (``HOLDER`` or a 附五 code); anything else reads as OTHER, never an error."""
+        for member in cls:
+            if member.stored == stored:
+                return member
+        return cls.OTHER
+
+
 @strawberry.type(description="A card the account has proven it may use.")
 class AccountCard:
     medical_card_number: str = strawberry.field(description="The card number to use in `patient(...)`.")
     hospital_id: str | None = strawberry.field(description="The hospital of a bound physical card; null for e-cards.")
-    relation: str = strawberry.field(
-        description="附五 亲属关系: 0 the account holder, 1 parent, 2 child, 3 spouse, 4 other."
+    relation: Relation = strawberry.field(
+        description="Whose card this is: SELF for the account holder's own, else the family member's 附五 relation."
     )
     how: str = strawberry.field(description="created (issued by the platform) or bound (from a physical card).")
     physical_card_number: str | None = strawberry.field(description="For a bound card: the physical card it came from.")
+
+    @strawberry.field(description="The 附五 亲属关系 code (01-05) of a family member's card; null for SELF.")
+    def relation_code(self) -> str | None:
+        return None if self.relation is Relation.SELF else self.relation.stored
 
     @strawberry.field(description="The patient behind this card.")
     def patient(self) -> Patient:

@@ -51,8 +51,11 @@ BIND_CHECKS = SmsLimits(cooldown=timedelta(0), per_day=20)
 """How many card checks (2.1.1 against the hospital's record) one account may ask for in a day."""
 CARD_CREATIONS = SmsLimits(cooldown=timedelta(0), per_day=10)
 """How many cards (1.2.1, 1.2.2) one account may have the hospitals file in a day (a family's, not a flood)."""
-RELATIONS = {"0": "本人", "1": "父母", "2": "子女", "3": "配偶", "4": "其他"}
-"""附五 亲属关系 as this platform uses it ("0": the account holder themself)."""
+HOLDER = "self"
+"""The stored relation of the account holder's own card. 附五 has no code for oneself, so it is no 附五 code."""
+RELATIONS = {"01": "父亲", "02": "母亲", "03": "儿子", "04": "女儿", "05": "其他"}
+"""附五 亲属关系字典 (spec/dictionaries.json ``relationship``): how a family member's card holder relates to
+the account holder. A card's relation is ``HOLDER`` or one of these codes, stored and sent as written."""
 
 
 class IdentityRefused(Exception):
@@ -150,7 +153,7 @@ class AccountService:
         account_id: int,
         medical_card_number: str,
         hospital_id: str | None,
-        relation: str = "0",
+        relation: str = HOLDER,
         how: str,
         id_card_number: str | None = None,
     ) -> AccountCard:
@@ -246,11 +249,11 @@ class AccountService:
         hospital_id: str,
         medical_card_number: str,
         code: str,
-        relation: str = "0",
+        relation: str = HOLDER,
         deadline: float | None = None,
     ) -> AccountCard:
         """The code came back: make the e-health card, push it to the hospital (2.1.2), hold it."""
-        if relation not in RELATIONS:
+        if relation != HOLDER and relation not in RELATIONS:
             raise IdentityRefused("unknown relation (附五)", code="20003")
         purpose = f"bind:{hospital_id}:{medical_card_number}"
         await self._use_code(account_id=account_id, purpose=purpose, code=code)
@@ -310,12 +313,12 @@ class AccountService:
         phone: str,
         id_number: str | None,
         address: str | None = None,
-        relation: str = "0",
+        relation: str = HOLDER,
         newborn: Newborn | None = None,
         deadline: float | None = None,
     ) -> AccountCard:
         """Issue a platform e-health card and file it at the hospital (1.2.1 createCard, 1.2.2 for a newborn)."""
-        if relation not in RELATIONS:
+        if relation != HOLDER and relation not in RELATIONS:
             raise IdentityRefused("unknown relation (附五)", code="20003")
         created = await self._throttles.claim_sms(scope="card-create", value=str(account_id), limits=CARD_CREATIONS)
         if not created.allowed:

@@ -62,7 +62,7 @@ class MemoryDirectory:
 async def recipient_unionid(session: AsyncSession, message: OutboundMessage) -> str | None:
     """The unionid of the account holding the message's card (at its hospital, or a platform card; by
     the hospital's physical card number too), else the card proven with its ID number. The card holder's
-    own account (relation "0") comes first, then the earliest binding; one recipient per message."""
+    own account (relation "self") comes first, then the earliest binding; one recipient per message."""
     if message.medical_card_number:
         card = message.medical_card_number
         where = or_(AccountCard.medical_card_number == card, AccountCard.physical_card_number == card)
@@ -78,7 +78,7 @@ async def recipient_unionid(session: AsyncSession, message: OutboundMessage) -> 
             or_(AccountCard.hospital_id.is_(None), AccountCard.hospital_id == message.hospital_id),
             Account.unionid.is_not(None),
         )
-        .order_by(case((AccountCard.relation == "0", 0), else_=1), AccountCard.id)
+        .order_by(case((AccountCard.relation == "self", 0), else_=1), AccountCard.id)
         .limit(1)
     )
     unionid: str | None = (await session.execute(query)).scalar_one_or_none()

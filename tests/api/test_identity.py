@@ -219,7 +219,7 @@ async def test_dev_login_exists_only_in_development(region: Registry, tmp_path: 
 
 
 CREATE_CARD = """
-mutation ($h: String!, $name: String!, $gender: String!, $birth: Date!, $phone: String!, $id: String, $rel: String!) {
+mutation ($h: String!, $name: String!, $gender: String!, $birth: Date!, $phone: String!, $id: String, $rel: Relation!) {
   createHealthCard(hospitalId: $h, name: $name, gender: $gender, birthdate: $birth, phone: $phone, idCard: $id,
                    relation: $rel) {
     __typename ... on AccountCard { medicalCardNumber how relation } ... on IdentityRefusal { code }
@@ -229,11 +229,12 @@ mutation ($h: String!, $name: String!, $gender: String!, $birth: Date!, $phone: 
 
 async def test_creating_a_card_for_a_family_member(anonymous: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
     anonymous.headers["Authorization"] = f"Bearer {(await login(anonymous, 'ok-carol'))['token']}"
-    variables = {"h": "254", "name": "李小红", "gender": "2", "birth": "2016-05-12", "phone": "13900001111", "rel": "2"}
+    variables = {"h": "254", "name": "李小红", "gender": "2", "birth": "2016-05-12", "phone": "13900001111"}
+    variables["rel"] = "DAUGHTER"
     created = (await run_graphql(anonymous, CREATE_CARD, id="513436201605126557", **variables))["data"]
     card = created["createHealthCard"]
     assert card["how"] == "created"
-    assert card["relation"] == "2"
+    assert card["relation"] == "DAUGHTER"
     assert re.fullmatch(r"\d{15}", card["medicalCardNumber"])
     filed = calls(sim_admin, method="hospital.interface.createCard")
     assert [c["body"]["medicalCardNumber"] for c in filed] == [card["medicalCardNumber"]]
@@ -270,7 +271,7 @@ mutation ($card: String!) {
 NEWBORN = """
 mutation ($mother: String!) {
   createHealthCard(hospitalId: "253", name: "张小宝", gender: "1", birthdate: "2026-11-20", phone: "13526521254",
-                   newbornMotherIdCard: $mother, newbornBirthOrder: "1", relation: "2") {
+                   newbornMotherIdCard: $mother, newbornBirthOrder: "1", relation: SON) {
     __typename ... on AccountCard { medicalCardNumber relation } ... on IdentityRefusal { code }
   }
 }"""
@@ -299,7 +300,7 @@ async def test_a_mother_makes_her_newborn_a_card(anonymous: httpx.AsyncClient, s
     stranger = await run_graphql(anonymous, NEWBORN, mother="110101199003070000")
     assert stranger["data"]["createHealthCard"] == {"__typename": "IdentityRefusal", "code": "20215"}
     baby = (await run_graphql(anonymous, NEWBORN, mother="370102197907025236"))["data"]["createHealthCard"]
-    assert baby["relation"] == "2"
+    assert baby["relation"] == "SON"
     filed = calls(sim_admin, method="hospital.interface.newbornCreateCard")
     assert [(c["body"]["medicalCardNumber"], c["body"]["motherIdcard"]) for c in filed] == [
         (baby["medicalCardNumber"], "370102197907025236")

@@ -10,7 +10,7 @@ from his_clients.errors import HisError
 from services.identity.accounts import IdentityRefused
 
 from ...context import Info
-from ..types import AccountCard, IdentityRefusal
+from ..types import AccountCard, IdentityRefusal, Relation
 from .common import card_type, signed_in_account
 
 
@@ -29,9 +29,11 @@ class CardBindingConfirmMutation:
         medical_card_number: Annotated[str, strawberry.argument(description="The physical card of step 1.")],
         code: Annotated[str, strawberry.argument(description="The six-digit code from the SMS.")],
         relation: Annotated[
-            str,
-            strawberry.argument(description="附五 亲属关系: 0 self (default), 1 parent, 2 child, 3 spouse, 4 other."),
-        ] = "0",
+            Relation,
+            strawberry.argument(
+                description="Whose card: SELF (default) for the account holder's own, else the 附五 relation."
+            ),
+        ] = Relation.SELF,
     ) -> Annotated[
         AccountCard | IdentityRefusal,
         strawberry.union("CardResult", description="The card now held by the account, or why the proof was refused."),
@@ -43,7 +45,7 @@ class CardBindingConfirmMutation:
                 hospital_id=hospital_id.strip(),
                 medical_card_number=medical_card_number.strip(),
                 code=code,
-                relation=relation,
+                relation=relation.stored,
                 deadline=info.context.deadline,
             )
         except IdentityRefused as refused:

@@ -9,7 +9,7 @@ from store.accounts import AccountCard as StoredCard
 
 from ...access import Unauthenticated, refuse_invalid_session
 from ...context import Info
-from ..types import AccountCard, Session
+from ..types import AccountCard, Relation, Session
 
 
 def session_for(info: Info, principal: Principal) -> Session:
@@ -29,7 +29,7 @@ def card_type(card: StoredCard) -> AccountCard:
     return AccountCard(
         medical_card_number=card.medical_card_number,
         hospital_id=card.hospital_id,
-        relation=card.relation,
+        relation=Relation.of(card.relation),
         how=card.how,
         physical_card_number=card.physical_card_number,
     )

@@ -11,7 +11,7 @@ from his_clients.errors import HisError
 from services.identity.accounts import IdentityRefused, Newborn
 
 from ...context import Info
-from ..types import AccountCard, IdentityRefusal
+from ..types import AccountCard, IdentityRefusal, Relation
 from .common import card_type, signed_in_account
 
 
@@ -45,9 +45,11 @@ class HealthCardCreateMutation:
             str | None, strawberry.argument(description="For a newborn's card: which birth (胎次), e.g. 1.")
         ] = None,
         relation: Annotated[
-            str,
-            strawberry.argument(description="附五 亲属关系: 0 self (default), 1 parent, 2 child, 3 spouse, 4 other."),
-        ] = "0",
+            Relation,
+            strawberry.argument(
+                description="Whose card: SELF (default) for the account holder's own, else the 附五 relation."
+            ),
+        ] = Relation.SELF,
     ) -> Annotated[
         AccountCard | IdentityRefusal, strawberry.union("HealthCardResult", description="The new card, or why not.")
     ]:
@@ -66,7 +68,7 @@ class HealthCardCreateMutation:
                 phone=phone,
                 id_number=(id_card or "").strip().upper() or None,
                 address=address,
-                relation=relation,
+                relation=relation.stored,
                 newborn=(
                     Newborn(mother_id_number=newborn_mother_id_card, birth_order=newborn_birth_order or "1")
                     if newborn_mother_id_card
