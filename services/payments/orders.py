@@ -87,7 +87,7 @@ class OrderNames(HisRequest):
     id_card: str | None = Field(default=None, alias="idCard")
 
 
-_ID_NUMBER_FIELDS = frozenset({"idcard", "idcardno", "idcardnumber", "patientidcard"})
+_ID_NUMBER_FIELDS = frozenset({"idcard", "idcardno", "idcardnumber", "patientid", "patientidcard"})
 
 
 async def _check_order_names(flow: str, medical_card_number: str, quote: dict[str, Any]) -> None:
