@@ -41,7 +41,8 @@ mutation SignIn {
 370102197907025236), whom the simulator gives data at every hospital. Patient queries need its token."""
 
 # The one-day fee list (一日清单) is asked for the day the demo starts, as the mini-program would.
-_TODAY = date.today().isoformat()
+_TODAY = datetime.now(timezone(timedelta(hours=8))).date().isoformat()
+"""Today in Beijing (the spec's dates), whatever the host's zone."""
 
 SAMPLE_QUERIES: tuple[tuple[str, str], ...] = (
     (

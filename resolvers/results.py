@@ -29,6 +29,7 @@ from his_clients.codes import ReturnCode
 from his_clients.errors import HisCircuitOpen, HisError, HisRejected, HisTimeout
 from his_clients.method import HisMethod, ReplyT, RequestT
 from services.identity.principal import PatientPrincipal
+from services.payments.clock import CHINA_TIME
 
 from .access import NotFound, Unauthenticated
 from .context import Info
@@ -223,7 +224,7 @@ def id_number(field: str, value: str | None) -> str:
         birth = datetime.strptime(born, "%Y%m%d").date()
     except ValueError:
         raise InputRefused(field, ReturnCode.PARAMETER_FORMAT, "the ID number's birth date is not a date") from None
-    if not date(1880, 1, 1) <= birth <= date.today():
+    if not date(1880, 1, 1) <= birth <= datetime.now(CHINA_TIME).date():  # born by today in Beijing
         raise InputRefused(field, ReturnCode.PARAMETER_RANGE, "the ID number's birth date is out of range")
     return text
 

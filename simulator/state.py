@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from simulator.catalog import entries_by_method
 from simulator.data import vocab
 from simulator.data.build import build_hospital
-from simulator.data.model import Hospital, PendingItem
+from simulator.data.model import Hospital, PendingItem, beijing_now
 from simulator.envelope import HOSPITAL_UNKNOWN, MISSING_PARAM, Rejected, Reply, fail
 from simulator.faults import CallLog, FaultRegistry, LatencyTable
 from simulator.handlers import handler_for
@@ -36,7 +35,7 @@ class Simulator:
 
     def reset(self) -> None:
         """Rebuild every hospital's data from the seed (faults and the call log are kept)."""
-        now = datetime.now().replace(microsecond=0)
+        now = beijing_now()
         self.hospitals = {
             hospital_id: build_hospital(hospital_id, seed=self.seed, now=now)
             for hospital_id in (*self.standalone_ids, *self.regional_ids)
@@ -52,7 +51,7 @@ class Simulator:
             raise ValueError(f"no card {medical_card_number} at {hospital_id}, or {count} items")
         rng = random.Random(f"{self.seed}:{hospital_id}:{hospital.counter}")  # noqa: S311 - simulated data
         pres_code = hospital.next_id("CF")
-        now = datetime.now().replace(microsecond=0)
+        now = beijing_now()
         added = []
         for _ in range(count):
             name, unit, price, _category = rng.choice(vocab.DRUGS)
@@ -92,9 +91,7 @@ class Simulator:
         lenient = Body(body)
         try:
             validate(entry, lenient)
-            ctx = CallContext(
-                entry, lenient, [self.hospitals[h] for h in hospital_ids], datetime.now().replace(microsecond=0)
-            )
+            ctx = CallContext(entry, lenient, [self.hospitals[h] for h in hospital_ids], beijing_now())
             return handler(ctx)
         except Rejected as rejected:
             return fail(rejected.code, rejected.msg)

@@ -14,6 +14,7 @@ from functools import cache
 from typing import Any
 
 from simulator.catalog import Entry, his_entries
+from simulator.data.model import beijing_now
 from simulator.envelope import INVALID_PARAM, MISSING_PARAM, Rejected
 
 # Table name and example name that mean the same parameter (normalised).
@@ -198,7 +199,7 @@ def valid_id_card(number: str) -> bool:
         parsed = datetime.strptime(born, "%Y%m%d").date()
     except ValueError:
         return False
-    return date(1880, 1, 1) <= parsed <= date.today()
+    return date(1880, 1, 1) <= parsed <= beijing_now().date()
 
 
 def validate(entry: Entry, body: Body) -> None:

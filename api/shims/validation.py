@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from his_clients.codes import ReturnCode
+from services.payments.clock import CHINA_TIME
 
 from .envelope import ShimError
 
@@ -436,7 +437,7 @@ def id_birth_date(number: str) -> date | None:
         born = datetime.strptime(digits, "%Y%m%d").date()
     except ValueError:
         return None
-    if born.year < 1880 or born > date.today():
+    if born.year < 1880 or born > datetime.now(CHINA_TIME).date():  # born by today in Beijing
         return None
     return born
 
