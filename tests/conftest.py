@@ -76,7 +76,7 @@ def simulator() -> Iterator[RunningSimulator]:
 @pytest.fixture
 def sim_admin(simulator: RunningSimulator) -> Iterator[httpx.Client]:
     """The simulator's admin API; faults, the call record and the hospitals' data are reset after each test."""
-    with httpx.Client(base_url=simulator.base_url, timeout=5.0) as client:
+    with httpx.Client(base_url=simulator.base_url, timeout=30.0) as client:
         client.delete("/admin/faults")
         client.delete("/admin/calls")
         try:
