@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, Protocol, TypeVar
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from . import health
 from .budget import HisCallBudgetExceeded
 from .codes import ReturnCode
 from .errors import (
@@ -152,14 +153,16 @@ def his_call(
                 raise
             finally:
                 code, kind = classify(error)
+                # hospitalHealth's ring (his_clients/health.py): outcome, latency and the breaker's state after it
+                circuit = str(self.circuit_state(hospital.id))
+                health.ring_of(self).note(hospital_id, method.name, time.perf_counter() - started, kind, code, circuit)
                 if span.is_recording():
                     span.set_attribute("his.code", code)
                     span.set_attribute("his.outcome", kind)
                     if kind not in ("ok", "rejected"):
                         span.set_status(Status(StatusCode.ERROR, kind))
                 if recorder is not None:
-                    state = self.circuit_state(hospital.id)
-                    recorder.finished(time.perf_counter() - started, code, kind, str(state))
+                    recorder.finished(time.perf_counter() - started, code, kind, circuit)
 
     return observed
 
