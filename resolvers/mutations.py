@@ -23,6 +23,7 @@ from .inpatient.mutations.caregiver_pass_create import CaregiverPassCreateMutati
 from .inpatient.mutations.caregiver_pass_delete import CaregiverPassDeleteMutation
 from .inpatient.mutations.caregiver_pass_update import CaregiverPassUpdateMutation
 from .operators.inbound_call_replay import InboundCallReplayMutation
+from .operators.parked_order_resolve import ParkedOrderResolveMutation
 from .payments.mutations.admission_payment_create import AdmissionPaymentCreateMutation
 from .payments.mutations.appointment_payment_create import AppointmentPaymentCreateMutation
 from .payments.mutations.card_refund_request import CardRefundRequestMutation
@@ -87,5 +88,7 @@ MUTATIONS: list[type] = [
     ConsultationRecordSyncMutation,
     # Operators (issue 6): replaying a recorded shim call as its hospital.
     InboundCallReplayMutation,
+    # Operators (issue 15): settling an order that waits for a person.
+    ParkedOrderResolveMutation,
 ]
 """Each domain's mutation classes (strawberry types whose fields are mutations)."""

@@ -24,6 +24,7 @@ ACTIONS = (
     "password-reset",
     "operator-disabled",
     "inbound-call-replayed",
+    "parked-order-resolved",
     "patient-data-read",
 )
 """Every action the trail records (auditLog's ``action`` filter takes these)."""

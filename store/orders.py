@@ -6,7 +6,7 @@ a crash at any point leaves a store from which the worker resumes.
 
     CREATED ──> PAID ──> NOTIFIED
        │          ├────> REFUNDING ──> REFUNDED
-       │          └────> PARKED (operators decide; from there NOTIFIED or REFUNDING)
+       │          └────> PARKED (operators decide; from there NOTIFIED, REFUNDING, or PAID to notify again)
        └──> CANCELLED (before payment)
 
 NOTIFIED and REFUNDED are final, and neither leads to the other: an order is never both.
@@ -97,12 +97,13 @@ ALLOWED_TRANSITIONS: Final[dict[OrderState, frozenset[OrderState]]] = {
     OrderState.CREATED: frozenset({OrderState.PAID, OrderState.CANCELLED, OrderState.PARKED}),
     OrderState.PAID: frozenset({OrderState.NOTIFIED, OrderState.REFUNDING, OrderState.PARKED}),
     OrderState.REFUNDING: frozenset({OrderState.REFUNDED, OrderState.PARKED}),
-    OrderState.PARKED: frozenset({OrderState.NOTIFIED, OrderState.REFUNDING}),
+    OrderState.PARKED: frozenset({OrderState.NOTIFIED, OrderState.REFUNDING, OrderState.PAID}),
     OrderState.CANCELLED: frozenset({OrderState.PARKED}),
     OrderState.NOTIFIED: frozenset(),
     OrderState.REFUNDED: frozenset(),
 }
-"""The only state changes the ledger accepts (operators leave PARKED by the same two doors)."""
+"""The only state changes the ledger accepts. Operators leave PARKED by the same two doors, or send it back to
+PAID to tell the hospital again (resolveParkedOrder RETRY_NOTIFY); PAID never leads to both NOTIFIED and REFUNDED."""
 
 
 class RefundState(StrEnum):

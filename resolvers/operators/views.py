@@ -31,9 +31,12 @@ from ..results import required, time_window
 from .accounts import OperatorAccount, operators_field
 from .audit_log import AuditLogPage, audit_log_field
 from .audit_reads import audited
+from .hospital_health import HospitalHealthEntry, hospital_health_field
 from .inbound import InboundCallRecord, inbound_calls_field
 from .job_runs import JobRunRecord, job_runs_field
+from .ledger_summary import LedgerSummary, ledger_summary_field
 from .messages import MessageDelivery, MessageDeliveryCount, message_deliveries_field, message_delivery_counts_field
+from .orders import LedgerOrder, LedgerOrderPage, order_field, orders_field
 from .reconciliation import (
     HospitalTradeOrders,
     HospitalTradeRecords,
@@ -74,6 +77,10 @@ class OperatorViews:
     visit_results: list[VisitResult] | None = visit_results_field
     operators: list[OperatorAccount] | None = operators_field
     audit_log: AuditLogPage | None = audit_log_field
+    orders: LedgerOrderPage | None = orders_field
+    order: LedgerOrder | None = order_field
+    ledger_summary: LedgerSummary | None = ledger_summary_field
+    hospital_health: list[HospitalHealthEntry] | None = hospital_health_field
 
     @strawberry.field(description=f"Transaction figures per hospital over a time window (30.1.1). {HOSPITALS} {WINDOW}")
     def transaction_statistics(
