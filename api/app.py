@@ -29,6 +29,7 @@ from services.identity.throttles import Throttles
 from services.identity.wechat import WeChatLogin
 from services.jobs import JobScheduler
 from services.messages.config import DeliveryService
+from services.operations.health import hospital_health
 from services.payments.orders import PaymentService
 from services.payments.providers.base import PaymentProvider
 from services.payments.providers.sandbox import SandboxProvider
@@ -71,11 +72,18 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """Ready: the store answers. Hospitals being down does not make us unready."""
+    """Ready: the store answers. Hospitals being down does not make us unready, but the body names the degraded
+    ones (circuit not closed, failing or slow: services/operations/health.py), read without calling any."""
     services: Services = request.app.state.services
-    if await services.db.ping():
-        return JSONResponse({"status": "ready"})
-    return JSONResponse({"status": "store unreachable"}, status_code=503)
+    if not await services.db.ping():
+        return JSONResponse({"status": "store unreachable"}, status_code=503)
+    degraded = [
+        {"hospitalId": h.hospital_id, "because": h.degraded_because}
+        for h in await hospital_health(services.his, services.registry)
+        if h.degraded
+    ]
+    # Named only when there are some: {"status": "ready"} is what a quiet region answers.
+    return JSONResponse({"status": "ready", "degradedHospitals": degraded} if degraded else {"status": "ready"})
 
 
 def make_payment_provider(settings: Settings) -> PaymentProvider:
