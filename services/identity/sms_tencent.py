@@ -33,6 +33,7 @@ import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from services.masking import mask_phone, mask_text
+from services.tracing import outbound
 
 from .sms import SmsNotSent
 
@@ -182,7 +183,9 @@ class TencentSmsSender:
         }
         try:
             async with (
-                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=config.timeout_s)) as session,
+                aiohttp.ClientSession(
+                    timeout=aiohttp.ClientTimeout(total=config.timeout_s), trace_configs=[outbound("tencent.sms")]
+                ) as session,
                 session.post(config.endpoint, data=payload, headers=headers) as response,
             ):
                 status, raw = response.status, await response.content.read(MAX_REPLY_BYTES)

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from services.tracing import outbound
+
 
 @dataclass(frozen=True, slots=True)
 class WeChatSession:
@@ -34,7 +36,7 @@ class WeChatLogin:
 
     async def exchange(self, code: str) -> WeChatSession:
         if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
+            self._session = aiohttp.ClientSession(timeout=self._timeout, trace_configs=[outbound("wechat.login")])
         params = {"appid": self._appid, "secret": self._secret, "js_code": code, "grant_type": "authorization_code"}
         try:
             async with self._session.get(f"{self._base_url}/sns/jscode2session", params=params) as reply:

@@ -34,6 +34,8 @@ from typing import Any, Final, Protocol
 
 import aiohttp
 
+from services.tracing import outbound
+
 log = logging.getLogger("hisgraph.messages.wechat")
 
 DEFAULT_BASE_URL: Final = "https://api.weixin.qq.com"
@@ -90,7 +92,7 @@ class OfficialAccountApi:
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
+            self._session = aiohttp.ClientSession(timeout=self._timeout, trace_configs=[outbound("wechat.official")])
         return self._session
 
     async def get(self, path: str, params: dict[str, str]) -> dict[str, Any]:

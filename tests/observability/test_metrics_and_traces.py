@@ -22,6 +22,8 @@ from api.logs import JsonFormatter, MaskPersonalData
 from api.settings import Settings
 from his_clients.registry import Registry
 from tests.conftest import calls, inject, run_graphql, running_gateway
+from tests.fakes.serve import serving
+from tests.fakes.wechat import fake_wechat_app
 
 SECRET = "s" * 32
 PRODUCTION = {
@@ -256,3 +258,25 @@ async def test_shim_answers_are_counted_by_path_and_code(region: Registry, tmp_p
         sample(after, "shim_calls_total", path=path, code=code)
         == (sample(before, "shim_calls_total", path=path, code=code) or 0) + 1
     )
+
+
+async def test_the_wechat_login_call_is_a_span_of_the_operation(
+    region: Registry, tmp_path: Path, captured: _Capture
+) -> None:
+    """issue 14 (traces): the outbound WeChat call (jscode2session) is a client span under the GraphQL operation,
+    named by host and path only: the appid, secret and code of its query string stay out of the trace."""
+    login = 'mutation WeChatLogin { loginWithWeChat(code: "ok-alice") { __typename } }'
+    with serving(fake_wechat_app()) as wechat:
+        settings = settings_for(
+            region, tmp_path, wechat_appid="wx-test-app", wechat_secret="wx-test-secret", wechat_base_url=wechat
+        )
+        async with running_gateway(settings, signed_in=False) as gateway:
+            reply = await gateway.post("/graphql", json={"query": login}, headers={"traceparent": TRACEPARENT})
+    assert reply.json()["data"]["loginWithWeChat"]["__typename"] == "Session", reply.text[:300]
+    by_id = {span.context.span_id: span for span in captured.spans if span.context is not None}
+    outbound = [span for span in captured.spans if span.name == "wechat.login GET"]
+    assert len(outbound) == 1
+    assert "graphql WeChatLogin" in _ancestors(outbound[0], by_id)
+    attributes = dict(outbound[0].attributes or {})
+    assert attributes["url.path"] == "/sns/jscode2session"
+    assert "wx-test-secret" not in repr(attributes)

@@ -21,6 +21,8 @@ import aiohttp
 from cryptography.hazmat.primitives.asymmetric import rsa
 from yarl import URL
 
+from services.tracing import outbound
+
 from ..base import ProviderRejected, ProviderUnavailable
 from .config import WeChatPayConfig
 from .signing import authorization, new_nonce
@@ -67,7 +69,9 @@ class WeChatPayClient:
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self._config.timeout_s), trust_env=False
+                timeout=aiohttp.ClientTimeout(total=self._config.timeout_s),
+                trust_env=False,
+                trace_configs=[outbound("wechatpay")],
             )
         return self._session
 
