@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,8 @@ from api.settings import Settings
 from api.shims.validation import platform_entry, rules_for
 from his_clients.registry import Registry
 from resolvers.context import Services
-from services.payments.orders import NOTIFY_HIS
+from services.payments.clock import ManualClock
+from services.payments.orders import EXPIRE_UNPAID, NOTIFY_HIS, PAYMENT_EXPIRES_AFTER
 from services.payments.providers.base import ProviderRejected
 from services.payments.providers.sandbox import SandboxProvider
 from services.payments.sagas.insurance import InsuranceFlow
@@ -34,6 +35,8 @@ SECTIONS = ["5.2.1", "6.1.1", "6.1.2"]
 BILLS = ["001", "002", "003", "004"]
 PAY_SUCCESS = "hospital.interface.medicalInsurance.paySuccess"
 ORDER_STATE = "hospital.interface.medicalInsurance.queryOrderState"
+CANCEL_SETTLEMENT = "hospital.interface.medicalInsurance.cancelOrder"
+"""5.1.3: undoes the insurer's settlement; never for a paid order."""
 
 
 def path_of(section: str) -> str:
@@ -333,6 +336,19 @@ async def test_a_settled_and_notified_order_cannot_be_cancelled(
     ]
     assert (status["status"], status["blTradeNo"], status["amount"]) == ("1", out_trade_no, "60.00")
     assert len(calls(sim_admin, method=PAY_SUCCESS)) == 1
-    async with services_of(hospital).db.session() as session:
-        refunds = await session.scalar(select(func.count()).select_from(OutboxJob).where(OutboxJob.kind != NOTIFY_HIS))
-    assert refunds == 0
+    # The only other job is the payment window's timer (EXPIRE_UNPAID, issue 11 item 7): once due, it finds the
+    # order paid and ends without undoing anything (no 5.1.3, no release, no refund).
+    assert await jobs_of(hospital, out_trade_no) == [(EXPIRE_UNPAID, JobState.PENDING), (NOTIFY_HIS, JobState.DONE)]
+    services = services_of(hospital)
+    later = ManualClock(datetime.now(UTC) + PAYMENT_EXPIRES_AFTER + timedelta(hours=1))
+    await OutboxWorker(
+        db=services.db, his=services.his, provider=services.payment_provider, clock=later
+    ).run_until_idle()
+    assert await state_of(hospital, out_trade_no) is OrderState.NOTIFIED
+    assert calls(sim_admin, method=CANCEL_SETTLEMENT) == []
+    assert await jobs_of(hospital, out_trade_no) == [(EXPIRE_UNPAID, JobState.DONE), (NOTIFY_HIS, JobState.DONE)]
+    async with services.db.session() as session:
+        others = await session.scalar(
+            select(func.count()).select_from(OutboxJob).where(OutboxJob.kind.not_in([NOTIFY_HIS, EXPIRE_UNPAID]))
+        )
+    assert others == 0
