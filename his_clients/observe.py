@@ -32,6 +32,7 @@ from .errors import (
     HisRejected,
     HisTimeout,
 )
+from .resilience import GatewaySaturated
 
 if TYPE_CHECKING:
     from .method import HisMethod
@@ -40,7 +41,10 @@ if TYPE_CHECKING:
 SUCCESS_CODE = ReturnCode.SUCCESS.value
 """The 附四 code counted for a call that answered data."""
 
-KINDS = ("ok", "rejected", "timeout", "connect", "http", "protocol", "budget", "circuit_open", "cancelled", "error")
+KINDS = (
+    "ok", "rejected", "timeout", "connect", "http", "protocol", "budget", "circuit_open", "saturated", "cancelled",
+    "error",
+)  # fmt: skip
 """Failure kinds of a HIS call, as counted and traced (``ok`` is none)."""
 
 
@@ -91,6 +95,8 @@ def classify(error: BaseException | None) -> tuple[str, str]:
         return error.code, "budget"
     if isinstance(error, HisCircuitOpen):
         return error.code, "circuit_open"
+    if isinstance(error, GatewaySaturated):
+        return error.code, "saturated"  # our own queue, not the hospital (issue 13 item 3)
     if isinstance(error, HisTimeout):
         return error.code, "timeout"
     if isinstance(error, HisConnectError):

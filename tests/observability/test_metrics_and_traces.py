@@ -280,3 +280,38 @@ async def test_the_wechat_login_call_is_a_span_of_the_operation(
     attributes = dict(outbound[0].attributes or {})
     assert attributes["url.path"] == "/sns/jscode2session"
     assert "wx-test-secret" not in repr(attributes)
+
+
+def test_each_failure_has_its_kind() -> None:
+    """issue 14 (metrics): outcomes by 附四 code and failure kind; the gateway's own saturation is not the
+    hospital's timeout (issue 13 item 3), a refusal keeps the hospital's code."""
+    import asyncio
+
+    from his_clients.budget import HisCallBudgetExceeded
+    from his_clients.errors import (
+        HisCircuitOpen,
+        HisConnectError,
+        HisHttpError,
+        HisProtocolError,
+        HisRejected,
+        HisTimeout,
+    )
+    from his_clients.observe import KINDS, classify
+    from his_clients.resilience import GatewaySaturated
+
+    where = {"hospital_id": "253", "method": "m"}
+    cases = {
+        None: ("10001", "ok"),
+        HisRejected("busy", code="40001", **where): ("40001", "rejected"),
+        HisTimeout("slow", **where): ("HIS_TIMEOUT", "timeout"),
+        HisConnectError("refused", **where): ("HIS_CONNECT_ERROR", "connect"),
+        HisHttpError("HTTP 502", status=502, **where): ("HTTP_502", "http"),
+        HisProtocolError("bad json", **where): ("HIS_PROTOCOL_ERROR", "protocol"),
+        HisCallBudgetExceeded("spent", **where): ("HIS_CALL_BUDGET", "budget"),
+        HisCircuitOpen("open", **where): ("HIS_CIRCUIT_OPEN", "circuit_open"),
+        GatewaySaturated("queued", **where): ("GATEWAY_BUSY", "saturated"),
+        asyncio.CancelledError(): ("CANCELLED", "cancelled"),
+    }
+    for error, expected in cases.items():
+        assert classify(error) == expected, error
+        assert expected[1] in KINDS
