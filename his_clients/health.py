@@ -12,7 +12,9 @@ when one is configured.
 
 from __future__ import annotations
 
+import os
 import time
+import uuid
 import weakref
 from collections import deque
 from dataclasses import dataclass
@@ -56,10 +58,14 @@ class CallRing:
     """One client's recent call outcomes, per hospital."""
 
     def __init__(self) -> None:
+        self.instance = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        """Names this client's figures where workers share them (services/operations/health.py)."""
         self._rings: dict[str, deque[Outcome]] = {}
         self._last_error: dict[str, Outcome] = {}
         self._reference_loads: dict[str, dict[str, float]] = {}
         self._circuit_since: dict[str, tuple[str, float]] = {}
+        self.changed = False
+        """Set when a failure or a circuit change was noted since the figures were last published."""
 
     def note(self, hospital_id: str, method: str, seconds: float, kind: str, code: str, circuit: str) -> None:
         """One call's outcome, and the breaker's state after it."""
@@ -67,6 +73,7 @@ class CallRing:
         seen = self._circuit_since.get(hospital_id)
         if seen is None or seen[0] != circuit:
             self._circuit_since[hospital_id] = (circuit, now)
+            self.changed = True
         if kind == "cancelled":
             return
         ring = self._rings.get(hospital_id)
@@ -76,6 +83,7 @@ class CallRing:
         ring.append(outcome)
         if outcome.failed:
             self._last_error[hospital_id] = outcome
+            self.changed = True
         elif kind == "ok" and _is_reference(method):
             self._reference_loads.setdefault(hospital_id, {})[method] = now
 

@@ -4,11 +4,13 @@ Per hospital: the circuit breaker's state and since when, p50/p95 latency and er
 15 minutes (his_clients/health.py's ring of call outcomes), the last error, calls in flight against the
 bulkhead's limit, and how old the reference data loaded from it is.
 
-Sharing. Each gateway process holds its own breakers and ring. With Redis configured (cache_backend =
-redis), every process publishes its raw figures under ``<prefix>:health:<instance>`` with a short TTL
-(``SHARE_TTL_S``) whenever it is asked and every ``PUBLISH_EVERY_S`` (``publish_forever``), and a reader merges
-every live instance's figures (the worst circuit state, outcomes pooled, in-flight and limits added).
-Without Redis the figures are this process's only.
+Sharing. Each gateway worker holds its own breakers and ring. With Redis configured (cache_backend = redis),
+every worker publishes its raw figures under ``<cache_prefix>:health:<instance>`` with a short TTL
+(``SHARE_TTL_S``) whenever it is asked, every ``PUBLISH_EVERY_S`` and soon after a failure or a circuit change
+(``publish_forever``, started with the app),
+and a reader merges every live worker's figures (the worst circuit state and its earliest start, outcomes
+pooled, in-flight and limits added). Without Redis, or while Redis does not answer, the figures are this
+worker's only.
 """
 
 from __future__ import annotations
@@ -17,9 +19,7 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -32,13 +32,13 @@ log = logging.getLogger("hisgraph.operations.health")
 WINDOWS_S: Final = (300.0, 900.0)
 SHARE_TTL_S: Final = 30.0
 PUBLISH_EVERY_S: Final = 10.0
+PUBLISH_CHANGE_S: Final = 0.5
 SLOW_SHARE: Final = 0.5
 """A hospital whose p95 over 5 minutes passes this share of its timeout is degraded (slow)."""
 ERROR_RATE_DEGRADED: Final = 0.5
 MIN_CALLS: Final = 3
 """Fewer calls than this in 5 minutes say nothing about the error rate."""
 SEVERITY: Final = {"closed": 0, "half_open": 1, "open": 2}
-INSTANCE: Final = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +194,7 @@ def _redis_of(his: HisClient) -> tuple[Any, str] | None:
 
 async def publish(his: HisClient, registry: Registry) -> dict[str, dict[str, Any]]:
     """This process's figures, published to Redis (when configured) for the other workers to merge."""
+    ring_of(his).changed = False
     mine = local_figures(his, registry)
     shared = _redis_of(his)
     if shared is not None:
@@ -201,8 +202,9 @@ async def publish(his: HisClient, registry: Registry) -> dict[str, dict[str, Any
         body = json.dumps(mine, separators=(",", ":"))
         try:
             expires = time.time() + SHARE_TTL_S
-            await client.set(f"{prefix}:health:{INSTANCE}", body, px=int(SHARE_TTL_S * 1000))
-            await client.zadd(f"{prefix}:health:instances", {INSTANCE: expires})
+            instance = ring_of(his).instance
+            await client.set(f"{prefix}:health:{instance}", body, px=int(SHARE_TTL_S * 1000))
+            await client.zadd(f"{prefix}:health:instances", {instance: expires})
         except Exception:  # Redis down: this process's figures still answer
             log.warning("could not publish hospital health to Redis", exc_info=True)
     return mine
@@ -219,7 +221,7 @@ async def hospital_health(his: HisClient, registry: Registry) -> list[HospitalHe
             index = f"{prefix}:health:instances"
             await client.zremrangebyscore(index, "-inf", time.time())
             others = [i.decode() if isinstance(i, bytes) else str(i) for i in await client.zrange(index, 0, -1)]
-            others = [i for i in others if i != INSTANCE]
+            others = [i for i in others if i != ring_of(his).instance]
             if others:
                 for body in await client.mget([f"{prefix}:health:{i}" for i in others]):
                     if body:
@@ -230,8 +232,15 @@ async def hospital_health(his: HisClient, registry: Registry) -> list[HospitalHe
 
 
 async def publish_forever(his: HisClient, registry: Registry, stop: asyncio.Event) -> None:
-    """Keep this worker's figures in Redis while it runs (only started when Redis is configured)."""
+    """Keep this worker's figures in Redis while it runs (only started when Redis is configured): every
+    ``PUBLISH_EVERY_S``, and within ``PUBLISH_CHANGE_S`` of a failure or a circuit changing state."""
+    ring = ring_of(his)
     while not stop.is_set():
         await publish(his, registry)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), PUBLISH_EVERY_S)
+        waited = 0.0
+        while waited < PUBLISH_EVERY_S and not ring.changed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), PUBLISH_CHANGE_S)
+            if stop.is_set():
+                return
+            waited += PUBLISH_CHANGE_S
