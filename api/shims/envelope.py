@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from his_clients.codes import ReturnCode
+from his_clients.models.base import render_money
 
 from .. import metrics
 
@@ -31,10 +33,25 @@ class ShimError(Exception):
         self.msg = msg or code.meaning
 
 
+def _dumps(value: Any) -> str:
+    """JSON text as ``json.dumps(ensure_ascii=False, separators=(",", ":"))`` writes it, except that a Decimal
+    is written as a JSON number with at least two decimal places (``23.50``, not ``23.5`` or ``"23.50"``):
+    the spec's amounts (14.1.x ``amount``) are two-decimal numbers on the wire, and a float cannot say so."""
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError("a non-finite amount has no JSON form")
+        return render_money(value)
+    if isinstance(value, Mapping):
+        return "{" + ",".join(f"{_dumps(str(key))}:{_dumps(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_dumps(item) for item in value) + "]"
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 class JsonEnvelope(JSONResponse):
     def render(self, content: Any) -> bytes:
         self.spec_code = str(content.get("code") or "") if isinstance(content, dict) else ""  # for metrics
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return _dumps(content).encode("utf-8")
 
 
 def ok(data: Any = None) -> Response:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any, Final
 
@@ -47,6 +47,7 @@ MONEY_MOVED_STATES: Final = frozenset(
 """Order states in which the provider's payment was recorded (PARKED orders also need `paid_at`)."""
 
 ZERO: Final = Decimal("0.00")
+CENT: Final = Decimal("0.01")
 
 
 class TradeType(StrEnum):
@@ -106,9 +107,10 @@ def _names(order: Order) -> tuple[str | None, str | None]:
     return (str(name) if name else None), None
 
 
-def _money(amount: Decimal) -> float:
-    """A JSON number as 14.1.x writes amounts (two decimal places always survive a float)."""
-    return float(amount)
+def _money(amount: Decimal) -> Decimal:
+    """14.1.x amounts: a JSON number with two decimal places (``23.50``, ``-0.01``), as the spec's examples
+    write them. Kept Decimal here; the shims' envelope (api/shims/envelope.py) writes it as number text."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Final
 
 from sqlalchemy.exc import IntegrityError
@@ -45,6 +46,8 @@ def mask_json(value: Any, key: str = "") -> Any:
         return {str(k): mask_json(v, str(k)) for k, v in value.items()}
     if isinstance(value, list):
         return [mask_json(v, key) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)  # an amount of a reply (14.1.x): exact, and storable as JSON
     if not isinstance(value, str) or not value:
         return value
     if lowered in _ID_KEYS:
