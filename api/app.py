@@ -29,7 +29,7 @@ from services.identity.throttles import Throttles
 from services.identity.wechat import WeChatLogin
 from services.jobs import JobScheduler
 from services.messages.config import DeliveryService
-from services.operations.health import hospital_health
+from services.operations.health import hospital_health, publish_forever
 from services.payments.orders import PaymentService
 from services.payments.providers.base import PaymentProvider
 from services.payments.providers.sandbox import SandboxProvider
@@ -197,10 +197,17 @@ def create_app(settings: Settings) -> Starlette:
         )
         jobs_task = asyncio.create_task(jobs.run_forever(stop=stop)) if jobs is not None else None
         message_task = asyncio.create_task(deliveries.run(stop)) if deliveries is not None else None
+        # hospitalHealth across workers: each publishes its breakers and call ring to the shared Redis.
+        health_task = (
+            asyncio.create_task(publish_forever(his, registry, stop)) if settings.cache_backend == "redis" else None
+        )
         try:
             yield
         finally:
             stop.set()
+            if health_task is not None:
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await asyncio.wait_for(health_task, timeout=5)
             if deliveries is not None and message_task is not None:
                 await deliveries.stop(message_task)  # what it was sending is resent by the next start
             if jobs_task is not None:
