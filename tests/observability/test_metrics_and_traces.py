@@ -315,3 +315,19 @@ def test_each_failure_has_its_kind() -> None:
     for error, expected in cases.items():
         assert classify(error) == expected, error
         assert expected[1] in KINDS
+
+
+def test_the_exporter_is_off_unless_the_standard_variables_name_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """issue 14 (traces): no exporter by default; OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_TRACES_EXPORTER turn one on."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+    for name in ("OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    assert tracing._exporter_from_env() is None
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
+    assert isinstance(tracing._exporter_from_env(), OTLPSpanExporter)
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "none")
+    assert tracing._exporter_from_env() is None
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "console")
+    assert isinstance(tracing._exporter_from_env(), ConsoleSpanExporter)
