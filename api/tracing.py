@@ -95,10 +95,17 @@ class TraceRequests:
             await send(message)
 
         with _tracer.start_as_current_span(
-            f"HTTP {method}", context=parent, kind=SpanKind.SERVER, record_exception=False
+            f"HTTP {method}",
+            context=parent,
+            kind=SpanKind.SERVER,
+            record_exception=False,  # an exception's message may hold personal data: never exported
+            set_status_on_exception=False,
         ) as span:
             try:
                 await self.app(scope, receive, send_status)
+            except BaseException as exc:
+                span.set_status(Status(StatusCode.ERROR, type(exc).__name__))  # the type, never the message
+                raise
             finally:
                 if span.is_recording():
                     route = scope.get("route")

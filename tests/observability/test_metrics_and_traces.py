@@ -205,6 +205,8 @@ async def test_a_fan_out_to_three_hospitals_is_one_trace(
     for span in his:
         assert "graphql ThreeHospitals" in _ancestors(span, by_id)
     assert any(span.name.startswith("db ") for span in spans), sorted({span.name for span in spans})
+    exported = repr([(span.name, dict(span.attributes or {}), span.events, span.status) for span in spans])
+    assert "001000056254587" not in exported  # the patient's card: in the query and the SQL parameters, never here
     sent = {
         call["hospitalId"]: call.get("traceparent", "")
         for call in calls(sim_admin, method="hospital.interface.queryWaitPay")
