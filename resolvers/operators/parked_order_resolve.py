@@ -29,7 +29,8 @@ class ParkedOrderOutcome(Enum):
     )
     RETRY_NOTIFY = strawberry.enum_value(
         Outcome.RETRY_NOTIFY.value,
-        description="Tell the hospital again: back to PAID with a fresh retry window; the worker does the rest.",
+        description="Tell the hospital again: back to PAID with a fresh retry window; the worker does the rest. "
+        "Refused when 14.2.2 already lists the payment, or when the provider took another amount than the order's.",
     )
 
 
@@ -51,7 +52,8 @@ class ParkedOrderRefusalCode(Enum):
         Refusal.NO_EVIDENCE.value, description="14.2.2 gave no answer: the hospital's side is not known."
     )
     HOSPITAL_HAS_PAYMENT = strawberry.enum_value(
-        Refusal.HOSPITAL_HAS_PAYMENT.value, description="14.2.2 lists the payment at the hospital: not refunded."
+        Refusal.HOSPITAL_HAS_PAYMENT.value,
+        description="14.2.2 lists the payment at the hospital: not refunded, not sent again (mark it notified).",
     )
     HOSPITAL_LACKS_PAYMENT = strawberry.enum_value(
         Refusal.HOSPITAL_LACKS_PAYMENT.value,

@@ -10,7 +10,9 @@ Orders an operator may act on: PARKED ones, and PAID ones whose pending job (tel
   store.orders refuses a refund beyond it, so nothing is refunded twice), and the worker's ``provider_refund``
   job; the provider is never called from here.
 - ``RETRY_NOTIFY``: tell the hospital again. PARKED -> PAID (PAID stays PAID) and a fresh ``notify_his`` job
-  with a new retry window; the worker does the rest, asking 14.2.2 on any failure as it always does.
+  with a new retry window; the worker does the rest, asking 14.2.2 on any failure as it always does. Refused
+  when 14.2.2 already lists the payment (mark it notified instead), and when the provider took another amount
+  than the order's (the hospital would be told the wrong amount).
 
 Region operators may use every outcome; hospital operators only their own hospital's orders, and not REFUND.
 The order's version must be the one the operator saw (optimistic: a stale version is refused), checked again
@@ -155,6 +157,12 @@ async def resolve_parked_order(
         code = Refusal.NO_EVIDENCE if has is None else Refusal.HOSPITAL_LACKS_PAYMENT
         why = "14.2.2 gave no answer" if has is None else "14.2.2 does not list the payment as complete"
         raise ResolveRefused(code, f"not marked notified: {why}", evidence)
+    if outcome is Outcome.RETRY_NOTIFY and has is True:
+        raise ResolveRefused(
+            Refusal.HOSPITAL_HAS_PAYMENT,
+            "not sent again: 14.2.2 shows the hospital has it (mark it notified)",
+            evidence,
+        )
     if outcome is Outcome.REFUND and has is not False:
         code = Refusal.NO_EVIDENCE if has is None else Refusal.HOSPITAL_HAS_PAYMENT
         why = "14.2.2 gave no answer" if has is None else "14.2.2 shows the hospital has the payment"

@@ -227,8 +227,8 @@ async def test_refund_of_a_parked_order_goes_through_the_outbox_once(
 async def test_mark_notified_needs_the_hospital_to_have_the_payment(
     console: httpx.AsyncClient, sim_admin: httpx.Client
 ) -> None:
-    """issue 15 item 2: MARK_NOTIFIED is refused until 14.2.2 lists the payment; then REFUND is refused and a
-    hospital operator of that hospital may mark it notified."""
+    """issue 15 item 2: MARK_NOTIFIED is refused until 14.2.2 lists the payment; then REFUND and RETRY_NOTIFY are
+    refused and a hospital operator of that hospital may mark it notified."""
     no = await paid_order(console)
     await park(console, no)
     [order] = (await listed(console))["orders"]
@@ -241,6 +241,9 @@ async def test_mark_notified_needs_the_hospital_to_have_the_payment(
     has_it = await resolve(console, no, "REFUND", order["version"])
     assert has_it["code"] == "HOSPITAL_HAS_PAYMENT"
     assert has_it["evidence"]["hospitalHasPayment"] is True
+
+    again = await resolve(console, no, "RETRY_NOTIFY", order["version"])
+    assert again["code"] == "HOSPITAL_HAS_PAYMENT"  # never told twice
 
     sign_in_operator(console, role="hospital", hospital_id=HOSPITAL)
     done = await resolve(console, no, "MARK_NOTIFIED", order["version"])
