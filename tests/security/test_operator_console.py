@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +18,8 @@ from sqlalchemy import select
 from api.settings import Settings
 from his_clients.registry import Registry
 from store.audit import AuditEntry
-from store.orders import Refund
-from tests.conftest import calls, inject, run_graphql, running_gateway, sign_in_operator, sign_in_patient
+from store.orders import OrderState, Refund
+from tests.conftest import DEMO_CARD, calls, inject, run_graphql, running_gateway, sign_in_operator, sign_in_patient
 from tests.graph.test_operator_console import (
     BY_TRADE,
     HEALTH,
@@ -215,3 +217,24 @@ async def test_workers_share_hospital_health_through_redis(
         assert health["255"]["lastError"]["code"] == "HTTP_500"
         ready = (await second.get("/readyz")).json()
         assert [d["hospitalId"] for d in ready["degradedHospitals"]] == ["255"]
+
+
+async def test_a_payment_of_another_amount_is_refunded_as_paid_and_never_notified(console: httpx.AsyncClient) -> None:
+    """issue 15 item 2: the provider took another amount than the order's (parked on arrival): RETRY_NOTIFY would
+    tell the hospital the wrong amount and is refused; REFUND returns what was actually taken, not the order's."""
+    services = services_of(console)
+    created = await services.payments.create_outpatient_order(hospital_id=HOSPITAL, medical_card_number=DEMO_CARD)
+    paid = replace(services.payment_provider.pay(created.order.out_trade_no), amount=Decimal("0.01"))
+    assert (await services.payments.record_payment(paid)).order.state is OrderState.PARKED
+    [order] = (await listed(console))["orders"]
+    assert order["onlineAmount"] != "0.01"
+    retry = await run_graphql(
+        console, RESOLVE, no=order["outTradeNo"], outcome="RETRY_NOTIFY", version=order["version"], note="n"
+    )
+    assert retry["data"]["resolveParkedOrder"]["code"] == "NOT_ACTIONABLE"
+    refund = await run_graphql(
+        console, RESOLVE, no=order["outTradeNo"], outcome="REFUND", version=order["version"], note="n"
+    )
+    result = refund["data"]["resolveParkedOrder"]
+    assert result["__typename"] == "ParkedOrderResolved"
+    assert [r["amount"] for r in result["order"]["refunds"]] == ["0.01"]
