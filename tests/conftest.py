@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -48,7 +49,7 @@ RUN_LOG = Path(os.environ.get("HISGRAPH_TEST_LOG", Path(tempfile.gettempdir()) /
 def run_log() -> Iterator[Path]:
     """Every log record of the whole run, through the gateway's own masking handler, into one file.
 
-    tests/test_zz_log_scan.py (collected last) reads it for ID-card and mobile numbers.
+    ``pytest_sessionfinish`` below scans it for ID-card and mobile numbers once every test has run.
     """
     root = logging.getLogger()
     with RUN_LOG.open("w", encoding="utf-8") as stream:
@@ -62,6 +63,28 @@ def run_log() -> Iterator[Path]:
         finally:
             root.removeHandler(handler)
             root.setLevel(previous)
+
+
+ID_CARD_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+MOBILE_NUMBER = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+def personal_numbers(text: str) -> list[str]:
+    """Every full ID-card or mobile number in ``text``."""
+    return [m.group(0) for m in ID_CARD_NUMBER.finditer(text)] + [m.group(0) for m in MOBILE_NUMBER.finditer(text)]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The whole run's log holds no personal number, whichever tests ran and in whatever order: a leak fails the run."""
+    if not RUN_LOG.exists():
+        return
+    leaks = personal_numbers(RUN_LOG.read_text(encoding="utf-8"))
+    if leaks:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = f"the run's log ({RUN_LOG}) holds {len(leaks)} unmasked personal numbers, e.g. {leaks[0][:4]}..."
+        if reporter is not None:
+            reporter.write_line(f"LOG LEAK: {message}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")
