@@ -11,11 +11,18 @@ the SOAP request's headers and peer address: a hospital authenticates exactly as
 A malformed envelope, a DTD (SOAP 1.1 forbids one; no entity is ever expanded or fetched) or an unknown
 operation answers a SOAP Fault with HTTP 500. Refusals of the shim itself (20001, 50001, ...) are not
 faults: they are the shim's JSON reply, as over HTTP.
+
+The WSDL's ``soap:address`` is where the server is reached: ``public_base_url`` when it is configured
+(production requires one), else the request's own scheme and ``Host`` (``X-Forwarded-Proto`` and
+``X-Forwarded-Host`` count only when the peer is one of ``trusted_proxies``, api/addresses.py). A
+``Host`` that is not a plain host[:port] falls back to ``public_base_url``.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
 import xml.parsers.expat
 from dataclasses import dataclass
 from typing import Any, Final
@@ -27,6 +34,7 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import Message, Scope
 
+from .addresses import networks
 from .shims.validation import catalog
 
 PATH: Final = "/prefront/services/prefrontWebService"
@@ -42,6 +50,9 @@ PARAM: Final = "param"
 RETURN: Final = "return"
 MAX_ENVELOPE_BYTES: Final = 2 * 1024 * 1024
 XML_CONTENT_TYPE: Final = "text/xml; charset=utf-8"
+_HOST: Final = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?")
+"""A Host header we repeat in the WSDL: a DNS name, IPv4 or [IPv6], with an optional port; nothing else."""
+WSDL_LOCATIONS_CACHED: Final = 8
 
 
 @dataclass(frozen=True)
@@ -245,19 +256,60 @@ async def call_json_route(request: Request, operation: Operation, body: bytes) -
     return status, b"".join(chunks)
 
 
-class WebService:
-    """The endpoint: its operations and WSDL are built once per app, from the routes that app serves."""
+def _peer_is_trusted_proxy(request: Request, trusted_proxies: tuple[str, ...]) -> bool:
+    client = request.scope.get("client")
+    if not client or not trusted_proxies:
+        return False
+    try:
+        peer = ipaddress.ip_address(client[0])
+    except ValueError:
+        return False
+    if isinstance(peer, ipaddress.IPv6Address) and peer.ipv4_mapped is not None:
+        peer = peer.ipv4_mapped
+    return any(peer in network for network in networks(trusted_proxies))
 
-    def __init__(self, operations: dict[str, Operation], location: str) -> None:
+
+def _last(request: Request, header: str) -> str:
+    """The value the nearest hop wrote (the last of a comma-separated list)."""
+    return request.headers.get(header, "").split(",")[-1].strip()
+
+
+def location_of(request: Request) -> str:
+    """Where this WebService is reached (see the module docstring)."""
+    settings = request.app.state.settings
+    configured = str(settings.public_base_url).rstrip("/") + PATH
+    if "public_base_url" in settings.model_fields_set:
+        return configured
+    scheme, host = request.url.scheme, request.headers.get("host", "")
+    if _peer_is_trusted_proxy(request, tuple(settings.trusted_proxies)):
+        scheme = _last(request, "x-forwarded-proto").lower() or scheme
+        host = _last(request, "x-forwarded-host") or host
+    if scheme not in ("http", "https") or not _HOST.fullmatch(host):
+        return configured
+    return f"{scheme}://{host}{PATH}"
+
+
+class WebService:
+    """The endpoint: its operations are found once per app, from the routes that app serves; its WSDL is
+    written for the address each request reached it at (a few addresses cached)."""
+
+    def __init__(self, operations: dict[str, Operation]) -> None:
         self.operations = operations
-        self.wsdl = wsdl_document(operations, location)
+        self._wsdl: dict[str, str] = {}
+
+    def wsdl(self, location: str) -> str:
+        document = self._wsdl.get(location)
+        if document is None:
+            document = wsdl_document(self.operations, location)
+            if len(self._wsdl) < WSDL_LOCATIONS_CACHED:  # a caller inventing Host headers grows nothing
+                self._wsdl[location] = document
+        return document
 
     @classmethod
     def of(cls, request: Request) -> WebService:
         found: WebService | None = getattr(request.app.state, "webservice", None)
         if found is None:
-            base = str(request.app.state.settings.public_base_url).rstrip("/")
-            found = cls(served_operations(request.app.router.routes), base + PATH)
+            found = cls(served_operations(request.app.router.routes))
             request.app.state.webservice = found
         return found
 
@@ -287,7 +339,7 @@ async def endpoint(request: Request) -> Response:
     service = WebService.of(request)
     if request.method == "GET":
         if any(key.lower() == "wsdl" for key in request.query_params):
-            return Response(service.wsdl, media_type=XML_CONTENT_TYPE)
+            return Response(service.wsdl(location_of(request)), media_type=XML_CONTENT_TYPE)
         refusal = fault("Client", "WebService prefrontWebService: POST a SOAP envelope; the WSDL is at ?wsdl")
         refusal.status_code = 400
         return refusal
