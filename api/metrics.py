@@ -34,6 +34,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from prometheus_client import (
@@ -208,7 +209,9 @@ class StoreStats:
 
 def registry_for_scrape() -> CollectorRegistry:
     """Every worker's series when ``PROMETHEUS_MULTIPROC_DIR`` is set, else this process's."""
-    if os.environ.get(MULTIPROC_ENV):
+    directory = os.environ.get(MULTIPROC_ENV)
+    if directory:
+        forget_dead_workers(directory)
         registry = CollectorRegistry()
         prometheus_multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return registry
@@ -246,7 +249,20 @@ def install() -> None:
     observe.install(HisCallMetrics())
 
 
-def mark_dead_worker(pid: int) -> None:
-    """A worker ended: its live gauges leave the sums (uvicorn's supervisor; harmless without multiprocess)."""
-    if os.environ.get(MULTIPROC_ENV):
-        prometheus_multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+def forget_dead_workers(directory: str) -> None:
+    """Drop the live gauges (breakers, in-flight calls) of workers that are gone, so a crashed or replaced worker's
+    last values stop counting. Counters and histograms keep what dead workers counted, as Prometheus expects."""
+    for path in Path(directory).glob("gauge_live*_*.db"):
+        pid = path.stem.rsplit("_", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            prometheus_multiprocess.mark_process_dead(int(pid), directory)  # type: ignore[no-untyped-call]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -66,3 +66,16 @@ def test_two_workers_report_one_sum(tmp_path: Path) -> None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
     assert counts == [6.0] * 4, "".join(lines)[-2000:]
+
+
+def test_a_gone_workers_live_gauges_stop_counting(tmp_path: Path) -> None:
+    """issue 14 (metrics): a worker that died (crashed, replaced) leaves its breaker and in-flight gauges out of
+    the sums; what it counted (counters, histograms) stays, and a live worker's gauges stay."""
+    from api.metrics import forget_dead_workers
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead, alive = int(gone.stdout), os.getpid()
+    for name in (f"gauge_livesum_{dead}", f"gauge_livemax_{dead}", f"counter_{dead}", f"gauge_livesum_{alive}"):
+        (tmp_path / f"{name}.db").write_bytes(b"")
+    forget_dead_workers(str(tmp_path))
+    assert sorted(path.stem for path in tmp_path.iterdir()) == [f"counter_{dead}", f"gauge_livesum_{alive}"]
