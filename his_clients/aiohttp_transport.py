@@ -15,10 +15,15 @@ import asyncio
 
 import aiohttp
 import httpx
+from yarl import URL
 
 MAX_BODY_EXTENSION = "max_body_bytes"
 """``request.extensions[MAX_BODY_EXTENSION]``: the most bytes this reply may have; more is ``ReplyTooLarge``."""
 _CHUNK = 64 * 1024
+_URL_CACHE_SIZE = 1024
+_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=30.0)
+"""No per-request timer of aiohttp's own: every call through ``HisClient`` runs under the hospital's clock
+(resilience.HospitalClock), which cancels it; a timer here would only cost a handle per request."""
 
 
 class ReplyTooLarge(Exception):
@@ -36,6 +41,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._max_connections = max_connections
         self._keepalive_s = keepalive_s
         self._session: aiohttp.ClientSession | None = None
+        self._urls: dict[str, URL] = {}
 
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -43,16 +49,26 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 limit=self._max_connections, keepalive_timeout=self._keepalive_s, ttl_dns_cache=300
             )
             self._session = aiohttp.ClientSession(
-                connector=connector, auto_decompress=True, trust_env=False, skip_auto_headers=("User-Agent",)
+                connector=connector,
+                auto_decompress=True,
+                trust_env=False,
+                skip_auto_headers=("User-Agent",),
+                timeout=_TIMEOUT,
             )
         return self._session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         session = self._open()
+        raw_url = str(request.url)
+        url = self._urls.get(raw_url)
+        if url is None:
+            url = URL(raw_url, encoded=True)
+            if not request.url.query and len(self._urls) < _URL_CACHE_SIZE:
+                self._urls[raw_url] = url  # a method's URL parsed once, not once per call (queries vary: not kept)
         try:
             async with session.request(
                 request.method,
-                str(request.url),
+                url,
                 data=request.content or None,
                 headers=request.headers.multi_items(),
                 allow_redirects=False,
