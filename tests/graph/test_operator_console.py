@@ -408,3 +408,29 @@ async def test_hospital_health_sees_a_slow_hospital(console: httpx.AsyncClient, 
     assert slow["windows"][0]["p95Ms"] >= 1000
     assert slow["degraded"] is True
     assert any("p95" in why for why in slow["degradedBecause"])
+
+
+async def test_an_in_flight_order_past_its_retry_window_waits_for_an_operator(console: httpx.AsyncClient) -> None:
+    """issue 15 item 2: a PAID order is not an operator's while its job still retries; once the job's retry window
+    has ended it is (waitsForOperator), and a refund ends the job and goes through provider_refund."""
+    no = await paid_order(console)
+    [order] = (await listed(console))["orders"]
+    early = await resolve(console, no, "REFUND", order["version"])
+    assert early["code"] == "NOT_ACTIONABLE"
+
+    async with services_of(console).db.session() as session:
+        stored = await OrderRepository(session).get(no)
+        assert stored is not None
+        [job] = await OutboxRepository(session).for_order(stored.id)
+        job.started_at -= FLOWS[stored.flow].policy.notify_window  # the window ran out while the hospital was down
+    [late] = (await listed(console))["orders"]
+    assert late["state"] == "PAID"
+    assert late["waitsForOperator"] is True
+    done = await resolve(console, no, "REFUND", late["version"])
+    assert done["fromState"] == "PAID"
+    assert done["order"]["state"] == "REFUNDING"
+    assert done["order"]["outboxJob"] == {"kind": "provider_refund", "state": "PENDING"}
+    await run_worker(console)
+    [after] = (await listed(console))["orders"]
+    assert after["state"] == "REFUNDED"
+    assert [j for j in after["events"] if j["toState"] == "NOTIFIED"] == []
