@@ -196,9 +196,14 @@ def fee_for_patient(ctx: CallContext, doctor: Doctor, patient: Patient) -> Decim
     return Decimal("0") if patient.age(on=ctx.now.date()) >= FREE_FROM_AGE else doctor.fee
 
 
+SURCHARGES = {"3312": Decimal("5")}
+"""21.2.5 in this simulator, by doctor: the spec's example asks about docCode 3312 (张仲景, 骨科 2312) and answers
+"surcharge": 5, so that doctor carries 5.00 on top of the fee; every other doctor none ("不需要附加返回0")."""
+
+
 def surcharge_for_patient(doctor: Doctor, patient: Patient) -> Decimal:
-    """21.2.5 in this simulator: no surcharge ("不需要附加返回0") for anyone."""
-    return Decimal("0")
+    """21.2.5 in this simulator: the doctor's surcharge (SURCHARGES), the same for every patient."""
+    return SURCHARGES.get(doctor.doctor_id, Decimal("0"))
 
 
 def _check_fee(expected: Decimal, *parts: str) -> None:
@@ -412,13 +417,23 @@ def pay_appointment(ctx: CallContext) -> Reply:
     def apply() -> Reply:
         doctor = _doctor(ctx, doctor_key="docCode", dept_key="deptCode")
         # arAmt is "挂号费(减去卡余额支付金额后的金额)" (21.2.4's table): with balancePay it makes up the fee plus
-        # the patient's surcharge. The spec's own example (arAmt 12 beside balancePay 1, for a 12.00 fee) reads
-        # it as the whole fee: this hospital accepts either reading, and refuses any other amount (60202).
+        # the patient's surcharge. The spec's own example (arAmt 12 beside balancePay 1 and surcharge 5, for
+        # 3312's 12.00 fee and 21.2.5's 5) reads arAmt as the whole fee and sends the surcharge beside it (a
+        # field its table lacks): this hospital accepts each reading, with or without balancePay, with or
+        # without a surcharge sent apart, and refuses an amount that fits none (60202).
         price = doctor.fee + surcharge_for_patient(doctor, patient)
-        try:
-            _check_fee(price, ctx.body.text("arAmt"))
-        except Rejected:
-            _check_fee(price, ctx.body.text("arAmt"), ctx.body.text("balancePay"))
+        ar_amt, balance_pay, surcharge = (ctx.body.text(key) for key in ("arAmt", "balancePay", "surcharge"))
+        readings = [(ar_amt,), (ar_amt, balance_pay)]
+        if surcharge:
+            readings += [(ar_amt, surcharge), (ar_amt, balance_pay, surcharge)]
+        for reading in readings[:-1]:
+            try:
+                _check_fee(price, *reading)
+                break
+            except Rejected:
+                continue
+        else:
+            _check_fee(price, *readings[-1])
         registration = ctx.hospital.registrations.get(record_id)
         if registration is None or registration["cancelled"]:
             registration = _book(ctx, record_id, patient.card, ctx.body.text("scheduleDate"))

@@ -165,10 +165,32 @@ async def test_appointment_session_slots_and_surcharge(gateway: httpx.AsyncClien
     assert session["slots"]
     for slot in session["slots"]:
         assert slot["remaining"] == slot["capacity"] - slot["booked"]
-    assert session["surcharge"] == "5.00"
+    assert session["surcharge"] == "0.00"  # 21.2.5: "不需要附加返回0" for this doctor
     [remain] = calls(sim_admin, method="hospital.interface.remainApp")
     assert remain["body"]["scheduleDate"] == "20191116"
     assert remain["body"]["amPm"] == "AM"
+    [asked] = calls(sim_admin, method="hospital.interface.querySurcharge")
+    assert (asked["body"]["deptCode"], asked["body"]["docCode"], asked["body"]["amPm"]) == ("3", "2298", "AM")
+
+
+SURCHARGED_SESSION = """
+{
+  hospital(id: "253") {
+    appointmentSession(departmentId: "2312", doctorId: "3312", date: "2019-02-25", halfDay: MORNING) {
+      surcharge(medicalCardNumber: "001000056254587", patientName: "张三")
+    }
+  }
+}
+"""
+
+
+async def test_a_surcharge_the_hospital_names_is_shown(gateway: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
+    """21.2.5's own example (deptCode 2312, docCode 3312): the simulated hospital answers its 5, read as 5.00."""
+    body = await run_graphql(gateway, SURCHARGED_SESSION)
+    assert "errors" not in body, body.get("errors")
+    assert body["data"]["hospital"]["appointmentSession"]["surcharge"] == "5.00"
+    [asked] = calls(sim_admin, method="hospital.interface.querySurcharge")
+    assert (asked["body"]["scheduleDate"], asked["body"]["docCode"]) == ("20190225", "3312")
 
 
 LAB = """
