@@ -69,8 +69,13 @@ ID_CARD_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 MOBILE_NUMBER = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 
+HEX_IDENTIFIER = re.compile(r"(?<![0-9A-Za-z])(?=[0-9]*[a-f])[0-9a-f]{16,}(?![0-9A-Za-z])")
+"""A trace or span id (32 or 16 lowercase hex, api/logs.py): its digits may run like a mobile number."""
+
+
 def personal_numbers(text: str) -> list[str]:
-    """Every full ID-card or mobile number in ``text``."""
+    """Every full ID-card or mobile number in ``text`` (not digits inside a hex trace/span id)."""
+    text = HEX_IDENTIFIER.sub("-", text)
     return [m.group(0) for m in ID_CARD_NUMBER.finditer(text)] + [m.group(0) for m in MOBILE_NUMBER.finditer(text)]
 
 

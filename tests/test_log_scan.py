@@ -38,6 +38,9 @@ class _RawJson(JsonFormatter):
 def test_the_scan_finds_what_it_looks_for() -> None:
     assert personal_numbers(f"id {DEMO_ID_NUMBER} phone {PHONE}") == [DEMO_ID_NUMBER, PHONE]
     assert personal_numbers("id 370102********5236 phone 138****8000") == []
+    # A trace id's digits can run like a mobile number (15168197539 here); it is no personal number.
+    assert personal_numbers('"trace_id": "cf5402d35659ceee15168197539c6578", "span_id": "13812341234abcde"') == []
+    assert personal_numbers(f'"trace_id": "{"0" * 32}", "phone": "{PHONE}"') == [PHONE]
 
 
 async def test_a_day_of_traffic_logs_no_personal_numbers(
