@@ -12,7 +12,9 @@ from sqlalchemy import select
 
 from resolvers.identity.types import Relation
 from services.identity.accounts import HOLDER, RELATIONS
+from services.messages.directory import recipient_unionid
 from store.accounts import AccountCard as StoredCard
+from store.messages import OutboundMessage
 from tests.conftest import run_graphql
 
 DICTIONARIES = json.loads((Path(__file__).resolve().parents[2] / "spec" / "dictionaries.json").read_text("utf-8"))
@@ -74,3 +76,17 @@ def test_the_relation_enum_is_self_and_the_fu5_dictionary() -> None:
         == set(RELATIONS)
         == {e["code"] for e in DICTIONARIES["relationship"]["entries"]}
     )
+
+
+async def test_messages_go_to_the_holders_own_account_first(gateway: httpx.AsyncClient) -> None:
+    """issue 11 item 1: the message directory's "holder first" reads the new stored value: a family member's
+    account that bound the card earlier (relation 02) yields to the holder's own (SELF), not to binding order."""
+    accounts = app_of(gateway).state.services.accounts
+    card = "001000077777777"
+    family = await accounts.account_for(openid="test:mother", unionid="union-mother")
+    holder = await accounts.account_for(openid="test:holder", unionid="union-holder")
+    await accounts.grant(account_id=family.id, medical_card_number=card, hospital_id=None, relation="02", how="created")
+    await accounts.grant(account_id=holder.id, medical_card_number=card, hospital_id=None, how="created")
+    message = OutboundMessage(kind="test", hospital_id="253", medical_card_number=card, payload={}, dedupe_key="t")
+    async with app_of(gateway).state.services.db.session() as db:
+        assert await recipient_unionid(db, message) == "union-holder"
