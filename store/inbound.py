@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, select
+from sqlalchemy import JSON, ForeignKey, String, Text, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -25,7 +25,7 @@ class InboundCall(Base):
     __tablename__ = "inbound_calls"
 
     id: Mapped[int] = mapped_column(BigIntegerId, primary_key=True, autoincrement=True)
-    section: Mapped[str] = mapped_column(String(16))
+    section: Mapped[str] = mapped_column(String(16), index=True)
     """The spec section of the shim (e.g. 19.1.4)."""
     path: Mapped[str] = mapped_column(String(200), index=True)
     hospital_id: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -34,11 +34,22 @@ class InboundCall(Base):
     duplicate_of: Mapped[int | None] = mapped_column(BigIntegerId, ForeignKey("inbound_calls.id"))
     body: Mapped[Any] = mapped_column(JSON)
     """The request as sent, ID numbers, phones and names masked."""
-    reply_code: Mapped[str] = mapped_column(String(8))
+    reply_code: Mapped[str] = mapped_column(String(8), index=True)
     reply: Mapped[Any] = mapped_column(JSON)
     """What the hospital got back (for a call with a dedupe key: what a duplicate gets back too)."""
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     answered_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    claimed_hospital_id: Mapped[str | None] = mapped_column(String(64))
+    """The hospital a call refused at authentication (50001) claimed to be (X-Hospital-Id or hospitalId):
+    what it claimed, never proven."""
+    replay_of: Mapped[int | None] = mapped_column(BigIntegerId)
+    """For an operator's replay: the id of the call it replays."""
+    replayed_by: Mapped[str | None] = mapped_column(String(64))
+    """For an operator's replay: the operator's username."""
+    sealed_body: Mapped[str | None] = mapped_column(Text)
+    """The body as the hospital sent it, AES-GCM encrypted (services/shims/sealed.py), for a replay of a
+    refund or a push; None for every other call, and once ``sealed_until`` has passed."""
+    sealed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class InboundLedger:

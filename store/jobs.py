@@ -70,6 +70,9 @@ class JobRun(Base):
     """``[{hospitalId, code, message}]``: the hospitals that failed (messages masked)."""
     error: Mapped[str | None] = mapped_column(Text)
     """Why the run failed, or a summary of the hospitals that did."""
+    hospital_queued: Mapped[Any | None] = mapped_column(JSON)
+    """``{hospitalId: messages queued}`` for every hospital asked so far (None on runs older than 0011):
+    what a hospital operator's view counts."""
 
 
 class JobRuns:

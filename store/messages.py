@@ -30,7 +30,7 @@ from sqlalchemy import JSON, ColumnElement, ForeignKey, Integer, String, and_, f
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .models import Base, BigIntegerId, TimestampedMixin
+from .models import Base, BigIntegerId, TimestampedMixin, UtcDateTime
 
 
 class MessageState(StrEnum):
@@ -68,6 +68,10 @@ class OutboundMessage(TimestampedMixin, Base):
     state: Mapped[str] = mapped_column(String(16), default=MessageState.PENDING.value, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     inbound_call_id: Mapped[int | None] = mapped_column(BigIntegerId, ForeignKey("inbound_calls.id"), index=True)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    """Why its last try did not deliver it (WeChat's answer, masked); None once it is sent."""
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    """When WeChat accepted it."""
 
 
 class MessageOutbox:
