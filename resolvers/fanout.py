@@ -30,22 +30,35 @@ class UnknownHospitalsError(ValueError):
     """A query named hospital ids that are not in the registry."""
 
     def __init__(self, hospital_ids: Sequence[str]) -> None:
-        super().__init__(f"unknown hospitalId: {', '.join(hospital_ids)}")
+        super().__init__(f"医院不存在（hospitalId: {', '.join(hospital_ids)}）")
         self.extensions = {"code": "60001", "hospitalId": ",".join(hospital_ids)}
 
 
-def hospital_ids_argument(info: Info, raw: str) -> list[str]:
-    """The spec's comma-separated hospitalId, checked against the registry."""
+def _scoped_hospital_ids(info: Info, raw: str) -> tuple[list[str], list[str]]:
+    """The spec's comma-separated hospitalId, parsed once: (every id in the order asked, those unknown)."""
     hospital_ids = parse_hospital_ids(raw)
     unknown = [h for h in hospital_ids if info.context.registry.hospital(h) is None]
-    if unknown:
-        raise UnknownHospitalsError(unknown)
     principal = info.context.principal
     if isinstance(principal, OperatorPrincipal):
-        others = [h for h in hospital_ids if not principal.may_see(h)]
+        others = [h for h in hospital_ids if h not in unknown and not principal.may_see(h)]
         if others:
             raise Forbidden(f"a hospital operator sees only hospital {principal.hospital_id}")
+    return hospital_ids, unknown
+
+
+def hospital_ids_argument(info: Info, raw: str) -> list[str]:
+    """The spec's comma-separated hospitalId, checked against the registry (an unknown id refuses the field)."""
+    hospital_ids, unknown = _scoped_hospital_ids(info, raw)
+    if unknown:
+        raise UnknownHospitalsError(unknown)
     return hospital_ids
+
+
+def known_hospital_ids(info: Info, raw: str) -> list[str]:
+    """The registry's hospitals among the spec's comma-separated hospitalId: a per-hospital list answers an
+    unknown id with an error on its own entry (``per_hospital``), so what it reads first skips that id."""
+    hospital_ids, unknown = _scoped_hospital_ids(info, raw)
+    return [h for h in hospital_ids if h not in unknown]
 
 
 def per_hospital(
@@ -64,7 +77,8 @@ def per_hospital(
     asked on its own. A hospital answering 10002 (未查询到数据) gets ``empty(hospital_id)``.
     """
     context = info.context
-    hospital_ids = hospital_ids_argument(info, raw_hospital_ids)
+    asked, unknown = _scoped_hospital_ids(info, raw_hospital_ids)
+    hospital_ids = [h for h in asked if h not in unknown]
     context.charge_hospitals(len(hospital_ids))
     groups = group_for_one_call(context.registry, method, hospital_ids)
     deadline = context.deadline
@@ -121,6 +135,12 @@ def per_hospital(
         for hospital_id in group:
             share = functools.partial(share_of, group_call, group, hospital_id)
             tasks[hospital_id] = asyncio.ensure_future(settle(hospital_id, share))
+    for hospital_id in unknown:
+        # An id the registry does not know is an error on its own entry, like a failing hospital (issue 12
+        # item 12): the other hospitals' entries, and the parent, stand.
+        refused: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        refused.set_exception(UnknownHospitalsError([hospital_id]))
+        tasks[hospital_id] = refused
     for task in tasks.values():
         context.track(task)  # still running when the response is ready (its parent nulled): cancelled then
-    return [tasks[hospital_id] for hospital_id in hospital_ids]
+    return [tasks[hospital_id] for hospital_id in asked]

@@ -27,7 +27,7 @@ from his_clients.models.reports_physical_exam import (
 )
 
 from ..context import Info
-from ..fanout import hospital_ids_argument, per_hospital
+from ..fanout import known_hospital_ids, per_hospital
 from .common import DEFAULT_WINDOW_DAYS, card_holder, shows_restricted_pathology, window
 from .ecg import EcgReportsAtHospital
 from .imaging import ImagingReportsAtHospital
@@ -95,7 +95,7 @@ class PatientReportFields:
     ) -> list[LabReportsAtHospital | None]:
         card = self.medical_card_number
         start, end = window(start_time, end_time)
-        holder = await card_holder(info, card, hospital_ids_argument(info, hospital_id))
+        holder = await card_holder(info, card, known_hospital_ids(info, hospital_id))
         request = LaboratoryReportRequest(
             medical_card_number=card,
             patient_name=holder.name,
@@ -127,7 +127,7 @@ class PatientReportFields:
     ) -> list[ImagingReportsAtHospital | None]:
         card = self.medical_card_number
         start, end = window(start_time, end_time)
-        holder = await card_holder(info, card, hospital_ids_argument(info, hospital_id))
+        holder = await card_holder(info, card, known_hospital_ids(info, hospital_id))
         request = PacsReportRequest(
             medical_card_number=card,
             patient_name=holder.name,
@@ -179,7 +179,7 @@ class PatientReportFields:
     ) -> list[EcgReportsAtHospital | None]:
         card = self.medical_card_number
         start, end = window(start_time, end_time)
-        holder = await card_holder(info, card, hospital_ids_argument(info, hospital_id))
+        holder = await card_holder(info, card, known_hospital_ids(info, hospital_id))
         request = EcgReportRecordRequest(
             medical_card_number=card,
             patient_name=holder.name,
@@ -216,7 +216,7 @@ class PatientReportFields:
     ) -> list[PathologyReportsAtHospital | None]:
         card = self.medical_card_number
         start, end = window(start_time, end_time)
-        holder = await card_holder(info, card, hospital_ids_argument(info, hospital_id))
+        holder = await card_holder(info, card, known_hospital_ids(info, hospital_id))
         request = PathologyReportRecordRequest(
             medical_card_number=card,
             patient_name=holder.name,
@@ -245,7 +245,7 @@ class PatientReportFields:
     )
     async def nucleic_acid_tests(self, info: Info, hospital_id: HospitalIds) -> list[NucleicAcidTestAtHospital | None]:
         card = self.medical_card_number
-        holder = await card_holder(info, card, hospital_ids_argument(info, hospital_id))
+        holder = await card_holder(info, card, known_hospital_ids(info, hospital_id))
         if not holder.id_card:
             raise ValueError("the patient's ID number is unknown; 34.1.1 asks by ID number")
         request = GetRecentNucleicAcidTestResultRequest(

@@ -95,11 +95,20 @@ async def test_no_data_is_an_empty_result_not_an_error(gateway: httpx.AsyncClien
     }
 
 
-async def test_an_unknown_hospital_is_refused_with_60001(gateway: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
+async def test_an_unknown_hospital_is_an_error_on_its_own_entry(
+    gateway: httpx.AsyncClient, sim_admin: httpx.Client
+) -> None:
+    """issue 12 item 12: an unknown id nulls its own entry only (60001), like a failing hospital."""
     body = await ask(gateway, "253,999")
-    assert body["data"]["patient"] is None
-    assert body["errors"][0]["extensions"]["code"] == "60001"
-    assert calls(sim_admin, method=WAIT_PAY) == []
+    entries = body["data"]["patient"]["pendingPayments"]
+    assert entries[0]["hospitalId"] == "253"
+    assert entries[1] is None
+    [error] = body["errors"]
+    assert error["path"] == ["patient", "pendingPayments", 1]
+    assert error["extensions"]["code"] == "60001"
+    assert error["extensions"]["hospitalId"] == "999"
+    assert "999" in error["message"]
+    assert [c["hospitalId"] for c in calls(sim_admin, method=WAIT_PAY)] == ["253"]
 
 
 async def test_hospitals_are_listed(gateway: httpx.AsyncClient) -> None:
