@@ -20,12 +20,20 @@ Time is compressed where it would only make the run wait: the sagas' retry delay
     payments=N notified=N refunded=N parked=0 both=0 applied_twice=0 over_refunded=0 reconciliation_diffs=0
 
 and the exit status is 0 only when the run is clean.
+
+    .venv/bin/python bench/chaos_payments.py --gateways 3 --database postgresql --payments 1000
+
+runs a region instead: its own database `hisgraph_chaos_<pid>` on the PostgreSQL server at 127.0.0.1:5432
+(created, and dropped at the end unless --keep), `hisgraph migrate` once, three gateways (`serve --workers 1
+--no-migrate`, one port each) behind a round-robin TCP proxy on loopback, and each kill SIGKILLs one of
+them, chosen at random, while the others keep serving.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import secrets
 import shutil
@@ -50,7 +58,17 @@ from chaos_run.patient import (
     harness_call,
     learn_schedules,
 )
-from chaos_run.processes import Child, Gateway, start_provider, start_simulator, write_registry
+from chaos_run.processes import (
+    Child,
+    Gateway,
+    RoundRobinProxy,
+    create_postgres_database,
+    drop_postgres_database,
+    migrate,
+    start_provider,
+    start_simulator,
+    write_registry,
+)
 from chaos_run.verdict import Verdict, judge, settle
 
 from store.db import Database
@@ -86,7 +104,7 @@ class Run:
         self.progressed = asyncio.Event()
         """Set at each payment and when the driving ends (the killer waits on it)."""
 
-    async def drive(self, patient: Patient, gateway: Gateway) -> None:
+    async def drive(self, patient: Patient, gateways: list[Gateway]) -> None:
         """Orders and payments until `--payments` were paid, while the monkey and the killer work."""
         flows, weights = list(FLOW_WEIGHTS), list(FLOW_WEIGHTS.values())
         assert set(flows) == set(FLOWS)
@@ -122,7 +140,7 @@ class Run:
                     refusals_in_a_row = 0
 
         sessions = [asyncio.create_task(one_patient_session()) for _ in range(self.args.concurrency)]
-        killer = asyncio.create_task(self.kill_now_and_then(gateway))
+        killer = asyncio.create_task(self.kill_now_and_then(gateways))
         progress = asyncio.create_task(self.progress())
         try:
             await asyncio.gather(*sessions)
@@ -134,8 +152,9 @@ class Run:
         await killer
         progress.cancel()
 
-    async def kill_now_and_then(self, gateway: Gateway) -> None:
-        """SIGKILL the gateway at `--kills` moments spread over the run (sagas in flight), then start it again."""
+    async def kill_now_and_then(self, gateways: list[Gateway]) -> None:
+        """SIGKILL a gateway (one of them, at random) at `--kills` moments spread over the run (sagas in
+        flight), then start it again."""
         total = self.args.payments
         points = sorted(
             int(total * (index + self.rng.uniform(0.3, 0.7)) / self.args.kills) for index in range(self.args.kills)
@@ -145,11 +164,15 @@ class Run:
                 self.progressed.clear()
                 await self.progressed.wait()
             await asyncio.sleep(self.rng.uniform(0.0, 0.4))
+            gateway = self.rng.choice(gateways)
             await asyncio.to_thread(gateway.kill)
             down_s = self.rng.uniform(0.1, 1.0)
             await asyncio.sleep(down_s)
             took = await gateway.start()
-            self.kill_log.append(f"kill {gateway.kills} at {len(self.paid)} paid, down {down_s + took:.1f} s")
+            self.kill_log.append(
+                f"kill {len(self.kill_log) + 1} ({gateway.child.name}) at {len(self.paid)} paid, "
+                f"down {down_s + took:.1f} s"
+            )
             report(self.kill_log[-1])
 
     async def cancel_paid_bookings(self, patient: Patient) -> None:
@@ -179,6 +202,9 @@ async def main_async(args: argparse.Namespace) -> int:
     children: list[Child] = []
     run = Run(args, folder, rng)
     verdict: Verdict | None = None
+    proxy = RoundRobinProxy([])
+    own_database = f"hisgraph_chaos_{os.getpid()}"
+    created_database = False
     try:
         simulator, simulator_url = start_simulator(folder, seed=7)
         children.append(simulator)
@@ -193,23 +219,46 @@ async def main_async(args: argparse.Namespace) -> int:
         )
         children.append(provider)
         registry = write_registry(folder, simulator_url)
-        database_url = args.database_url or f"sqlite+aiosqlite:///{folder / 'gateway.sqlite3'}"
-        gateway = Gateway.prepare(
-            folder,
-            registry=registry,
-            database_url=database_url,
-            merchant=merchant,  # with notify_url: WeChat tells the gateway each refund's outcome as well
-            session_secret=secrets.token_urlsafe(32),
-            retry_scale=args.time_scale,
-            lease_s=5.0,
-        )
-        children.append(gateway.child)
-        await gateway.start()
+        if args.database_url:
+            database_url = args.database_url
+        elif args.database == "postgresql":
+            database_url = await create_postgres_database(args.postgres_server, own_database)
+            created_database = True
+        else:
+            database_url = f"sqlite+aiosqlite:///{folder / 'gateway.sqlite3'}"
+        many = args.gateways > 1
+        if many:
+            await asyncio.to_thread(migrate, folder, database_url)  # once, before any instance starts
+        public_url = proxy.reserve() if many else None
+        session_secret = secrets.token_urlsafe(32)
+        gateways = [
+            Gateway.prepare(
+                folder,
+                registry=registry,
+                database_url=database_url,
+                merchant=merchant,  # with notify_url: WeChat tells the gateway each refund's outcome as well
+                session_secret=session_secret,  # one secret: a token made by one instance works at another
+                retry_scale=args.time_scale,
+                lease_s=5.0,
+                public_url=public_url,
+                name=f"gateway-{index + 1}" if many else "gateway",
+                instance_of_many=many,
+            )
+            for index in range(args.gateways)
+        ]
+        for gateway in gateways:
+            children.append(gateway.child)
+        await asyncio.gather(*(gateway.start() for gateway in gateways))
+        if many:
+            proxy.set_backends([gateway.url for gateway in gateways])
+            await proxy.start()
+            report(f"{len(gateways)} gateways behind {proxy.url}")
+        front_url = proxy.url if many else gateways[0].url
         db = Database(database_url)
         async with httpx.AsyncClient(timeout=30.0) as client:
             patient = Patient(
                 client=client,
-                gateway_url=gateway.url,
+                gateway_url=front_url,
                 provider_url=provider_url,
                 simulator_url=simulator_url,
                 schedules=await learn_schedules(client, simulator_url),
@@ -227,7 +276,7 @@ async def main_async(args: argparse.Namespace) -> int:
             monkey_task = asyncio.create_task(monkey.run(stop))
             canceller = asyncio.create_task(run.cancel_paid_bookings(patient))
             try:
-                await run.drive(patient, gateway)
+                await run.drive(patient, gateways)
             except BaseException:
                 canceller.cancel()
                 raise
@@ -243,7 +292,8 @@ async def main_async(args: argparse.Namespace) -> int:
                 report(f"bookings never made, so never cancelled: {[b.out_trade_no for b in run.to_cancel]}")
             still_moving = await settle(db, client, provider_url, timeout_s=args.settle_timeout, report=report)
             report(f"settled in {time.monotonic() - began - drove_s:.0f} s" if not still_moving else "not settled")
-            await asyncio.to_thread(gateway.child.stop)
+            for gateway in gateways:
+                await asyncio.to_thread(gateway.child.stop)
             verdict = await judge(
                 db=db,
                 client=client,
@@ -259,14 +309,22 @@ async def main_async(args: argparse.Namespace) -> int:
     except GatewayGone as gone:
         report(f"the run could not go on: {gone}")
     finally:
+        await proxy.stop()
         for child in reversed(children):
             await asyncio.to_thread(child.stop)
+        if created_database and not args.keep:
+            await drop_postgres_database(args.postgres_server, own_database)
     if verdict is None:
         return 2
     took = time.monotonic() - began
     for finding in verdict.findings[:40]:
         report(f"finding: {finding}")
-    print(f"seed={seed} took={took:.0f}s kills={len(run.kill_log)} retries={patient.retries}")
+    print(
+        f"seed={seed} took={took:.0f}s kills={len(run.kill_log)} gateways={args.gateways} "
+        f"database={database_url.split(':', 1)[0]} retries={patient.retries}"
+    )
+    if many:
+        print(f"connections per gateway through the proxy: {proxy.connections}")
     print(f"faults: {dict(monkey.injected)}; refusals at creation: {patient.refusals}; cancellations: {run.cancels}")
     print(
         f"notifications: {notifications['sent']} sent ({notifications['duplicates']} duplicates), "
@@ -296,7 +354,19 @@ def main() -> int:
     parser.add_argument("--fault-every-s", type=float, default=0.3, help="a new hospital or provider fault this often")
     parser.add_argument("--time-scale", type=float, default=0.02, help="retry delays and re-sends are multiplied by it")
     parser.add_argument("--settle-timeout", type=float, default=600.0)
-    parser.add_argument("--database-url", help="the gateway's store (default: an SQLite file in the run's folder)")
+    parser.add_argument("--gateways", type=int, default=1, help="gateway instances behind a round-robin proxy")
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="sqlite: a file in the run's folder; postgresql: a database of its own on --postgres-server",
+    )
+    parser.add_argument(
+        "--postgres-server",
+        default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres",
+        help="the PostgreSQL server (trust auth) on which --database postgresql creates and drops its database",
+    )
+    parser.add_argument("--database-url", help="the gateways' store, as given (overrides --database)")
     parser.add_argument("--workdir", help="folder for logs and the database (default: a new temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the folder even when the run is clean")
     args = parser.parse_args()

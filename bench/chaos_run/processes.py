@@ -1,8 +1,11 @@
-"""The chaos run's processes: the simulated region, the WeChat Pay provider, and the gateway it kills.
+"""The chaos run's processes: the simulated region, the WeChat Pay provider, and the gateways it kills.
 
 Each is a child process of the run, with its output in a log file of the run's folder. The simulator
-and the provider start once and outlive every gateway; the gateway is killed with SIGKILL and started
-again on the same database, port and secrets, so sessions, notifications and jobs carry over.
+and the provider start once and outlive every gateway; a gateway is killed with SIGKILL and started
+again on the same database, port and secrets, so sessions, notifications and jobs carry over. With
+several gateways (a region's instances), `hisgraph migrate` runs once, each gateway serves with
+`--no-migrate`, and a round-robin TCP proxy on loopback stands in for the load balancer: the patient
+and WeChat Pay's notifications reach whichever instance is up.
 """
 
 from __future__ import annotations
@@ -148,15 +151,22 @@ class Gateway:
         session_secret: str,
         retry_scale: float,
         lease_s: float,
+        public_url: str | None = None,
+        name: str = "gateway",
+        instance_of_many: bool = False,
     ) -> Gateway:
+        """One gateway on a port of its own. `public_url` is where patients and WeChat reach it (the
+        proxy in front of many instances; by default this gateway itself). `instance_of_many`: one
+        worker process and no migrations at start (`hisgraph migrate` ran once before)."""
         port = free_port()
         url = f"http://127.0.0.1:{port}"
+        public = public_url or url
         env = {
             "HISGRAPH_MODE": "dev",
             "HISGRAPH_DATABASE_URL": database_url,
             "HISGRAPH_PAYMENT_PROVIDER": "wechatpay",
-            "HISGRAPH_WECHATPAY": json.dumps(merchant | {"notify_url": f"{url}/payments/notify"}),
-            "HISGRAPH_PUBLIC_BASE_URL": url,
+            "HISGRAPH_WECHATPAY": json.dumps(merchant | {"notify_url": f"{public}/payments/notify"}),
+            "HISGRAPH_PUBLIC_BASE_URL": public,
             "HISGRAPH_SESSION_SECRET": session_secret,
             "HISGRAPH_PAYMENT_RETRY_SCALE": str(retry_scale),
             "HISGRAPH_PAYMENT_WORKER_LEASE_S": str(lease_s),
@@ -166,7 +176,9 @@ class Gateway:
             sys.executable, "-m", "api.cli", "--log-level", "WARNING", "--log-format", "text",
             "serve", "--config", str(registry), "--host", "127.0.0.1", "--port", str(port),
         ]  # fmt: skip
-        return cls(Child("gateway", args, folder / "gateway.log", env), url)
+        if instance_of_many:
+            args += ["--workers", "1", "--no-migrate"]
+        return cls(Child(name, args, folder / f"{name}.log", env), url)
 
     async def start(self, *, timeout_s: float = STARTUP_TIMEOUT_S) -> float:
         """Start and wait until /readyz answers (migrations done, store reachable); seconds it took."""
@@ -175,15 +187,129 @@ class Gateway:
         async with httpx.AsyncClient(timeout=2.0) as client:
             while time.monotonic() < began + timeout_s:
                 if not self.child.alive:
-                    raise RuntimeError(f"the gateway exited at start; see {self.child.log}")
+                    raise RuntimeError(f"{self.child.name} exited at start; see {self.child.log}")
                 try:
                     if (await client.get(f"{self.url}/readyz")).status_code == 200:
                         return time.monotonic() - began
                 except httpx.HTTPError:
                     pass
                 await asyncio.sleep(0.1)
-        raise RuntimeError(f"the gateway was not ready within {timeout_s} s; see {self.child.log}")
+        raise RuntimeError(f"{self.child.name} was not ready within {timeout_s} s; see {self.child.log}")
 
     def kill(self) -> None:
         self.child.kill()
         self.kills += 1
+
+
+def migrate(folder: Path, database_url: str) -> None:
+    """`hisgraph migrate`, once, before any instance starts (instances then serve with --no-migrate)."""
+    with (folder / "migrate.log").open("ab") as log:
+        subprocess.run(  # the run's own child, waited for
+            [sys.executable, "-m", "api.cli", "migrate", "--database-url", database_url],
+            cwd=REPO,
+            env=os.environ | {"PYTHONUNBUFFERED": "1"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=True,
+            timeout=STARTUP_TIMEOUT_S,
+        )
+
+
+class RoundRobinProxy:
+    """The load balancer: a TCP proxy on loopback handing each new connection to the next instance,
+    skipping one that refuses the connection (killed, or not started again yet). A connection whose
+    instance is killed under it is cut, as a real balancer's would be; the client tries again."""
+
+    def __init__(self, backends: list[str]) -> None:
+        self._backends: list[tuple[str, int]] = []
+        self._next = 0
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.connections: list[int] = []
+        self.url = ""
+        self.set_backends(backends)
+
+    def set_backends(self, backends: list[str]) -> None:
+        self._backends = [(url.split("//")[1].split(":")[0], int(url.rsplit(":", 1)[1])) for url in backends]
+        self.connections = [0] * len(backends)
+
+    def reserve(self) -> str:
+        """The proxy's URL before it starts (the gateways are configured with it first)."""
+        self.url = f"http://127.0.0.1:{free_port()}"
+        return self.url
+
+    async def start(self) -> None:
+        port = int(self.url.rsplit(":", 1)[1])
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", port)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        for _ in range(len(self._backends) * 3):
+            index = self._next % len(self._backends)
+            self._next += 1
+            try:
+                upstream = await asyncio.wait_for(asyncio.open_connection(*self._backends[index]), timeout=2.0)
+            except (OSError, TimeoutError):
+                if self._next % len(self._backends) == 0:
+                    await asyncio.sleep(0.1)  # every instance refused: one is starting again
+                continue
+            self.connections[index] += 1
+            break
+        if upstream is None:
+            writer.close()
+            return
+        up_reader, up_writer = upstream
+        pumps = [
+            asyncio.create_task(self._pump(reader, up_writer)),
+            asyncio.create_task(self._pump(up_reader, writer)),
+        ]
+        for pump in pumps:
+            self._tasks.add(pump)
+            pump.add_done_callback(self._tasks.discard)
+        await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+        for pump in pumps:
+            pump.cancel()
+        for stream in (writer, up_writer):
+            stream.close()
+
+    @staticmethod
+    async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while chunk := await reader.read(65536):
+                writer.write(chunk)
+                await writer.drain()
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+
+
+async def create_postgres_database(server_url: str, name: str) -> str:
+    """A new database `name` on the PostgreSQL server; its SQLAlchemy URL."""
+    import asyncpg
+    from sqlalchemy import make_url
+
+    url = make_url(server_url)
+    connection = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False))
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return url.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
+
+
+async def drop_postgres_database(server_url: str, name: str) -> None:
+    import asyncpg
+    from sqlalchemy import make_url
+
+    url = make_url(server_url).set(drivername="postgresql")
+    connection = await asyncpg.connect(url.render_as_string(hide_password=False))
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
