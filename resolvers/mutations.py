@@ -23,6 +23,7 @@ from .inpatient.mutations.caregiver_pass_create import CaregiverPassCreateMutati
 from .inpatient.mutations.caregiver_pass_delete import CaregiverPassDeleteMutation
 from .inpatient.mutations.caregiver_pass_update import CaregiverPassUpdateMutation
 from .operators.inbound_call_replay import InboundCallReplayMutation
+from .operators.job_runs import JobRunNowMutation
 from .operators.parked_order_resolve import ParkedOrderResolveMutation
 from .payments.mutations.admission_payment_create import AdmissionPaymentCreateMutation
 from .payments.mutations.appointment_payment_create import AppointmentPaymentCreateMutation
@@ -90,5 +91,7 @@ MUTATIONS: list[type] = [
     InboundCallReplayMutation,
     # Operators (issue 15): settling an order that waits for a person.
     ParkedOrderResolveMutation,
+    # Operators (issue 15 item 9): running a scheduled job now.
+    JobRunNowMutation,
 ]
 """Each domain's mutation classes (strawberry types whose fields are mutations)."""

@@ -25,6 +25,7 @@ ACTIONS = (
     "operator-disabled",
     "inbound-call-replayed",
     "parked-order-resolved",
+    "job-run-started",
     "patient-data-read",
 )
 """Every action the trail records (auditLog's ``action`` filter takes these)."""

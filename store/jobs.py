@@ -142,9 +142,21 @@ class JobRuns:
         await self._session.refresh(run)
         return True
 
-    async def beat(self, run_id: int, *, attempt: int, now: datetime, hospitals: int, queued: int) -> bool:
+    async def beat(
+        self,
+        run_id: int,
+        *,
+        attempt: int,
+        now: datetime,
+        hospitals: int,
+        queued: int,
+        hospital_queued: dict[str, int] | None = None,
+    ) -> bool:
         """Record progress; False when this runner has lost the run (another took it over)."""
-        return await self._guarded(run_id, attempt, {"heartbeat_at": now, "hospitals": hospitals, "queued": queued})
+        values: dict[str, Any] = {"heartbeat_at": now, "hospitals": hospitals, "queued": queued}
+        if hospital_queued is not None:
+            values["hospital_queued"] = dict(hospital_queued)
+        return await self._guarded(run_id, attempt, values)
 
     async def finish(
         self,
@@ -157,6 +169,7 @@ class JobRuns:
         queued: int,
         failures: list[dict[str, str]],
         error: str | None,
+        hospital_queued: dict[str, int] | None = None,
     ) -> bool:
         """End the run in `state` (a finished state, or interrupted); False when this runner lost it."""
         values: dict[str, Any] = {
@@ -168,6 +181,8 @@ class JobRuns:
             "failures": failures,
             "error": error,
         }
+        if hospital_queued is not None:
+            values["hospital_queued"] = dict(hospital_queued)
         return await self._guarded(run_id, attempt, values)
 
     async def _guarded(self, run_id: int, attempt: int, values: dict[str, Any]) -> bool:
@@ -179,11 +194,13 @@ class JobRuns:
         )
         return bool(getattr(result, "rowcount", 0) == 1)
 
-    async def recent(self, *, job: str | None = None, limit: int = 50) -> list[JobRun]:
-        """Runs newest slot first (of one job, or of every job)."""
+    async def recent(self, *, job: str | None = None, states: list[str] | None = None, limit: int = 50) -> list[JobRun]:
+        """Runs newest slot first (of one job, or of every job; only in ``states`` when given)."""
         query = select(JobRun).order_by(JobRun.scheduled_for.desc(), JobRun.id.desc()).limit(limit)
         if job is not None:
             query = query.where(JobRun.job == job)
+        if states is not None:
+            query = query.where(JobRun.state.in_(states))
         return list((await self._session.execute(query)).scalars())
 
     async def latest_per_job(self) -> list[JobRun]:

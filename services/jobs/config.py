@@ -67,6 +67,16 @@ class JobSpec(BaseModel):
             slot -= timedelta(days=1)
         return slot.astimezone(UTC)
 
+    def next_slot(self, now: datetime) -> datetime | None:
+        """The next time (UTC) after `now` this job is due; None while it is disabled."""
+        if not self.enabled:
+            return None
+        local = now.astimezone(CHINA_TIME)
+        slot = datetime.combine(local.date(), self.at, tzinfo=CHINA_TIME)
+        if slot <= local:
+            slot = datetime.combine(local.date() + timedelta(days=1), self.at, tzinfo=CHINA_TIME)
+        return slot.astimezone(UTC)
+
 
 def beijing_day(moment: datetime) -> date:
     """The calendar day in Beijing of a UTC moment (the day a slot stands for)."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import os
 import secrets
@@ -39,6 +40,7 @@ from store.db import Database
 from store.jobs import JobRun, JobRuns, JobRunState
 from store.messages import MessageOutbox
 
+from . import runtime
 from .config import JobsConfig, JobSpec
 from .context import RegionalGroup, Task, TaskContext
 from .inpatients import DAILY_BILLS, DEPOSIT_REMINDERS
@@ -75,6 +77,9 @@ class RunReport:
     hospitals: int = 0
     queued: int = 0
     failures: list[dict[str, str]] = field(default_factory=list)
+    hospital_queued: dict[str, int] = field(default_factory=dict)
+    """Messages queued per hospital asked (0 for a hospital that failed)."""
+    run_id: int | None = None
 
 
 def instance_name() -> str:
@@ -138,6 +143,46 @@ class JobScheduler:
         self._clock = clock or SystemClock()
         self.instance = instance or instance_name()
         self._stop = asyncio.Event()
+        self._manual: set[asyncio.Task[RunReport]] = set()
+        runtime.register(db, self)
+
+    def spec(self, name: str) -> JobSpec | None:
+        """The configured job of this name, or None."""
+        return next((spec for spec in self.config.jobs if spec.name == name), None)
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    async def run_now(self, name: str) -> JobRun | None:
+        """Start job `name` at once (an operator's runJobNow), for a slot of this moment; the claimed run,
+        already recorded as running, or None when a run of the same job was claimed this very second.
+
+        The run goes on in the background (a whole region is asked); its row tells how it ends. Its
+        messages carry the same keys as the scheduled runs', so nothing is queued twice. KeyError for a
+        job the configuration does not have.
+        """
+        spec = self.spec(name)
+        if spec is None:
+            raise KeyError(name)
+        now = self._clock.now()
+        slot = now.replace(microsecond=0)
+        async with self._db.session() as session:
+            run = await JobRuns(session).claim(
+                job=spec.name, task=spec.task, scheduled_for=slot, instance=self.instance, now=now
+            )
+        if run is None:
+            return None
+        # A fresh context: the run is the scheduler's, not the operator's request's (no request guard, no
+        # request deadline or trace carried over).
+        task = asyncio.create_task(self._run(spec, run), context=contextvars.Context())
+        self._manual.add(task)
+        task.add_done_callback(self._manual.discard)
+        return run
+
+    async def wait_manual_runs(self) -> None:
+        """Wait for the runs runJobNow started (tests; a stopping instance leaves them to the lease)."""
+        while self._manual:
+            await asyncio.gather(*list(self._manual), return_exceptions=True)
 
     async def tick(self) -> list[RunReport]:
         """Run every enabled job whose due slot nobody has run yet; the runs this instance made."""
@@ -197,7 +242,9 @@ class JobScheduler:
 
     async def _run(self, spec: JobSpec, run: JobRun) -> RunReport:
         task = TASKS[spec.task]
-        report = RunReport(job=spec.name, task=spec.task, scheduled_for=run.scheduled_for, state=JobRunState.RUNNING)
+        report = RunReport(
+            job=spec.name, task=spec.task, scheduled_for=run.scheduled_for, state=JobRunState.RUNNING, run_id=run.id
+        )
         log.info("job run started", extra={"job": spec.name, "slot": run.scheduled_for.isoformat()})
         attempt = run.attempt
         lost = False
@@ -212,15 +259,23 @@ class JobScheduler:
                     queued = await self._hospital(task, hospital_id, run.scheduled_for, groups.get(hospital_id))
                 except HisError as exc:
                     report.failures.append(_failure(hospital_id, exc.code, exc.message))
+                    report.hospital_queued[hospital_id] = 0
                 except Exception as exc:
                     log.exception("job failed at a hospital", extra={"job": spec.name, "hospital_id": hospital_id})
                     report.failures.append(_failure(hospital_id, "INTERNAL_ERROR", type(exc).__name__))
+                    report.hospital_queued[hospital_id] = 0
                 else:
                     report.queued += queued
+                    report.hospital_queued[hospital_id] = queued
                 report.hospitals += 1
                 async with self._db.session() as session:
                     kept = await JobRuns(session).beat(
-                        run.id, attempt=attempt, now=self._clock.now(), hospitals=report.hospitals, queued=report.queued
+                        run.id,
+                        attempt=attempt,
+                        now=self._clock.now(),
+                        hospitals=report.hospitals,
+                        queued=report.queued,
+                        hospital_queued=report.hospital_queued,
                     )
                 lost = lost or not kept
 
@@ -243,6 +298,7 @@ class JobScheduler:
                 queued=report.queued,
                 failures=report.failures,
                 error=_summary(report.failures, asked=len(hospitals)),
+                hospital_queued=report.hospital_queued,
             )
         outcome = {"state": report.state.value, "queued": report.queued, "failed": len(report.failures)}
         log.info("job run ended", extra={"job": spec.name, **outcome})
