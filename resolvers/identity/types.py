@@ -7,8 +7,12 @@ from enum import Enum
 
 import strawberry
 
+from services.cards import get_patient_info
 from services.identity.accounts import HOLDER
+from services.masking import mask_name
 
+from ..context import Info
+from ..hospitals.types import Hospital
 from ..operators.accounts import OperatorAccount
 from ..patients.types import Patient
 
@@ -50,7 +54,9 @@ class Relation(Enum):
 @strawberry.type(description="A card the account has proven it may use.")
 class AccountCard:
     medical_card_number: str = strawberry.field(description="The card number to use in `patient(...)`.")
-    hospital_id: str | None = strawberry.field(description="The hospital of a bound physical card; null for e-cards.")
+    hospital_id: str | None = strawberry.field(
+        description="The hospital the card was bound at or filed with (see hospitals); null when none is recorded."
+    )
     relation: Relation = strawberry.field(
         description="Whose card this is: SELF for the account holder's own, else the family member's 附五 relation."
     )
@@ -60,6 +66,23 @@ class AccountCard:
     @strawberry.field(description="The 附五 亲属关系 code (01-05) of a family member's card; null for SELF.")
     def relation_code(self) -> str | None:
         return None if self.relation is Relation.SELF else self.relation.stored
+
+    @strawberry.field(
+        description=(
+            "The card holder's name, masked as the patient sees it (张三 -> 张*); null when the platform holds "
+            "no record of the card."
+        )
+    )
+    async def holder_name(self, info: Info) -> str | None:
+        record = await get_patient_info(info.context.services.db, self.medical_card_number)
+        return mask_name(record.name) if record is not None and record.name else None
+
+    @strawberry.field(
+        description="The hospitals that know this card: where it was filed (created) or bound; ask these by hospitalId."
+    )
+    def hospitals(self, info: Info) -> list[Hospital]:
+        found = info.context.registry.hospital(self.hospital_id) if self.hospital_id else None
+        return [Hospital.from_registry(found)] if found is not None else []
 
     @strawberry.field(description="The patient behind this card.")
     def patient(self) -> Patient:

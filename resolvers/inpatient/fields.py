@@ -44,7 +44,15 @@ from ..records.common import (
 )
 from .fees import HospitalizationsAtHospital
 from .history import AdmissionApplicationAtHospital, DischargesAtHospital, PastStaysAtHospital
-from .stays import DepositsAtHospital, InpatientStay, InpatientStayAtHospital, deposit_request
+from .stays import (
+    DepositsAtHospital,
+    HolderName,
+    InpatientStay,
+    InpatientStayAtHospital,
+    deposit_request,
+    holder_name,
+    same_name,
+)
 
 AdmissionNumber = Annotated[
     str | None, strawberry.argument(description="The admission number (住院号), when known; optional.")
@@ -66,23 +74,27 @@ class PatientInpatientFields:
             "match it first." + PER_HOSPITAL
         )
     )
-    def inpatient_stays(
+    async def inpatient_stays(
         self,
         info: Info,
         hospital_id: HospitalIds,
-        patient_name: PatientName,
+        patient_name: HolderName = None,
         id_card_number: IdCardNumber = None,
         admission_number: AdmissionNumber = None,
     ) -> list[InpatientStayAtHospital | None]:
+        name = patient_name or await holder_name(info, self.medical_card_number, hospital_id)
         req = QueryInpatientInfoRequest(
             medical_card_number=self.medical_card_number,
-            patient_name=patient_name,
+            patient_name=name,
             id_card=id_card_number,
             admission_number=admission_number,
         )
 
         def convert(hospital: str, reply: InpatientInfo) -> InpatientStayAtHospital:
-            stay = InpatientStay.from_reply(hospital, reply, patient_name=patient_name, id_card=id_card_number)
+            if not same_name(reply.in_pat_name, name):
+                # The hospital answered someone else's stay (a HIS that ignores patientName): not this patient's.
+                return InpatientStayAtHospital(hospital_id=strawberry.ID(hospital), stay=None)
+            stay = InpatientStay.from_reply(hospital, reply, patient_name=name, id_card=id_card_number)
             return InpatientStayAtHospital(hospital_id=strawberry.ID(hospital), stay=stay)
 
         return per_hospital(  # type: ignore[return-value]
@@ -100,14 +112,15 @@ class PatientInpatientFields:
             "getDepositRecord). The spec allows one hospital per call, so each hospital is its own call." + PER_HOSPITAL
         )
     )
-    def deposit_records(
-        self, info: Info, hospital_id: HospitalIds, patient_name: PatientName, id_card_number: IdCardNumber = None
+    async def deposit_records(
+        self, info: Info, hospital_id: HospitalIds, patient_name: HolderName = None, id_card_number: IdCardNumber = None
     ) -> list[DepositsAtHospital | None]:
+        name = patient_name or await holder_name(info, self.medical_card_number, hospital_id)
         return per_hospital(  # type: ignore[return-value]
             info,
             hospital_id,
             method=GET_DEPOSIT_RECORD,
-            request=deposit_request(self.medical_card_number, patient_name, id_card_number),
+            request=deposit_request(self.medical_card_number, name, id_card_number),
             convert=DepositsAtHospital.from_reply,
             empty=DepositsAtHospital.empty,
         )

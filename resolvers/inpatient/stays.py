@@ -17,11 +17,35 @@ from his_clients.models.inpatient_costs import DAILY_COST, DailyCostRequest
 from his_clients.models.inpatient_records import GET_CAREGIVERS_INFO, Caregiver, GetCaregiversInfoRequest
 
 from ..context import Info
+from ..fanout import known_hospital_ids
 from ..records.common import Day, FromHospital, detail, money, or_none, request
+from ..reports.common import card_holder
 from ..scalars import Money
 from .fees import InpatientFeeSheet, InpatientFeeSummary, SummaryDay, fee_summary
 
 _CAREGIVER_SOURCES = {"1": "NURSE_STATION", "2": "HOSPITAL_STAFF_APP", "3": "PATIENT_APP"}
+
+HolderName = Annotated[
+    str | None,
+    strawberry.argument(
+        description=(
+            "The patient's name (就诊人姓名), as the hospital knows it; optional: left out, the card holder's name "
+            "is used (the platform's record of the card, else the hospital's 2.1.1). A stay under another name "
+            "is not this patient's and is not shown."
+        )
+    ),
+]
+
+
+async def holder_name(info: Info, medical_card_number: str, raw_hospital_ids: str) -> str:
+    """The card holder's name, for the calls whose request requires it (10.1.1, 39.1.1)."""
+    holder = await card_holder(info, medical_card_number, known_hospital_ids(info, raw_hospital_ids))
+    return holder.name
+
+
+def same_name(registered: str, asked: str) -> bool:
+    """Whether a hospital's record is under the name asked (spaces aside)."""
+    return "".join(registered.split()) == "".join(asked.split())
 
 
 @strawberry.type(description="One deposit paid or refunded for a stay (39.1.1 getDepositRecord, 住院押金记录).")

@@ -1,0 +1,89 @@
+"""What a front-end team relies on (issue 12 items 11, 12, 14): whose card, whose stay, one unknown hospital
+nulls only its own entry, and refusals a client can act on. Through the real ASGI app and the simulator."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import httpx
+
+from services.identity.principal import PatientPrincipal
+from tests.conftest import DEMO_CARD, calls, run_graphql
+
+INPATIENT_INFO = "hospital.interface.queryInpatientInfo"
+
+
+async def test_a_stay_under_another_name_is_not_shown(gateway: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
+    """issue 12 item 11: inpatientStays(patientName: "李四") on 张三's card gives no stay (it gave 张三's)."""
+    query = """query ($name: String, $card: String!) { patient(medicalCardNumber: $card) {
+      inpatientStays(hospitalId: "253", patientName: $name) { hospitalId stay { registeredName admissionNumber } }
+    } }"""
+    other = await run_graphql(gateway, query, name="李四", card=DEMO_CARD)
+    assert "errors" not in other
+    assert other["data"]["patient"]["inpatientStays"] == [{"hospitalId": "253", "stay": None}]
+    own = await run_graphql(gateway, query, name="张三", card=DEMO_CARD)
+    assert own["data"]["patient"]["inpatientStays"][0]["stay"]["registeredName"] == "张三"
+
+
+async def test_the_name_is_taken_from_the_card_when_left_out(
+    gateway: httpx.AsyncClient, sim_admin: httpx.Client
+) -> None:
+    """issue 12 item 11: patientName is optional where the card's holder is known; the call carries the name."""
+    query = """query ($card: String!) { patient(medicalCardNumber: $card) {
+      inpatientStays(hospitalId: "253") { stay { registeredName deposits { amount } } }
+      depositRecords(hospitalId: "253") { deposits { amount } }
+    } }"""
+    body = await run_graphql(gateway, query, card=DEMO_CARD)
+    assert "errors" not in body, body
+    assert body["data"]["patient"]["inpatientStays"][0]["stay"]["registeredName"] == "张三"
+    sent = calls(sim_admin, method=INPATIENT_INFO)
+    assert sent
+    assert sent[-1]["body"]["patientName"] == "张三"
+
+
+async def test_an_account_card_says_whose_and_where(gateway: httpx.AsyncClient) -> None:
+    """issue 12 item 11: AccountCard gives the holder's name masked (张*) and the hospitals that know the card."""
+    app = gateway._transport.app  # type: ignore[attr-defined]
+    services = app.state.services
+    account = await services.accounts.account_for(openid="test:whose-card")
+    created = await services.accounts.create_card(
+        account_id=account.id,
+        hospital_id="254",
+        name="王小明",
+        gender="1",
+        birthdate=date(1990, 1, 2),
+        phone="13800001111",
+        id_number=None,
+    )
+    gateway.headers["Authorization"] = f"Bearer {services.sessions.issue(PatientPrincipal(account_id=account.id))}"
+    body = await run_graphql(gateway, "{ me { cards { medicalCardNumber holderName hospitals { id name } } } }")
+    assert "errors" not in body, body
+    [card] = body["data"]["me"]["cards"]
+    assert card["medicalCardNumber"] == created.medical_card_number
+    assert card["holderName"] == "王**"
+    assert [h["id"] for h in card["hospitals"]] == ["254"]
+    assert "王小明" not in str(body)
+
+
+async def test_an_unknown_hospital_id_nulls_its_own_entry_only(
+    gateway: httpx.AsyncClient, sim_admin: httpx.Client
+) -> None:
+    """issue 12 item 12: hospitalId "253,999" keeps the patient and 253's entry; 999 is its own error (60001)."""
+    query = """query ($card: String!) { patient(medicalCardNumber: $card) {
+      medicalCardNumber
+      inpatientStays(hospitalId: "253,999") { hospitalId stay { admissionNumber } }
+      labReports(hospitalId: "999,253") { hospitalId }
+    } }"""
+    body = await run_graphql(gateway, query, card=DEMO_CARD)
+    patient = body["data"]["patient"]
+    assert patient["medicalCardNumber"] == DEMO_CARD
+    assert patient["inpatientStays"][0]["hospitalId"] == "253"
+    assert patient["inpatientStays"][1] is None
+    assert patient["labReports"][0] is None
+    assert patient["labReports"][1]["hospitalId"] == "253"
+    paths = sorted(tuple(e["path"]) for e in body["errors"])
+    assert paths == [("patient", "inpatientStays", 1), ("patient", "labReports", 0)]
+    for error in body["errors"]:
+        assert error["extensions"]["code"] == "60001"
+        assert error["extensions"]["hospitalId"] == "999"
+        assert "医院" in error["message"]
