@@ -40,6 +40,7 @@ from store.db import Database
 from . import files, metrics, tracing, webservice
 from . import payments as payments_routes
 from .addresses import address_of
+from .dashboard import routes as dashboard_routes
 from .graphiql import routes as graphiql_routes
 from .graphql import GraphQLApp, principal_of
 from .guards import RequestGuard
@@ -242,6 +243,7 @@ def create_app(settings: Settings) -> Starlette:
         *insurance.routes,
         *survey_routes,
         webservice.route,
+        *dashboard_routes,  # the operators' dashboard page (api/dashboard.py)
     ]
     if metrics_access != "off":
         secret = settings.metrics_token if metrics_access == "protected" else None
