@@ -14,6 +14,7 @@ NOTIFIED and REFUNDED are final, and neither leads to the other: an order is nev
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -28,7 +29,9 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    and_,
     func,
+    or_,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -347,3 +350,26 @@ class OrderRepository:
     async def count_by_state(self) -> dict[str, int]:
         result = await self._session.execute(select(Order.state, func.count()).group_by(Order.state))
         return {state: count for state, count in result.tuples()}
+
+    async def of_cards(
+        self, medical_card_numbers: Collection[str], *, before: tuple[datetime, int] | None, limit: int
+    ) -> list[Order]:
+        """The orders of these cards, newest first (created_at, then id), those older than ``before`` only."""
+        if not medical_card_numbers:
+            return []
+        query = select(Order).where(Order.medical_card_number.in_(list(medical_card_numbers)))
+        if before is not None:
+            at, order_id = before
+            query = query.where(or_(Order.created_at < at, and_(Order.created_at == at, Order.id < order_id)))
+        query = query.order_by(Order.created_at.desc(), Order.id.desc()).limit(limit)
+        return list((await self._session.execute(query)).scalars())
+
+    async def refunds_of(self, order_ids: Collection[int]) -> dict[int, list[Refund]]:
+        """The refunds of these orders, oldest first, by order id (one query for a page of orders)."""
+        found: dict[int, list[Refund]] = {order_id: [] for order_id in order_ids}
+        if not found:
+            return found
+        result = await self._session.execute(select(Refund).where(Refund.order_id.in_(list(found))).order_by(Refund.id))
+        for refund in result.scalars():
+            found[refund.order_id].append(refund)
+        return found

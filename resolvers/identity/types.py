@@ -15,6 +15,7 @@ from ..context import Info
 from ..hospitals.types import Hospital
 from ..operators.accounts import OperatorAccount
 from ..patients.types import Patient
+from ..payments.orders import After, First, OrderConnection, account_orders
 
 
 @strawberry.type(description="A signed-in session. Send the token as `Authorization: Bearer <token>`.")
@@ -97,6 +98,16 @@ class Me:
     operator: OperatorAccount | None = strawberry.field(
         default=None, description="The signed-in operator's account (username, role, hospital); null for a patient."
     )
+
+    @strawberry.field(
+        description=(
+            "The orders paid (or begun) for the account's cards, newest first, a page at a time: pass the page's "
+            "endCursor as `after` for the next. Each says what it paid for, its refunds, its state as the patient "
+            "reads it (status), the registration it made and its electronic invoice. Empty for an operator."
+        )
+    )
+    async def orders(self, info: Info, first: First = 20, after: After = None) -> OrderConnection:
+        return await account_orders(info, first, after)
 
 
 @strawberry.type(description="A code was sent to the phone number the hospital holds for this card.")

@@ -1,0 +1,171 @@
+"""The mini-program's journeys through GraphQL alone (issue 12 items 10 and 14, and the done-when journeys).
+
+Every operation sent here is read from tests/journeys/operations/*.graphql: the same text docs/client-guide.md
+quotes (tests/journeys/test_client_guide.py holds the guide to them). The gateway runs without its own worker,
+so each test drives the outbox itself and every step is deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from api.settings import Settings
+from his_clients.registry import Registry
+from services.payments.worker import OutboxWorker
+from tests.conftest import DEMO_CARD, running_gateway
+from tests.payments.conftest import upload_schedule
+
+OPERATIONS = Path(__file__).parent / "operations"
+HOSPITAL = "253"
+
+
+def document(name: str) -> str:
+    """One operations file: the text a client sends (operationName picks the operation)."""
+    return (OPERATIONS / f"{name}.graphql").read_text(encoding="utf-8")
+
+
+async def send(gateway: httpx.AsyncClient, file: str, operation: str, **variables: Any) -> dict[str, Any]:
+    response = await gateway.post(
+        "/graphql", json={"query": document(file), "operationName": operation, "variables": variables}
+    )
+    assert response.status_code == 200, response.text[:500]
+    body: dict[str, Any] = response.json()
+    assert "errors" not in body, body["errors"]
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+@pytest.fixture
+async def journey_gateway(
+    region: Registry, tmp_path: Path, sim_admin: httpx.Client
+) -> AsyncIterator[httpx.AsyncClient]:
+    sim_admin.post("/admin/reset").raise_for_status()
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'gateway.sqlite3'}",
+        registry=region,
+        request_deadline_s=3.0,
+        run_payment_worker=False,
+    )
+    try:
+        async with running_gateway(settings) as client:
+            await upload_schedule(client._transport.app.state.services.db)  # type: ignore[attr-defined]
+            yield client
+    finally:
+        sim_admin.post("/admin/reset").raise_for_status()
+
+
+async def drive(gateway: httpx.AsyncClient) -> None:
+    """What the payment worker does in the background: tell the hospital, refund."""
+    services = gateway._transport.app.state.services  # type: ignore[attr-defined]
+    await OutboxWorker(db=services.db, his=services.his, provider=services.payment_provider).run_until_idle()
+
+
+async def my_orders(gateway: httpx.AsyncClient, first: int = 10, after: str | None = None) -> dict[str, Any]:
+    orders: dict[str, Any] = (await send(gateway, "orders", "MyOrders", first=first, after=after))["me"]["orders"]
+    return orders
+
+
+async def test_a_registration_is_booked_queued_cancelled_and_refunded_and_its_order_follows(
+    journey_gateway: httpx.AsyncClient,
+) -> None:
+    """issue 12 item 10: the order lists newest first, gives the queue lookup its id, and reads REFUNDED after a
+    full refund (the ledger stays NOTIFIED)."""
+    gateway = journey_gateway
+    created = (
+        await send(
+            gateway,
+            "registration",
+            "RegisterToday",
+            hospitalId=HOSPITAL,
+            card=DEMO_CARD,
+            departmentId="228",
+            doctorId="511",
+            regClassId="1082-286968",
+        )
+    )["createTodayRegistrationPayment"]
+    out_trade_no = created["order"]["outTradeNo"]
+    [unpaid] = (await my_orders(gateway))["edges"]
+    assert unpaid["node"]["status"] == "UNPAID"
+    assert unpaid["node"]["paidAt"] is None
+
+    paid = (await send(gateway, "registration", "SandboxPay", outTradeNo=out_trade_no))["sandboxPay"]
+    assert paid["state"] == "PAID"
+    await drive(gateway)
+    [edge] = (await my_orders(gateway))["edges"]
+    order = edge["node"]
+    assert order["outTradeNo"] == out_trade_no
+    assert order["paidFor"] == "REGISTRATION_TODAY"
+    assert order["status"] == "COMPLETED"
+    assert order["paidAt"] is not None
+    assert order["createdAt"] <= order["paidAt"]
+    registration = order["registration"]
+    assert registration["hospitalId"] == HOSPITAL
+
+    queue = (
+        await send(
+            gateway,
+            "registration",
+            "RegistrationQueue",
+            card=DEMO_CARD,
+            hospitalId=registration["hospitalId"],
+            todayRegisterId=registration["todayRegisterId"],
+            departmentId=registration["departmentId"],
+            doctorId=registration["doctorId"],
+        )
+    )["patient"]["registrationQueue"]
+    assert queue[0]["queued"] is True
+    assert queue[0]["queueNumber"]
+
+    cancelled = (await send(gateway, "registration", "CancelRegistration", outTradeNo=out_trade_no))[
+        "cancelPaidBooking"
+    ]
+    assert cancelled["amount"] == order["totalAmount"]
+    assert (await my_orders(gateway))["edges"][0]["node"]["status"] == "REFUNDING"
+    await drive(gateway)
+    [after_refund] = (await my_orders(gateway))["edges"]
+    assert after_refund["node"]["status"] == "REFUNDED"
+    [refund] = after_refund["node"]["refunds"]
+    assert refund["state"] == "SUCCEEDED"
+    assert refund["amount"] == order["totalAmount"]
+
+
+async def test_orders_page_newest_first_with_a_cursor(journey_gateway: httpx.AsyncClient) -> None:
+    """issue 12 item 10: me.orders(first, after) pages newest first; a forged cursor is a 20003 refusal."""
+    gateway = journey_gateway
+    made = []
+    for _ in range(3):
+        created = (
+            await send(
+                gateway,
+                "registration",
+                "RegisterToday",
+                hospitalId=HOSPITAL,
+                card=DEMO_CARD,
+                departmentId="228",
+                doctorId="511",
+                regClassId="1082-286968",
+            )
+        )["createTodayRegistrationPayment"]
+        made.append(created["order"]["outTradeNo"])
+    first = await my_orders(gateway, first=2)
+    assert [e["node"]["outTradeNo"] for e in first["edges"]] == made[:0:-1]
+    assert first["hasNextPage"] is True
+    rest = await my_orders(gateway, first=2, after=first["endCursor"])
+    assert [e["node"]["outTradeNo"] for e in rest["edges"]] == made[:1]
+    assert rest["hasNextPage"] is False
+
+    response = await gateway.post(
+        "/graphql",
+        json={"query": document("orders"), "operationName": "MyOrders", "variables": {"first": 2, "after": "x!"}},
+    )
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "20003"
+    too_many = await gateway.post(
+        "/graphql", json={"query": document("orders"), "operationName": "MyOrders", "variables": {"first": 500}}
+    )
+    assert too_many.json()["errors"][0]["extensions"]["code"] == "20004"
