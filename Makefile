@@ -38,6 +38,12 @@ browser:
 	    echo "==> no /usr/bin/chromium and not root: tests/browser skip (as root: apt-get install -y chromium chromium-driver)"; \
 	  fi; \
 	fi
+	@# Chinese glyphs for the dashboard's screenshots (tests/browser/test_dashboard.py, docs/dashboard.png)
+	@if ! test -d /usr/share/fonts/opentype/noto && [ "$$(id -u)" = 0 ]; then \
+	  echo "==> installing fonts-noto-cjk so the dashboard's Chinese renders in chromium"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null) \
+	    || echo "==> apt-get could not install fonts-noto-cjk: screenshots show boxes for Chinese"; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check --fix .
