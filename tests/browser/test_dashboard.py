@@ -41,6 +41,7 @@ PASSWORD = "correct horse battery staple"
 REGION_OPERATOR = "region.admin"
 HOSPITAL_OPERATOR = "hospital.253"
 LEAVING = "leaving.colleague"
+MARKUP = "<img src=x onerror=window.__xss=1>"
 LAPTOP = {"width": 1366, "height": 768}
 TABLET = {"width": 768, "height": 1024}
 
@@ -111,6 +112,9 @@ async def made_data(client: httpx.AsyncClient, base_url: str) -> Dashboard:
     shim_path = "/prefront/reconciliation/paymentRecord"
     body = json.dumps({"hospitalId": HOSPITAL, "outTradeNo": paid}).encode()
     assert (await client.post(shim_path, content=body)).status_code == 200
+    # A call whose body carries markup: the page shows it as text, never as HTML.
+    hostile = json.dumps({"hospitalId": HOSPITAL, "outTradeNo": MARKUP}).encode()
+    assert (await client.post(shim_path, content=hostile)).status_code == 200
     return Dashboard(base_url=base_url, client=client, parked=parked, paid=paid, shim_path=shim_path)
 
 
@@ -216,8 +220,9 @@ async def test_a_region_operator_signs_in_and_every_view_shows_the_region(
     page: tuple[Any, Watch], dashboard: Dashboard, tmp_path: Path
 ) -> None:
     """issue 15, the page: sign-in with operatorLogin (the token in sessionStorage only); the region at a glance;
-    parked orders, reconciliation by day, statistics, messages, inbound calls, jobs, the audit log and operators
-    each rendered from the simulator's data; it fits a laptop and a tablet; screenshots kept."""
+    parked orders, reconciliation by day, statistics, messages, inbound calls (a hospital's markup shown as text,
+    never run), jobs, the audit log and operators (a colleague disabled) each rendered from the simulator's data;
+    it fits a laptop and a tablet; screenshots kept."""
     from playwright.async_api import expect
 
     browser_page, watch = page
@@ -259,6 +264,10 @@ async def test_a_region_operator_signs_in_and_every_view_shows_the_region(
     inbound = await open_view(browser_page, "医院调用")
     await expect(inbound.locator("table")).to_contain_text(dashboard.shim_path)
     await expect(inbound.locator("button[data-replay]").first).to_be_visible()
+    await inbound.locator("details").first.click()
+    await expect(inbound.locator("pre", has_text=MARKUP).first).to_be_visible()  # shown as text
+    assert await inbound.locator("img").count() == 0
+    assert await browser_page.evaluate("window.__xss") is None
 
     jobs = await open_view(browser_page, "定时任务")
     await expect(jobs.locator("table")).to_contain_text("bills (12.1.1)")
