@@ -44,7 +44,7 @@ export function table(columns, rows, { empty = "暂无数据", caption = null, r
       "table",
       {},
       caption ? h("caption", {}, caption) : null,
-      h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col" }, c.title)))),
+      h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col", class: c.class || null }, c.title)))),
       h(
         "tbody",
         {},

@@ -515,23 +515,95 @@ export async function statistics(ctx, params) {
       ),
     ),
   ];
-  if (ctx.caps.views.has("statistics")) sections.push(await hospitalStatistics(ctx, from, to));
+  sections.push(
+    ctx.caps.views.has("statistics") ? await seriesStatistics(from, to) : await hospitalFigures(ctx, from, to),
+  );
   return view("统计", ...sections);
 }
 
-// The hospitals' own figures (chapter 30) over the range, when the gateway offers operator.statistics.
-async function hospitalStatistics(ctx, from, to) {
+// The hospitals' own figures over the range (30.1.1 transactionStatistics, one call per hospital).
+async function hospitalFigures(ctx, from, to) {
+  const hospitals = await scopeHospitals(ctx);
+  if (hospitals.length === 0) return null;
   const { data, errors } = await gql(
-    `query HospitalStats($from: String!, $to: String!) {
-      operator { statistics(from: $from, to: $to, bucket: DAY) { __typename } }
+    `query HospitalFigures($ids: String!, $start: String!, $end: String!) {
+      operator { transactionStatistics(hospitalId: $ids, startTime: $start, endTime: $end) {
+        hospitalId outpatientAmount outpatientTransactions inpatientAmount inpatientTransactions patientsSeen } }
     }`,
+    { ids: hospitals.join(","), start: `${from} 00:00:00`, end: `${to} 23:59:59` },
+  );
+  const entries = (data && data.operator && data.operator.transactionStatistics) || [];
+  const answered = entries.filter(Boolean);
+  const silent = hospitals.filter((id) => !answered.some((e) => e.hospitalId === id));
+  return card(
+    "医院上报统计（30.1.1）",
+    answered.length
+      ? barChart(
+          answered.map((e) => ({
+            label: e.hospitalId,
+            value: Number(e.outpatientAmount) + Number(e.inpatientAmount),
+            shown: `门诊 ${money(e.outpatientAmount)}，住院 ${money(e.inpatientAmount)}`,
+          })),
+          { title: `${from} 至 ${to} 各医院门诊与住院金额` },
+        )
+      : null,
+    table(
+      [
+        { title: "医院", value: (e) => e.hospitalId },
+        { title: "门诊金额", value: (e) => money(e.outpatientAmount), class: "num" },
+        { title: "门诊笔数", value: (e) => e.outpatientTransactions, class: "num" },
+        { title: "住院金额", value: (e) => money(e.inpatientAmount), class: "num" },
+        { title: "住院笔数", value: (e) => e.inpatientTransactions, class: "num" },
+        { title: "就诊人数", value: (e) => e.patientsSeen, class: "num" },
+      ],
+      answered,
+      { empty: "没有医院应答" },
+    ),
+    silent.length ? problem(`未应答的医院：${silent.join("，")}${errors.length ? `（${errors.map((e) => e.message).join("；")}）` : ""}`) : null,
+  );
+}
+
+// operator.statistics (a stored series, when the gateway has it): each list it returns shown as a table.
+async function seriesStatistics(from, to) {
+  const { data: typeData } = await gql(`{ __type(name: "OperatorViews") { fields { name type { ...T } } } }
+    fragment T on __Type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }`);
+  const field = ((typeData && typeData.__type && typeData.__type.fields) || []).find((f) => f.name === "statistics");
+  const named = (t) => (t && t.ofType ? named(t.ofType) : t);
+  const typeName = field && named(field.type).name;
+  const { data: shape } = await gql(
+    `query Shape($name: String!) { __type(name: $name) { fields { name type { ...T } } } }
+    fragment T on __Type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }`,
+    { name: typeName || "" },
+  );
+  const fields = (shape && shape.__type && shape.__type.fields) || [];
+  const scalar = (t) => ["SCALAR", "ENUM"].includes(named(t).kind);
+  const lists = [];
+  for (const f of fields.filter((x) => named(x.type).kind === "OBJECT")) {
+    const { data: inner } = await gql("query Inner($name: String!) { __type(name: $name) { fields { name type { ...T } } } } fragment T on __Type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }", { name: named(f.type).name });
+    const columns = ((inner && inner.__type && inner.__type.fields) || []).filter((x) => scalar(x.type)).map((x) => x.name);
+    if (columns.length) lists.push({ name: f.name, columns });
+  }
+  const top = fields.filter((x) => scalar(x.type)).map((x) => x.name);
+  const selection = [...top, ...lists.map((l) => `${l.name} { ${l.columns.join(" ")} }`)].join(" ");
+  if (!selection) return null;
+  const { data, errors } = await gql(
+    `query Series($from: String!, $to: String!) { operator { statistics(from: $from, to: $to, bucket: DAY) { ${selection} } } }`,
     { from, to },
   );
-  const answered = data && data.operator && data.operator.statistics;
+  const result = data && data.operator && data.operator.statistics;
+  const rows = (value) => (Array.isArray(value) ? value : value ? [value] : []);
   return card(
     "医院上报统计（30章）",
-    problem(errorsAt(errors, "operator", "statistics")),
-    answered ? h("p", { class: "hint" }, "医院统计已返回，见各医院报表。") : null,
+    problem(errorsAt(errors, "operator")),
+    result
+      ? lists.map((l) =>
+          table(
+            l.columns.map((c) => ({ title: c, value: (r) => (r[c] === null || r[c] === undefined ? null : String(r[c])) })),
+            rows(result[l.name]),
+            { caption: l.name },
+          ),
+        )
+      : null,
   );
 }
 
