@@ -267,7 +267,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from store.seed import seed_demo
 
     from .app import create_app
-    from .demo import SAMPLE_QUERIES, SIGN_IN, publish_when_ready, simulated_region
+    from .demo import DEMO_HOW_TO, SAMPLE_QUERIES, SIGN_IN, publish_when_ready, simulated_region
 
     sandbox = _sandbox(args)  # a wrong --sandbox-* value is refused before anything starts
     sock = _bind(args.host, args.port)  # first: a port in use is refused before anything starts
@@ -307,6 +307,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"{sandbox_line}"
         "\nQueries naming a card or ID number need a session: sign in with this, then put the token in\n"
         f'GraphiQL\'s Headers as {{"Authorization": "Bearer <token>"}}\n{SIGN_IN}\n'
+        f"{DEMO_HOW_TO}"
         f"\nTry these queries in GraphiQL:\n{samples}",
         flush=True,
     )

@@ -40,6 +40,20 @@ mutation SignIn {
 """Development mode's sign-in: an account holding the spec's example patient 张三 (card 001000056254587, ID
 370102197907025236), whom the simulator gives data at every hospital. Patient queries need its token."""
 
+DEMO_HOW_TO = """
+SMS codes: the demo sends no SMS. Each code (card binding) is printed on this console as
+  "demo SMS to 138****1234: code 123456 (绑定就诊卡)"; type it into confirmCardBinding.
+Binding a card from zero: sign in with devLogin(name: "new", withCard: false) (an account with no card),
+  then startCardBinding(hospitalId: "253", medicalCardNumber: "001000056254587", name: "张三",
+  idCard: "370102197907025236") and confirmCardBinding with the code printed here.
+Payments: dev mode pays with a sandbox provider. Create an order (e.g. createTodayRegistrationPayment), then
+  mutation { sandboxPay(outTradeNo: "<the order's outTradeNo>") { outTradeNo state } }
+  stands for wx.requestPayment; the payment worker then tells the hospital. Follow it with
+  me { orders(first: 10) { edges { node { outTradeNo status refunds { state } } } } }.
+"""
+"""What a front-end developer needs to walk the journeys in the demo (issue 12 item 15): where the SMS codes
+appear, how to start from an account with no card, and how to simulate a payment."""
+
 # The one-day fee list (一日清单) is asked for the day the demo starts, as the mini-program would.
 _TODAY = datetime.now(timezone(timedelta(hours=8))).date().isoformat()
 """Today in Beijing (the spec's dates), whatever the host's zone."""

@@ -40,7 +40,7 @@ class NotFound(ValueError):
 
 
 class Unauthenticated(ValueError):
-    def __init__(self, message: str = "sign in first") -> None:
+    def __init__(self, message: str = "请先登录: sign in first") -> None:
         super().__init__(message)
         self.extensions = {"code": "UNAUTHENTICATED"}
 

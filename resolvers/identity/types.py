@@ -117,5 +117,11 @@ class CardBindingStarted:
 
 @strawberry.type(description="A card proof or login that did not check out; the reason is deliberately general.")
 class IdentityRefusal:
-    code: str = strawberry.field(description="附四 code: 20215 no such card (or no match), 20003 wrong/expired code.")
+    code: str = strawberry.field(
+        description=(
+            "附四 code or ours: 20215 no such card (or name and ID number do not match), SMS_CODE_INVALID the SMS code "
+            "is wrong, expired, used or out of attempts (ask for a new one), 20003 a malformed value (phone, "
+            "gender, relation), 40001 too many codes or cards (wait), 10003 the SMS could not be sent."
+        )
+    )
     message: str = strawberry.field(description="What went wrong, in words.")

@@ -32,7 +32,7 @@ class PatientQueries:
         context = info.context
         refuse_invalid_session(context.principal)
         if not isinstance(context.principal, PatientPrincipal):
-            raise Unauthenticated("sign in as a patient to see a card")
+            raise Unauthenticated("请先以患者身份登录: sign in as a patient to see a card")
         held = await context.held_cards()
         card = medical_card_number.strip()
         if held is None or card not in held.cards:

@@ -15,6 +15,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Final
 
 from cachetools import TTLCache
 from sqlalchemy import select, update
@@ -120,7 +121,7 @@ class AccountService:
     async def login_with_wechat(self, code: str) -> Account:
         """The account of the WeChat user whose ``wx.login`` code this is (created on first login)."""
         if self._wechat is None:
-            raise IdentityRefused("WeChat login is not configured")
+            raise IdentityRefused("微信登录未配置: WeChat login is not configured")
         session = await self._wechat.exchange(code)
         return await self.account_for(openid=session.openid, unionid=session.unionid)
 
@@ -198,9 +199,9 @@ class AccountService:
                 deadline=deadline,
             )
         except (HisNoData, HisRejected) as exc:
-            raise IdentityRefused("card, name and ID number do not match", code="20215") from exc
+            raise IdentityRefused(NO_MATCH, code="20215") from exc
         if held.name.strip() != name.strip() or not _same_id_number(id_number, held.id_card_no) or not held.phone:
-            raise IdentityRefused("card, name and ID number do not match", code="20215")
+            raise IdentityRefused(NO_MATCH, code="20215")
         limits = self._sms_limits
         phone_key = "".join(ch for ch in held.phone if ch.isdigit())[-11:]  # +86 138..., 138-... alike
         for scope, value in (("sms-card", f"{hospital_id}:{medical_card_number}"), ("sms-phone", phone_key)):
@@ -254,7 +255,7 @@ class AccountService:
     ) -> AccountCard:
         """The code came back: make the e-health card, push it to the hospital (2.1.2), hold it."""
         if relation != HOLDER and relation not in RELATIONS:
-            raise IdentityRefused("unknown relation (附五)", code="20003")
+            raise IdentityRefused("亲属关系代码不正确（附五）: unknown relation", code="20003")
         purpose = f"bind:{hospital_id}:{medical_card_number}"
         await self._use_code(account_id=account_id, purpose=purpose, code=code)
         held = await self._his.call(
@@ -319,7 +320,7 @@ class AccountService:
     ) -> AccountCard:
         """Issue a platform e-health card and file it at the hospital (1.2.1 createCard, 1.2.2 for a newborn)."""
         if relation != HOLDER and relation not in RELATIONS:
-            raise IdentityRefused("unknown relation (附五)", code="20003")
+            raise IdentityRefused("亲属关系代码不正确（附五）: unknown relation", code="20003")
         created = await self._throttles.claim_sms(scope="card-create", value=str(account_id), limits=CARD_CREATIONS)
         if not created.allowed:
             raise IdentityRefused(
@@ -329,7 +330,7 @@ class AccountService:
             # A newborn's card is made by its mother's account: her ID number must be one it has proven.
             held = {c.id_card_number.strip().upper() for c in await self.cards(account_id) if c.id_card_number}
             if newborn.mother_id_number.strip().upper() not in held:
-                raise IdentityRefused("the mother's ID number is not one this account has proven", code="20215")
+                raise IdentityRefused("母亲的身份证号未在本账户验证: mother's ID number not proven", code="20215")
         # The 国家电子健康卡 path (1.1, 1.2.1): only where the provincial platform vouches for the name and ID
         # number does the card get the 64-character national ID and the account the ID number as proven.
         # Otherwise a 15-digit card, and the typed ID number proves nothing: the account reaches this card alone.
@@ -432,7 +433,7 @@ class AccountService:
                 .limit(1)
             )
             if pending is None or pending.expires_at < now or pending.attempts >= CODE_ATTEMPTS:
-                raise IdentityRefused("no valid code: ask for a new one", code="20003")
+                raise IdentityRefused(CODE_EXPIRED, code=SMS_CODE_INVALID)
             counted = await db.execute(
                 update(OneTimeCode)
                 .where(
@@ -445,9 +446,9 @@ class AccountService:
             )
             pending_id, pending_hash = pending.id, pending.code_hash
         if getattr(counted, "rowcount", 0) != 1:
-            raise IdentityRefused("no valid code: ask for a new one", code="20003")
+            raise IdentityRefused(CODE_EXPIRED, code=SMS_CODE_INVALID)
         if not hmac.compare_digest(pending_hash.encode(), _code_hash(code.strip(), purpose).encode()):
-            raise IdentityRefused("wrong code", code="20003")
+            raise IdentityRefused(CODE_WRONG, code=SMS_CODE_INVALID)
         async with self._db.session() as db:
             used = await db.execute(
                 update(OneTimeCode)
@@ -456,7 +457,15 @@ class AccountService:
                 .execution_options(synchronize_session=False)
             )
         if getattr(used, "rowcount", 0) != 1:
-            raise IdentityRefused("no valid code: ask for a new one", code="20003")
+            raise IdentityRefused(CODE_EXPIRED, code=SMS_CODE_INVALID)
+
+
+SMS_CODE_INVALID: Final = "SMS_CODE_INVALID"
+"""Our own code for a one-time SMS code that is wrong, expired, used or out of attempts: ask for a new one.
+20003 stays the spec's 格式错误 (a malformed phone, ID number...), so one code means one thing (issue 12 item 14)."""
+CODE_WRONG: Final = "验证码错误，请核对短信中的验证码: wrong code"
+CODE_EXPIRED: Final = "验证码无效或已过期，请重新获取: no valid code, ask for a new one"
+NO_MATCH: Final = "就诊卡号、姓名与身份证号不匹配: card, name and ID number do not match"
 
 
 def _too_often(retry_after_s: int) -> IdentityRefused:

@@ -318,6 +318,8 @@ def build_hospital(hospital_id: str, *, seed: int, now: datetime | None = None) 
     builder.zhang_san(zhang_san)
     builder.full_example_patient(zhang_san)
     hospital.add_patient(zhang_san)
+    for placeholder in examples.ZHANG_SAN.spec_placeholders:
+        hospital.by_card.setdefault(placeholder, zhang_san)  # the spec's examples answered, never listed
     for person in examples.OTHER_EXAMPLE_PEOPLE:
         patient = builder.example_person(person)
         builder.full_example_patient(patient)

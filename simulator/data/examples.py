@@ -20,6 +20,9 @@ class ExamplePerson:
     phone: str
     address: str
     cards: tuple[str, ...]
+    spec_placeholders: tuple[str, ...] = ()
+    """Numbers the spec's request examples write where a card goes ("253", "123", "用户卡号"): the simulator answers
+    them as this person's card so each example gets a reply, but no card list shows them (issue 12 item 15)."""
 
 
 # 张三 is the spec's example patient; the other cards/ids in request examples are his too unless
@@ -31,7 +34,8 @@ ZHANG_SAN = ExamplePerson(
     id_card="370102197907025236",
     phone="13526521254",
     address="山东省济南市高新区",
-    cards=("001000056254587", "0095657515", "253", "123", "用户卡号", "0012376532"),
+    cards=("001000056254587", "0095657515", "0012376532"),
+    spec_placeholders=("253", "123", "用户卡号"),
 )
 WANG_ZHEN = ExamplePerson(
     "王震", "男", date(2000, 1, 1), "370101200001010001", "13805310001", "山东省济南市历下区经十路88号", ("11009009",)

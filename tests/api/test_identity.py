@@ -104,7 +104,7 @@ async def test_binding_a_physical_card_needs_name_id_and_the_code(
     phone, code, _ = sms.sent[-1]
     assert masked == phone[:3] + "****" + phone[-4:]
     bad = await run_graphql(anonymous, CONFIRM, h="253", card=CARD, code="000000" if code != "000000" else "111111")
-    assert bad["data"]["confirmCardBinding"]["code"] == "20003"
+    assert bad["data"]["confirmCardBinding"]["code"] == "SMS_CODE_INVALID"
     bound = (await run_graphql(anonymous, CONFIRM, h="253", card=CARD, code=code))["data"]["confirmCardBinding"]
     assert bound["how"] == "bound"
     assert bound["physicalCardNumber"] == CARD
@@ -116,7 +116,7 @@ async def test_binding_a_physical_card_needs_name_id_and_the_code(
     assert (await run_graphql(anonymous, query))["data"]["patient"]["pendingPayments"][0]["hospitalId"] == "253"
     # A used code does not work twice.
     again = await run_graphql(anonymous, CONFIRM, h="253", card=CARD, code=code)
-    assert again["data"]["confirmCardBinding"]["code"] == "20003"
+    assert again["data"]["confirmCardBinding"]["code"] == "SMS_CODE_INVALID"
 
 
 async def test_another_account_is_refused_the_card_everywhere(

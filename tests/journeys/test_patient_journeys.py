@@ -169,3 +169,42 @@ async def test_orders_page_newest_first_with_a_cursor(journey_gateway: httpx.Asy
         "/graphql", json={"query": document("orders"), "operationName": "MyOrders", "variables": {"first": 500}}
     )
     assert too_many.json()["errors"][0]["extensions"]["code"] == "20004"
+
+
+async def test_sign_in_with_no_card_and_bind_one_from_zero(journey_gateway: httpx.AsyncClient) -> None:
+    """issue 12 item 15 and item 14: devLogin(withCard: false) holds no card; binding takes the fake SMS's code;
+    a wrong code has its own code (SMS_CODE_INVALID), not 20003."""
+    gateway = journey_gateway
+    gateway.headers.pop("Authorization", None)
+    session = (await send(gateway, "identity", "SignIn", name="journey-new", withCard=False))["devLogin"]
+    gateway.headers["Authorization"] = f"Bearer {session['token']}"
+    assert (await send(gateway, "identity", "MyCards"))["me"]["cards"] == []
+
+    started = (
+        await send(
+            gateway,
+            "identity",
+            "StartBinding",
+            hospitalId=HOSPITAL,
+            card=DEMO_CARD,
+            name="张三",
+            idCard="370102197907025236",
+        )
+    )["startCardBinding"]
+    assert started["__typename"] == "CardBindingStarted"
+    sms = gateway._transport.app.state.sms  # type: ignore[attr-defined]
+    code = sms.sent[-1][1]
+    wrong = "000000" if code != "000000" else "111111"
+    refused = (await send(gateway, "identity", "ConfirmBinding", hospitalId=HOSPITAL, card=DEMO_CARD, code=wrong))[
+        "confirmCardBinding"
+    ]
+    assert refused["code"] == "SMS_CODE_INVALID"
+    assert "验证码" in refused["message"]
+    bound = (await send(gateway, "identity", "ConfirmBinding", hospitalId=HOSPITAL, card=DEMO_CARD, code=code))[
+        "confirmCardBinding"
+    ]
+    assert bound["__typename"] == "AccountCard"
+    assert bound["holderName"] == "张*"
+    assert [h["id"] for h in bound["hospitals"]] == [HOSPITAL]
+    [card] = (await send(gateway, "identity", "MyCards"))["me"]["cards"]
+    assert card["medicalCardNumber"] == bound["medicalCardNumber"]

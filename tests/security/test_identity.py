@@ -459,9 +459,9 @@ async def test_codes_allow_few_attempts_even_concurrently(
     code = app.state.sms.sent[-1][1]
     wrong = [f"{(int(code) + n) % 1_000_000:06d}" for n in range(1, 41)]
     answers = await asyncio.gather(*(post(gateway_off, CONFIRM, token, code=c) for c in wrong))
-    assert {a["data"]["confirmCardBinding"]["code"] for a in answers} == {"20003"}
+    assert {a["data"]["confirmCardBinding"]["code"] for a in answers} == {"SMS_CODE_INVALID"}
     late = await post(gateway_off, CONFIRM, token, code=code)
-    assert late["data"]["confirmCardBinding"] == {"__typename": "IdentityRefusal", "code": "20003"}
+    assert late["data"]["confirmCardBinding"] == {"__typename": "IdentityRefusal", "code": "SMS_CODE_INVALID"}
 
 
 async def test_operator_logins_lock_per_username_and_address(

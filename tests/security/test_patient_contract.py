@@ -87,3 +87,43 @@ async def test_an_unknown_hospital_id_nulls_its_own_entry_only(
         assert error["extensions"]["code"] == "60001"
         assert error["extensions"]["hospitalId"] == "999"
         assert "医院" in error["message"]
+
+
+async def test_not_signed_in_is_one_code_on_queries_and_mutations(gateway: httpx.AsyncClient) -> None:
+    """issue 12 item 14: without a session, a query and a payment mutation answer the same UNAUTHENTICATED with
+    a Chinese message (a payment mutation answered 20004 金额不正确)."""
+    gateway.headers.pop("Authorization", None)
+    query = await run_graphql(
+        gateway, "query ($card: String!) { patient(medicalCardNumber: $card) { medicalCardNumber } }", card=DEMO_CARD
+    )
+    mutation = await run_graphql(
+        gateway,
+        """mutation ($card: String!) {
+          createRechargePayment(hospitalId: "253", medicalCardNumber: $card, amount: "100.00") {
+          ... on PaymentRefusal { code message } } }""",
+        card=DEMO_CARD,
+    )
+    for body in (query, mutation):
+        [error] = body["errors"]
+        assert error["extensions"]["code"] == "UNAUTHENTICATED"
+        assert "登录" in error["message"]
+
+
+async def test_the_demo_says_where_codes_appear_and_how_to_pay() -> None:
+    """issue 12 item 15: the banner names the console's SMS codes, devLogin(withCard: false) and sandboxPay."""
+    from api.demo import DEMO_HOW_TO
+
+    assert "demo SMS to" in DEMO_HOW_TO
+    assert "withCard: false" in DEMO_HOW_TO
+    assert "sandboxPay" in DEMO_HOW_TO
+
+
+def test_the_simulators_card_lists_hold_no_placeholder_numbers(sim_admin: httpx.Client) -> None:
+    """issue 12 item 15: 2.1.x's card list for 张三 holds real card numbers only, not "253", "123" or "用户卡号"."""
+    reply = sim_admin.post(
+        "/his/253/hospital.interface.selHisCardListByNameAndIdCard",
+        json={"name": "张三", "idCard": "370102197907025236"},
+    ).json()
+    cards = {row["medicalCardNumber"] for row in reply["data"]}
+    assert "001000056254587" in cards
+    assert not cards & {"253", "123", "用户卡号"}

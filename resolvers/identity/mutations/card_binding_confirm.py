@@ -10,6 +10,7 @@ from his_clients.errors import HisError
 from services.identity.accounts import IdentityRefused
 
 from ...context import Info
+from ...errors import told_to_patient
 from ..types import AccountCard, IdentityRefusal, Relation
 from .common import card_type, signed_in_account
 
@@ -51,5 +52,5 @@ class CardBindingConfirmMutation:
         except IdentityRefused as refused:
             return IdentityRefusal(code=refused.code, message=str(refused))
         except HisError as failure:
-            return IdentityRefusal(code=failure.code, message="the hospital could not be asked; try again later")
+            return IdentityRefusal(code=failure.code, message=told_to_patient(failure))
         return card_type(card)

@@ -11,6 +11,7 @@ from services.cards import card_number_from_qr
 from services.identity.accounts import IdentityRefused
 
 from ...context import Info
+from ...errors import told_to_patient
 from ..types import CardBindingStarted, IdentityRefusal
 from .common import signed_in_account
 
@@ -51,5 +52,5 @@ class CardBindingStartMutation:
         except IdentityRefused as refused:
             return IdentityRefusal(code=refused.code, message=str(refused))
         except HisError as failure:
-            return IdentityRefusal(code=failure.code, message="the hospital could not be asked; try again later")
+            return IdentityRefusal(code=failure.code, message=told_to_patient(failure))
         return CardBindingStarted(masked_phone=started.masked_phone)

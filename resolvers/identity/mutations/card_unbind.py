@@ -9,6 +9,7 @@ import strawberry
 from his_clients.errors import HisError
 
 from ...context import Info
+from ...errors import told_to_patient
 from ..types import IdentityRefusal, Me
 from .common import card_type, signed_in_account
 
@@ -31,7 +32,7 @@ class CardUnbindMutation:
                 account_id=account_id, medical_card_number=medical_card_number.strip(), deadline=info.context.deadline
             )
         except HisError as failure:
-            return IdentityRefusal(code=failure.code, message="the hospital could not unlink the card; try again later")
+            return IdentityRefusal(code=failure.code, message=told_to_patient(failure))
         if not removed:
             return IdentityRefusal(code="20215", message="卡号信息不存在: no such card")
         return Me(cards=[card_type(c) for c in await accounts.cards(account_id)])

@@ -21,7 +21,7 @@ def signed_in_account(info: Info) -> int:
     principal = info.context.principal
     refuse_invalid_session(principal)
     if not isinstance(principal, PatientPrincipal):
-        raise Unauthenticated("sign in as a patient first")
+        raise Unauthenticated("请先以患者身份登录: sign in as a patient first")
     return principal.account_id
 
 

@@ -22,18 +22,27 @@ class DevLoginMutation:
     @strawberry.mutation(
         description=(
             "Development mode only: sign in as a demo account that holds the simulated region's example patient "
-            "(card 001000056254587). Refused in production mode."
+            "(card 001000056254587), or, with withCard: false, an account that holds no card (to try binding "
+            "from zero: startCardBinding, then the code the demo prints). Refused in production mode."
         )
     )
     async def dev_login(
         self,
         info: Info,
         name: Annotated[str, strawberry.argument(description="Any name; one account per name.")] = "demo",
+        with_card: Annotated[
+            bool,
+            strawberry.argument(
+                description="true (the default): the account holds the example card; false: it holds none yet."
+            ),
+        ] = True,
     ) -> Session:
         services = info.context.services
         if not services.dev_login:
             raise Forbidden("devLogin exists only in development mode")
         account = await services.accounts.account_for(openid=f"dev:{name.strip() or 'demo'}")
+        if not with_card:
+            return session_for(info, PatientPrincipal(account_id=account.id))
         await services.accounts.grant(
             account_id=account.id,
             medical_card_number=DEMO_CARD,

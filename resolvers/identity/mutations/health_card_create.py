@@ -11,6 +11,7 @@ from his_clients.errors import HisError
 from services.identity.accounts import IdentityRefused, Newborn
 
 from ...context import Info
+from ...errors import told_to_patient
 from ..types import AccountCard, IdentityRefusal, Relation
 from .common import card_type, signed_in_account
 
@@ -55,9 +56,9 @@ class HealthCardCreateMutation:
     ]:
         account_id = signed_in_account(info)
         if gender not in ("1", "2"):
-            return IdentityRefusal(code="20003", message="gender is 1 or 2")
+            return IdentityRefusal(code="20003", message="性别代码须为 1（男）或 2（女）: gender is 1 or 2")
         if not (len(phone) == 11 and phone.isdigit() and phone.startswith("1")):
-            return IdentityRefusal(code="20003", message="phone is an 11-digit mobile number")
+            return IdentityRefusal(code="20003", message="手机号须为11位手机号码: phone is an 11-digit mobile number")
         try:
             card = await info.context.services.accounts.create_card(
                 account_id=account_id,
@@ -79,5 +80,5 @@ class HealthCardCreateMutation:
         except IdentityRefused as refused:
             return IdentityRefusal(code=refused.code, message=str(refused))
         except HisError as failure:
-            return IdentityRefusal(code=failure.code, message="the hospital could not file the card; try again later")
+            return IdentityRefusal(code=failure.code, message=told_to_patient(failure))
         return card_type(card)

@@ -14,7 +14,7 @@ from ...access import NotFound
 from ...context import Info
 from ...errors import told_to_patient
 from ...scalars import Money
-from ..common import require_card
+from ..common import for_patient, require_card
 from ..types import CardRefund, PaymentRefusal
 
 
@@ -50,7 +50,7 @@ class CardRefundRequestMutation:
         except NotFound as refused:
             return PaymentRefusal(code="20215", message=str(refused))
         except RefundNotPossible as refused:
-            return PaymentRefusal(code="20004", message=str(refused))
+            return PaymentRefusal(code="20004", message=for_patient(refused, "退款金额超出可退余额。"))
         except HisError as failure:
             return PaymentRefusal(code=str(failure.code or "HIS_UNAVAILABLE"), message=told_to_patient(failure))
         return CardRefund.of(requested)

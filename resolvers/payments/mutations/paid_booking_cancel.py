@@ -10,7 +10,7 @@ from services.payments.orders import RefundNotPossible, UnknownOrder
 
 from ...access import NotFound
 from ...context import Info
-from ..common import require_card
+from ..common import NO_SUCH_ORDER, NOT_REFUNDABLE, for_patient, require_card
 from ..types import PaymentRefund, PaymentRefusal
 
 
@@ -36,7 +36,7 @@ class PaidBookingCancelMutation:
             await require_card(info, order.medical_card_number)
             refund = await payments.request_cancel(order.out_trade_no)
         except (UnknownOrder, NotFound):
-            return PaymentRefusal(code="60204", message="no such order")
+            return PaymentRefusal(code="60204", message=NO_SUCH_ORDER)
         except RefundNotPossible as refused:
-            return PaymentRefusal(code="40002", message=str(refused))
+            return PaymentRefusal(code="40002", message=for_patient(refused, NOT_REFUNDABLE))
         return PaymentRefund.of(refund)

@@ -10,7 +10,7 @@ from services.payments.orders import OrderNotCancellable, UnknownOrder
 
 from ...access import NotFound
 from ...context import Info
-from ..common import require_card
+from ..common import NO_SUCH_ORDER, NOT_CANCELLABLE, for_patient, require_card
 from ..types import PaymentOrder, PaymentRefusal
 
 
@@ -31,7 +31,7 @@ class PaymentCancelMutation:
             await require_card(info, order.medical_card_number)
             cancelled = await payments.cancel(order.out_trade_no)
         except (UnknownOrder, NotFound):
-            return PaymentRefusal(code="60102", message="no such order")
+            return PaymentRefusal(code="60102", message=NO_SUCH_ORDER)
         except OrderNotCancellable as refused:
-            return PaymentRefusal(code="40002", message=str(refused))
+            return PaymentRefusal(code="40002", message=for_patient(refused, NOT_CANCELLABLE))
         return PaymentOrder.of(cancelled)
