@@ -25,8 +25,8 @@ Authorize = Callable[[str, HisRequest], Awaitable[None]]
 Track = Callable[["asyncio.Future[Any]"], None]
 
 
-def _cache_key(method: HisMethod[Any, Any], hospital_ids: str, request: HisRequest) -> tuple[str, str, str]:
-    return method.name, hospital_ids, json.dumps(request.to_wire(), sort_keys=True, ensure_ascii=False)
+def _wire_key(request: HisRequest) -> str:
+    return json.dumps(request.to_wire(), sort_keys=True, ensure_ascii=False)
 
 
 class HisCalls:
@@ -44,10 +44,16 @@ class HisCalls:
         self._authorize = authorize
         self._track = track
         self._calls: dict[tuple[str, str, str], asyncio.Future[Any]] = {}
+        # A fan-out hands the same (frozen) request to every hospital: it is serialised for the key once,
+        # not once per hospital. The request is held with its key, so its id is never another's.
+        self._wire_keys: dict[int, tuple[HisRequest, str]] = {}
 
     async def __call__(self, method: HisMethod[RequestT, ReplyT], hospital_ids: str, request: RequestT) -> ReplyT:
         """``method`` at one hospital, or at a comma-separated group behind one regional endpoint."""
-        key = _cache_key(method, hospital_ids, request)
+        known = self._wire_keys.get(id(request))
+        if known is None or known[0] is not request:
+            known = self._wire_keys[id(request)] = (request, _wire_key(request))
+        key = (method.name, hospital_ids, known[1])
         call = self._calls.get(key)
         if call is None:
             call = asyncio.ensure_future(self._call(method, hospital_ids, request))
