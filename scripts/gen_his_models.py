@@ -318,6 +318,116 @@ NAMES: dict[str, tuple[str | None, dict[str, str]]] = {
 }
 
 # --- Behaviour -------------------------------------------------------------------------------------
+# Every per-method fact lives here, never in a runtime patch of a generated HisMethod.
+
+# Read or write: every ``direction: his`` section is in exactly one of READS and WRITES, or generation
+# fails (check_tables). A write is never retried after a broken connection or a 5xx; a read may be
+# (his_clients/client.py), so a method nobody classified must not silently become a retried read.
+READS = frozenset(
+    [
+        "2.1.1",
+        "2.1.3",
+        "3.1.1",
+        "4.1.1",
+        "5.1.5",
+        "5.1.6",
+        "6.2.1",
+        "6.2.2",
+        "6.2.3",
+        "6.2.4",
+        "7.1.1",
+        "8.1.1",
+        "8.1.3",
+        "10.1.1",
+        "11.1.1",
+        "12.1.1",
+        "12.1.2",
+        "13.1.1",
+        "14.2.1",
+        "14.2.2",
+        "14.2.3",
+        "15.1.1",
+        "15.1.3",
+        "16.1.1",
+        "16.1.2",
+        "16.1.3",
+        "16.1.4",
+        "16.1.5",
+        "17.1.1",
+        "17.1.2",
+        "18.1.1",
+        "18.1.2",
+        "18.1.3",
+        "18.1.4",
+        "18.1.5",
+        "19.2.1",
+        "19.2.2",
+        "20.1.1",
+        "20.1.2",
+        "20.1.3",
+        "20.1.4",
+        "20.1.5",
+        "20.1.6",
+        "20.1.9",
+        "21.2.1",
+        "21.2.5",
+        "22.1.1",
+        "22.1.2",
+        "23.1.1",
+        "23.1.2",
+        "23.1.4",
+        "24.1.1",
+        "24.1.2",
+        "24.1.3",
+        "24.1.5",
+        "25.1.2",
+        "25.1.3",
+        "25.1.4",
+        "25.1.5",
+        "25.1.6",
+        "26.1.1",
+        "27.1.1",
+        "28.1.1",
+        "28.1.2",
+        "28.1.3",
+        "28.1.4",
+        "28.1.5",
+        "28.1.8",
+        "28.1.9",
+        "28.1.10",
+        "28.1.11",
+        "28.1.12",
+        "28.1.13",
+        "29.1.1",
+        "29.1.2",
+        "30.1.1",
+        "30.1.2",
+        "31.1.1",
+        "31.1.2",
+        "32.1.1",
+        "32.1.2",
+        "33.1.1",
+        "33.1.2",
+        "34.1.1",
+        "35.1.1",
+        "35.1.2",
+        "36.1.1",
+        "37.1.1",
+        "38.1.1",
+        "38.1.2",
+        "38.1.3",
+        "39.1.1",
+        "40.1.1",
+        "40.1.2",
+        "40.1.3",
+        "41.1.1",
+        "41.1.2",
+        "41.1.3",
+        "42.1.1",
+        "42.1.3",
+        "43.1.1",
+    ]
+)
 
 WRITES = frozenset(
     [
@@ -365,6 +475,14 @@ WRITES = frozenset(
         "42.1.2",
     ]
 )
+
+# The reply type where the spec's example is not the whole story: {section: (type, why)}. ``List[X]``
+# (his_clients/models/base.py) reads a single object, a list, null or "" as a list.
+REPLY_OVERRIDES: dict[str, tuple[str, str]] = {
+    "19.2.1": ("List[RevisitPatient]", "the example shows one patient; a hospital sends each patient due back"),
+    "19.2.2": ("List[PhysicalExamRevisitPatient]", "the example shows one patient; a hospital sends each one due"),
+}
+
 MULTI_HOSPITAL = frozenset(["11.1.1", "12.1.1", "16.1.1", "18.1.1", "18.1.2", "32.1.1", "38.1.1", "40.1.1", "41.1.1"])
 TOP_LEVEL = frozenset({"21.2.3", "30.1.1"})
 
@@ -864,6 +982,9 @@ def build_entry(spec: dict[str, Any]) -> Entry:
             reply_type, objects = "Decimal", []
         else:
             reply_type, objects = type(data).__name__, []
+    if section in REPLY_OVERRIDES:
+        reply_type, why = REPLY_OVERRIDES[section]
+        comment = "; ".join(c for c in (comment, f"Reply {reply_type}: {why}.") if c)
     if objects:
         assert reply_name, key
         shape = "One element of what" if reply_type.startswith("list[") else "What"
@@ -946,6 +1067,29 @@ def render_model(model: ModelSpec) -> list[str]:
     return lines
 
 
+def access_of(section: str) -> str:
+    """READ or WRITE, from the tables (check_tables made sure the section is in exactly one)."""
+    if section in WRITES:
+        return "WRITE"
+    if section in READS:
+        return "READ"
+    raise SystemExit(f"{section} is in neither READS nor WRITES: say which in scripts/gen_his_models.py")
+
+
+def check_tables(specs: Iterable[dict[str, Any]]) -> None:
+    """Fail generation when a ``direction: his`` section is in neither READS nor WRITES (or in both),
+    or a table names a section the spec does not have."""
+    sections = {spec["section"] for spec in specs if spec["direction"] == "his"}
+    problems = [f"{s}: in neither READS nor WRITES" for s in sorted(sections - READS - WRITES)]
+    problems += [f"{s}: in both READS and WRITES" for s in sorted(READS & WRITES)]
+    tables = {"READS": READS, "WRITES": WRITES, "REPLY_OVERRIDES": set(REPLY_OVERRIDES)}
+    problems += [
+        f"{s}: in {name} but not a his method of the spec" for name, t in tables.items() for s in sorted(t - sections)
+    ]
+    if problems:
+        raise SystemExit("scripts/gen_his_models.py's tables:\n  " + "\n  ".join(problems))
+
+
 def render_constant(entry: Entry) -> list[str]:
     spec = entry.spec
     args = [
@@ -954,7 +1098,7 @@ def render_constant(entry: Entry) -> list[str]:
         f"title={json.dumps(spec['title'], ensure_ascii=False)}",
         f"request={entry.request}",
         f"reply={entry.reply_type}",
-        f"access=Access.{'WRITE' if spec['section'] in WRITES else 'READ'}",
+        f"access=Access.{access_of(spec['section'])}",
     ]
     if entry.envelope:
         args.append(f"envelope=Envelope.{entry.envelope}")
@@ -1083,6 +1227,7 @@ def ruff_format(text: str, relative: str) -> str:
 def generate() -> dict[str, str]:
     """Relative path -> formatted text of every file the generator owns."""
     catalog = json.loads(SPEC.read_text(encoding="utf-8"))
+    check_tables(catalog)
     entries = [build_entry(spec) for spec in catalog if spec["direction"] == "his"]
     by_module: dict[str, list[Entry]] = {}
     for entry in entries:

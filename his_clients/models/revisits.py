@@ -11,7 +11,7 @@ from typing import Final
 from pydantic import Field
 
 from his_clients.method import Access, HisMethod
-from his_clients.models.base import DateTime, HisReply, HisRequest, Str
+from his_clients.models.base import DateTime, HisReply, HisRequest, List, Str
 
 
 class HisSubsequentVisitPatientRequest(HisRequest):
@@ -47,12 +47,13 @@ class RevisitPatient(HisReply):
     dept_name: Str = Field(alias="deptName", description="复诊科室名称")
 
 
+# Reply List[RevisitPatient]: the example shows one patient; a hospital sends each patient due back.
 HIS_SUBSEQUENT_VISIT_PATIENT: Final = HisMethod(
     section="19.2.1",
     name="hospital.interface.hisSubsequentVisitPatient",
     title="His患者复诊提醒（定时任务模式）",
     request=HisSubsequentVisitPatientRequest,
-    reply=RevisitPatient,
+    reply=List[RevisitPatient],
     access=Access.READ,
 )
 
@@ -84,11 +85,12 @@ class PhysicalExamRevisitPatient(HisReply):
     dept_name: Str = Field(alias="deptName", description="复诊科室名称")
 
 
+# Reply List[PhysicalExamRevisitPatient]: the example shows one patient; a hospital sends each one due.
 PHYSICAL_SUBSEQUENT_VISIT_PATIENT: Final = HisMethod(
     section="19.2.2",
     name="hospital.interface.physicalSubsequentVisitPatient",
     title="体检患者复诊提醒",
     request=PhysicalSubsequentVisitPatientRequest,
-    reply=PhysicalExamRevisitPatient,
+    reply=List[PhysicalExamRevisitPatient],
     access=Access.READ,
 )

@@ -10,40 +10,26 @@ message is queued at once (api/shims/messages.py). Its "在指定日期内推送
 day it calls; the spec gives no send-at field.
 
 The spec's reply example is a single object; a hospital returning a list (the natural reading of
-"患者信息") is read as well.
+"患者信息") is read as well: the generator types both methods' replies as ``List[...]``
+(scripts/gen_his_models.py's REPLY_OVERRIDES), which reads one object or several.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import timedelta
 from typing import Any, Final
 
-from his_clients.method import HisMethod
-from his_clients.models.base import List
 from his_clients.models.revisits import (
     HIS_SUBSEQUENT_VISIT_PATIENT,
     PHYSICAL_SUBSEQUENT_VISIT_PATIENT,
     HisSubsequentVisitPatientRequest,
-    PhysicalExamRevisitPatient,
     PhysicalSubsequentVisitPatientRequest,
-    RevisitPatient,
 )
 from services.shims.ledger import NewMessage
 
 from .context import Task, TaskContext, ask, identity, present
 
 REVISIT_KIND: Final = "sendRevisitMsg"
-
-# The same methods, read as a list of patients whether the hospital sends one object or several.
-CLINIC_REVISITS: Final[HisMethod[Any, Any]] = dataclasses.replace(
-    HIS_SUBSEQUENT_VISIT_PATIENT,
-    reply=List[RevisitPatient],  # type: ignore[arg-type]
-)
-CHECKUP_REVISITS: Final[HisMethod[Any, Any]] = dataclasses.replace(
-    PHYSICAL_SUBSEQUENT_VISIT_PATIENT,
-    reply=List[PhysicalExamRevisitPatient],  # type: ignore[arg-type]
-)
 
 
 def _window(ctx: TaskContext) -> tuple[str, str]:
@@ -83,15 +69,19 @@ def _messages(ctx: TaskContext, section: str, rows: list[Any]) -> list[NewMessag
 
 async def clinic_revisits(ctx: TaskContext) -> list[NewMessage]:
     start, end = _window(ctx)
-    rows = await ask(ctx, CLINIC_REVISITS, HisSubsequentVisitPatientRequest(start_time=start, end_time=end))
+    rows = await ask(
+        ctx, HIS_SUBSEQUENT_VISIT_PATIENT, HisSubsequentVisitPatientRequest(start_time=start, end_time=end)
+    )
     return _messages(ctx, "19.2.1", rows)
 
 
 async def checkup_revisits(ctx: TaskContext) -> list[NewMessage]:
     start, end = _window(ctx)
-    rows = await ask(ctx, CHECKUP_REVISITS, PhysicalSubsequentVisitPatientRequest(start_time=start, end_time=end))
+    rows = await ask(
+        ctx, PHYSICAL_SUBSEQUENT_VISIT_PATIENT, PhysicalSubsequentVisitPatientRequest(start_time=start, end_time=end)
+    )
     return _messages(ctx, "19.2.2", rows)
 
 
-CLINIC_REVISIT_REMINDERS: Final = Task("19.2.1", CLINIC_REVISITS, clinic_revisits)
-CHECKUP_REVISIT_REMINDERS: Final = Task("19.2.2", CHECKUP_REVISITS, checkup_revisits)
+CLINIC_REVISIT_REMINDERS: Final = Task("19.2.1", HIS_SUBSEQUENT_VISIT_PATIENT, clinic_revisits)
+CHECKUP_REVISIT_REMINDERS: Final = Task("19.2.2", PHYSICAL_SUBSEQUENT_VISIT_PATIENT, checkup_revisits)
