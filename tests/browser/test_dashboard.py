@@ -248,6 +248,12 @@ async def test_a_region_operator_signs_in_and_every_view_shows_the_region(
     await expect(order).to_contain_text("13.1.1 answered 'nonrefundable'")
     await expect(order.locator("button[data-outcome]")).to_have_count(3)
     assert await fits(browser_page)
+    # Paid orders only on request (each read is audited per patient); one still in its retry window is not listed.
+    await expect(parked.locator(f"[data-order='{dashboard.paid}']")).to_have_count(0)
+    await parked.locator("[data-action='show-paid']").click()
+    await expect(parked.locator("[data-action='show-paid']")).to_have_count(0)
+    await expect(parked.locator(f"[data-order='{dashboard.parked}']")).to_be_visible()
+    await expect(parked.locator(f"[data-order='{dashboard.paid}']")).to_have_count(0)
 
     reconciliation = await open_view(browser_page, "每日对账")
     await expect(reconciliation.locator("table").first).to_contain_text("253")
