@@ -207,9 +207,18 @@ class MessageDeliveries:
         to_state: MessageState,
         now: datetime,
         since: datetime | None = None,
+        error: str | None = None,
     ) -> bool:
         """Move a message this worker holds (same ``attempts``, still in `from_state`); False if it lost it.
-        ``updated_at`` becomes `since` when given (a resend giving a message back to ``sending``), else `now`."""
+        ``updated_at`` becomes `since` when given (a resend giving a message back to ``sending``), else `now`.
+        Moving to ``sent`` records ``sent_at`` and clears ``last_error``; `error` (masked by the caller) is
+        kept as ``last_error`` on any other move that gives one."""
+        values: dict[str, Any] = {"state": to_state.value, "updated_at": since or now}
+        if to_state is MessageState.SENT:
+            values["sent_at"] = now
+            values["last_error"] = None
+        elif error is not None:
+            values["last_error"] = error[:300]
         result = await self._session.execute(
             update(OutboundMessage)
             .where(
@@ -217,10 +226,20 @@ class MessageDeliveries:
                 OutboundMessage.attempts == attempts,
                 OutboundMessage.state == from_state.value,
             )
-            .values(state=to_state.value, updated_at=since or now)
+            .values(**values)
             .execution_options(synchronize_session=False)
         )
         return bool(getattr(result, "rowcount", 0) == 1)
+
+    async def note_error(self, message_id: int, *, attempts: int, error: str) -> None:
+        """Keep why the last try of a message this worker holds did not deliver it (``last_error``)."""
+        await self._session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == message_id, OutboundMessage.attempts == attempts)
+            # updated_at set to itself: the backoff and the resend window run from the move, not from this note.
+            .values(last_error=error[:300], updated_at=OutboundMessage.updated_at)
+            .execution_options(synchronize_session=False)
+        )
 
     async def give_up_unanswered_sends(self, *, now: datetime, send_lease: timedelta, resend_window: timedelta) -> int:
         """Mark ``uncertain`` the sends that can no longer be repeated safely; how many: ``sending`` rows
@@ -255,6 +274,22 @@ class MessageDeliveries:
         if state is not None:
             query = query.where(OutboundMessage.state == state)
         return list((await self._session.execute(query)).scalars())
+
+    async def count_by_hospital_kind_state(
+        self, *, hospital_ids: list[str] | None, since: datetime | None, until: datetime | None
+    ) -> list[tuple[str, str, str, int]]:
+        """(hospital, kind, state, count) of the messages queued in a time range, for operators."""
+        query = select(OutboundMessage.hospital_id, OutboundMessage.kind, OutboundMessage.state, func.count()).group_by(
+            OutboundMessage.hospital_id, OutboundMessage.kind, OutboundMessage.state
+        )
+        if hospital_ids is not None:
+            query = query.where(OutboundMessage.hospital_id.in_(hospital_ids))
+        if since is not None:
+            query = query.where(OutboundMessage.created_at >= since)
+        if until is not None:
+            query = query.where(OutboundMessage.created_at <= until)
+        rows = (await self._session.execute(query)).all()
+        return sorted((str(h), str(k), str(st), int(n)) for h, k, st, n in rows)
 
     async def count_by_state(self, *, hospital_ids: list[str] | None) -> dict[str, int]:
         """How many messages stand in each state (``hospital_ids`` None: every hospital's)."""

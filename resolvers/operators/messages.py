@@ -9,12 +9,20 @@ from typing import Annotated
 import strawberry
 
 from services.identity.principal import OperatorPrincipal
-from services.messages.status import DeliveryRecord, count_deliveries, list_deliveries
+from services.messages.status import (
+    DeliveryRecord,
+    count_by_hospital_and_kind,
+    count_deliveries,
+    list_deliveries,
+    messaging_status,
+)
+from store.models import utcnow
 
 from ..access import Forbidden
 from ..context import Info
 from ..fanout import hospital_ids_argument
 from .audit_reads import audit_patients
+from .orders import window
 
 MAX_MESSAGES = 500
 
@@ -71,6 +79,20 @@ class MessageDelivery:
     updated_at: datetime = strawberry.field(
         description=("When its state last changed (UTC); for a message left sending, when that send began.")
     )
+    last_error: str | None = strawberry.field(
+        description=(
+            "Why its last try did not deliver it (WeChat's answer, or why it cannot be delivered: no follower, no "
+            "template...), personal data masked; null once sent or before any try."
+        )
+    )
+    next_attempt_at: datetime | None = strawberry.field(
+        description=(
+            "When a delivery worker takes it up next (UTC): for a pending message, since it was queued; for a "
+            "retry, once its backoff has passed. Null while a worker holds it or once it is settled. Nothing is "
+            "tried while no worker runs (operator { messaging { workerRunning } })."
+        )
+    )
+    sent_at: datetime | None = strawberry.field(description="When WeChat accepted it (UTC); null until then.")
 
     @classmethod
     def from_record(cls, record: DeliveryRecord) -> MessageDelivery:
@@ -85,7 +107,41 @@ class MessageDelivery:
             inbound_call_id=strawberry.ID(str(record.inbound_call_id)) if record.inbound_call_id else None,
             queued_at=record.queued_at,
             updated_at=record.updated_at,
+            last_error=record.last_error,
+            next_attempt_at=record.next_attempt_at,
+            sent_at=record.sent_at,
         )
+
+
+@strawberry.type(description="How many messages of one hospital and kind, queued in a time range, stand in one state.")
+class MessageCount:
+    hospital_id: strawberry.ID = strawberry.field(description="The hospital that asked for them.")
+    kind: str = strawberry.field(description="What they say: the push's last path segment, e.g. lisReport.")
+    state: MessageDeliveryState = strawberry.field(description="Where their delivery stands.")
+    count: int = strawberry.field(description="How many messages.")
+
+
+@strawberry.type(description="Whether anything delivers messages to patients at all, as the store shows it.")
+class MessagingStatus:
+    worker_running: bool = strawberry.field(
+        description=(
+            "Whether a delivery worker (of any instance) reported within its last few passes. False: messages "
+            "stay PENDING until one runs (message_worker_on with an official account configured)."
+        )
+    )
+    last_worker_beat_at: datetime | None = strawberry.field(
+        description="When a delivery worker last reported (UTC); null when none ever ran on this store."
+    )
+    official_account_configured: bool = strawberry.field(
+        description=(
+            "Whether an official account has been used to deliver here: a worker ran, or an access token was "
+            "fetched. False: no instance delivers, whatever queues."
+        )
+    )
+    token_expires_at: datetime | None = strawberry.field(
+        description="When the official account's cached access token runs out (UTC); null when none is cached."
+    )
+    pending: int = strawberry.field(description="Messages waiting for a first try (PENDING), in your scope.")
 
 
 @strawberry.type(description="How many messages stand in one delivery state.")
@@ -127,6 +183,7 @@ async def message_deliveries(
         hospital_ids=_visible_hospitals(info, hospital_id),
         state=str(state.value) if state is not None else None,
         limit=max(1, min(limit, MAX_MESSAGES)),
+        retry_delays=(await messaging_status(info.context.services.db, now=utcnow())).retry_delays,
     )
     deliveries = [MessageDelivery.from_record(record) for record in records]
     # Which patients' messages an operator looked at (cards masked): audited (issue 15 item 12).
@@ -141,6 +198,53 @@ async def message_delivery_counts(info: Info, hospital_id: HospitalFilter = None
     return [MessageDeliveryCount(state=state, count=counts.get(str(state.value), 0)) for state in MessageDeliveryState]
 
 
+async def message_counts(
+    info: Info,
+    from_: Annotated[
+        str | None,
+        strawberry.argument(
+            name="from", description="Messages queued from this time, yyyy-MM-dd HH:mm:ss Beijing time (inclusive)."
+        ),
+    ] = None,
+    to: Annotated[
+        str | None,
+        strawberry.argument(description="Messages queued up to this time, yyyy-MM-dd HH:mm:ss Beijing time."),
+    ] = None,
+    hospital_id: HospitalFilter = None,
+) -> list[MessageCount] | None:
+    since, until = window(from_, to)
+    rows = await count_by_hospital_and_kind(
+        info.context.services.db, hospital_ids=_visible_hospitals(info, hospital_id), since=since, until=until
+    )
+    return [
+        MessageCount(hospital_id=strawberry.ID(h), kind=k, state=MessageDeliveryState(st), count=n)
+        for h, k, st, n in rows
+    ]
+
+
+async def messaging(info: Info) -> MessagingStatus | None:
+    status = await messaging_status(info.context.services.db, now=utcnow())
+    counts = await count_deliveries(info.context.services.db, hospital_ids=_visible_hospitals(info, None))
+    return MessagingStatus(
+        worker_running=status.worker_running,
+        last_worker_beat_at=status.last_beat_at,
+        official_account_configured=status.official_account_configured,
+        token_expires_at=status.token_expires_at,
+        pending=counts.get(str(MessageDeliveryState.PENDING.value), 0),
+    )
+
+
+message_counts_field = strawberry.field(
+    resolver=message_counts,
+    description=(
+        "Messages queued in a time range, counted by hospital, kind and delivery state (only combinations that "
+        "occur). A hospital operator counts only their own hospital's."
+    ),
+)
+messaging_field = strawberry.field(
+    resolver=messaging,
+    description="Whether anything is delivering messages at all: worker, official account, its token.",
+)
 message_deliveries_field = strawberry.field(
     resolver=message_deliveries,
     description=(

@@ -35,7 +35,16 @@ from .hospital_health import HospitalHealthEntry, hospital_health_field
 from .inbound import InboundCallRecord, inbound_calls_field
 from .job_runs import JobRunRecord, job_runs_field
 from .ledger_summary import LedgerSummary, ledger_summary_field
-from .messages import MessageDelivery, MessageDeliveryCount, message_deliveries_field, message_delivery_counts_field
+from .messages import (
+    MessageCount,
+    MessageDelivery,
+    MessageDeliveryCount,
+    MessagingStatus,
+    message_counts_field,
+    message_deliveries_field,
+    message_delivery_counts_field,
+    messaging_field,
+)
 from .orders import LedgerOrder, LedgerOrderPage, order_field, orders_field
 from .reconciliation import (
     HospitalTradeOrders,
@@ -74,6 +83,8 @@ class OperatorViews:
     survey_results: list[SurveyResult] | None = survey_results_field
     message_deliveries: list[MessageDelivery] | None = message_deliveries_field
     message_delivery_counts: list[MessageDeliveryCount] | None = message_delivery_counts_field
+    message_counts: list[MessageCount] | None = message_counts_field
+    messaging: MessagingStatus | None = messaging_field
     visit_results: list[VisitResult] | None = visit_results_field
     operators: list[OperatorAccount] | None = operators_field
     audit_log: AuditLogPage | None = audit_log_field

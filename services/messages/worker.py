@@ -43,11 +43,13 @@ from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.masking import mask_text
 from services.payments.clock import CHINA_TIME, Clock, SystemClock
 from store.db import Database
 from store.messages import MessageDeliveries, MessageState, OutboundMessage
 
 from .directory import OfficialAccountDirectory, OfficialFollower, recipient_unionid
+from .status import beat, beat_ended
 from .templates import CustomerServiceText, Template, Wording, render, wording_for
 from .wechat import Outcome, SendOutcome, TemplateMessageSender
 
@@ -191,6 +193,8 @@ class DeliveryWorker:
         stop = stop or asyncio.Event()
         while not stop.is_set():
             try:
+                # Operators see whether anything delivers (operator { messaging }): a beat in the store.
+                await beat(self._db, now=self._clock.now(), idle_s=idle_s, retry_delays=self._retry_delays)
                 ran = await self.run_due()
             except Exception:
                 log.exception("message delivery pass failed")
@@ -198,6 +202,8 @@ class DeliveryWorker:
             if ran == 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=idle_s)
+        with contextlib.suppress(Exception):  # the store may be gone already: the beat then runs out by itself
+            await beat_ended(self._db, now=self._clock.now())
 
     # -- one message ------------------------------------------------------------------------------
 
@@ -320,6 +326,10 @@ class DeliveryWorker:
         since: datetime | None = None,
     ) -> None:
         moved = await self._move(claim, from_state, to_state, since=since)
+        if moved and to_state is not MessageState.SENT:
+            # Why it did not go (operators' lastError), masked as our log is.
+            async with self._db.session() as session:
+                await MessageDeliveries(session).note_error(claim.id, attempts=claim.attempts, error=mask_text(detail))
         log.info(
             "message delivery",
             extra={

@@ -105,3 +105,82 @@ async def test_run_job_now_is_for_region_operators_and_audited(console: httpx.As
     assert (run["id"], run["state"], run["hospitals"]) == (started["data"]["runJobNow"]["id"], "SUCCEEDED", 2)
     [entry] = (await run_graphql(console, AUDIT))["data"]["operator"]["auditLog"]["entries"]
     assert (entry["operator"], entry["action"], entry["target"]) == ("test.region.all", "job-run-started", "job bills")
+
+
+MESSAGES = """
+{ operator {
+    messageDeliveries { dedupeKey state lastError nextAttemptAt sentAt updatedAt }
+    messaging { workerRunning officialAccountConfigured tokenExpiresAt pending lastWorkerBeatAt }
+} }"""
+COUNTS = """
+query Counts($from: String, $to: String) {
+  operator { messageCounts(from: $from, to: $to) { hospitalId kind state count } }
+}"""
+
+
+async def test_messages_say_why_and_when_and_whether_anything_delivers(console: httpx.AsyncClient) -> None:
+    """issue 15 item 7: each delivery gives lastError, nextAttemptAt and sentAt; counts group by hospital and
+    kind over a time range; operator { messaging } says whether a worker delivers at all."""
+    import asyncio
+
+    from services.messages import MemoryDirectory, OfficialFollower
+    from tests.messages.support import add_patients, make_worker, queue
+
+    db = services_of(console).db
+    await add_patients(db)
+    await queue(db, "r1", card="card-zhang")
+    await queue(db, "r4", card="card-wang")  # follows no official account
+
+    sign_in_operator(console)
+    before = (await run_graphql(console, MESSAGES))["data"]["operator"]
+    assert before["messaging"]["workerRunning"] is False  # 109 PENDING and nothing said delivery was off
+    assert before["messaging"]["officialAccountConfigured"] is False
+    assert before["messaging"]["pending"] == 2
+    assert {m["state"] for m in before["messageDeliveries"]} == {"PENDING"}
+    assert all(m["nextAttemptAt"] for m in before["messageDeliveries"])
+
+    clock = ManualClock(datetime.now(UTC))
+    directory = MemoryDirectory({"union-zhang": OfficialFollower("oa-zhang")})
+    apis: list[Any] = []
+    worker = make_worker(db, "http://127.0.0.1:9", clock, directory, apis)  # WeChat unreachable
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run_forever(idle_s=0.05, stop=stop))
+    try:
+        for _ in range(200):
+            body = (await run_graphql(console, MESSAGES))["data"]["operator"]
+            if {m["state"] for m in body["messageDeliveries"]} == {"RETRY", "UNDELIVERABLE"}:
+                break
+            await asyncio.sleep(0.05)
+        assert body["messaging"]["workerRunning"] is True
+        assert body["messaging"]["officialAccountConfigured"] is True
+        assert body["messaging"]["pending"] == 0
+    finally:
+        stop.set()
+        await task
+        for api in apis:
+            await api.aclose()
+    by_key = {m["dedupeKey"].rsplit(":", 1)[-1]: m for m in body["messageDeliveries"]}
+    retry, never = by_key["r1"], by_key["r4"]
+    assert retry["state"] == "RETRY"
+    assert retry["lastError"]
+    assert retry["sentAt"] is None
+    waited = datetime.fromisoformat(retry["nextAttemptAt"]) - datetime.fromisoformat(retry["updatedAt"])
+    assert waited.total_seconds() == 30  # the worker's first backoff
+    assert (never["state"], never["nextAttemptAt"]) == ("UNDELIVERABLE", None)
+    assert "openid" in never["lastError"]
+    after = (await run_graphql(console, MESSAGES))["data"]["operator"]["messaging"]
+    assert after["workerRunning"] is False  # the worker stopped: its beat ended
+
+    counts = await run_graphql(console, COUNTS, **{"from": "2020-01-01 00:00:00", "to": "2099-01-01 00:00:00"})
+    assert counts["data"]["operator"]["messageCounts"] == [
+        {"hospitalId": "253", "kind": "lisReport", "state": "RETRY", "count": 1},
+        {"hospitalId": "253", "kind": "lisReport", "state": "UNDELIVERABLE", "count": 1},
+    ]
+    earlier = await run_graphql(console, COUNTS, **{"from": "2020-01-01 00:00:00", "to": "2020-01-02 00:00:00"})
+    assert earlier["data"]["operator"]["messageCounts"] == []
+    backwards = await run_graphql(console, COUNTS, **{"from": "2020-01-02 00:00:00", "to": "2020-01-01 00:00:00"})
+    assert backwards["data"]["operator"]["messageCounts"] is None
+    assert backwards["errors"][0]["extensions"]["code"] == "20004"
+    sign_in_operator(console, role="hospital", hospital_id="254")
+    theirs = await run_graphql(console, COUNTS, **{"from": None, "to": None})
+    assert theirs["data"]["operator"]["messageCounts"] == []
