@@ -269,6 +269,8 @@ async def test_a_region_operator_signs_in_and_every_view_shows_the_region(
 
     messages = await open_view(browser_page, "消息")
     await expect(messages.locator("table tbody tr").first).to_be_visible()
+    await expect(messages.locator("table").last).to_contain_text("待发送")
+    await browser_page.screenshot(path=str(tmp_path / "dashboard-messages.png"))
 
     inbound = await open_view(browser_page, "医院调用")
     await expect(inbound.locator("table")).to_contain_text(dashboard.shim_path)

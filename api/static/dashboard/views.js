@@ -622,14 +622,17 @@ async function seriesStatistics(from, to) {
 export async function messages(ctx, params) {
   const state = params.get("state") || "";
   const extra = ["lastError", "nextAttemptAt", "sentAt"].filter((f) => ctx.caps.delivery.has(f));
+  const grouped = ctx.caps.views.has("messageCounts");
+  const since = `${beijingDay(new Date(Date.now() - 6 * 86400000))} 00:00:00`;
   const { data, errors } = await gql(
-    `query Messages($state: MessageDeliveryState) {
+    `query Messages($state: MessageDeliveryState${grouped ? ", $since: String" : ""}) {
       operator {
         messageDeliveryCounts { state count }
+        ${grouped ? "messageCounts(from: $since) { hospitalId kind state count }" : ""}
         messageDeliveries(state: $state, limit: 100) { id kind hospitalId state attempts medicalCardNumber queuedAt updatedAt ${extra.join(" ")} }
       }
     }`,
-    { state: state || null },
+    grouped ? { state: state || null, since } : { state: state || null },
   );
   const op = (data && data.operator) || {};
   const select = h(
@@ -658,6 +661,21 @@ export async function messages(ctx, params) {
       { class: "stats" },
       (op.messageDeliveryCounts || []).map((c) => stat(MESSAGE_STATES[c.state] || c.state, c.count)),
     ),
+    grouped
+      ? card(
+          "近 7 天按医院与类型",
+          table(
+            [
+              { title: "医院", value: (c) => c.hospitalId },
+              { title: "类型", value: (c) => c.kind },
+              { title: "状态", value: (c) => MESSAGE_STATES[c.state] || c.state },
+              { title: "条数", value: (c) => String(c.count), class: "num" },
+            ],
+            op.messageCounts || [],
+            { empty: "近 7 天没有消息" },
+          ),
+        )
+      : null,
     filterForm(ctx, "messages", [h("label", {}, "状态 ", select)], "筛选"),
     table(columns, op.messageDeliveries || [], { empty: "没有消息" }),
   );
