@@ -235,6 +235,25 @@ class Hospital:
             self.by_card[card] = patient
         self.by_id_card.setdefault(patient.id_card, patient)
 
+    def invoice_paid_bill(self, patient: Patient, items: list[PendingItem], invoice_id: str, at: datetime) -> Visit:
+        """A bill paid through the platform (3.1.2) becomes a visit with its electronic invoice (31.1.1), as a
+        hospital issues one for each payment: the patient can follow the order to it."""
+        visit = Visit(
+            visit_id=self.next_id("V"),
+            invoice_id=invoice_id,
+            prescription_id=items[0].pres_code if items else self.next_id("RX"),
+            time=at,
+            dept="门诊",
+            doctor=items[0].doctor if items else "",
+            diagnosis="",
+            complaint="",
+            lines=[("药品费", item.item, item.price, item.quantity) for item in items],
+        )
+        patient.visits.append(visit)
+        for key in (visit.visit_id, visit.invoice_id):
+            self.visits_by_key[key] = (patient, visit)
+        return visit
+
     def index_patient_records(self, patient: Patient) -> None:
         for stay in patient.stays:
             self.stays_by_id[stay.stay_id] = stay

@@ -87,6 +87,7 @@ def clinic_payment(ctx: CallContext) -> Reply:
             )
         )
         invoice = ctx.hospital.next_id("FP")
+        ctx.hospital.invoice_paid_bill(patient, [by_id[item_id] for item_id in wanted], invoice, ctx.now)
         return ok({"outPrepayId": ctx.hospital.next_id("MZ"), "amount": money(patient.balance), "invoiceId": invoice})
 
     return ctx.once(out_trade_no, apply)

@@ -208,3 +208,85 @@ async def test_sign_in_with_no_card_and_bind_one_from_zero(journey_gateway: http
     assert [h["id"] for h in bound["hospitals"]] == [HOSPITAL]
     [card] = (await send(gateway, "identity", "MyCards"))["me"]["cards"]
     assert card["medicalCardNumber"] == bound["medicalCardNumber"]
+
+
+async def test_the_home_screen_across_hospitals(journey_gateway: httpx.AsyncClient) -> None:
+    """The home screen: cards, bills and stays at several hospitals in one query; an unknown hospital is its own
+    entry's error (issue 12 item 12)."""
+    body = await journey_gateway.post(
+        "/graphql",
+        json={
+            "query": document("home"),
+            "operationName": "Home",
+            "variables": {"card": DEMO_CARD, "hospitals": "253,254,999"},
+        },
+    )
+    answer = body.json()
+    patient = answer["data"]["patient"]
+    assert [e and e["hospitalId"] for e in patient["pendingPayments"]] == ["253", "254", None]
+    assert [e and e["hospitalId"] for e in patient["inpatientStays"]] == ["253", "254", None]
+    assert {e["extensions"]["code"] for e in answer["errors"]} == {"60001"}
+    assert answer["data"]["me"]["cards"][0]["medicalCardNumber"] == DEMO_CARD
+
+
+async def test_a_bill_is_paid_and_followed_to_its_invoice(journey_gateway: httpx.AsyncClient) -> None:
+    """issue 12 item 10: pay the bills, then the order in MyOrders leads to its electronic invoice (31.1.1)."""
+    gateway = journey_gateway
+    created = (await send(gateway, "bills", "PayBills", hospitalId=HOSPITAL, card=DEMO_CARD))["createOutpatientPayment"]
+    out_trade_no = created["order"]["outTradeNo"]
+    await send(gateway, "registration", "SandboxPay", outTradeNo=out_trade_no)
+    await drive(gateway)
+    [edge] = (await my_orders(gateway))["edges"]
+    order = edge["node"]
+    assert order["paidFor"] == "BILLS"
+    assert order["status"] == "COMPLETED"
+    invoice = order["electronicInvoiceInformation"]
+    assert invoice is not None
+    assert invoice["amount"] == order["totalAmount"]
+    assert invoice["electronicInvoice"]["pageUrl"]
+
+
+async def test_reports_with_a_file_to_download(journey_gateway: httpx.AsyncClient) -> None:
+    """Reports across hospitals; the PDF link downloads without a header (wx.downloadFile)."""
+    gateway = journey_gateway
+    entries = (await send(gateway, "reports", "LabReports", card=DEMO_CARD, hospitals="253,254"))["patient"][
+        "labReports"
+    ]
+    links = [
+        r["detail"]["pdf"] for entry in entries for r in entry["reports"] if r["detail"] and r["detail"].get("pdf")
+    ]
+    assert links
+    downloaded = await gateway.get(links[0], headers={"Authorization": ""})
+    assert downloaded.status_code == 200
+    assert downloaded.content.startswith(b"%PDF")
+
+
+async def test_the_inpatient_stay_and_a_deposit(journey_gateway: httpx.AsyncClient) -> None:
+    """The stay (name from the card), a deposit within its limits, paid and followed in MyOrders."""
+    gateway = journey_gateway
+    [entry] = (await send(gateway, "inpatient", "Stay", card=DEMO_CARD, hospitalId=HOSPITAL))["patient"][
+        "inpatientStays"
+    ]
+    stay = entry["stay"]
+    assert stay["depositAllowed"] is True
+    created = (
+        await send(
+            gateway,
+            "inpatient",
+            "PayDeposit",
+            hospitalId=HOSPITAL,
+            card=DEMO_CARD,
+            name=stay["registeredName"],
+            amount=stay["minimumPayment"],
+        )
+    )["createDepositPayment"]
+    out_trade_no = created["order"]["outTradeNo"]
+    await send(gateway, "registration", "SandboxPay", outTradeNo=out_trade_no)
+    await drive(gateway)
+    [edge] = (await my_orders(gateway))["edges"]
+    assert edge["node"]["paidFor"] == "DEPOSIT"
+    assert edge["node"]["status"] == "COMPLETED"
+    [after] = (await send(gateway, "inpatient", "Stay", card=DEMO_CARD, hospitalId=HOSPITAL))["patient"][
+        "inpatientStays"
+    ]
+    assert out_trade_no in {d["outTradeNo"] for d in after["stay"]["deposits"]}
