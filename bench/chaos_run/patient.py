@@ -187,6 +187,11 @@ class Patient:
                     f"{self._gateway_url}/prefront/yyghService/insertSchedule", json=[schedule], timeout=30.0
                 )
                 if response.status_code < 500:
+                    reply = response.json()
+                    if response.status_code != 200 or reply.get("success") is not True:
+                        # The run's own mistake (the schedule is not the hospital's to upload): say so,
+                        # or every appointment would be refused with 60002 and the flow never run.
+                        raise RuntimeError(f"the schedule upload (21.1.4) was refused: {response.text[:300]}")
                     return
             except httpx.HTTPError:
                 pass

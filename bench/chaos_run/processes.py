@@ -11,6 +11,7 @@ and WeChat Pay's notifications reach whichever instance is up.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -78,9 +79,11 @@ class Child:
         raise RuntimeError(f"{self.name} did not print {pattern!r} within {timeout_s} s; see {self.log}")
 
     def kill(self) -> None:
-        """SIGKILL: no shutdown hooks, no flushing, exactly like a crash."""
+        """SIGKILL to the whole process group (its own session): no shutdown hooks, no flushing, exactly
+        like a crash, and no worker process left behind to finish anything."""
         if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=30)
 
     def stop(self) -> None:
@@ -125,8 +128,10 @@ def start_provider(
 
 
 def write_registry(folder: Path, simulator_url: str) -> Path:
-    """The shipped example registry, pointed at this run's simulator."""
+    """The shipped example registry, pointed at this run's simulator, each hospital with the hosCode its
+    schedule uploads (21.1.4) carry: `0531_<id>` (an upload naming no registered hosCode is refused)."""
     example = (REPO / "hospitals.example.toml").read_text(encoding="utf-8")
+    example = re.sub(r'(?m)^id = "(\d+)"$', r'id = "\1"\nhos_code = "0531_\1"', example)
     path = folder / "hospitals.toml"
     path.write_text(example.replace("127.0.0.1:9100", simulator_url.removeprefix("http://")), encoding="utf-8")
     return path
@@ -156,8 +161,8 @@ class Gateway:
         instance_of_many: bool = False,
     ) -> Gateway:
         """One gateway on a port of its own. `public_url` is where patients and WeChat reach it (the
-        proxy in front of many instances; by default this gateway itself). `instance_of_many`: one
-        worker process and no migrations at start (`hisgraph migrate` ran once before)."""
+        proxy in front of many instances; by default this gateway itself). `instance_of_many`: no
+        migrations at start (`hisgraph migrate` ran once before)."""
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         public = public_url or url
@@ -172,12 +177,14 @@ class Gateway:
             "HISGRAPH_PAYMENT_WORKER_LEASE_S": str(lease_s),
             "HISGRAPH_REQUEST_DEADLINE_S": "10",
         }
+        # One worker process: the run kills gateways, not uvicorn's supervisor (which, on a loaded machine,
+        # replaces workers slow to answer its pings and so can take minutes to come up).
         args = [
             sys.executable, "-m", "api.cli", "--log-level", "WARNING", "--log-format", "text",
-            "serve", "--config", str(registry), "--host", "127.0.0.1", "--port", str(port),
+            "serve", "--config", str(registry), "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
         ]  # fmt: skip
         if instance_of_many:
-            args += ["--workers", "1", "--no-migrate"]
+            args.append("--no-migrate")
         return cls(Child(name, args, folder / f"{name}.log", env), url)
 
     async def start(self, *, timeout_s: float = STARTUP_TIMEOUT_S) -> float:

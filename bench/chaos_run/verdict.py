@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from his_clients.client import HisClient
 from his_clients.registry import Registry
 from services.payments.clock import CHINA_TIME
+from services.payments.orders import EXPIRE_UNPAID
 from services.payments.providers.wechatpay import WeChatPayConfig, WeChatPayProvider
 from services.payments.three_way import HisHospitalRecords, ThreeWayCheck
 from store.db import Database
@@ -50,10 +51,13 @@ async def read_ledger(db: Database) -> Ledger:
         refunds: dict[int, list[Refund]] = defaultdict(list)
         for refund in (await session.execute(select(Refund).order_by(Refund.id))).scalars():
             refunds[refund.order_id].append(refund)
+        # A payment window's timer (expire_unpaid) not due yet is not motion: a booking paid in time keeps it
+        # until the window ends (then it ends doing nothing), and an order never paid is no payment.
+        waiting_timer = (OutboxJob.kind == EXPIRE_UNPAID) & (OutboxJob.due_at > datetime.now(UTC))
         pending = await session.scalar(
             select(func.count())
             .select_from(OutboxJob)
-            .where(OutboxJob.state == JobState.PENDING, OutboxJob.order_id.is_not(None))
+            .where(OutboxJob.state == JobState.PENDING, OutboxJob.order_id.is_not(None), ~waiting_timer)
         )
     return Ledger(orders, refunds, int(pending or 0))
 
