@@ -1,7 +1,8 @@
 """The ledger's answers to the platform-side reconciliation queries hospitals call (14.1.1-14.1.3).
 
 The shims (api/shims, 14.1.x) read the hospital's JSON, call these functions and wrap what they return
-in the spec's envelope (`to_wire()` gives each record in the spec's field names). Amounts are Decimal;
+in the spec's envelope (`to_wire()` gives each record in the spec's field names; the records are in
+reconciliation_records.py). Amounts are Decimal;
 times are the spec's `yyyy-MM-dd HH:mm:ss` in Beijing time.
 
 Only money that really moved through the payment provider counts in 14.1.1:
@@ -22,9 +23,8 @@ spec says other conditions are void (14.1.1 with outTradeNo).
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Final
 
@@ -36,6 +36,7 @@ from store.orders import Order, OrderEvent, OrderState, Refund, RefundState
 
 from .after_sale import after_sale_note
 from .clock import CHINA_TIME, spec_time
+from .reconciliation_records import OrderLogEntry, PaymentRecord, RecordState, RefundRecord, TradeLine
 from .sagas.base import pay_type
 
 MAX_WINDOW: Final = timedelta(days=7)
@@ -47,7 +48,6 @@ MONEY_MOVED_STATES: Final = frozenset(
 """Order states in which the provider's payment was recorded (PARKED orders also need `paid_at`)."""
 
 ZERO: Final = Decimal("0.00")
-CENT: Final = Decimal("0.01")
 
 
 class TradeType(StrEnum):
@@ -105,138 +105,6 @@ def _names(order: Order) -> tuple[str | None, str | None]:
     quote: dict[str, Any] = order.quote or {}
     name = quote.get("patient_name") or quote.get("name")
     return (str(name) if name else None), None
-
-
-def _money(amount: Decimal) -> Decimal:
-    """14.1.x amounts: a JSON number with two decimal places (``23.50``, ``-0.01``), as the spec's examples
-    write them. Kept Decimal here; the shims' envelope (api/shims/envelope.py) writes it as number text."""
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-@dataclass(frozen=True, slots=True)
-class TradeLine:
-    """One line of 14.1.1 (指定时间段内交易信息查询): a payment, or a refund on its own line."""
-
-    out_trade_no: str
-    """outTradeNo: the order number for a payment, the refund number for a refund."""
-    source_out_trade_no: str
-    """sourceOutTradeNo: the order paid (the same as out_trade_no for a payment)."""
-    refund_order_no: str | None
-    """refundOrderNo: the refund's number as its initiator knows it (the hospital's when it gave one)."""
-    pay_time: str
-    """payTime: paid (payment) or refunded (refund), yyyy-MM-dd HH:mm:ss Beijing time."""
-    state_des: str
-    amount: Decimal
-    """Positive for a payment (the online part), negative for a refund."""
-    custom_name: str | None
-    payer_name: str | None
-    transaction_id: str
-    """The provider's id: of the payment, or of the refund."""
-    pay_type: str
-    hospital_id: str
-    business_type: str
-    at: datetime
-    """payTime as an aware datetime (sorting, the daily check)."""
-
-    @property
-    def is_refund(self) -> bool:
-        return self.refund_order_no is not None or self.out_trade_no != self.source_out_trade_no
-
-    def to_wire(self) -> dict[str, Any]:
-        return {
-            "outTradeNo": self.out_trade_no,
-            "sourceOutTradeNo": self.source_out_trade_no,
-            "refundOrderNo": self.refund_order_no,
-            "payTime": self.pay_time,
-            "stateDes": self.state_des,
-            "amount": _money(self.amount),
-            "customName": self.custom_name,
-            "payerName": self.payer_name,
-            "transactionId": self.transaction_id,
-            "payType": self.pay_type,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class OrderLogEntry:
-    """14.1.2 orderLog: one step of a refund."""
-
-    description: str
-    create_time: str
-
-    def to_wire(self) -> dict[str, Any]:
-        return {"description": self.description, "createTime": self.create_time}
-
-
-@dataclass(frozen=True, slots=True)
-class RefundRecord:
-    """One element of 14.1.2's data (根据院内退款单号查询退款记录)."""
-
-    refund_success: bool
-    out_trade_no: str
-    """outTradeNo: our refund number."""
-    source_out_trade_no: str
-    """sourceOutTradeNo: the order refunded."""
-    refund_order_no: str
-    """refundOrderNo: the refund number of whoever started it (the hospital's when it gave one)."""
-    pay_time: str
-    """When the refund succeeded (when it was asked for, while it has not)."""
-    state_des: str
-    amount: Decimal
-    """Negative: money going back."""
-    custom_name: str | None
-    payer_name: str | None
-    transaction_id: str
-    """The provider's refund id, else the payment's transaction id."""
-    order_log: list[OrderLogEntry] = field(default_factory=list)
-
-    def to_wire(self) -> dict[str, Any]:
-        return {
-            "refundSuccess": self.refund_success,
-            "outTradeNo": self.out_trade_no,
-            "sourceOutTradeNo": self.source_out_trade_no,
-            "refundOrderNo": self.refund_order_no,
-            "payTime": self.pay_time,
-            "stateDes": self.state_des,
-            "amount": _money(self.amount),
-            "customName": self.custom_name,
-            "payerName": self.payer_name,
-            "transactionId": self.transaction_id,
-            "orderLog": [entry.to_wire() for entry in self.order_log],
-        }
-
-
-class RecordState(StrEnum):
-    """14.1.3 state: NOTPAY / SUCCESS / REFUND for a payment, PROCESSING / REFUND_SUCCESS / REFUND_FAIL for a refund."""
-
-    NOT_PAID = "NOTPAY"
-    SUCCESS = "SUCCESS"
-    REFUND = "REFUND"
-    PROCESSING = "PROCESSING"
-    REFUND_SUCCESS = "REFUND_SUCCESS"
-    REFUND_FAIL = "REFUND_FAIL"
-
-
-@dataclass(frozen=True, slots=True)
-class PaymentRecord:
-    """14.1.3's data (根据订单号查询支付记录): one payment or one refund."""
-
-    out_trade_no: str
-    pay_time: str | None
-    """When it completed; None while it has not (an unpaid order, a refund under way)."""
-    state: RecordState
-    amount: Decimal
-    """Positive for a payment (the online part), negative for a refund."""
-    transaction_id: str | None
-
-    def to_wire(self) -> dict[str, Any]:
-        return {
-            "outTradeNo": self.out_trade_no,
-            "payTime": self.pay_time,
-            "state": self.state.value,
-            "amount": _money(self.amount),
-            "transactionId": self.transaction_id,
-        }
 
 
 def moved_money(order: Order) -> bool:
@@ -432,20 +300,31 @@ class ReconciliationService:
     def _refund_record(order: Order, refund: Refund, events: list[OrderEvent]) -> RefundRecord:
         state = RefundState(refund.state)
         custom_name, payer_name = _names(order)
-        log = [OrderLogEntry("生成退款单", spec_time(refund.created_at))]
-        log.extend(OrderLogEntry(f"订单{event.to_state}: {event.reason}", spec_time(event.at)) for event in events)
+        log = [OrderLogEntry(description="生成退款单", create_time=spec_time(refund.created_at))]
+        log.extend(
+            OrderLogEntry(description=f"订单{event.to_state}: {event.reason}", create_time=spec_time(event.at))
+            for event in events
+        )
         voucher = his_refund_no(order, refund)
         if voucher:
-            log.append(OrderLogEntry(f"退款-业务系统处理成功,院内退款单号:{voucher}", spec_time(refund.updated_at)))
+            log.append(
+                OrderLogEntry(
+                    description=f"退款-业务系统处理成功,院内退款单号:{voucher}",
+                    create_time=spec_time(refund.updated_at),
+                )
+            )
         if state is RefundState.SUCCEEDED and refund.succeeded_at is not None:
             log.append(
                 OrderLogEntry(
-                    f"费用退还成功,第三方单据号:{refund.provider_refund_id or ''}", spec_time(refund.succeeded_at)
+                    description=f"费用退还成功,第三方单据号:{refund.provider_refund_id or ''}",
+                    create_time=spec_time(refund.succeeded_at),
                 )
             )
-            log.append(OrderLogEntry("退款成功", spec_time(refund.succeeded_at)))
+            log.append(OrderLogEntry(description="退款成功", create_time=spec_time(refund.succeeded_at)))
         elif state is not RefundState.PENDING and state is not RefundState.AWAITING_HIS:
-            log.append(OrderLogEntry(REFUND_STATE_DESCRIPTIONS[state], spec_time(refund.updated_at)))
+            log.append(
+                OrderLogEntry(description=REFUND_STATE_DESCRIPTIONS[state], create_time=spec_time(refund.updated_at))
+            )
         return RefundRecord(
             refund_success=state is RefundState.SUCCEEDED,
             out_trade_no=refund.out_refund_no,

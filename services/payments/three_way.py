@@ -18,14 +18,18 @@ What each side must show, by the ledger's state of the order:
 - PARKED: always listed (``parked``): an operator must decide.
 - CREATED / CANCELLED: nothing anywhere; a payment at the provider or the hospital is ``state_differs``.
 
-The comparison (`compare`) is pure; `ThreeWayCheck.run` gathers the three sides and calls it.
+The comparison (`compare`) is pure and made of small pure functions, one question each: what the other
+sides show of an order (`index_evidence`), its line (`payment_line`), what disagrees about its payment
+(`payment_mismatches`) and about each of its refunds (`refund_line`, `refund_mismatches`), then what
+the provider or a hospital shows that the ledger does not know (`unknown_*`). `ThreeWayCheck.run`
+gathers the three sides and calls it.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -73,7 +77,7 @@ class MismatchKind(StrEnum):
     """The ledger parked the order or refund for operators."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LedgerRefund:
     out_refund_no: str
     amount: Decimal
@@ -82,7 +86,7 @@ class LedgerRefund:
     his_refund_no: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LedgerOrder:
     """What the ledger holds of one order, as the check needs it."""
 
@@ -106,13 +110,19 @@ class LedgerOrder:
             online_amount=order.online_amount,
             paid_at=order.paid_at,
             refunds=tuple(
-                LedgerRefund(r.out_refund_no, r.amount, RefundState(r.state), r.succeeded_at, his_refund_no(order, r))
+                LedgerRefund(
+                    out_refund_no=r.out_refund_no,
+                    amount=r.amount,
+                    state=RefundState(r.state),
+                    succeeded_at=r.succeeded_at,
+                    his_refund_no=his_refund_no(order, r),
+                )
                 for r in refunds
             ),
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HospitalRecord:
     """A transaction as the hospital recorded it (14.2.1 / 14.2.2 / 14.2.3); refunds are negative."""
 
@@ -129,7 +139,7 @@ class HospitalRecord:
         return bool(self.refund_no) or self.amount < 0
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class HospitalSide:
     """One hospital's records for the check, or why there are none."""
 
@@ -138,7 +148,7 @@ class HospitalSide:
     error: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Mismatch:
     kind: MismatchKind
     hospital_id: str | None
@@ -153,24 +163,24 @@ class Mismatch:
     detail: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CheckedLine:
     """One payment or refund of the day, with what each side says (None: that side has nothing)."""
 
     hospital_id: str | None
     out_trade_no: str
-    out_refund_no: str | None
-    ledger_state: str | None
-    ledger_amount: Decimal | None
+    out_refund_no: str | None = None
+    ledger_state: str | None = None
+    ledger_amount: Decimal | None = None
     """The money the ledger says moved (payments positive, refunds negative); None: none."""
-    provider_amount: Decimal | None
-    hospital_amount: Decimal | None
-    in_day: bool
+    provider_amount: Decimal | None = None
+    hospital_amount: Decimal | None = None
+    in_day: bool = False
     """The ledger's money moved on the day checked (counts in ledger_total)."""
-    in_flight: bool
+    in_flight: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ThreeWayReport:
     day: date
     hospital_ids: tuple[str, ...]
@@ -195,6 +205,43 @@ class ThreeWayReport:
         return not self.mismatches and not self.hospital_errors and self.provider_error is None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Evidence:
+    """The provider's bill and the hospitals' records, indexed by the numbers the ledger knows them by."""
+
+    provider_checked: bool
+    """The provider's bill was read (False: its side is not checked)."""
+    provider_payments: Mapping[str, Sequence[BillRow]]
+    """Payment lines by out_trade_no."""
+    provider_refunds: Mapping[str, Sequence[BillRow]]
+    """Refund lines by out_refund_no."""
+    hospital_payments: Mapping[tuple[str, str], Sequence[HospitalRecord]]
+    """A hospital's payment records by (hospital id, trade number)."""
+    hospital_refunds: Mapping[tuple[str, str], Sequence[HospitalRecord]]
+    """A hospital's refund records by (hospital id, trade number)."""
+    checked_hospitals: frozenset[str]
+    """Hospitals whose records were read."""
+
+    def payments_at_provider(self, order: LedgerOrder) -> Sequence[BillRow]:
+        return self.provider_payments.get(order.out_trade_no, ())
+
+    def payments_at_hospital(self, order: LedgerOrder) -> Sequence[HospitalRecord]:
+        return self.hospital_payments.get((order.hospital_id, order.out_trade_no), ())
+
+    def refunds_at_hospital(self, order: LedgerOrder) -> Sequence[HospitalRecord]:
+        return self.hospital_refunds.get((order.hospital_id, order.out_trade_no), ())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderCheck:
+    """What one ledger order gives the report: its lines, its mismatches, and the hospital's refund
+    records it accounts for (held by identity: a hospital may record two equal refunds)."""
+
+    lines: tuple[CheckedLine, ...]
+    mismatches: tuple[Mismatch, ...]
+    accounted_refunds: tuple[HospitalRecord, ...]
+
+
 def beijing_day(moment: datetime | None, day: date) -> bool:
     return moment is not None and moment.astimezone(CHINA_TIME).date() == day
 
@@ -209,18 +256,352 @@ def _total(amounts: Iterable[Decimal]) -> Decimal:
     return sum(amounts, ZERO)
 
 
+def _total_or_none(amounts: Sequence[Decimal]) -> Decimal | None:
+    """The sum of a side's amounts; None when that side has nothing."""
+    return _total(amounts) if amounts else None
+
+
 def _mismatch(line: CheckedLine, kind: MismatchKind, detail: str) -> Mismatch:
     return Mismatch(
-        kind,
-        line.hospital_id,
-        line.out_trade_no,
-        line.out_refund_no,
-        line.ledger_amount,
-        line.provider_amount,
-        line.hospital_amount,
-        line.ledger_state,
-        detail,
+        kind=kind,
+        hospital_id=line.hospital_id,
+        out_trade_no=line.out_trade_no,
+        out_refund_no=line.out_refund_no,
+        ledger_amount=line.ledger_amount,
+        provider_amount=line.provider_amount,
+        hospital_amount=line.hospital_amount,
+        ledger_state=line.ledger_state,
+        detail=detail,
     )
+
+
+def is_provider_refund(row: BillRow) -> bool:
+    return row.state == "REFUND" and bool(row.out_refund_no)
+
+
+def provider_signed_amount(row: BillRow) -> Decimal:
+    """A bill line's money as the report counts it: payments positive, refunds negative."""
+    return -row.refund_amount if is_provider_refund(row) else row.amount
+
+
+def index_evidence(provider_rows: Sequence[BillRow] | None, hospitals: Sequence[HospitalSide]) -> Evidence:
+    """The provider's and the hospitals' records by the numbers the ledger knows them by."""
+    provider_payments: dict[str, list[BillRow]] = defaultdict(list)
+    provider_refunds: dict[str, list[BillRow]] = defaultdict(list)
+    for row in provider_rows or []:
+        if is_provider_refund(row):
+            provider_refunds[row.out_refund_no or ""].append(row)
+        else:
+            provider_payments[row.out_trade_no].append(row)
+    hospital_payments: dict[tuple[str, str], list[HospitalRecord]] = defaultdict(list)
+    hospital_refunds: dict[tuple[str, str], list[HospitalRecord]] = defaultdict(list)
+    for side in hospitals:
+        for record in side.records:
+            target = hospital_refunds if record.is_refund else hospital_payments
+            target[(side.hospital_id, record.trade_no)].append(record)
+    return Evidence(
+        provider_checked=provider_rows is not None,
+        provider_payments=dict(provider_payments),
+        provider_refunds=dict(provider_refunds),
+        hospital_payments=dict(hospital_payments),
+        hospital_refunds=dict(hospital_refunds),
+        checked_hospitals=frozenset(side.hospital_id for side in hospitals if side.error is None),
+    )
+
+
+# -- one order's payment ------------------------------------------------------------------------
+
+
+def payment_line(order: LedgerOrder, evidence: Evidence, day: date) -> CheckedLine | None:
+    """The order's payment line, or None when no side has anything of it for the day."""
+    prov = evidence.payments_at_provider(order)
+    hosp = evidence.payments_at_hospital(order)
+    pay_in_day = order.moved_money and beijing_day(order.paid_at, day)
+    named_today = bool(prov) or any(r.from_day for r in (*hosp, *evidence.refunds_at_hospital(order)))
+    in_flight = order.state in IN_FLIGHT_ORDER_STATES
+    parked_with_money = order.moved_money and order.state is OrderState.PARKED
+    if not (pay_in_day or named_today or in_flight or parked_with_money):
+        return None
+    return CheckedLine(
+        hospital_id=order.hospital_id,
+        out_trade_no=order.out_trade_no,
+        ledger_state=order.state.value,
+        ledger_amount=order.online_amount if order.moved_money else None,
+        provider_amount=_total_or_none([r.amount for r in prov]),
+        hospital_amount=_total_or_none([r.amount for r in hosp]),
+        in_day=pay_in_day,
+        in_flight=in_flight,
+    )
+
+
+def provider_payment_mismatch(order: LedgerOrder, line: CheckedLine, prov: Sequence[BillRow]) -> Mismatch | None:
+    """A paid order against the provider's bill: missing on the day, or another amount."""
+    if not prov:
+        if line.in_day:
+            return _mismatch(line, MismatchKind.MISSING_AT_PROVIDER, "the provider's bill has no such payment")
+        return None
+    if len(prov) > 1 or line.provider_amount != order.online_amount:
+        return _mismatch(line, MismatchKind.AMOUNT_DIFFERS, "the provider's bill shows another amount")
+    return None
+
+
+def notified_at_hospital_mismatch(
+    order: LedgerOrder, line: CheckedLine, hosp: Sequence[HospitalRecord]
+) -> Mismatch | None:
+    """A NOTIFIED order needs exactly one complete record of its amount at the hospital."""
+    if not hosp:
+        return _mismatch(line, MismatchKind.MISSING_AT_HOSPITAL, "the hospital has no record of the payment")
+    if len(hosp) > 1:
+        return _mismatch(line, MismatchKind.APPLIED_TWICE, f"the hospital recorded it {len(hosp)} times")
+    if hosp[0].amount != order.online_amount:
+        return _mismatch(line, MismatchKind.AMOUNT_DIFFERS, "the hospital recorded another amount")
+    if not hosp[0].complete:
+        return _mismatch(line, MismatchKind.STATE_DIFFERS, "the hospital says the payment is not complete")
+    return None
+
+
+def refunded_at_hospital_mismatch(
+    line: CheckedLine, hosp: Sequence[HospitalRecord], hosp_refunds: Sequence[HospitalRecord]
+) -> Mismatch | None:
+    """A REFUNDED order (never applied): nothing net at the hospital."""
+    net = _total(r.amount for r in hosp) + _total(r.amount for r in hosp_refunds)
+    if hosp and net != 0:
+        return _mismatch(line, MismatchKind.STATE_DIFFERS, "refunded in the ledger, applied at the hospital")
+    return None
+
+
+def unpaid_mismatches(line: CheckedLine, prov: Sequence[BillRow], hosp: Sequence[HospitalRecord]) -> list[Mismatch]:
+    """An order that moved no money (CREATED, CANCELLED): a payment anywhere else differs."""
+    found = []
+    if prov:
+        found.append(_mismatch(line, MismatchKind.STATE_DIFFERS, "unpaid in the ledger, paid at the provider"))
+    if hosp:
+        found.append(_mismatch(line, MismatchKind.STATE_DIFFERS, "unpaid in the ledger, applied at the hospital"))
+    return found
+
+
+def payment_mismatches(order: LedgerOrder, line: CheckedLine, evidence: Evidence) -> list[Mismatch]:
+    """What disagrees about the order's payment (nothing while it is in flight)."""
+    prov = evidence.payments_at_provider(order)
+    hosp = evidence.payments_at_hospital(order)
+    if line.in_flight:
+        return []
+    if order.state is OrderState.PARKED:
+        return [_mismatch(line, MismatchKind.PARKED, "the ledger parked the order: an operator decides")]
+    if not order.moved_money:
+        return unpaid_mismatches(line, prov, hosp)
+    found: list[Mismatch | None] = []
+    if evidence.provider_checked and order.online_amount > 0:
+        found.append(provider_payment_mismatch(order, line, prov))
+    if order.hospital_id in evidence.checked_hospitals:
+        if order.state is OrderState.NOTIFIED:
+            found.append(notified_at_hospital_mismatch(order, line, hosp))
+        elif order.state is OrderState.REFUNDED:
+            found.append(refunded_at_hospital_mismatch(line, hosp, evidence.refunds_at_hospital(order)))
+    return [m for m in found if m is not None]
+
+
+def refunds_accounted_by_payment(
+    order: LedgerOrder, line: CheckedLine, evidence: Evidence
+) -> tuple[HospitalRecord, ...]:
+    """A REFUNDED order's hospital refund records undo its payment there: none is unknown to the ledger."""
+    if (
+        line.in_flight
+        or order.state is not OrderState.REFUNDED
+        or not order.moved_money
+        or order.hospital_id not in evidence.checked_hospitals
+    ):
+        return ()
+    return tuple(evidence.refunds_at_hospital(order))
+
+
+# -- one order's refunds ------------------------------------------------------------------------
+
+
+def match_hospital_refund(refund: LedgerRefund, candidates: Sequence[HospitalRecord]) -> HospitalRecord | None:
+    """The hospital's record of an after-sale refund: under our number or its voucher, else of the same
+    amount, else (when the hospital numbers none of its refunds) the first one left."""
+    numbers = {refund.out_refund_no, refund.his_refund_no} - {None}
+    by_number = next((r for r in candidates if r.refund_no in numbers), None)
+    if by_number is not None:
+        return by_number
+    by_amount = next((r for r in candidates if -r.amount == refund.amount), None)
+    if by_amount is not None:
+        return by_amount
+    if candidates and all(not r.refund_no for r in candidates):
+        return candidates[0]
+    return None
+
+
+def refund_in_day(refund: LedgerRefund, day: date) -> bool:
+    return refund.state is RefundState.SUCCEEDED and beijing_day(refund.succeeded_at, day)
+
+
+def refund_listed(refund: LedgerRefund, evidence: Evidence, day: date) -> bool:
+    """A refund is in the report when it succeeded on the day, the provider lists it, or it is not done."""
+    return (
+        refund_in_day(refund, day)
+        or refund.out_refund_no in evidence.provider_refunds
+        or refund.state in IN_FLIGHT_REFUND_STATES
+        or refund.state is RefundState.PARKED
+    )
+
+
+def refund_line(
+    order: LedgerOrder,
+    refund: LedgerRefund,
+    evidence: Evidence,
+    day: date,
+    hospital_record: HospitalRecord | None,
+) -> CheckedLine:
+    """The refund's line: what the ledger, the provider and the hospital (its matched record) say."""
+    prov = evidence.provider_refunds.get(refund.out_refund_no, ())
+    succeeded = refund.state is RefundState.SUCCEEDED
+    return CheckedLine(
+        hospital_id=order.hospital_id,
+        out_trade_no=order.out_trade_no,
+        out_refund_no=refund.out_refund_no,
+        ledger_state=refund.state.value,
+        ledger_amount=-refund.amount if succeeded else None,
+        provider_amount=-_total(r.refund_amount for r in prov) if prov else None,
+        hospital_amount=-abs(hospital_record.amount) if hospital_record is not None else None,
+        in_day=refund_in_day(refund, day),
+        in_flight=refund.state in IN_FLIGHT_REFUND_STATES,
+    )
+
+
+def refund_mismatches(
+    order: LedgerOrder, refund: LedgerRefund, line: CheckedLine, evidence: Evidence
+) -> list[Mismatch]:
+    """What disagrees about one refund (nothing while it is in flight)."""
+    if line.in_flight:
+        return []
+    if refund.state is RefundState.PARKED:
+        return [_mismatch(line, MismatchKind.PARKED, "the ledger parked the refund: an operator decides")]
+    at_provider = line.provider_amount is not None
+    if refund.state is not RefundState.SUCCEEDED:
+        if at_provider:
+            detail = f"{refund.state.value} in the ledger, refunded at the provider"
+            return [_mismatch(line, MismatchKind.STATE_DIFFERS, detail)]
+        return []
+    found = []
+    if evidence.provider_checked:
+        if not at_provider and line.in_day:
+            found.append(_mismatch(line, MismatchKind.MISSING_AT_PROVIDER, "the provider's bill has no such refund"))
+        elif at_provider and line.provider_amount != line.ledger_amount:
+            found.append(_mismatch(line, MismatchKind.AMOUNT_DIFFERS, "the provider refunded another amount"))
+    if order.state is OrderState.NOTIFIED and order.hospital_id in evidence.checked_hospitals:
+        if line.hospital_amount is None:
+            found.append(_mismatch(line, MismatchKind.MISSING_AT_HOSPITAL, "the hospital has no record of the refund"))
+        elif line.hospital_amount != line.ledger_amount:
+            detail = "the hospital recorded another refund amount"
+            found.append(_mismatch(line, MismatchKind.AMOUNT_DIFFERS, detail))
+    return found
+
+
+def check_order(order: LedgerOrder, evidence: Evidence, day: date) -> OrderCheck:
+    """One ledger order against the other sides: its payment, then each of its refunds."""
+    lines: list[CheckedLine] = []
+    mismatches: list[Mismatch] = []
+    accounted: list[HospitalRecord] = []
+    line = payment_line(order, evidence, day)
+    if line is not None:
+        lines.append(line)
+        mismatches.extend(payment_mismatches(order, line, evidence))
+        accounted.extend(refunds_accounted_by_payment(order, line, evidence))
+    for refund in order.refunds:
+        if not refund_listed(refund, evidence, day):
+            continue
+        record = None
+        if order.state is OrderState.NOTIFIED and refund.state is RefundState.SUCCEEDED:  # after sale
+            candidates = [r for r in evidence.refunds_at_hospital(order) if not any(r is a for a in accounted)]
+            record = match_hospital_refund(refund, candidates)
+            if record is not None:
+                accounted.append(record)
+        r_line = refund_line(order, refund, evidence, day, record)
+        lines.append(r_line)
+        mismatches.extend(refund_mismatches(order, refund, r_line, evidence))
+    return OrderCheck(lines=tuple(lines), mismatches=tuple(mismatches), accounted_refunds=tuple(accounted))
+
+
+# -- what the ledger does not know --------------------------------------------------------------
+
+
+def unknown_provider_payments(
+    evidence: Evidence, orders: Mapping[str, LedgerOrder]
+) -> list[tuple[CheckedLine, Mismatch]]:
+    """Provider payment lines of orders the ledger does not know (their hospital is unknown)."""
+    found = []
+    for out_trade_no, rows in sorted(evidence.provider_payments.items()):
+        if out_trade_no in orders:
+            continue
+        amount = _total(r.amount for r in rows)
+        line = CheckedLine(hospital_id=None, out_trade_no=out_trade_no, provider_amount=amount)
+        detail = "the provider was paid for an order the ledger does not know"
+        found.append((line, _mismatch(line, MismatchKind.MISSING_IN_LEDGER, detail)))
+    return found
+
+
+def unknown_provider_refunds(
+    evidence: Evidence, orders: Mapping[str, LedgerOrder], scope: frozenset[str], *, include_unattributed: bool
+) -> list[tuple[CheckedLine, Mismatch]]:
+    """Provider refund lines no ledger refund names, of these hospitals' orders (or of no known order)."""
+    known_refunds = {r.out_refund_no for o in orders.values() for r in o.refunds}
+    found = []
+    for out_refund_no, rows in sorted(evidence.provider_refunds.items()):
+        if out_refund_no in known_refunds:
+            continue
+        order = orders.get(rows[0].out_trade_no)
+        hospital_id = order.hospital_id if order is not None else None
+        if hospital_id is None and not include_unattributed:
+            continue
+        if hospital_id is not None and hospital_id not in scope:
+            continue
+        line = CheckedLine(
+            hospital_id=hospital_id,
+            out_trade_no=rows[0].out_trade_no,
+            out_refund_no=out_refund_no,
+            provider_amount=-_total(r.refund_amount for r in rows),
+        )
+        detail = "the provider refunded what the ledger does not know"
+        found.append((line, _mismatch(line, MismatchKind.MISSING_IN_LEDGER, detail)))
+    return found
+
+
+def unknown_hospital_records(
+    hospitals: Sequence[HospitalSide],
+    orders: Mapping[str, LedgerOrder],
+    scope: frozenset[str],
+    accounted: Sequence[HospitalRecord],
+) -> list[tuple[CheckedLine, Mismatch]]:
+    """The day's hospital records (14.2.1) the ledger does not know: a transaction of an order it does
+    not hold, or a refund of a NOTIFIED order that none of its refunds accounts for."""
+    accounted_ids = {id(r) for r in accounted}
+    found = []
+    for side in hospitals:
+        if side.error is not None or side.hospital_id not in scope:
+            continue
+        for record in side.records:
+            if not record.from_day:
+                continue
+            known = orders.get(record.trade_no)
+            if known is not None and known.hospital_id == side.hospital_id:
+                if not record.is_refund or id(record) in accounted_ids or known.state is not OrderState.NOTIFIED:
+                    continue
+                detail = "the hospital refunded what the ledger does not know"
+            else:
+                detail = "the hospital recorded a transaction the ledger does not know"
+            line = CheckedLine(
+                hospital_id=side.hospital_id,
+                out_trade_no=record.trade_no,
+                out_refund_no=record.refund_no,
+                hospital_amount=record.amount,
+            )
+            found.append((line, _mismatch(line, MismatchKind.MISSING_IN_LEDGER, detail)))
+    return found
+
+
+# -- the report ---------------------------------------------------------------------------------
 
 
 def compare(
@@ -234,271 +615,27 @@ def compare(
     provider_error: str | None = None,
 ) -> ThreeWayReport:
     """Set the three sides beside each other (pure: everything was gathered before)."""
-    scope = set(hospital_ids)
+    scope = frozenset(hospital_ids)
     orders = {o.out_trade_no: o for o in ledger}
-    refund_owner = {r.out_refund_no: o for o in orders.values() for r in o.refunds}
-    provider_payments: dict[str, list[BillRow]] = defaultdict(list)
-    provider_refunds: dict[str, list[BillRow]] = defaultdict(list)
-    for row in provider_rows or []:
-        if row.state == "REFUND" and row.out_refund_no:
-            provider_refunds[row.out_refund_no].append(row)
-        else:
-            provider_payments[row.out_trade_no].append(row)
-    sides = {side.hospital_id: side for side in hospitals}
-    hospital_payments: dict[tuple[str, str], list[HospitalRecord]] = defaultdict(list)
-    hospital_refunds: dict[tuple[str, str], list[HospitalRecord]] = defaultdict(list)
-    for side in hospitals:
-        for record in side.records:
-            target = hospital_refunds if record.is_refund else hospital_payments
-            target[(side.hospital_id, record.trade_no)].append(record)
-
+    evidence = index_evidence(provider_rows, hospitals)
     lines: list[CheckedLine] = []
     mismatches: list[Mismatch] = []
-    matched_hospital_refunds: set[int] = set()
-
-    def hospital_checked(hospital_id: str) -> bool:
-        side = sides.get(hospital_id)
-        return side is not None and side.error is None
-
+    accounted: list[HospitalRecord] = []
     for order in sorted(orders.values(), key=lambda o: o.out_trade_no):
         if order.hospital_id not in scope:
             continue
-        key = (order.hospital_id, order.out_trade_no)
-        prov = provider_payments.get(order.out_trade_no, [])
-        hosp = hospital_payments.get(key, [])
-        hosp_refunds = hospital_refunds.get(key, [])
-        pay_in_day = order.moved_money and beijing_day(order.paid_at, day)
-        named_today = bool(prov) or any(r.from_day for r in hosp + hosp_refunds)
-        in_flight = order.state in IN_FLIGHT_ORDER_STATES
-        if pay_in_day or named_today or in_flight or (order.moved_money and order.state is OrderState.PARKED):
-            ledger_amount = order.online_amount if order.moved_money else None
-            prov_amount = _total(r.amount for r in prov) if prov else None
-            hosp_amount = _total(r.amount for r in hosp) if hosp else None
-            line = CheckedLine(
-                order.hospital_id,
-                order.out_trade_no,
-                None,
-                order.state.value,
-                ledger_amount,
-                prov_amount,
-                hosp_amount,
-                pay_in_day,
-                in_flight,
-            )
-            lines.append(line)
-
-            if in_flight:
-                pass
-            elif order.state is OrderState.PARKED:
-                mismatches.append(
-                    _mismatch(line, MismatchKind.PARKED, "the ledger parked the order: an operator decides")
-                )
-            elif order.moved_money:
-                if provider_rows is not None and order.online_amount > 0:
-                    if not prov and pay_in_day:
-                        mismatches.append(
-                            _mismatch(line, MismatchKind.MISSING_AT_PROVIDER, "the provider's bill has no such payment")
-                        )
-                    elif prov and (len(prov) > 1 or prov_amount != order.online_amount):
-                        mismatches.append(
-                            _mismatch(line, MismatchKind.AMOUNT_DIFFERS, "the provider's bill shows another amount")
-                        )
-                if hospital_checked(order.hospital_id):
-                    if order.state is OrderState.NOTIFIED:
-                        if not hosp:
-                            mismatches.append(
-                                _mismatch(
-                                    line, MismatchKind.MISSING_AT_HOSPITAL, "the hospital has no record of the payment"
-                                )
-                            )
-                        elif len(hosp) > 1:
-                            mismatches.append(
-                                _mismatch(
-                                    line, MismatchKind.APPLIED_TWICE, f"the hospital recorded it {len(hosp)} times"
-                                )
-                            )
-                        elif hosp[0].amount != order.online_amount:
-                            mismatches.append(
-                                _mismatch(line, MismatchKind.AMOUNT_DIFFERS, "the hospital recorded another amount")
-                            )
-                        elif not hosp[0].complete:
-                            mismatches.append(
-                                _mismatch(
-                                    line, MismatchKind.STATE_DIFFERS, "the hospital says the payment is not complete"
-                                )
-                            )
-                    elif order.state is OrderState.REFUNDED:
-                        net = _total(r.amount for r in hosp) + _total(r.amount for r in hosp_refunds)
-                        if hosp and net != 0:
-                            mismatches.append(
-                                _mismatch(
-                                    line, MismatchKind.STATE_DIFFERS, "refunded in the ledger, applied at the hospital"
-                                )
-                            )
-                        matched_hospital_refunds.update(id(r) for r in hosp_refunds)
-            else:
-                if prov:
-                    mismatches.append(
-                        _mismatch(line, MismatchKind.STATE_DIFFERS, "unpaid in the ledger, paid at the provider")
-                    )
-                if hosp:
-                    mismatches.append(
-                        _mismatch(line, MismatchKind.STATE_DIFFERS, "unpaid in the ledger, applied at the hospital")
-                    )
-
-        for refund in order.refunds:
-            prov_r = provider_refunds.get(refund.out_refund_no, [])
-            succeeded = refund.state is RefundState.SUCCEEDED
-            refund_in_day = succeeded and beijing_day(refund.succeeded_at, day)
-            refund_in_flight = refund.state in IN_FLIGHT_REFUND_STATES
-            if not (refund_in_day or prov_r or refund_in_flight or refund.state is RefundState.PARKED):
-                continue
-            after_sale = order.state is OrderState.NOTIFIED
-            hosp_match: HospitalRecord | None = None
-            if after_sale and succeeded:
-                numbers = {refund.out_refund_no, refund.his_refund_no} - {None}
-                candidates = [r for r in hosp_refunds if id(r) not in matched_hospital_refunds]
-                hosp_match = next((r for r in candidates if r.refund_no in numbers), None) or next(
-                    (r for r in candidates if -r.amount == refund.amount), None
-                )
-                if hosp_match is None and candidates and all(not r.refund_no for r in candidates):
-                    hosp_match = candidates[0]
-                if hosp_match is not None:
-                    matched_hospital_refunds.add(id(hosp_match))
-            r_ledger = -refund.amount if succeeded else None
-            r_prov = -_total(r.refund_amount for r in prov_r) if prov_r else None
-            r_hosp = -abs(hosp_match.amount) if hosp_match is not None else None
-            line = CheckedLine(
-                order.hospital_id,
-                order.out_trade_no,
-                refund.out_refund_no,
-                refund.state.value,
-                r_ledger,
-                r_prov,
-                r_hosp,
-                refund_in_day,
-                refund_in_flight,
-            )
-            lines.append(line)
-
-            if refund_in_flight:
-                continue
-            if refund.state is RefundState.PARKED:
-                mismatches.append(
-                    _mismatch(line, MismatchKind.PARKED, "the ledger parked the refund: an operator decides")
-                )
-            elif succeeded:
-                if provider_rows is not None:
-                    if not prov_r and refund_in_day:
-                        mismatches.append(
-                            _mismatch(line, MismatchKind.MISSING_AT_PROVIDER, "the provider's bill has no such refund")
-                        )
-                    elif prov_r and r_prov != r_ledger:
-                        mismatches.append(
-                            _mismatch(line, MismatchKind.AMOUNT_DIFFERS, "the provider refunded another amount")
-                        )
-                if after_sale and hospital_checked(order.hospital_id):
-                    if hosp_match is None:
-                        mismatches.append(
-                            _mismatch(
-                                line, MismatchKind.MISSING_AT_HOSPITAL, "the hospital has no record of the refund"
-                            )
-                        )
-                    elif r_hosp != r_ledger:
-                        mismatches.append(
-                            _mismatch(line, MismatchKind.AMOUNT_DIFFERS, "the hospital recorded another refund amount")
-                        )
-            elif prov_r:
-                mismatches.append(
-                    _mismatch(
-                        line,
-                        MismatchKind.STATE_DIFFERS,
-                        f"{refund.state.value} in the ledger, refunded at the provider",
-                    )
-                )
-
-    # What the provider or the hospitals show and the ledger does not.
-    for out_trade_no, rows in sorted(provider_payments.items()):
-        known = orders.get(out_trade_no)
-        if known is not None:
-            continue
-        if include_unattributed:
-            amount = _total(r.amount for r in rows)
-            lines.append(CheckedLine(None, out_trade_no, None, None, None, amount, None, False, False))
-            mismatches.append(
-                Mismatch(
-                    MismatchKind.MISSING_IN_LEDGER,
-                    None,
-                    out_trade_no,
-                    provider_amount=amount,
-                    detail="the provider was paid for an order the ledger does not know",
-                )
-            )
-    for out_refund_no, rows in sorted(provider_refunds.items()):
-        owner = refund_owner.get(out_refund_no)
-        if owner is not None:
-            continue
-        order_of_row = orders.get(rows[0].out_trade_no)
-        hospital_id = order_of_row.hospital_id if order_of_row is not None else None
-        if (hospital_id is None and not include_unattributed) or (hospital_id is not None and hospital_id not in scope):
-            continue
-        amount = -_total(r.refund_amount for r in rows)
-        lines.append(
-            CheckedLine(hospital_id, rows[0].out_trade_no, out_refund_no, None, None, amount, None, False, False)
-        )
-        mismatches.append(
-            Mismatch(
-                MismatchKind.MISSING_IN_LEDGER,
-                hospital_id,
-                rows[0].out_trade_no,
-                out_refund_no,
-                provider_amount=amount,
-                detail="the provider refunded what the ledger does not know",
-            )
-        )
-    for side in hospitals:
-        if side.error is not None or side.hospital_id not in scope:
-            continue
-        for record in side.records:
-            if not record.from_day:
-                continue
-            known = orders.get(record.trade_no)
-            if known is not None and known.hospital_id == side.hospital_id:
-                if (
-                    not record.is_refund
-                    or id(record) in matched_hospital_refunds
-                    or known.state is not OrderState.NOTIFIED
-                ):
-                    continue
-                detail = "the hospital refunded what the ledger does not know"
-            else:
-                detail = "the hospital recorded a transaction the ledger does not know"
-            lines.append(
-                CheckedLine(
-                    side.hospital_id, record.trade_no, record.refund_no, None, None, None, record.amount, False, False
-                )
-            )
-            mismatches.append(
-                Mismatch(
-                    MismatchKind.MISSING_IN_LEDGER,
-                    side.hospital_id,
-                    record.trade_no,
-                    record.refund_no,
-                    hospital_amount=record.amount,
-                    detail=detail,
-                )
-            )
-
-    ledger_total = _total(line.ledger_amount for line in lines if line.in_day and line.ledger_amount is not None)
+        checked = check_order(order, evidence, day)
+        lines.extend(checked.lines)
+        mismatches.extend(checked.mismatches)
+        accounted.extend(checked.accounted_refunds)
+    unknown = [
+        *(unknown_provider_payments(evidence, orders) if include_unattributed else []),
+        *unknown_provider_refunds(evidence, orders, scope, include_unattributed=include_unattributed),
+        *unknown_hospital_records(hospitals, orders, scope, accounted),
+    ]
+    lines.extend(line for line, _ in unknown)
+    mismatches.extend(mismatch for _, mismatch in unknown)
     attributed = {o.out_trade_no for o in orders.values() if o.hospital_id in scope}
-    provider_total = _total(
-        (r.amount if not (r.state == "REFUND" and r.out_refund_no) else -r.refund_amount)
-        for r in provider_rows or []
-        if r.out_trade_no in attributed
-    )
-    hospital_total = _total(
-        r.amount for side in hospitals if side.hospital_id in scope for r in side.records if r.from_day
-    )
     return ThreeWayReport(
         day=day,
         hospital_ids=tuple(hospital_ids),
@@ -506,9 +643,9 @@ def compare(
         mismatches=tuple(mismatches),
         hospital_errors={side.hospital_id: side.error for side in hospitals if side.error is not None},
         provider_error=provider_error,
-        ledger_total=ledger_total,
-        provider_total=provider_total,
-        hospital_total=hospital_total,
+        ledger_total=_total(line.ledger_amount for line in lines if line.in_day and line.ledger_amount is not None),
+        provider_total=_total(provider_signed_amount(r) for r in provider_rows or [] if r.out_trade_no in attributed),
+        hospital_total=_total(r.amount for s in hospitals if s.hospital_id in scope for r in s.records if r.from_day),
     )
 
 
@@ -543,7 +680,15 @@ class HisHospitalRecords:
         except HisNoData:
             return []
         return [
-            HospitalRecord(r.trade_no, r.amount, r.complete, r.refund_no or None, r.trade_time, True) for r in records
+            HospitalRecord(
+                trade_no=r.trade_no,
+                amount=r.amount,
+                complete=r.complete,
+                refund_no=r.refund_no or None,
+                trade_time=r.trade_time,
+                from_day=True,
+            )
+            for r in records
         ]
 
     async def order_records(self, hospital_id: str, out_trade_no: str) -> list[HospitalRecord]:
@@ -557,7 +702,9 @@ class HisHospitalRecords:
         except HisNoData:
             return []
         return [
-            HospitalRecord(r.trade_no, r.amount, r.complete, None, r.trade_time, False)
+            HospitalRecord(
+                trade_no=r.trade_no, amount=r.amount, complete=r.complete, trade_time=r.trade_time, from_day=False
+            )
             for r in records
             if r.trade_no == out_trade_no
         ]
@@ -573,7 +720,13 @@ class HisHospitalRecords:
         except HisNoData:
             return None
         # 14.2.3's example writes the refunded amount positive: a refund is negative here.
-        return HospitalRecord(record.trade_no, -abs(record.amount), record.complete, record.refund_no, "", False)
+        return HospitalRecord(
+            trade_no=record.trade_no,
+            amount=-abs(record.amount),
+            complete=record.complete,
+            refund_no=record.refund_no,
+            from_day=False,
+        )
 
 
 class ThreeWayCheck:
@@ -659,7 +812,7 @@ class ThreeWayCheck:
         return {o.out_trade_no: LedgerOrder.of(o, refunds.get(o.id, [])) for o in orders}
 
     async def _hospital_side(self, hospital_id: str, day: date, ledger: dict[str, LedgerOrder]) -> HospitalSide:
-        side = HospitalSide(hospital_id)
+        side = HospitalSide(hospital_id=hospital_id)
         start = f"{day:%Y-%m-%d} 00:00:00"
         end = f"{day:%Y-%m-%d} 23:59:59"
         try:
@@ -692,6 +845,7 @@ class ThreeWayCheck:
 
 __all__ = [
     "CheckedLine",
+    "Evidence",
     "HisHospitalRecords",
     "HospitalRecord",
     "HospitalRecords",
@@ -700,6 +854,7 @@ __all__ = [
     "LedgerRefund",
     "Mismatch",
     "MismatchKind",
+    "OrderCheck",
     "ThreeWayCheck",
     "ThreeWayReport",
     "compare",

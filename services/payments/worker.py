@@ -30,8 +30,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -66,6 +68,69 @@ REFUND_QUERY_JOB: Final = "refund_query"
 PROVIDER_REFUND_JOB: Final = "provider_refund"
 REFUNDABLE: Final = "refundable"
 NONREFUNDABLE: Final = "nonrefundable"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobOutcome:
+    """How a job ends, in one value `OutboxWorker._finish` applies in one transaction.
+
+    Build it with the named constructors; each says what happens to the order (and its refund).
+    """
+
+    to_state: OrderState | None = None
+    """The order's next state; None: it stays."""
+    reason: str | None = None
+    """Why (the order's state_reason)."""
+    note: str | None = None
+    """Kept as the job's last error; a note says the job ended without acting (the order is not checked)."""
+    his_serial: str | None = None
+    """The hospital's serial of the applied payment (NOTIFIED)."""
+    then: tuple[str, str] | None = None
+    """The next job: (kind, dedupe key)."""
+    start_refund: bool = False
+    """Refund the whole online part through the provider (REFUNDING)."""
+    refund_state: RefundState | None = None
+    """The job's refund's new state."""
+    provider_refund_id: str | None = None
+
+    @classmethod
+    def nothing_to_do(cls, note: str) -> JobOutcome:
+        """The job ends and the order is left as it is."""
+        return cls(note=note)
+
+    @classmethod
+    def notified(cls, reason: str, *, his_serial: str | None = None) -> JobOutcome:
+        """The hospital applied the payment."""
+        return cls(to_state=OrderState.NOTIFIED, reason=reason, his_serial=his_serial)
+
+    @classmethod
+    def parked(cls, reason: str, *, refund_state: RefundState | None = None) -> JobOutcome:
+        """An operator decides; the job's refund, if any, takes `refund_state`."""
+        return cls(to_state=OrderState.PARKED, reason=reason, refund_state=refund_state)
+
+    @classmethod
+    def next_job(cls, reason: str, then: tuple[str, str]) -> JobOutcome:
+        """The order stays, with its reason, and another job follows."""
+        return cls(reason=reason, then=then)
+
+    @classmethod
+    def start_refunding(cls, reason: str) -> JobOutcome:
+        """The hospital did not apply it: REFUNDING, and the provider's refund of the online part."""
+        return cls(to_state=OrderState.REFUNDING, reason=reason, start_refund=True)
+
+    @classmethod
+    def refunded(cls, reason: str, *, provider_refund_id: str | None) -> JobOutcome:
+        """The provider refunded it: REFUNDED, the refund SUCCEEDED."""
+        return cls(
+            to_state=OrderState.REFUNDED,
+            reason=reason,
+            refund_state=RefundState.SUCCEEDED,
+            provider_refund_id=provider_refund_id,
+        )
+
+    def overtaken(self, note: str) -> JobOutcome:
+        """The order moved meanwhile: nothing of this outcome is applied but its reason."""
+        return dataclasses.replace(self, to_state=None, then=None, start_refund=False, refund_state=None, note=note)
 
 
 class OutboxWorker(AfterSaleSteps):
@@ -152,7 +217,7 @@ class OutboxWorker(AfterSaleSteps):
     async def _notify_his(self, job: OutboxJob) -> None:
         order = await self._order(job)
         if order is None or order.state != OrderState.PAID:
-            await self._finish(job, None, None, "order no longer PAID")
+            await self._finish(job, JobOutcome.nothing_to_do("order no longer PAID"))
             return
         flow = FLOWS[order.flow]
         try:
@@ -160,13 +225,13 @@ class OutboxWorker(AfterSaleSteps):
         except HisError as error:
             await self._notify_failed(job, order, error)
             return
-        await self._finish(job, OrderState.NOTIFIED, f"{order.flow} notified, outPrepayId {serial}", his_serial=serial)
+        await self._finish(job, JobOutcome.notified(f"{order.flow} notified, outPrepayId {serial}", his_serial=serial))
 
     async def _notify_failed(self, job: OutboxJob, order: Order, error: HisError) -> None:
         described = f"{error.code}: {error}"
         applied = await self._his_applied(order)
         if applied:
-            await self._finish(job, OrderState.NOTIFIED, f"14.2.2 shows the payment applied (after {described})")
+            await self._finish(job, JobOutcome.notified(f"14.2.2 shows the payment applied (after {described})"))
             return
         policy = FLOWS[order.flow].policy
         window_over = self._clock.now() >= job.started_at + policy.notify_window
@@ -177,9 +242,10 @@ class OutboxWorker(AfterSaleSteps):
         give_up = policy.on_refusal if refused else policy.on_window_end
         why = f"hospital refused ({described})" if refused else f"no confirmation within the window ({described})"
         if give_up is GiveUp.ASK_REFUNDABLE:
-            await self._finish(job, None, why, then=(REFUND_QUERY_JOB, f"{REFUND_QUERY_JOB}:{order.out_trade_no}"))
+            then = (REFUND_QUERY_JOB, f"{REFUND_QUERY_JOB}:{order.out_trade_no}")
+            await self._finish(job, JobOutcome.next_job(why, then))
         else:
-            await self._finish(job, OrderState.PARKED, why)
+            await self._finish(job, JobOutcome.parked(why))
 
     async def _his_applied(self, order: Order) -> bool | None:
         """Whether 14.2.2 lists the payment as done at the hospital; None when it gives no answer."""
@@ -199,7 +265,7 @@ class OutboxWorker(AfterSaleSteps):
     async def _refund_query(self, job: OutboxJob) -> None:
         order = await self._order(job)
         if order is None or order.state != OrderState.PAID:
-            await self._finish(job, None, None, "order no longer PAID")
+            await self._finish(job, JobOutcome.nothing_to_do("order no longer PAID"))
             return
         flow = FLOWS[order.flow]
         own_query = asks_refundable(flow)  # 5.1.6 for insurance orders; 13.1.1 otherwise
@@ -220,19 +286,19 @@ class OutboxWorker(AfterSaleSteps):
             if processing or self._clock.now() < job.started_at + window:
                 await self._retry(job, f"{section} {error.code}: {error}")
             else:
-                await self._finish(job, OrderState.PARKED, f"{section} gave no answer within the window ({error.code})")
+                await self._finish(job, JobOutcome.parked(f"{section} gave no answer within the window ({error.code})"))
             return
         if answer.strip() == NONREFUNDABLE and flow.policy.nonrefundable_means_applied:
-            await self._finish(job, OrderState.NOTIFIED, f"{section} answered nonrefundable: the hospital applied it")
+            await self._finish(job, JobOutcome.notified(f"{section} answered nonrefundable: the hospital applied it"))
             return
         if answer.strip() != REFUNDABLE:
-            await self._finish(job, OrderState.PARKED, f"{section} answered {answer!r}: not refundable")
+            await self._finish(job, JobOutcome.parked(f"{section} answered {answer!r}: not refundable"))
             return
         if order.unified_pay_amount > 0 and own_query is None:
             # 附六's unified settlement refund is not automated: an operator returns that part.
-            await self._finish(job, OrderState.PARKED, "refundable, but part was paid through the unified platform")
+            await self._finish(job, JobOutcome.parked("refundable, but part was paid through the unified platform"))
             return
-        await self._finish(job, OrderState.REFUNDING, f"{section} answered refundable", start_refund=True)
+        await self._finish(job, JobOutcome.start_refunding(f"{section} answered refundable"))
 
     # -- refund through the provider ------------------------------------------------------------
 
@@ -242,7 +308,7 @@ class OutboxWorker(AfterSaleSteps):
             refunds = [] if order is None else await OrderRepository(session).refunds(order)
         refund = next((r for r in refunds if r.id == job.refund_id), None)
         if order is None or refund is None or order.state != OrderState.REFUNDING:
-            await self._finish(job, None, None, "order no longer REFUNDING")
+            await self._finish(job, JobOutcome.nothing_to_do("order no longer REFUNDING"))
             return
         try:
             result = await self._provider.refund(
@@ -257,22 +323,17 @@ class OutboxWorker(AfterSaleSteps):
             return
         except ProviderRejected as error:
             await self._finish(
-                job, OrderState.PARKED, f"provider refused the refund: {error}", refund_state=RefundState.FAILED
+                job, JobOutcome.parked(f"provider refused the refund: {error}", refund_state=RefundState.FAILED)
             )
             return
         if result.state is ProviderRefundState.PROCESSING:
             await self._retry(job, "provider refund processing")
         elif result.state is ProviderRefundState.SUCCEEDED:
-            await self._finish(
-                job,
-                OrderState.REFUNDED,
-                f"refunded {refund.amount} as {refund.out_refund_no}",
-                refund_state=RefundState.SUCCEEDED,
-                provider_refund_id=result.refund_id,
-            )
+            reason = f"refunded {refund.amount} as {refund.out_refund_no}"
+            await self._finish(job, JobOutcome.refunded(reason, provider_refund_id=result.refund_id))
         else:
             await self._finish(
-                job, OrderState.PARKED, f"provider refund {result.state}", refund_state=RefundState.FAILED
+                job, JobOutcome.parked(f"provider refund {result.state}", refund_state=RefundState.FAILED)
             )
 
     # -- release what an unpaid order holds ---------------------------------------------------------
@@ -280,7 +341,7 @@ class OutboxWorker(AfterSaleSteps):
     async def _expire_unpaid(self, job: OutboxJob) -> None:
         order = await self._order(job)
         if order is None or order.state != OrderState.CREATED:
-            await self._finish(job, None, None, "order no longer CREATED")
+            await self._finish(job, JobOutcome.nothing_to_do("order no longer CREATED"))
             return
         if not await close_trade(self._provider, order.out_trade_no):
             # Paid (its notification is on its way) or no answer: ask again; a paid order ends this job.
@@ -304,7 +365,7 @@ class OutboxWorker(AfterSaleSteps):
         order = await self._order(job)
         flow = None if order is None else releases(FLOWS[order.flow])
         if order is None or flow is None:
-            await self._finish(job, None, None, "nothing to release")
+            await self._finish(job, JobOutcome.nothing_to_do("nothing to release"))
             return
         section = flow.release_section
         try:
@@ -312,14 +373,14 @@ class OutboxWorker(AfterSaleSteps):
         except HisError as error:
             described = f"{section} {error.code}: {error}"
             if isinstance(error, HisRejected) and error.code in RELEASED_ALREADY:
-                await self._finish(job, None, None, f"{section}: nothing held any more ({error.code})")
+                await self._finish(job, JobOutcome.nothing_to_do(f"{section}: nothing held any more ({error.code})"))
             elif is_refusal(error) or self._clock.now() >= job.started_at + RELEASE_WINDOW:
                 log.warning("could not release", extra={"out_trade_no": order.out_trade_no, "code": error.code})
-                await self._finish(job, None, None, f"not released, for operators: {described}")
+                await self._finish(job, JobOutcome.nothing_to_do(f"not released, for operators: {described}"))
             else:
                 await self._retry(job, described)
             return
-        await self._finish(job, None, None, f"released with {section}")
+        await self._finish(job, JobOutcome.nothing_to_do(f"released with {section}"))
 
     # -- bookkeeping ----------------------------------------------------------------------------
 
@@ -339,19 +400,7 @@ class OutboxWorker(AfterSaleSteps):
             delay = retry_delay(stored.attempts) * self._retry_scale
             OutboxRepository.retry(stored, due_at=now + delay, error=error, at=now)
 
-    async def _finish(
-        self,
-        job: OutboxJob,
-        to_state: OrderState | None,
-        reason: str | None,
-        note: str | None = None,
-        *,
-        his_serial: str | None = None,
-        then: tuple[str, str] | None = None,
-        start_refund: bool = False,
-        refund_state: RefundState | None = None,
-        provider_refund_id: str | None = None,
-    ) -> None:
+    async def _finish(self, job: OutboxJob, outcome: JobOutcome) -> None:
         """In one transaction: the order's new state (checked again under lock), the next job, job done."""
         now = self._clock.now()
         async with self._db.session() as session:
@@ -360,22 +409,19 @@ class OutboxWorker(AfterSaleSteps):
             if stored_job is None or stored_job.state != "PENDING":
                 return
             order = None if job.order_id is None else await orders.get_by_id(job.order_id, for_update=True)
-            if order is not None and note is None and order.state != self._expected_state(job):
-                note = f"order became {order.state} meanwhile"
-                to_state = None
-                then = None
-                start_refund = False
-                refund_state = None
+            if order is not None and outcome.note is None and order.state != self._expected_state(job):
+                outcome = outcome.overtaken(f"order became {order.state} meanwhile")
+            to_state, then, refund_state = outcome.to_state, outcome.then, outcome.refund_state
             if order is not None and to_state is not None:
                 if to_state is OrderState.NOTIFIED:
-                    order.his_serial = his_serial
+                    order.his_serial = outcome.his_serial
                     order.notified_at = now
-                await orders.transition(order, to_state, reason=reason or "", at=now)
-            elif order is not None and reason:
-                order.state_reason = reason
+                await orders.transition(order, to_state, reason=outcome.reason or "", at=now)
+            elif order is not None and outcome.reason:
+                order.state_reason = outcome.reason
             if order is not None and then is not None:
                 await outbox.enqueue(kind=then[0], dedupe_key=then[1], order_id=order.id, at=now)
-            if order is not None and start_refund:
+            if order is not None and outcome.start_refund:
                 refund = (
                     await orders.add_refund(
                         order,
@@ -404,10 +450,10 @@ class OutboxWorker(AfterSaleSteps):
                 for refund in await orders.refunds(order):
                     if refund.id == job.refund_id:
                         refund.state = refund_state
-                        refund.provider_refund_id = provider_refund_id
+                        refund.provider_refund_id = outcome.provider_refund_id
                         refund.succeeded_at = now if refund_state is RefundState.SUCCEEDED else None
                         refund.updated_at = now
-            stored_job.last_error = note or stored_job.last_error
+            stored_job.last_error = outcome.note or stored_job.last_error
             OutboxRepository.finish(stored_job, at=now)
 
     @staticmethod
