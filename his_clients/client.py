@@ -3,8 +3,10 @@
     client = HisClient(registry)
     bills = await client.call(QUERY_WAIT_PAY, "253", QueryWaitPayRequest(...), deadline=...)
 
-``deadline`` is an absolute time on the event loop's clock (``loop.time()``); each call also keeps
-its hospital's own ``timeout_s``. Failures are raised as the tree in ``errors.py``.
+``deadline`` is an absolute time on the event loop's clock (``loop.time()``), a required keyword of
+every call (``call``, ``call_for_hospitals``, ``open_file_stream``), so that mypy finds a call made
+without one; ``None`` is said out loud (tests, tools) and leaves only the hospital's ``timeout_s``.
+Each call also keeps its hospital's own ``timeout_s``. Failures are raised as the tree in ``errors.py``.
 """
 
 from __future__ import annotations
@@ -112,7 +114,7 @@ class HisClient:
         hospital_id: str,
         request: RequestT,
         *,
-        deadline: float | None = None,
+        deadline: float | None,
     ) -> ReplyT:
         """Call ``method`` at one hospital and return its parsed reply."""
         hospital = self._hospital(method, hospital_id)
@@ -143,7 +145,7 @@ class HisClient:
         hospital_ids: list[str],
         request: RequestT,
         *,
-        deadline: float | None = None,
+        deadline: float | None,
     ) -> ReplyT:
         """One call carrying ``hospitalId: "id1,id2"`` to the regional endpoint they share.
 
@@ -165,6 +167,8 @@ class HisClient:
         method: HisMethod[RequestT, Any],
         hospital_id: str,
         request: RequestT,
+        *,
+        deadline: float | None,
     ) -> FileStream:
         """Open a file method's byte stream (16.1.4: a GET with query parameters and no envelope).
 
@@ -185,7 +189,7 @@ class HisClient:
             stream = await open_stream(
                 upstream.url_for(method.name),
                 params,
-                timeout_s=upstream.timeout_s,
+                timeout_s=min(upstream.timeout_s, max(self._time_left(deadline), 0.001)),
                 hospital_id=hospital_id,
                 label=method.name,
             )

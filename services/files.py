@@ -149,10 +149,10 @@ async def open_file(ref: FileRef, *, his: HisClient, registry: Registry, deadlin
     except ValidationError:
         raise FileRefused(404, _NOT_FOUND) from None
     try:
-        if ref.kind == "stream" or method.envelope is Envelope.FILE:
-            stream = await his.open_file_stream(method, ref.hospital_id, request)
-            return await _from_stream(stream, ref)
         deadline = asyncio.get_running_loop().time() + deadline_s
+        if ref.kind == "stream" or method.envelope is Envelope.FILE:
+            stream = await his.open_file_stream(method, ref.hospital_id, request, deadline=deadline)
+            return await _from_stream(stream, ref)
         reply = await his.call(method, ref.hospital_id, request, deadline=deadline)
         wire = _wire(reply)
         _check_visible(wire, show_restricted=hospital.show_audited_sensitive_pathology)

@@ -22,6 +22,10 @@ from .config import JobsConfig, beijing_day
 IDENTITY_LIMIT = 160
 """Longer identities in a dedupe key are replaced by their digest (the column holds 255 characters)."""
 
+HIS_CALL_TIMEOUT_S = 30.0
+"""A job's HIS call, retries included, ends by this (HisClient.call requires a deadline); each attempt
+keeps the hospital's own timeout_s. A job has no patient waiting, but a run must not hang on one hospital."""
+
 
 @dataclass(slots=True)
 class RegionalGroup:
@@ -36,13 +40,15 @@ class RegionalGroup:
     _calls: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
 
     async def rows(
-        self, his: HisClient, method: HisMethod[RequestT, Any], request: RequestT, hospital_id: str
+        self, his: HisClient, method: HisMethod[RequestT, Any], request: RequestT, hospital_id: str, *, deadline: float
     ) -> list[Any] | None:
         """This hospital's rows of the group's one call; None when the call cannot be split by hospital."""
         key = f"{method.name}:{json.dumps(request.to_wire(), sort_keys=True, ensure_ascii=False)}"
         call = self._calls.get(key)
         if call is None:
-            call = asyncio.ensure_future(his.call_for_hospitals(method, list(self.hospital_ids), request))
+            call = asyncio.ensure_future(
+                his.call_for_hospitals(method, list(self.hospital_ids), request, deadline=deadline)
+            )
             self._calls[key] = call
         try:
             reply: Any = await asyncio.shield(call)
@@ -68,6 +74,12 @@ class TaskContext:
     survey_links: SurveyLinks
     group: RegionalGroup | None = None
     """The regional group this hospital is asked with, for methods that take several hospital ids."""
+    his_timeout_s: float = HIS_CALL_TIMEOUT_S
+    """How long each HIS call of this hospital's task may take, retries included."""
+
+    def deadline(self) -> float:
+        """The deadline of one HIS call made now (on the event loop's clock)."""
+        return asyncio.get_running_loop().time() + self.his_timeout_s
 
     @property
     def day(self) -> date:
@@ -91,11 +103,11 @@ async def ask(ctx: TaskContext, method: HisMethod[RequestT, ReplyT], request: Re
     """The method's rows at this hospital: 10002 (no data) is none, a single object is one row, and a
     row a regional HIS labels with another hospital's id is left to that hospital's own call."""
     if ctx.group is not None and method.multi_hospital:
-        grouped = await ctx.group.rows(ctx.his, method, request, ctx.hospital_id)
+        grouped = await ctx.group.rows(ctx.his, method, request, ctx.hospital_id, deadline=ctx.deadline())
         if grouped is not None:
             return grouped
     try:
-        reply: Any = await ctx.his.call(method, ctx.hospital_id, request)
+        reply: Any = await ctx.his.call(method, ctx.hospital_id, request, deadline=ctx.deadline())
     except HisNoData:
         return []
     rows: Sequence[Any] = reply if isinstance(reply, list) else [reply] if reply is not None else []

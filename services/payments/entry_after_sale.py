@@ -59,6 +59,7 @@ class AfterSaleEntries(PaymentServiceParts):
             GET_REFUND_BALANCE,
             hospital_id,
             GetRefundBalanceRequest(medical_card_number=medical_card_number, id_card=id_card),
+            deadline=self._his_deadline(),
         )
         wanted = refundable.balance if amount is None else amount
         if wanted <= 0 or wanted > refundable.balance:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,12 @@ class PaymentServiceParts:
     _his: HisClient
     _clock: Clock
     _medical_record_tariff: MedicalRecordTariff
+    _his_timeout_s: float
+    """How long one HIS call of an entry point may take, retries included (PaymentService's ``his_timeout_s``)."""
+
+    def _his_deadline(self) -> float:
+        """The deadline of one HIS call an entry point makes (HisClient.call requires one)."""
+        return asyncio.get_running_loop().time() + self._his_timeout_s
 
     async def _create(
         self,

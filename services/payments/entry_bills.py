@@ -43,6 +43,7 @@ class BillEntries(PaymentServiceParts):
             QUERY_WAIT_PAY,
             hospital_id,
             QueryWaitPayRequest(medical_card_number=medical_card_number, id_card=id_card),
+            deadline=self._his_deadline(),
         )
         balance_payment = require_part(balance_payment, total=quote.amount)
         items = [{"id": item.id, "pres_code": item.pres_code, "amount": str(item.item_amount)} for item in quote.detail]
@@ -113,6 +114,7 @@ class BillEntries(PaymentServiceParts):
                     id_card=id_card,
                     patient_name=patient_name,
                 ),
+                deadline=self._his_deadline(),
             )
         except HisError as error:
             raise QuoteUnavailable("10.1.1 gave no stay", code=error.code) from error
@@ -155,6 +157,7 @@ class BillEntries(PaymentServiceParts):
                 GET_APPLICATION_HOSPITAL_INFORMATION,
                 hospital_id,
                 GetApplicationHospitalInformationRequest(medical_card_number=medical_card_number, id_card=id_card),
+                deadline=self._his_deadline(),
             )
         except HisError as error:
             raise QuoteUnavailable("36.1.1 gave no admission application", code=error.code) from error

@@ -59,6 +59,7 @@ class BookingEntries(PaymentServiceParts):
             PhysicalGetPackageListRequest(
                 id_card=id_card, medical_card_number=medical_card_number, profession_code=profession_code
             ),
+            deadline=self._his_deadline(),
         )
         prices = {package.package_id: package.ac_price for package in packages}
         unknown = [package for package in package_ids if package not in prices]
@@ -110,7 +111,10 @@ class BookingEntries(PaymentServiceParts):
         """
         try:
             projects = await self._his.call(
-                PROJECT_APPT_GET_PROJECT_SCHEDULE, hospital_id, ProjectApptGetProjectScheduleRequest()
+                PROJECT_APPT_GET_PROJECT_SCHEDULE,
+                hospital_id,
+                ProjectApptGetProjectScheduleRequest(),
+                deadline=self._his_deadline(),
             )
         except HisError as error:
             raise QuoteUnavailable("33.1.1 quoted no project", code=error.code) from error
@@ -132,7 +136,7 @@ class BookingEntries(PaymentServiceParts):
             record_id=record_id,
         )
         try:
-            locked = await self._his.call(PROJECT_APPT_SAVE_APPT_INFO, hospital_id, lock)
+            locked = await self._his.call(PROJECT_APPT_SAVE_APPT_INFO, hospital_id, lock, deadline=self._his_deadline())
         except HisError as error:
             raise QuoteUnavailable("33.1.3 refused the slot", code=error.code) from error
         snapshot = {
@@ -184,6 +188,7 @@ class BookingEntries(PaymentServiceParts):
                 SELF_PRESCRIPTION_GET_SELF_HIS_CHARGE_LIST,
                 hospital_id,
                 SelfPrescriptionGetSelfHisChargeListRequest(medical_card_number=medical_card_number, id_card=id_card),
+                deadline=self._his_deadline(),
             )
         except HisError as error:
             raise QuoteUnavailable("29.1.1 quoted no items", code=error.code) from error
@@ -217,6 +222,7 @@ class BookingEntries(PaymentServiceParts):
                 SelfPrescriptionSelfAppointmentDateRequest(
                     medical_card_number=medical_card_number, id_card=id_card, group=selection
                 ),
+                deadline=self._his_deadline(),
             )
         except HisError as error:
             raise QuoteUnavailable("29.1.2 offered no date", code=error.code) from error

@@ -199,6 +199,7 @@ class InsuranceEntries(PaymentServiceParts):
                 QUERY_WAIT_PAY,
                 hospital_id,
                 QueryWaitPayRequest(medical_card_number=medical_card_number, id_card=id_card),
+                deadline=self._his_deadline(),
             )
             wanted = [item.id for item in quote.detail]
         if not wanted:
@@ -227,6 +228,7 @@ class InsuranceEntries(PaymentServiceParts):
                     phone_no=phone_no,
                     social_card_no=social_card_no,
                 ),
+                deadline=self._his_deadline(),
             )
         except HisError:
             unfinished = None  # none (10002), or no answer: make the order (5.1.1 is the hospital's to dedupe)
@@ -255,6 +257,7 @@ class InsuranceEntries(PaymentServiceParts):
                         phone_no=phone_no,
                         social_card_no=social_card_no,
                     ),
+                    deadline=self._his_deadline(),
                 )
             except HisError as error:
                 raise QuoteUnavailable("5.1.1 made no insurance order", code=error.code) from error
@@ -266,6 +269,7 @@ class InsuranceEntries(PaymentServiceParts):
                 MedicalInsuranceSettleRequest(
                     his_trade_id=his_trade_id, phone_no=phone_no, social_card_no=social_card_no
                 ),
+                deadline=self._his_deadline(),
             )
         except HisError as error:
             await self._cancel_at_hospital(hospital_id, his_trade_id)
@@ -286,6 +290,7 @@ class InsuranceEntries(PaymentServiceParts):
                 MEDICAL_INSURANCE_CANCEL_ORDER,
                 hospital_id,
                 MedicalInsuranceCancelOrderRequest(his_trade_id=his_trade_id),
+                deadline=self._his_deadline(),
             )
         except HisError as error:
             log.warning(

@@ -100,6 +100,7 @@ class OnlineEntries(PaymentServiceParts):
                     InternetHospitalQueryHospitalSingleChargeRequest(
                         charge_id=charge.charge_id, charge_type=charge.charge_type
                     ),
+                    deadline=self._his_deadline(),
                 )
             except HisError as error:
                 raise QuoteUnavailable(f"25.1.6 priced no {charge.charge_id}", code=error.code) from error
@@ -177,6 +178,7 @@ class OnlineEntries(PaymentServiceParts):
                 INPATIENT_RECORD,
                 hospital_id,
                 InpatientRecordRequest(patient_name=patient_name, admission_number=admission_number, id_card=id_card),
+                deadline=self._his_deadline(),
             )
         except HisError as error:
             raise QuoteUnavailable("27.1.1 listed no stay", code=error.code) from error

@@ -79,7 +79,10 @@ class RegistrationEntries(PaymentServiceParts):
         refuses the order (60202) when it is not that price. The slot fields come from 20.1.3.
         """
         schedules = await self._his.call(
-            TODAY_REGISTER_GET_DOCTORS, hospital_id, TodayRegisterGetDoctorsRequest(department_id=department_id)
+            TODAY_REGISTER_GET_DOCTORS,
+            hospital_id,
+            TodayRegisterGetDoctorsRequest(department_id=department_id),
+            deadline=self._his_deadline(),
         )
         schedule = next(
             (
@@ -152,7 +155,9 @@ class RegistrationEntries(PaymentServiceParts):
             op_type=reg_class_id,
         )
         try:
-            answer = await self._his.call(TODAY_REGISTER_GET_DISCOUNT, hospital_id, request)
+            answer = await self._his.call(
+                TODAY_REGISTER_GET_DISCOUNT, hospital_id, request, deadline=self._his_deadline()
+            )
         except (HisNoData, HisNotOpened):
             return schedule_fee
         except HisError as error:
@@ -200,7 +205,7 @@ class RegistrationEntries(PaymentServiceParts):
             am_pm=am_pm,
         )
         try:
-            answer = await self._his.call(QUERY_SURCHARGE, hospital_id, request)
+            answer = await self._his.call(QUERY_SURCHARGE, hospital_id, request, deadline=self._his_deadline())
         except (HisNoData, HisNotOpened):
             return fee, ZERO
         except HisError as error:
@@ -270,7 +275,7 @@ class RegistrationEntries(PaymentServiceParts):
             his_time_id=his_time_id,
         )
         try:
-            confirmation = await self._his.call(APPOINTMENT_INFO, hospital_id, booking)
+            confirmation = await self._his.call(APPOINTMENT_INFO, hospital_id, booking, deadline=self._his_deadline())
         except HisError as error:
             raise QuoteUnavailable("21.2.2 refused the booking", code=error.code) from error
         snapshot = {

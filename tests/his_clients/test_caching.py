@@ -28,7 +28,7 @@ REDIS_URL = os.environ.get("HISGRAPH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"
 
 
 async def departments(client: HisClient, hospital_id: str = "253") -> object:
-    return await client.call(TODAY_REGISTER_GET_DEPTS, hospital_id, TodayRegisterGetDeptsRequest())
+    return await client.call(TODAY_REGISTER_GET_DEPTS, hospital_id, TodayRegisterGetDeptsRequest(), deadline=None)
 
 
 def test_only_reference_data_without_personal_fields_is_cached() -> None:
@@ -54,7 +54,7 @@ async def test_a_rush_of_identical_calls_makes_one_upstream_call(region: Registr
 async def test_patient_calls_always_reach_the_hospital(region: Registry, sim_admin: httpx.Client) -> None:
     request = QueryWaitPayRequest(medical_card_number="001000056254587")
     async with HisClient(region, cache=ReferenceCache(MemoryBackend())) as client:
-        await asyncio.gather(*(client.call(QUERY_WAIT_PAY, "253", request) for _ in range(3)))
+        await asyncio.gather(*(client.call(QUERY_WAIT_PAY, "253", request, deadline=None) for _ in range(3)))
     assert len(calls(sim_admin, method=QUERY_WAIT_PAY.name)) == 3
 
 

@@ -58,8 +58,8 @@ def with_hospital(registry: Registry, hospital_id: str, **changes: object) -> Re
 
 async def test_standalone_and_regional_hospitals_answer(region: Registry, sim_admin: httpx.Client) -> None:
     async with HisClient(region) as client:
-        standalone = await client.call(QUERY_WAIT_PAY, "253", request())
-        regional = await client.call(QUERY_WAIT_PAY, "256", request())
+        standalone = await client.call(QUERY_WAIT_PAY, "253", request(), deadline=None)
+        regional = await client.call(QUERY_WAIT_PAY, "256", request(), deadline=None)
     assert standalone.amount > 0
     assert all(isinstance(item.item_amount, Decimal) for item in standalone.detail)
     assert regional.amount > 0
@@ -73,7 +73,7 @@ async def test_a_business_code_arrives_as_that_code(region: Registry, sim_admin:
     inject(sim_admin, hospitalId="254", method=WAIT_PAY, kind="code", code="60101", msg="该卡不允许线上交费")
     async with HisClient(region) as client:
         with pytest.raises(HisRejected) as caught:
-            await client.call(QUERY_WAIT_PAY, "254", request())
+            await client.call(QUERY_WAIT_PAY, "254", request(), deadline=None)
     assert caught.value.code == "60101"
     assert caught.value.return_code is ReturnCode.CARD_NO_ONLINE_PAYMENT
     assert caught.value.extensions == {"hospitalId": "254", "code": "60101", "method": WAIT_PAY}
@@ -83,7 +83,7 @@ async def test_no_data_is_its_own_error(region: Registry, sim_admin: httpx.Clien
     inject(sim_admin, hospitalId="253", method=WAIT_PAY, kind="code", code="10002", msg="未查询到数据")
     async with HisClient(region) as client:
         with pytest.raises(HisNoData):
-            await client.call(QUERY_WAIT_PAY, "253", request())
+            await client.call(QUERY_WAIT_PAY, "253", request(), deadline=None)
 
 
 async def test_a_method_not_opened_answers_40003_without_a_network_call(
@@ -92,7 +92,7 @@ async def test_a_method_not_opened_answers_40003_without_a_network_call(
     registry = with_hospital(region, "253", opened=frozenset({"hospital.interface.queryBalance"}))
     async with HisClient(registry) as client:
         with pytest.raises(HisNotOpened) as caught:
-            await client.call(QUERY_WAIT_PAY, "253", request())
+            await client.call(QUERY_WAIT_PAY, "253", request(), deadline=None)
     assert caught.value.code == ReturnCode.NOT_OPENED
     assert calls(sim_admin, method=WAIT_PAY) == []
 
@@ -107,28 +107,28 @@ async def test_a_method_path_can_be_mapped_elsewhere(region: Registry, sim_admin
     elsewhere = str(hospital.base_url).replace("/his/255", "/his/253") + "/" + WAIT_PAY
     registry = with_hospital(region, "255", method_paths={WAIT_PAY: elsewhere})
     async with HisClient(registry) as client:
-        await client.call(QUERY_WAIT_PAY, "255", request())
+        await client.call(QUERY_WAIT_PAY, "255", request(), deadline=None)
     assert [c["hospitalId"] for c in calls(sim_admin, method=WAIT_PAY)] == ["253"]
 
 
 async def test_unknown_hospital_is_60001(region: Registry) -> None:
     async with HisClient(region) as client:
         with pytest.raises(HisRejected) as caught:
-            await client.call(QUERY_WAIT_PAY, "999", request())
+            await client.call(QUERY_WAIT_PAY, "999", request(), deadline=None)
     assert caught.value.code == ReturnCode.HOSPITAL_NOT_FOUND
 
 
 async def test_http_500_on_a_read_is_retried_once(region: Registry, sim_admin: httpx.Client) -> None:
     inject(sim_admin, hospitalId="253", method=WAIT_PAY, kind="http500", times=1)
     async with HisClient(region) as client:
-        reply = await client.call(QUERY_WAIT_PAY, "253", request())
+        reply = await client.call(QUERY_WAIT_PAY, "253", request(), deadline=None)
     assert reply.amount > 0
     assert len(calls(sim_admin, method=WAIT_PAY)) == 2
 
     inject(sim_admin, hospitalId="253", method=WAIT_PAY, kind="http500")
     async with HisClient(region) as client:
         with pytest.raises(HisHttpError) as caught:
-            await client.call(QUERY_WAIT_PAY, "253", request())
+            await client.call(QUERY_WAIT_PAY, "253", request(), deadline=None)
     assert caught.value.status == 500
 
 
@@ -136,7 +136,7 @@ async def test_invalid_json_is_a_protocol_error(region: Registry, sim_admin: htt
     inject(sim_admin, hospitalId="253", method=WAIT_PAY, kind="invalid_json")
     async with HisClient(region) as client:
         with pytest.raises(HisProtocolError):
-            await client.call(QUERY_WAIT_PAY, "253", request())
+            await client.call(QUERY_WAIT_PAY, "253", request(), deadline=None)
 
 
 async def test_a_hanging_hospital_times_out_at_its_own_timeout(region: Registry, sim_admin: httpx.Client) -> None:
@@ -145,7 +145,7 @@ async def test_a_hanging_hospital_times_out_at_its_own_timeout(region: Registry,
     async with HisClient(registry) as client:
         started = time.monotonic()
         with pytest.raises(HisTimeout):
-            await client.call(QUERY_WAIT_PAY, "253", request())
+            await client.call(QUERY_WAIT_PAY, "253", request(), deadline=None)
         assert time.monotonic() - started < 2.0
 
 
@@ -166,28 +166,28 @@ async def test_the_circuit_opens_after_repeated_failures_and_recovers(
     async with HisClient(region, breaker_threshold=3, breaker_reset_s=30.0, clock=lambda: now[0]) as client:
         for _ in range(3):
             with pytest.raises(HisProtocolError):
-                await client.call(QUERY_WAIT_PAY, "253", request())
+                await client.call(QUERY_WAIT_PAY, "253", request(), deadline=None)
         with pytest.raises(HisCircuitOpen):
-            await client.call(QUERY_WAIT_PAY, "253", request())
+            await client.call(QUERY_WAIT_PAY, "253", request(), deadline=None)
         assert len(calls(sim_admin, method=WAIT_PAY)) == 3  # the open circuit made no call
         # Other hospitals are unaffected.
-        await client.call(QUERY_WAIT_PAY, "254", request())
+        await client.call(QUERY_WAIT_PAY, "254", request(), deadline=None)
 
         sim_admin.delete("/admin/faults")
         now[0] += 31.0  # half-open: one trial call goes through and closes the circuit
-        await client.call(QUERY_WAIT_PAY, "253", request())
-        await client.call(QUERY_WAIT_PAY, "253", request())
+        await client.call(QUERY_WAIT_PAY, "253", request(), deadline=None)
+        await client.call(QUERY_WAIT_PAY, "253", request(), deadline=None)
 
 
 async def test_the_bulkhead_limits_calls_in_flight_per_hospital(region: Registry, sim_admin: httpx.Client) -> None:
     inject(sim_admin, hospitalId="253", method=WAIT_PAY, kind="latency", latencyMs=200)
     registry = with_hospital(region, "253", max_connections=2, timeout_s=0.5)
     async with HisClient(registry) as client:
-        await client.call(QUERY_WAIT_PAY, "253", request())  # a WebService upstream reads its WSDL first
+        await client.call(QUERY_WAIT_PAY, "253", request(), deadline=None)  # a WebService upstream reads its WSDL first
         outcomes = await asyncio.gather(
-            *(client.call(QUERY_WAIT_PAY, "253", request()) for _ in range(10)), return_exceptions=True
+            *(client.call(QUERY_WAIT_PAY, "253", request(), deadline=None) for _ in range(10)), return_exceptions=True
         )
-        fast = await client.call(QUERY_WAIT_PAY, "254", request())
+        fast = await client.call(QUERY_WAIT_PAY, "254", request(), deadline=None)
     # Two at a time, 200 ms each, 500 ms budget: some wait too long in the bulkhead (the gateway's own queue,
     # never the hospital's timeout: issue 13 item 3); others still answer.
     assert any(isinstance(o, GatewaySaturated) for o in outcomes)
@@ -205,7 +205,7 @@ async def test_each_hospital_latency_is_remembered(region: Registry, sim_admin: 
     inject(sim_admin, hospitalId="253", method=WAIT_PAY, kind="latency", latencyMs=150)
     async with HisClient(region) as client:
         assert client.expected_latency_s("253") == 0.0
-        await client.call(QUERY_WAIT_PAY, "253", request())
-        await client.call(QUERY_WAIT_PAY, "254", request())
+        await client.call(QUERY_WAIT_PAY, "253", request(), deadline=None)
+        await client.call(QUERY_WAIT_PAY, "254", request(), deadline=None)
         # Fan-outs start with the hospitals expected to answer last.
         assert client.expected_latency_s("253") > 0.15 > client.expected_latency_s("254") > 0.0

@@ -33,7 +33,7 @@ async def test_one_call_carries_several_regional_hospitals(region: Registry, sim
         end_time="2030-01-01 00:00:00",
     )
     async with HisClient(region) as client:
-        reply = await client.call_for_hospitals(LABORATORY_REPORT, ["256", "257"], request)
+        reply = await client.call_for_hospitals(LABORATORY_REPORT, ["256", "257"], request, deadline=None)
     hospitals = {report.hospital_id for report in reply.report}
     assert hospitals == {"256", "257"}
     received = sim_admin.get("/admin/calls", params={"method": LABORATORY_REPORT.name}).json()

@@ -49,8 +49,8 @@ async def test_both_styles_answer_in_both_soap_versions(
 ) -> None:
     """Issue 11, WebService hospitals: per_method and dispatch, SOAP 1.1 and 1.2, standalone and regional."""
     async with HisClient(region_over(simulator.base_url, transport, soap_version=version)) as client:
-        standalone = await client.call(QUERY_WAIT_PAY, "253", wait_pay())
-        regional = await client.call(QUERY_WAIT_PAY, "256", wait_pay())
+        standalone = await client.call(QUERY_WAIT_PAY, "253", wait_pay(), deadline=None)
+        regional = await client.call(QUERY_WAIT_PAY, "256", wait_pay(), deadline=None)
     assert standalone.amount > 0
     assert regional.amount > 0
     received = calls(sim_admin, method=WAIT_PAY)
@@ -66,7 +66,7 @@ async def test_a_soap_fault_is_a_protocol_error_with_its_faultstring_masked(
     soap_admin(sim_admin, fault="患者370102197907025236(手机13812345678)不存在")
     async with HisClient(region_over(simulator.base_url, "soap_per_method", soap_version=version)) as client:
         with pytest.raises(HisProtocolError) as caught:
-            await client.call(QUERY_WAIT_PAY, "253", wait_pay())
+            await client.call(QUERY_WAIT_PAY, "253", wait_pay(), deadline=None)
     message = str(caught.value)
     assert "不存在" in message
     assert "370102********5236" in message
@@ -84,7 +84,7 @@ async def test_an_operation_the_hospital_does_not_serve_is_a_fault(
     )
     async with HisClient(registry) as client:
         with pytest.raises(HisProtocolError, match=r"SOAP Fault .*noSuchOperation"):
-            await client.call(QUERY_WAIT_PAY, "253", wait_pay())
+            await client.call(QUERY_WAIT_PAY, "253", wait_pay(), deadline=None)
     assert calls(sim_admin, method=WAIT_PAY) == []
 
 
@@ -99,7 +99,7 @@ async def test_dispatch_sends_the_method_name_method_paths_give(
     async with HisClient(registry) as client:
         # The simulator knows no method x.y and answers 40003 inside a normal SOAP reply.
         with pytest.raises(HisRejected) as caught:
-            await client.call(QUERY_WAIT_PAY, "253", wait_pay())
+            await client.call(QUERY_WAIT_PAY, "253", wait_pay(), deadline=None)
     assert caught.value.code == "40003"
 
 
@@ -119,7 +119,7 @@ async def test_gbk_replies_are_read(simulator: RunningSimulator, sim_admin: http
     assert ("charset=GBK" in raw.headers["content-type"]) is not declare_only
     assert "阿莫西林" in decode_xml(raw.content, raw.headers["content-type"])
     async with HisClient(region_over(simulator.base_url, "soap_per_method")) as client:
-        reply = await client.call(QUERY_WAIT_PAY, "253", wait_pay())
+        reply = await client.call(QUERY_WAIT_PAY, "253", wait_pay(), deadline=None)
     assert "阿莫西林胶囊" in {item.item for item in reply.detail}
 
 
@@ -135,7 +135,7 @@ async def test_without_a_wsdl_the_endpoint_and_namespace_are_enough(
         soap_namespace=NAMESPACE,
     )
     async with HisClient(registry) as client:
-        reply = await client.call(QUERY_WAIT_PAY, "254", wait_pay())
+        reply = await client.call(QUERY_WAIT_PAY, "254", wait_pay(), deadline=None)
     assert reply.amount > 0
 
 
@@ -145,7 +145,7 @@ async def test_a_hanging_soap_hospital_times_out(simulator: RunningSimulator, si
     registry = with_hospital(region_over(simulator.base_url, "soap_dispatch"), "253", timeout_s=0.3)
     async with HisClient(registry) as client:
         with pytest.raises(HisTimeout):
-            await client.call(QUERY_WAIT_PAY, "253", wait_pay())
+            await client.call(QUERY_WAIT_PAY, "253", wait_pay(), deadline=None)
 
 
 async def test_a_wsdl_that_is_not_served_is_a_clear_error(simulator: RunningSimulator) -> None:
@@ -155,7 +155,7 @@ async def test_a_wsdl_that_is_not_served_is_a_clear_error(simulator: RunningSimu
     )
     async with HisClient(registry) as client:
         with pytest.raises(HisProtocolError, match="WSDL answered HTTP 404"):
-            await client.call(QUERY_WAIT_PAY, "253", wait_pay())
+            await client.call(QUERY_WAIT_PAY, "253", wait_pay(), deadline=None)
 
 
 @pytest.mark.parametrize(

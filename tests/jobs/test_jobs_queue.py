@@ -49,7 +49,10 @@ async def test_deposit_reminders_queue_one_11_2_1_message_per_patient_below_the_
     first, second = await run_twice(db, make_scheduler(spec("11.1.1"), deposit_threshold="500"))
     assert body_of(sim_admin, HOSPITALIZATION_DEPOSIT_IS_LOWER_THAN.name)["prePay"] == "500.00"
     expected = await his.call(
-        HOSPITALIZATION_DEPOSIT_IS_LOWER_THAN, "253", HospitalizationDepositIsLowerThanRequest(pre_pay="500")
+        HOSPITALIZATION_DEPOSIT_IS_LOWER_THAN,
+        "253",
+        HospitalizationDepositIsLowerThanRequest(pre_pay="500"),
+        deadline=None,
     )
     assert expected, "the simulated hospital has inpatients in arrears"
 
@@ -86,7 +89,7 @@ async def test_daily_bills_queue_a_notice_per_inpatient_of_yesterdays_bill(
     messages = await messages_of(db)
     assert (first.queued, second.queued) == (len(messages), 0)
     for hospital_id in ("253", "256"):
-        inpatients = await his.call(INPATIENT_LIST, hospital_id, InpatientListRequest())
+        inpatients = await his.call(INPATIENT_LIST, hospital_id, InpatientListRequest(), deadline=None)
         mine = {m.payload["admissionNumber"]: m for m in messages if m.hospital_id == hospital_id}
         assert set(mine) == {row.admission_number for row in inpatients}
         for row in inpatients:

@@ -239,12 +239,12 @@ async def test_calls_outside_a_request_have_no_budget(region: Registry, sim_admi
     async with HisClient(region) as his:
         request = GetFeverClinicWaitingListRequest()
         for _ in range(3):
-            await his.call(method, "253", request)  # no budget: no limit
+            await his.call(method, "253", request, deadline=None)  # no budget: no limit
         sim_admin.delete("/admin/calls")
         with call_budget(1):
-            await his.call(method, "254", request)
+            await his.call(method, "254", request, deadline=None)
             with pytest.raises(HisCallBudgetExceeded):
-                await his.call(method, "255", request)
+                await his.call(method, "255", request, deadline=None)
         assert len(calls(sim_admin)) == 1
 
 

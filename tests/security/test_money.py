@@ -429,15 +429,18 @@ async def test_the_guard_refuses_before_sending_and_is_absent_outside_requests(
         sim_admin.delete("/admin/calls")
         with call_guard(check):
             with pytest.raises(NotFound) as refused:
-                await his.call(QUERY_WAIT_PAY, HOSPITAL, QueryWaitPayRequest(medical_card_number=DEMO_CARD))
+                await his.call(
+                    QUERY_WAIT_PAY, HOSPITAL, QueryWaitPayRequest(medical_card_number=DEMO_CARD), deadline=None
+                )
             assert refused.value.extensions == {"code": "20215"}
             with pytest.raises(NotFound):
                 await his.call(
                     QUERY_WAIT_PAY,
                     HOSPITAL,
                     QueryWaitPayRequest(medical_card_number=FREE_CARD, id_card=DEMO_ID_NUMBER),
+                    deadline=None,
                 )
             assert calls(sim_admin) == []
-            await his.call(QUERY_WAIT_PAY, HOSPITAL, QueryWaitPayRequest(medical_card_number=FREE_CARD))
-        await his.call(QUERY_WAIT_PAY, HOSPITAL, QueryWaitPayRequest(medical_card_number=DEMO_CARD))
+            await his.call(QUERY_WAIT_PAY, HOSPITAL, QueryWaitPayRequest(medical_card_number=FREE_CARD), deadline=None)
+        await his.call(QUERY_WAIT_PAY, HOSPITAL, QueryWaitPayRequest(medical_card_number=DEMO_CARD), deadline=None)
     assert [c["body"]["medicalCardNumber"] for c in calls(sim_admin)] == [FREE_CARD, DEMO_CARD]

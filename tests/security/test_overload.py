@@ -93,9 +93,11 @@ async def test_a_hospital_answering_in_time_is_not_a_timeout_when_the_gateway_st
     registry = with_timeout(region, "253", 0.3)
     request = QueryWaitPayRequest(medical_card_number=DEMO_CARD)
     async with HisClient(registry, breaker_threshold=1) as client:
-        await client.call(QUERY_WAIT_PAY, "253", request)  # the connection is open: the next call sends at once
+        await client.call(
+            QUERY_WAIT_PAY, "253", request, deadline=None
+        )  # the connection is open: the next call sends at once
         for _ in range(3):
-            call = asyncio.create_task(client.call(QUERY_WAIT_PAY, "253", request))
+            call = asyncio.create_task(client.call(QUERY_WAIT_PAY, "253", request, deadline=None))
             asyncio.get_running_loop().call_later(0.01, block_loop, 0.8)  # > the 0.3 s timeout
             reply = await call
             assert reply.amount > 0
@@ -110,7 +112,7 @@ async def test_a_deadline_spent_in_the_stalled_gateway_is_the_gateways_refusal(
     inject(sim_admin, hospitalId="253", method=WAIT_PAY, kind="hang")
     request = QueryWaitPayRequest(medical_card_number=DEMO_CARD)
     async with HisClient(region, breaker_threshold=1) as client:
-        await client.call(QUERY_WAIT_PAY, "254", request)  # the loop monitor is running before the stall
+        await client.call(QUERY_WAIT_PAY, "254", request, deadline=None)  # the loop monitor is running before the stall
         call = asyncio.create_task(client.call(QUERY_WAIT_PAY, "253", request, deadline=deadline_in(0.2)))
         asyncio.get_running_loop().call_later(0.01, block_loop, 0.6)
         with pytest.raises(GatewaySaturated) as stalled:
@@ -131,6 +133,6 @@ async def test_a_hospital_that_is_really_slow_still_times_out_and_counts(
     request = QueryWaitPayRequest(medical_card_number=DEMO_CARD)
     async with HisClient(registry, breaker_threshold=1) as client:
         with pytest.raises(HisTimeout) as slow:
-            await client.call(QUERY_WAIT_PAY, "253", request)
+            await client.call(QUERY_WAIT_PAY, "253", request, deadline=None)
         assert not isinstance(slow.value, GatewaySaturated)
         assert client.circuit_state("253") is CircuitState.OPEN

@@ -41,7 +41,7 @@ async def test_a_hostile_reply_is_a_protocol_error(
     sim_admin.post("/admin/soap", json={"hostile": hostile}).raise_for_status()
     async with HisClient(region_over(simulator.base_url, "soap_per_method")) as client:
         with pytest.raises(HisProtocolError, match=refusal):
-            await client.call(QUERY_WAIT_PAY, "253", REQUEST)
+            await client.call(QUERY_WAIT_PAY, "253", REQUEST, deadline=None)
     assert len(calls(sim_admin, hospitalId="253")) == 1
 
 
@@ -51,9 +51,9 @@ async def test_hostile_replies_open_the_circuit(simulator: RunningSimulator, sim
     async with HisClient(region_over(simulator.base_url, "soap_dispatch"), breaker_threshold=2) as client:
         for _ in range(2):
             with pytest.raises(HisProtocolError):
-                await client.call(QUERY_WAIT_PAY, "253", REQUEST)
+                await client.call(QUERY_WAIT_PAY, "253", REQUEST, deadline=None)
         with pytest.raises(HisCircuitOpen):
-            await client.call(QUERY_WAIT_PAY, "253", REQUEST)
+            await client.call(QUERY_WAIT_PAY, "253", REQUEST, deadline=None)
     assert len(calls(sim_admin, hospitalId="253")) == 2
 
 
@@ -102,14 +102,14 @@ async def test_a_wsdl_cannot_send_calls_to_another_server(simulator: RunningSimu
     registry = region_over(simulator.base_url, "soap_per_method")
     async with HisClient(registry) as client:
         with pytest.raises(HisProtocolError, match="not to the WSDL's own server"):
-            await client.call(QUERY_WAIT_PAY, "253", REQUEST)
+            await client.call(QUERY_WAIT_PAY, "253", REQUEST, deadline=None)
     assert calls(sim_admin) == []
     hospitals = tuple(
         h.model_copy(update={"soap_endpoint": f"{simulator.base_url}/soap/methods/his/253"}) if h.id == "253" else h
         for h in registry.hospitals
     )
     async with HisClient(Registry(hospitals=hospitals, endpoints=registry.endpoints)) as client:
-        assert (await client.call(QUERY_WAIT_PAY, "253", REQUEST)).amount > 0
+        assert (await client.call(QUERY_WAIT_PAY, "253", REQUEST, deadline=None)).amount > 0
 
 
 @pytest.mark.parametrize("backend", ["aiohttp", "httpcore"])
@@ -122,4 +122,4 @@ async def test_json_replies_are_bounded_too(
     small = HttpJsonTransport(backend=backend, max_reply_bytes=200)
     async with HisClient(registry, transports={"hospital:253": small}) as client:
         with pytest.raises(HisProtocolError, match="exceeds 200 bytes"):
-            await client.call(QUERY_WAIT_PAY, "253", REQUEST)
+            await client.call(QUERY_WAIT_PAY, "253", REQUEST, deadline=None)

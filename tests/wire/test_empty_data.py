@@ -71,7 +71,7 @@ async def test_a_list_method_without_data_is_an_empty_list(hospital_url: str, da
     """issue 11 item 17: 41.1.1 answered success with data null: no reports, not a protocol error."""
     _Hospital.data = data
     async with HisClient(_registry(hospital_url)) as client:
-        reports = await client.call(PATHOLOGY_REPORT_RECORD, "901", _list_request())
+        reports = await client.call(PATHOLOGY_REPORT_RECORD, "901", _list_request(), deadline=None)
     assert reports == []
 
 
@@ -81,9 +81,11 @@ async def test_an_object_method_without_data_is_no_data(hospital_url: str, data:
     _Hospital.data = data
     async with HisClient(_registry(hospital_url)) as client:
         with pytest.raises(HisNoData):
-            await client.call(QUERY_WAIT_PAY, "901", QueryWaitPayRequest(medical_card_number="001000056254587"))
+            await client.call(
+                QUERY_WAIT_PAY, "901", QueryWaitPayRequest(medical_card_number="001000056254587"), deadline=None
+            )
         with pytest.raises(HisNoData):
-            await client.call(PATHOLOGY_REPORT_DETAIL, "901", PathologyReportDetailRequest(id="1001"))
+            await client.call(PATHOLOGY_REPORT_DETAIL, "901", PathologyReportDetailRequest(id="1001"), deadline=None)
 
 
 def _list_request() -> PathologyReportRecordRequest:
