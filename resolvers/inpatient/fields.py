@@ -37,7 +37,6 @@ from ..records.common import (
     EndTime,
     HospitalIds,
     IdCardNumber,
-    PatientName,
     StartTime,
     request,
     spec_time,
@@ -71,7 +70,8 @@ class PatientInpatientFields:
             "The patient's current or latest stay (住院信息) at each hospital, in hospital or discharged (10.1.1 "
             "queryInpatientInfo): costs, deposit left, the limits of a deposit payment; with its deposits, "
             "one-day fee lists, fee summary and caregiver passes. Giving the ID-card number helps: hospitals "
-            "match it first." + PER_HOSPITAL
+            "match it first. A stay the hospital answers under another name than patientName is not shown "
+            "(stay: null)." + PER_HOSPITAL
         )
     )
     async def inpatient_stays(
@@ -132,16 +132,17 @@ class PatientInpatientFields:
             "asked in one call." + PER_HOSPITAL
         )
     )
-    def hospitalizations(
+    async def hospitalizations(
         self,
         info: Info,
         hospital_id: HospitalIds,
-        patient_name: PatientName,
         start_time: StartTime,
         end_time: EndTime,
+        patient_name: HolderName = None,
         id_card_number: IdCardNumber = None,
         admission_number: AdmissionNumber = None,
     ) -> list[HospitalizationsAtHospital | None]:
+        patient_name = patient_name or await holder_name(info, self.medical_card_number, hospital_id)
         req = request(
             QueryHospitalizationRecordRequest,
             medical_card_number=self.medical_card_number,
@@ -166,16 +167,17 @@ class PatientInpatientFields:
             "ID-card number or an admission number." + PER_HOSPITAL
         )
     )
-    def past_stays(
+    async def past_stays(
         self,
         info: Info,
         hospital_id: HospitalIds,
-        patient_name: PatientName,
+        patient_name: HolderName = None,
         id_card_number: IdCardNumber = None,
         admission_number: AdmissionNumber = None,
     ) -> list[PastStaysAtHospital | None]:
         if not id_card_number and not admission_number:
             raise ValueError("pastStays needs idCardNumber or admissionNumber (27.1.1)")
+        patient_name = patient_name or await holder_name(info, self.medical_card_number, hospital_id)
         req = InpatientRecordRequest(
             patient_name=patient_name, id_card=id_card_number, admission_number=admission_number
         )
@@ -194,13 +196,14 @@ class PatientInpatientFields:
             "taken home (35.1.2)." + PER_HOSPITAL
         )
     )
-    def discharges(
+    async def discharges(
         self,
         info: Info,
         hospital_id: HospitalIds,
-        patient_name: PatientName,
         id_card_number: Annotated[str, strawberry.argument(description="The patient's ID-card number (身份证号).")],
+        patient_name: HolderName = None,
     ) -> list[DischargesAtHospital | None]:
+        patient_name = patient_name or await holder_name(info, self.medical_card_number, hospital_id)
         req = GetOutOfHospitalHistoryRequest(
             medical_card_number=self.medical_card_number, id_card=id_card_number, patient_name=patient_name
         )

@@ -30,8 +30,7 @@ HolderName = Annotated[
     strawberry.argument(
         description=(
             "The patient's name (就诊人姓名), as the hospital knows it; optional: left out, the card holder's name "
-            "is used (the platform's record of the card, else the hospital's 2.1.1). A stay under another name "
-            "is not this patient's and is not shown."
+            "is used (the platform's record of the card, else the hospital's 2.1.1)."
         )
     ),
 ]

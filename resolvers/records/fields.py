@@ -33,6 +33,7 @@ from his_clients.models.prescriptions import GET_PRESCRIPTION_RECORD, GetPrescri
 
 from ..context import Info
 from ..fanout import per_hospital
+from ..inpatient.stays import HolderName, holder_name
 from .card_fields import PatientCardFields
 from .common import (
     PER_HOSPITAL,
@@ -40,7 +41,6 @@ from .common import (
     EndTime,
     HospitalIds,
     IdCardNumber,
-    PatientName,
     StartTime,
     request,
     spec_time,
@@ -73,14 +73,15 @@ class PatientRecordFields(PatientCardFields):
             "what to mind there." + PER_HOSPITAL
         )
     )
-    def guide_sheets(
+    async def guide_sheets(
         self,
         info: Info,
         hospital_id: HospitalIds,
-        patient_name: PatientName,
         date: Day,
         id_card_number: IdCardNumber = None,
+        patient_name: HolderName = None,
     ) -> list[GuideSheet | None]:
+        patient_name = patient_name or await holder_name(info, self.medical_card_number, hospital_id)
         req = request(
             QueryGuideSheetRequest,
             medical_card_number=self.medical_card_number,
@@ -103,15 +104,16 @@ class PatientRecordFields(PatientCardFields):
             "regional HIS are asked in one call." + PER_HOSPITAL
         )
     )
-    def outpatient_fees(
+    async def outpatient_fees(
         self,
         info: Info,
         hospital_id: HospitalIds,
-        patient_name: PatientName,
         start_time: StartTime,
         end_time: EndTime,
         id_card_number: IdCardNumber = None,
+        patient_name: HolderName = None,
     ) -> list[OutpatientFeesAtHospital | None]:
+        patient_name = patient_name or await holder_name(info, self.medical_card_number, hospital_id)
         req = request(
             QueryOutpatientCostDetailRequest,
             medical_card_number=self.medical_card_number,
@@ -227,11 +229,10 @@ class PatientRecordFields(PatientCardFields):
             "to the record in full (32.1.2). Hospitals behind one regional HIS are asked in one call." + PER_HOSPITAL
         )
     )
-    def medical_records(
+    async def medical_records(
         self,
         info: Info,
         hospital_id: HospitalIds,
-        patient_name: PatientName,
         start_time: StartTime,
         end_time: EndTime,
         kind: Annotated[
@@ -239,7 +240,9 @@ class PatientRecordFields(PatientCardFields):
             strawberry.argument(description="Only outpatient or inpatient records; both if null."),
         ] = None,
         id_card_number: IdCardNumber = None,
+        patient_name: HolderName = None,
     ) -> list[MedicalRecordsAtHospital | None]:
+        patient_name = patient_name or await holder_name(info, self.medical_card_number, hospital_id)
         req = request(
             ElectronicMedicalRecordRequest,
             medical_card_number=self.medical_card_number,
@@ -266,15 +269,16 @@ class PatientRecordFields(PatientCardFields):
             + PER_HOSPITAL
         )
     )
-    def prescriptions(
+    async def prescriptions(
         self,
         info: Info,
         hospital_id: HospitalIds,
-        patient_name: PatientName,
         start_time: StartTime,
         end_time: EndTime,
         id_card_number: IdCardNumber = None,
+        patient_name: HolderName = None,
     ) -> list[PrescriptionsAtHospital | None]:
+        patient_name = patient_name or await holder_name(info, self.medical_card_number, hospital_id)
         req = request(
             GetPrescriptionRecordRequest,
             medical_card_number=self.medical_card_number,

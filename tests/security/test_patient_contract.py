@@ -127,3 +127,29 @@ def test_the_simulators_card_lists_hold_no_placeholder_numbers(sim_admin: httpx.
     cards = {row["medicalCardNumber"] for row in reply["data"]}
     assert "001000056254587" in cards
     assert not cards & {"253", "123", "用户卡号"}
+
+
+async def test_every_name_taking_field_takes_it_from_the_card(
+    gateway: httpx.AsyncClient, sim_admin: httpx.Client
+) -> None:
+    """issue 12 item 11 (siblings): the fields whose request requires the patient's name take it from the card
+    when patientName is left out (records, fees, prescriptions, stays, discharges)."""
+    query = """query ($card: String!) { patient(medicalCardNumber: $card) {
+      outpatientFees(hospitalId: "253", startTime: "2020-01-01", endTime: "2030-12-31") { hospitalId }
+      prescriptions(hospitalId: "253", startTime: "2020-01-01", endTime: "2030-12-31") { hospitalId }
+      medicalRecords(hospitalId: "253", startTime: "2020-01-01", endTime: "2030-12-31") { hospitalId }
+      hospitalizations(hospitalId: "253", startTime: "2020-01-01", endTime: "2030-12-31") { hospitalId }
+      discharges(hospitalId: "253", idCardNumber: "370102197907025236") { hospitalId }
+    } }"""
+    body = await run_graphql(gateway, query, card=DEMO_CARD)
+    assert "errors" not in body, body
+    for method in (
+        "hospital.interface.queryOutpatientCostDetail",
+        "hospital.interface.getPrescriptionRecord",
+        "hospital.interface.electronicMedicalRecord",
+        "hospital.interface.queryHospitalizationRecord",
+        "hospital.interface.getOutOfHospitalHistory",
+    ):
+        sent = calls(sim_admin, method=method)
+        assert sent, method
+        assert sent[-1]["body"]["patientName"] == "张三", method
