@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from his_clients.codes import ReturnCode
 from his_clients.models.inpatient import (
     GET_DEPOSIT_RECORD,
     QUERY_INPATIENT_INFO,
@@ -41,6 +42,7 @@ from ..records.common import (
     request,
     spec_time,
 )
+from ..results import InputRefused
 from .fees import HospitalizationsAtHospital
 from .history import AdmissionApplicationAtHospital, DischargesAtHospital, PastStaysAtHospital
 from .stays import (
@@ -176,7 +178,9 @@ class PatientInpatientFields:
         admission_number: AdmissionNumber = None,
     ) -> list[PastStaysAtHospital | None]:
         if not id_card_number and not admission_number:
-            raise ValueError("pastStays needs idCardNumber or admissionNumber (27.1.1)")
+            raise InputRefused(
+                "idCardNumber", ReturnCode.MISSING_PARAMETER, "需要身份证号或住院号: idCardNumber or admissionNumber"
+            )
         patient_name = patient_name or await holder_name(info, self.medical_card_number, hospital_id)
         req = InpatientRecordRequest(
             patient_name=patient_name, id_card=id_card_number, admission_number=admission_number

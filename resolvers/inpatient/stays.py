@@ -7,6 +7,7 @@ from typing import Annotated
 
 import strawberry
 
+from his_clients.codes import ReturnCode
 from his_clients.models.inpatient import (
     GET_DEPOSIT_RECORD,
     DepositRecord,
@@ -20,6 +21,7 @@ from ..context import Info
 from ..fanout import known_hospital_ids
 from ..records.common import Day, FromHospital, detail, money, or_none, request
 from ..reports.common import card_holder
+from ..results import InputRefused
 from ..scalars import Money
 from .fees import InpatientFeeSheet, InpatientFeeSummary, SummaryDay, fee_summary
 
@@ -178,7 +180,9 @@ class InpatientStay(FromHospital):
     async def daily_fees(self, info: Info, date: Day) -> InpatientFeeSheet | None:
         id_card = self.id_card_number or self.asked_id_card
         if not id_card:
-            raise ValueError("dailyFees needs the patient's ID-card number: pass idCardNumber to inpatientStays")
+            raise InputRefused(
+                "idCardNumber", ReturnCode.MISSING_PARAMETER, "查询一日清单需要身份证号: idCardNumber on inpatientStays"
+            )
         req = request(
             DailyCostRequest,
             medical_card_number=self.medical_card_number,

@@ -153,3 +153,15 @@ async def test_every_name_taking_field_takes_it_from_the_card(
         sent = calls(sim_admin, method=method)
         assert sent, method
         assert sent[-1]["body"]["patientName"] == "张三", method
+
+
+async def test_a_missing_argument_is_20001_in_chinese_not_a_masked_error(gateway: httpx.AsyncClient) -> None:
+    """issue 12 item 14: pastStays without an ID number or admission number is a 20001 refusal with a Chinese
+    message (it was a plain error, masked in production; dailyFees without an ID number is refused the same way)."""
+    query = """query ($card: String!) { patient(medicalCardNumber: $card) {
+      pastStays(hospitalId: "253") { hospitalId }
+    } }"""
+    body = await run_graphql(gateway, query, card=DEMO_CARD)
+    [error] = body["errors"]
+    assert error["extensions"] == {"code": "20001", "field": "idCardNumber"}
+    assert "身份证号" in error["message"]
