@@ -206,7 +206,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     metrics_dir = None if env.get("PROMETHEUS_MULTIPROC_DIR") else tempfile.mkdtemp(prefix="hisgraph-metrics-")
     if metrics_dir is not None:
         env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    config = uvicorn_config("api.cli:worker_app", settings=settings, factory=True, workers=workers)
+    # A worker imports the whole gateway before it answers the supervisor's health check: uvicorn's 5 s default
+    # kills and restarts workers forever on a loaded host, so they get a minute.
+    config = uvicorn_config(
+        "api.cli:worker_app", settings=settings, factory=True, workers=workers, timeout_worker_healthcheck=60
+    )
     from uvicorn.supervisors import Multiprocess
 
     try:

@@ -31,6 +31,9 @@ _OWN_CODES: Final = {
     "HIS_CIRCUIT_OPEN": "医院系统暂时不可用，请稍后再试。",
     "HIS_PROTOCOL_ERROR": "医院系统返回的结果无法识别，请稍后再试。",
     "HIS_UNAVAILABLE": "医院系统暂时不可用，请稍后再试。",
+    # Ours, not the hospital's: the gateway itself is saturated, or this request asked too many hospitals.
+    "GATEWAY_BUSY": "当前使用人数较多，请稍后再试。",
+    "HIS_CALL_BUDGET": "一次查询的医院过多，请减少医院后再试。",
 }
 # 附四 codes whose wording says nothing a patient can act on, or is written for integrators (10002 on refunds).
 _REWORDED: Final = {
