@@ -165,3 +165,24 @@ async def test_a_missing_argument_is_20001_in_chinese_not_a_masked_error(gateway
     [error] = body["errors"]
     assert error["extensions"] == {"code": "20001", "field": "idCardNumber"}
     assert "身份证号" in error["message"]
+
+
+async def test_orders_list_only_the_accounts_own_cards(gateway: httpx.AsyncClient) -> None:
+    """issue 12 item 10: me.orders lists the orders of the cards the account holds, none of another account's."""
+    made = await run_graphql(
+        gateway,
+        """mutation ($card: String!) { createRechargePayment(hospitalId: "253", medicalCardNumber: $card,
+          amount: "100.00") { ... on CreatedPayment { order { outTradeNo } } ... on PaymentRefusal { code } } }""",
+        card=DEMO_CARD,
+    )
+    out_trade_no = made["data"]["createRechargePayment"]["order"]["outTradeNo"]
+    orders = "{ me { orders(first: 5) { edges { node { outTradeNo paidFor status } } } } }"
+    mine = (await run_graphql(gateway, orders))["data"]["me"]["orders"]["edges"]
+    assert [e["node"] for e in mine] == [{"outTradeNo": out_trade_no, "paidFor": "RECHARGE", "status": "UNPAID"}]
+    app = gateway._transport.app  # type: ignore[attr-defined]
+    account = await app.state.services.accounts.account_for(openid="test:someone-else")
+    gateway.headers["Authorization"] = (
+        f"Bearer {app.state.services.sessions.issue(PatientPrincipal(account_id=account.id))}"
+    )
+    theirs = (await run_graphql(gateway, orders))["data"]["me"]["orders"]["edges"]
+    assert theirs == []
