@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, select
+from sqlalchemy import JSON, ForeignKey, String, Text, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -75,6 +75,9 @@ class InboundLedger:
         received_at: datetime,
         dedupe_key: str | None = None,
         duplicate_of: int | None = None,
+        claimed_hospital_id: str | None = None,
+        replay_of: int | None = None,
+        replayed_by: str | None = None,
     ) -> InboundCall:
         """Record a call and flush it (a taken dedupe key raises IntegrityError at the flush)."""
         call = InboundCall(
@@ -88,6 +91,9 @@ class InboundLedger:
             reply=reply,
             received_at=received_at,
             answered_at=utcnow(),
+            claimed_hospital_id=claimed_hospital_id[:64] if claimed_hospital_id else None,
+            replay_of=replay_of,
+            replayed_by=replayed_by[:64] if replayed_by else None,
         )
         self._session.add(call)
         await self._session.flush()
@@ -99,14 +105,34 @@ class InboundLedger:
         hospital_ids: list[str] | None = None,
         path: str | None = None,
         since: datetime | None = None,
+        until: datetime | None = None,
+        section: str | None = None,
+        reply_code: str | None = None,
+        before_id: int | None = None,
         limit: int = 100,
     ) -> list[InboundCall]:
-        """Calls newest first, optionally only these hospitals', one path's, or those received since a time."""
-        query = select(InboundCall).order_by(InboundCall.received_at.desc(), InboundCall.id.desc()).limit(limit)
+        """Calls newest first (by id: the order they were recorded), optionally only these hospitals', one
+        path's or section's, one reply code's, those received in a time range, or those older than a call
+        (``before_id``: the cursor of the previous page). A hospital's calls include those refused at
+        authentication that claimed to be it."""
+        query = select(InboundCall).order_by(InboundCall.id.desc()).limit(limit)
         if hospital_ids is not None:
-            query = query.where(InboundCall.hospital_id.in_(hospital_ids))
+            query = query.where(
+                or_(
+                    InboundCall.hospital_id.in_(hospital_ids),
+                    and_(InboundCall.hospital_id.is_(None), InboundCall.claimed_hospital_id.in_(hospital_ids)),
+                )
+            )
         if path is not None:
             query = query.where(InboundCall.path == path)
+        if section is not None:
+            query = query.where(InboundCall.section == section)
+        if reply_code is not None:
+            query = query.where(InboundCall.reply_code == reply_code)
         if since is not None:
             query = query.where(InboundCall.received_at >= since)
+        if until is not None:
+            query = query.where(InboundCall.received_at <= until)
+        if before_id is not None:
+            query = query.where(InboundCall.id < before_id)
         return list((await self._session.execute(query)).scalars())

@@ -183,6 +183,39 @@ def log_refusal(request: Request, refusal: ShimUnauthorized) -> None:
     )
 
 
+async def record_refused(request: Request, refusal: ShimUnauthorized) -> None:
+    """A call refused at authentication (50001), in the inbound ledger: its path and section, the hospital
+    it claimed to be (X-Hospital-Id, else the body's hospitalId: never proven), its body masked and bounded
+    as every recorded body is. Never raises (record_call logs its own failures)."""
+    from services.shims.ledger import ShimCall, record_call
+
+    from .envelope import parse_json
+    from .validation import catalog
+
+    services = getattr(request.app.state, "services", None)
+    if services is None:  # pragma: no cover - create_app always sets it
+        return
+    path = request.url.path[:200]
+    try:
+        body: Any = parse_json(await request.body() or b"{}")
+    except Exception:
+        body = {}
+    claimed = request.headers.get(HOSPITAL_HEADER, "").strip()
+    if not claimed and isinstance(body, Mapping) and isinstance(body.get("hospitalId"), str):
+        claimed = str(body["hospitalId"]).strip()
+    section = next(
+        (
+            str(entry["section"])
+            for entry in catalog()
+            if entry["direction"] == "platform" and "/" + str(entry["http_path"]).strip("/") == path
+        ),
+        "?",
+    )
+    reply = {"success": False, "msg": refusal.msg, "code": refusal.code.value, "data": None}
+    call = ShimCall(section=section, path=path, hospital_id=None, body=body, claimed_hospital_id=claimed[:64] or None)
+    await record_call(services.db, call, reply_code=refusal.code.value, reply=reply)
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -205,10 +238,17 @@ class ShimAuthenticator:
         self._ip_only = tuple(h for h in registry.hospitals if h.auth == "none")
 
     async def authenticate(self, request: Request) -> ShimCaller:
-        """The caller, or ShimUnauthorized."""
+        """The caller, or ShimUnauthorized (recorded in the inbound ledger with the hospital it claimed)."""
         replayed = request.scope.get(REPLAY_CALLER)
         if isinstance(replayed, ShimCaller):
             return replayed
+        try:
+            return await self._authenticate(request)
+        except ShimUnauthorized as refusal:
+            await record_refused(request, refusal)
+            raise
+
+    async def _authenticate(self, request: Request) -> ShimCaller:
         address = client_address(request)
         claimed = request.headers.get(HOSPITAL_HEADER)
         if claimed is None:

@@ -2,21 +2,54 @@
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from his_clients.codes import ReturnCode
 from services.cards import get_patient_info, is_valid_card_number
+from services.shims.ledger import ShimCall, record_call
+from store.models import utcnow
 
 from .auth import caller_of
 from .envelope import ShimError, ok, read_body, shim, text_field
 
+PATH = "/prefront/patient/getPatientInfo"
+
 
 @shim
 async def get_patient_info_shim(request: Request) -> Response:
-    """1.3.1 prefront/patient/getPatientInfo: who holds this card, from the platform's own records."""
-    body = await read_body(request)
+    """1.3.1 prefront/patient/getPatientInfo: who holds this card, from the platform's own records.
+
+    It hands out a patient's identity, so every call is recorded in the inbound ledger (masked), its
+    refusals included."""
+    received = utcnow()
+    body: Any = {}
+    hospital_id = caller_of(request).hospital_id
+    try:
+        body = await read_body(request)
+        response = await _patient_info(request, body)
+    except ShimError as refusal:
+        refused = {"success": False, "msg": refusal.msg, "code": refusal.code.value, "data": None}
+        await _record(request, body, hospital_id, received, refused)
+        raise
+    await _record(request, body, hospital_id, received, json.loads(bytes(response.body)))  # masked when kept
+    return response
+
+
+async def _record(request: Request, body: Any, hospital_id: str | None, received: datetime, reply: Any) -> None:
+    named = body.get("hospitalId") if isinstance(body, dict) else None
+    acted_for = named if isinstance(named, str) and named.strip() in caller_of(request).hospital_ids else hospital_id
+    call = ShimCall(section="1.3.1", path=PATH, hospital_id=acted_for, body=body, received_at=received)
+    code = str(reply.get("code", "")) if isinstance(reply, dict) else ""
+    await record_call(request.app.state.services.db, call, reply_code=code, reply=reply)
+
+
+async def _patient_info(request: Request, body: dict[str, Any]) -> Response:
     # 1.3.1 names no hospital: the platform's own records answer any authenticated hospital. A caller
     # that sends a hospitalId anyway may only name its own.
     named_hospital = text_field(body, "hospitalId", required=False)
@@ -44,4 +77,4 @@ async def get_patient_info_shim(request: Request) -> Response:
     )
 
 
-routes = [Route("/prefront/patient/getPatientInfo", get_patient_info_shim, methods=["POST"])]
+routes = [Route(PATH, get_patient_info_shim, methods=["POST"])]

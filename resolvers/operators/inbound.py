@@ -8,6 +8,7 @@ from typing import Annotated
 
 import strawberry
 
+from his_clients.codes import ReturnCode
 from services.identity.principal import OperatorPrincipal
 from services.shims.ledger import list_calls
 from store.inbound import InboundCall
@@ -15,6 +16,8 @@ from store.inbound import InboundCall
 from ..access import Forbidden
 from ..context import Info
 from ..fanout import hospital_ids_argument
+from ..results import InputRefused
+from .orders import window
 
 MAX_CALLS = 500
 
@@ -38,6 +41,21 @@ class InboundCallRecord:
     reply: str = strawberry.field(description="The reply as JSON text, masked the same way.")
     received_at: datetime = strawberry.field(description="When the call came in (UTC).")
     answered_at: datetime = strawberry.field(description="When it was answered (UTC).")
+    claimed_hospital_id: str | None = strawberry.field(
+        description=(
+            "For a call refused at authentication (50001): the hospital it claimed to be (X-Hospital-Id, else its "
+            "body's hospitalId), never proven; null otherwise."
+        )
+    )
+    is_repeat: bool = strawberry.field(
+        description="Whether it repeated an accepted call (duplicateOf): answered as the first was, acting no more."
+    )
+    replay_of: strawberry.ID | None = strawberry.field(
+        description="For an operator's replay (replayInboundCall): the id of the call it replayed; null otherwise."
+    )
+    replayed_by: str | None = strawberry.field(
+        description="For an operator's replay: the username of the operator who replayed it; null otherwise."
+    )
 
     @classmethod
     def from_row(cls, row: InboundCall) -> InboundCallRecord:
@@ -53,6 +71,10 @@ class InboundCallRecord:
             reply=json.dumps(row.reply, ensure_ascii=False),
             received_at=row.received_at,
             answered_at=row.answered_at,
+            claimed_hospital_id=row.claimed_hospital_id,
+            is_repeat=row.duplicate_of is not None,
+            replay_of=strawberry.ID(str(row.replay_of)) if row.replay_of is not None else None,
+            replayed_by=row.replayed_by,
         )
 
 
@@ -67,6 +89,29 @@ async def inbound_calls(
     path: Annotated[
         str | None, strawberry.argument(description="Only calls to this shim path, e.g. /prefront/patient/genCard.")
     ] = None,
+    from_: Annotated[
+        str | None,
+        strawberry.argument(
+            name="from", description="Calls received from this time, yyyy-MM-dd HH:mm:ss Beijing time (inclusive)."
+        ),
+    ] = None,
+    to: Annotated[
+        str | None,
+        strawberry.argument(description="Calls received up to this time, yyyy-MM-dd HH:mm:ss Beijing time."),
+    ] = None,
+    section: Annotated[
+        str | None, strawberry.argument(description="Only calls to this spec section's shim, e.g. 1.3.1 or 13.1.2.")
+    ] = None,
+    reply_code: Annotated[
+        str | None,
+        strawberry.argument(description="Only calls answered with this 附四 code, e.g. 50001 (refused) or 10001."),
+    ] = None,
+    after: Annotated[
+        strawberry.ID | None,
+        strawberry.argument(
+            description="A cursor: the id of the last call of the previous page; only older calls follow."
+        ),
+    ] = None,
     limit: Annotated[int, strawberry.argument(description=f"At most this many calls (1-{MAX_CALLS}).")] = 50,
 ) -> list[InboundCallRecord] | None:
     principal = info.context.principal
@@ -79,8 +124,23 @@ async def inbound_calls(
         hospital_ids = None
     else:
         hospital_ids = [principal.hospital_id or ""]
+    since, until = window(from_, to)
+    before_id: int | None = None
+    if after is not None:
+        try:
+            before_id = int(str(after).strip())
+        except ValueError:
+            raise InputRefused("after", ReturnCode.PARAMETER_FORMAT, "a call id from a previous page") from None
     rows = await list_calls(
-        info.context.services.db, hospital_ids=hospital_ids, path=path, limit=max(1, min(limit, MAX_CALLS))
+        info.context.services.db,
+        hospital_ids=hospital_ids,
+        path=path,
+        since=since,
+        until=until,
+        section=section.strip() if section is not None else None,
+        reply_code=reply_code.strip() if reply_code is not None else None,
+        before_id=before_id,
+        limit=max(1, min(limit, MAX_CALLS)),
     )
     return [InboundCallRecord.from_row(row) for row in rows]
 
@@ -89,6 +149,8 @@ inbound_calls_field = strawberry.field(
     resolver=inbound_calls,
     description=(
         "Calls hospitals made to our shims, newest first, from the inbound ledger (bodies masked): what was "
-        "asked, what was answered, and which repeats were answered as duplicates."
+        "asked, what was answered, and which repeats were answered as duplicates. Every shim call is there, 1.3.1 "
+        "getPatientInfo included, and calls refused at authentication (50001) with the hospital they claimed "
+        "(a hospital operator sees those claiming their hospital). Page with `after` (the last id of a page)."
     ),
 )

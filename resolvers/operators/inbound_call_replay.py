@@ -97,7 +97,13 @@ class InboundCallReplayMutation:
             return principal.role == "region" or (hospital_id is not None and principal.may_see(hospital_id))
 
         try:
-            replayed = await replay_call(services.db, dispatch, call_id=number, may_see=may_see)
+            replayed = await replay_call(
+                services.db,
+                dispatch,
+                call_id=number,
+                may_see=may_see,
+                operator=principal.username or f"operator-{principal.operator_id}",
+            )
         except ReplayRefused as refused:
             return InboundReplayRefusal(code=InboundReplayRefusalCode(refused.code.value), message=refused.message)
         code = replayed.reply.get("code")

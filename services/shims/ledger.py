@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -70,6 +72,8 @@ class ShimCall:
     hospital_id: str | None
     body: Any
     received_at: datetime = field(default_factory=utcnow)
+    claimed_hospital_id: str | None = None
+    """For a call refused at authentication: the hospital it claimed to be (never proven)."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,24 @@ class NewMessage:
     id_card_number: str | None
     payload: dict[str, Any]
     dedupe_key: str
+
+
+_REPLAYING: ContextVar[tuple[int, str] | None] = ContextVar("hisgraph_inbound_replaying", default=None)
+
+
+@contextmanager
+def replaying(call_id: int, operator: str) -> Iterator[None]:
+    """Calls recorded inside are an operator's replay of call ``call_id`` (replayOf, replayedBy)."""
+    token = _REPLAYING.set((call_id, operator))
+    try:
+        yield
+    finally:
+        _REPLAYING.reset(token)
+
+
+def _replay_marks() -> dict[str, Any]:
+    marks = _REPLAYING.get()
+    return {} if marks is None else {"replay_of": marks[0], "replayed_by": marks[1]}
 
 
 MAX_RECORDED_BODY_CHARS: Final = 16_384
@@ -110,6 +132,8 @@ async def record_call(db: Database, call: ShimCall, *, reply_code: str, reply: A
                 reply_code=reply_code,
                 reply=bounded(mask_json(reply)),
                 received_at=call.received_at,
+                claimed_hospital_id=call.claimed_hospital_id,
+                **_replay_marks(),
             )
     except Exception:
         log.exception("could not record a shim call", extra={"path": call.path, "code": reply_code})
@@ -145,6 +169,7 @@ async def accept_push(
                         reply=first.reply,
                         received_at=call.received_at,
                         duplicate_of=first.id,
+                        **_replay_marks(),
                     )
                     replayed: dict[str, Any] = first.reply
                     return replayed, True
@@ -157,6 +182,7 @@ async def accept_push(
                     reply=mask_json(reply),
                     received_at=call.received_at,
                     dedupe_key=dedupe_key,
+                    **_replay_marks(),
                 )
                 outbox = MessageOutbox(session)
                 taken = await outbox.taken_keys([m.dedupe_key for m in messages])
@@ -182,8 +208,26 @@ async def accept_push(
 
 
 async def list_calls(
-    db: Database, *, hospital_ids: list[str] | None, path: str | None = None, limit: int = 50
+    db: Database,
+    *,
+    hospital_ids: list[str] | None,
+    path: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    section: str | None = None,
+    reply_code: str | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
 ) -> list[InboundCall]:
     """Recorded calls, newest first (bodies already masked); ``hospital_ids`` None means every hospital's."""
     async with db.session() as session:
-        return await InboundLedger(session).list(hospital_ids=hospital_ids, path=path, limit=limit)
+        return await InboundLedger(session).list(
+            hospital_ids=hospital_ids,
+            path=path,
+            since=since,
+            until=until,
+            section=section,
+            reply_code=reply_code,
+            before_id=before_id,
+            limit=limit,
+        )

@@ -24,7 +24,7 @@ from typing import Any, Final
 from store.db import Database
 from store.inbound import InboundCall
 
-from .ledger import mask_json
+from .ledger import mask_json, replaying
 
 ReplayDispatch = Callable[[str, str, Any], Awaitable[dict[str, Any]]]
 """Post ``body`` to the shim at ``path`` as hospital ``hospital_id``; the shim's JSON reply.
@@ -74,7 +74,12 @@ def body_was_unreadable(call: InboundCall) -> bool:
 
 
 async def replay_call(
-    db: Database, dispatch: ReplayDispatch, *, call_id: int, may_see: Callable[[str | None], bool]
+    db: Database,
+    dispatch: ReplayDispatch,
+    *,
+    call_id: int,
+    may_see: Callable[[str | None], bool],
+    operator: str = "",
 ) -> Replayed:
     """Post call ``call_id``'s body to its shim again as its hospital; ReplayRefused with why not.
 
@@ -98,7 +103,8 @@ async def replay_call(
             "copy is kept: ask the hospital to send the call again",
         )
     try:
-        reply = await dispatch(original.path, original.hospital_id, original.body)
+        with replaying(call_id, operator):  # the new ledger row says it replays call_id, and who replayed it
+            reply = await dispatch(original.path, original.hospital_id, original.body)
     except LookupError as error:
         raise ReplayRefused(ReplayRefusalCode.NOT_A_SHIM, f"no shim serves {original.path} now") from error
     masked: dict[str, Any] = mask_json(reply)

@@ -124,7 +124,9 @@ async def test_a_signed_refund_query_replayed_to_the_refund_path_is_refused(gate
     headers = signed(REFUND_QUERY, body)
     replayed = (await gateway.post(REFUND, content=body, headers=headers)).json()
     assert (replayed["success"], replayed["code"]) == (False, "50001")
-    assert await ledger(gateway, REFUND) == []  # refused before the handler: nothing recorded, nothing refunded
+    # Refused before the handler: nothing refunded; recorded as refused, with the hospital it claimed (issue 15 item 8).
+    [refusal] = await ledger(gateway, REFUND)
+    assert (refusal.reply_code, refusal.hospital_id, refusal.claimed_hospital_id) == ("50001", None, "254")
     with_query = (await gateway.post(REFUND_QUERY + "?amount=1", content=body, headers=headers)).json()
     assert with_query["code"] == "50001"  # the query string is signed too
     as_signed = (await gateway.post(REFUND_QUERY, content=body, headers=headers)).json()
