@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import strawberry
 
+from his_clients.codes import ReturnCode
 from his_clients.models.reconciliation import (
     RECONCILIATION_DETAIL,
     RECONCILIATION_QUERY_BY_OUT_TRADE_NO,
@@ -27,7 +28,7 @@ from his_clients.models.statistics import (
 
 from ..context import Info
 from ..fanout import per_hospital
-from ..results import required, time_window
+from ..results import InputRefused, required, time_window
 from .accounts import OperatorAccount, operators_field
 from .audit_log import AuditLogPage, audit_log_field
 from .audit_reads import audited
@@ -71,6 +72,14 @@ OutTradeNo = Annotated[str, strawberry.argument(description="The payment's order
 WINDOW = "startTime and endTime are yyyy-MM-dd HH:mm:ss; a malformed time is refused (20003) before any call."
 
 
+def named_hospitals(raw: str) -> str:
+    """``hospitalId`` as given, once it names at least one hospital: an empty one (or only commas) is an
+    error (20001), never an empty list that reads as "nothing happened" (issue 15 item 6)."""
+    if not any(part.strip() for part in (raw or "").split(",")):
+        raise InputRefused("hospitalId", ReturnCode.MISSING_PARAMETER, "name at least one hospital")
+    return raw
+
+
 @strawberry.type(
     description=(
         "Regional operators' views across hospitals: statistics (30.x) and the hospitals' side of "
@@ -100,7 +109,7 @@ class OperatorViews:
         start, end = time_window("startTime", start_time, "endTime", end_time)
         return per_hospital(  # type: ignore[return-value]
             info,
-            hospital_id,
+            named_hospitals(hospital_id),
             method=DATA_STATISTICS,
             request=DataStatisticsRequest(start_time=start, end_time=end),
             convert=TransactionStatisticsEntry.from_reply,
@@ -131,7 +140,7 @@ class OperatorViews:
 
         return per_hospital(  # type: ignore[return-value]
             info,
-            hospital_id,
+            named_hospitals(hospital_id),
             method=HOSPITAL_STATISTICS,
             request=HospitalStatisticsRequest(start_time=start, end_time=end),
             convert=convert,
@@ -169,7 +178,7 @@ class OperatorViews:
 
         entries = per_hospital(
             info,
-            hospital_id,
+            named_hospitals(hospital_id),
             method=RECONCILIATION_DETAIL,
             request=ReconciliationDetailRequest(start_time=start, end_time=end),
             convert=lambda hospital, records: HospitalTradeRecords(
@@ -197,7 +206,7 @@ class OperatorViews:
         trade_no = required("outTradeNo", out_trade_no)
         return per_hospital(  # type: ignore[return-value]
             info,
-            hospital_id,
+            named_hospitals(hospital_id),
             method=RECONCILIATION_QUERY_BY_OUT_TRADE_NO,
             request=ReconciliationQueryByOutTradeNoRequest(trade_no=trade_no),
             convert=lambda hospital, orders: HospitalTradeOrders(
@@ -221,7 +230,7 @@ class OperatorViews:
         )
         return per_hospital(  # type: ignore[return-value]
             info,
-            hospital_id,
+            named_hospitals(hospital_id),
             method=RECONCILIATION_QUERY_BY_OUT_TRADE_NO_AND_REFUND_NO,
             request=request,
             convert=lambda hospital, refund: HospitalTradeRefund(

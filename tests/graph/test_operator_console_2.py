@@ -184,3 +184,29 @@ async def test_messages_say_why_and_when_and_whether_anything_delivers(console: 
     sign_in_operator(console, role="hospital", hospital_id="254")
     theirs = await run_graphql(console, COUNTS, **{"from": None, "to": None})
     assert theirs["data"]["operator"]["messageCounts"] == []
+
+
+async def test_an_empty_hospital_id_is_an_error_not_an_empty_list(console: httpx.AsyncClient) -> None:
+    """issue 15 item 6: statistics (and every per-hospital view beside them) refuse an empty hospitalId with
+    20001 instead of answering [] as if nothing happened; the rest of the request still answers."""
+    sign_in_operator(console)
+    window = 'startTime: "2026-03-01 00:00:00", endTime: "2026-03-31 23:59:59"'
+    for raw in ("", " , "):
+        query = f"""{{ operator {{
+            transactionStatistics(hospitalId: "{raw}", {window}) {{ hospitalId }}
+            hospitalTransactionCounts(hospitalId: "{raw}", {window}) {{ hospitalId }}
+            reconciliationOrders(hospitalId: "{raw}", outTradeNo: "X-1") {{ hospitalId }}
+            jobRuns {{ id }}
+        }} }}"""
+        body = await run_graphql(console, query)
+        views = body["data"]["operator"]
+        assert views["transactionStatistics"] is None
+        assert views["hospitalTransactionCounts"] is None
+        assert views["reconciliationOrders"] is None
+        assert views["jobRuns"] == []
+        assert {e["extensions"]["code"] for e in body["errors"]} == {"20001"}
+        assert {e["path"][-1] for e in body["errors"]} == {
+            "transactionStatistics",
+            "hospitalTransactionCounts",
+            "reconciliationOrders",
+        }
