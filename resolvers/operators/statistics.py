@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import strawberry
 
@@ -26,6 +27,23 @@ def count(text: str | None) -> int | None:
     return int(number)
 
 
+class FigureMalformed(ValueError):
+    """A count the hospital sent in a shape that is not a whole number: an error on that figure alone."""
+
+    def __init__(self, hospital_id: str, name: str, text: str) -> None:
+        super().__init__(f"hospital {hospital_id} sent {name} as {text[:24]!r}, not a whole number")
+        self.extensions = {"code": "HIS_PROTOCOL_ERROR", "hospitalId": hospital_id, "figure": name}
+
+
+def figure(hospital_id: str, name: str, text: str | None) -> Any:
+    """A count (``count``), None when the hospital left it empty, or a FigureMalformed that graphql-core raises
+    at that field alone (a value that is an exception is that field's error): never a silent null."""
+    value = count(text)
+    if value is None and (text or "").strip():
+        return FigureMalformed(hospital_id, name, str(text).strip())
+    return value
+
+
 def hospital_of(info: Info, hospital_id: str) -> Hospital | None:
     found = info.context.registry.hospital(hospital_id)
     return Hospital.from_registry(found) if found else None
@@ -35,7 +53,8 @@ def hospital_of(info: Info, hospital_id: str) -> Hospital | None:
     description=(
         "One hospital's transactions and visits over a time window "
         "(30.1.1 dataStatistics, 根据统计时间范围查询统计量). "
-        "Counts are null when the hospital wrote something that is not a whole number."
+        "A count the hospital wrote as something that is not a whole number is an error on that count alone "
+        "(HIS_PROTOCOL_ERROR, extensions.figure names it), never a silent null."
     )
 )
 class TransactionStatisticsEntry:
@@ -71,11 +90,11 @@ class TransactionStatisticsEntry:
         return cls(
             hospital_id=strawberry.ID(hospital_id),
             outpatient_amount=Money(reply.outpatient_total_amount),
-            outpatient_transactions=count(reply.outpatient_total_trans),
+            outpatient_transactions=figure(hospital_id, "outpatientTotalTrans", reply.outpatient_total_trans),
             inpatient_amount=Money(reply.inpatient_total_amount),
-            inpatient_transactions=count(reply.inpatient_total_trans),
-            patients_seen_with_health_card=count(reply.reg_card_amount),
-            patients_seen=count(reply.total_card_amount),
+            inpatient_transactions=figure(hospital_id, "inpatientTotalTrans", reply.inpatient_total_trans),
+            patients_seen_with_health_card=figure(hospital_id, "regCardAmount", reply.reg_card_amount),
+            patients_seen=figure(hospital_id, "totalCardAmount", reply.total_card_amount),
         )
 
     @classmethod
@@ -131,12 +150,12 @@ class HospitalTransactionCounts:
         return cls(
             hospital_id=strawberry.ID(hospital_id),
             hospital_name=row.hospital_name,
-            outpatient_transactions=count(row.outpatient_total_trans),
+            outpatient_transactions=figure(hospital_id, "outpatientTotalTrans", row.outpatient_total_trans),
             outpatient_amount=None if row.outpatient_total_amount is None else Money(row.outpatient_total_amount),
-            inpatient_transactions=count(row.inpatient_total_trans),
+            inpatient_transactions=figure(hospital_id, "inpatientTotalTrans", row.inpatient_total_trans),
             inpatient_amount=None if row.inpatient_total_amount is None else Money(row.inpatient_total_amount),
-            health_card_visits=count(row.reg_card_trans),
-            appointments=count(row.appointment_number),
+            health_card_visits=figure(hospital_id, "regCardTrans", row.reg_card_trans),
+            appointments=figure(hospital_id, "appointmentNumber", row.appointment_number),
         )
 
     @classmethod

@@ -210,3 +210,22 @@ async def test_an_empty_hospital_id_is_an_error_not_an_empty_list(console: httpx
             "hospitalTransactionCounts",
             "reconciliationOrders",
         }
+
+
+async def test_a_figure_in_the_wrong_shape_is_an_error_on_that_figure(console: httpx.AsyncClient) -> None:
+    """issue 15 item 6: a count the hospital sent as something other than a whole number (the simulator writes
+    totalCardAmount as an amount, 30.1.1's example as a count) is an error on that figure, not a silent null;
+    the hospital's other figures still answer."""
+    sign_in_operator(console)
+    query = """{ operator { transactionStatistics(hospitalId: "253", startTime: "2020-01-01 00:00:00",
+        endTime: "2030-12-31 23:59:59") { hospitalId outpatientTransactions inpatientTransactions patientsSeen } } }"""
+    body = await run_graphql(console, query)
+    [entry] = body["data"]["operator"]["transactionStatistics"]
+    assert entry["hospitalId"] == "253"
+    assert isinstance(entry["outpatientTransactions"], int)
+    assert isinstance(entry["inpatientTransactions"], int)
+    assert entry["patientsSeen"] is None
+    [error] = body["errors"]
+    assert error["path"][-1] == "patientsSeen"
+    assert error["extensions"]["code"] == "HIS_PROTOCOL_ERROR"
+    assert error["extensions"]["figure"] == "totalCardAmount"
