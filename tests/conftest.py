@@ -42,6 +42,11 @@ hypothesis_settings.register_profile(
 )
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
 
+# The loop-lag guard (api/overload.py) is on in production mode. Here the test, the gateway and (through the GIL) the
+# simulator share one loop, and a test's own blocking admin call stalls it: that lag is the test's, not a saturated
+# gateway's. Off for every Settings a test builds, unless the test sets it (tests/security/test_overload.py does).
+os.environ.setdefault("HISGRAPH_OVERLOAD_MAX_LAG_MS", "0")
+
 RUN_LOG = Path(os.environ.get("HISGRAPH_TEST_LOG", Path(tempfile.gettempdir()) / f"hisgraph-test-{os.getpid()}.log"))
 
 
