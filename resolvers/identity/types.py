@@ -16,6 +16,7 @@ from ..hospitals.types import Hospital
 from ..operators.accounts import OperatorAccount
 from ..patients.types import Patient
 from ..payments.orders import After, First, OrderConnection, account_orders
+from ..tasks import in_task
 
 
 @strawberry.type(description="A signed-in session. Send the token as `Authorization: Bearer <token>`.")
@@ -74,6 +75,7 @@ class AccountCard:
             "no record of the card."
         )
     )
+    @in_task
     async def holder_name(self, info: Info) -> str | None:
         record = await get_patient_info(info.context.services.db, self.medical_card_number)
         return mask_name(record.name) if record is not None and record.name else None
@@ -106,6 +108,7 @@ class Me:
             "reads it (status), the registration it made and its electronic invoice. Empty for an operator."
         )
     )
+    @in_task
     async def orders(self, info: Info, first: First = 20, after: After = None) -> OrderConnection:
         return await account_orders(info, first, after)
 

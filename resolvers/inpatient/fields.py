@@ -43,6 +43,7 @@ from ..records.common import (
     spec_time,
 )
 from ..results import InputRefused
+from ..tasks import in_task
 from .fees import HospitalizationsAtHospital
 from .history import AdmissionApplicationAtHospital, DischargesAtHospital, PastStaysAtHospital
 from .stays import (
@@ -76,6 +77,7 @@ class PatientInpatientFields:
             "(stay: null)." + PER_HOSPITAL
         )
     )
+    @in_task
     async def inpatient_stays(
         self,
         info: Info,
@@ -114,6 +116,7 @@ class PatientInpatientFields:
             "getDepositRecord). The spec allows one hospital per call, so each hospital is its own call." + PER_HOSPITAL
         )
     )
+    @in_task
     async def deposit_records(
         self, info: Info, hospital_id: HospitalIds, patient_name: HolderName = None, id_card_number: IdCardNumber = None
     ) -> list[DepositsAtHospital | None]:
@@ -134,6 +137,7 @@ class PatientInpatientFields:
             "asked in one call." + PER_HOSPITAL
         )
     )
+    @in_task
     async def hospitalizations(
         self,
         info: Info,
@@ -169,6 +173,7 @@ class PatientInpatientFields:
             "ID-card number or an admission number." + PER_HOSPITAL
         )
     )
+    @in_task
     async def past_stays(
         self,
         info: Info,
@@ -200,6 +205,7 @@ class PatientInpatientFields:
             "taken home (35.1.2)." + PER_HOSPITAL
         )
     )
+    @in_task
     async def discharges(
         self,
         info: Info,

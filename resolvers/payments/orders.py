@@ -21,6 +21,7 @@ from store.orders import Order, OrderRepository, OrderState, Refund, RefundState
 from ..context import Info
 from ..records.common import detail
 from ..records.documents import Invoice
+from ..tasks import in_task
 from .types import PaymentOrder, PaymentRefund
 
 MAX_PAGE = 50
@@ -122,6 +123,7 @@ class AccountOrder(PaymentOrder):
             "invoice of the same amount and kind, issued from the day paid on); null until the hospital issues one."
         )
     )
+    @in_task
     async def electronic_invoice_information(self, info: Info) -> Invoice | None:
         if self.paid_day is None or self.invoice_type is None or self.state != OrderState.NOTIFIED:
             return None

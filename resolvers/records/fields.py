@@ -34,6 +34,7 @@ from his_clients.models.prescriptions import GET_PRESCRIPTION_RECORD, GetPrescri
 from ..context import Info
 from ..fanout import per_hospital
 from ..inpatient.stays import HolderName, holder_name
+from ..tasks import in_task
 from .card_fields import PatientCardFields
 from .common import (
     PER_HOSPITAL,
@@ -73,6 +74,7 @@ class PatientRecordFields(PatientCardFields):
             "what to mind there." + PER_HOSPITAL
         )
     )
+    @in_task
     async def guide_sheets(
         self,
         info: Info,
@@ -104,6 +106,7 @@ class PatientRecordFields(PatientCardFields):
             "regional HIS are asked in one call." + PER_HOSPITAL
         )
     )
+    @in_task
     async def outpatient_fees(
         self,
         info: Info,
@@ -229,6 +232,7 @@ class PatientRecordFields(PatientCardFields):
             "to the record in full (32.1.2). Hospitals behind one regional HIS are asked in one call." + PER_HOSPITAL
         )
     )
+    @in_task
     async def medical_records(
         self,
         info: Info,
@@ -269,6 +273,7 @@ class PatientRecordFields(PatientCardFields):
             + PER_HOSPITAL
         )
     )
+    @in_task
     async def prescriptions(
         self,
         info: Info,
