@@ -57,6 +57,7 @@ from .reconciliation import (
     TradeRefund,
 )
 from .statistics import HospitalTransactionCounts, TransactionStatisticsEntry, row_for
+from .statistics_series import StatisticsSeries, statistics_field
 from .survey_results import SurveyResult, survey_results_field
 from .three_way import ReconciliationCheck, reconciliation_check
 from .visit_results import VisitResult, visit_results_field
@@ -101,6 +102,7 @@ class OperatorViews:
     order: LedgerOrder | None = order_field
     ledger_summary: LedgerSummary | None = ledger_summary_field
     hospital_health: list[HospitalHealthEntry] | None = hospital_health_field
+    statistics: StatisticsSeries | None = statistics_field
 
     @strawberry.field(description=f"Transaction figures per hospital over a time window (30.1.1). {HOSPITALS} {WINDOW}")
     def transaction_statistics(
