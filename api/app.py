@@ -35,6 +35,8 @@ from services.payments.providers.base import PaymentProvider
 from services.payments.providers.sandbox import SandboxProvider
 from services.payments.providers.wechatpay import WeChatPayProvider
 from services.payments.worker import OutboxWorker
+from services.sealing import LedgerSealer
+from services.shims.ledger import seal_bodies
 from store.db import Database
 
 from . import files, metrics, tracing, webservice
@@ -103,6 +105,8 @@ def create_app(settings: Settings) -> Starlette:
     metrics.install()  # HIS calls and cache lookups counted (his_clients/observe.py)
     registry = settings.load_registry()
     db = Database(settings.database_url)
+    # Refunds' and pushes' bodies as sent, sealed in the inbound ledger for region operators' replays.
+    seal_bodies(db, LedgerSealer(settings.ledger_seal_key, ttl=timedelta(days=settings.ledger_seal_days)))
     tracing.instrument_engine(db.engine.sync_engine)
     his = HisClient(
         registry,

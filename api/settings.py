@@ -115,6 +115,12 @@ class Settings(BaseSettings):
     """Signs download links. Set it when several workers serve one region (a per-process default
     would make a link from one worker invalid at another)."""
     file_link_ttl_s: int = Field(default=600, ge=10, le=86_400)
+    ledger_seal_secret: SecretStr | None = None
+    """Seals the inbound ledger's short-lived copies of refund and push bodies (for region operators'
+    replays; services/sealing.py). Unset: a key derived from ``session_secret`` (so production refuses to
+    start when neither is set). Set it the same for every worker."""
+    ledger_seal_days: float = Field(default=7, gt=0, le=90)
+    """How long a sealed copy of a refund's or push's body is kept (then purged, and replay refused)."""
     session_secret: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_urlsafe(32)))
     """Signs session tokens. Set it (the same for every worker) in production: with the per-process
     default, tokens stop working when the process restarts."""
@@ -229,6 +235,8 @@ class Settings(BaseSettings):
             return []
         refusals = []
         unset = [name for name in ("session_secret", "file_link_secret") if name not in self.model_fields_set]
+        if self.ledger_seal_secret is None and "session_secret" not in self.model_fields_set:
+            unset.append("ledger_seal_secret")  # it would be derived from the random session secret
         if unset and not self.allow_random_secrets:
             names = " and ".join(f"HISGRAPH_{name.upper()}" for name in unset)
             refusals.append(f"{names} not set (per-process random secrets); set it, or HISGRAPH_ALLOW_RANDOM_SECRETS=1")
@@ -245,6 +253,13 @@ class Settings(BaseSettings):
                 "or HISGRAPH_ALLOW_LOOPBACK_PUBLIC_URL=1"
             )
         return refusals
+
+    @property
+    def ledger_seal_key(self) -> bytes:
+        """The secret the inbound ledger's sealed copies are keyed from (see ``ledger_seal_secret``)."""
+        if self.ledger_seal_secret is not None:
+            return self.ledger_seal_secret.get_secret_value().encode()
+        return b"ledger-seal:" + self.session_secret.get_secret_value().encode()
 
     def check_production(self) -> None:
         """Refuse to start an unsafe production gateway: one line naming each reason (see production_refusals)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, and_, or_, select
+from sqlalchemy import JSON, ForeignKey, String, Text, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -47,8 +47,9 @@ class InboundCall(Base):
     replayed_by: Mapped[str | None] = mapped_column(String(64))
     """For an operator's replay: the operator's username."""
     sealed_body: Mapped[str | None] = mapped_column(Text)
-    """The body as the hospital sent it, AES-GCM encrypted (services/shims/sealed.py), for a replay of a
-    refund or a push; None for every other call, and once ``sealed_until`` has passed."""
+    """The body as the hospital sent it, AES-256-GCM encrypted with the row id as associated data
+    (services/sealing.py LedgerSealer), for a region operator's replay of a refund or a push; None for every
+    other call, and once ``sealed_until`` has passed (purged). Never shown in the graph or logged."""
     sealed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
@@ -136,3 +137,20 @@ class InboundLedger:
         if before_id is not None:
             query = query.where(InboundCall.id < before_id)
         return list((await self._session.execute(query)).scalars())
+
+    async def purge_expired_seals(self, now: datetime, *, limit: int = 200) -> int:
+        """Forget up to ``limit`` sealed copies whose ``sealed_until`` has passed (bounded work per call);
+        how many were forgotten."""
+        expired = (
+            select(InboundCall.id)
+            .where(InboundCall.sealed_until.is_not(None), InboundCall.sealed_until <= now)
+            .limit(limit)
+            .scalar_subquery()
+        )
+        result = await self._session.execute(
+            update(InboundCall)
+            .where(InboundCall.id.in_(expired))
+            .values(sealed_body=None, sealed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -11,6 +11,7 @@ import strawberry
 from services.audit import record
 from services.identity.principal import OperatorPrincipal
 from services.shims.replay import ReplayRefusalCode, ReplayRefused, replay_call
+from store.inbound import InboundCall
 
 from ..access import Forbidden
 from ..context import Info
@@ -28,13 +29,22 @@ class InboundReplayRefusalCode(Enum):
     )
     MASKED_BODY = strawberry.enum_value(
         ReplayRefusalCode.MASKED_BODY.value,
-        description="Its recorded body holds masked personal data and no unmasked copy is kept: ask the hospital "
-        "to send the call again.",
+        description="Its recorded body holds masked personal data and no sealed copy of it is kept: ask the "
+        "hospital to send the call again.",
     )
     BODY_NOT_RECORDED = strawberry.enum_value(
         ReplayRefusalCode.BODY_NOT_RECORDED.value, description="The request was not JSON: no body was recorded."
     )
     NOT_A_SHIM = strawberry.enum_value(ReplayRefusalCode.NOT_A_SHIM.value, description="No shim serves its path now.")
+    REGION_ONLY = strawberry.enum_value(
+        ReplayRefusalCode.REGION_ONLY.value,
+        description="Its recorded body is masked; only a region operator may replay it from its sealed copy.",
+    )
+    SEAL_EXPIRED = strawberry.enum_value(
+        ReplayRefusalCode.SEAL_EXPIRED.value,
+        description="Its recorded body is masked and the sealed copy of it has expired: ask the hospital to send "
+        "the call again.",
+    )
 
 
 @strawberry.type(description="The recorded call was posted to its shim again; the shim's new answer.")
@@ -69,7 +79,9 @@ class InboundCallReplayMutation:
             "Post a call recorded in the inbound ledger to its shim again, acting as the hospital it acted for "
             "(operators only: a region operator any call, a hospital operator only their hospital's). The replay "
             "is an ordinary call: validated, deduplicated (a repeat of an accepted call is answered as the first "
-            "was and acts no second time) and recorded. Only a body with nothing masked in it can be replayed."
+            "was and acts no second time) and recorded. A body with masked personal data in it is replayed from "
+            "the sealed copy of the original that refunds and pushes keep for a few days: by region operators "
+            "only, and each use is audited."
         )
     )
     async def replay_inbound_call(
@@ -96,6 +108,17 @@ class InboundCallReplayMutation:
         def may_see(hospital_id: str | None) -> bool:
             return principal.role == "region" or (hospital_id is not None and principal.may_see(hospital_id))
 
+        async def audit_unseal(original: InboundCall) -> None:
+            async with services.db.session() as db:  # every use of a sealed copy is audited, before it is opened
+                record(
+                    db,
+                    principal,
+                    "inbound-call-replayed",
+                    hospital_id=original.hospital_id,
+                    target=f"inbound call {number}",
+                    detail={"path": original.path, "sealedCopy": "opened"},
+                )
+
         try:
             replayed = await replay_call(
                 services.db,
@@ -103,6 +126,8 @@ class InboundCallReplayMutation:
                 call_id=number,
                 may_see=may_see,
                 operator=principal.username or f"operator-{principal.operator_id}",
+                may_unseal=principal.role == "region",
+                on_unseal=audit_unseal,
             )
         except ReplayRefused as refused:
             return InboundReplayRefusal(code=InboundReplayRefusalCode(refused.code.value), message=refused.message)
@@ -114,7 +139,8 @@ class InboundCallReplayMutation:
                 "inbound-call-replayed",
                 hospital_id=replayed.original.hospital_id,
                 target=f"inbound call {number}",
-                detail={"path": replayed.original.path, "replyCode": str(code) if code is not None else None},
+                detail={"path": replayed.original.path, "replyCode": str(code) if code is not None else None}
+                | ({"sealedCopy": "used"} if replayed.from_sealed_copy else {}),
             )
         return InboundReplaySuccess(
             original=InboundCallRecord.from_row(replayed.original),

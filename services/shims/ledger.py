@@ -3,6 +3,11 @@
 ``record_call`` writes one ledger row (a refusal, or a call with nothing to deduplicate).
 ``accept_push`` records an accepted push and queues its messages in ONE transaction, deduplicated on
 the spec's natural key: a repeat answers what the first call answered and queues nothing.
+
+Refunds (SEALED_SECTIONS) and pushes (``accept_push``) can be replayed by a region operator (services/shims/
+replay.py) although their recorded bodies are masked: when the gateway gave the database a ``LedgerSealer``
+(``seal_bodies``), their rows also keep the body as sent, sealed (AES-256-GCM, the row id as associated
+data) until ``sealed_until``. Each recording of a sealed copy also forgets a bounded number of expired ones.
 """
 
 from __future__ import annotations
@@ -16,10 +21,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
+from weakref import WeakKeyDictionary
 
 from sqlalchemy.exc import IntegrityError
 
 from services.masking import mask_id_card, mask_name, mask_phone, mask_text
+from services.sealing import LedgerSealer
 from store.db import Database
 from store.inbound import InboundCall, InboundLedger
 from store.messages import MessageOutbox
@@ -105,6 +112,38 @@ def _replay_marks() -> dict[str, Any]:
     return {} if marks is None else {"replay_of": marks[0], "replayed_by": marks[1]}
 
 
+SEALED_SECTIONS: Final = frozenset({"9.1.1", "13.2.1", "20.2.2"})
+"""The refund shims' sections (api/shims/refunds.py): their calls keep a sealed copy of the body for replay.
+Pushes (``accept_push``) keep one too."""
+PURGE_BATCH: Final = 200
+"""At most this many expired sealed copies are forgotten per recorded call (bounded work)."""
+
+_SEALERS: WeakKeyDictionary[Database, LedgerSealer] = WeakKeyDictionary()
+
+
+def seal_bodies(db: Database, sealer: LedgerSealer | None) -> None:
+    """Keep sealed copies of refund and push bodies recorded in ``db`` (None: keep none)."""
+    if sealer is None:
+        _SEALERS.pop(db, None)
+    else:
+        _SEALERS[db] = sealer
+
+
+def sealer_of(db: Database) -> LedgerSealer | None:
+    """The sealer of ``db``'s ledger, or None when no sealed copies are kept."""
+    return _SEALERS.get(db)
+
+
+async def _keep_sealed(ledger: InboundLedger, sealer: LedgerSealer | None, row: InboundCall, body: Any) -> None:
+    """Seal ``body`` onto ``row`` (already flushed: it has its id), and forget some expired copies."""
+    if sealer is None or row.hospital_id is None:
+        return
+    now = utcnow()
+    await ledger.purge_expired_seals(now, limit=PURGE_BATCH)
+    row.sealed_body = sealer.seal(row.id, body)
+    row.sealed_until = sealer.until(now)
+
+
 MAX_RECORDED_BODY_CHARS: Final = 16_384
 """A refused body larger than this (as JSON text) is recorded as its size and first RECORDED_HEAD_CHARS only."""
 RECORDED_HEAD_CHARS: Final = 512
@@ -124,7 +163,8 @@ async def record_call(db: Database, call: ShimCall, *, reply_code: str, reply: A
     is answered; a failure to record goes to our log."""
     try:
         async with db.session() as session:
-            await InboundLedger(session).add(
+            ledger = InboundLedger(session)
+            row = await ledger.add(
                 section=call.section,
                 path=call.path,
                 hospital_id=call.hospital_id,
@@ -135,6 +175,8 @@ async def record_call(db: Database, call: ShimCall, *, reply_code: str, reply: A
                 claimed_hospital_id=call.claimed_hospital_id,
                 **_replay_marks(),
             )
+            if call.section in SEALED_SECTIONS and isinstance(call.body, Mapping) and call.body:
+                await _keep_sealed(ledger, sealer_of(db), row, call.body)
     except Exception:
         log.exception("could not record a shim call", extra={"path": call.path, "code": reply_code})
 
@@ -154,13 +196,14 @@ async def accept_push(
     own key is already queued (an earlier call carried it too) is not queued again.
     """
     assert call.hospital_id is not None
+    sealer = sealer_of(db)
     for attempt in range(2):
         try:
             async with db.session() as session:
                 ledger = InboundLedger(session)
                 first = await ledger.first_with_key(dedupe_key)
                 if first is not None:
-                    await ledger.add(
+                    repeat = await ledger.add(
                         section=call.section,
                         path=call.path,
                         hospital_id=call.hospital_id,
@@ -171,6 +214,7 @@ async def accept_push(
                         duplicate_of=first.id,
                         **_replay_marks(),
                     )
+                    await _keep_sealed(ledger, sealer, repeat, call.body)
                     replayed: dict[str, Any] = first.reply
                     return replayed, True
                 record = await ledger.add(
@@ -184,6 +228,7 @@ async def accept_push(
                     dedupe_key=dedupe_key,
                     **_replay_marks(),
                 )
+                await _keep_sealed(ledger, sealer, record, call.body)
                 outbox = MessageOutbox(session)
                 taken = await outbox.taken_keys([m.dedupe_key for m in messages])
                 for message in messages:
