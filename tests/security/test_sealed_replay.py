@@ -17,13 +17,16 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
+from api.shims.validation import platform_entry
 from services.payments.orders import PaymentService
 from services.payments.worker import OutboxWorker
 from services.sealing import LedgerSealer, Unsealable
 from store.audit import AuditEntry
 from store.db import Database
 from store.inbound import InboundCall
+from store.messages import OutboundMessage
 from store.models import utcnow
+from store.seed import seed_demo
 from tests.api.test_shims_refunds import (
     HIS_REFUND,
     FlakySandbox,
@@ -190,3 +193,28 @@ def test_production_refuses_a_random_ledger_seal_secret(tmp_path: Path) -> None:
     own = Settings(mode="production", database_url=url, ledger_seal_secret="l" * 43, session_secret="s" * 43)  # type: ignore[arg-type]
     derived = Settings(mode="production", database_url=url, session_secret="s" * 43)  # type: ignore[arg-type]
     assert own.ledger_seal_key != derived.ledger_seal_key != b"s" * 43
+
+
+async def test_a_masked_push_is_replayed_from_its_sealed_copy_as_a_repeat(gateway: httpx.AsyncClient) -> None:
+    """issue 15 item 8: a push (19.1.4, ID number and name masked in the ledger) is replayed by a region operator
+    from its sealed copy: answered as the first, marked a repeat, and no second message is queued."""
+    app_db: Database = gateway._transport.app.state.services.db  # type: ignore[attr-defined]
+    await seed_demo(app_db)
+    gateway.headers.pop("Authorization", None)
+    body = {**platform_entry("19.1.4")["request_example"], "hospitalId": "253", "idCard": "370102197907025236"}
+    sent = (await gateway.post("/" + platform_entry("19.1.4")["http_path"], json=body)).json()
+    assert sent["code"] == "10001", sent
+    async with app_db.session() as session:
+        (call,) = (await session.scalars(select(InboundCall))).all()
+    assert call.body["idCard"] != body["idCard"]
+    assert call.sealed_body is not None
+    assert body["idCard"] not in call.sealed_body
+    sign_in_operator(gateway, role="region")
+    replayed = await run_graphql(gateway, REPLAY, id=str(call.id))
+    assert replayed["data"]["replayInboundCall"]["__typename"] == "InboundReplaySuccess", replayed
+    assert json.loads(replayed["data"]["replayInboundCall"]["reply"]) == call.reply
+    async with app_db.session() as session:
+        rows = (await session.scalars(select(InboundCall).order_by(InboundCall.id))).all()
+        queued = (await session.scalars(select(OutboundMessage))).all()
+    assert [(r.duplicate_of, r.replay_of) for r in rows] == [(None, None), (call.id, call.id)]
+    assert len(queued) == 1
