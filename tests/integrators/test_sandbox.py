@@ -35,7 +35,9 @@ def _push_body() -> dict[str, Any]:
 
 PUSH_PATH = "/" + platform_entry(PUSH)["http_path"]
 LEDGER = """
-query Ledger { operator { inboundCalls(hospitalId: "999") { path hospitalId replyCode body reply } } }"""
+query Ledger {
+  operator { inboundCalls(hospitalId: "999") { path hospitalId claimedHospitalId replyCode body reply } }
+}"""
 
 
 @pytest.fixture(params=["api_key", "hmac"])
@@ -95,12 +97,15 @@ async def test_vendor_sees_what_we_received_and_answered(
 
     sign_in_operator(gateway, role="region")
     ledger = (await run_graphql(gateway, LEDGER))["data"]["operator"]["inboundCalls"]
-    assert [(c["path"], c["hospitalId"], c["replyCode"]) for c in ledger] == [
-        (PUSH_PATH, "999", refused_code),
-        (PUSH_PATH, "999", "10001"),
+    # A call refused at authentication is recorded too (337b4e0, issue 15 item 8), under the hospital it
+    # claimed, never proven: hospitalId stays empty.
+    assert [(c["path"], c["hospitalId"], c["claimedHospitalId"], c["replyCode"]) for c in ledger] == [
+        (PUSH_PATH, None, "999", "50001"),
+        (PUSH_PATH, "999", None, refused_code),
+        (PUSH_PATH, "999", None, "10001"),
     ]
-    assert json.loads(ledger[1]["reply"])["code"] == "10001"
-    assert json.loads(ledger[0]["body"]).keys() == missing.keys()
+    assert json.loads(ledger[2]["reply"])["code"] == "10001"
+    assert json.loads(ledger[1]["body"]).keys() == missing.keys()
 
 
 def test_demo_flags(simulator: RunningSimulator) -> None:
