@@ -104,6 +104,25 @@ async def test_the_same_past_window_again_makes_no_hospital_call(
     assert Decimal(total["outpatientAmount"]) == sum((Decimal(d["outpatientAmount"]) for d in daily), Decimal("0"))
 
 
+async def test_a_window_beyond_the_call_budget_is_finished_by_the_next_request(
+    console: httpx.AsyncClient, sim_admin: httpx.Client
+) -> None:
+    """issue 15 item 6 (sibling): 60 past days x 4 hospitals is more calls than one request may make (200): the
+    hospital cut off is listed with HIS_CALL_BUDGET, never a 500, and every day already fetched is kept, so the
+    next request asks only the days left and no day is asked twice."""
+    last = beijing_today() - timedelta(days=40)
+    first = last - timedelta(days=59)
+    body = await series(console, first, last, "MONTH", FOUR)
+    answer = body["data"]["operator"]["statistics"]
+    assert answer["notAnswered"] == [{"hospitalId": "256", "code": "HIS_CALL_BUDGET"}]
+    assert {r["hospitalId"] for r in answer["rows"]} == {"253", "254", "255"}
+    again = await series(console, first, last, "MONTH", FOUR)
+    assert again["data"]["operator"]["statistics"]["notAnswered"] == []
+    assert again["data"]["operator"]["statistics"]["hospitalCalls"] == 4 * 60 - 200
+    for hospital_id in FOUR.split(","):
+        assert len(day_calls(sim_admin, hospital_id)) == 60
+
+
 async def test_today_is_always_asked_fresh(console: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
     """issue 15 item 6: today (Beijing) is never kept: each request asks it again, once per hospital."""
     today = beijing_today()
