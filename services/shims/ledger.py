@@ -4,7 +4,7 @@
 ``accept_push`` records an accepted push and queues its messages in ONE transaction, deduplicated on
 the spec's natural key: a repeat answers what the first call answered and queues nothing.
 
-Refunds (SEALED_SECTIONS) and pushes (``accept_push``) can be replayed by a region operator (services/shims/
+Refunds and pushes (SEALED_SECTIONS), accepted or refused, can be replayed by a region operator (services/shims/
 replay.py) although their recorded bodies are masked: when the gateway gave the database a ``LedgerSealer``
 (``seal_bodies``), their rows also keep the body as sent, sealed (AES-256-GCM, the row id as associated
 data) until ``sealed_until``. Each recording of a sealed copy also forgets a bounded number of expired ones.
@@ -112,9 +112,16 @@ def _replay_marks() -> dict[str, Any]:
     return {} if marks is None else {"replay_of": marks[0], "replayed_by": marks[1]}
 
 
-SEALED_SECTIONS: Final = frozenset({"9.1.1", "13.2.1", "20.2.2"})
-"""The refund shims' sections (api/shims/refunds.py): their calls keep a sealed copy of the body for replay.
-Pushes (``accept_push``) keep one too."""
+REFUND_SECTIONS: Final = frozenset({"9.1.1", "13.2.1", "20.2.2"})
+"""The refund shims' sections (api/shims/refunds.py)."""
+PUSH_SECTIONS: Final = frozenset(
+    {"11.2.1", "22.2.1", "23.2.1", "26.2.1", "36.2.1", "36.2.2", "38.2.1", "38.2.2", "40.2.1", "41.2.1"}
+    | {f"19.1.{n}" for n in range(1, 12)}
+)
+"""The message pushes' sections (api/shims/messages.py; tests/security/test_sealed_replay.py keeps them equal)."""
+SEALED_SECTIONS: Final = REFUND_SECTIONS | PUSH_SECTIONS
+"""Calls of these sections keep a sealed copy of the body for replay: accepted ones (``accept_push``) and
+refused ones (``record_call``: a push or refund refused by our fault can be replayed once it is fixed)."""
 PURGE_BATCH: Final = 200
 """At most this many expired sealed copies are forgotten per recorded call (bounded work)."""
 

@@ -218,3 +218,38 @@ async def test_a_masked_push_is_replayed_from_its_sealed_copy_as_a_repeat(gatewa
         queued = (await session.scalars(select(OutboundMessage))).all()
     assert [(r.duplicate_of, r.replay_of) for r in rows] == [(None, None), (call.id, call.id)]
     assert len(queued) == 1
+
+
+async def test_a_refused_push_keeps_a_sealed_copy_and_the_sealed_sections_are_every_push(tmp_path: Path) -> None:
+    """issue 15 item 8: a push refused (here 20001) by a caller acting for one hospital keeps its sealed copy
+    too, so it can be replayed once the fault is fixed; the ledger's push sections are exactly the pushes the
+    shims serve."""
+    from api.settings import Settings
+    from api.shims.messages import PUSHES
+    from his_clients.registry import Hospital, Registry
+    from services.shims.ledger import PUSH_SECTIONS
+    from tests.conftest import running_gateway
+
+    assert {"11.2.1", *(p.section for p in PUSHES)} == PUSH_SECTIONS
+    only = Hospital(id="253", name="医院253", base_url="http://127.0.0.1:9/his/253", allowed_ips=("127.0.0.1",))
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'push.sqlite3'}",
+        registry=Registry(hospitals=(only,)),
+        run_payment_worker=False,
+    )
+    async with running_gateway(settings, signed_in=False) as gateway:
+        await _refused_push_is_sealed(gateway)
+
+
+async def _refused_push_is_sealed(gateway: httpx.AsyncClient) -> None:
+    app_db: Database = gateway._transport.app.state.services.db  # type: ignore[attr-defined]
+    body = {**platform_entry("19.1.4")["request_example"], "hospitalId": "253", "idCard": "370102197907025236"}
+    del body["reportkey"]
+    refused = (await gateway.post("/" + platform_entry("19.1.4")["http_path"], json=body)).json()
+    assert refused["code"] == "20001", refused
+    async with app_db.session() as session:
+        (call,) = (await session.scalars(select(InboundCall))).all()
+    assert call.sealed_body is not None
+    assert body["idCard"] not in call.sealed_body
+    settings = gateway._transport.app.state.settings  # type: ignore[attr-defined]
+    assert LedgerSealer(settings.ledger_seal_key, ttl=timedelta(days=1)).open(call.id, call.sealed_body) == body
