@@ -6,16 +6,29 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck schema bench clean browser
+.PHONY: demo test lint typecheck schema bench clean browser lock
 
-$(STAMP): pyproject.toml
-	@echo "==> creating $(VENV) and installing hisgraph with its test tools (about a minute the first time)"
+# Installs are reproducible: the exact versions (and hashes) in requirements-dev.lock, the runtime and dev
+# dependencies as tested; a region deploys requirements.lock. `make lock` writes both from pyproject.toml.
+$(STAMP): pyproject.toml requirements-dev.lock
+	@echo "==> creating $(VENV) and installing hisgraph with its test tools from requirements-dev.lock (about a minute the first time)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade pip
 	@# pip's own lines, one per package, so the first minute is not silent; pipefail keeps pip's exit status
-	@$(BIN)/python -m pip install -e '.[dev]' 2>&1 | awk '/^(Collecting|Successfully|ERROR)/ { print "    " $$0; fflush() }'
+	@$(BIN)/python -m pip install --require-hashes -r requirements-dev.lock 2>&1 | awk '/^(Collecting|Successfully|ERROR)/ { print "    " $$0; fflush() }'
+	@$(BIN)/python -m pip install --no-deps -e . 2>&1 | awk '/^(Successfully|ERROR)/ { print "    " $$0; fflush() }'
 	@touch $(STAMP)
 	@echo "==> installed"
+
+# Re-lock after changing pyproject.toml's dependencies (tests/test_lock_file.py fails until then). Pins already
+# in the lock files are kept unless pyproject.toml rules them out; `make lock UPGRADE=--upgrade` takes the newest.
+UV_COMPILE = $(BIN)/python -m uv pip compile pyproject.toml --python-version 3.11 --generate-hashes --quiet \
+	--custom-compile-command "make lock" $(UPGRADE)
+lock:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet 'uv>=0.5'
+	$(UV_COMPILE) -o requirements.lock
+	$(UV_COMPILE) --extra dev -o requirements-dev.lock
 
 demo: $(STAMP)
 	$(BIN)/hisgraph demo
