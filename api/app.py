@@ -47,8 +47,8 @@ from .graphiql import routes as graphiql_routes
 from .graphql import GraphQLApp, principal_of
 from .guards import RequestGuard
 from .logs import RequestIds
-from .overload import LoopLagGuard, overload_max_lag_s
 from .openapi import OpenApiRoutes
+from .overload import LoopLagGuard, overload_max_lag_s
 from .paths import NormalisePath
 from .ratelimit import RateLimit
 from .settings import Settings
@@ -249,15 +249,15 @@ def create_app(settings: Settings) -> Starlette:
         webservice.route,
         *dashboard_routes,  # the operators' dashboard page (api/dashboard.py)
     ]
+    # The shims' OpenAPI document, generated from the catalog and the shims' own checks (api/openapi.py).
+    routes += OpenApiRoutes(routes, server_url=settings.public_base_url).routes
+    if settings.dev:
+        routes += graphiql_routes  # GraphiQL's pinned assets, no CDN (api/graphiql.py)
     if metrics_access != "off":
         secret = settings.metrics_token if metrics_access == "protected" else None
         token = secret.get_secret_value() if secret is not None else None
         endpoint = metrics.metrics_endpoint(store_stats=metrics.StoreStats(db), token=token, his=his)
         routes.append(Route("/metrics", endpoint, methods=["GET"]))
-    # The shims' OpenAPI document, generated from the catalog and the shims' own checks (api/openapi.py).
-    routes += OpenApiRoutes(routes, server_url=settings.public_base_url).routes
-    if settings.dev:
-        routes += graphiql_routes  # GraphiQL's pinned assets, no CDN (api/graphiql.py)
 
     def account_key(request: Request) -> str | None:
         """The signed-in account or operator, from the bearer token (no body read, no store call)."""
