@@ -305,18 +305,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if sandbox is not None
         else ""
     )
-    print(
+    banner = (
         f"\nhisgraph demo\n  simulated region (hospitals 253-257): {simulator.base_url}\n"
         f"  GraphiQL: {url}/graphql\n  shim:     POST {url}/prefront/patient/getPatientInfo\n"
         f"{sandbox_line}"
         "\nQueries naming a card or ID number need a session: sign in with this, then put the token in\n"
         f'GraphiQL\'s Headers as {{"Authorization": "Bearer <token>"}}\n{SIGN_IN}\n'
         f"{DEMO_HOW_TO}"
-        f"\nTry these queries in GraphiQL:\n{samples}",
-        flush=True,
     )
+    # The long samples first and the banner (where to go, how to sign in) last, so that it is what a terminal
+    # shows; it is printed again after the schedule uploads' lines, and the request logs stay quiet.
+    print(f"\nTry these queries in GraphiQL:\n{samples}", flush=True)
+    print(banner, flush=True)
     # As real hospitals do, the simulated ones upload their schedules (21.1.4) once the gateway listens.
-    publish_when_ready(simulator, url, registry, say=lambda text: print(text, flush=True))
+    publish_when_ready(simulator, url, registry, say=lambda text: print(text + "\n" + banner, flush=True))
     try:
         _serve(create_app(settings), sock, log_level="warning", access_log=False)
     finally:

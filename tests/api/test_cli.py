@@ -74,7 +74,7 @@ def test_demo_serves_the_sample_queries(tmp_path: Path) -> None:
         while time.monotonic() < deadline:
             line = process.stdout.readline()
             printed.append(line)
-            if line == "}\n" and f"# {last_title}\n" in printed:  # the end of the last sample query
+            if line.startswith("  GraphiQL:") and f"# {last_title}\n" in printed:  # the banner, after the samples
                 break
         text = "".join(printed)
         match = re.search(r"GraphiQL: (http://\S+/graphql)", text)
