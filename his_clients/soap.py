@@ -21,15 +21,15 @@ from __future__ import annotations
 import asyncio
 import codecs
 import re
-import xml.parsers.expat
 from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import urlsplit
-from xml.etree.ElementTree import Element, TreeBuilder
+from xml.etree.ElementTree import Element
 from xml.sax.saxutils import escape, quoteattr
 
 import httpx
 
+from . import safe_xml
 from .registry import SoapService
 from .transport import (
     MAX_FILE_BYTES,
@@ -110,38 +110,14 @@ def decode_xml(body: bytes, content_type: str) -> str:
     raise SoapReplyError("the reply is in no charset it names")
 
 
-def _refuse_dtd(*_: object) -> None:
-    raise SoapReplyError("the reply carries a DTD (DOCTYPE or entity): refused, SOAP forbids one")
-
-
-def _refuse_external(context: str, base: str | None, system_id: str | None, public_id: str | None) -> int:
-    raise SoapReplyError("the reply refers to an external entity: refused, nothing is ever fetched")
-
-
 def parse_xml(text: str) -> Element:
-    """The root element of ``text``, parsed by expat with any DTD refused (nothing declared, expanded or fetched)."""
-    parser = xml.parsers.expat.ParserCreate("utf-8", namespace_separator="}")
-    parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    builder = TreeBuilder()
-
-    def tag(name: str) -> str:
-        return "{" + name if "}" in name else name
-
-    parser.StartDoctypeDeclHandler = _refuse_dtd
-    parser.EntityDeclHandler = _refuse_dtd
-    parser.ExternalEntityRefHandler = _refuse_external
-    parser.StartElementHandler = lambda name, attrs: builder.start(tag(name), {tag(k): v for k, v in attrs.items()})
-    parser.EndElementHandler = lambda name: builder.end(tag(name))
-    parser.CharacterDataHandler = builder.data
+    """The root element of ``text``, read safely (``his_clients/safe_xml.py``: any DTD refused)."""
     # The text is decoded already: its declaration may name a charset expat cannot read (GBK), so it goes.
     utf8 = _DECLARATION.sub("", text, count=1).encode("utf-8")
     try:
-        parser.Parse(utf8, True)
-        root: Element = builder.close()
-    except xml.parsers.expat.ExpatError as exc:
-        reason = xml.parsers.expat.errors.messages[exc.code]
-        raise SoapReplyError(f"the reply is not well-formed XML ({reason})") from None
-    return root
+        return safe_xml.parse(utf8, encoding="utf-8")
+    except safe_xml.XmlRefused as refused:
+        raise SoapReplyError(f"the reply {refused}") from None
 
 
 def local(tag: str) -> str:
