@@ -44,6 +44,7 @@ class PaymentServiceParts:
         discount: Decimal = ZERO,
         balance_payment: Decimal = ZERO,
         unified_pay_amount: Decimal = ZERO,
+        unified_pay_trade_no: str | None = None,
     ) -> CreatedOrder:
         """Commit the order, then ask the provider to prepay: PaymentService._create does it."""
         raise NotImplementedError

@@ -13,7 +13,15 @@ from his_clients.models.inpatient_records import (
 from his_clients.models.outpatient import QUERY_WAIT_PAY, QueryWaitPayRequest
 
 from .entry_base import PaymentServiceParts
-from .results import ZERO, AmountRefused, CreatedOrder, QuoteUnavailable, require_amount, require_part
+from .results import (
+    ZERO,
+    AmountRefused,
+    CreatedOrder,
+    QuoteUnavailable,
+    require_amount,
+    require_part,
+    require_unified_part,
+)
 from .sagas.admission import AdmissionFlow
 from .sagas.deposit import DepositFlow
 from .sagas.outpatient import OutpatientFlow
@@ -37,8 +45,15 @@ class BillEntries(PaymentServiceParts):
         id_card: str | None = None,
         balance_payment: Decimal = ZERO,
         payer_openid: str | None = None,
+        unified_pay_amount: Decimal = ZERO,
+        unified_pay_trade_no: str | None = None,
     ) -> CreatedOrder:
-        """An order for the bill 3.1.1 quotes right now: its total as quoted, its detail ids kept for 3.1.2."""
+        """An order for the bill 3.1.1 quotes right now: its total as quoted, its detail ids kept for 3.1.2.
+
+        附六: a part already taken from the unified settlement platform's card balance travels as
+        ``unified_pay_amount`` with that platform's trade number (3.1.2 unifiedPayAmount / unifiedPayTradeNo);
+        the provider is asked for the rest only (total - balancePayment - unified part).
+        """
         quote = await self._his.call(
             QUERY_WAIT_PAY,
             hospital_id,
@@ -46,6 +61,9 @@ class BillEntries(PaymentServiceParts):
             deadline=self._his_deadline(),
         )
         balance_payment = require_part(balance_payment, total=quote.amount)
+        unified_pay_amount, unified_pay_trade_no = require_unified_part(
+            unified_pay_amount, unified_pay_trade_no, total=quote.amount - balance_payment
+        )
         items = [{"id": item.id, "pres_code": item.pres_code, "amount": str(item.item_amount)} for item in quote.detail]
         snapshot = {
             "amount": str(quote.amount),
@@ -62,6 +80,8 @@ class BillEntries(PaymentServiceParts):
             total=quote.amount,
             discount=quote.discount_amount,
             balance_payment=balance_payment,
+            unified_pay_amount=unified_pay_amount,
+            unified_pay_trade_no=unified_pay_trade_no,
             quote=snapshot,
             payer_openid=payer_openid,
         )

@@ -226,6 +226,7 @@ class PaymentService(
         discount: Decimal = ZERO,
         balance_payment: Decimal = ZERO,
         unified_pay_amount: Decimal = ZERO,
+        unified_pay_trade_no: str | None = None,
     ) -> CreatedOrder:
         assert flow in FLOWS
         await _check_order_names(flow, medical_card_number, quote)
@@ -245,6 +246,7 @@ class PaymentService(
             discount_amount=discount,
             balance_payment=balance_payment,
             unified_pay_amount=unified_pay_amount,
+            unified_pay_trade_no=unified_pay_trade_no,
             online_amount=online,
             quote=quote,
             provider=self._provider.name,

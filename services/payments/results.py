@@ -6,9 +6,11 @@ composes them share these without importing one another; services.payments.order
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from typing import Final
 
 from store.orders import Order, OrderState, Refund, RefundState
 
@@ -101,6 +103,25 @@ def require_part(amount: Decimal, *, total: Decimal, what: str = "卡余额支�
     if amount < 0 or amount > total:
         raise AmountRefused(f"{what}必须在0到{total.quantize(CENT)}元之间", code=RANGE_CODE)
     return amount.quantize(CENT)
+
+
+UNIFIED_TRADE_NO: Final = re.compile(r"^[0-9A-Za-z_\-]{1,64}$")
+"""A unified settlement platform trade number (附六; the spec's examples: ZJZF-123212331212321)."""
+
+
+def require_unified_part(amount: Decimal, trade_no: str | None, *, total: Decimal) -> tuple[Decimal, str | None]:
+    """附六's unified settlement part: 0 to ``total`` with two places, and its trade number exactly when above 0."""
+    amount = require_part(amount, total=total, what="统一结算平台支付金额")
+    trade_no = trade_no.strip() if trade_no is not None else None
+    if amount == 0:
+        if trade_no:
+            raise AmountRefused("统一结算平台交易订单号只在使用统一结算平台支付时传入", code=FORMAT_CODE)
+        return amount, None
+    if not trade_no:
+        raise AmountRefused("使用统一结算平台支付时必须传入统一结算平台交易订单号", code="20001")
+    if not UNIFIED_TRADE_NO.match(trade_no):
+        raise AmountRefused("统一结算平台交易订单号格式不正确", code=FORMAT_CODE)
+    return amount, trade_no
 
 
 class RefundNotPossible(Exception):

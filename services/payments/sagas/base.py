@@ -115,8 +115,25 @@ def asks_refundable(flow: object) -> AsksRefundable | None:
     return flow if callable(getattr(flow, "ask_refundable", None)) else None  # type: ignore[return-value]
 
 
+UNIFIED_PAY_TYPES: Final = {"WeChatPay": "UnifiedPlatform_WeChatPay", "AliPay": "UnifiedPlatform_AliPay"}
+"""附六: a payment settled through the unified settlement platform names the platform and the mobile payment."""
+UNIFIED_ONLY_PAY_TYPE: Final = "UnifiedPlatform"
+"""附六: "只有不使用移动支付的时候才返回此值，包含仅使用院内卡余额，仅使用统一支付平台卡余额，两种卡余额组合支付"."""
+
+
 def pay_type(order: Order) -> str:
-    return PAY_TYPES.get(order.provider, "WeChatPay")
+    """The payType the hospital is told: the provider's, or 附六's UnifiedPlatform* for a unified part.
+
+    Only an order with a unified settlement trade number (附六 unifiedPayTradeNo) changes: with nothing
+    paid online it is ``UnifiedPlatform``, else ``UnifiedPlatform_<provider's>``. Every other order keeps
+    the provider's type (an insurance order's insurer part is no unified settlement).
+    """
+    own = PAY_TYPES.get(order.provider, "WeChatPay")
+    if not order.unified_pay_trade_no or order.unified_pay_amount <= 0:
+        return own
+    if order.online_amount <= 0:
+        return UNIFIED_ONLY_PAY_TYPE
+    return UNIFIED_PAY_TYPES.get(own, own)
 
 
 @dataclass(frozen=True, slots=True)
