@@ -17,7 +17,9 @@ The answers (the rules are services.payments.hospital_refunds'):
 - refused by the provider: 10003 with the reason; nothing went back under that refundNo;
 - refused by us before anything happened: 20003 (refundNo reused for another order or amount, card not
   the order's, wrong kind of order), 20004 (more than is left of the online payment, amount 0, unpaid or
-  platform-refunded order), 40004 (the order's payment is still being settled), 60302 (unified part).
+  platform-refunded order), 40004 (the order's payment is still being settled), 20003 / 20004 (a
+  unified-settlement trade number or amount the order does not have: 附六's part is checked, then the
+  online amount is refunded and the unified trade number passed on in the refund's note).
 
 9.1.2 answers ``flag_success`` REFUNDED or REFUND_FAILED; a refund still under way is 40004 业务处理中; none
 under that number (nothing was refunded: the refund may be asked again with the same refundNo) is 10002
@@ -205,6 +207,7 @@ async def _refund(
     amount: Decimal,
     medical_card_number: str | None = None,
     unified_amount: Decimal | None = None,
+    unified_trade_no: str | None = None,
 ) -> Answer:
     """Refund through the service; anything unexpected after the checks is 10002, never a false failure."""
     try:
@@ -216,6 +219,7 @@ async def _refund(
             amount=amount,
             medical_card_number=medical_card_number,
             unified_amount=unified_amount or Decimal("0.00"),
+            unified_trade_no=unified_trade_no,
         )
     except HospitalRefundRefused as refused:
         raise ShimError(refused.code, refused.message) from None
@@ -232,6 +236,7 @@ async def _refund(
 async def his_refund_shim(request: Request, section: str, fields: dict[str, Any], hospitals: frozenset[str]) -> Answer:
     """9.1.1 退卡余额 / 13.2.1 退款 prefront/hospitalizationCosts/hisRefund: the hospital refunds an order."""
     unified = fields.get("unifiedAmount") if section == HospitalRefundKind.PAYMENT else None
+    unified_trade_no = fields.get("unifiedTradeNo") if section == HospitalRefundKind.PAYMENT else None
     return await _refund(
         request,
         section,
@@ -241,6 +246,7 @@ async def his_refund_shim(request: Request, section: str, fields: dict[str, Any]
         amount=_amount(fields),
         medical_card_number=fields["medicalCardNumber"],
         unified_amount=Decimal(unified) if unified is not None else None,
+        unified_trade_no=unified_trade_no or None,
     )
 
 
@@ -256,6 +262,7 @@ async def today_register_refund_shim(
         out_trade_no=fields["payId"],
         his_refund_no=fields["refundNo"],
         amount=_amount(fields),
+        unified_trade_no=fields.get("unifiedPayTradeNo") or None,
     )
 
 
@@ -271,6 +278,7 @@ async def appointment_refund_shim(
         out_trade_no=fields["businessNo"],
         his_refund_no=fields["refundNo"],
         amount=_amount(fields),
+        unified_trade_no=fields.get("unifiedPayTradeNo") or None,
     )
 
 

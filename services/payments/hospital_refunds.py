@@ -26,8 +26,12 @@ What the order's state answers (only an order the hospital applied is the hospit
 - CREATED, CANCELLED: 20004, nothing was paid online. REFUNDING, REFUNDED: 20004, the platform returns or
   returned the whole payment itself (the hospital never applied it).
 An unknown order and another hospital's order look the same (NotTheCallersOrder: the shim answers 50001).
-Only the online part is ours to return: a unified-settlement part (13.2.1 unifiedAmount > 0) is refused
-with 60302 (not automated, as in the worker), and insurance refunds (20.2.2 hisTradeId) are not ours.
+Only the online part is ours to return: ``amount`` goes back through the provider. 附六's unified
+settlement part (13.2.1 unifiedAmount / unifiedTradeNo, 20.2.2 and 21.1.7 unifiedPayTradeNo, "用于退统一支付平台
+卡余额") is the unified platform's to return: it is checked against the order (its trade number, at most
+the unified part not yet returned; 20003 / 20004 otherwise), and the refund's note passes the unified
+trade number and amount on (``unified_trade_no``, ``unified_amount``). A unified amount for an order with
+no unified part is 20004. Insurance refunds (20.2.2 hisTradeId) are not ours.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -57,7 +61,7 @@ from store.orders import (
 )
 from store.outbox import OutboxRepository
 
-from .after_sale import REFUND_PAYOUT_JOB, after_sale_note
+from .after_sale import AFTER_SALE_KEY, REFUND_PAYOUT_JOB, after_sale_note
 from .entry_base import PaymentServiceParts
 from .hospital_refund_payout import note_refund, pay_out
 from .providers.base import PaymentProvider
@@ -164,6 +168,8 @@ class _Asked:
     his_refund_no: str
     amount: Decimal
     medical_card_number: str | None
+    unified_amount: Decimal = ZERO
+    unified_trade_no: str | None = None
 
 
 class HospitalRefundEntries(PaymentServiceParts):
@@ -190,6 +196,7 @@ class HospitalRefundEntries(PaymentServiceParts):
         amount: Decimal,
         medical_card_number: str | None = None,
         unified_amount: Decimal = ZERO,
+        unified_trade_no: str | None = None,
     ) -> HospitalRefund:
         """Refund ``amount`` of the order for the hospital, once per its refund number; its state now.
 
@@ -198,10 +205,8 @@ class HospitalRefundEntries(PaymentServiceParts):
         """
         if amount <= 0:
             raise HospitalRefundRefused(ReturnCode.PARAMETER_RANGE, "参数超出范围: amount 必须大于0")
-        if unified_amount > 0:
-            raise HospitalRefundRefused(
-                ReturnCode.BUSINESS_NOT_OPENED, "未开通此业务: 统一结算平台部分的退款不经本平台, 请单独处理"
-            )
+        if unified_amount < 0:
+            raise HospitalRefundRefused(ReturnCode.PARAMETER_RANGE, "参数超出范围: unifiedAmount 不能小于0")
         _check_number(his_refund_no)
         asked = _Asked(
             kind=kind,
@@ -210,6 +215,8 @@ class HospitalRefundEntries(PaymentServiceParts):
             his_refund_no=his_refund_no,
             amount=amount.quantize(Decimal("0.01")),
             medical_card_number=medical_card_number,
+            unified_amount=unified_amount.quantize(Decimal("0.01")),
+            unified_trade_no=(unified_trade_no or "").strip() or None,
         )
         try:
             refund_id, duplicate = await self._open_refund(asked)
@@ -270,6 +277,7 @@ class HospitalRefundEntries(PaymentServiceParts):
                 _same_refund(existing, order, asked.his_refund_no, asked.amount)
                 return existing.id, True
             _check_state(order)
+            unified = _unified_part(order, asked)
             out_refund_no = hospital_out_refund_no(order.hospital_id, asked.his_refund_no)
             try:
                 refund = await orders.add_refund(
@@ -291,7 +299,12 @@ class HospitalRefundEntries(PaymentServiceParts):
                 now,
                 state=RefundState.PENDING,
                 why=f"the hospital asked ({asked.kind.value} refundNo {asked.his_refund_no})",
-                extra={"his_refund_no": asked.his_refund_no, "initiator": INITIATOR, "section": asked.kind.value},
+                extra={
+                    "his_refund_no": asked.his_refund_no,
+                    "initiator": INITIATOR,
+                    "section": asked.kind.value,
+                    **unified,
+                },
             )
             await OutboxRepository(session).enqueue(
                 kind=REFUND_PAYOUT_JOB,
@@ -346,6 +359,44 @@ def _same_refund(existing: Refund, order: Order, his_refund_no: str, amount: Dec
         raise HospitalRefundRefused(
             ReturnCode.PARAMETER_FORMAT, f"参数无效: 退款单号 {his_refund_no} 已用于金额 {existing.amount} 的退款"
         )
+
+
+UNIFIED_NOTE_AMOUNT: Final = "unified_amount"
+UNIFIED_NOTE_TRADE_NO: Final = "unified_trade_no"
+
+
+def _unified_part(order: Order, asked: _Asked) -> dict[str, str]:
+    """附六: the unified settlement part this refund names, checked against the order; the note's fields.
+
+    Empty for an order without a unified part that names none. The trade number, when sent, must be the
+    order's (20003); the amount at most what the hospital's earlier refunds left of the unified part (20004).
+    """
+    has_part = order.unified_pay_amount > 0 and bool(order.unified_pay_trade_no)
+    if asked.unified_trade_no is not None and asked.unified_trade_no != order.unified_pay_trade_no:
+        raise HospitalRefundRefused(ReturnCode.PARAMETER_FORMAT, "参数无效: 统一结算平台交易订单号与订单的不符")
+    if not has_part:
+        if asked.unified_amount > 0:
+            raise HospitalRefundRefused(
+                ReturnCode.PARAMETER_RANGE, "参数超出范围: 此订单没有统一结算平台支付部分, unifiedAmount 应为0"
+            )
+        return {}
+    notes: dict[str, Any] = (order.quote or {}).get(AFTER_SALE_KEY, {})
+    returned = sum(
+        (
+            Decimal(str(note.get(UNIFIED_NOTE_AMOUNT, "0")))
+            for note in notes.values()
+            if note.get("initiator") == INITIATOR
+        ),
+        ZERO,
+    )
+    left = order.unified_pay_amount - returned
+    if asked.unified_amount > left:
+        raise HospitalRefundRefused(
+            ReturnCode.PARAMETER_RANGE,
+            f"参数超出范围: 统一结算平台退款金额 {asked.unified_amount} 超出可退金额 {left}",
+        )
+    assert order.unified_pay_trade_no is not None
+    return {UNIFIED_NOTE_AMOUNT: str(asked.unified_amount), UNIFIED_NOTE_TRADE_NO: order.unified_pay_trade_no}
 
 
 def _check_state(order: Order) -> None:

@@ -328,7 +328,7 @@ async def test_refusals_that_name_the_wrong_order_or_card(
     other_card = await post(hospital, "9.1.1", {**body_of("9.1.1", card_order), "medicalCardNumber": "001000056254588"})
     assert other_card["code"] == "20003"
     unified = await post(hospital, "13.2.1", {**body_of("13.2.1", card_order, amount="1.00"), "unifiedAmount": "1.00"})
-    assert unified["code"] == "60302"
+    assert unified["code"] == "20004"  # 附六: no unified part on this order (tests/payments/test_unified_settlement.py)
     assert provider.refunds_of(card_order) == provider.refunds_of(today) == []
 
 
