@@ -31,7 +31,8 @@ settlement part (13.2.1 unifiedAmount / unifiedTradeNo, 20.2.2 and 21.1.7 unifie
 卡余额") is the unified platform's to return: it is checked against the order (its trade number, at most
 the unified part not yet returned; 20003 / 20004 otherwise), and the refund's note passes the unified
 trade number and amount on (``unified_trade_no``, ``unified_amount``). A unified amount for an order with
-no unified part is 20004. Insurance refunds (20.2.2 hisTradeId) are not ours.
+no unified part is 20004 (a trade number alone is not looked at there: nothing changes for such orders).
+Insurance refunds (20.2.2 hisTradeId) are not ours.
 """
 
 from __future__ import annotations
@@ -368,11 +369,13 @@ UNIFIED_NOTE_TRADE_NO: Final = "unified_trade_no"
 def _unified_part(order: Order, asked: _Asked) -> dict[str, str]:
     """附六: the unified settlement part this refund names, checked against the order; the note's fields.
 
-    Empty for an order without a unified part that names none. The trade number, when sent, must be the
-    order's (20003); the amount at most what the hospital's earlier refunds left of the unified part (20004).
+    An order without a unified part is refunded as before: a trade number sent with it is not looked at
+    (the spec's examples carry one), only a unified amount above 0 is refused (20004). For an order with
+    one, the trade number, when sent, must be the order's (20003), and the amount at most what the
+    hospital's earlier refunds left of the unified part (20004).
     """
     has_part = order.unified_pay_amount > 0 and bool(order.unified_pay_trade_no)
-    if asked.unified_trade_no is not None and asked.unified_trade_no != order.unified_pay_trade_no:
+    if has_part and asked.unified_trade_no is not None and asked.unified_trade_no != order.unified_pay_trade_no:
         raise HospitalRefundRefused(ReturnCode.PARAMETER_FORMAT, "参数无效: 统一结算平台交易订单号与订单的不符")
     if not has_part:
         if asked.unified_amount > 0:

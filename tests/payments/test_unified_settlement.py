@@ -186,12 +186,17 @@ async def test_a_unified_amount_for_an_order_without_one_is_refused(
     assert provider.refunds_of(plain) == []
 
 
-async def test_a_registration_refund_naming_another_unified_trade_number_is_refused(
+async def test_a_registration_refund_of_an_order_without_a_unified_part_is_as_before(
     hospital: httpx.AsyncClient, payments: PaymentService, worker: OutboxWorker, provider: FlakySandbox
 ) -> None:
-    """issue 11 item 8: 20.2.2's unifiedPayTradeNo is checked against the order (20003), nothing refunded."""
+    """issue 11 item 8 (additive): 20.2.2 with the example's unifiedPayTradeNo on an order paid without a unified
+    part refunds as before (the number is not looked at); 13.2.1 with unifiedAmount 0.00 too."""
     today = await today_registration(payments, worker, provider)
     body = {**body_of("20.2.2", today, amount="1.00", refund_no="U5"), "unifiedPayTradeNo": UNIFIED_TRADE_NO}
     reply = await post(hospital, "20.2.2", body)
-    assert reply["code"] == "20003"
-    assert provider.refunds_of(today) == []
+    assert reply["code"] == "10001", reply
+    assert [r.amount for r in provider.refunds_of(today)] == [Decimal("1.00")]
+    plain = await outpatient(payments, worker, provider)
+    example = {**body_of("13.2.1", plain, amount="1.00", refund_no="U6"), "unifiedTradeNo": UNIFIED_TRADE_NO}
+    assert (await post(hospital, "13.2.1", example))["code"] == "10001"
+    assert [r.amount for r in provider.refunds_of(plain)] == [Decimal("1.00")]
