@@ -5,13 +5,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from his_clients.registry import LOOPBACK, Endpoint, Hospital, Registry, SoapStyle, SoapVersion
+from services.payments.clock import CHINA_TIME
 
 if TYPE_CHECKING:
     from simulator.server import RunningSimulator
@@ -55,7 +56,7 @@ Payments: dev mode pays with a sandbox provider. Create an order (e.g. createTod
 appear, how to start from an account with no card, and how to simulate a payment."""
 
 # The one-day fee list (一日清单) is asked for the day the demo starts, as the mini-program would.
-_TODAY = datetime.now(timezone(timedelta(hours=8))).date().isoformat()
+_TODAY = datetime.now(CHINA_TIME).date().isoformat()
 """Today in Beijing (the spec's dates), whatever the host's zone."""
 
 SAMPLE_QUERIES: tuple[tuple[str, str], ...] = (
@@ -262,7 +263,6 @@ def simulated_region(
 
 # -- the hospitals' schedules (21.1.4) and the sample appointment journey --------------------------------
 
-CHINA_TIME = timezone(timedelta(hours=8))
 SCHEDULE_DAYS = 7
 """The demo's hospitals open today and the next six days for booking (Beijing dates)."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from typing import Annotated
 
 import strawberry
@@ -12,11 +12,11 @@ from services.audit import ACTIONS
 from store.audit import AuditRepository
 
 from ..context import Info
-from ..results import InputRefused, date_time
+from ..results import InputRefused
 from .accounts import signed_in_operator
+from .orders import window
 
 MAX_PAGE = 200
-BEIJING = timezone(timedelta(hours=8))
 
 
 @strawberry.type(description="One audited event: a login or failed login, an action, or a read of patients' data.")
@@ -38,12 +38,6 @@ class AuditLogPage:
     entries: list[AuditLogEntry] = strawberry.field(description="This page's rows.")
     end_cursor: str | None = strawberry.field(description="Pass as `after` for the next page; null when none.")
     has_next_page: bool = strawberry.field(description="Whether older rows follow.")
-
-
-def _beijing(field: str, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    return datetime.strptime(date_time(field, value), "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING).astimezone(UTC)
 
 
 async def audit_log(
@@ -69,9 +63,7 @@ async def audit_log(
         raise InputRefused("action", ReturnCode.PARAMETER_FORMAT, f"one of {', '.join(ACTIONS)}")
     if after is not None and not (after.isascii() and after.isdigit() and len(after) < 19):
         raise InputRefused("after", ReturnCode.PARAMETER_FORMAT, "not a cursor this field gave")
-    since, until = _beijing("from", from_), _beijing("to", to)
-    if since is not None and until is not None and since > until:
-        raise InputRefused("to", ReturnCode.PARAMETER_RANGE, "must not be before from")
+    since, until = window(from_, to)
     async with info.context.services.db.session() as db:
         rows = await AuditRepository(db).page(
             hospital_id=principal.hospital_id,

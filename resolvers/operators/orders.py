@@ -8,7 +8,7 @@ is audited per patient (resolvers/operators/audit_reads.py).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated
 
@@ -21,6 +21,7 @@ from services.identity.principal import OperatorPrincipal
 from services.masking import mask_name
 from services.operations.ledger_reads import LedgerOrder as LedgerOrderRecord
 from services.operations.ledger_reads import OrderFilter, order_page, window_ended
+from services.payments.clock import CHINA_TIME
 from services.payments.sagas import FLOWS
 from store.models import HealthCard
 from store.orders import OrderState
@@ -32,7 +33,6 @@ from ..scalars import Money
 from .audit_reads import audit_patients
 
 MAX_PAGE = 100
-BEIJING = timezone(timedelta(hours=8))
 
 
 @strawberry.enum(description="A ledger order's state (store/orders.py).")
@@ -205,7 +205,7 @@ def beijing(field: str, value: str | None) -> datetime | None:
     """``yyyy-MM-dd HH:mm:ss`` Beijing time as UTC; a malformed time is refused (20003)."""
     if value is None:
         return None
-    return datetime.strptime(date_time(field, value), "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING).astimezone(UTC)
+    return datetime.strptime(date_time(field, value), "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA_TIME).astimezone(UTC)
 
 
 def window(from_: str | None, to: str | None) -> tuple[datetime | None, datetime | None]:

@@ -10,16 +10,16 @@ Python (SQLite keeps them as exact text).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import select
 
+from services.payments.clock import CHINA_TIME
 from store.db import Database
 from store.orders import CENT, Order, OrderState, Refund, RefundState
 
-BEIJING = timezone(timedelta(hours=8))
 IN_FLIGHT = frozenset({OrderState.PAID, OrderState.REFUNDING})
 
 
@@ -95,7 +95,7 @@ async def ledger_summary(
         key = Figures(
             hospital_id=order.hospital_id if GroupBy.HOSPITAL in wanted else None,
             flow=order.flow if GroupBy.FLOW in wanted else None,
-            day=order.created_at.astimezone(BEIJING).strftime("%Y-%m-%d") if GroupBy.DAY in wanted else None,
+            day=order.created_at.astimezone(CHINA_TIME).strftime("%Y-%m-%d") if GroupBy.DAY in wanted else None,
             state=order.state if GroupBy.STATE in wanted else None,
         )
         index = (key.hospital_id, key.flow, key.day, key.state)

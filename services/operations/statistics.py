@@ -12,17 +12,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from his_clients.client import HisClient
 from his_clients.errors import HisError, HisNoData
 from his_clients.models.statistics import DATA_STATISTICS, DataStatisticsRequest, TransactionStatistics
+from services.payments.clock import CHINA_TIME
 from store.db import Database
 from store.statistics import StatisticsDays
 
-BEIJING = timezone(timedelta(hours=8))
 AMOUNTS = ("outpatientTotalAmount", "inpatientTotalAmount")
 COUNTS = ("outpatientTotalTrans", "inpatientTotalTrans", "regCardAmount")
 MAX_DAYS = 366
@@ -32,7 +32,7 @@ CONCURRENCY = 8
 
 
 def beijing_today(now: datetime | None = None) -> date:
-    return (now or datetime.now(BEIJING)).astimezone(BEIJING).date()
+    return (now or datetime.now(CHINA_TIME)).astimezone(CHINA_TIME).date()
 
 
 def days_between(first: date, last: date) -> list[date]:
