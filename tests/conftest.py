@@ -9,6 +9,7 @@ import contextlib
 import logging
 import os
 import re
+import socket
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -95,6 +96,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if reporter is not None:
             reporter.write_line(f"LOG LEAK: {message}", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def free_port() -> int:
+    """A loopback port free right now, for a test that starts `hisgraph serve` in another process."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
 
 
 @pytest.fixture(scope="session")

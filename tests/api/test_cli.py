@@ -20,6 +20,7 @@ import httpx
 from api.cli import build_parser
 from api.demo import SAMPLE_QUERIES, SIGN_IN
 from resolvers.schema import sdl
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 REGISTRY = ("--config", str(ROOT / "hospitals.example.toml"))
@@ -207,13 +208,6 @@ def test_migrate_then_serve_without_migrating(tmp_path: Path) -> None:
     assert parser_args.workers == 3
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 def test_serve_with_two_workers_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
     """issue 13 item 1: `serve --workers 2` runs two processes (uvloop, httptools) on one port; SIGTERM stops all."""
     env = {
@@ -222,7 +216,7 @@ def test_serve_with_two_workers_answers_and_stops_on_sigterm(tmp_path: Path) -> 
         "HISGRAPH_RUN_JOBS": "false",
         "HISGRAPH_RUN_PAYMENT_WORKER": "false",
     }
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         hisgraph("--log-level", "INFO", "serve", *REGISTRY, "--port", str(port), "--workers", "2"),
         stdout=subprocess.DEVNULL,

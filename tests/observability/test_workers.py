@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 
+from tests.conftest import free_port
 from tests.observability.test_metrics_and_traces import sample
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def test_two_workers_report_one_sum(tmp_path: Path) -> None:
@@ -32,7 +25,7 @@ def test_two_workers_report_one_sum(tmp_path: Path) -> None:
         "HISGRAPH_RUN_PAYMENT_WORKER": "false",
         "HISGRAPH_OVERLOAD_MAX_LAG_MS": "0",  # a loaded test machine's loop lag is not what this test sees
     }
-    port = _free_port()
+    port = free_port()
     config = ("--config", str(ROOT / "hospitals.example.toml"))
     command = [sys.executable, "-m", "api.cli", "--log-level", "INFO", "serve", *config, "--port", str(port)]
     process = subprocess.Popen(

@@ -9,7 +9,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from api.settings import Settings
 from his_clients.client import HisClient
 from his_clients.registry import Hospital, Registry
 from services.surveys import SurveyInvite, SurveyService
-from tests.conftest import DEMO_CARD, DEMO_ID_NUMBER, inject, run_graphql, running_gateway
+from tests.conftest import DEMO_CARD, DEMO_ID_NUMBER, free_port, inject, run_graphql, running_gateway
 from tests.graph import test_reports
 from tests.graph.test_files import FILES, first
 from tests.graph.test_mutations import BY_FIELD, send
@@ -48,13 +47,6 @@ reports_gateway = test_reports.reports_gateway
 # -- issue 10 item 12: every log line masked ---------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 def test_uvicorn_access_lines_mask_query_strings_and_link_tokens(tmp_path: Path) -> None:
     """issue 10 item 12: `hisgraph serve`'s access log, through uvicorn itself, masks ?idCard=&phone= and tokens."""
     env = {
@@ -63,7 +55,7 @@ def test_uvicorn_access_lines_mask_query_strings_and_link_tokens(tmp_path: Path)
         "HISGRAPH_RUN_JOBS": "false",
         "HISGRAPH_RUN_PAYMENT_WORKER": "false",
     }
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "api.cli", "--log-level", "INFO", "serve", "--config", "hospitals.example.toml"]
     process = subprocess.Popen(
         [*command, "--port", str(port), "--workers", "1"],
