@@ -251,6 +251,19 @@ class HisClient:
     def circuit_state(self, hospital_id: str) -> CircuitState:
         return self._breaker(hospital_id).state
 
+    def circuit_since(self, hospital_id: str) -> float | None:
+        """Wall-clock time at which the hospital's breaker opened or half-opened; None while closed (or unused)."""
+        breaker = self._breakers.get(hospital_id)
+        entered = None if breaker is None else breaker.entered_state_at()
+        if breaker is None or entered is None:
+            return None
+        return time.time() - (breaker.clock() - entered)
+
+    def in_flight(self, upstream_key: str) -> int:
+        """Calls in flight to one upstream (a hospital's own HIS, or a regional endpoint) against its bulkhead."""
+        bulkhead = self._bulkheads.get(upstream_key)
+        return 0 if bulkhead is None else bulkhead.in_flight
+
     async def aclose(self) -> None:
         self._closed = True  # a call still unwinding must not open a new connection pool now
         transports, self._transports = self._transports, {}

@@ -43,6 +43,12 @@ class CircuitBreaker:
             return CircuitState.HALF_OPEN
         return CircuitState.OPEN
 
+    def entered_state_at(self) -> float | None:
+        """When, on ``clock``, the breaker entered its current state; None while it is closed."""
+        if self._opened_at is None:
+            return None
+        return self._opened_at if self.state is CircuitState.OPEN else self._opened_at + self.reset_after_s
+
     def allow(self) -> bool:
         """Whether a call may go out now (in half-open state, only one trial at a time)."""
         state = self.state

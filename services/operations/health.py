@@ -80,11 +80,9 @@ class HospitalHealth:
 
 def _breaker_since(his: HisClient, ring: CallRing, hospital_id: str, state: str) -> float | None:
     """When the breaker entered its state, on the wall clock (its own clock is monotonic)."""
-    breaker = his._breakers.get(hospital_id)  # read-only look at the breaker the client keeps
-    opened = None if breaker is None else breaker._opened_at
-    if opened is not None and state != "closed":
-        start = opened if state == "open" else opened + breaker.reset_after_s  # type: ignore[union-attr]
-        return time.time() - (breaker.clock() - start)  # type: ignore[union-attr]
+    since = his.circuit_since(hospital_id)
+    if since is not None and state != "closed":
+        return since
     seen = ring.circuit_seen(hospital_id)
     return seen[1] if seen is not None and seen[0] == state else None
 
@@ -97,14 +95,13 @@ def local_figures(his: HisClient, registry: Registry) -> dict[str, dict[str, Any
     for hospital in registry.hospitals:
         state = str(his.circuit_state(hospital.id))
         upstream = registry.upstream(hospital)
-        bulkhead = his._bulkheads.get(upstream.key)
         error = ring.last_error(hospital.id)
         figures[hospital.id] = {
             "circuit": state,
             "since": _breaker_since(his, ring, hospital.id, state),
             "outcomes": [[o.at, o.seconds, o.kind] for o in ring.recent(hospital.id, max(WINDOWS_S), now=now)],
             "lastError": None if error is None else [error.code, error.method, error.at],
-            "inFlight": 0 if bulkhead is None else bulkhead.in_flight,
+            "inFlight": his.in_flight(upstream.key),
             "limit": upstream.max_connections,
             "referenceLoadedAt": ring.reference_loaded_at(hospital.id),
         }
