@@ -365,6 +365,19 @@ class HisClient:
             return float("inf")
         return deadline - asyncio.get_running_loop().time()
 
+    async def send_unparsed(
+        self,
+        method: HisMethod[Any, Any],
+        upstream: Upstream,
+        payload: bytes,
+        *,
+        hospital_id: str,
+        deadline: float | None,
+    ) -> RawReply:
+        """The hospital's reply as it came, before any lenient reading: for the go-live probe (services/probe.py),
+        which judges the raw reply against the spec. Same transport, bulkhead and deadline; no cache, no breaker."""
+        return await self._send(method, upstream, payload, hospital_id=hospital_id, deadline=deadline)
+
     async def _send(
         self,
         method: HisMethod[Any, Any],

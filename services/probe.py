@@ -627,7 +627,7 @@ async def _exchange(
     upstream = his.registry.upstream(hospital)
     deadline = asyncio.get_running_loop().time() + (timeout_s or hospital.timeout_s)
     try:
-        raw = await his._send(method, upstream, payload, hospital_id=hospital.id, deadline=deadline)
+        raw = await his.send_unparsed(method, upstream, payload, hospital_id=hospital.id, deadline=deadline)
     except HisError as error:
         result.deviations.append(
             Deviation("<call>", "an answer within the deadline", f"{error.code}: {error}", _absorbing(error, hospital))
