@@ -79,7 +79,8 @@ async def test_injected_faults_are_each_reported(region: Registry, sim_admin: ht
     inject(sim_admin, hospitalId=hospital, method=DEPTS.name, kind="code", code="10003", msg="系统错误")
     inject(sim_admin, hospitalId=hospital, method=WAIT_PAY.name, kind="invalid_json")
     inject(sim_admin, hospitalId=hospital, method=BALANCE.name, kind="http500")
-    report = await probe(region, hospital, methods=[DEPTS, DOCTORS, WAIT_PAY, BALANCE])
+    # 10 s per call: this proves what is reported, not speed (a stalled test loop once spent 2 s: GATEWAY_BUSY).
+    report = await probe(region, hospital, methods=[DEPTS, DOCTORS, WAIT_PAY, BALANCE], timeout_s=10.0)
     assert report.transport == ("webservice" if hospital == "255" else "http")
     depts = _result(report, DEPTS.name)
     assert depts.status == "deviation"
