@@ -19,7 +19,6 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum
 from typing import Annotated, TypeVar
 
 import strawberry
@@ -34,6 +33,7 @@ from services.payments.clock import CHINA_TIME
 from .access import NotFound, Unauthenticated
 from .context import Info
 from .errors import patient_message, record_hospital_text
+from .values import Sex as Sex  # re-exported: mutations name it from here
 
 S = TypeVar("S")
 
@@ -98,12 +98,6 @@ class InvalidInput:
     )
     code: str = strawberry.field(description="20001 (缺少参数), 20003 (参数无效或格式错误) or 20004 (参数超出范围).")
     message: str = strawberry.field(description="What is wrong, in English.")
-
-
-@strawberry.enum(description="Sex as the spec writes it in requests (男/女).")
-class Sex(Enum):
-    MALE = strawberry.enum_value("男", description="男, male.")
-    FEMALE = strawberry.enum_value("女", description="女, female.")
 
 
 class InputRefused(ValueError):

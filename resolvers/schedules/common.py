@@ -12,6 +12,7 @@ from his_clients.errors import HisNoData
 from his_clients.method import HisMethod, ReplyT, RequestT
 
 from ..context import Info
+from ..values import HalfDay as HalfDay  # re-exported: schedules name it from here
 
 MedicalCardNumber = Annotated[str, strawberry.argument(description="The patient's medical card number (就诊卡号).")]
 IdCardNumber = Annotated[
@@ -49,21 +50,6 @@ def flag(text: str | None) -> bool | None:
     """The spec's 0/1 flags; None when absent or anything else."""
     value = (text or "").strip()
     return True if value == "1" else False if value == "0" else None
-
-
-@strawberry.enum(description="Half of the day a slot or session belongs to (上午/下午/晚上).")
-class HalfDay(Enum):
-    MORNING = strawberry.enum_value("AM", description="上午 (a / AM).")
-    AFTERNOON = strawberry.enum_value("PM", description="下午 (p / PM).")
-    EVENING = strawberry.enum_value("NIGHT", description="晚上 (n), same-day registration only.")
-
-    @classmethod
-    def read(cls, text: str | None) -> HalfDay | None:
-        """The spec writes a/p/n (20.1.3), A/P/N (20.1.7) and AM/PM (21.x)."""
-        value = (text or "").strip().lower()
-        return {"a": cls.MORNING, "am": cls.MORNING, "p": cls.AFTERNOON, "pm": cls.AFTERNOON, "n": cls.EVENING}.get(
-            value
-        )
 
 
 def compact_date(text: str) -> str:
