@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sized
 from datetime import timedelta
 
 from starlette.applications import Starlette
@@ -50,7 +50,7 @@ from .logs import RequestIds
 from .openapi import OpenApiRoutes
 from .overload import LoopLagGuard, overload_max_lag_s
 from .paths import NormalisePath
-from .ratelimit import RateLimit
+from .ratelimit import MemoryBuckets, RateLimit
 from .settings import Settings
 from .shims import (
     card_updates,
@@ -179,6 +179,17 @@ def create_app(settings: Settings) -> Starlette:
         limits=settings.graphql_limits, production=not settings.dev, observers=[tracing.ObserveOperations]
     )
     graphql_app = GraphQLApp(services, schema=schema, graphiql=settings.dev)
+    # What this process holds in memory, each bounded, as gauges (api/metrics.py LiveGauges).
+    buckets = MemoryBuckets() if settings.rate_limits.backend == "memory" else None
+    reference_cache = his.cache.backend if his.cache is not None else None
+    live_gauges = metrics.LiveGauges(
+        his,
+        sizes={
+            "apq": lambda: len(graphql_app.persisted_queries),
+            "his_cache": lambda: len(reference_cache) if isinstance(reference_cache, Sized) else 0,
+            "rate_limit": lambda: len(buckets) if buckets is not None else 0,
+        },
+    )
     surveys = make_survey_service(settings, db)
     jobs = JobScheduler(db=db, his=his, config=settings.jobs, survey_links=surveys.links) if settings.run_jobs else None
 
@@ -187,6 +198,7 @@ def create_app(settings: Settings) -> Starlette:
         if settings.migrate_on_start:
             await db.migrate()
         stop = asyncio.Event()
+        gauges_task = asyncio.create_task(live_gauges.run(stop)) if metrics_access != "off" else None
         worker_task = (
             asyncio.create_task(
                 OutboxWorker(
@@ -210,6 +222,9 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             stop.set()
+            if gauges_task is not None:
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await asyncio.wait_for(gauges_task, timeout=5)
             if health_task is not None:
                 with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                     await asyncio.wait_for(health_task, timeout=5)
@@ -253,11 +268,15 @@ def create_app(settings: Settings) -> Starlette:
     routes += OpenApiRoutes(routes, server_url=settings.public_base_url).routes
     if settings.dev:
         routes += graphiql_routes  # GraphiQL's pinned assets, no CDN (api/graphiql.py)
+    metrics_port: list[Middleware] = []
     if metrics_access != "off":
         secret = settings.metrics_token if metrics_access == "protected" else None
         token = secret.get_secret_value() if secret is not None else None
-        endpoint = metrics.metrics_endpoint(store_stats=metrics.StoreStats(db), token=token, his=his)
-        routes.append(Route("/metrics", endpoint, methods=["GET"]))
+        endpoint = metrics.metrics_endpoint(store_stats=metrics.StoreStats(db), token=token, live=live_gauges)
+        if settings.metrics_port is None:
+            routes.append(Route("/metrics", endpoint, methods=["GET"]))
+        else:  # its own port (api/metrics.py MetricsPort): none on the main port
+            metrics_port.append(Middleware(metrics.MetricsPort, port=settings.metrics_port, endpoint=endpoint))
 
     def account_key(request: Request) -> str | None:
         """The signed-in account or operator, from the bearer token (no body read, no store call)."""
@@ -265,6 +284,7 @@ def create_app(settings: Settings) -> Starlette:
         return principal.subject if principal is not None else None
 
     middleware = [
+        *metrics_port,  # the metrics port, when set, answers /metrics before anything else runs
         Middleware(RequestIds),  # first: every log line of the request carries its id
         # A lagging loop refuses new requests at once with 503 + Retry-After (health endpoints excepted).
         Middleware(
@@ -274,7 +294,7 @@ def create_app(settings: Settings) -> Starlette:
         ),
         Middleware(tracing.TraceRequests),  # a span per request, under the caller's traceparent (api/tracing.py)
         Middleware(NormalisePath),
-        Middleware(RateLimit, settings=settings, account_key=account_key),
+        Middleware(RateLimit, settings=settings, account_key=account_key, buckets=buckets),
         Middleware(RequestGuard, settings=settings),  # bounded, typed, same-site bodies (api/guards.py)
         # The client address for counters kept per address (operators' logins), as the rate limits see it.
         Middleware(RememberClientAddress, resolve=lambda scope: address_of(scope, settings.trusted_proxies)),

@@ -38,7 +38,7 @@ class UserMistake(Exception):
     """Something the person at the terminal can fix: shown as one line, exit code 2."""
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int, *, flag: str = "--port") -> socket.socket:
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -46,7 +46,7 @@ def _bind(host: str, port: int) -> socket.socket:
     except OSError as error:
         sock.close()
         if error.errno == errno.EADDRINUSE:
-            raise UserMistake(f"port {port} on {host} is in use: stop what holds it, or pass --port") from None
+            raise UserMistake(f"port {port} on {host} is in use: stop what holds it, or pass {flag}") from None
         raise UserMistake(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
     sock.set_inheritable(True)
     return sock
@@ -92,9 +92,32 @@ class _LoggingOptions:
 _LOGGING = _LoggingOptions()
 
 
-def _serve(app: object, sock: socket.socket, **options: Any) -> None:
+def _serve(app: object, sockets: list[socket.socket], **options: Any) -> None:
     # Server.run, not asyncio.run(Server.serve()): only run installs the configured loop (uvloop).
-    uvicorn.Server(uvicorn_config(app, **options)).run(sockets=[sock])
+    uvicorn.Server(uvicorn_config(app, **options)).run(sockets=sockets)
+
+
+DEMO_METRICS_PORT = 9464
+"""The demo's metrics port (the one OpenTelemetry's Prometheus exporter uses); any free one when it is taken."""
+
+
+def _metrics_socket(settings: Settings, host: str, main: socket.socket) -> tuple[Settings, socket.socket | None]:
+    """The metrics port's socket when ``metrics_port`` is set (api/metrics.py MetricsPort), and the settings
+    naming the port it got (0 asks for any free one); workers read it from HISGRAPH_METRICS_PORT."""
+    if settings.metrics_port is None or settings.metrics_access == "off":
+        return settings, None
+    metrics_host = settings.metrics_host or host
+    sock = _bind(metrics_host, settings.metrics_port, flag="--metrics-port")
+    port = int(sock.getsockname()[1])
+    if port == main.getsockname()[1] and metrics_host == host:
+        sock.close()
+        raise UserMistake("--metrics-port must differ from --port")
+    os.environ["HISGRAPH_METRICS_PORT"] = str(port)
+    return settings.model_copy(update={"metrics_port": port}), sock
+
+
+def _metrics_url(settings: Settings, host: str) -> str:
+    return f"http://{settings.metrics_host or host}:{settings.metrics_port}/metrics"
 
 
 def _die_with_parent() -> None:
@@ -176,11 +199,16 @@ def _jobs_on(settings: Settings) -> Settings:
 def cmd_serve(args: argparse.Namespace) -> int:
     from .app import create_app
 
-    settings = _jobs_on(_settings(args.config))
+    given: dict[str, Any] = {"metrics_port": args.metrics_port} if args.metrics_port is not None else {}
+    if args.metrics_host is not None:
+        given["metrics_host"] = args.metrics_host
+    settings = _jobs_on(_settings(args.config, **given))
     _registry(settings, args.config)
     settings.check_production()
     workers: int = args.workers or os.cpu_count() or 1
     sock = _bind(args.host, args.port)
+    settings, metrics_sock = _metrics_socket(settings, args.host, sock)
+    sockets = [sock] if metrics_sock is None else [sock, metrics_sock]
     if settings.migrate_on_start and not args.no_migrate:
         asyncio.run(_migrate(settings.database_url))  # once, here: workers never race on start-up
     here = f"http://{args.host}:{sock.getsockname()[1]}"
@@ -189,13 +217,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"public_base_url": here})
         os.environ["HISGRAPH_PUBLIC_BASE_URL"] = here
     print(f"hisgraph gateway on {here}/graphql ({workers} workers)", flush=True)
+    if metrics_sock is not None:
+        print(f"metrics on {_metrics_url(settings, args.host)}", flush=True)
     if workers == 1:
-        _serve(create_app(settings.model_copy(update={"migrate_on_start": False})), sock)
+        _serve(create_app(settings.model_copy(update={"migrate_on_start": False})), sockets)
         return 0
     # N processes on one socket, each building the app from the environment (uvicorn's multiprocess supervisor).
     env = os.environ
     if args.config:
         env["HISGRAPH_REGISTRY_PATH"] = str(Path(args.config).resolve())
+    if settings.metrics_host is not None:
+        env["HISGRAPH_METRICS_HOST"] = settings.metrics_host
     env["HISGRAPH_MIGRATE_ON_START"] = "false"
     env.setdefault("HISGRAPH_RUN_JOBS", "true" if settings.run_jobs else "false")
     for name in ("session_secret", "file_link_secret"):
@@ -214,7 +246,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from uvicorn.supervisors import Multiprocess
 
     try:
-        Multiprocess(config, sockets=[sock]).run()
+        Multiprocess(config, sockets=sockets).run()
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
@@ -276,6 +308,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     sandbox = _sandbox(args)  # a wrong --sandbox-* value is refused before anything starts
     sock = _bind(args.host, args.port)  # first: a port in use is refused before anything starts
     url = f"http://{args.host}:{sock.getsockname()[1]}"
+    # /metrics on its own port, as production would keep it off the public one (api/metrics.py MetricsPort).
+    if args.metrics_port is not None:
+        metrics_sock = _bind(args.host, args.metrics_port, flag="--metrics-port")
+    else:
+        try:
+            metrics_sock = _bind(args.host, DEMO_METRICS_PORT, flag="--metrics-port")
+        except UserMistake:  # taken: any free port, printed in the banner
+            metrics_sock = _bind(args.host, 0, flag="--metrics-port")
+    metrics_url = f"http://{args.host}:{metrics_sock.getsockname()[1]}/metrics"
     Path(args.data_dir).mkdir(parents=True, exist_ok=True)
     database_url = f"sqlite+aiosqlite:///{Path(args.data_dir).resolve() / 'demo.sqlite3'}"
 
@@ -294,13 +335,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
         from .sandbox import with_sandbox
 
         registry = with_sandbox(registry, sandbox)
-    settings = _jobs_on(Settings(mode="dev", database_url=database_url, registry=registry, public_base_url=url))
+    settings = _jobs_on(
+        Settings(
+            mode="dev",
+            database_url=database_url,
+            registry=registry,
+            public_base_url=url,
+            metrics_port=metrics_sock.getsockname()[1],
+        )
+    )
     samples = "".join(f"\n# {title}\n{query}\n" for title, query in SAMPLE_QUERIES)
     sandbox_line = (
         f"  sandbox hospital {sandbox.id}: HIS {sandbox.base_url}; shims with X-Hospital-Id: {sandbox.id} and"
         f" {'X-Api-Key' if sandbox.auth == 'api_key' else 'an HMAC signature'}; its inbound ledger in GraphiQL:"
         f' operator {{ inboundCalls(hospitalId: "{sandbox.id}") {{ path replyCode body reply }} }}\n'
-        "    as an operator (operatorLogin), made with: HISGRAPH_OPERATOR_PASSWORD=<12+ characters> hisgraph operator"
+        "    as an operator (logInOperator), made with: HISGRAPH_OPERATOR_PASSWORD=<12+ characters> hisgraph operator"
         f" create --username vendor --role region --database-url {database_url}\n"
         if sandbox is not None
         else ""
@@ -308,6 +357,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     banner = (
         f"\nhisgraph demo\n  simulated region (hospitals 253-257): {simulator.base_url}\n"
         f"  GraphiQL: {url}/graphql\n  shim:     POST {url}/prefront/patient/getPatientInfo\n"
+        f"  metrics:  {metrics_url} (Prometheus)\n"
         f"{sandbox_line}"
         "\nQueries naming a card or ID number need a session: sign in with this, then put the token in\n"
         f'GraphiQL\'s Headers as {{"Authorization": "Bearer <token>"}}\n{SIGN_IN}\n'
@@ -320,7 +370,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # As real hospitals do, the simulated ones upload their schedules (21.1.4) once the gateway listens.
     publish_when_ready(simulator, url, registry, say=lambda text: print(text + "\n" + banner, flush=True))
     try:
-        _serve(create_app(settings), sock, log_level="warning", access_log=False)
+        _serve(create_app(settings), [sock, metrics_sock], log_level="warning", access_log=False)
     finally:
         simulator.stop()
     return 0
@@ -524,6 +574,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--no-migrate", action="store_true", help="do not apply migrations (run `hisgraph migrate` once instead)"
     )
+    serve.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve /metrics on this port only, not the main one (default: $HISGRAPH_METRICS_PORT; 0: any free)",
+    )
+    serve.add_argument("--metrics-host", default=None, help="the metrics port's address (default: --host)")
     serve.set_defaults(run=cmd_serve)
 
     migrate = sub.add_parser("migrate", help="apply the store's migrations, then stop")
@@ -544,6 +601,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
     demo.add_argument("--data-dir", default="var")
+    demo.add_argument(
+        "--metrics-port", type=int, default=None, help=f"/metrics here (default {DEMO_METRICS_PORT}, or any free one)"
+    )
     demo.add_argument("--sandbox-hospital", help="add a vendor's sandbox hospital with this id (api/sandbox.py)")
     demo.add_argument("--sandbox-key", help="its API key (or HMAC secret) on our shims, 16+ characters")
     demo.add_argument("--sandbox-url", help="its HIS: method URL = this + '/' + method")

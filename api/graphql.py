@@ -142,6 +142,11 @@ class GraphQLApp(GraphQL[Context, None]):
             manifest=load_manifest(Path(manifest)) if manifest else None,
         )
 
+    @property
+    def persisted_queries(self) -> PersistedQueries:
+        """The persisted-query store (how many it holds is a gauge: api/metrics.py)."""
+        return self._persisted
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)

@@ -4,8 +4,11 @@ Several workers (``hisgraph serve --workers N``) share one view: the CLI sets ``
 fresh directory before the workers start, each worker writes its series there, and whichever worker answers a
 scrape adds them up (``MultiProcessCollector``). Without it, this process's own registry is served.
 
-Who may scrape (setting ``metrics``): ``public`` on the main port (dev's default), ``protected`` with
-``Authorization: Bearer <metrics_token>``, or ``off`` (production's default): a patient never sees them.
+Who may scrape (setting ``metrics``): ``public`` (dev's default), ``protected`` with ``Authorization: Bearer
+<metrics_token>``, or ``off`` (production's default, unless a metrics port is set): a patient never sees them.
+Where (setting ``metrics_port``): on the main port, or, when set, on that port only (``MetricsPort``: the
+same server listens on both; the metrics port answers ``/metrics`` and nothing else, the main port no
+``/metrics``). The demo serves them on their own port; in production the port can stay off the balancer.
 
 Series:
 
@@ -13,26 +16,32 @@ Series:
   HIS call's latency and outcome, by 附四 code and failure kind (his_clients/observe.py: ``KINDS``);
 - ``his_breaker_state{hospital}`` (0 closed, 1 half-open, 2 open; the worst worker's) and
   ``his_inflight_calls{hospital}`` (calls holding or awaiting a bulkhead slot, all workers);
-- ``his_cache_lookups_total{method,result}``: reference-data cache hits and misses;
+- ``his_cache_lookups_total{hospital,method,result}``: reference-data cache hits and misses;
 - ``graphql_operation_seconds{operation}`` and ``graphql_operation_errors_total{operation}``;
 - ``shim_calls_total{path,code}``: every answer of the spec's REST shims;
 - from the store, at most every ``STORE_STATS_TTL_S`` and only when scraped: ``outbox_jobs_pending``,
   ``outbox_oldest_job_age_seconds``, ``payment_orders{state}``, ``payment_orders_parked``,
-  ``outbound_messages{state}``, ``job_runs{result}``.
+  ``outbound_messages{state}``, ``job_runs{result}``;
+- what this process holds in memory, each bounded (``LiveGauges``, set every ``SAMPLE_EVERY_S`` and when
+  scraped; summed over workers): ``apq_cache_entries`` (persisted queries), ``his_cache_entries`` (cached HIS
+  reference replies, memory backend) and ``rate_limit_buckets`` (memory backend).
 
 Labels are bounded: hospitals and methods come from the registry, shim paths from the routes, codes from
-附四, and GraphQL operation names pass only when well formed and among the first ``MAX_OPERATION_NAMES``
-(others count as ``other``), so a client cannot grow the series without end.
+附四 (a hospital's code outside it counts as ``other``), and GraphQL operation names pass only when well
+formed and among the first ``MAX_OPERATION_NAMES`` (others count as ``other``), so neither a client nor a
+hospital can grow the series without end. No label ever carries a request id, a card or a person.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hmac
 import logging
 import os
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -50,8 +59,10 @@ from prometheus_client import multiprocess as prometheus_multiprocess
 from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from his_clients import observe
+from his_clients.codes import ReturnCode
 from store.jobs import JobRun
 from store.messages import OutboundMessage
 from store.orders import Order, OrderState
@@ -67,6 +78,7 @@ MULTIPROC_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
 LATENCY_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 STORE_STATS_TTL_S: Final = 10.0
 MAX_OPERATION_NAMES: Final = 200
+SAMPLE_EVERY_S: Final = 5.0
 BREAKER_VALUES: Final = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
 
 HIS_CALL_SECONDS = Histogram(
@@ -83,7 +95,9 @@ HIS_INFLIGHT = Gauge(
     "his_inflight_calls", "HIS calls in flight per hospital (bulkhead slots held or awaited)", ("hospital",),
     multiprocess_mode="livesum",
 )  # fmt: skip
-CACHE_LOOKUPS = Counter("his_cache_lookups", "Reference-data cache lookups per method", ("method", "result"))
+CACHE_LOOKUPS = Counter(
+    "his_cache_lookups", "Reference-data cache lookups per hospital and method", ("hospital", "method", "result")
+)
 GRAPHQL_SECONDS = Histogram(
     "graphql_operation_seconds", "GraphQL operation duration", ("operation",), buckets=LATENCY_BUCKETS
 )
@@ -101,6 +115,28 @@ ORDERS_PARKED = Gauge(
 )
 MESSAGES = Gauge("outbound_messages", "Messages to patients per state", ("state",), multiprocess_mode="mostrecent")
 JOB_RUNS = Gauge("job_runs", "Scheduled job runs per result", ("result",), multiprocess_mode="mostrecent")
+APQ_ENTRIES = Gauge(
+    "apq_cache_entries", "Automatic persisted queries kept in memory (bounded LRU)", multiprocess_mode="livesum"
+)
+HIS_CACHE_ENTRIES = Gauge(
+    "his_cache_entries", "HIS reference replies cached in memory (bounded LRU; 0 in Redis)", multiprocess_mode="livesum"
+)
+RATE_LIMIT_BUCKETS = Gauge(
+    "rate_limit_buckets", "Rate-limit buckets kept in memory (bounded; 0 with Redis)", multiprocess_mode="livesum"
+)
+SIZE_GAUGES: Final = {"apq": APQ_ENTRIES, "his_cache": HIS_CACHE_ENTRIES, "rate_limit": RATE_LIMIT_BUCKETS}
+"""What ``LiveGauges`` may be given a size for, by name."""
+_KNOWN_CODES: Final = frozenset(code.value for code in ReturnCode)
+
+
+def code_label(code: str, *, ours: bool = True) -> str:
+    """A 附四 code as is; with ``ours``, also our own codes (upper-case words: ``HIS_TIMEOUT``, ``HTTP_502``);
+    anything else (a hospital's own code, a typo) is ``other``."""
+    if code in _KNOWN_CODES:
+        return code
+    if ours and len(code) <= 40 and code.replace("_", "").isalnum() and code.isascii() and code.isupper():
+        return code
+    return "other"
 
 
 class _Recorder:
@@ -124,7 +160,13 @@ class _Recorder:
         self._latency.observe(seconds)
         outcome = self._outcomes.get((code, kind))
         if outcome is None:
-            outcome = self._outcomes[(code, kind)] = HIS_CALLS.labels(self._hospital, self._method, code, kind)
+            # A refusal's code is the hospital's own text: only 附四's codes pass. Other kinds' codes are ours.
+            label = code_label(code, ours=False) if kind == "rejected" else code
+            outcome = self._outcomes.get((label, kind))
+            if outcome is None:
+                outcome = HIS_CALLS.labels(self._hospital, self._method, label, kind)
+            if len(self._outcomes) < 256:  # a hospital sending ever new codes cannot grow this either
+                self._outcomes[(code, kind)] = outcome
         outcome.inc()
         self._breaker.set(BREAKER_VALUES.get(breaker_state, 0.0))
 
@@ -133,15 +175,16 @@ class HisCallMetrics:
     """``observe.CallMetrics`` on Prometheus: what ``observe.install`` is given."""
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[str, bool], Counter] = {}
+        self._cache: dict[tuple[str, str, bool], Counter] = {}
 
     def bind(self, hospital_id: str, method: str) -> _Recorder:
         return _Recorder(hospital_id, method)
 
-    def cache_lookup(self, method: str, hit: bool) -> None:
-        child = self._cache.get((method, hit))
+    def cache_lookup(self, method: str, hit: bool, hospital_id: str = "") -> None:
+        key = (hospital_id, method, hit)
+        child = self._cache.get(key)
         if child is None:
-            child = self._cache[(method, hit)] = CACHE_LOOKUPS.labels(method, "hit" if hit else "miss")
+            child = self._cache[key] = CACHE_LOOKUPS.labels(hospital_id, method, "hit" if hit else "miss")
         child.inc()
 
 
@@ -165,7 +208,7 @@ def record_operation(name: str | None, seconds: float, *, failed: bool) -> None:
 
 
 def record_shim(path: str, code: str) -> None:
-    SHIM_CALLS.labels(path, code).inc()
+    SHIM_CALLS.labels(path, code if code == "none" else code_label(code)).inc()
 
 
 class StoreStats:
@@ -175,6 +218,7 @@ class StoreStats:
         self._db = db
         self._ttl_s = ttl_s
         self._read_at = float("-inf")
+        self._seen: dict[Gauge, set[str]] = {MESSAGES: set(), JOB_RUNS: set()}
 
     async def refresh(self) -> None:
         now = time.monotonic()
@@ -201,10 +245,15 @@ class StoreStats:
         for order_state in OrderState:
             ORDERS.labels(order_state.value).set(by_state.get(order_state.value, 0))
         ORDERS_PARKED.set(by_state.get(OrderState.PARKED.value, 0))
-        for message_state, count in messages:
-            MESSAGES.labels(str(message_state)).set(int(count))
-        for run_state, count in runs:
-            JOB_RUNS.labels(str(run_state)).set(int(count))
+        self._set_counts(MESSAGES, {str(state): int(count) for state, count in messages})
+        self._set_counts(JOB_RUNS, {str(state): int(count) for state, count in runs})
+
+    def _set_counts(self, gauge: Gauge, counts: Mapping[str, int]) -> None:
+        """Each state's count; a state seen before and gone now reads 0, not its last count."""
+        seen = self._seen[gauge]
+        seen.update(counts)
+        for state in seen:
+            gauge.labels(state).set(counts.get(state, 0))
 
 
 def registry_for_scrape() -> CollectorRegistry:
@@ -223,10 +272,45 @@ def bearer_matches(request: Request, token: str) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
+class LiveGauges:
+    """This worker's gauges that change without a call: breaker states (a breaker opens or half-opens with
+    time, between calls) and the sizes of what it holds in memory. Set when this worker answers a scrape and
+    every ``SAMPLE_EVERY_S`` in each worker (``run``), so a scrape answered by another worker is current too."""
+
+    def __init__(self, his: HisClient | None = None, sizes: Mapping[str, Callable[[], int]] | None = None) -> None:
+        unknown = set(sizes or {}) - set(SIZE_GAUGES)
+        if unknown:
+            raise ValueError(f"no size gauge for {sorted(unknown)}")
+        self._his = his
+        self._sizes = dict(sizes or {})
+
+    def refresh(self) -> None:
+        his = self._his
+        if his is not None:
+            for hospital_id in his.registry.by_id:
+                HIS_BREAKER_STATE.labels(hospital_id).set(BREAKER_VALUES.get(str(his.circuit_state(hospital_id)), 0.0))
+        for name, size in self._sizes.items():
+            SIZE_GAUGES[name].set(size())
+
+    async def run(self, stop: asyncio.Event, *, every_s: float = SAMPLE_EVERY_S) -> None:
+        while not stop.is_set():
+            try:
+                self.refresh()
+            except Exception:  # a gauge is not worth a worker: say so and go on
+                log.warning("live gauges not refreshed", exc_info=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=every_s)
+
+
 def metrics_endpoint(
-    *, store_stats: StoreStats, token: str | None, his: HisClient | None = None
+    *,
+    store_stats: StoreStats,
+    token: str | None,
+    his: HisClient | None = None,
+    live: LiveGauges | None = None,
 ) -> Callable[[Request], Awaitable[Response]]:
     """The ``/metrics`` endpoint; with ``token``, only for ``Authorization: Bearer <token>``."""
+    live = live if live is not None else LiveGauges(his)
 
     async def endpoint(request: Request) -> Response:
         if token is not None and not bearer_matches(request, token):
@@ -235,13 +319,43 @@ def metrics_endpoint(
             await store_stats.refresh()
         except Exception:  # the store down: the HIS series still answer (readyz says the store is down)
             log.warning("store statistics unavailable", exc_info=True)
-        if his is not None:
-            # A breaker opens or half-opens with time, between calls: this worker's states as of now.
-            for hospital_id in his.registry.by_id:
-                HIS_BREAKER_STATE.labels(hospital_id).set(BREAKER_VALUES.get(str(his.circuit_state(hospital_id)), 0.0))
+        live.refresh()
         return Response(generate_latest(registry_for_scrape()), media_type=CONTENT_TYPE_LATEST)
 
     return endpoint
+
+
+def serving_port(scope: Scope) -> int | None:
+    """The local port a request came in on (uvicorn's ``scope["server"]``), or None (a Unix socket, a test)."""
+    server = scope.get("server")
+    return int(server[1]) if server and len(server) > 1 and server[1] is not None else None
+
+
+class MetricsPort:
+    """ASGI middleware (outermost) for ``metrics_port``: a request on that port is answered ``/metrics`` (GET)
+    and nothing else, before any other middleware (no rate limit, no overload refusal, no request log); a
+    request on any other port goes on to the app, which has no ``/metrics`` route then."""
+
+    def __init__(self, app: ASGIApp, *, port: int, endpoint: Callable[[Request], Awaitable[Response]]) -> None:
+        self.app = app
+        self.port = port
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or serving_port(scope) != self.port:
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        response: Response
+        if scope["path"] != "/metrics":
+            response = PlainTextResponse("not found: this port serves /metrics only\n", status_code=404)
+        elif scope["method"] not in ("GET", "HEAD"):
+            response = PlainTextResponse("method not allowed\n", status_code=405, headers={"Allow": "GET"})
+        else:
+            response = await self.endpoint(Request(scope, receive))
+        await response(scope, receive, send)
 
 
 def install() -> None:

@@ -80,6 +80,10 @@ class PersistedQueries:
         self._memory: LRUCache[str, str] = LRUCache(maxsize=max_entries)
         self._manifest = manifest or {}
 
+    def __len__(self) -> int:
+        """Texts kept in this process (the automatic mode's LRU: at most ``max_entries``)."""
+        return len(self._memory)
+
     async def resolve(self, query: str | None, extensions: dict[str, Any] | None) -> str | None:
         """The query to run: the text given, or the one its hash names; raises PersistedQueryRefused."""
         persisted = (extensions or {}).get("persistedQuery")

@@ -77,6 +77,10 @@ class MemoryBuckets:
             self._prune()
         return wait
 
+    def __len__(self) -> int:
+        """Buckets held now: at most ``max_keys``."""
+        return len(self._state)
+
     def _prune(self) -> None:
         # The half idle for longest goes: a bucket that has refilled meanwhile is the same as none.
         by_age = sorted(self._state.items(), key=lambda item: item[1][1])

@@ -194,10 +194,15 @@ class Settings(BaseSettings):
     """Browser origins (``https://host[:port]``) other than our own that may send state-changing requests
     (api/guards.py); none by default."""
     metrics: Literal["public", "protected", "off"] | None = None
-    """``/metrics`` (api/metrics.py): public on the main port, protected by ``metrics_token`` (a bearer token),
-    or off. None: public in dev, off in production."""
+    """``/metrics`` (api/metrics.py): public, protected by ``metrics_token`` (a bearer token), or off. None:
+    public in dev and wherever ``metrics_port`` is set, off in production."""
     metrics_token: SecretStr | None = None
     """The bearer token a scraper sends when ``metrics`` is protected (required then)."""
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    """Serve ``/metrics`` on this port only, not on the main one (``hisgraph serve`` listens on both; 0: any
+    free port, printed). None: on the main port. The demo always gives it its own port."""
+    metrics_host: str | None = None
+    """The address the metrics port listens on (e.g. an internal interface); None: the main ``--host``."""
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -216,7 +221,7 @@ class Settings(BaseSettings):
     @property
     def metrics_access(self) -> Literal["public", "protected", "off"]:
         """Who may scrape ``/metrics``; protected without a token refuses to start."""
-        access = self.metrics or ("public" if self.dev else "off")
+        access = self.metrics or ("public" if self.dev or self.metrics_port is not None else "off")
         if access == "protected" and (self.metrics_token is None or len(self.metrics_token.get_secret_value()) < 16):
             raise ValueError("metrics = protected needs HISGRAPH_METRICS_TOKEN (at least 16 characters)")
         return access

@@ -144,6 +144,10 @@ class MemoryBackend:
     async def is_locked(self, key: str) -> bool:
         return False
 
+    def __len__(self) -> int:
+        """Entries held now (expired ones included until they are read or pushed out; at most max_entries)."""
+        return len(self._entries)
+
     async def aclose(self) -> None:
         self._entries.clear()
 
@@ -229,7 +233,7 @@ class ReferenceCache:
         digest = hashlib.blake2b(body, digest_size=16).hexdigest()
         key = f"{hospital_id}:{generation}:{method}:{digest}"
         cached = await self.backend.get(key)
-        observe.cache_lookup(method, hit=cached is not None)
+        observe.cache_lookup(method, hit=cached is not None, hospital_id=hospital_id)
         if cached is not None:
             return json.loads(cached)
         in_flight = self._in_flight.get(key)

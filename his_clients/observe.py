@@ -59,7 +59,7 @@ class CallRecorder(Protocol):
 class CallMetrics(Protocol):
     def bind(self, hospital_id: str, method: str) -> CallRecorder: ...
 
-    def cache_lookup(self, method: str, hit: bool) -> None: ...
+    def cache_lookup(self, method: str, hit: bool, hospital_id: str = ...) -> None: ...
 
 
 _metrics: CallMetrics | None = None
@@ -112,11 +112,11 @@ def classify(error: BaseException | None) -> tuple[str, str]:
     return type(error).__name__, "error"
 
 
-def cache_lookup(method: str, *, hit: bool) -> None:
-    """A reference-data cache lookup for ``method`` (his_clients/caching.py)."""
+def cache_lookup(method: str, *, hit: bool, hospital_id: str = "") -> None:
+    """A reference-data cache lookup for ``method`` at ``hospital_id`` (his_clients/caching.py)."""
     metrics = _metrics
     if metrics is not None:
-        metrics.cache_lookup(method, hit)
+        metrics.cache_lookup(method, hit, hospital_id)
 
 
 def inject_trace_headers(headers: MutableMapping[str, str]) -> None:
