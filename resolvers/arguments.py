@@ -73,6 +73,12 @@ def day_bounds(start: date, end: date) -> tuple[str, str]:
     return f"{spec_day(start)} 00:00:00", f"{spec_day(end)} 23:59:59"
 
 
+def time_bounds(start: datetime, end: datetime) -> tuple[str, str]:
+    """A window of instants as the spec's times (Beijing), its ends checked to be in order."""
+    in_order(start, end)
+    return spec_instant(start), spec_instant(end)
+
+
 def in_order(start: date | datetime, end: date | datetime) -> None:
     """A window whose ``from`` is after its ``to`` is refused (PARAMETER_RANGE, field ``from``).
 

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 import strawberry
@@ -25,14 +26,17 @@ from his_clients.models.inpatient_costs import (
     QueryHospitalizationDetailRequest,
 )
 
+from ..arguments import Day, spec_day
 from ..context import Info
-from ..records.common import Day, FromHospital, detail, or_none, request, spec_day
+from ..hospitals.entry import HospitalEntry
+from ..records.common import day, detail, instant, request, sex
 from ..scalars import Money
+from ..values import Sex
 
 
 @strawberry.type(description="One fee line of a hospital stay (住院费用明细).")
 class InpatientFeeItem:
-    charged_at: str = strawberry.field(description="When it was charged, yyyy-MM-dd HH:mm:ss (time).")
+    charged_at: dt.datetime | None = strawberry.field(description="When it was charged (time).")
     name: str = strawberry.field(description="What was charged (item).")
     category: str = strawberry.field(description="Fee category (type), e.g. 床位费, 西药费.")
     unit_price: Money = strawberry.field(description="Unit price, up to four decimals.")
@@ -48,7 +52,7 @@ class InpatientFeeItem:
 )
 class InpatientFeeSheet:
     patient_name: str = strawberry.field(description="The patient's name.")
-    sex: str = strawberry.field(description="男, 女, 未知 or 其他.")
+    sex: Sex | None = strawberry.field(description="Sex; null when the hospital writes 未知 or 其他.")
     doctor: str = strawberry.field(description="The doctor in charge.")
     admission_number: str = strawberry.field(description="The stay's admission number (住院号).")
     diagnosis: str = strawberry.field(description="Diagnosis (诊断).")
@@ -59,14 +63,14 @@ class InpatientFeeSheet:
     def from_reply(cls, r: HospitalizationCostSheet | DailyCostSheet) -> InpatientFeeSheet:
         return cls(
             patient_name=r.name,
-            sex=r.sex,
+            sex=sex(r.sex),
             doctor=r.doctor,
             admission_number=r.admission_number,
             diagnosis=r.diagnosis,
             total=Money(r.total),
             items=[
                 InpatientFeeItem(
-                    charged_at=d.time,
+                    charged_at=instant(d.time),
                     name=d.item,
                     category=d.type,
                     unit_price=Money(d.price),
@@ -80,7 +84,7 @@ class InpatientFeeSheet:
 
 @strawberry.type(description="What a stay cost on one day (groupByDate).")
 class FeesOnDate:
-    date: str = strawberry.field(description="The day, yyyy-MM-dd.")
+    date: dt.date | None = strawberry.field(description="The day.")
     total: Money = strawberry.field(description="What that day cost.")
 
 
@@ -106,7 +110,7 @@ class FeesPerCategory:
 )
 class InpatientFeeSummary:
     patient_name: str = strawberry.field(description="The patient's name.")
-    sex: str = strawberry.field(description="男, 女, 未知 or 其他.")
+    sex: Sex | None = strawberry.field(description="Sex; null when the hospital writes 未知 or 其他.")
     admission_number: str = strawberry.field(description="The stay's admission number (inpatientNo).")
     doctor: str = strawberry.field(description="The doctor in charge.")
     diagnosis: str = strawberry.field(description="Diagnosis.")
@@ -119,12 +123,12 @@ class InpatientFeeSummary:
     def from_reply(cls, r: HospitalizationCostSummary) -> InpatientFeeSummary:
         return cls(
             patient_name=r.patient_name,
-            sex=r.sex,
+            sex=sex(r.sex),
             admission_number=r.inpatient_no,
             doctor=r.doctor,
             diagnosis=r.diagnosis,
             total=Money(r.total_amount),
-            by_date=[FeesOnDate(date=g.date, total=Money(g.total)) for g in r.group_by_date],
+            by_date=[FeesOnDate(date=day(g.date), total=Money(g.total)) for g in r.group_by_date],
             by_item=[
                 FeesPerItem(name=g.name, unit_price=Money(g.price), quantity=g.quantity, total=Money(g.total))
                 for g in r.group_by_charge
@@ -141,29 +145,29 @@ class DayFeeItem:
     unit_price: Money = strawberry.field(description="Unit price, up to four decimals.")
     quantity: str = strawberry.field(description="How much of it that day.")
     amount: Money = strawberry.field(description="What it cost that day.")
-    date: str = strawberry.field(description="The day, yyyy-MM-dd.")
+    date: dt.date | None = strawberry.field(description="The day.")
 
 
 SummaryDay = Annotated[
-    str | None,
-    strawberry.argument(description="Only this day, yyyy-MM-dd (the one-day list, 一日清单); the whole stay if null."),
+    dt.date | None,
+    strawberry.argument(description="Only this day (the one-day list, 一日清单); the whole stay if null."),
 ]
 
 
-async def fee_summary(info: Info, hospital_id: str, stay_id: str, day: str | None) -> InpatientFeeSummary | None:
+async def fee_summary(info: Info, hospital_id: str, stay_id: str, on: dt.date | None) -> InpatientFeeSummary | None:
     # The spec asks for an empty string, not an absent key, to mean the whole stay.
-    req = QueryHospitalizationDetailMainRequest(id=stay_id, date=day or "")
+    req = QueryHospitalizationDetailMainRequest(id=stay_id, date="" if on is None else spec_day(on))
     reply = await detail(info, QUERY_HOSPITALIZATION_DETAIL_MAIN, hospital_id, req)
     return None if reply is None else InpatientFeeSummary.from_reply(reply)
 
 
 @strawberry.type(description="One hospital stay on record, current or past (18.1.2 queryHospitalizationRecord).")
-class Hospitalization(FromHospital):
+class Hospitalization(HospitalEntry):
     id: strawberry.ID = strawberry.field(description="The stay's record id, the key to its fees (住院记录ID).")
-    admitted_at: str = strawberry.field(
-        description="When the patient was admitted, yyyy-MM-dd HH:mm:ss (some hospitals send yyyy-MM-dd)."
+    admitted_at: dt.datetime | None = strawberry.field(
+        description="When the patient was admitted (a hospital that sends only the day: its start)."
     )
-    discharged_at: str | None = strawberry.field(description="When discharged, same format; null while in hospital.")
+    discharged_at: dt.datetime | None = strawberry.field(description="When discharged; null while in hospital.")
     department: str = strawberry.field(description="The department (dept).")
     diagnosis: str = strawberry.field(description="Diagnosis.")
     cost: Money = strawberry.field(description="What the stay has cost.")
@@ -178,11 +182,11 @@ class Hospitalization(FromHospital):
 
     @strawberry.field(description="The stay's fees grouped by day, item and category (18.1.4).")
     async def fee_summary(self, info: Info, date: SummaryDay = None) -> InpatientFeeSummary | None:
-        return await fee_summary(info, self.hospital_id, str(self.id), None if date is None else spec_day(date))
+        return await fee_summary(info, self.hospital_id, str(self.id), date)
 
     @strawberry.field(description="The fees of one day of the stay, item by item (18.1.5); empty on a day without.")
     async def fees_of_day(self, info: Info, date: Day) -> list[DayFeeItem]:
-        req = request(QueryHospitalizationDetailOneDayRequest, id=str(self.id), time=date)
+        req = request(QueryHospitalizationDetailOneDayRequest, id=str(self.id), time=spec_day(date))
         reply = await detail(info, QUERY_HOSPITALIZATION_DETAIL_ONE_DAY, self.hospital_id, req)
         return [_day_item(i) for i in reply or []]
 
@@ -191,8 +195,8 @@ class Hospitalization(FromHospital):
         return cls(
             hospital_id=strawberry.ID(hospital_id),
             id=strawberry.ID(r.id),
-            admitted_at=r.date_of_admission,
-            discharged_at=or_none(r.date_of_discharge),
+            admitted_at=instant(r.date_of_admission),
+            discharged_at=instant(r.date_of_discharge),
             department=r.dept,
             diagnosis=r.diagnosis,
             cost=Money(r.cost),
@@ -207,12 +211,12 @@ def _day_item(i: HospitalizationDayCostItem) -> DayFeeItem:
         unit_price=Money(i.price),
         quantity=i.quantity,
         amount=Money(i.amount),
-        date=i.date,
+        date=day(i.date),
     )
 
 
 @strawberry.type(description="The patient's stays at one hospital within the window asked (18.1.2).")
-class HospitalizationsAtHospital(FromHospital):
+class HospitalizationsAtHospital(HospitalEntry):
     hospitalizations: list[Hospitalization] = strawberry.field(description="The stays; empty when there are none.")
 
     @classmethod

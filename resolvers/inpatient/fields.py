@@ -7,6 +7,7 @@ one, so the return annotations are the GraphQL shape, not what the resolvers lit
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -31,17 +32,10 @@ from his_clients.models.inpatient_records import (
     GetOutOfHospitalHistoryRequest,
 )
 
+from ..arguments import FromTime, HospitalIds, ToTime, time_bounds
 from ..context import Info
 from ..fanout import per_hospital
-from ..records.common import (
-    PER_HOSPITAL,
-    EndTime,
-    HospitalIds,
-    IdCardNumber,
-    StartTime,
-    request,
-    spec_time,
-)
+from ..records.common import PER_HOSPITAL, IdCardNumber, request, same_name
 from ..results import InputRefused
 from ..tasks import in_task
 from .fees import HospitalizationsAtHospital
@@ -53,7 +47,6 @@ from .stays import (
     InpatientStayAtHospital,
     deposit_request,
     holder_name,
-    same_name,
 )
 
 AdmissionNumber = Annotated[
@@ -75,7 +68,8 @@ class PatientInpatientFields:
             "one-day fee lists, fee summary and caregiver passes. Giving the ID-card number helps: hospitals "
             "match it first. A stay the hospital answers under another name than patientName is not shown "
             "(stay: null)." + PER_HOSPITAL
-        )
+        ),
+        graphql_type=list[InpatientStayAtHospital | None],
     )
     @in_task
     async def inpatient_stays(
@@ -85,7 +79,7 @@ class PatientInpatientFields:
         patient_name: HolderName = None,
         id_card_number: IdCardNumber = None,
         admission_number: AdmissionNumber = None,
-    ) -> list[InpatientStayAtHospital | None]:
+    ) -> list[Awaitable[InpatientStayAtHospital]]:
         name = patient_name or await holder_name(info, self.medical_card_number, hospital_id)
         req = QueryInpatientInfoRequest(
             medical_card_number=self.medical_card_number,
@@ -101,7 +95,7 @@ class PatientInpatientFields:
             stay = InpatientStay.from_reply(hospital, reply, patient_name=name, id_card=id_card_number)
             return InpatientStayAtHospital(hospital_id=strawberry.ID(hospital), stay=stay)
 
-        return per_hospital(  # type: ignore[return-value]
+        return per_hospital(
             info,
             hospital_id,
             method=QUERY_INPATIENT_INFO,
@@ -114,14 +108,15 @@ class PatientInpatientFields:
         description=(
             "Every deposit (住院押金) the patient paid or got back at each hospital, over all stays (39.1.1 "
             "getDepositRecord). The spec allows one hospital per call, so each hospital is its own call." + PER_HOSPITAL
-        )
+        ),
+        graphql_type=list[DepositsAtHospital | None],
     )
     @in_task
     async def deposit_records(
         self, info: Info, hospital_id: HospitalIds, patient_name: HolderName = None, id_card_number: IdCardNumber = None
-    ) -> list[DepositsAtHospital | None]:
+    ) -> list[Awaitable[DepositsAtHospital]]:
         name = patient_name or await holder_name(info, self.medical_card_number, hospital_id)
-        return per_hospital(  # type: ignore[return-value]
+        return per_hospital(
             info,
             hospital_id,
             method=GET_DEPOSIT_RECORD,
@@ -135,30 +130,32 @@ class PatientInpatientFields:
             "Hospital stays within a window (18.1.2 queryHospitalizationRecord, 住院记录), each with its fees: "
             "summary (18.1.4), one day (18.1.5) or all lines (18.1.3). Hospitals behind one regional HIS are "
             "asked in one call." + PER_HOSPITAL
-        )
+        ),
+        graphql_type=list[HospitalizationsAtHospital | None],
     )
     @in_task
     async def hospitalizations(
         self,
         info: Info,
         hospital_id: HospitalIds,
-        start_time: StartTime,
-        end_time: EndTime,
+        from_: FromTime,
+        to: ToTime,
         patient_name: HolderName = None,
         id_card_number: IdCardNumber = None,
         admission_number: AdmissionNumber = None,
-    ) -> list[HospitalizationsAtHospital | None]:
+    ) -> list[Awaitable[HospitalizationsAtHospital]]:
         patient_name = patient_name or await holder_name(info, self.medical_card_number, hospital_id)
+        first, last = time_bounds(from_, to)
         req = request(
             QueryHospitalizationRecordRequest,
             medical_card_number=self.medical_card_number,
             admission_number=admission_number,
-            start_time=spec_time(start_time),
-            end_time=spec_time(end_time, end_of_day=True),
+            start_time=first,
+            end_time=last,
             id_card=id_card_number,
             patient_name=patient_name,
         )
-        return per_hospital(  # type: ignore[return-value]
+        return per_hospital(
             info,
             hospital_id,
             method=QUERY_HOSPITALIZATION_RECORD,
@@ -171,7 +168,8 @@ class PatientInpatientFields:
         description=(
             "Every stay on record at each hospital, in and out (27.1.1 inpatientRecord, 历次住院记录). Needs the "
             "ID-card number or an admission number." + PER_HOSPITAL
-        )
+        ),
+        graphql_type=list[PastStaysAtHospital | None],
     )
     @in_task
     async def past_stays(
@@ -181,7 +179,7 @@ class PatientInpatientFields:
         patient_name: HolderName = None,
         id_card_number: IdCardNumber = None,
         admission_number: AdmissionNumber = None,
-    ) -> list[PastStaysAtHospital | None]:
+    ) -> list[Awaitable[PastStaysAtHospital]]:
         if not id_card_number and not admission_number:
             raise InputRefused(
                 "idCardNumber", ReturnCode.MISSING_PARAMETER, "需要身份证号或住院号: idCardNumber or admissionNumber"
@@ -190,7 +188,7 @@ class PatientInpatientFields:
         req = InpatientRecordRequest(
             patient_name=patient_name, id_card=id_card_number, admission_number=admission_number
         )
-        return per_hospital(  # type: ignore[return-value]
+        return per_hospital(
             info,
             hospital_id,
             method=INPATIENT_RECORD,
@@ -203,7 +201,8 @@ class PatientInpatientFields:
         description=(
             "Discharges on record (出院记录) at each hospital (35.1.1 getOutOfHospitalHistory), each with the drugs "
             "taken home (35.1.2)." + PER_HOSPITAL
-        )
+        ),
+        graphql_type=list[DischargesAtHospital | None],
     )
     @in_task
     async def discharges(
@@ -212,12 +211,12 @@ class PatientInpatientFields:
         hospital_id: HospitalIds,
         id_card_number: Annotated[str, strawberry.argument(description="The patient's ID-card number (身份证号).")],
         patient_name: HolderName = None,
-    ) -> list[DischargesAtHospital | None]:
+    ) -> list[Awaitable[DischargesAtHospital]]:
         patient_name = patient_name or await holder_name(info, self.medical_card_number, hospital_id)
         req = GetOutOfHospitalHistoryRequest(
             medical_card_number=self.medical_card_number, id_card=id_card_number, patient_name=patient_name
         )
-        return per_hospital(  # type: ignore[return-value]
+        return per_hospital(
             info,
             hospital_id,
             method=GET_OUT_OF_HOSPITAL_HISTORY,
@@ -230,15 +229,16 @@ class PatientInpatientFields:
         description=(
             "The admission application (入院申请) a doctor made for the patient at each hospital (36.1.1 "
             "getApplicationHospitalInformation)." + PER_HOSPITAL
-        )
+        ),
+        graphql_type=list[AdmissionApplicationAtHospital | None],
     )
     def admission_applications(
         self, info: Info, hospital_id: HospitalIds, id_card_number: IdCardNumber = None
-    ) -> list[AdmissionApplicationAtHospital | None]:
+    ) -> list[Awaitable[AdmissionApplicationAtHospital]]:
         req = GetApplicationHospitalInformationRequest(
             medical_card_number=self.medical_card_number, id_card=id_card_number
         )
-        return per_hospital(  # type: ignore[return-value]
+        return per_hospital(
             info,
             hospital_id,
             method=GET_APPLICATION_HOSPITAL_INFORMATION,

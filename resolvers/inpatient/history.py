@@ -3,6 +3,9 @@ and admission applications (36.1.1)."""
 
 from __future__ import annotations
 
+import datetime as dt
+from enum import Enum
+
 import strawberry
 
 from his_clients.models.inpatient_costs import PastHospitalization
@@ -18,36 +21,43 @@ from his_clients.models.inpatient_records import (
 )
 
 from ..context import Info
-from ..records.common import FromHospital, detail, or_none
+from ..hospitals.entry import HospitalEntry
+from ..records.common import coded, day, detail, instant, or_none, sex
 from ..records.prescriptions import DrugLeafletSection, drug_leaflet
 from ..scalars import Money
+from ..values import Sex
 
-_PAST_STATUS = {"1": "IN_HOSPITAL", "2": "DISCHARGED", "3": "CANCELLED"}
+
+@strawberry.enum(description="Where a stay on record stands (patInStatus).")
+class PastStayStatus(Enum):
+    IN_HOSPITAL = strawberry.enum_value("1", description="在院: in hospital.")
+    DISCHARGED = strawberry.enum_value("2", description="出院: discharged.")
+    CANCELLED = strawberry.enum_value("3", description="作废撤销: cancelled.")
 
 
 @strawberry.type(description="One stay on record, current or past (27.1.1 inpatientRecord, 历次住院记录).")
 class PastStay:
     admission_number: str = strawberry.field(description="The admission number (patInHosCode, 住院号).")
-    admitted_on: str = strawberry.field(description="Admission day, yyyy-MM-dd (patInTime).")
-    discharged_on: str | None = strawberry.field(description="Discharge day, yyyy-MM-dd; null while in hospital.")
+    admitted_on: dt.date | None = strawberry.field(description="Admission day (patInTime).")
+    discharged_on: dt.date | None = strawberry.field(description="Discharge day; null while in hospital.")
     ward: str = strawberry.field(description="The ward (wardName, 病区).")
-    status: str = strawberry.field(
-        description="IN_HOSPITAL (1), DISCHARGED (2) or CANCELLED (3, 作废撤销) (patInStatus); the raw code if unknown."
+    status: PastStayStatus | None = strawberry.field(
+        description="Where the stay stands (patInStatus); null for a code the spec does not know."
     )
 
     @classmethod
     def from_reply(cls, r: PastHospitalization) -> PastStay:
         return cls(
             admission_number=r.pat_in_hos_code,
-            admitted_on=r.pat_in_time,
-            discharged_on=or_none(r.pat_out_time),
+            admitted_on=day(r.pat_in_time),
+            discharged_on=day(r.pat_out_time),
             ward=r.ward_name,
-            status=_PAST_STATUS.get(r.pat_in_status, r.pat_in_status),
+            status=coded(PastStayStatus, r.pat_in_status),
         )
 
 
 @strawberry.type(description="The patient's stays on record at one hospital, in and out (27.1.1).")
-class PastStaysAtHospital(FromHospital):
+class PastStaysAtHospital(HospitalEntry):
     stays: list[PastStay] = strawberry.field(description="The stays; empty when there are none.")
 
     @classmethod
@@ -60,7 +70,7 @@ class PastStaysAtHospital(FromHospital):
 
 
 @strawberry.type(description="One drug given at discharge (出院带药).")
-class DischargeDrugItem(FromHospital):
+class DischargeDrugItem(HospitalEntry):
     drug_id: str | None = strawberry.field(description="The drug's id (drugId); null when there are no leaflets.")
     name: str = strawberry.field(description="The drug's name.")
     specification: str = strawberry.field(description="Its specification (spec, 规格).")
@@ -90,11 +100,11 @@ class DischargeDrugItem(FromHospital):
 
 
 @strawberry.type(description="What the patient takes home at discharge (35.1.2 getDrugItemForDischarged, 出院带药).")
-class DischargeMedicines(FromHospital):
+class DischargeMedicines(HospitalEntry):
     patient_name: str = strawberry.field(description="The patient's name.")
-    sex: str = strawberry.field(description="男, 女 or 未知.")
+    sex: Sex | None = strawberry.field(description="Sex; null when the hospital writes 未知.")
     age: str = strawberry.field(description="Age with its unit, e.g. 34岁.")
-    prescribed_at: str = strawberry.field(description="When prescribed, yyyy-MM-dd HH:mm:ss (createTime).")
+    prescribed_at: dt.datetime | None = strawberry.field(description="When prescribed (createTime).")
     department: str = strawberry.field(description="The department or ward.")
     diagnosis: str = strawberry.field(description="Diagnosis (diagnose).")
     doctor_name: str = strawberry.field(description="The prescribing doctor.")
@@ -105,9 +115,9 @@ class DischargeMedicines(FromHospital):
         return cls(
             hospital_id=strawberry.ID(hospital_id),
             patient_name=r.patient_name,
-            sex=r.sex,
+            sex=sex(r.sex),
             age=r.age,
-            prescribed_at=r.create_time,
+            prescribed_at=instant(r.create_time),
             department=r.department,
             diagnosis=r.diagnose,
             doctor_name=r.doctor_name,
@@ -116,15 +126,15 @@ class DischargeMedicines(FromHospital):
 
 
 @strawberry.type(description="One discharge on record (35.1.1 getOutOfHospitalHistory, 出院记录).")
-class Discharge(FromHospital):
+class Discharge(HospitalEntry):
     stay_id: str = strawberry.field(description="The stay's unique id (patientInHospitalId).")
     admission_number: str = strawberry.field(description="The admission number (inHospitalCode, 住院号).")
     hospital_name: str | None = strawberry.field(description="The hospital's name, when the HIS gives it.")
     department: str = strawberry.field(description="The department or ward.")
     diagnosis: str = strawberry.field(description="Diagnosis (diagnose).")
     age: str = strawberry.field(description="The patient's age then, with its unit.")
-    admitted_at: str = strawberry.field(description="When admitted (inHospitalTime).")
-    discharged_at: str = strawberry.field(description="When discharged (outHospitalTime).")
+    admitted_at: dt.datetime | None = strawberry.field(description="When admitted (inHospitalTime).")
+    discharged_at: dt.datetime | None = strawberry.field(description="When discharged (outHospitalTime).")
     prescription_type: str = strawberry.field(description="The take-home prescription's type, e.g. 西药处方.")
 
     @strawberry.field(description="The drugs taken home (35.1.2); null when the hospital has none on record.")
@@ -143,14 +153,14 @@ class Discharge(FromHospital):
             department=r.department,
             diagnosis=r.diagnose,
             age=r.age,
-            admitted_at=r.in_hospital_time,
-            discharged_at=r.out_hospital_time,
+            admitted_at=instant(r.in_hospital_time),
+            discharged_at=instant(r.out_hospital_time),
             prescription_type=r.prescription_type,
         )
 
 
 @strawberry.type(description="The patient's discharges on record at one hospital (35.1.1).")
-class DischargesAtHospital(FromHospital):
+class DischargesAtHospital(HospitalEntry):
     discharges: list[Discharge] = strawberry.field(description="The discharges; empty when there are none.")
 
     @classmethod
@@ -178,7 +188,7 @@ class AdmissionApplication:
     id_card_number: str | None = strawberry.field(description="The patient's ID-card number.")
     phone: str | None = strawberry.field(description="The patient's phone.")
     age: str | None = strawberry.field(description="The patient's age.")
-    sex: str | None = strawberry.field(description="男 or 女.")
+    sex: Sex | None = strawberry.field(description="Sex; null when the hospital does not say.")
     occupation: str | None = strawberry.field(description="The patient's occupation (professionName).")
     contact_name: str | None = strawberry.field(description="Another contact person (othersContacts).")
     contact_relationship: str | None = strawberry.field(
@@ -200,7 +210,7 @@ class AdmissionApplication:
             id_card_number=or_none(r.id_card),
             phone=or_none(r.phone),
             age=or_none(r.age),
-            sex=or_none(r.sex),
+            sex=sex(r.sex),
             occupation=or_none(r.profession_name),
             contact_name=or_none(r.others_contacts),
             contact_relationship=or_none(r.relationship_name),
@@ -208,7 +218,7 @@ class AdmissionApplication:
 
 
 @strawberry.type(description="The patient's admission application at one hospital (36.1.1); null when none.")
-class AdmissionApplicationAtHospital(FromHospital):
+class AdmissionApplicationAtHospital(HospitalEntry):
     application: AdmissionApplication | None = strawberry.field(description="The application; null when none.")
 
     @classmethod

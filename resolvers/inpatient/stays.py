@@ -3,6 +3,8 @@ the one-day fee list (12.1.2), the fee summary (18.1.4) and caregiver passes (37
 
 from __future__ import annotations
 
+import datetime as dt
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -17,15 +19,24 @@ from his_clients.models.inpatient import (
 from his_clients.models.inpatient_costs import DAILY_COST, DailyCostRequest
 from his_clients.models.inpatient_records import GET_CAREGIVERS_INFO, Caregiver, GetCaregiversInfoRequest
 
+from ..arguments import Day, spec_day
 from ..context import Info
 from ..fanout import known_hospital_ids
-from ..records.common import Day, FromHospital, detail, money, or_none, request
+from ..hospitals.entry import HospitalEntry
+from ..records.common import coded, detail, instant, money, or_none, request, sex
 from ..reports.common import card_holder
 from ..results import InputRefused
 from ..scalars import Money
+from ..values import Sex
 from .fees import InpatientFeeSheet, InpatientFeeSummary, SummaryDay, fee_summary
 
-_CAREGIVER_SOURCES = {"1": "NURSE_STATION", "2": "HOSPITAL_STAFF_APP", "3": "PATIENT_APP"}
+
+@strawberry.enum(description="Who issued a caregiver pass (infoSource).")
+class CaregiverPassSource(Enum):
+    NURSE_STATION = strawberry.enum_value("1", description="护士站: the nurse station.")
+    HOSPITAL_STAFF_APP = strawberry.enum_value("2", description="医信端: the hospital staff's app.")
+    PATIENT_APP = strawberry.enum_value("3", description="患者端: the patient's app.")
+
 
 HolderName = Annotated[
     str | None,
@@ -44,13 +55,8 @@ async def holder_name(info: Info, medical_card_number: str, raw_hospital_ids: st
     return holder.name
 
 
-def same_name(registered: str, asked: str) -> bool:
-    """Whether a hospital's record is under the name asked (spaces aside)."""
-    return "".join(registered.split()) == "".join(asked.split())
-
-
 @strawberry.type(description="One deposit paid or refunded for a stay (39.1.1 getDepositRecord, 住院押金记录).")
-class Deposit(FromHospital):
+class Deposit(HospitalEntry):
     out_trade_no: str = strawberry.field(description="The order number (outTradeNo).")
     hospital_name: str = strawberry.field(description="The hospital's name as the HIS writes it.")
     amount: Money = strawberry.field(description="The amount: positive when paid, negative when refunded.")
@@ -58,7 +64,7 @@ class Deposit(FromHospital):
     pay_type_name: str = strawberry.field(
         description="How it was paid, in words (payTypeName): 百灵微信 when through the platform, else e.g. 现金."
     )
-    paid_at: str = strawberry.field(description="When, yyyy-MM-dd HH:mm:ss (createTime).")
+    paid_at: dt.datetime | None = strawberry.field(description="When (createTime).")
     receipt_number: str = strawberry.field(description="The deposit receipt's number (prepayCode, 预交金单据编号).")
     admission_number: str = strawberry.field(description="The stay it was paid for (住院号).")
 
@@ -71,7 +77,7 @@ class Deposit(FromHospital):
             amount=Money(d.amount),
             refund=d.amount < 0,
             pay_type_name=d.pay_type_name,
-            paid_at=d.create_time,
+            paid_at=instant(d.create_time),
             receipt_number=d.prepay_code,
             admission_number=d.admission_number,
         )
@@ -80,7 +86,7 @@ class Deposit(FromHospital):
 @strawberry.type(
     description="Every deposit the patient paid or got back at one hospital, all stays not only this one (39.1.1)."
 )
-class DepositsAtHospital(FromHospital):
+class DepositsAtHospital(HospitalEntry):
     deposits: list[Deposit] = strawberry.field(description="The deposits; empty when there are none.")
 
     @classmethod
@@ -102,7 +108,7 @@ def deposit_request(medical_card_number: str, patient_name: str, id_card: str | 
 class CaregiverPass:
     pass_id: str = strawberry.field(description="The pass's id at the hospital (caregiversId), to change or delete it.")
     name: str = strawberry.field(description="The caregiver's name.")
-    sex: str | None = strawberry.field(description="The caregiver's sex, 男 or 女.")
+    sex: Sex | None = strawberry.field(description="The caregiver's sex; null when not given.")
     phone: str | None = strawberry.field(description="The caregiver's phone.")
     address: str | None = strawberry.field(description="The caregiver's address.")
     id_card_number: str | None = strawberry.field(description="The caregiver's ID-card number.")
@@ -111,36 +117,36 @@ class CaregiverPass:
         description="The patient's card (the spec stresses: the patient's, not the caregiver's)."
     )
     patient_age: str | None = strawberry.field(description="The patient's age (age).")
-    source: str = strawberry.field(
-        description="Who issued it (infoSource): NURSE_STATION (1), HOSPITAL_STAFF_APP (2, 医信端), PATIENT_APP (3)."
+    source: CaregiverPassSource | None = strawberry.field(
+        description="Who issued it (infoSource); null for a code the spec does not know."
     )
-    valid_until: str | None = strawberry.field(description="Valid until, yyyy-MM-dd HH:mm:ss (termOfValidity).")
+    valid_until: dt.datetime | None = strawberry.field(description="Valid until (termOfValidity).")
     revoked: bool = strawberry.field(description="True when the HIS has revoked it (flagInvalid 1, 已作废).")
-    created_at: str = strawberry.field(description="When it was issued, yyyy-MM-dd HH:mm:ss.")
+    created_at: dt.datetime | None = strawberry.field(description="When it was issued.")
 
     @classmethod
     def from_reply(cls, c: Caregiver) -> CaregiverPass:
         return cls(
             pass_id=c.caregivers_id,
             name=c.name,
-            sex=or_none(c.sex),
+            sex=sex(c.sex),
             phone=or_none(c.phone),
             address=or_none(c.address),
             id_card_number=or_none(c.id_card),
             relationship=or_none(c.relation_ship),
             patient_medical_card_number=or_none(c.medical_card_number),
             patient_age=or_none(c.age),
-            source=_CAREGIVER_SOURCES.get(c.info_source, c.info_source),
-            valid_until=or_none(c.term_of_validity),
+            source=coded(CaregiverPassSource, c.info_source),
+            valid_until=instant(c.term_of_validity),
             revoked=c.flag_invalid == "1",
-            created_at=c.create_time,
+            created_at=instant(c.create_time),
         )
 
 
 @strawberry.type(
     description="The patient's current or latest stay at a hospital (10.1.1 queryInpatientInfo, 住院信息)."
 )
-class InpatientStay(FromHospital):
+class InpatientStay(HospitalEntry):
     medical_card_number: str = strawberry.field(description="The patient's card.")
     admission_number: str = strawberry.field(description="The admission number (住院号).")
     stay_id: str | None = strawberry.field(
@@ -150,8 +156,8 @@ class InpatientStay(FromHospital):
     registered_name: str = strawberry.field(description="The name the stay was registered under (inPatName).")
     department: str = strawberry.field(description="The department or ward (deptName).")
     bed_number: str = strawberry.field(description="The bed (床号).")
-    sex: str = strawberry.field(description="男 or 女.")
-    admitted_at: str = strawberry.field(description="When admitted (patInTime), yyyy-MM-dd HH:mm:ss.")
+    sex: Sex | None = strawberry.field(description="Sex; null when the hospital does not say.")
+    admitted_at: dt.datetime | None = strawberry.field(description="When admitted (patInTime).")
     id_card_number: str | None = strawberry.field(description="The patient's ID-card number, when the HIS gives it.")
     phone: str | None = strawberry.field(description="The patient's phone, when the HIS gives it.")
     total_cost: Money = strawberry.field(description="What the stay has cost so far (totalCost).")
@@ -188,7 +194,7 @@ class InpatientStay(FromHospital):
             medical_card_number=self.medical_card_number,
             id_card=id_card,
             admission_number=self.admission_number,
-            date=date,
+            date=spec_day(date),
         )
         reply = await detail(info, DAILY_COST, self.hospital_id, req)
         return None if reply is None else InpatientFeeSheet.from_reply(reply)
@@ -233,8 +239,8 @@ class InpatientStay(FromHospital):
             registered_name=r.in_pat_name,
             department=r.dept_name,
             bed_number=r.bed_number,
-            sex=r.sex,
-            admitted_at=r.pat_in_time,
+            sex=sex(r.sex),
+            admitted_at=instant(r.pat_in_time),
             id_card_number=or_none(r.id_card),
             phone=or_none(r.phone),
             total_cost=Money(r.total_cost),
@@ -250,5 +256,5 @@ class InpatientStay(FromHospital):
 
 
 @strawberry.type(description="The patient's stay at one hospital (10.1.1); stay is null when there is none.")
-class InpatientStayAtHospital(FromHospital):
+class InpatientStayAtHospital(HospitalEntry):
     stay: InpatientStay | None = strawberry.field(description="The current or latest stay.")

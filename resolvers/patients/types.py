@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Awaitable
 from decimal import Decimal
 
 import strawberry
@@ -11,11 +13,12 @@ from his_clients.models.outpatient import PendingPayment as PendingPaymentReply
 from his_clients.models.outpatient import PendingPaymentItem as PendingPaymentItemReply
 
 from ..appointments.fields import PatientAppointmentFields
+from ..arguments import HospitalIds
 from ..context import Info
 from ..fanout import per_hospital
-from ..hospitals.types import Hospital
+from ..hospitals.entry import HospitalEntry
 from ..inpatient.fields import PatientInpatientFields
-from ..records.common import HospitalIds
+from ..records.common import instant
 from ..records.fields import PatientRecordFields
 from ..reports.fields import PatientReportFields
 from ..scalars import Money
@@ -32,7 +35,7 @@ class PendingPaymentItem:
     quantity: str = strawberry.field(description="Quantity, as the hospital writes it.")
     unit: str = strawberry.field(description="Unit of the quantity, e.g. 盒, 瓶.")
     doctor: str = strawberry.field(description="Prescribing doctor.")
-    created_at: str = strawberry.field(description="When it was prescribed, yyyy-MM-dd HH:mm:ss (createTime).")
+    created_at: dt.datetime | None = strawberry.field(description="When it was prescribed (createTime).")
     prescription_number: str | None = strawberry.field(description="Prescription number (presCode).")
     preferential_amount: Money = strawberry.field(description="Discount on this item; 0 when none.")
     prescription_type: str | None = strawberry.field(description="Prescription type code (presType).")
@@ -47,7 +50,7 @@ class PendingPaymentItem:
             quantity=item.quantity,
             unit=item.unit,
             doctor=item.doctor,
-            created_at=item.create_time,
+            created_at=instant(item.create_time),
             prescription_number=item.pres_code,
             preferential_amount=Money(item.preferential_amount),
             prescription_type=item.pres_type,
@@ -55,8 +58,7 @@ class PendingPaymentItem:
 
 
 @strawberry.type(description="Bills waiting to be paid at one hospital (待缴费信息, spec 3.1.1 queryWaitPay).")
-class PendingPayment:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital these bills belong to.")
+class PendingPaymentsAtHospital(HospitalEntry):
     total_amount: Money = strawberry.field(
         description="What the patient pays: the hospital's own total, never re-added by us (amount)."
     )
@@ -66,13 +68,8 @@ class PendingPayment:
     )
     items: list[PendingPaymentItem] = strawberry.field(description="The charge items.")
 
-    @strawberry.field(description="The hospital, as the registry names it.")
-    def hospital(self, info: Info) -> Hospital | None:
-        found = info.context.registry.hospital(self.hospital_id)
-        return Hospital.from_registry(found) if found else None
-
     @classmethod
-    def nothing_due(cls, hospital_id: str) -> PendingPayment:
+    def nothing_due(cls, hospital_id: str) -> PendingPaymentsAtHospital:
         """The hospital answered 10002: no bills."""
         zero = Money(Decimal("0.00"))
         return cls(
@@ -84,7 +81,7 @@ class PendingPayment:
         )
 
     @classmethod
-    def from_reply(cls, hospital_id: str, reply: PendingPaymentReply) -> PendingPayment:
+    def from_reply(cls, hospital_id: str, reply: PendingPaymentReply) -> PendingPaymentsAtHospital:
         return cls(
             hospital_id=strawberry.ID(hospital_id),
             total_amount=Money(reply.amount),
@@ -106,15 +103,15 @@ class Patient(PatientRecordFields, PatientInpatientFields, PatientReportFields, 
             "comma-separated; hospitals are asked at once. A hospital with nothing to pay gives an entry with no "
             "items; a hospital that fails gives a null entry and its own error with extensions "
             "{hospitalId, code, method}."
-        )
+        ),
+        graphql_type=list[PendingPaymentsAtHospital | None],
     )
-    def pending_payments(self, info: Info, hospital_id: HospitalIds) -> list[PendingPayment | None]:
-        # graphql-core completes awaitable list items one by one; the annotation is the GraphQL shape.
-        return per_hospital(  # type: ignore[return-value]
+    def pending_payments(self, info: Info, hospital_id: HospitalIds) -> list[Awaitable[PendingPaymentsAtHospital]]:
+        return per_hospital(
             info,
             hospital_id,
             method=QUERY_WAIT_PAY,
             request=QueryWaitPayRequest(medical_card_number=self.medical_card_number),
-            convert=PendingPayment.from_reply,
-            empty=PendingPayment.nothing_due,
+            convert=PendingPaymentsAtHospital.from_reply,
+            empty=PendingPaymentsAtHospital.nothing_due,
         )

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from datetime import date
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -20,10 +22,11 @@ from his_clients.models.cards import (
     SelHisCardListByNameAndIdCardRequest,
 )
 
+from ..arguments import HospitalIds, spec_day
 from ..context import Info
 from ..fanout import per_hospital
-from .common import PER_HOSPITAL, HospitalIds, IdCardNumber, request
-from .profile import CardBalance, HeldCardsAtHospital, ProfileAtHospital, RefundableBalance
+from .common import PER_HOSPITAL, IdCardNumber, request
+from .profile import CardBalanceAtHospital, HeldCardsAtHospital, ProfileAtHospital, RefundableBalanceAtHospital
 
 
 @strawberry.type
@@ -33,12 +36,15 @@ class PatientCardFields:
     if TYPE_CHECKING:
         medical_card_number: str
 
-    @strawberry.field(description="The patient as each hospital knows them (2.1.1 queryPatientInfo)." + PER_HOSPITAL)
+    @strawberry.field(
+        description="The patient as each hospital knows them (2.1.1 queryPatientInfo)." + PER_HOSPITAL,
+        graphql_type=list[ProfileAtHospital | None],
+    )
     def hospital_profiles(
         self, info: Info, hospital_id: HospitalIds, id_card_number: IdCardNumber = None
-    ) -> list[ProfileAtHospital | None]:
+    ) -> list[Awaitable[ProfileAtHospital]]:
         req = QueryPatientInfoRequest(medical_card_number=self.medical_card_number, id_card=id_card_number)
-        return per_hospital(  # type: ignore[return-value]
+        return per_hospital(
             info,
             hospital_id,
             method=QUERY_PATIENT_INFO,
@@ -51,7 +57,8 @@ class PatientCardFields:
         description=(
             "Every in-hospital card (院内就诊卡) a person holds at each hospital, found by name and ID-card number "
             "(2.1.3 selHisCardListByNameAndIdCard), e.g. to offer binding them." + PER_HOSPITAL
-        )
+        ),
+        graphql_type=list[HeldCardsAtHospital | None],
     )
     def cards_of_holder(
         self,
@@ -59,9 +66,9 @@ class PatientCardFields:
         hospital_id: HospitalIds,
         name: Annotated[str, strawberry.argument(description="The holder's name (姓名).")],
         id_card_number: Annotated[str, strawberry.argument(description="The holder's ID-card number (身份证号).")],
-    ) -> list[HeldCardsAtHospital | None]:
+    ) -> list[Awaitable[HeldCardsAtHospital]]:
         req = SelHisCardListByNameAndIdCardRequest(name=name, id_card=id_card_number)
-        return per_hospital(  # type: ignore[return-value]
+        return per_hospital(
             info,
             hospital_id,
             method=SEL_HIS_CARD_LIST_BY_NAME_AND_ID_CARD,
@@ -71,50 +78,52 @@ class PatientCardFields:
         )
 
     @strawberry.field(
-        description="The balance of the patient's card at each hospital (7.1.1 queryBalance)." + PER_HOSPITAL
+        description="The balance of the patient's card at each hospital (7.1.1 queryBalance)." + PER_HOSPITAL,
+        graphql_type=list[CardBalanceAtHospital | None],
     )
     def card_balances(
         self, info: Info, hospital_id: HospitalIds, id_card_number: IdCardNumber = None
-    ) -> list[CardBalance | None]:
+    ) -> list[Awaitable[CardBalanceAtHospital]]:
         req = QueryBalanceRequest(medical_card_number=self.medical_card_number, id_card=id_card_number)
-        return per_hospital(  # type: ignore[return-value]
+        return per_hospital(
             info,
             hospital_id,
             method=QUERY_BALANCE,
             request=req,
-            convert=CardBalance.from_reply,
-            empty=CardBalance.unknown,
+            convert=CardBalanceAtHospital.from_reply,
+            empty=CardBalanceAtHospital.unknown,
         )
 
     @strawberry.field(
         description=(
             "What can be refunded from the patient's card at each hospital, recharge by recharge (8.1.1 "
             "getRefundBlance)." + PER_HOSPITAL
-        )
+        ),
+        graphql_type=list[RefundableBalanceAtHospital | None],
     )
     def refundable_balances(
         self,
         info: Info,
         hospital_id: HospitalIds,
         id_card_number: IdCardNumber = None,
-        since: Annotated[
-            str | None,
+        from_: Annotated[
+            date | None,
             strawberry.argument(
-                description="Only recharges since this day, yyyy-MM-dd; the hospital's default is three months."
+                name="from", description="Only recharges since this day; the hospital's default is three months."
             ),
         ] = None,
-    ) -> list[RefundableBalance | None]:
+    ) -> list[Awaitable[RefundableBalanceAtHospital]]:
         req = request(
             GetRefundBalanceRequest,
             medical_card_number=self.medical_card_number,
             id_card=id_card_number,
-            start_time=since,
+            start_time=None if from_ is None else spec_day(from_),
         )
-        return per_hospital(  # type: ignore[return-value]
+        return per_hospital(
             info,
             hospital_id,
             method=GET_REFUND_BALANCE,
             request=req,
-            convert=RefundableBalance.from_reply,
-            empty=RefundableBalance.nothing,
+            convert=RefundableBalanceAtHospital.from_reply,
+            empty=RefundableBalanceAtHospital.nothing,
         )

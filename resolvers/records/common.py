@@ -1,10 +1,12 @@
-"""What the patient's record and inpatient types share: the hospital an entry came from, detail edges,
-the spec's time formats and argument descriptions."""
+"""What the patient's record, report and inpatient types share: detail edges, the readers of what hospitals
+write (times, days, sex) and argument descriptions. Shared argument aliases live in ``resolvers.arguments``."""
 
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from decimal import Decimal
+from enum import Enum
 from typing import Annotated, Any, TypeVar
 
 import strawberry
@@ -12,36 +14,23 @@ from pydantic import BaseModel, ValidationError
 
 from his_clients.errors import HisNoData
 from his_clients.method import HisMethod, ReplyT, RequestT
+from services.refusals import RefusalCode, Refused
 
+from ..arguments import HospitalIds as HospitalIds  # re-exported until resolvers/appointments imports ..arguments
+from ..arguments import beijing
 from ..context import Info
-from ..hospitals.types import Hospital
 from ..scalars import Money
+from ..values import Sex
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+E = TypeVar("E", bound=Enum)
 
-HospitalIds = Annotated[
-    str,
-    strawberry.argument(
-        description='One hospital id or several, comma-separated (e.g. "253,254"); every hospital is asked at once.'
-    ),
-]
 PatientName = Annotated[
     str, strawberry.argument(description="The patient's name (就诊人姓名), as the hospital knows it.")
 ]
 IdCardNumber = Annotated[
     str | None, strawberry.argument(description="The patient's ID-card number (身份证号); optional, helps matching.")
 ]
-StartTime = Annotated[
-    str,
-    strawberry.argument(
-        description="Start of the window: yyyy-MM-dd HH:mm:ss, or yyyy-MM-dd for the start of the day."
-    ),
-]
-EndTime = Annotated[
-    str,
-    strawberry.argument(description="End of the window: yyyy-MM-dd HH:mm:ss, or yyyy-MM-dd for the end of the day."),
-]
-Day = Annotated[str, strawberry.argument(description="A day, yyyy-MM-dd.")]
 
 PER_HOSPITAL = (
     " One entry per hospital asked; a hospital that fails gives a null entry and its own error with "
@@ -49,41 +38,70 @@ PER_HOSPITAL = (
 )
 """Said by every field that spans hospitals, at the end of its description."""
 
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DAY = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
+_INSTANT = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?")
 
 
-@strawberry.type(description="Something one hospital answered; says which hospital it came from.")
-class FromHospital:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital this entry came from.")
+def instant(text: str | None) -> datetime | None:
+    """An instant as hospitals write it (yyyy-MM-dd HH:mm:ss, Beijing time), timezone-aware; a hospital that writes
+    only the day gives that day's start. Null when absent or written otherwise."""
+    text = (text or "").strip()
+    found = _INSTANT.match(text)
+    if not found:
+        only_day = _DAY.fullmatch(text)
+        if not only_day:
+            return None
+        year, month, day_ = (int(part) for part in only_day.groups())
+        hour = minute = second = 0
+    else:
+        year, month, day_, hour, minute, second = (int(part or 0) for part in found.groups())
+    try:
+        return beijing(datetime(year, month, day_, hour, minute, second))
+    except ValueError:
+        return None
 
-    @strawberry.field(description="The hospital, as the registry names it.")
-    def hospital(self, info: Info) -> Hospital | None:
-        found = info.context.registry.hospital(self.hospital_id)
-        return Hospital.from_registry(found) if found else None
+
+def day(text: str | None) -> date | None:
+    """A day as hospitals write it (yyyy-MM-dd, also the day of a yyyy-MM-dd HH:mm:ss); null when absent or
+    written otherwise."""
+    found = _DAY.match((text or "").strip())
+    if not found:
+        return None
+    try:
+        return date(*(int(part) for part in found.groups()))
+    except ValueError:
+        return None
+
+
+def coded(enum: type[E], text: str | None) -> E | None:
+    """The member of an enum whose value is the code a hospital wrote (spaces aside); null for an unknown code."""
+    code = (text or "").strip()
+    return next((member for member in enum if member.value == code), None)
+
+
+def sex(text: str | None) -> Sex | None:
+    """Sex as hospitals write it (男/女, 1/2); null for 未知, 其他 or anything else."""
+    return Sex.read(text)
+
+
+def same_name(registered: str, asked: str) -> bool:
+    """Whether a hospital's record is under the name asked (spaces aside)."""
+    return "".join(registered.split()) == "".join(asked.split())
+
+
+def named(registered: str | None, asked: str | None) -> bool:
+    """Whether a record a hospital listed may be shown for the name asked (issue 12 item 11): a HIS that ignores
+    ``patientName`` lists someone else's records under the card; a record naming nobody is the card's."""
+    return not asked or not (registered or "").strip() or same_name(registered or "", asked)
 
 
 def request(model: type[ModelT], **fields: Any) -> ModelT:
-    """A HIS request from GraphQL arguments; a malformed argument is the caller's error, told briefly."""
+    """A HIS request from GraphQL arguments; a malformed argument is refused (PARAMETER_FORMAT, naming it)."""
     try:
         return model(**fields)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ValueError(f"invalid argument: {problems}") from None
-
-
-def spec_time(text: str, *, end_of_day: bool = False) -> str:
-    """The spec's yyyy-MM-dd HH:mm:ss; a bare day means its first (or, for an end, its last) second."""
-    text = text.strip()
-    if _DAY.match(text):
-        return f"{text} {'23:59:59' if end_of_day else '00:00:00'}"
-    return text
-
-
-def spec_day(text: str) -> str:
-    """The spec's yyyy-MM-dd, checked where the request model leaves the field free."""
-    if not _DAY.match(text.strip()):
-        raise ValueError(f"invalid argument: {text!r} is not a day written yyyy-MM-dd")
-    return text.strip()
+        where = next((".".join(map(str, e["loc"])) for e in exc.errors() if e["loc"]), None)
+        raise Refused(RefusalCode.PARAMETER_FORMAT, field=where) from None
 
 
 async def detail(info: Info, method: HisMethod[RequestT, ReplyT], hospital_id: str, req: RequestT) -> ReplyT | None:

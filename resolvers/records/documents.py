@@ -5,6 +5,7 @@ Lists come with their details as edges, each one call through the request's load
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import Enum
 
 import strawberry
@@ -29,23 +30,37 @@ from his_clients.models.medical_records import MedicalRecord as MedicalRecordRep
 
 from ..context import Info
 from ..files import file_url
+from ..hospitals.entry import HospitalEntry
 from ..scalars import Money
-from .common import FromHospital, detail, or_none
+from ..values import Sex
+from .common import coded, day, detail, instant, or_none, sex
 
-_PATIENT_TYPES = {"1": "OUTPATIENT", "2": "INPATIENT", "3": "INPATIENT_DEPOSIT"}
 # invoiceImageType: 1 the base64 is a PDF, 2 an image; hospitals that leave it out mostly send PDFs.
 _INVOICE_FILES = {"1": ("application/pdf", "pdf"), "2": ("image/png", "png")}
 
 
+@strawberry.enum(description="What an invoice is for (patientType).")
+class InvoicePurpose(Enum):
+    OUTPATIENT = strawberry.enum_value("1", description="门诊: outpatient fees.")
+    INPATIENT = strawberry.enum_value("2", description="住院: inpatient fees.")
+    INPATIENT_DEPOSIT = strawberry.enum_value("3", description="住院押金: an inpatient deposit.")
+
+
+@strawberry.enum(description="What an electronic invoice's file is (invoiceImageType).")
+class InvoiceFileType(Enum):
+    PDF = strawberry.enum_value("1", description="A PDF document.")
+    IMAGE = strawberry.enum_value("2", description="An image (PNG).")
+
+
 @strawberry.type(description="An electronic invoice as the hospital issues it (31.1.2 createElectronicInvoice).")
-class ElectronicInvoice(FromHospital):
+class ElectronicInvoice(HospitalEntry):
     invoice_id: str = strawberry.field(description="The invoice's key at the HIS (invoiceId).")
     invoice_number: str = strawberry.field(description="The invoice's number at the HIS (invoiceCode, 发票号).")
     page_url: str | None = strawberry.field(
         description="A public web page showing the invoice (billPageUrl); null when the hospital gives a file only."
     )
-    file_type: str | None = strawberry.field(
-        description="What fileUrl serves: PDF or IMAGE (invoiceImageType); null when there is no file."
+    file_type: InvoiceFileType | None = strawberry.field(
+        description="What fileUrl serves (invoiceImageType); null when there is no file."
     )
     has_file: strawberry.Private[bool]
     request: strawberry.Private[CreateElectronicInvoiceRequest]
@@ -59,7 +74,7 @@ class ElectronicInvoice(FromHospital):
     def file_url(self, info: Info) -> str | None:
         if not self.has_file:
             return None
-        content_type, extension = _INVOICE_FILES["2" if self.file_type == "IMAGE" else "1"]
+        content_type, extension = _INVOICE_FILES[str((self.file_type or InvoiceFileType.PDF).value)]
         return file_url(
             info,
             hospital_id=self.hospital_id,
@@ -73,14 +88,14 @@ class ElectronicInvoice(FromHospital):
 
 
 @strawberry.type(description="One invoice the hospital issued to the patient (31.1.1 electronicInvoiceInformation).")
-class Invoice(FromHospital):
+class Invoice(HospitalEntry):
     invoice_id: str = strawberry.field(description="The invoice's key at the HIS (invoiceId).")
     invoice_number: str = strawberry.field(description="The invoice's number at the HIS (invoiceCode, 发票号).")
     amount: Money = strawberry.field(description="The invoiced amount (invoiceAmount).")
-    issued_at: str = strawberry.field(description="When it was issued, yyyy-MM-dd HH:mm:ss (invoiceDate).")
+    issued_at: dt.datetime | None = strawberry.field(description="When it was issued (invoiceDate).")
     patient_name: str = strawberry.field(description="The patient's name on it (outPatName).")
-    patient_type: str = strawberry.field(
-        description="What it is for (patientType): OUTPATIENT, INPATIENT or INPATIENT_DEPOSIT (住院押金)."
+    patient_type: InvoicePurpose | None = strawberry.field(
+        description="What it is for (patientType); null for a code the spec does not know."
     )
     patient_type_code: strawberry.Private[str]
 
@@ -96,7 +111,7 @@ class Invoice(FromHospital):
             invoice_id=reply.invoice_id or self.invoice_id,
             invoice_number=reply.invoice_code,
             page_url=or_none(reply.bill_page_url),
-            file_type=("IMAGE" if reply.invoice_image_type == "2" else "PDF") if has_file else None,
+            file_type=(coded(InvoiceFileType, reply.invoice_image_type) or InvoiceFileType.PDF) if has_file else None,
             has_file=has_file,
             request=req,
         )
@@ -108,15 +123,15 @@ class Invoice(FromHospital):
             invoice_id=invoice.invoice_id,
             invoice_number=invoice.invoice_code,
             amount=Money(invoice.invoice_amount),
-            issued_at=invoice.invoice_date,
+            issued_at=instant(invoice.invoice_date),
             patient_name=invoice.out_pat_name,
-            patient_type=_PATIENT_TYPES.get(invoice.patient_type, invoice.patient_type),
+            patient_type=coded(InvoicePurpose, invoice.patient_type),
             patient_type_code=invoice.patient_type,
         )
 
 
 @strawberry.type(description="The patient's invoices at one hospital within the days asked (31.1.1).")
-class InvoicesAtHospital(FromHospital):
+class InvoicesAtHospital(HospitalEntry):
     invoices: list[Invoice] = strawberry.field(description="The invoices; empty when there are none.")
 
     @classmethod
@@ -150,17 +165,17 @@ class MedicalRecordExam:
     department: str = strawberry.field(description="The department that did it.")
     summary: str = strawberry.field(description="Its conclusion (examSummary).")
     doctor: str = strawberry.field(description="The examining doctor.")
-    date: str = strawberry.field(description="When, yyyy-MM-dd (examTime).")
+    date: dt.date | None = strawberry.field(description="The day of the examination (examTime).")
 
 
 @strawberry.type(description="A medical record in full (32.1.2 electronicMedicalRecordDetail, 电子病历).")
 class MedicalRecord:
     hospital_name: str = strawberry.field(description="The hospital's name.")
     patient_name: str = strawberry.field(description="The patient's name.")
-    sex: str = strawberry.field(description="男, 女 or 未知.")
+    sex: Sex | None = strawberry.field(description="Sex; null when the hospital writes 未知.")
     age: str = strawberry.field(description="Age with its unit, e.g. 32岁, 2月.")
     registration_id: str = strawberry.field(description="The visit's registration number (登记号).")
-    visited_at: str = strawberry.field(description="When, yyyy-MM-dd HH:mm:ss (visitTime).")
+    visited_at: dt.datetime | None = strawberry.field(description="When (visitTime).")
     department: str = strawberry.field(description="The department visited.")
     complaints: str = strawberry.field(description="Chief complaint (主诉).")
     present_illness: str = strawberry.field(description="History of present illness (现病史).")
@@ -168,7 +183,7 @@ class MedicalRecord:
     diagnosis: str = strawberry.field(description="Diagnosis (诊断).")
     advice: str = strawberry.field(description="The doctor's advice (处理意见).")
     doctor_name: str = strawberry.field(description="The signing doctor.")
-    signed_at: str = strawberry.field(description="When the doctor signed, yyyy-MM-dd HH:mm:ss (signatureDate).")
+    signed_at: dt.datetime | None = strawberry.field(description="When the doctor signed (signatureDate).")
     health_education: str = strawberry.field(description="Health education given (健康教育).")
     vital_signs: VitalSigns = strawberry.field(description="Vital signs (physicalExamination).")
     exams: list[MedicalRecordExam] = strawberry.field(description="Examinations referred to (exam).")
@@ -179,10 +194,10 @@ class MedicalRecord:
         return cls(
             hospital_name=r.hospital_name,
             patient_name=r.patient_name,
-            sex=r.sex,
+            sex=sex(r.sex),
             age=r.age,
             registration_id=r.registration_id,
-            visited_at=r.visit_time,
+            visited_at=instant(r.visit_time),
             department=r.department,
             complaints=r.complaints,
             present_illness=r.present_illness_history,
@@ -190,7 +205,7 @@ class MedicalRecord:
             diagnosis=r.diagnosis,
             advice=r.advice,
             doctor_name=r.doctor_name,
-            signed_at=r.signature_date,
+            signed_at=instant(r.signature_date),
             health_education=r.health_education,
             vital_signs=VitalSigns(
                 body_temperature=signs.body_temperature,
@@ -206,7 +221,7 @@ class MedicalRecord:
                     department=e.exam_department,
                     summary=e.exam_summary,
                     doctor=e.exam_doctor,
-                    date=e.exam_time,
+                    date=day(e.exam_time),
                 )
                 for e in r.exam
             ],
@@ -214,13 +229,13 @@ class MedicalRecord:
 
 
 @strawberry.type(description="One visit's medical record, in brief (32.1.1 electronicMedicalRecord).")
-class MedicalRecordSummaryEntry(FromHospital):
+class MedicalRecordSummaryEntry(HospitalEntry):
     id: strawberry.ID = strawberry.field(description="The record's id at the hospital.")
     hospital_name: str = strawberry.field(description="The hospital's name as the HIS writes it.")
     kind: MedicalRecordKind | None = strawberry.field(
         description="OUTPATIENT or INPATIENT (patType 1 or 2); null for a code the spec does not know."
     )
-    visited_at: str = strawberry.field(description="When, yyyy-MM-dd HH:mm:ss (time).")
+    visited_at: dt.datetime | None = strawberry.field(description="When (time).")
     doctor: str = strawberry.field(description="The signing doctor.")
     complaints: str = strawberry.field(description="Chief complaint (主诉).")
     department: str = strawberry.field(description="The department visited.")
@@ -238,7 +253,7 @@ class MedicalRecordSummaryEntry(FromHospital):
             id=strawberry.ID(r.id),
             hospital_name=r.hospital_name,
             kind=next((k for k in MedicalRecordKind if str(k.value) == r.pat_type), None),
-            visited_at=r.time,
+            visited_at=instant(r.time),
             doctor=r.doctor,
             complaints=r.complaints,
             department=r.department,
@@ -246,7 +261,7 @@ class MedicalRecordSummaryEntry(FromHospital):
 
 
 @strawberry.type(description="The patient's medical records at one hospital within the window asked (32.1.1).")
-class MedicalRecordsAtHospital(FromHospital):
+class MedicalRecordsAtHospital(HospitalEntry):
     records: list[MedicalRecordSummaryEntry] = strawberry.field(description="The records, in brief.")
 
     @classmethod
@@ -260,7 +275,7 @@ class MedicalRecordsAtHospital(FromHospital):
 
 
 @strawberry.type(description="An education session in full (23.1.2 inhospitalEducation.getDetailById, 宣教详情).")
-class EducationContent(FromHospital):
+class EducationContent(HospitalEntry):
     content: str = strawberry.field(description="What the patient was taught (educationContent), as the HIS writes it.")
     signed: bool = strawberry.field(description="Whether the patient has signed it (signStatus signed).")
     has_signature: strawberry.Private[bool]
@@ -297,13 +312,13 @@ class EducationContent(FromHospital):
 
 
 @strawberry.type(description="One education session given to the patient in hospital (23.1.1, 住院宣教).")
-class EducationRecord(FromHospital):
+class EducationRecord(HospitalEntry):
     id: strawberry.ID = strawberry.field(description="The record's id at the hospital.")
     name: str = strawberry.field(description="What was taught (peduName).")
     title: str = strawberry.field(description="Main heading (mainHeading).")
     subtitle: str | None = strawberry.field(description="Subheading; null when none.")
     nurse_name: str = strawberry.field(description="Who taught it (peduNurseName).")
-    given_at: str = strawberry.field(description="When, yyyy-MM-dd HH:mm:ss (pushTime).")
+    given_at: dt.datetime | None = strawberry.field(description="When (pushTime).")
     signed: bool = strawberry.field(
         description="Whether the patient has signed it (signStatus signed; notSign: the patient still has to sign)."
     )
@@ -324,14 +339,14 @@ class EducationRecord(FromHospital):
             title=r.main_heading,
             subtitle=or_none(r.sub_heading),
             nurse_name=r.pedu_nurse_name,
-            given_at=r.push_time,
+            given_at=instant(r.push_time),
             signed=r.sign_status == "signed",
             patient_name=r.patient_name,
         )
 
 
 @strawberry.type(description="The patient's education records at one hospital (23.1.1 inhospitalEducation.getList).")
-class EducationRecordsAtHospital(FromHospital):
+class EducationRecordsAtHospital(HospitalEntry):
     records: list[EducationRecord] = strawberry.field(description="The sessions; empty when there are none.")
 
     @classmethod

@@ -3,6 +3,9 @@ unfinished (5.1.5) and doctors seen at the internet hospital (25.1.2)."""
 
 from __future__ import annotations
 
+import datetime as dt
+from enum import Enum
+
 import strawberry
 
 from his_clients.models.insurance import UnfinishedInsuranceOrder as UnfinishedOrderReply
@@ -11,8 +14,9 @@ from his_clients.models.outpatient import GuideSheetItem as GuideSheetItemReply
 from his_clients.models.outpatient import GuideSheetRoom as GuideSheetRoomReply
 from his_clients.models.outpatient import OutpatientCostRecord
 
+from ..hospitals.entry import HospitalEntry
 from ..scalars import Money
-from .common import FromHospital, money, or_none
+from .common import coded, instant, money, or_none
 
 # The spec's state codes per room type (4.1.1): drug rooms share 1xxx, lab 2xxx, exam 3xxx, other 4xxx,
 # ECG 5xxx, pathology 6xxx, so the code alone says what it means.
@@ -45,7 +49,26 @@ GUIDE_STATES = {
     "6003": "已登记",
     "6004": "已出报告",
 }
-APPOINTMENT_STATES = {"0": "NOT_NEEDED", "1": "WAITING", "2": "BOOKED"}
+
+
+@strawberry.enum(description="Whether a guide-sheet item needs booking (appointmentStatus).")
+class GuideItemBooking(Enum):
+    NOT_NEEDED = strawberry.enum_value("0", description="No booking needed.")
+    WAITING = strawberry.enum_value("1", description="待预约: the patient must book it.")
+    BOOKED = strawberry.enum_value("2", description="已预约: booked.")
+
+
+@strawberry.enum(description="What kind of place a guide-sheet room is (roomType).")
+class GuideRoomKind(Enum):
+    PHARMACY = strawberry.enum_value("drug", description="药房: a pharmacy.")
+    LAB_TEST = strawberry.enum_value("lis", description="检验: laboratory tests.")
+    IMAGING = strawberry.enum_value("pacs", description="检查: imaging examinations.")
+    ECG = strawberry.enum_value("ecg", description="心电: ECG.")
+    PATHOLOGY = strawberry.enum_value("pis", description="病理: pathology.")
+    MATERIAL = strawberry.enum_value("material", description="材料: materials.")
+    CHINESE_MEDICINE = strawberry.enum_value("tcm", description="中药: traditional Chinese medicine.")
+    WESTERN_MEDICINE = strawberry.enum_value("wm", description="西药: western medicine.")
+    OTHER = strawberry.enum_value("other", description="其他: anything else (also a kind the spec does not list).")
 
 
 @strawberry.type(description="One item of a guide sheet room: a drug, a test, an exam (门诊导引单项目).")
@@ -60,12 +83,9 @@ class GuideSheetItem:
     notice: str | None = strawberry.field(description="What the patient must mind (注意事项); null when empty.")
     count: str = strawberry.field(description="Quantity, as the hospital writes it (itemCount).")
     unit_price: Money = strawberry.field(description="Unit price (itemPrice).")
-    paid_at: str | None = strawberry.field(description="When it was paid, yyyy-MM-dd HH:mm:ss (completeTime).")
-    appointment: str | None = strawberry.field(
-        description=(
-            "Whether it needs booking (appointmentStatus): NOT_NEEDED, WAITING (the patient must book it) or "
-            "BOOKED; null when the hospital does not say."
-        )
+    paid_at: dt.datetime | None = strawberry.field(description="When it was paid (completeTime).")
+    appointment: GuideItemBooking | None = strawberry.field(
+        description="Whether it needs booking (appointmentStatus); null when the hospital does not say."
     )
 
     @classmethod
@@ -79,31 +99,26 @@ class GuideSheetItem:
             notice=or_none(item.warn_notice),
             count=item.item_count,
             unit_price=Money(item.item_price),
-            paid_at=or_none(item.complete_time),
-            appointment=APPOINTMENT_STATES.get(item.appointment_status or ""),
+            paid_at=instant(item.complete_time),
+            appointment=coded(GuideItemBooking, item.appointment_status),
         )
 
 
 @strawberry.type(description="One place the patient has to go next: a pharmacy, the lab, an exam room (4.1.1).")
 class GuideSheetRoom:
-    kind: str = strawberry.field(
-        description=(
-            "Room type (roomType): drug 药房, lis 检验, pacs 检查, ecg 心电, pis 病理, material 材料, tcm 中药, "
-            "wm 西药, other 其他."
-        )
-    )
+    kind: GuideRoomKind = strawberry.field(description="What kind of place it is (roomType).")
     name: str = strawberry.field(description="The room's name (roomName).")
     address: str = strawberry.field(description="Where it is (roomAddress).")
-    updated_at: str = strawberry.field(description="When its items last changed, yyyy-MM-dd HH:mm:ss.")
+    updated_at: dt.datetime | None = strawberry.field(description="When its items last changed.")
     items: list[GuideSheetItem] = strawberry.field(description="What the patient has there.")
 
     @classmethod
     def from_reply(cls, room: GuideSheetRoomReply) -> GuideSheetRoom:
         return cls(
-            kind=room.room_type,
+            kind=coded(GuideRoomKind, (room.room_type or "").lower()) or GuideRoomKind.OTHER,
             name=room.room_name,
             address=room.room_address,
-            updated_at=room.lately_update_time,
+            updated_at=instant(room.lately_update_time),
             items=[GuideSheetItem.from_reply(item) for item in room.item_list],
         )
 
@@ -111,15 +126,15 @@ class GuideSheetRoom:
 @strawberry.type(
     description="The outpatient guide sheet (门诊导引单) of one day at one hospital: where to go next (4.1.1)."
 )
-class GuideSheet(FromHospital):
+class GuideSheetAtHospital(HospitalEntry):
     rooms: list[GuideSheetRoom] = strawberry.field(description="The rooms; empty when nothing is ordered that day.")
 
     @classmethod
-    def from_reply(cls, hospital_id: str, reply: list[GuideSheetRoomReply]) -> GuideSheet:
+    def from_reply(cls, hospital_id: str, reply: list[GuideSheetRoomReply]) -> GuideSheetAtHospital:
         return cls(hospital_id=strawberry.ID(hospital_id), rooms=[GuideSheetRoom.from_reply(r) for r in reply])
 
     @classmethod
-    def empty(cls, hospital_id: str) -> GuideSheet:
+    def empty(cls, hospital_id: str) -> GuideSheetAtHospital:
         return cls(hospital_id=strawberry.ID(hospital_id), rooms=[])
 
 
@@ -135,7 +150,7 @@ class OutpatientFeeItem:
 @strawberry.type(description="One paid outpatient bill (18.1.1 queryOutpatientCostDetail, 门诊费用).")
 class OutpatientBill:
     invoice_id: str = strawberry.field(description="The bill's id at the hospital: invoice or visit key (invoiceId).")
-    charged_at: str = strawberry.field(description="When it was charged, yyyy-MM-dd HH:mm:ss (time).")
+    charged_at: dt.datetime | None = strawberry.field(description="When it was charged (time).")
     patient_name: str = strawberry.field(description="The patient's name on the bill.")
     total: Money = strawberry.field(description="The bill's total.")
     preferential_amount: Money | None = strawberry.field(description="Discount; null when not given.")
@@ -153,7 +168,7 @@ class OutpatientBill:
     def from_reply(cls, record: OutpatientCostRecord) -> OutpatientBill:
         return cls(
             invoice_id=record.invoice_id,
-            charged_at=record.time,
+            charged_at=instant(record.time),
             patient_name=record.patient_name,
             total=Money(record.total),
             preferential_amount=money(record.preferential_amount),
@@ -171,7 +186,7 @@ class OutpatientBill:
 
 
 @strawberry.type(description="The patient's outpatient bills at one hospital within the window asked (18.1.1).")
-class OutpatientFeesAtHospital(FromHospital):
+class OutpatientFeesAtHospital(HospitalEntry):
     bills: list[OutpatientBill] = strawberry.field(description="The bills; empty when there are none.")
 
     @classmethod
@@ -206,7 +221,7 @@ class UnfinishedInsuranceOrder:
     detail_ids: list[str] = strawberry.field(
         description="The pending-payment item ids it covers (detailIds); they must not change between queries."
     )
-    created_at: str = strawberry.field(description="When the order was created (tradeCreateTime).")
+    created_at: dt.datetime | None = strawberry.field(description="When the order was created (tradeCreateTime).")
     insurance_payments: list[InsurancePayment] = strawberry.field(description="Insurance payments (medPayList).")
 
     @classmethod
@@ -218,7 +233,7 @@ class UnfinishedInsuranceOrder:
             insurance_amount=Money(reply.med_amount),
             insurance_settled=reply.trade_state == "1",
             detail_ids=[i.strip() for i in reply.detail_ids.split(",") if i.strip()],
-            created_at=reply.trade_create_time,
+            created_at=instant(reply.trade_create_time),
             insurance_payments=[
                 InsurancePayment(pay_type_name=p.pay_type_name, amount=Money(p.pay_amount)) for p in reply.med_pay_list
             ],
@@ -226,7 +241,7 @@ class UnfinishedInsuranceOrder:
 
 
 @strawberry.type(description="The patient's unfinished insurance order at one hospital (5.1.5); null when none.")
-class UnfinishedInsuranceOrderAtHospital(FromHospital):
+class UnfinishedInsuranceOrderAtHospital(HospitalEntry):
     order: UnfinishedInsuranceOrder | None = strawberry.field(description="The order; null when none is unfinished.")
 
     @classmethod
@@ -244,7 +259,7 @@ class VisitedDoctor:
     doctor_code: str = strawberry.field(description="The doctor's staff number at the hospital (doctorCode).")
     department: str = strawberry.field(description="The doctor's department (dept).")
     title: str = strawberry.field(description="The doctor's professional title (post), e.g. 副主任医师.")
-    last_visit_at: str = strawberry.field(description="When the patient last saw them (lastClinicTime).")
+    last_visit_at: dt.datetime | None = strawberry.field(description="When the patient last saw them (lastClinicTime).")
 
     @classmethod
     def from_reply(cls, doctor: VisitedDoctorReply) -> VisitedDoctor:
@@ -253,12 +268,12 @@ class VisitedDoctor:
             doctor_code=doctor.doctor_code,
             department=doctor.dept,
             title=doctor.post,
-            last_visit_at=doctor.last_clinic_time,
+            last_visit_at=instant(doctor.last_clinic_time),
         )
 
 
 @strawberry.type(description="The doctors the patient has seen at one hospital within the days asked (25.1.2).")
-class VisitedDoctorsAtHospital(FromHospital):
+class VisitedDoctorsAtHospital(HospitalEntry):
     doctors: list[VisitedDoctor] = strawberry.field(description="The doctors, latest visit first as the HIS sends.")
 
     @classmethod

@@ -5,6 +5,8 @@ The leaflet edge is shared with the drugs given at discharge (35.1.2), which car
 
 from __future__ import annotations
 
+import datetime as dt
+
 import strawberry
 
 from his_clients.models.prescriptions import (
@@ -18,7 +20,9 @@ from his_clients.models.prescriptions import (
 from his_clients.models.prescriptions import Prescription as PrescriptionReply
 
 from ..context import Info
-from .common import FromHospital, detail, or_none
+from ..hospitals.entry import HospitalEntry
+from ..values import Sex
+from .common import day, detail, instant, or_none, sex
 
 
 @strawberry.type(description="One section of a drug's package leaflet (药品说明书), e.g. 适应症 or 用法用量.")
@@ -39,7 +43,7 @@ async def drug_leaflet(info: Info, hospital_id: str, drug_id: str | None) -> lis
 
 
 @strawberry.type(description="One drug of a prescription (处方药品).")
-class Drug(FromHospital):
+class Drug(HospitalEntry):
     drug_id: str | None = strawberry.field(
         description="The drug's id at the hospital (drugId); null when the hospital offers no leaflets."
     )
@@ -75,12 +79,12 @@ class Drug(FromHospital):
 
 
 @strawberry.type(description="A prescription in full (38.1.2 getPrescriptionDetail, 处方详情).")
-class Prescription(FromHospital):
+class Prescription(HospitalEntry):
     patient_name: str = strawberry.field(description="The patient's name.")
-    sex: str = strawberry.field(description="男, 女 or 未知.")
+    sex: Sex | None = strawberry.field(description="Sex; null when the hospital writes 未知.")
     age: str = strawberry.field(description="Age with its unit, e.g. 32岁.")
-    birthday: str = strawberry.field(description="Date of birth, yyyy-MM-dd HH:mm:ss as the spec writes it.")
-    prescribed_at: str = strawberry.field(description="When it was written, yyyy-MM-dd HH:mm:ss (createTime).")
+    birth_date: dt.date | None = strawberry.field(description="Date of birth (birthday).")
+    prescribed_at: dt.datetime | None = strawberry.field(description="When it was written (createTime).")
     department: str = strawberry.field(description="The prescribing department.")
     diagnosis: str = strawberry.field(description="Diagnosis (diagnose).")
     doctor_name: str = strawberry.field(description="The prescribing doctor.")
@@ -97,10 +101,10 @@ class Prescription(FromHospital):
         return cls(
             hospital_id=strawberry.ID(hospital_id),
             patient_name=r.patient_name,
-            sex=r.sex,
+            sex=sex(r.sex),
             age=r.age,
-            birthday=r.birthday,
-            prescribed_at=r.create_time,
+            birth_date=day(r.birthday),
+            prescribed_at=instant(r.create_time),
             department=r.department,
             diagnosis=r.diagnose,
             doctor_name=r.doctor_name,
@@ -111,11 +115,11 @@ class Prescription(FromHospital):
 
 
 @strawberry.type(description="One outpatient prescription, in brief (38.1.1 getPrescriptionRecord).")
-class PrescriptionSummaryEntry(FromHospital):
+class PrescriptionSummaryEntry(HospitalEntry):
     prescription_id: strawberry.ID = strawberry.field(description="The prescription's id (prescriptionId).")
     hospital_name: str = strawberry.field(description="The hospital's name as the HIS writes it.")
     type: str = strawberry.field(description="Prescription type (prescriptionType), e.g. 西药处方, 中药处方.")
-    prescribed_at: str = strawberry.field(description="When it was written, yyyy-MM-dd HH:mm:ss (createTime).")
+    prescribed_at: dt.datetime | None = strawberry.field(description="When it was written (createTime).")
     diagnosis: str = strawberry.field(description="Diagnosis (diagnose).")
 
     @strawberry.field(description="The prescription in full (38.1.2); null when the hospital no longer finds it.")
@@ -131,13 +135,13 @@ class PrescriptionSummaryEntry(FromHospital):
             prescription_id=strawberry.ID(r.prescription_id),
             hospital_name=r.hospital_name,
             type=r.prescription_type,
-            prescribed_at=r.create_time,
+            prescribed_at=instant(r.create_time),
             diagnosis=r.diagnose,
         )
 
 
 @strawberry.type(description="The patient's outpatient prescriptions at one hospital within the window asked (38.1.1).")
-class PrescriptionsAtHospital(FromHospital):
+class PrescriptionsAtHospital(HospitalEntry):
     prescriptions: list[PrescriptionSummaryEntry] = strawberry.field(description="The prescriptions, in brief.")
 
     @classmethod

@@ -6,29 +6,31 @@ the link to the PDF a detail names (``pdf_link``).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from typing import Generic, Self, TypeVar
 
 import strawberry
+from strawberry.types.enum import StrawberryEnumDefinition
 
 from his_clients.errors import HisError
 from his_clients.method import HisMethod, ReplyT, RequestT
 from his_clients.models.cards import QUERY_PATIENT_INFO, QueryPatientInfoRequest
 from services.cards import get_patient_info
 from services.files import WithheldReason, withheld_reason
-from services.payments.clock import spec_time
+from services.payments.clock import CHINA_TIME
+from services.refusals import RefusalCode, Refused
 
+from ..arguments import beijing, in_order, spec_instant
 from ..context import Info
 from ..files import file_url
+from ..hospitals.entry import HospitalEntry
 from ..hospitals.types import Hospital
 
 DEFAULT_WINDOW_DAYS = 365
 """Report lists look back this far when no startTime is given."""
 
-_SPEC_TIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
-_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 ReportWithheldReason = strawberry.enum(
     WithheldReason,
@@ -44,7 +46,8 @@ _WITHHELD_MEANINGS = {
     WithheldReason.NOT_FINISHED: "isFinished 0: the physical exam's summary (总检) is not done yet.",
 }
 # The enum lives in services (no strawberry there), so its values get their GraphQL descriptions here.
-for _value in ReportWithheldReason.__strawberry_definition__.values:  # type: ignore[attr-defined]
+_DEFINITION: StrawberryEnumDefinition = vars(ReportWithheldReason)["__strawberry_definition__"]
+for _value in _DEFINITION.values:
     _value.description = _WITHHELD_MEANINGS[WithheldReason(_value.value)]
 
 _MESSAGES = {
@@ -53,6 +56,37 @@ _MESSAGES = {
     WithheldReason.RESTRICTED: "根据医院规定，该报告不支持线上查看，请到医院咨询。",
     WithheldReason.NOT_FINISHED: "体检报告尚未总检完成，暂不能查看。",
 }
+
+
+@strawberry.enum(description="Which of the patient's reports to list (patType); leave it out for all.")
+class ReportPatientType(Enum):
+    OUTPATIENT = strawberry.enum_value("1", description="门诊: outpatient reports.")
+    INPATIENT = strawberry.enum_value("2", description="住院: inpatient reports.")
+    PHYSICAL_EXAM = strawberry.enum_value("3", description="体检: physical-examination reports.")
+    GREEN_CHANNEL = strawberry.enum_value("4", description="绿色通道: fast-track reports.")
+    OTHER = strawberry.enum_value("5", description="其他: any other.")
+
+    @classmethod
+    def read(cls, text: str | None) -> ReportPatientType | None:
+        """The spec's patType code; null for one it does not know."""
+        return next((kind for kind in cls if str(kind.value) == (text or "").strip()), None)
+
+
+@strawberry.enum(description="A special kind of report that needs its own display (specialTypes).")
+class ReportSpecialType(Enum):
+    NUCLEIC_ACID_SINGLE = strawberry.enum_value("NucleicAcidSingleTesting", description="核酸单检: single test.")
+    NUCLEIC_ACID_MIXED = strawberry.enum_value("NucleicAcidMixedTesting", description="核酸混检: pooled test.")
+    MICROBIOLOGY_POSITIVE = strawberry.enum_value(
+        "MicrobiologicalTestingPositive", description="微生物检测阳性: microbiology, positive."
+    )
+    MICROBIOLOGY_NEGATIVE = strawberry.enum_value(
+        "MicrobiologicalTestingNegative", description="微生物检测阴性: microbiology, negative."
+    )
+
+    @classmethod
+    def read(cls, text: str | None) -> ReportSpecialType | None:
+        """The spec's specialTypes; null for an ordinary report or a kind the spec does not know."""
+        return next((kind for kind in cls if str(kind.value).lower() == (text or "").strip().lower()), None)
 
 
 @strawberry.type(
@@ -98,18 +132,13 @@ Report = TypeVar("Report")
 
 
 @strawberry.type
-class ReportsAtHospital(Generic[Report]):
+class ReportsAtHospital(HospitalEntry, Generic[Report]):
     """One hospital's entry in a report list; each kind subclasses it with its own report type and description.
 
-    Only the subclasses reach the schema, each under its own class name.
+    Only the subclasses reach the schema, each under its own class name, each a ``HospitalEntry``.
     """
 
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital asked.")
     reports: list[Report] = strawberry.field(description="Its reports in the window, newest first.")
-
-    @strawberry.field(description="The hospital, as the registry names it.")
-    def hospital(self, info: Info) -> Hospital | None:
-        return registry_hospital(info, self.hospital_id)
 
     @classmethod
     def none(cls, hospital_id: str) -> Self:
@@ -152,19 +181,13 @@ def shows_restricted_pathology(info: Info, hospital_id: str) -> bool:
     return bool(found and found.show_audited_sensitive_pathology)
 
 
-def window(start_time: str | None, end_time: str | None) -> tuple[str, str]:
-    """The spec's ``yyyy-MM-dd HH:mm:ss`` window; by default the last ``DEFAULT_WINDOW_DAYS`` days up to now."""
-    for name, value in (("startTime", start_time), ("endTime", end_time)):
-        if value is not None and not _SPEC_TIME.match(value.strip()):
-            raise ValueError(f"{name} must be written yyyy-MM-dd HH:mm:ss, e.g. 2024-01-31 08:00:00")
-    end = end_time.strip() if end_time else spec_time(datetime.now(UTC))
-    if start_time:
-        start = start_time.strip()
-    else:
-        start = (datetime.strptime(end, _TIME_FORMAT) - timedelta(days=DEFAULT_WINDOW_DAYS)).strftime(_TIME_FORMAT)
-    if start > end:
-        raise ValueError("startTime is after endTime")
-    return start, end
+def window(start: datetime | None, end: datetime | None) -> tuple[str, str]:
+    """The spec's ``yyyy-MM-dd HH:mm:ss`` window in Beijing time; by default the last ``DEFAULT_WINDOW_DAYS`` days
+    up to now. A ``from`` after ``to`` is refused (PARAMETER_RANGE)."""
+    last = beijing(end) if end is not None else datetime.now(UTC).astimezone(CHINA_TIME)
+    first = beijing(start) if start is not None else last - timedelta(days=DEFAULT_WINDOW_DAYS)
+    in_order(first, last)
+    return spec_instant(first), spec_instant(last)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,12 +198,12 @@ class CardHolder:
     id_card: str | None
 
 
-class CardHolderUnknown(ValueError):
-    """Neither the platform nor any hospital asked knows the card."""
+class CardHolderUnknown(Refused):
+    """Neither the platform nor any hospital asked knows the card (附四 20215; the number is not repeated)."""
 
     def __init__(self, medical_card_number: str) -> None:
-        super().__init__(f"no patient known for medical card {medical_card_number}")
-        self.extensions = {"code": "20215"}
+        super().__init__(RefusalCode.CARD_NOT_FOUND_20215)
+        self.medical_card_number = medical_card_number
 
 
 async def card_holder(info: Info, medical_card_number: str, hospital_ids: list[str]) -> CardHolder:

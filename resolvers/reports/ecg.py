@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 import strawberry
@@ -20,8 +21,10 @@ from his_clients.models.reports_ecg import (
 
 from ..context import Info
 from ..files import file_url
-from ..hospitals.types import Hospital
-from .common import ReportsAtHospital, ReportWithheld, listed_hospital_id, pdf_link, registry_hospital
+from ..hospitals.entry import HospitalEntry
+from ..records.common import instant, sex
+from ..values import Sex
+from .common import ReportPatientType, ReportsAtHospital, ReportWithheld, listed_hospital_id, pdf_link
 
 
 @strawberry.type(description="An ECG report's details (40.1.2 ecgReportDetail), shown only when viewable.")
@@ -29,15 +32,15 @@ class EcgReportDetail:
     hospital_id: strawberry.ID = strawberry.field(description="The hospital of the report.")
     report_id: strawberry.ID = strawberry.field(description="The report's id (id).")
     patient_name: str = strawberry.field(description="The patient's name (name).")
-    sex: str = strawberry.field(description="男, 女, 未知 or 其他 (sex).")
+    sex: Sex | None = strawberry.field(description="Sex (sex); null when the hospital writes 未知 or 其他.")
     age: str = strawberry.field(description="Age with its unit, as the hospital writes it (age).")
     ordering_department: str = strawberry.field(description="Department that asked for it (applyDeptName).")
     diagnosing_department: str = strawberry.field(description="Department that read it (diagnoseDeptName).")
     audited_by: str = strawberry.field(description="Doctor who audited it (doctor).")
     diagnosis: str = strawberry.field(description="The diagnosis (diagnosis).")
-    acquired_at: str = strawberry.field(description="When it was recorded, yyyy-MM-dd HH:mm:ss (acquisitionTime).")
-    diagnosed_at: str = strawberry.field(description="When it was read, yyyy-MM-dd HH:mm:ss (diagnoseTime).")
-    audited_at: str = strawberry.field(description="When it was audited, yyyy-MM-dd HH:mm:ss (auditTime).")
+    acquired_at: dt.datetime | None = strawberry.field(description="When it was recorded (acquisitionTime).")
+    diagnosed_at: dt.datetime | None = strawberry.field(description="When it was read (diagnoseTime).")
+    audited_at: dt.datetime | None = strawberry.field(description="When it was audited (auditTime).")
     heart_rate: str = strawberry.field(description="Heart rate with its unit, e.g. 67bpm (heartRate).")
     rv5: str = strawberry.field(description="RV5 in mV (rv5).")
     sv1: str = strawberry.field(description="SV1 in mV (sv1).")
@@ -92,15 +95,15 @@ class EcgReportDetail:
             hospital_id=strawberry.ID(hospital_id),
             report_id=strawberry.ID(report_id),
             patient_name=reply.name,
-            sex=reply.sex,
+            sex=sex(reply.sex),
             age=reply.age,
             ordering_department=reply.apply_dept_name,
             diagnosing_department=reply.diagnose_dept_name,
             audited_by=reply.doctor,
             diagnosis=reply.diagnosis,
-            acquired_at=reply.acquisition_time,
-            diagnosed_at=reply.diagnose_time,
-            audited_at=reply.audit_time,
+            acquired_at=instant(reply.acquisition_time),
+            diagnosed_at=instant(reply.diagnose_time),
+            audited_at=instant(reply.audit_time),
             heart_rate=reply.heart_rate,
             rv5=reply.rv5,
             sv1=reply.sv1,
@@ -129,15 +132,14 @@ def detail_request(report_id: str, card: str, *, labelled: bool) -> EcgReportDet
 
 
 @strawberry.type(description="An ECG report (心电报告) as the list shows it (40.1.1 ecgReportRecord).")
-class EcgReport:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital of the report.")
+class EcgReport(HospitalEntry):
     id: strawberry.ID = strawberry.field(description="The report's id at its hospital (id).")
     item: str = strawberry.field(description="The report's name, e.g. 十二导联心电图 (item).")
-    acquired_at: str = strawberry.field(description="When it was recorded, yyyy-MM-dd HH:mm:ss (acquisitionTime).")
-    diagnosed_at: str = strawberry.field(description="When it was read, yyyy-MM-dd HH:mm:ss (diagnoseTime).")
-    audited_at: str = strawberry.field(description="When it was audited, yyyy-MM-dd HH:mm:ss (auditTime).")
-    patient_type: str = strawberry.field(
-        description="1 outpatient, 2 inpatient, 3 physical exam, 4 green channel (patType)."
+    acquired_at: dt.datetime | None = strawberry.field(description="When it was recorded (acquisitionTime).")
+    diagnosed_at: dt.datetime | None = strawberry.field(description="When it was read (diagnoseTime).")
+    audited_at: dt.datetime | None = strawberry.field(description="When it was audited (auditTime).")
+    patient_type: ReportPatientType | None = strawberry.field(
+        description="Whose report: outpatient, inpatient, physical exam or green channel (patType); null if unknown."
     )
     audited: bool = strawberry.field(description="Whether it is audited (reportStatus 2); unaudited ones show nothing.")
     sensitive: bool = strawberry.field(description="A sensitive report (isPositive 1): never shown in detail.")
@@ -173,20 +175,16 @@ class EcgReport:
             self.hospital_id, self.id, self.medical_card_number, reply, labelled=self.labelled
         )
 
-    @strawberry.field(description="The hospital, as the registry names it.")
-    def hospital(self, info: Info) -> Hospital | None:
-        return registry_hospital(info, self.hospital_id)
-
     @classmethod
     def from_reply(cls, hospital_id: str, card: str, row: EcgReportSummary) -> EcgReport:
         return cls(
             hospital_id=strawberry.ID(hospital_id),
             id=strawberry.ID(row.id),
             item=row.item,
-            acquired_at=row.acquisition_time,
-            diagnosed_at=row.diagnose_time,
-            audited_at=row.audit_time,
-            patient_type=row.pat_type,
+            acquired_at=instant(row.acquisition_time),
+            diagnosed_at=instant(row.diagnose_time),
+            audited_at=instant(row.audit_time),
+            patient_type=ReportPatientType.read(row.pat_type),
             audited=row.report_status.strip() != "1",
             sensitive=(row.is_positive or "").strip() == "1",
             withheld=ReportWithheld.check(is_positive=row.is_positive, report_status=row.report_status),

@@ -10,7 +10,8 @@ details are never asked from the hospital.
 
 from __future__ import annotations
 
-from enum import Enum
+from collections.abc import Awaitable
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -26,9 +27,10 @@ from his_clients.models.reports_physical_exam import (
     PhysicalExaminationReportListRequest,
 )
 
+from ..arguments import HospitalIds
 from ..context import Info
 from ..fanout import known_hospital_ids, per_hospital
-from .common import DEFAULT_WINDOW_DAYS, card_holder, shows_restricted_pathology, window
+from .common import DEFAULT_WINDOW_DAYS, ReportPatientType, card_holder, shows_restricted_pathology, window
 from .ecg import EcgReportsAtHospital
 from .imaging import ImagingReportsAtHospital
 from .lab import LabReportsAtHospital
@@ -36,29 +38,21 @@ from .nucleic_acid import NucleicAcidTestAtHospital
 from .pathology import PathologyReportsAtHospital
 from .physical_exam import PhysicalExamReportsAtHospital
 
-
-@strawberry.enum(description="Which of the patient's reports to list (patType); leave it out for all.")
-class ReportPatientType(Enum):
-    OUTPATIENT = strawberry.enum_value("1", description="门诊: outpatient reports.")
-    INPATIENT = strawberry.enum_value("2", description="住院: inpatient reports.")
-    PHYSICAL_EXAM = strawberry.enum_value("3", description="体检: physical-exam reports; pathology lists only.")
-    GREEN_CHANNEL = strawberry.enum_value("4", description="绿色通道: fast-track reports; pathology lists only.")
-    OTHER = strawberry.enum_value("5", description="其他: any other; pathology lists only.")
-
-
-HOSPITALS = (
-    "One hospital id or several, comma-separated; they are asked at once, and hospitals behind one regional HIS "
-    "in one call."
-)
-HospitalIds = Annotated[str, strawberry.argument(description=HOSPITALS)]
-StartTime = Annotated[
-    str | None,
+ReportsFrom = Annotated[
+    datetime | None,
     strawberry.argument(
-        description=f"Start of the window, yyyy-MM-dd HH:mm:ss; default: {DEFAULT_WINDOW_DAYS} days before endTime."
+        name="from",
+        description=(
+            f"Start of the window (inclusive; without an offset, Beijing time); default: {DEFAULT_WINDOW_DAYS} days "
+            "before to."
+        ),
     ),
 ]
-EndTime = Annotated[
-    str | None, strawberry.argument(description="End of the window, yyyy-MM-dd HH:mm:ss; default: now.")
+ReportsTo = Annotated[
+    datetime | None,
+    strawberry.argument(
+        name="to", description="End of the window (inclusive; without an offset, Beijing time); default: now."
+    ),
 ]
 PatientTypeArg = Annotated[
     ReportPatientType | None, strawberry.argument(description="Only outpatient or only inpatient reports; default all.")
@@ -83,18 +77,21 @@ class PatientReportFields:
     if TYPE_CHECKING:
         medical_card_number: str
 
-    @strawberry.field(description=f"Lab reports (检验报告, 16.1.1 laboratoryReport), newest first. {LIST}")
+    @strawberry.field(
+        description=f"Lab reports (检验报告, 16.1.1 laboratoryReport), newest first. {LIST}",
+        graphql_type=list[LabReportsAtHospital | None],
+    )
     async def lab_reports(
         self,
         info: Info,
         hospital_id: HospitalIds,
-        start_time: StartTime = None,
-        end_time: EndTime = None,
+        from_: ReportsFrom = None,
+        to: ReportsTo = None,
         patient_type: PatientTypeArg = None,
         admission_number: AdmissionNumber = None,
-    ) -> list[LabReportsAtHospital | None]:
+    ) -> list[Awaitable[LabReportsAtHospital]]:
         card = self.medical_card_number
-        start, end = window(start_time, end_time)
+        start, end = window(from_, to)
         holder = await card_holder(info, card, known_hospital_ids(info, hospital_id))
         request = LaboratoryReportRequest(
             medical_card_number=card,
@@ -104,7 +101,7 @@ class PatientReportFields:
             pat_type=patient_type.value if patient_type else None,
             admission_number=admission_number,
         )
-        return per_hospital(  # type: ignore[return-value]
+        return per_hospital(
             info,
             hospital_id,
             method=LABORATORY_REPORT,
@@ -114,19 +111,20 @@ class PatientReportFields:
         )
 
     @strawberry.field(
-        description=f"Imaging reports (检查报告: CT, MR, ultrasound, X-ray; 16.1.1 pacsReport), newest first. {LIST}"
+        description=f"Imaging reports (检查报告: CT, MR, ultrasound, X-ray; 16.1.1 pacsReport), newest first. {LIST}",
+        graphql_type=list[ImagingReportsAtHospital | None],
     )
     async def imaging_reports(
         self,
         info: Info,
         hospital_id: HospitalIds,
-        start_time: StartTime = None,
-        end_time: EndTime = None,
+        from_: ReportsFrom = None,
+        to: ReportsTo = None,
         patient_type: PatientTypeArg = None,
         admission_number: AdmissionNumber = None,
-    ) -> list[ImagingReportsAtHospital | None]:
+    ) -> list[Awaitable[ImagingReportsAtHospital]]:
         card = self.medical_card_number
-        start, end = window(start_time, end_time)
+        start, end = window(from_, to)
         holder = await card_holder(info, card, known_hospital_ids(info, hospital_id))
         request = PacsReportRequest(
             medical_card_number=card,
@@ -136,7 +134,7 @@ class PatientReportFields:
             pat_type=patient_type.value if patient_type else None,
             admission_number=admission_number,
         )
-        return per_hospital(  # type: ignore[return-value]
+        return per_hospital(
             info,
             hospital_id,
             method=PACS_REPORT,
@@ -146,15 +144,16 @@ class PatientReportFields:
         )
 
     @strawberry.field(
-        description=(f"Physical exam reports (体检报告, 17.1.1), newest first; the window is on the exam date. {LIST}")
+        description=(f"Physical exam reports (体检报告, 17.1.1), newest first; the window is on the exam date. {LIST}"),
+        graphql_type=list[PhysicalExamReportsAtHospital | None],
     )
     def physical_exam_reports(
-        self, info: Info, hospital_id: HospitalIds, start_time: StartTime = None, end_time: EndTime = None
-    ) -> list[PhysicalExamReportsAtHospital | None]:
+        self, info: Info, hospital_id: HospitalIds, from_: ReportsFrom = None, to: ReportsTo = None
+    ) -> list[Awaitable[PhysicalExamReportsAtHospital]]:
         card = self.medical_card_number
-        start, end = window(start_time, end_time)
+        start, end = window(from_, to)
         request = PhysicalExaminationReportListRequest(medical_card_number=card, start_time=start, end_time=end)
-        return per_hospital(  # type: ignore[return-value]
+        return per_hospital(
             info,
             hospital_id,
             method=PHYSICAL_EXAMINATION_REPORT_LIST,
@@ -167,18 +166,19 @@ class PatientReportFields:
         description=(
             f"ECG reports (心电报告, 40.1.1 ecgReportRecord), newest first; the window is on the recording time, so "
             f"unaudited reports are listed too (withheld). {LIST}"
-        )
+        ),
+        graphql_type=list[EcgReportsAtHospital | None],
     )
     async def ecg_reports(
         self,
         info: Info,
         hospital_id: HospitalIds,
-        start_time: StartTime = None,
-        end_time: EndTime = None,
+        from_: ReportsFrom = None,
+        to: ReportsTo = None,
         admission_number: AdmissionNumber = None,
-    ) -> list[EcgReportsAtHospital | None]:
+    ) -> list[Awaitable[EcgReportsAtHospital]]:
         card = self.medical_card_number
-        start, end = window(start_time, end_time)
+        start, end = window(from_, to)
         holder = await card_holder(info, card, known_hospital_ids(info, hospital_id))
         request = EcgReportRecordRequest(
             medical_card_number=card,
@@ -187,7 +187,7 @@ class PatientReportFields:
             end_time=end,
             admission_number=admission_number,
         )
-        return per_hospital(  # type: ignore[return-value]
+        return per_hospital(
             info,
             hospital_id,
             method=ECG_REPORT_RECORD,
@@ -201,21 +201,22 @@ class PatientReportFields:
             f"Pathology reports (病理报告, 41.1.1 pathologyReportRecord), newest first; the window is on the "
             f"registration time. Reports audited but sensitive by policy (reportStatus 3) are shown only where the "
             f"hospital's registry entry allows it. {LIST}"
-        )
+        ),
+        graphql_type=list[PathologyReportsAtHospital | None],
     )
     async def pathology_reports(
         self,
         info: Info,
         hospital_id: HospitalIds,
-        start_time: StartTime = None,
-        end_time: EndTime = None,
+        from_: ReportsFrom = None,
+        to: ReportsTo = None,
         patient_type: Annotated[
             ReportPatientType | None, strawberry.argument(description="Only reports of this kind of patient.")
         ] = None,
         admission_number: AdmissionNumber = None,
-    ) -> list[PathologyReportsAtHospital | None]:
+    ) -> list[Awaitable[PathologyReportsAtHospital]]:
         card = self.medical_card_number
-        start, end = window(start_time, end_time)
+        start, end = window(from_, to)
         holder = await card_holder(info, card, known_hospital_ids(info, hospital_id))
         request = PathologyReportRecordRequest(
             medical_card_number=card,
@@ -225,7 +226,7 @@ class PatientReportFields:
             pat_type=patient_type.value if patient_type else None,
             admission_number=admission_number,
         )
-        return per_hospital(  # type: ignore[return-value]
+        return per_hospital(
             info,
             hospital_id,
             method=PATHOLOGY_REPORT_RECORD,
@@ -241,9 +242,12 @@ class PatientReportFields:
             "The latest nucleic-acid test result at each hospital asked (34.1.1). One entry per hospital, in the "
             "order asked; result is null where the patient has none; a failing hospital is a null entry and its "
             "own error."
-        )
+        ),
+        graphql_type=list[NucleicAcidTestAtHospital | None],
     )
-    async def nucleic_acid_tests(self, info: Info, hospital_id: HospitalIds) -> list[NucleicAcidTestAtHospital | None]:
+    async def nucleic_acid_tests(
+        self, info: Info, hospital_id: HospitalIds
+    ) -> list[Awaitable[NucleicAcidTestAtHospital]]:
         card = self.medical_card_number
         holder = await card_holder(info, card, known_hospital_ids(info, hospital_id))
         if not holder.id_card:
@@ -251,7 +255,7 @@ class PatientReportFields:
         request = GetRecentNucleicAcidTestResultRequest(
             id_card=holder.id_card, patient_name=holder.name, medical_card_number=card
         )
-        return per_hospital(  # type: ignore[return-value]
+        return per_hospital(
             info,
             hospital_id,
             method=GET_RECENT_NUCLEIC_ACID_TEST_RESULT,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -22,8 +24,28 @@ from his_clients.models.reports_pacs import (
 
 from ..context import Info
 from ..files import file_url
-from ..hospitals.types import Hospital
-from .common import ReportsAtHospital, ReportWithheld, pdf_link, registry_hospital
+from ..hospitals.entry import HospitalEntry
+from ..records.common import instant, sex
+from ..values import Sex
+from .common import ReportsAtHospital, ReportSpecialType, ReportWithheld, pdf_link
+
+
+@strawberry.enum(description="Where an imaging examination stands (pacsReport status).")
+class ImagingExamStatus(Enum):
+    REGISTERED = strawberry.enum_value("registered", description="已登记: registered.")
+    CALLED = strawberry.enum_value("called", description="已叫号: called in.")
+    CHECKED = strawberry.enum_value("checked", description="已检查: examined.")
+    SUBMITTED = strawberry.enum_value("submitted", description="已提交: report submitted.")
+    REVIEWED = strawberry.enum_value("reviewed", description="已审核: report audited.")
+    RESCINDED = strawberry.enum_value("rescinded", description="已撤销: rescinded.")
+    CANCELLED = strawberry.enum_value("cancelled", description="已取消: cancelled.")
+    REJECTED = strawberry.enum_value("rejected", description="已驳回: rejected.")
+    PASSED = strawberry.enum_value("passed", description="已过号: the patient missed the call.")
+
+    @classmethod
+    def read(cls, text: str | None) -> ImagingExamStatus | None:
+        """The spec's status word; null for one it does not know."""
+        return next((status for status in cls if str(status.value) == (text or "").strip().lower()), None)
 
 
 @strawberry.type(description="One series of a PACS study (16.1.3 pacsReportDcm): its thumbnail and DICOM images.")
@@ -97,7 +119,7 @@ class ImagingReportDetail:
     hospital_id: strawberry.ID = strawberry.field(description="The hospital of the report.")
     report_id: strawberry.ID = strawberry.field(description="The report's id (id).")
     patient_name: str = strawberry.field(description="The patient's name (patientName).")
-    sex: str = strawberry.field(description="男, 女, 未知 or 其他 (sex).")
+    sex: Sex | None = strawberry.field(description="Sex (sex); null when the hospital writes 未知 or 其他.")
     age: str = strawberry.field(description="Age as the hospital writes it (age).")
     department: str = strawberry.field(description="Ordering department (dept).")
     body_parts: str = strawberry.field(description="What was examined (parts).")
@@ -105,7 +127,7 @@ class ImagingReportDetail:
     conclusion: str = strawberry.field(description="Conclusion and advice (conclusion).")
     examined_by: str = strawberry.field(description="Doctor who performed it (executor).")
     audited_by: str = strawberry.field(description="Doctor who audited it (auditor).")
-    audited_at: str = strawberry.field(description="When it was audited, yyyy-MM-dd HH:mm:ss (time).")
+    audited_at: dt.datetime | None = strawberry.field(description="When it was audited (time).")
     medical_card_number: strawberry.Private[str]
     pdf_url: strawberry.Private[str | None]
 
@@ -135,7 +157,7 @@ class ImagingReportDetail:
             hospital_id=strawberry.ID(hospital_id),
             report_id=strawberry.ID(report_id),
             patient_name=reply.patient_name,
-            sex=reply.sex,
+            sex=sex(reply.sex),
             age=reply.age,
             department=reply.dept,
             body_parts=reply.parts,
@@ -143,7 +165,7 @@ class ImagingReportDetail:
             conclusion=reply.conclusion,
             examined_by=reply.executor,
             audited_by=reply.auditor,
-            audited_at=reply.time,
+            audited_at=instant(reply.time),
             medical_card_number=card,
             pdf_url=reply.pdf_url,
         )
@@ -165,19 +187,15 @@ def detail_request(report_id: str, card: str) -> PacsReportDetailRequest:
 @strawberry.type(
     description="An imaging report (检查报告: CT, MR, ultrasound...) as the list shows it (16.1.1 pacsReport)."
 )
-class ImagingReport:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital of the report.")
+class ImagingReport(HospitalEntry):
     id: strawberry.ID = strawberry.field(description="The report's id at its hospital (id).")
     item: str = strawberry.field(description="What was examined, e.g. CT (item).")
-    audited_at: str = strawberry.field(description="When it was audited, yyyy-MM-dd HH:mm:ss (time).")
+    audited_at: dt.datetime | None = strawberry.field(description="When it was audited (time).")
     audited_by: str = strawberry.field(description="Doctor who audited it (doctor).")
-    exam_status: str | None = strawberry.field(
-        description=(
-            "Where the examination stands: registered, called, checked, submitted, reviewed, rescinded, cancelled, "
-            "rejected or passed (status); null when the hospital does not say."
-        )
+    exam_status: ImagingExamStatus | None = strawberry.field(
+        description="Where the examination stands (status); null when the hospital does not say."
     )
-    special_type: str | None = strawberry.field(
+    special_type: ReportSpecialType | None = strawberry.field(
         description="A special kind of report (specialTypes); null if ordinary."
     )
     sensitive: bool = strawberry.field(description="A sensitive report (isPositive 1): never shown in detail.")
@@ -206,20 +224,16 @@ class ImagingReport:
             return withheld
         return ImagingReportDetail.from_reply(self.hospital_id, self.id, self.medical_card_number, reply)
 
-    @strawberry.field(description="The hospital, as the registry names it.")
-    def hospital(self, info: Info) -> Hospital | None:
-        return registry_hospital(info, self.hospital_id)
-
     @classmethod
     def from_reply(cls, hospital_id: str, card: str, row: PacsReportSummary) -> ImagingReport:
         return cls(
             hospital_id=strawberry.ID(hospital_id),
             id=strawberry.ID(row.id),
             item=row.item,
-            audited_at=row.time,
+            audited_at=instant(row.time),
             audited_by=row.doctor,
-            exam_status=row.status or None,
-            special_type=row.special_types or None,
+            exam_status=ImagingExamStatus.read(row.status),
+            special_type=ReportSpecialType.read(row.special_types),
             sensitive=(row.is_positive or "").strip() == "1",
             withheld=ReportWithheld.check(is_positive=row.is_positive),
             medical_card_number=card,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import Enum
 from typing import Annotated
 
@@ -25,8 +26,10 @@ from his_clients.models.reports_lab import (
 
 from ..context import Info
 from ..files import file_url
-from ..hospitals.types import Hospital
-from .common import ReportsAtHospital, ReportWithheld, pdf_link, registry_hospital
+from ..hospitals.entry import HospitalEntry
+from ..records.common import instant, sex
+from ..values import Sex
+from .common import ReportsAtHospital, ReportSpecialType, ReportWithheld, pdf_link
 
 
 @strawberry.enum(description="How a lab result compares with its reference range (normal).")
@@ -37,6 +40,11 @@ class LabResultFlag(Enum):
     ABNORMAL = strawberry.enum_value(
         "2", description="异常: a qualitative result (positive/negative) that is abnormal (normal 2)."
     )
+
+    @classmethod
+    def read(cls, text: str | None) -> LabResultFlag | None:
+        """The spec's normal/mark code; null when the hospital does not say or writes another."""
+        return next((flag for flag in cls if str(flag.value) == (text or "").strip()), None)
 
 
 @strawberry.type(description="One measured item of a lab report (检验项目明细, 16.1.2 details).")
@@ -55,7 +63,6 @@ class LabResult:
 
     @classmethod
     def from_reply(cls, row: LabResultReply) -> LabResult:
-        flag = next((f for f in LabResultFlag if str(f.value) == (row.normal or "").strip()), None)
         return cls(
             item=row.item,
             result=row.result,
@@ -63,7 +70,7 @@ class LabResult:
             reference_lower=row.refer_value_lower or None,
             reference_upper=row.refer_value_upper or None,
             reference_text=row.multi_row_value or None,
-            flag=flag,
+            flag=LabResultFlag.read(row.normal),
         )
 
 
@@ -72,7 +79,7 @@ class LabReportDetail:
     hospital_id: strawberry.ID = strawberry.field(description="The hospital of the report.")
     report_id: strawberry.ID = strawberry.field(description="The report's id (id).")
     patient_name: str = strawberry.field(description="The patient's name (patientName).")
-    sex: str = strawberry.field(description="男, 女, 未知 or 其他 (sex).")
+    sex: Sex | None = strawberry.field(description="Sex (sex); null when the hospital writes 未知 or 其他.")
     age: str = strawberry.field(description="Age as the hospital writes it (age).")
     department: str = strawberry.field(description="Department (dept).")
     ward_number: str | None = strawberry.field(description="Ward (wardNumber), for inpatients.")
@@ -82,7 +89,7 @@ class LabReportDetail:
     ordering_doctor: str = strawberry.field(description="Doctor who ordered the test (doctor).")
     tested_by: str = strawberry.field(description="Lab doctor who ran it (executor).")
     audited_by: str = strawberry.field(description="Doctor who audited it (auditor).")
-    audited_at: str = strawberry.field(description="When it was audited, yyyy-MM-dd HH:mm:ss (time).")
+    audited_at: dt.datetime | None = strawberry.field(description="When it was audited (time).")
     results: list[LabResult] = strawberry.field(description="The measured items (details).")
     medical_card_number: strawberry.Private[str]
     pdf_url: strawberry.Private[str | None]
@@ -121,7 +128,7 @@ class LabReportDetail:
             hospital_id=strawberry.ID(hospital_id),
             report_id=strawberry.ID(report_id),
             patient_name=reply.patient_name,
-            sex=reply.sex,
+            sex=sex(reply.sex),
             age=reply.age,
             department=reply.dept,
             ward_number=reply.ward_number or None,
@@ -131,7 +138,7 @@ class LabReportDetail:
             ordering_doctor=reply.doctor,
             tested_by=reply.executor,
             audited_by=reply.auditor,
-            audited_at=reply.time,
+            audited_at=instant(reply.time),
             results=[LabResult.from_reply(row) for row in reply.details],
             medical_card_number=card,
             pdf_url=reply.pdf_url,
@@ -151,17 +158,13 @@ def detail_request(report_id: str, card: str) -> LaboratoryReportDetailRequest:
 
 
 @strawberry.type(description="A lab report (检验报告) as the list shows it (16.1.1 laboratoryReport).")
-class LabReport:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital of the report.")
+class LabReport(HospitalEntry):
     id: strawberry.ID = strawberry.field(description="The report's id at its hospital (id).")
     item: str = strawberry.field(description="What was tested, e.g. 血常规 (item).")
-    audited_at: str = strawberry.field(description="When it was audited, yyyy-MM-dd HH:mm:ss (time).")
+    audited_at: dt.datetime | None = strawberry.field(description="When it was audited (time).")
     audited_by: str = strawberry.field(description="Doctor who audited it (doctor).")
-    special_type: str | None = strawberry.field(
-        description=(
-            "A special kind needing its own display: NucleicAcidSingleTesting, NucleicAcidMixedTesting, "
-            "MicrobiologicalTestingPositive, MicrobiologicalTestingNegative; null for ordinary reports (specialTypes)."
-        )
+    special_type: ReportSpecialType | None = strawberry.field(
+        description="A special kind needing its own display (specialTypes); null for ordinary reports."
     )
     sensitive: bool = strawberry.field(description="A sensitive report (isPositive 1): never shown in detail.")
     withheld: ReportWithheld | None = strawberry.field(
@@ -193,19 +196,15 @@ class LabReport:
             return withheld
         return LabReportDetail.from_reply(self.hospital_id, self.id, self.medical_card_number, reply)
 
-    @strawberry.field(description="The hospital, as the registry names it.")
-    def hospital(self, info: Info) -> Hospital | None:
-        return registry_hospital(info, self.hospital_id)
-
     @classmethod
     def from_reply(cls, hospital_id: str, card: str, row: LabReportSummary) -> LabReport:
         return cls(
             hospital_id=strawberry.ID(hospital_id),
             id=strawberry.ID(row.id),
             item=row.item,
-            audited_at=row.time,
+            audited_at=instant(row.time),
             audited_by=row.doctor,
-            special_type=row.special_types or None,
+            special_type=ReportSpecialType.read(row.special_types),
             sensitive=(row.is_positive or "").strip() == "1",
             withheld=ReportWithheld.check(is_positive=row.is_positive),
             medical_card_number=card,

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import strawberry
 
 from his_clients.models.reports_physical_exam import NucleicAcidTestItem as NucleicAcidTestItemReply
 from his_clients.models.reports_physical_exam import NucleicAcidTestResult as NucleicAcidTestResultReply
 
-from ..context import Info
-from ..hospitals.types import Hospital
-from .common import registry_hospital
+from ..hospitals.entry import HospitalEntry
+from ..records.common import instant, sex
+from ..values import Sex
+from .lab import LabResultFlag
 
 
 @strawberry.type(description="One tested item of a nucleic-acid test (34.1.1 details).")
@@ -18,7 +21,9 @@ class NucleicAcidTestItem:
     item: str = strawberry.field(description="What was tested, e.g. 新型冠状病毒核酸检测 (item).")
     result: str = strawberry.field(description="The result, e.g. 阴性 (result).")
     unit: str | None = strawberry.field(description="Unit; null when none (unit).")
-    flag: str = strawberry.field(description="Against the reference: -1 low, 0 normal, 1 high (mark).")
+    flag: LabResultFlag | None = strawberry.field(
+        description="Against the reference: low, normal or high (mark); null when the hospital does not say."
+    )
     reference_range: str = strawberry.field(description="The reference range, e.g. 阴性 (range).")
 
     @classmethod
@@ -28,7 +33,7 @@ class NucleicAcidTestItem:
             item=row.item,
             result=row.result,
             unit=row.unit or None,
-            flag=row.mark,
+            flag=LabResultFlag.read(row.mark),
             reference_range=row.range,
         )
 
@@ -36,38 +41,33 @@ class NucleicAcidTestItem:
 @strawberry.type(description="The latest nucleic-acid test result (最近一次核酸检测结果, 34.1.1).")
 class NucleicAcidTestResult:
     patient_name: str = strawberry.field(description="The patient's name (patientName).")
-    sex: str = strawberry.field(description="男, 女 or 未知 (sex).")
+    sex: Sex | None = strawberry.field(description="Sex (sex); null when the hospital writes 未知.")
     age: str = strawberry.field(description="Age with its unit, e.g. 34岁 (age).")
     specimen_number: str = strawberry.field(description="Specimen number (specimenNumber).")
     specimen_category: str = strawberry.field(description="Specimen category, e.g. 咽拭子 (specimenCategory).")
-    collected_at: str = strawberry.field(description="When the sample was taken, yyyy-MM-dd HH:mm:ss (regTime).")
-    reported_at: str = strawberry.field(description="When it was reported, yyyy-MM-dd HH:mm:ss (time).")
+    collected_at: dt.datetime | None = strawberry.field(description="When the sample was taken (regTime).")
+    reported_at: dt.datetime | None = strawberry.field(description="When it was reported (time).")
     tested_by: str = strawberry.field(description="Lab doctor (executor).")
     audited_by: str = strawberry.field(description="Auditing doctor (auditor).")
     items: list[NucleicAcidTestItem] = strawberry.field(description="The tested items (details).")
 
 
 @strawberry.type(description="The latest nucleic-acid test at one hospital (34.1.1 getRecentNucleicAcidTestResult).")
-class NucleicAcidTestAtHospital:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital asked.")
+class NucleicAcidTestAtHospital(HospitalEntry):
     result: NucleicAcidTestResult | None = strawberry.field(
         description="The latest result; null when the patient has no test at this hospital."
     )
-
-    @strawberry.field(description="The hospital, as the registry names it.")
-    def hospital(self, info: Info) -> Hospital | None:
-        return registry_hospital(info, self.hospital_id)
 
     @classmethod
     def from_reply(cls, hospital_id: str, reply: NucleicAcidTestResultReply) -> NucleicAcidTestAtHospital:
         result = NucleicAcidTestResult(
             patient_name=reply.patient_name,
-            sex=reply.sex,
+            sex=sex(reply.sex),
             age=reply.age,
             specimen_number=reply.specimen_number,
             specimen_category=reply.specimen_category,
-            collected_at=reply.reg_time,
-            reported_at=reply.time,
+            collected_at=instant(reply.reg_time),
+            reported_at=instant(reply.time),
             tested_by=reply.executor,
             audited_by=reply.auditor,
             items=[NucleicAcidTestItem.from_reply(row) for row in reply.details],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 import strawberry
@@ -20,13 +21,15 @@ from his_clients.models.reports_pathology import (
 
 from ..context import Info
 from ..files import file_url
-from ..hospitals.types import Hospital
+from ..hospitals.entry import HospitalEntry
+from ..records.common import instant, sex
+from ..values import Sex
 from .common import (
+    ReportPatientType,
     ReportsAtHospital,
     ReportWithheld,
     listed_hospital_id,
     pdf_link,
-    registry_hospital,
     shows_restricted_pathology,
 )
 
@@ -38,7 +41,7 @@ class PathologyReportDetail:
     registration_id: str = strawberry.field(description="The registration's id (regId).")
     pathology_number: str | None = strawberry.field(description="Pathology number, 病理号 (processNum).")
     patient_name: str = strawberry.field(description="The patient's name (patientName).")
-    sex: str = strawberry.field(description="男, 女, 未知 or 其他 (sex).")
+    sex: Sex | None = strawberry.field(description="Sex (sex); null when the hospital writes 未知 or 其他.")
     age: str = strawberry.field(description="Age with its unit, e.g. 23岁, 2月 (age).")
     requesting_department: str = strawberry.field(description="Department that sent the specimen (reqDepartment).")
     requesting_doctor: str = strawberry.field(description="Doctor who sent it (reqDoctor).")
@@ -51,7 +54,7 @@ class PathologyReportDetail:
     )
     reported_by: str = strawberry.field(description="Doctor who wrote the report (reportDoctor).")
     audited_by: str = strawberry.field(description="Doctor who audited it (auditDoctor).")
-    audited_at: str = strawberry.field(description="When it was audited, yyyy-MM-dd HH:mm:ss (auditTime).")
+    audited_at: dt.datetime | None = strawberry.field(description="When it was audited (auditTime).")
     hospital_name: str | None = strawberry.field(
         description=(
             "The hospital's name as the report gives it (hospitalName); where it gives none, the name the platform "
@@ -121,7 +124,7 @@ class PathologyReportDetail:
             registration_id=reply.reg_id,
             pathology_number=reply.process_num or None,
             patient_name=reply.patient_name,
-            sex=reply.sex,
+            sex=sex(reply.sex),
             age=reply.age,
             requesting_department=reply.req_department,
             requesting_doctor=reply.req_doctor,
@@ -132,7 +135,7 @@ class PathologyReportDetail:
             supplementary=reply.report_type.strip() == "2",
             reported_by=reply.report_doctor,
             audited_by=reply.audit_doctor,
-            audited_at=reply.audit_time,
+            audited_at=instant(reply.audit_time),
             medical_card_number=card,
             pdf_url=reply.pdf_url,
         )
@@ -154,19 +157,16 @@ def detail_request(report_id: str, card: str, *, labelled: bool) -> PathologyRep
 
 
 @strawberry.type(description="A pathology report (病理报告) as the list shows it (41.1.1 pathologyReportRecord).")
-class PathologyReport:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital of the report.")
+class PathologyReport(HospitalEntry):
     id: strawberry.ID = strawberry.field(description="The report's id at its hospital (id).")
     item: str = strawberry.field(description="The report's name (item).")
-    registered_at: str = strawberry.field(
-        description="When the specimen was registered, yyyy-MM-dd HH:mm:ss (regTime)."
-    )
-    audited_at: str | None = strawberry.field(
-        description="When it was audited, yyyy-MM-dd HH:mm:ss; null while unaudited (auditTime)."
+    registered_at: dt.datetime | None = strawberry.field(description="When the specimen was registered (regTime).")
+    audited_at: dt.datetime | None = strawberry.field(
+        description="When it was audited; null while unaudited (auditTime)."
     )
     audited_by: str = strawberry.field(description="Doctor who audited it (auditDoctor).")
-    patient_type: str = strawberry.field(
-        description="1 outpatient, 2 inpatient, 3 physical exam, 4 green channel, 5 other (patType)."
+    patient_type: ReportPatientType | None = strawberry.field(
+        description="Whose report: outpatient, inpatient, physical exam, green channel or other (patType)."
     )
     audited: bool = strawberry.field(description="Whether it is audited (reportStatus 2 or 3).")
     sensitive: bool = strawberry.field(
@@ -217,10 +217,6 @@ class PathologyReport:
             labelled=self.labelled,
         )
 
-    @strawberry.field(description="The hospital, as the registry names it.")
-    def hospital(self, info: Info) -> Hospital | None:
-        return registry_hospital(info, self.hospital_id)
-
     @classmethod
     def from_reply(
         cls, hospital_id: str, card: str, row: PathologyReportSummary, *, show_restricted: bool
@@ -230,10 +226,10 @@ class PathologyReport:
             hospital_id=strawberry.ID(hospital_id),
             id=strawberry.ID(row.id),
             item=row.item,
-            registered_at=row.reg_time,
-            audited_at=row.audit_time or None,
+            registered_at=instant(row.reg_time),
+            audited_at=instant(row.audit_time or None),
             audited_by=row.audit_doctor,
-            patient_type=row.pat_type,
+            patient_type=ReportPatientType.read(row.pat_type),
             audited=status != "1",
             sensitive=(row.is_positive or "").strip() == "1" or status == "3",
             withheld=ReportWithheld.check(

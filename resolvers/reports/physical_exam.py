@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 import strawberry
@@ -24,8 +25,10 @@ from his_clients.models.reports_physical_exam import (
 )
 
 from ..context import Info
-from ..hospitals.types import Hospital
-from .common import ReportsAtHospital, ReportWithheld, pdf_link, registry_hospital
+from ..hospitals.entry import HospitalEntry
+from ..records.common import day, sex
+from ..values import Sex
+from .common import ReportsAtHospital, ReportWithheld, pdf_link
 
 
 @strawberry.type(description="A name and value, as the hospital gives it (key/value).")
@@ -61,7 +64,7 @@ class PhysicalExamSection:
     department: str = strawberry.field(description="Department (dept).")
     summary: str = strawberry.field(description="The section's summary, 小结 (summary).")
     doctor: str = strawberry.field(description="Examining doctor (doctor).")
-    date: str = strawberry.field(description="Date, yyyy-MM-dd (time).")
+    date: dt.date | None = strawberry.field(description="The day (time).")
     results: list[PhysicalExamResult] = strawberry.field(description="Its results (detail).")
 
     @classmethod
@@ -71,7 +74,7 @@ class PhysicalExamSection:
             department=row.dept,
             summary=row.summary,
             doctor=row.doctor,
-            date=row.time,
+            date=day(row.time),
             results=[PhysicalExamResult.from_reply(r) for r in row.detail],
         )
 
@@ -81,14 +84,14 @@ class PhysicalExamReportDetail:
     hospital_id: strawberry.ID = strawberry.field(description="The hospital of the report.")
     health_exam_number: strawberry.ID = strawberry.field(description="The exam's number, 体检编号 (healthExamNo).")
     patient_name: str = strawberry.field(description="The patient's name (patientName).")
-    sex: str = strawberry.field(description="男, 女, 未知 or 其他 (sex).")
+    sex: Sex | None = strawberry.field(description="Sex (sex); null when the hospital writes 未知 or 其他.")
     age: str = strawberry.field(description="Age as the hospital writes it (age).")
     phone: str = strawberry.field(description="The patient's phone (phone).")
     work_unit: str | None = strawberry.field(description="Employer (workUnit).")
     department: str = strawberry.field(description="Department (department).")
-    started_on: str = strawberry.field(description="First day of the exam, as the hospital writes it (startTime).")
-    ended_on: str = strawberry.field(description="Last day of the exam, as the hospital writes it (endTime).")
-    summarized_on: str = strawberry.field(description="When it was summarised, 总检时间 (summaryTime).")
+    started_on: dt.date | None = strawberry.field(description="First day of the exam (startTime).")
+    ended_on: dt.date | None = strawberry.field(description="Last day of the exam (endTime).")
+    summarized_on: dt.date | None = strawberry.field(description="When it was summarised, 总检时间 (summaryTime).")
     doctor: str = strawberry.field(description="Summarising doctor (doctor).")
     summary: str = strawberry.field(description="The overall conclusion, 总检结论 (examSummary).")
     advice: str = strawberry.field(description="Health advice, 健康建议 (advice).")
@@ -124,14 +127,14 @@ class PhysicalExamReportDetail:
             hospital_id=strawberry.ID(hospital_id),
             health_exam_number=strawberry.ID(reply.health_exam_no),
             patient_name=reply.patient_name,
-            sex=reply.sex,
+            sex=sex(reply.sex),
             age=reply.age,
             phone=reply.phone,
             work_unit=reply.work_unit or None,
             department=reply.department,
-            started_on=reply.start_time,
-            ended_on=reply.end_time,
-            summarized_on=reply.summary_time,
+            started_on=day(reply.start_time),
+            ended_on=day(reply.end_time),
+            summarized_on=day(reply.summary_time),
             doctor=reply.doctor,
             summary=reply.exam_summary,
             advice=reply.advice,
@@ -164,13 +167,12 @@ def detail_request(health_exam_number: str, card: str) -> PhysicalExaminationRep
 
 
 @strawberry.type(description="A physical exam report (体检报告) as the list shows it (17.1.1).")
-class PhysicalExamReport:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital of the report.")
+class PhysicalExamReport(HospitalEntry):
     health_exam_number: strawberry.ID = strawberry.field(description="The exam's number, 体检编号 (healthExamNo).")
     hospital_name: str = strawberry.field(description="The hospital's name as it writes it (hospitalName).")
-    started_on: str = strawberry.field(description="First day of the exam (startTime).")
-    ended_on: str = strawberry.field(description="Last day of the exam (endTime).")
-    summarized_on: str = strawberry.field(description="When it was summarised, 总检日期 (summaryTime).")
+    started_on: dt.date | None = strawberry.field(description="First day of the exam (startTime).")
+    ended_on: dt.date | None = strawberry.field(description="Last day of the exam (endTime).")
+    summarized_on: dt.date | None = strawberry.field(description="When it was summarised, 总检日期 (summaryTime).")
     doctor: str = strawberry.field(description="Summarising doctor; empty when none (doctor).")
     finished: bool = strawberry.field(description="Whether the summary is done and the report out (isFinished 1).")
     qualified: bool | None = strawberry.field(
@@ -209,10 +211,6 @@ class PhysicalExamReport:
             return withheld
         return PhysicalExamReportDetail.from_reply(self.hospital_id, self.medical_card_number, reply)
 
-    @strawberry.field(description="The hospital, as the registry names it.")
-    def hospital(self, info: Info) -> Hospital | None:
-        return registry_hospital(info, self.hospital_id)
-
     @classmethod
     def from_reply(cls, hospital_id: str, card: str, row: PhysicalExamReportSummary) -> PhysicalExamReport:
         qualified = (row.qualified_flag or "").strip()
@@ -220,9 +218,9 @@ class PhysicalExamReport:
             hospital_id=strawberry.ID(hospital_id),
             health_exam_number=strawberry.ID(row.health_exam_no),
             hospital_name=row.hospital_name,
-            started_on=row.start_time,
-            ended_on=row.end_time,
-            summarized_on=row.summary_time,
+            started_on=day(row.start_time),
+            ended_on=day(row.end_time),
+            summarized_on=day(row.summary_time),
             doctor=row.doctor,
             finished=row.is_finished.strip() == "1",
             qualified=None if row.qualified_flag is None else qualified == "1",

@@ -65,7 +65,9 @@ async def test_hospitalizations_ask_the_regional_group_in_one_call(
 ) -> None:
     query = """
     query { patient(medicalCardNumber: "001000056254587") {
-      hospitalizations(hospitalId: "253,256,257", patientName: "张三", startTime: "2016-01-01", endTime: "2030-12-31") {
+      hospitalizations(
+        hospitalId: "253,256,257", patientName: "张三", from: "2016-01-01T00:00:00", to: "2030-12-31T00:00:00"
+      ) {
         hospitalId
         hospitalizations { hospitalId id cost feeSummary { total byDate { date } } }
       }
@@ -138,7 +140,7 @@ async def test_a_stay_hangs_its_fees_and_caregiver_pass_off_itself(
     assert caregiver_call["body"]["admissionNumber"] == stay["admissionNumber"]
 
     daily = """
-    query Daily($day: String!) { patient(medicalCardNumber: "001000056254587") {
+    query Daily($day: Date!) { patient(medicalCardNumber: "001000056254587") {
       inpatientStays(hospitalId: "253", patientName: "张三") {
         stay { dailyFees(date: $day) { total items { amount } } }
       }

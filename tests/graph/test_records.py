@@ -15,7 +15,9 @@ ALL = "253,254,255,256,257"
 PRESCRIPTIONS = """
 query Prescriptions($card: String!, $hospitals: String!) {
   patient(medicalCardNumber: $card) {
-    prescriptions(hospitalId: $hospitals, patientName: "张三", startTime: "2018-01-01", endTime: "2021-12-31") {
+    prescriptions(
+      hospitalId: $hospitals, patientName: "张三", from: "2018-01-01T00:00:00+08:00", to: "2021-12-31T23:59:59+08:00"
+    ) {
       hospitalId
       prescriptions { hospitalId prescriptionId }
     }
@@ -62,7 +64,7 @@ async def test_no_data_from_a_hospital_is_an_empty_entry_not_an_error(
     )
     query = """
     query { patient(medicalCardNumber: "001000056254587") {
-      invoices(hospitalId: "253,254", startDate: "2018-01-01", endDate: "2021-12-31") {
+      invoices(hospitalId: "253,254", from: "2018-01-01", to: "2021-12-31") {
         hospitalId invoices { invoiceId }
       }
     } }
@@ -94,7 +96,9 @@ async def test_details_are_asked_only_when_selected(gateway: httpx.AsyncClient, 
     assert calls(sim_admin, method="hospital.interface.getPrescriptionDetail") == []
     query = """
     query { patient(medicalCardNumber: "001000056254587") {
-      prescriptions(hospitalId: "253", patientName: "张三", startTime: "2020-12-30", endTime: "2020-12-30") {
+      prescriptions(
+        hospitalId: "253", patientName: "张三", from: "2020-12-30T00:00:00+08:00", to: "2020-12-30T23:59:59+08:00"
+      ) {
         prescriptions { prescriptionId detail { doctorName drugs { drugId name leaflet { title content } } } }
       }
     } }
@@ -115,7 +119,7 @@ async def test_an_electronic_invoice_is_a_download_link_never_base64(
 ) -> None:
     query = """
     query { patient(medicalCardNumber: "001000056254587") {
-      invoices(hospitalId: "253", startDate: "2020-12-30", endDate: "2020-12-30") {
+      invoices(hospitalId: "253", from: "2020-12-30", to: "2020-12-30") {
         invoices { invoiceId electronicInvoice { invoiceId pageUrl fileType fileUrl } }
       }
     } }
@@ -132,10 +136,14 @@ async def test_an_electronic_invoice_is_a_download_link_never_base64(
         assert "iVBOR" not in electronic["fileUrl"]
 
 
-async def test_outpatient_fees_take_days_for_a_window(gateway: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
+async def test_outpatient_fees_take_a_window_of_beijing_instants(
+    gateway: httpx.AsyncClient, sim_admin: httpx.Client
+) -> None:
+    """issue 12 item 8: a window of times is from/to as DateTime; instants go out in Beijing time and come back
+    with their +08:00 offset."""
     query = """
     query { patient(medicalCardNumber: "001000056254587") {
-      outpatientFees(hospitalId: "253", patientName: "张三", startTime: "2020-12-30", endTime: "2020-12-30") {
+      outpatientFees(hospitalId: "253", patientName: "张三", from: "2020-12-29T16:00:00Z", to: "2020-12-30T23:59:59") {
         bills { chargedAt total items { amount } }
       }
     } }
@@ -144,27 +152,61 @@ async def test_outpatient_fees_take_days_for_a_window(gateway: httpx.AsyncClient
     assert "errors" not in body
     [entry] = body["data"]["patient"]["outpatientFees"]
     assert entry["bills"]
-    assert all(b["chargedAt"].startswith("2020-12-30") for b in entry["bills"])
+    assert all(re.fullmatch(r"2020-12-30T\d\d:\d\d:\d\d\+08:00", b["chargedAt"]) for b in entry["bills"])
     [call] = calls(sim_admin, method="hospital.interface.queryOutpatientCostDetail")
     assert (call["body"]["startTime"], call["body"]["endTime"]) == ("2020-12-30 00:00:00", "2020-12-30 23:59:59")
+
+
+async def test_a_bill_under_another_name_is_not_shown(gateway: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
+    """issue 12 item 11: a field that requires patientName uses it: bills the hospital lists under another name
+    than the one asked are not the patient's."""
+    query = """
+    query Fees($name: String!) { patient(medicalCardNumber: "001000056254587") {
+      outpatientFees(hospitalId: "253", patientName: $name, from: "2020-12-30T00:00:00", to: "2020-12-30T23:59:59") {
+        bills { patientName }
+      }
+    } }
+    """
+    own = await run_graphql(gateway, query, name="张三")
+    [entry] = own["data"]["patient"]["outpatientFees"]
+    assert entry["bills"]
+    assert {b["patientName"] for b in entry["bills"]} == {"张三"}
+    other = await run_graphql(gateway, query, name="李四")
+    assert "errors" not in other
+    assert other["data"]["patient"]["outpatientFees"] == [{"bills": []}]
+
+
+async def test_a_window_that_ends_before_it_starts_is_refused_before_any_call(
+    gateway: httpx.AsyncClient, sim_admin: httpx.Client
+) -> None:
+    query = """
+    query { patient(medicalCardNumber: "001000056254587") {
+      invoices(hospitalId: "253", from: "2020-12-31", to: "2020-12-30") { hospitalId }
+    } }
+    """
+    body = await run_graphql(gateway, query)
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "20004"  # PARAMETER_RANGE
+    assert error["extensions"]["field"] == "from"
+    assert calls(sim_admin, method="hospital.interface.electronicInvoiceInformation") == []
 
 
 async def test_a_malformed_day_is_refused_before_any_call(gateway: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
     query = """
     query { patient(medicalCardNumber: "001000056254587") {
-      invoices(hospitalId: "253", startDate: "2020/12/30", endDate: "2020-12-30") { hospitalId }
+      invoices(hospitalId: "253", from: "2020/12/30", to: "2020-12-30") { hospitalId }
     } }
     """
     body = await run_graphql(gateway, query)
     [error] = body["errors"]
-    assert "startDate" in error["message"] or "start_date" in error["message"]
+    assert "cannot represent a Date" in error["message"]
     assert calls(sim_admin, method="hospital.interface.electronicInvoiceInformation") == []
 
 
 async def test_visited_doctors_follow_the_window(gateway: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
     query = """
-    query Doctors($begin: String!, $end: String!) { patient(medicalCardNumber: "001000056254587") {
-      visitedDoctors(hospitalId: "253", beginDate: $begin, endDate: $end) { doctors { name lastVisitAt } }
+    query Doctors($begin: Date!, $end: Date!) { patient(medicalCardNumber: "001000056254587") {
+      visitedDoctors(hospitalId: "253", from: $begin, to: $end) { doctors { name lastVisitAt } }
     } }
     """
     body = await run_graphql(gateway, query, begin="2019-04-01", end="2019-04-03")
@@ -173,3 +215,23 @@ async def test_visited_doctors_follow_the_window(gateway: httpx.AsyncClient, sim
     assert all(d["lastVisitAt"].startswith("2019-04-0") for d in entry["doctors"])
     body = await run_graphql(gateway, query, begin="2000-01-01", end="2000-01-02")
     assert body["data"]["patient"]["visitedDoctors"] == [{"doctors": []}]
+
+
+async def test_sex_is_the_sex_enum_and_a_birth_date_is_a_date(gateway: httpx.AsyncClient) -> None:
+    """issue 12 item 8: 2.1.1 writes sex 男/女 and 2.1.3 gender 1/0; both read into Sex, birth dates into Date."""
+    query = """
+    query { patient(medicalCardNumber: "001000056254587") {
+      hospitalProfiles(hospitalId: "253") { profile { sex birthDate } }
+      cardsOfHolder(hospitalId: "253", name: "张三", idCardNumber: "370102197907025236") { cards { sex birthDate } }
+    } }
+    """
+    body = await run_graphql(gateway, query)
+    assert "errors" not in body, body
+    patient = body["data"]["patient"]
+    [profile] = patient["hospitalProfiles"]
+    assert profile["profile"]["sex"] in ("MALE", "FEMALE")
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", profile["profile"]["birthDate"])
+    [held] = patient["cardsOfHolder"]
+    assert held["cards"]
+    assert {card["sex"] for card in held["cards"]} <= {"MALE", "FEMALE"}
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", card["birthDate"]) for card in held["cards"])

@@ -245,9 +245,14 @@ async def test_a_bad_time_window_is_refused_before_any_call(
     reports_gateway: httpx.AsyncClient, sim_admin: httpx.Client
 ) -> None:
     query = """query($card: String!) { patient(medicalCardNumber: $card) {
-      labReports(hospitalId: "253", startTime: "2024-01-01") { hospitalId } } }"""
+      labReports(hospitalId: "253", from: "2024-01-01 8 o'clock") { hospitalId } } }"""
     body = await run_graphql(reports_gateway, query, card=CARD)
-    assert "yyyy-MM-dd HH:mm:ss" in body["errors"][0]["message"]
+    assert "cannot represent a DateTime" in body["errors"][0]["message"]
+    backwards = """query($card: String!) { patient(medicalCardNumber: $card) {
+      labReports(hospitalId: "253", from: "2024-01-02T00:00:00+08:00", to: "2024-01-01T00:00:00Z") { hospitalId } } }"""
+    body = await run_graphql(reports_gateway, backwards, card=CARD)
+    [error] = body["errors"]
+    assert (error["extensions"]["code"], error["extensions"]["field"]) == ("20004", "from")
     assert calls(sim_admin, method="hospital.interface.laboratoryReport") == []
 
 

@@ -135,10 +135,10 @@ async def test_every_name_taking_field_takes_it_from_the_card(
     """issue 12 item 11 (siblings): the fields whose request requires the patient's name take it from the card
     when patientName is left out (records, fees, prescriptions, stays, discharges)."""
     query = """query ($card: String!) { patient(medicalCardNumber: $card) {
-      outpatientFees(hospitalId: "253", startTime: "2020-01-01", endTime: "2030-12-31") { hospitalId }
-      prescriptions(hospitalId: "253", startTime: "2020-01-01", endTime: "2030-12-31") { hospitalId }
-      medicalRecords(hospitalId: "253", startTime: "2020-01-01", endTime: "2030-12-31") { hospitalId }
-      hospitalizations(hospitalId: "253", startTime: "2020-01-01", endTime: "2030-12-31") { hospitalId }
+      outpatientFees(hospitalId: "253", from: "2020-01-01T00:00:00", to: "2030-12-31T00:00:00") { hospitalId }
+      prescriptions(hospitalId: "253", from: "2020-01-01T00:00:00", to: "2030-12-31T00:00:00") { hospitalId }
+      medicalRecords(hospitalId: "253", from: "2020-01-01T00:00:00", to: "2030-12-31T00:00:00") { hospitalId }
+      hospitalizations(hospitalId: "253", from: "2020-01-01T00:00:00", to: "2030-12-31T00:00:00") { hospitalId }
       discharges(hospitalId: "253", idCardNumber: "370102197907025236") { hospitalId }
     } }"""
     body = await run_graphql(gateway, query, card=DEMO_CARD)
