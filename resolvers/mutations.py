@@ -25,6 +25,7 @@ from .inpatient.mutations.caregiver_pass_update import CaregiverPassUpdateMutati
 from .operators.inbound_call_replay import InboundCallReplayMutation
 from .operators.job_runs import JobRunNowMutation
 from .operators.parked_order_resolve import ParkedOrderResolveMutation
+from .operators.reconciliation_check import AcknowledgeMismatchMutation
 from .payments.mutations.admission_payment_create import AdmissionPaymentCreateMutation
 from .payments.mutations.appointment_payment_create import AppointmentPaymentCreateMutation
 from .payments.mutations.card_refund_request import CardRefundRequestMutation
@@ -93,5 +94,7 @@ MUTATIONS: list[type] = [
     ParkedOrderResolveMutation,
     # Operators (issue 15 item 9): running a scheduled job now.
     JobRunNowMutation,
+    # Operators (issue 15 item 4): saying who looked at a reconciliation mismatch.
+    AcknowledgeMismatchMutation,
 ]
 """Each domain's mutation classes (strawberry types whose fields are mutations)."""

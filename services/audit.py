@@ -26,6 +26,8 @@ ACTIONS = (
     "inbound-call-replayed",
     "parked-order-resolved",
     "job-run-started",
+    "reconciliation-checked",
+    "mismatch-acknowledged",
     "patient-data-read",
 )
 """Every action the trail records (auditLog's ``action`` filter takes these)."""

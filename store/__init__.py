@@ -4,7 +4,7 @@ The bottom layer: it imports nothing from the rest of hisgraph. SQLite file by d
 production; the same migrations build both.
 """
 
-from store import audit, followers, inbound, jobs, messages, statistics, surveys, uploads  # noqa: F401 - their tables join Base.metadata, so Alembic sees them
+from store import audit, followers, inbound, jobs, messages, reconciliation, statistics, surveys, uploads  # noqa: F401 - their tables join Base.metadata, so Alembic sees them
 from store.accounts import Account, AccountCard, AccountRepository, OneTimeCode, Operator, ShimNonce
 from store.cards import DuplicateCardNumber, HealthCardChanges, HealthCardRepository, generate_card_number
 from store.db import Database, alembic_config

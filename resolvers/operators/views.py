@@ -56,10 +56,10 @@ from .reconciliation import (
     TradeRecord,
     TradeRefund,
 )
+from .reconciliation_check import ReconciliationDay, reconciliation_check_field
 from .statistics import HospitalTransactionCounts, TransactionStatisticsEntry, row_for
 from .statistics_series import StatisticsSeries, statistics_field
 from .survey_results import SurveyResult, survey_results_field
-from .three_way import ReconciliationCheck, reconciliation_check
 from .visit_results import VisitResult, visit_results_field
 
 HOSPITALS = (
@@ -103,6 +103,7 @@ class OperatorViews:
     ledger_summary: LedgerSummary | None = ledger_summary_field
     hospital_health: list[HospitalHealthEntry] | None = hospital_health_field
     statistics: StatisticsSeries | None = statistics_field
+    reconciliation_check: ReconciliationDay | None = reconciliation_check_field
 
     @strawberry.field(description=f"Transaction figures per hospital over a time window (30.1.1). {HOSPITALS} {WINDOW}")
     def transaction_statistics(
@@ -240,17 +241,3 @@ class OperatorViews:
             ),
             empty=lambda hospital: HospitalTradeRefund(hospital_id=strawberry.ID(hospital), refund=None),
         )
-
-    @strawberry.field(
-        description=(
-            "The daily three-way check of one hospital: the ledger against the payment provider's trade bill "
-            "and the hospital's own records (14.2.1, then 14.2.2/14.2.3 per order), every disagreement listed."
-        )
-    )
-    async def reconciliation_check(
-        self,
-        info: Info,
-        hospital_id: Annotated[str, strawberry.argument(description="The hospital to check (one id).")],
-        date: Annotated[str, strawberry.argument(description="The day to check, yyyy-MM-dd, Beijing time.")],
-    ) -> ReconciliationCheck | None:
-        return await reconciliation_check(info, hospital_id, date)

@@ -84,6 +84,8 @@ class LedgerRefund:
     state: RefundState
     succeeded_at: datetime | None = None
     his_refund_no: str | None = None
+    created_at: datetime | None = None
+    """When it was made: an unfinished refund belongs to that day's check (None: to any day's)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,6 +118,7 @@ class LedgerOrder:
                     state=RefundState(r.state),
                     succeeded_at=r.succeeded_at,
                     his_refund_no=his_refund_no(order, r),
+                    created_at=r.created_at,
                 )
                 for r in refunds
             ),
@@ -195,6 +198,9 @@ class ThreeWayReport:
     """The provider bill's lines of these hospitals' orders (refunds negative)."""
     hospital_total: Decimal
     """The hospitals' own records for the day (14.2.1), as they write them."""
+    open_lines: tuple[CheckedLine, ...] = ()
+    """Orders and refunds of other days that are parked or in flight as the check runs: listed beside the
+    day's result, never part of it (a quiet day is clean however many of today's orders wait)."""
 
     @property
     def in_flight(self) -> tuple[CheckedLine, ...]:
@@ -240,6 +246,8 @@ class OrderCheck:
     lines: tuple[CheckedLine, ...]
     mismatches: tuple[Mismatch, ...]
     accounted_refunds: tuple[HospitalRecord, ...]
+    open_lines: tuple[CheckedLine, ...] = ()
+    """Its payment or refunds of other days still parked or in flight (not part of the day's result)."""
 
 
 def beijing_day(moment: datetime | None, day: date) -> bool:
@@ -312,15 +320,37 @@ def index_evidence(provider_rows: Sequence[BillRow] | None, hospitals: Sequence[
 # -- one order's payment ------------------------------------------------------------------------
 
 
+def payment_of_day(order: LedgerOrder, evidence: Evidence, day: date) -> bool:
+    """The order's payment belongs to the day: its money moved that day, or the day's bill or records name it.
+
+    An order parked or in flight is part of the day it was paid on, not of every day checked while it waits."""
+    named_today = bool(evidence.payments_at_provider(order)) or any(
+        r.from_day for r in (*evidence.payments_at_hospital(order), *evidence.refunds_at_hospital(order))
+    )
+    return (order.moved_money and beijing_day(order.paid_at, day)) or named_today
+
+
+def open_payment_line(order: LedgerOrder, evidence: Evidence, day: date) -> CheckedLine | None:
+    """A payment of another day still parked or in flight as the check runs: shown beside the day, not in it."""
+    waiting = order.state in IN_FLIGHT_ORDER_STATES or order.state is OrderState.PARKED
+    if not waiting or payment_of_day(order, evidence, day):
+        return None
+    return CheckedLine(
+        hospital_id=order.hospital_id,
+        out_trade_no=order.out_trade_no,
+        ledger_state=order.state.value,
+        ledger_amount=order.online_amount if order.moved_money else None,
+        in_flight=order.state in IN_FLIGHT_ORDER_STATES,
+    )
+
+
 def payment_line(order: LedgerOrder, evidence: Evidence, day: date) -> CheckedLine | None:
-    """The order's payment line, or None when no side has anything of it for the day."""
+    """The order's payment line, or None when its payment is not of the day (``payment_of_day``)."""
     prov = evidence.payments_at_provider(order)
     hosp = evidence.payments_at_hospital(order)
     pay_in_day = order.moved_money and beijing_day(order.paid_at, day)
-    named_today = bool(prov) or any(r.from_day for r in (*hosp, *evidence.refunds_at_hospital(order)))
     in_flight = order.state in IN_FLIGHT_ORDER_STATES
-    parked_with_money = order.moved_money and order.state is OrderState.PARKED
-    if not (pay_in_day or named_today or in_flight or parked_with_money):
+    if not payment_of_day(order, evidence, day):
         return None
     return CheckedLine(
         hospital_id=order.hospital_id,
@@ -437,13 +467,28 @@ def refund_in_day(refund: LedgerRefund, day: date) -> bool:
     return refund.state is RefundState.SUCCEEDED and beijing_day(refund.succeeded_at, day)
 
 
+def refund_unfinished(refund: LedgerRefund) -> bool:
+    return refund.state in IN_FLIGHT_REFUND_STATES or refund.state is RefundState.PARKED
+
+
 def refund_listed(refund: LedgerRefund, evidence: Evidence, day: date) -> bool:
-    """A refund is in the report when it succeeded on the day, the provider lists it, or it is not done."""
+    """A refund is in the day's report when it succeeded on the day, the provider's bill of the day lists it, or
+    it was made that day and is not done (parked or in flight)."""
     return (
         refund_in_day(refund, day)
         or refund.out_refund_no in evidence.provider_refunds
-        or refund.state in IN_FLIGHT_REFUND_STATES
-        or refund.state is RefundState.PARKED
+        or (refund_unfinished(refund) and (refund.created_at is None or beijing_day(refund.created_at, day)))
+    )
+
+
+def open_refund_line(order: LedgerOrder, refund: LedgerRefund) -> CheckedLine:
+    """A refund of another day still parked or in flight as the check runs."""
+    return CheckedLine(
+        hospital_id=order.hospital_id,
+        out_trade_no=order.out_trade_no,
+        out_refund_no=refund.out_refund_no,
+        ledger_state=refund.state.value,
+        in_flight=refund.state in IN_FLIGHT_REFUND_STATES,
     )
 
 
@@ -504,6 +549,7 @@ def check_order(order: LedgerOrder, evidence: Evidence, day: date) -> OrderCheck
     lines: list[CheckedLine] = []
     mismatches: list[Mismatch] = []
     accounted: list[HospitalRecord] = []
+    waiting = [line for line in [open_payment_line(order, evidence, day)] if line is not None]
     line = payment_line(order, evidence, day)
     if line is not None:
         lines.append(line)
@@ -511,6 +557,8 @@ def check_order(order: LedgerOrder, evidence: Evidence, day: date) -> OrderCheck
         accounted.extend(refunds_accounted_by_payment(order, line, evidence))
     for refund in order.refunds:
         if not refund_listed(refund, evidence, day):
+            if refund_unfinished(refund):
+                waiting.append(open_refund_line(order, refund))
             continue
         record = None
         if order.state is OrderState.NOTIFIED and refund.state is RefundState.SUCCEEDED:  # after sale
@@ -521,7 +569,12 @@ def check_order(order: LedgerOrder, evidence: Evidence, day: date) -> OrderCheck
         r_line = refund_line(order, refund, evidence, day, record)
         lines.append(r_line)
         mismatches.extend(refund_mismatches(order, refund, r_line, evidence))
-    return OrderCheck(lines=tuple(lines), mismatches=tuple(mismatches), accounted_refunds=tuple(accounted))
+    return OrderCheck(
+        lines=tuple(lines),
+        mismatches=tuple(mismatches),
+        accounted_refunds=tuple(accounted),
+        open_lines=tuple(waiting),
+    )
 
 
 # -- what the ledger does not know --------------------------------------------------------------
@@ -621,6 +674,7 @@ def compare(
     lines: list[CheckedLine] = []
     mismatches: list[Mismatch] = []
     accounted: list[HospitalRecord] = []
+    waiting: list[CheckedLine] = []
     for order in sorted(orders.values(), key=lambda o: o.out_trade_no):
         if order.hospital_id not in scope:
             continue
@@ -628,6 +682,7 @@ def compare(
         lines.extend(checked.lines)
         mismatches.extend(checked.mismatches)
         accounted.extend(checked.accounted_refunds)
+        waiting.extend(checked.open_lines)
     unknown = [
         *(unknown_provider_payments(evidence, orders) if include_unattributed else []),
         *unknown_provider_refunds(evidence, orders, scope, include_unattributed=include_unattributed),
@@ -646,7 +701,40 @@ def compare(
         ledger_total=_total(line.ledger_amount for line in lines if line.in_day and line.ledger_amount is not None),
         provider_total=_total(provider_signed_amount(r) for r in provider_rows or [] if r.out_trade_no in attributed),
         hospital_total=_total(r.amount for s in hospitals if s.hospital_id in scope for r in s.records if r.from_day),
+        open_lines=tuple(waiting),
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GatheredDay:
+    """What the three sides hold of one day for some hospitals, gathered once; reported per hospital or at once."""
+
+    day: date
+    hospital_ids: tuple[str, ...]
+    ledger: tuple[LedgerOrder, ...]
+    provider_rows: Sequence[BillRow] | None
+    sides: tuple[HospitalSide, ...]
+    provider_error: str | None
+
+    def report(self, hospital_ids: Sequence[str], *, include_unattributed: bool = False) -> ThreeWayReport:
+        """The report of these hospitals (of those gathered); `include_unattributed`: with provider lines of no
+        known order."""
+        wanted = set(hospital_ids)
+        return compare(
+            self.day,
+            list(hospital_ids),
+            self.ledger,
+            self.provider_rows,
+            [side for side in self.sides if side.hospital_id in wanted],
+            include_unattributed=include_unattributed,
+            provider_error=self.provider_error,
+        )
+
+    def unattributed(self) -> tuple[Mismatch, ...]:
+        """The provider's lines of orders the ledger does not know (no hospital can be named for them)."""
+        if self.provider_rows is None:
+            return ()
+        return compare(self.day, [], self.ledger, self.provider_rows, [], include_unattributed=True).mismatches
 
 
 class HospitalRecords(Protocol):
@@ -743,7 +831,12 @@ class ThreeWayCheck:
         `include_unattributed`: also list provider lines no ledger order names (their hospital is
         unknown); a hospital's own operator should not see them.
         """
-        scope = list(dict.fromkeys(hospital_ids))
+        gathered = await self.gather(day, hospital_ids)
+        return gathered.report(gathered.hospital_ids, include_unattributed=include_unattributed)
+
+    async def gather(self, day: date, hospital_ids: Sequence[str]) -> GatheredDay:
+        """The three sides of `day` for these hospitals (each hospital asked once, the provider's bill read once)."""
+        scope = tuple(dict.fromkeys(hospital_ids))
         start, end = day_window(day)
         provider_error = None
         rows: list[BillRow] | None
@@ -751,19 +844,18 @@ class ThreeWayCheck:
             rows = await self._provider.trade_bill(day)
         except (ProviderUnavailable, ProviderRejected) as error:
             rows, provider_error = None, f"trade bill unavailable: {error}"
-        ledger = await self._ledger(scope, start, end, rows or [])
+        ledger = await self._ledger(list(scope), start, end, rows or [])
         sides = await asyncio.gather(*(self._hospital_side(h, day, ledger) for h in scope))
         for side in sides:
             named = {r.trade_no for r in side.records} - set(ledger)
             if named:
                 ledger.update(await self._orders_named(named))
-        return compare(
-            day,
-            scope,
-            ledger.values(),
-            rows,
-            sides,
-            include_unattributed=include_unattributed,
+        return GatheredDay(
+            day=day,
+            hospital_ids=scope,
+            ledger=tuple(ledger.values()),
+            provider_rows=rows,
+            sides=tuple(sides),
             provider_error=provider_error,
         )
 
@@ -823,7 +915,10 @@ class ThreeWayCheck:
                     continue
                 if not order.moved_money and order.state is not OrderState.PARKED:
                     continue
-                if order.out_trade_no not in named:
+                paid_that_day = beijing_day(order.paid_at, day)
+                if order.state is OrderState.PARKED and not paid_that_day:
+                    continue  # waiting from another day: not part of this day's check
+                if order.out_trade_no not in named and paid_that_day:
                     side.records.extend(await self._hospitals.order_records(hospital_id, order.out_trade_no))
                 if order.state is not OrderState.NOTIFIED:
                     continue
@@ -846,6 +941,7 @@ class ThreeWayCheck:
 __all__ = [
     "CheckedLine",
     "Evidence",
+    "GatheredDay",
     "HisHospitalRecords",
     "HospitalRecord",
     "HospitalRecords",

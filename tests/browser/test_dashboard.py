@@ -258,6 +258,7 @@ async def test_a_region_operator_signs_in_and_every_view_shows_the_region(
     reconciliation = await open_view(browser_page, "每日对账")
     await expect(reconciliation.locator("table").first).to_contain_text("253")
     await expect(reconciliation.locator("table").first).to_contain_text("255")
+    await expect(reconciliation.locator("table").first).to_contain_text(REGION_OPERATOR)  # who checked the day
 
     statistics = await open_view(browser_page, "统计")
     await expect(statistics.locator("svg.chart rect.bar").first).to_be_attached()

@@ -327,6 +327,30 @@ def test_in_flight_is_listed_not_a_mismatch() -> None:
     assert [line.out_refund_no for line in report.in_flight] == ["R1"]
 
 
+def test_what_waits_from_another_day_is_beside_the_day_not_in_it() -> None:
+    """issue 15 item 4: an order parked or in flight, or a refund not done, of another day is listed as waiting
+    when a quiet day is checked: that day stays clean. Checked on its own day, the parked order is a mismatch."""
+    next_day = DAY + timedelta(days=1)
+    parked = order(OrderState.PARKED, number="ZJZF-parked")
+    in_flight = order(OrderState.PAID, number="ZJZF-moving")
+    pending = order(
+        number="ZJZF-refunding",
+        refunds=(LedgerRefund(out_refund_no="R1", amount=Decimal("5.00"), state=RefundState.PENDING, created_at=AT),),
+    )
+    quiet = compare(next_day, [HOSPITAL], [parked, in_flight, pending], [], [HospitalSide(hospital_id=HOSPITAL)])
+    assert quiet.mismatches == ()
+    assert quiet.lines == ()
+    assert quiet.clean
+    assert [(line.out_trade_no, line.out_refund_no, line.in_flight) for line in quiet.open_lines] == [
+        ("ZJZF-moving", None, True),
+        ("ZJZF-parked", None, False),
+        ("ZJZF-refunding", "R1", True),
+    ]
+    own_day = check([parked], [paid_line("ZJZF-parked")], [record("ZJZF-parked")])
+    assert [(m.kind, m.out_trade_no) for m in own_day.mismatches] == [(MismatchKind.PARKED, "ZJZF-parked")]
+    assert own_day.open_lines == ()
+
+
 def test_an_unread_side_is_not_checked() -> None:
     """issue 12 item 19: a provider bill or hospital records that could not be read give no mismatch, and no clean."""
     report = compare(DAY, [HOSPITAL], [order()], None, [HospitalSide(hospital_id=HOSPITAL, error="E: down")])

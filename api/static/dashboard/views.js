@@ -363,75 +363,146 @@ async function resolveOrder(ctx, order, outcome) {
 
 // ---------------------------------------------------------------- reconciliation by day
 
+const RECONCILIATION_STATUS = {
+  CLEAN: () => badge("一致", "ok"),
+  MISMATCHES: (entry) => badge(`不一致 ${entry.mismatches.length} 项`, "bad"),
+  NOT_CHECKED: () => badge("未核对", "warn"),
+};
+const MISMATCH_KINDS = {
+  MISSING_AT_PROVIDER: "支付渠道无记录",
+  MISSING_AT_HOSPITAL: "医院无记录",
+  MISSING_IN_LEDGER: "账本无记录",
+  AMOUNT_DIFFERS: "金额不符",
+  STATE_DIFFERS: "状态不符",
+  APPLIED_TWICE: "医院重复入账",
+  PARKED: "待人工处理",
+};
+const RECONCILE = `query Reconcile($date: Date!, $hospitalId: String, $recheck: Boolean) {
+  operator { reconciliationCheck(date: $date, hospitalId: $hospitalId, recheck: $recheck) {
+    date clean notChecked
+    unattributed { id kind outTradeNo outRefundNo ledgerAmount providerAmount hospitalAmount detail
+      acknowledgement { by at note } }
+    hospitals {
+      hospitalId status checkedAt checkedBy notCheckedReason ledgerTotal providerTotal hospitalTotal
+      mismatches { id kind outTradeNo outRefundNo ledgerAmount providerAmount hospitalAmount ledgerState detail
+        acknowledgement { by at note } }
+      inFlight { outTradeNo }
+      waiting { outTradeNo ledgerState inFlight }
+    }
+  } }
+}`;
+
 export async function reconciliation(ctx, params) {
   const yesterday = beijingDay(new Date(Date.now() - 86400000));
   const day = /^\d{4}-\d{2}-\d{2}$/.test(params.get("date") || "") ? params.get("date") : yesterday;
   const form = filterForm(ctx, "reconciliation", [h("label", {}, "对账日期 ", dayInput("date", day))], "对账");
-  const hospitals = await scopeHospitals(ctx);
-  if (hospitals.length === 0) return view("每日对账", form, h("p", { class: "empty" }, "没有可对账的医院"));
-  const aliases = hospitals
-    .map(
-      (id, i) => `h${i}: reconciliationCheck(hospitalId: $h${i}, date: $date) {
-        hospitalId date clean ledgerTotal providerTotal hospitalTotal hospitalError providerError
-        mismatches { kind outTradeNo outRefundNo ledgerAmount providerAmount hospitalAmount ledgerState detail }
-        inFlight { outTradeNo ledgerState ledgerAmount }
-      }`,
-    )
-    .join("\n");
-  const declared = hospitals.map((id, i) => `$h${i}: String!`).join(", ");
-  const variables = { date: day };
-  hospitals.forEach((id, i) => {
-    variables[`h${i}`] = id;
-  });
-  const { data, errors } = await gql(`query Reconcile($date: String!, ${declared}) { operator { ${aliases} } }`, variables);
-  const op = (data && data.operator) || {};
-  const checks = hospitals.map((id, i) => ({ id, check: op[`h${i}`], error: errorsAt(errors, "operator", `h${i}`) }));
+  const { data, errors } = await gql(RECONCILE, { date: day });
+  const result = data && data.operator && data.operator.reconciliationCheck;
+  if (!result) return view("每日对账", form, problem(errorsAt(errors, "operator") || "未能对账"));
+  const entries = result.hospitals;
+  const mismatches = [
+    ...entries.flatMap((e) => e.mismatches),
+    ...(result.unattributed || []),
+  ];
   return view(
     "每日对账",
     form,
-    problem(errorsAt(errors, "operator") && !checks.some((c) => c.check) ? errorsAt(errors, "operator") : ""),
     table(
       [
-        { title: "医院", value: (c) => c.id },
-        {
-          title: "结果",
-          value: (c) =>
-            !c.check || c.check.hospitalError || c.check.providerError
-              ? badge("未能核对", "warn")
-              : c.check.clean
-                ? badge("一致", "ok")
-                : badge(`不一致 ${c.check.mismatches.length} 项`, "bad"),
-        },
-        { title: "账本合计", value: (c) => (c.check ? money(c.check.ledgerTotal) : "—"), class: "num" },
-        { title: "支付渠道合计", value: (c) => (c.check ? money(c.check.providerTotal) : "—"), class: "num" },
-        { title: "医院合计", value: (c) => (c.check ? money(c.check.hospitalTotal) : "—"), class: "num" },
-        { title: "处理中", value: (c) => (c.check ? String(c.check.inFlight.length) : "—"), class: "num" },
+        { title: "医院", value: (e) => e.hospitalId },
+        { title: "结果", value: (e) => RECONCILIATION_STATUS[e.status](e) },
+        { title: "账本合计", value: (e) => money(e.ledgerTotal), class: "num" },
+        { title: "支付渠道合计", value: (e) => money(e.providerTotal), class: "num" },
+        { title: "医院合计", value: (e) => money(e.hospitalTotal), class: "num" },
+        { title: "处理中", value: (e) => String(e.inFlight.length), class: "num" },
+        { title: "他日待处理", value: (e) => String(e.waiting.length), class: "num" },
+        { title: "核对", value: (e) => `${e.checkedBy} · ${shownTime(e.checkedAt)}` },
         {
           title: "说明",
-          value: (c) => (c.check ? c.check.hospitalError || c.check.providerError || "" : c.error || "未能读取"),
+          value: (e) =>
+            e.status === "NOT_CHECKED"
+              ? [
+                  e.notCheckedReason || "",
+                  " ",
+                  h(
+                    "button",
+                    { type: "button", class: "primary", "data-recheck": e.hospitalId, onclick: () => recheck(ctx, day, e.hospitalId) },
+                    "重新核对",
+                  ),
+                ]
+              : "",
         },
       ],
-      checks,
+      entries,
+      { empty: "没有可对账的医院" },
     ),
-    checks
-      .filter((c) => c.check && c.check.mismatches.length)
-      .map((c) =>
-        card(
-          `${c.id} 的不一致项`,
+    mismatches.length
+      ? card(
+          "不一致项",
           table(
             [
-              { title: "类型", value: (m) => m.kind },
-              { title: "订单号", value: (m) => m.outTradeNo },
+              { title: "医院", value: (m) => m.hospitalId || "未知" },
+              { title: "类型", value: (m) => MISMATCH_KINDS[m.kind] || m.kind },
+              { title: "订单号", value: (m) => m.outTradeNo + (m.outRefundNo ? ` / ${m.outRefundNo}` : "") },
               { title: "账本", value: (m) => money(m.ledgerAmount) },
               { title: "支付渠道", value: (m) => money(m.providerAmount) },
               { title: "医院", value: (m) => money(m.hospitalAmount) },
               { title: "说明", value: (m) => m.detail },
+              {
+                title: "已查看",
+                value: (m) =>
+                  m.acknowledgement
+                    ? `${m.acknowledgement.by} · ${shownTime(m.acknowledgement.at)} · ${m.acknowledgement.note}`
+                    : h(
+                        "button",
+                        { type: "button", "data-acknowledge": m.id, onclick: () => acknowledge(ctx, m) },
+                        "确认已查看",
+                      ),
+              },
             ],
-            c.check.mismatches,
+            mismatches.map((m) => ({ ...m, hospitalId: m.hospitalId || entryOf(entries, m) })),
           ),
-        ),
-      ),
+        )
+      : "",
   );
+}
+
+function entryOf(entries, mismatch) {
+  const found = entries.find((e) => e.mismatches.some((m) => m.id === mismatch.id));
+  return found ? found.hospitalId : null;
+}
+
+async function recheck(ctx, day, hospitalId) {
+  const { data, errors } = await gql(RECONCILE, { date: day, hospitalId, recheck: true });
+  const result = data && data.operator && data.operator.reconciliationCheck;
+  const entry = result && result.hospitals[0];
+  if (entry && entry.status !== "NOT_CHECKED") ctx.flash(`${hospitalId} 已重新核对`, "ok");
+  else ctx.flash(`${hospitalId} 仍未能核对：${(entry && entry.notCheckedReason) || errorsAt(errors, "operator")}`, "bad");
+  await ctx.refresh();
+}
+
+async function acknowledge(ctx, mismatch) {
+  const note = await confirmDialog({
+    title: `确认已查看：${mismatch.outTradeNo}`,
+    body: [h("p", {}, `${MISMATCH_KINDS[mismatch.kind] || mismatch.kind} · ${mismatch.detail}`)],
+    confirmText: "确认已查看",
+    note: "查看结果，例如：已与医院核对，次日自动补记",
+  });
+  if (note === null) return;
+  const result = await gql(
+    `mutation Acknowledge($id: ID!, $note: String!) {
+      acknowledgeMismatch(id: $id, note: $note) {
+        __typename
+        ... on MismatchAcknowledged { mismatch { id acknowledgement { by at note } } }
+        ... on Refusal { code message }
+      }
+    }`,
+    { id: mismatch.id, note },
+  );
+  const answer = result.data && result.data.acknowledgeMismatch;
+  if (answer && answer.__typename === "MismatchAcknowledged") ctx.flash(`已记录查看：${mismatch.outTradeNo}`, "ok");
+  else ctx.flash(`未能记录：${answer ? answer.message : (result.errors || []).map((e) => e.message).join("；")}`, "bad");
+  await ctx.refresh();
 }
 
 // The hospital ids the operator may see (a hospital operator: their own), from hospitalHealth.
