@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable
 from decimal import Decimal
+from enum import Enum
 
 import strawberry
 
@@ -18,10 +19,16 @@ from ..context import Info
 from ..fanout import per_hospital
 from ..hospitals.entry import HospitalEntry
 from ..inpatient.fields import PatientInpatientFields
-from ..records.common import instant
+from ..records.common import coded, instant
 from ..records.fields import PatientRecordFields
 from ..reports.fields import PatientReportFields
 from ..scalars import Money
+
+
+@strawberry.enum(description="What kind of prescription a bill's item comes from (presType).")
+class PrescriptionKind(Enum):
+    ORDINARY = strawberry.enum_value("0", description="普通: an ordinary prescription.")
+    CHINESE_MEDICINE = strawberry.enum_value("1", description="中药: a traditional Chinese medicine prescription.")
 
 
 @strawberry.type(description="One charge item of a bill waiting to be paid (待缴费明细).")
@@ -38,7 +45,9 @@ class PendingPaymentItem:
     created_at: dt.datetime | None = strawberry.field(description="When it was prescribed (createTime).")
     prescription_number: str | None = strawberry.field(description="Prescription number (presCode).")
     preferential_amount: Money = strawberry.field(description="Discount on this item; 0 when none.")
-    prescription_type: str | None = strawberry.field(description="Prescription type code (presType).")
+    prescription_type: PrescriptionKind | None = strawberry.field(
+        description="Ordinary or Chinese-medicine prescription (presType); null when the hospital does not say."
+    )
 
     @classmethod
     def from_reply(cls, item: PendingPaymentItemReply) -> PendingPaymentItem:
@@ -53,7 +62,7 @@ class PendingPaymentItem:
             created_at=instant(item.create_time),
             prescription_number=item.pres_code,
             preferential_amount=Money(item.preferential_amount),
-            prescription_type=item.pres_type,
+            prescription_type=coded(PrescriptionKind, item.pres_type),
         )
 
 

@@ -18,36 +18,50 @@ from ..hospitals.entry import HospitalEntry
 from ..scalars import Money
 from .common import coded, instant, money, or_none
 
-# The spec's state codes per room type (4.1.1): drug rooms share 1xxx, lab 2xxx, exam 3xxx, other 4xxx,
-# ECG 5xxx, pathology 6xxx, so the code alone says what it means.
-GUIDE_STATES = {
-    "1001": "已开药",
-    "1002": "已缴费",
-    "1003": "已领药",
-    "1004": "已完成",
-    "2001": "已申请",
-    "2002": "已缴费",
-    "2003": "已登记",
-    "2004": "已采集",
-    "2005": "已出报告",
-    "2006": "已退费",
-    "3001": "已申请",
-    "3002": "已缴费",
-    "3003": "已登记",
-    "3004": "已检查",
-    "3005": "已出报告",
-    "3006": "已退费",
-    "4001": "已开单",
-    "4002": "已缴费",
-    "4003": "已执行",
-    "5001": "已申请",
-    "5002": "已缴费",
-    "5003": "已登记",
-    "5004": "已出报告",
-    "6001": "已申请",
-    "6002": "已缴费",
-    "6003": "已登记",
-    "6004": "已出报告",
+
+@strawberry.enum(description="Where a guide-sheet item stands (state); the spec's code says it per kind of room.")
+class GuideItemState(Enum):
+    ORDERED = strawberry.enum_value("ORDERED", description="已开药 / 已申请 / 已开单: prescribed or ordered.")
+    PAID = strawberry.enum_value("PAID", description="已缴费: paid.")
+    REGISTERED = strawberry.enum_value("REGISTERED", description="已登记: registered at the lab or exam room.")
+    COLLECTED = strawberry.enum_value("COLLECTED", description="已采集: the sample is taken.")
+    EXAMINED = strawberry.enum_value("EXAMINED", description="已检查: examined.")
+    DISPENSED = strawberry.enum_value("DISPENSED", description="已领药: the drugs are collected.")
+    DONE = strawberry.enum_value("DONE", description="已完成 / 已执行: done.")
+    REPORTED = strawberry.enum_value("REPORTED", description="已出报告: the report is out.")
+    REFUNDED = strawberry.enum_value("REFUNDED", description="已退费: refunded.")
+
+
+# The spec's state codes per room type (4.1.1): drug rooms 1xxx, lab 2xxx, exam 3xxx, other 4xxx, ECG 5xxx,
+# pathology 6xxx, so the code alone says what it means.
+GUIDE_STATES: dict[str, tuple[GuideItemState, str]] = {
+    "1001": (GuideItemState.ORDERED, "已开药"),
+    "1002": (GuideItemState.PAID, "已缴费"),
+    "1003": (GuideItemState.DISPENSED, "已领药"),
+    "1004": (GuideItemState.DONE, "已完成"),
+    "2001": (GuideItemState.ORDERED, "已申请"),
+    "2002": (GuideItemState.PAID, "已缴费"),
+    "2003": (GuideItemState.REGISTERED, "已登记"),
+    "2004": (GuideItemState.COLLECTED, "已采集"),
+    "2005": (GuideItemState.REPORTED, "已出报告"),
+    "2006": (GuideItemState.REFUNDED, "已退费"),
+    "3001": (GuideItemState.ORDERED, "已申请"),
+    "3002": (GuideItemState.PAID, "已缴费"),
+    "3003": (GuideItemState.REGISTERED, "已登记"),
+    "3004": (GuideItemState.EXAMINED, "已检查"),
+    "3005": (GuideItemState.REPORTED, "已出报告"),
+    "3006": (GuideItemState.REFUNDED, "已退费"),
+    "4001": (GuideItemState.ORDERED, "已开单"),
+    "4002": (GuideItemState.PAID, "已缴费"),
+    "4003": (GuideItemState.DONE, "已执行"),
+    "5001": (GuideItemState.ORDERED, "已申请"),
+    "5002": (GuideItemState.PAID, "已缴费"),
+    "5003": (GuideItemState.REGISTERED, "已登记"),
+    "5004": (GuideItemState.REPORTED, "已出报告"),
+    "6001": (GuideItemState.ORDERED, "已申请"),
+    "6002": (GuideItemState.PAID, "已缴费"),
+    "6003": (GuideItemState.REGISTERED, "已登记"),
+    "6004": (GuideItemState.REPORTED, "已出报告"),
 }
 
 
@@ -74,7 +88,10 @@ class GuideRoomKind(Enum):
 @strawberry.type(description="One item of a guide sheet room: a drug, a test, an exam (门诊导引单项目).")
 class GuideSheetItem:
     name: str = strawberry.field(description="What the item is (itemName).")
-    state: str = strawberry.field(description="State code (state), e.g. 1003; see stateName.")
+    state: GuideItemState | None = strawberry.field(
+        description="Where it stands (state); null for a code the spec does not know (stateCode still says it)."
+    )
+    state_code: str = strawberry.field(description="The spec's state code as the hospital wrote it, e.g. 1003.")
     state_name: str | None = strawberry.field(
         description="The state in words, from the spec's table (e.g. 已领药, 已出报告); null for unknown codes."
     )
@@ -90,10 +107,12 @@ class GuideSheetItem:
 
     @classmethod
     def from_reply(cls, item: GuideSheetItemReply) -> GuideSheetItem:
+        known = GUIDE_STATES.get(item.state.strip())
         return cls(
             name=item.item_name,
-            state=item.state,
-            state_name=GUIDE_STATES.get(item.state),
+            state=known[0] if known else None,
+            state_code=item.state,
+            state_name=known[1] if known else None,
             type=item.item_type,
             remark=or_none(item.remark),
             notice=or_none(item.warn_notice),

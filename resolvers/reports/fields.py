@@ -26,6 +26,7 @@ from his_clients.models.reports_physical_exam import (
     GetRecentNucleicAcidTestResultRequest,
     PhysicalExaminationReportListRequest,
 )
+from services.refusals import RefusalCode, Refused
 
 from ..arguments import HospitalIds
 from ..context import Info
@@ -239,21 +240,30 @@ class PatientReportFields:
 
     @strawberry.field(
         description=(
-            "The latest nucleic-acid test result at each hospital asked (34.1.1). One entry per hospital, in the "
-            "order asked; result is null where the patient has none; a failing hospital is a null entry and its "
-            "own error."
+            "The latest nucleic-acid test result at each hospital asked (34.1.1), asked by the ID number: the card "
+            "holder's, else idCardNumber (20001 when neither is known). One entry per hospital, in the order asked; "
+            "result is null where the patient has none; a failing hospital is a null entry and its own error."
         ),
         graphql_type=list[NucleicAcidTestAtHospital | None],
     )
     async def nucleic_acid_tests(
-        self, info: Info, hospital_id: HospitalIds
+        self,
+        info: Info,
+        hospital_id: HospitalIds,
+        id_card_number: Annotated[
+            str | None,
+            strawberry.argument(description="The patient's ID-card number, when the card's record holds none."),
+        ] = None,
     ) -> list[Awaitable[NucleicAcidTestAtHospital]]:
         card = self.medical_card_number
         holder = await card_holder(info, card, known_hospital_ids(info, hospital_id))
-        if not holder.id_card:
-            raise ValueError("the patient's ID number is unknown; 34.1.1 asks by ID number")
+        id_card = holder.id_card or id_card_number
+        if not id_card:
+            raise Refused(
+                RefusalCode.MISSING_PARAMETER, "查询核酸检测结果需要身份证号，请填写身份证号。", field="idCardNumber"
+            )
         request = GetRecentNucleicAcidTestResultRequest(
-            id_card=holder.id_card, patient_name=holder.name, medical_card_number=card
+            id_card=id_card, patient_name=holder.name, medical_card_number=card
         )
         return per_hospital(
             info,

@@ -235,3 +235,26 @@ async def test_sex_is_the_sex_enum_and_a_birth_date_is_a_date(gateway: httpx.Asy
     assert held["cards"]
     assert {card["sex"] for card in held["cards"]} <= {"MALE", "FEMALE"}
     assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", card["birthDate"]) for card in held["cards"])
+
+
+async def test_guide_sheet_kinds_and_states_are_enums(gateway: httpx.AsyncClient) -> None:
+    """issue 12 item 8: a room's kind and an item's state are enums; the spec's state code stays readable."""
+    query = """
+    query { patient(medicalCardNumber: "001000056254587") {
+      guideSheets(hospitalId: "253", patientName: "张三", date: "2018-01-01") {
+        rooms { kind items { state stateCode stateName appointment } }
+      }
+    } }
+    """
+    body = await run_graphql(gateway, query)
+    assert "errors" not in body, body
+    [sheet] = body["data"]["patient"]["guideSheets"]
+    assert sheet["rooms"]
+    kinds = {"PHARMACY", "LAB_TEST", "IMAGING", "ECG", "PATHOLOGY", "MATERIAL", "CHINESE_MEDICINE"}
+    assert {room["kind"] for room in sheet["rooms"]} <= kinds | {"WESTERN_MEDICINE", "OTHER"}
+    items = [item for room in sheet["rooms"] for item in room["items"]]
+    assert items
+    for item in items:
+        assert re.fullmatch(r"\d{4}", item["stateCode"])
+        assert (item["state"] is None) == (item["stateName"] is None)
+    assert any(item["state"] for item in items)
