@@ -26,7 +26,8 @@ from his_clients.models.reports_physical_exam import (
 
 from ..context import Info
 from ..hospitals.entry import HospitalEntry
-from ..records.common import day, sex
+from ..records.common import coded, day, sex
+from ..schedules.physical_exam import PhysicalExamKind
 from ..values import Sex
 from .common import ReportsAtHospital, ReportWithheld, pdf_link
 
@@ -178,10 +179,8 @@ class PhysicalExamReport(HospitalEntry):
     qualified: bool | None = strawberry.field(
         description="Whether the person passed, for employment or health-certificate exams (qualifiedFlag)."
     )
-    exam_type: str | None = strawberry.field(
-        description=(
-            "0 health check, 1 occupational disease, 2 employment, 3 green channel, 4 health certificate (bnsTypeCode)."
-        )
+    exam_type: PhysicalExamKind | None = strawberry.field(
+        description="What the examination was for (bnsTypeCode); null when the hospital does not say."
     )
     sensitive: bool = strawberry.field(description="A sensitive report (isPositive 1): never shown in detail.")
     withheld: ReportWithheld | None = strawberry.field(
@@ -224,7 +223,7 @@ class PhysicalExamReport(HospitalEntry):
             doctor=row.doctor,
             finished=row.is_finished.strip() == "1",
             qualified=None if row.qualified_flag is None else qualified == "1",
-            exam_type=row.bns_type_code or None,
+            exam_type=coded(PhysicalExamKind, row.bns_type_code),
             sensitive=(row.is_positive or "").strip() == "1",
             withheld=ReportWithheld.check(is_positive=row.is_positive, is_finished=row.is_finished),
             medical_card_number=card,
