@@ -28,8 +28,7 @@ from .common import ReportPatientType, ReportsAtHospital, ReportWithheld, listed
 
 
 @strawberry.type(description="An ECG report's details (40.1.2 ecgReportDetail), shown only when viewable.")
-class EcgReportDetail:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital of the report.")
+class EcgReportDetail(HospitalEntry):
     report_id: strawberry.ID = strawberry.field(description="The report's id (id).")
     patient_name: str = strawberry.field(description="The patient's name (name).")
     sex: Sex | None = strawberry.field(description="Sex (sex); null when the hospital writes 未知 or 其他.")

@@ -49,8 +49,7 @@ class ImagingExamStatus(Enum):
 
 
 @strawberry.type(description="One series of a PACS study (16.1.3 pacsReportDcm): its thumbnail and DICOM images.")
-class ImageSeries:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital of the report.")
+class ImageSeries(HospitalEntry):
     series: str = strawberry.field(description="Series number (series).")
     description: str = strawberry.field(description="Body part described (describe).")
     thumbnail: str | None = strawberry.field(
@@ -115,8 +114,7 @@ def _series(
 
 
 @strawberry.type(description="An imaging report's details (16.1.2 pacsReportDetail), shown only when viewable.")
-class ImagingReportDetail:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital of the report.")
+class ImagingReportDetail(HospitalEntry):
     report_id: strawberry.ID = strawberry.field(description="The report's id (id).")
     patient_name: str = strawberry.field(description="The patient's name (patientName).")
     sex: Sex | None = strawberry.field(description="Sex (sex); null when the hospital writes 未知 or 其他.")

@@ -75,8 +75,7 @@ class LabResult:
 
 
 @strawberry.type(description="A lab report's details (16.1.2 laboratoryReportDetail), shown only when viewable.")
-class LabReportDetail:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital of the report.")
+class LabReportDetail(HospitalEntry):
     report_id: strawberry.ID = strawberry.field(description="The report's id (id).")
     patient_name: str = strawberry.field(description="The patient's name (patientName).")
     sex: Sex | None = strawberry.field(description="Sex (sex); null when the hospital writes 未知 or 其他.")

@@ -35,8 +35,7 @@ from .common import (
 
 
 @strawberry.type(description="A pathology report's details (41.1.2 pathologyReportDetail), shown only when viewable.")
-class PathologyReportDetail:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital of the report.")
+class PathologyReportDetail(HospitalEntry):
     report_id: strawberry.ID = strawberry.field(description="The report's id (id).")
     registration_id: str = strawberry.field(description="The registration's id (regId).")
     pathology_number: str | None = strawberry.field(description="Pathology number, 病理号 (processNum).")

@@ -81,8 +81,7 @@ class PhysicalExamSection:
 
 
 @strawberry.type(description="A physical exam report's details (17.1.2), shown only when viewable.")
-class PhysicalExamReportDetail:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital of the report.")
+class PhysicalExamReportDetail(HospitalEntry):
     health_exam_number: strawberry.ID = strawberry.field(description="The exam's number, 体检编号 (healthExamNo).")
     patient_name: str = strawberry.field(description="The patient's name (patientName).")
     sex: Sex | None = strawberry.field(description="Sex (sex); null when the hospital writes 未知 or 其他.")
