@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-from .appointments.mutations.appointment_triage import AppointmentTriageMutation
-from .appointments.mutations.exam_appointment_book import ExamAppointmentBookMutation
-from .appointments.mutations.exam_appointment_cancel import ExamAppointmentCancelMutation
-from .appointments.mutations.exam_appointment_change import ExamAppointmentChangeMutation
-from .appointments.mutations.exam_appointment_register import ExamAppointmentRegisterMutation
-from .appointments.mutations.triage_register import TriageRegisterMutation
+from .appointments.mutations.appointment_triage import TriageAppointmentMutation
+from .appointments.mutations.exam_appointment_book import BookExamAppointmentMutation
+from .appointments.mutations.exam_appointment_cancel import CancelExamAppointmentMutation
+from .appointments.mutations.exam_appointment_change import ChangeExamAppointmentMutation
+from .appointments.mutations.exam_appointment_register import CheckInExamAppointmentMutation
+from .appointments.mutations.triage_register import CheckInAtTriageMutation
 from .identity.mutations.card_binding_confirm import CardBindingConfirmMutation
 from .identity.mutations.card_binding_start import CardBindingStartMutation
-from .identity.mutations.card_contact_add import CardContactAddMutation
+from .identity.mutations.card_contact_add import AddCardContactMutation
 from .identity.mutations.card_unbind import CardUnbindMutation
 from .identity.mutations.dev_login import DevLoginMutation
 from .identity.mutations.health_card_create import HealthCardCreateMutation
 from .identity.mutations.operator_admin import OperatorAdminMutation
 from .identity.mutations.operator_login import OperatorLoginMutation
 from .identity.mutations.operator_session import OperatorLogoutMutation, OperatorPasswordChangeMutation
-from .identity.mutations.patient_info_update import PatientInfoUpdateMutation
+from .identity.mutations.patient_info_update import UpdatePatientInfoMutation
 from .identity.mutations.wechat_login import WeChatLoginMutation
-from .inpatient.mutations.caregiver_pass_create import CaregiverPassCreateMutation
-from .inpatient.mutations.caregiver_pass_delete import CaregiverPassDeleteMutation
-from .inpatient.mutations.caregiver_pass_update import CaregiverPassUpdateMutation
+from .inpatient.mutations.caregiver_pass_create import CreateCaregiverPassMutation
+from .inpatient.mutations.caregiver_pass_delete import DeleteCaregiverPassMutation
+from .inpatient.mutations.caregiver_pass_update import UpdateCaregiverPassMutation
 from .operators.inbound_call_replay import InboundCallReplayMutation
 from .operators.job_runs import JobRunNowMutation
 from .operators.parked_order_resolve import ParkedOrderResolveMutation
@@ -42,8 +42,8 @@ from .payments.mutations.recharge_payment_create import RechargePaymentCreateMut
 from .payments.mutations.registration_today_payment_create import TodayRegistrationPaymentCreateMutation
 from .payments.mutations.sandbox_pay import SandboxPayMutation
 from .payments.mutations.self_order_payment_create import SelfOrderPaymentCreateMutation
-from .records.mutations.consultation_record_sync import ConsultationRecordSyncMutation
-from .records.mutations.education_sign import EducationSignMutation
+from .records.mutations.consultation_record_sync import SyncConsultationRecordMutation
+from .records.mutations.education_sign import SignEducationMutation
 
 MUTATIONS: list[type] = [
     # Identity (issue 4): sessions and proving cards.
@@ -57,8 +57,8 @@ MUTATIONS: list[type] = [
     CardBindingConfirmMutation,
     HealthCardCreateMutation,
     CardUnbindMutation,
-    CardContactAddMutation,
-    PatientInfoUpdateMutation,
+    AddCardContactMutation,
+    UpdatePatientInfoMutation,
     # Money (issue 5): orders written before the provider is asked; refusals typed.
     OutpatientPaymentCreateMutation,
     RechargePaymentCreateMutation,
@@ -76,18 +76,18 @@ MUTATIONS: list[type] = [
     InsurancePaymentCreateMutation,
     ConsultationPaymentCreateMutation,
     MedicalRecordPaymentCreateMutation,
-    # Writes that move no money (issue 3): refusals and failures come back as typed results.
-    TriageRegisterMutation,
-    AppointmentTriageMutation,
-    ExamAppointmentBookMutation,
-    ExamAppointmentCancelMutation,
-    ExamAppointmentChangeMutation,
-    ExamAppointmentRegisterMutation,
-    CaregiverPassCreateMutation,
-    CaregiverPassUpdateMutation,
-    CaregiverPassDeleteMutation,
-    EducationSignMutation,
-    ConsultationRecordSyncMutation,
+    # Writes that move no money (issue 3): refusals and failures come back as the one Refusal (issue 12 item 3).
+    CheckInAtTriageMutation,
+    TriageAppointmentMutation,
+    BookExamAppointmentMutation,
+    CancelExamAppointmentMutation,
+    ChangeExamAppointmentMutation,
+    CheckInExamAppointmentMutation,
+    CreateCaregiverPassMutation,
+    UpdateCaregiverPassMutation,
+    DeleteCaregiverPassMutation,
+    SignEducationMutation,
+    SyncConsultationRecordMutation,
     # Operators (issue 6): replaying a recorded shim call as its hospital.
     InboundCallReplayMutation,
     # Operators (issue 15): settling an order that waits for a person.

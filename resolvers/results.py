@@ -1,15 +1,20 @@
 """What a write answers besides its own success: expected failures are data, never exceptions.
 
-    <Noun><Verb>Result = <Noun><Verb>Success | HisRefusal | HospitalUnavailable | InvalidInput
+    <Verb><Noun>Result = <Verb><Noun>Success | Refusal
 
-    InvalidInput          refused here, before any hospital was called (20001 missing, 20003 format, 20004 range)
-    HisRefusal            the hospital answered ``success: false`` with its 附四 code (60701 already triaged, ...)
-    HospitalUnavailable   no usable answer (timeout, connection, HTTP status, open circuit, malformed reply):
-                          the write may or may not have been applied, and it is never retried here
+A ``Refusal`` (resolvers/refusal.py) says why, with one ``RefusalCode``:
 
-Mutations build their HIS request inside ``his_write``: the input checks below raise ``InputRefused``,
-which becomes ``InvalidInput`` without a call. The same checks serve queries' arguments, where the
-exception simply becomes a GraphQL error with ``extensions {code, field}``.
+    refused here          before any hospital was called: MISSING_PARAMETER (20001), PARAMETER_FORMAT (20003),
+                          PARAMETER_RANGE (20004), with ``field`` naming the argument at fault
+    refused by hospital   it answered ``success: false`` with its 附四 code (ALREADY_TRIAGED 60701, ...)
+    no usable answer      HIS_TIMEOUT, HIS_CONNECT_ERROR, HIS_HTTP_ERROR, HIS_PROTOCOL_ERROR: ``outcomeUnknown``
+                          is true, the write may or may not have been applied, and it is never retried here;
+                          HIS_CIRCUIT_OPEN: the hospital was not called, so nothing was applied
+
+The message is always the code's fixed Chinese words, never the hospital's own text (that goes to the operators'
+log). Mutations build their HIS request inside ``his_write``: the input checks below raise ``InputRefused`` (a
+``services.refusals.Refused``), which becomes a ``Refusal`` without a call. The same checks serve queries'
+arguments, where the exception becomes a GraphQL error with ``extensions {code, field}``.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Annotated, TypeVar
 
@@ -25,14 +30,19 @@ import strawberry
 from pydantic import ValidationError
 
 from his_clients.codes import ReturnCode
-from his_clients.errors import HisCircuitOpen, HisError, HisRejected, HisTimeout
+from his_clients.errors import HisError, HisTimeout
 from his_clients.method import HisMethod, ReplyT, RequestT
 from services.identity.principal import PatientPrincipal
 from services.payments.clock import CHINA_TIME
+from services.refusals import RefusalCode, Refused
 
 from .access import NotFound, Unauthenticated
+from .arguments import beijing as beijing  # re-exported with the checks: a DateTime in Beijing time
+from .arguments import spec_day as spec_day  # a Date as the spec writes it (yyyy-MM-dd)
+from .arguments import spec_instant as spec_instant  # a DateTime as the spec writes it, Beijing time
 from .context import Info
-from .errors import patient_message, record_hospital_text
+from .errors import record_hospital_text
+from .refusal import Refusal as Refusal  # re-exported: every write's result union names it from here
 from .values import Sex as Sex  # re-exported: mutations name it from here
 
 S = TypeVar("S")
@@ -43,74 +53,21 @@ TargetHospital = Annotated[
 ]
 
 
-@strawberry.type(
-    description=(
-        "The hospital refused the write: it answered success false with a code of the spec's 附四 "
-        "(接口返回代码对照关系), e.g. 60701 already triaged, 40003 interface not opened, 60001 unknown hospital."
-    )
-)
-class HisRefusal:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital that refused.")
-    code: str = strawberry.field(description="The 附四 return code, e.g. 60701.")
-    message: str = strawberry.field(
-        description=(
-            "What the patient is told: a fixed Chinese message for the code (附四's wording), never the hospital's "
-            "own text, which goes to the operators' log."
-        )
-    )
-    method: str = strawberry.field(description="The HIS method that was called, e.g. hospital.interface.triage.")
+class InputRefused(Refused):
+    """An argument fails the spec's rules (20001 missing, 20003 format, 20004 range), before any hospital is called.
+
+    Queries surface it as a GraphQL error with ``extensions {code, field}``, mutations as a ``Refusal``.
+    ``message`` is what the reader is told (the checks below write Chinese with the expected format).
+    """
+
+    def __init__(self, field: str, code: ReturnCode | RefusalCode, message: str | None = None) -> None:
+        super().__init__(code if isinstance(code, RefusalCode) else RefusalCode.of(code), message, field=field)
 
 
-@strawberry.type(
-    description=(
-        "The hospital gave no usable answer (timeout, connection, HTTP status, circuit open, malformed reply). "
-        "A write is never retried automatically: check its state (e.g. the patient's exam appointments) before "
-        "trying again, because it may have been applied."
-    )
-)
-class HospitalUnavailable:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital that did not answer usably.")
-    code: str = strawberry.field(
-        description=(
-            "What went wrong: HIS_TIMEOUT, HIS_CONNECT_ERROR, HIS_HTTP_ERROR, HIS_CIRCUIT_OPEN, HIS_PROTOCOL_ERROR."
-        )
-    )
-    message: str = strawberry.field(
-        description="A fixed Chinese message for the code; the details (masked) are in the operators' log."
-    )
-    method: str = strawberry.field(description="The HIS method that was called.")
-    may_have_been_applied: bool = strawberry.field(
-        description=(
-            "False only when the hospital was certainly not called (circuit open); otherwise the outcome is unknown."
-        )
-    )
-
-
-@strawberry.type(
-    description=(
-        "The input was refused before any hospital was called, with the spec's code: 20001 missing, "
-        "20003 invalid format (a date, an ID number, a phone number), 20004 out of range."
-    )
-)
-class InvalidInput:
-    field: str = strawberry.field(
-        description="The input field at fault, as named in the GraphQL input, e.g. slot.date or caregiver.phone."
-    )
-    code: str = strawberry.field(description="20001 (缺少参数), 20003 (参数无效或格式错误) or 20004 (参数超出范围).")
-    message: str = strawberry.field(description="What is wrong, in English.")
-
-
-class InputRefused(ValueError):
-    """An argument fails the spec's rules; queries surface it as an error, mutations as InvalidInput."""
-
-    def __init__(self, field: str, code: ReturnCode, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.code = code
-        self.extensions = {"code": str(code), "field": field}
-
-    def as_result(self) -> InvalidInput:
-        return InvalidInput(field=self.field, code=str(self.code), message=str(self))
+def refusal_by_hospital(failure: HisError) -> Refusal:
+    """A hospital's refusal or failure as a ``Refusal``: its code, the code's fixed words, never its own text."""
+    record_hospital_text(failure)
+    return Refusal.of(Refused(RefusalCode.of(failure.code), hospital_id=failure.hospital_id))
 
 
 async def his_write(
@@ -120,7 +77,7 @@ async def his_write(
     hospital_id: str,
     request: Callable[[], RequestT],
     success: Callable[[str, ReplyT], S],
-) -> S | HisRefusal | HospitalUnavailable | InvalidInput:
+) -> S | Refusal:
     """Build the request (checking the input), call one hospital once before the deadline, type the outcome.
 
     Never through the per-request loader: a write is neither shared nor cached. Never retried: the
@@ -129,13 +86,13 @@ async def his_write(
     try:
         hospital = single_hospital_id(hospital_id)
         built = request()
-    except InputRefused as refused:
-        return refused.as_result()
+    except Refused as refused:
+        return Refusal.of(refused)
     except ValidationError as invalid:
         # A rule of the spec's model that no check above covers: still refused before calling.
         first = invalid.errors(include_input=False, include_url=False)[0]
         where = ".".join(str(part) for part in first["loc"]) or "input"
-        return InvalidInput(field=where, code=str(ReturnCode.PARAMETER_FORMAT), message=f"{where}: {first['msg']}")
+        return Refusal.of(InputRefused(where, RefusalCode.PARAMETER_FORMAT, "参数无效或格式错误，请检查后再试。"))
     context = info.context
     if not isinstance(context.principal, PatientPrincipal):
         # Every write acts for a patient: a request without a patient's session never reaches a hospital.
@@ -144,38 +101,17 @@ async def his_write(
         await context.authorize(method.name, built)
     except NotFound:
         # Exactly what a hospital says of a card it does not know.
-        return HisRefusal(
-            hospital_id=strawberry.ID(hospital), code="20215", message=patient_message("20215"), method=method.name
-        )
+        return Refusal.of(Refused(RefusalCode.CARD_NOT_FOUND_20215, hospital_id=hospital))
     try:
         async with asyncio.timeout_at(context.deadline):
             reply = await context.his.call(method, hospital, built, deadline=context.deadline)
     except TimeoutError:
-        return _unavailable(
+        return refusal_by_hospital(
             HisTimeout("no answer before the request's deadline", hospital_id=hospital, method=method.name)
         )
-    except HisRejected as refusal:
-        record_hospital_text(refusal)
-        return HisRefusal(
-            hospital_id=strawberry.ID(hospital),
-            code=refusal.code,
-            message=patient_message(refusal.code),
-            method=method.name,
-        )
     except HisError as failure:
-        return _unavailable(failure)
+        return refusal_by_hospital(failure)
     return success(hospital, reply)
-
-
-def _unavailable(failure: HisError) -> HospitalUnavailable:
-    record_hospital_text(failure)
-    return HospitalUnavailable(
-        hospital_id=strawberry.ID(failure.hospital_id),
-        code=failure.code,
-        message=patient_message(failure.code),
-        method=failure.method,
-        may_have_been_applied=not isinstance(failure, HisCircuitOpen),
-    )
 
 
 # -- input checks: each returns the value as the spec writes it, or raises InputRefused ------------
@@ -189,14 +125,14 @@ def single_hospital_id(raw: str) -> str:
     """A write goes to exactly one hospital."""
     hospital_id = required("hospitalId", raw)
     if "," in hospital_id:
-        raise InputRefused("hospitalId", ReturnCode.PARAMETER_FORMAT, "a write goes to one hospital: give one id")
+        raise InputRefused("hospitalId", ReturnCode.PARAMETER_FORMAT, "一次只能向一家医院办理，请只填写一个医院。")
     return hospital_id
 
 
 def required(field: str, value: str | None) -> str:
     text = (value or "").strip()
     if not text:
-        raise InputRefused(field, ReturnCode.MISSING_PARAMETER, "is required")
+        raise InputRefused(field, ReturnCode.MISSING_PARAMETER, "缺少必填项，请填写后再试。")
     return text
 
 
@@ -212,14 +148,14 @@ def id_number(field: str, value: str | None) -> str:
     """
     text = required(field, value).upper()
     if not _ID_NUMBER.fullmatch(text):
-        raise InputRefused(field, ReturnCode.PARAMETER_FORMAT, "not an ID number (18 characters, or 15 digits)")
+        raise InputRefused(field, ReturnCode.PARAMETER_FORMAT, "身份证号格式不正确（应为18位，或15位数字）。")
     born = text[6:14] if len(text) == 18 else "19" + text[6:12]
     try:
         birth = datetime.strptime(born, "%Y%m%d").date()
     except ValueError:
-        raise InputRefused(field, ReturnCode.PARAMETER_FORMAT, "the ID number's birth date is not a date") from None
+        raise InputRefused(field, ReturnCode.PARAMETER_FORMAT, "身份证号中的出生日期不是有效日期。") from None
     if not date(1880, 1, 1) <= birth <= datetime.now(CHINA_TIME).date():  # born by today in Beijing
-        raise InputRefused(field, ReturnCode.PARAMETER_RANGE, "the ID number's birth date is out of range")
+        raise InputRefused(field, ReturnCode.PARAMETER_RANGE, "身份证号中的出生日期超出范围。")
     return text
 
 
@@ -241,7 +177,7 @@ def time_window(start_field: str, start: str | None, end_field: str, end: str | 
     """Two ``yyyy-MM-dd HH:mm:ss`` times, the first not after the second."""
     start_text, end_text = date_time(start_field, start), date_time(end_field, end)
     if start_text > end_text:
-        raise InputRefused(end_field, ReturnCode.PARAMETER_RANGE, f"must not be before {start_field}")
+        raise InputRefused(end_field, ReturnCode.PARAMETER_RANGE, f"结束时间不能早于开始时间（{start_field}）。")
     return start_text, end_text
 
 
@@ -251,14 +187,19 @@ def clock_time(field: str, value: str | None) -> str:
     try:
         datetime.strptime(text, "%H:%M")
     except ValueError:
-        raise InputRefused(field, ReturnCode.PARAMETER_FORMAT, "not a time of day (H:mm)") from None
+        raise InputRefused(field, ReturnCode.PARAMETER_FORMAT, "时间格式不正确，应为 H:mm。") from None
     return text
+
+
+def spec_clock(value: time) -> str:
+    """A ``Time`` of the graph as 24.1.3 writes slot bounds: ``H:mm`` ("7:30", "11:30")."""
+    return f"{value.hour}:{value.minute:02d}"
 
 
 def phone_number(field: str, value: str | None) -> str:
     text = required(field, value)
     if not _PHONE.fullmatch(text):
-        raise InputRefused(field, ReturnCode.PARAMETER_FORMAT, "not a mobile number (11 digits starting with 1)")
+        raise InputRefused(field, ReturnCode.PARAMETER_FORMAT, "手机号格式不正确（应为以1开头的11位数字）。")
     return text
 
 
@@ -266,25 +207,23 @@ def image_data_url(field: str, value: str | None) -> str:
     """A base64 image with its header, as 23.1.3 requires: ``data:image/png;base64,...``."""
     text = required(field, value)
     if not _IMAGE_DATA_URL.fullmatch(text):
-        raise InputRefused(
-            field, ReturnCode.PARAMETER_FORMAT, 'not a base64 image with its "data:image/*;base64," header'
-        )
+        raise InputRefused(field, ReturnCode.PARAMETER_FORMAT, "图片应为带“data:image/*;base64,”前缀的 base64 图片。")
     return text
 
 
 def amount(field: str, value: Decimal) -> Decimal:
     """Yuan with at most two decimal places, not negative."""
     if not value.is_finite() or value != value.quantize(Decimal("0.01")):
-        raise InputRefused(field, ReturnCode.PARAMETER_FORMAT, "at most two decimal places")
+        raise InputRefused(field, ReturnCode.PARAMETER_FORMAT, "金额最多保留两位小数。")
     if value < 0:
-        raise InputRefused(field, ReturnCode.PARAMETER_RANGE, "must not be negative")
+        raise InputRefused(field, ReturnCode.PARAMETER_RANGE, "金额不能为负数。")
     return value.quantize(Decimal("0.01"))
 
 
 def digits(field: str, value: str | None) -> int:
     text = required(field, value)
     if not text.isdigit():
-        raise InputRefused(field, ReturnCode.PARAMETER_FORMAT, "digits only")
+        raise InputRefused(field, ReturnCode.PARAMETER_FORMAT, "只能填写数字。")
     return int(text)
 
 
@@ -293,4 +232,4 @@ def _parsed(field: str, value: str | None, fmt: str, shown: str) -> datetime:
     try:
         return datetime.strptime(text, fmt)
     except ValueError:
-        raise InputRefused(field, ReturnCode.PARAMETER_FORMAT, f"not a valid time in the format {shown}") from None
+        raise InputRefused(field, ReturnCode.PARAMETER_FORMAT, f"时间格式不正确，应为 {shown}。") from None

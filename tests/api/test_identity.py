@@ -309,10 +309,10 @@ async def test_a_mother_makes_her_newborn_a_card(anonymous: httpx.AsyncClient, s
 
 CONTACT = """
 mutation ($card: String!, $id: String!) {
-  addCardContact(hospitalId: "253", input: {medicalCardNumber: $card, name: "李四", gender: "1",
-      birthdate: "1980-01-02", address: "山东省济南市历下区", idCard: $id, phone: "13800001111", nation: "01",
-      relation: "05"}) {
-    __typename ... on HisRefusal { code } ... on InvalidInput { code field }
+  addCardContact(hospitalId: "253", input: {medicalCardNumber: $card, name: "李四", sex: MALE,
+      birthDate: "1980-01-02", address: "山东省济南市历下区", idCardNumber: $id, phone: "13800001111", nation: "01",
+      relation: OTHER}) {
+    __typename ... on Refusal { code field hospitalId }
   }
 }"""
 
@@ -322,12 +322,17 @@ async def test_a_contact_is_filed_only_on_a_card_the_account_holds(
 ) -> None:
     anonymous.headers["Authorization"] = f"Bearer {await sign_in_patient(app_of(anonymous), openid='test:contacts')}"
     filed = await run_graphql(anonymous, CONTACT, card=CARD, id="370102198001023211")
-    assert filed["data"]["addCardContact"]["__typename"] == "CardContactAdded"
+    assert filed["data"]["addCardContact"]["__typename"] == "AddCardContactSuccess"
     assert len(calls(sim_admin, method="hospital.interface.createCardContacts")) == 1
     other = await run_graphql(anonymous, CONTACT, card="001000099999999", id="370102198001023211")
-    assert other["data"]["addCardContact"] == {"__typename": "HisRefusal", "code": "20215"}
+    assert other["data"]["addCardContact"] == {
+        "__typename": "Refusal",
+        "code": "CARD_NOT_FOUND_20215",
+        "field": None,
+        "hospitalId": "253",
+    }
     malformed = await run_graphql(anonymous, CONTACT, card=CARD, id="37010219801302321")
-    assert malformed["data"]["addCardContact"]["code"] == "20003"
+    assert malformed["data"]["addCardContact"]["code"] == "PARAMETER_FORMAT"
     assert len(calls(sim_admin, method="hospital.interface.createCardContacts")) == 1
     del anonymous.headers["Authorization"]
     anonymous_write = await run_graphql(anonymous, CONTACT, card=CARD, id="370102198001023211")
@@ -339,13 +344,13 @@ async def test_the_holder_corrects_their_details(anonymous: httpx.AsyncClient, s
     query = """mutation ($card: String!) {
       updatePatientInfo(hospitalId: "253",
         input: {medicalCardNumber: $card, phone: "13600002222", city: "济南市", detailAddress: "经十路1号"}) {
-        __typename ... on HisRefusal { code }
+        __typename ... on Refusal { code }
       }
     }"""
     assert (await run_graphql(anonymous, query, card=CARD))["data"]["updatePatientInfo"] == {
-        "__typename": "PatientInfoUpdated"
+        "__typename": "UpdatePatientInfoSuccess"
     }
     [sent] = calls(sim_admin, method="hospital.interface.updateHisPatientInfo")
     assert sent["body"]["address"] == {"cityName": "济南市", "detailAddress": "经十路1号"}
     refused = await run_graphql(anonymous, query, card="001000099999999")
-    assert refused["data"]["updatePatientInfo"]["code"] == "20215"
+    assert refused["data"]["updatePatientInfo"]["code"] == "CARD_NOT_FOUND_20215"

@@ -1,4 +1,4 @@
-"""Writes that move no money: each is sent once, and every expected failure comes back as a typed result."""
+"""Writes that move no money: each is sent once, and every expected failure comes back as the one Refusal."""
 
 from __future__ import annotations
 
@@ -9,17 +9,20 @@ from typing import Any
 import httpx
 import pytest
 
+from his_clients.errors import HisCircuitOpen, HisTimeout
+from resolvers.results import refusal_by_hospital
+from services.refusals import RefusalCode
 from tests.conftest import calls, inject, run_graphql
 
 CARD = "001000056254587"
 ID_NUMBER = "370102197907025236"
 CAREGIVER = {
     "name": "张三丰",
-    "idCard": "513436201605126557",
+    "idCardNumber": "513436201605126557",
     "phone": "15966667876",
     "sex": "MALE",
     "relationship": "父子",
-    "validUntil": "2099-03-16 14:41:14",
+    "validUntil": "2099-03-16T14:41:14+08:00",
 }
 SLOT = {
     "orderId": "4744",
@@ -32,10 +35,10 @@ SLOT = {
 }
 ONE_PIXEL_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYAAAAAMAASsJTYQAAAAASUVORK5CYII="
 FAILURES = """
-... on HisRefusal { hospitalId code message method }
-... on HospitalUnavailable { hospitalId code message method mayHaveBeenApplied }
-... on InvalidInput { field code message }
+... on Refusal { code message field hospitalId outcomeUnknown }
 """
+# A success's hospitalId is ID! and Refusal's is ID (no hospital for refused input): GraphQL forbids selecting both
+# under one response name, so the success's is aliased.
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ class Write:
     input_type: str
     input: dict[str, Any]
     success: str
-    """Fields of the success type to select."""
+    """Fields of the success type to select (its hospitalId aliased writtenTo: see FAILURES)."""
 
     def operation(self) -> str:
         return f"""
@@ -61,112 +64,112 @@ class Write:
 
 WRITES = [
     Write(
-        "triageRegister",
+        "checkInAtTriage",
         "hospital.interface.triage",
-        "TriageRegisterInput",
-        {"medicalCardNumber": CARD, "idCard": ID_NUMBER, "roomId": "1", "doctorId": "2003"},
-        "hospitalId roomId doctorId",
+        "CheckInAtTriageInput",
+        {"medicalCardNumber": CARD, "idCardNumber": ID_NUMBER, "roomId": "1", "doctorId": "2003"},
+        "writtenTo: hospitalId roomId doctorId",
     ),
     Write(
-        "appointmentTriage",
+        "triageAppointment",
         "hospital.interface.appointmentTriage",
-        "AppointmentTriageInput",
+        "TriageAppointmentInput",
         {"medicalCardNumber": CARD, "departmentId": "1", "doctorId": "2003"},
-        "hospitalId departmentId doctorId",
+        "writtenTo: hospitalId departmentId doctorId",
     ),
     Write(
-        "examAppointmentBook",
+        "bookExamAppointment",
         "hospital.interface.appointment.regSchedule",
-        "ExamAppointmentBookInput",
-        {"medicalCardNumber": CARD, "idCard": ID_NUMBER, "slot": SLOT, "appointmentId": "383883"},
-        "hospitalId registrationId appointmentId notice",
+        "BookExamAppointmentInput",
+        {"medicalCardNumber": CARD, "idCardNumber": ID_NUMBER, "slot": SLOT, "appointmentId": "383883"},
+        "writtenTo: hospitalId registrationId appointmentId notice",
     ),
     Write(
-        "examAppointmentCancel",
+        "cancelExamAppointment",
         "hospital.interface.appointment.cancelSchedule",
-        "ExamAppointmentCancelInput",
+        "CancelExamAppointmentInput",
         {"medicalCardNumber": CARD, "registrationId": "7946", "appointmentId": "383883", "reason": "时间不合适"},
-        "hospitalId registrationId",
+        "writtenTo: hospitalId registrationId",
     ),
     Write(
-        "examAppointmentChange",
+        "changeExamAppointment",
         "hospital.interface.appointment.changeSchedule",
-        "ExamAppointmentChangeInput",
+        "ChangeExamAppointmentInput",
         {"medicalCardNumber": CARD, "registrationId": "7946", "appointmentId": "383883", "slot": SLOT},
-        "hospitalId registrationId notice",
+        "writtenTo: hospitalId registrationId notice",
     ),
     Write(
-        "examAppointmentRegister",
+        "checkInExamAppointment",
         "hospital.interface.appointment.register",
-        "ExamAppointmentRegisterInput",
+        "CheckInExamAppointmentInput",
         {
             "medicalCardNumber": CARD,
             "orders": [{"applicationId": "11", "orderId": "4744", "roomId": "5", "executingDepartmentId": "5"}],
         },
-        "hospitalId registeredOrderIds unregisteredOrderIds",
+        "writtenTo: hospitalId checkedInOrderIds notCheckedInOrderIds",
     ),
     Write(
-        "caregiverPassCreate",
+        "createCaregiverPass",
         "hospital.interface.addCaregivers",
-        "CaregiverPassCreateInput",
+        "CreateCaregiverPassInput",
         {
             "patientName": "张三",
-            "patientMedicalCardNumber": CARD,
-            "patientIdCard": ID_NUMBER,
+            "medicalCardNumber": CARD,
+            "idCardNumber": ID_NUMBER,
             "admissionNumber": "060508",
             "caregiver": CAREGIVER,
         },
-        "hospitalId caregiverPassId",
+        "writtenTo: hospitalId caregiverPassId",
     ),
     Write(
-        "caregiverPassUpdate",
+        "updateCaregiverPass",
         "hospital.interface.updateCaregivers",
-        "CaregiverPassUpdateInput",
-        {"caregiverPassId": "000000001", "caregiver": {**CAREGIVER, "address": "家庭地址", "age": "45"}},
-        "hospitalId caregiverPassId",
+        "UpdateCaregiverPassInput",
+        {"caregiverPassId": "000000001", "caregiver": {**CAREGIVER, "address": "家庭地址", "age": 45}},
+        "writtenTo: hospitalId caregiverPassId",
     ),
     Write(
-        "caregiverPassDelete",
+        "deleteCaregiverPass",
         "hospital.interface.deleteCaregivers",
-        "CaregiverPassDeleteInput",
-        {"caregiverPassId": "000000001", "caregiverIdCard": "513436201605126557"},
-        "hospitalId caregiverPassId",
+        "DeleteCaregiverPassInput",
+        {"caregiverPassId": "000000001", "caregiverIdCardNumber": "513436201605126557"},
+        "writtenTo: hospitalId caregiverPassId",
     ),
     Write(
-        "educationSign",
+        "signEducation",
         "hospital.interface.inhospitalEducation.sign",
-        "EducationSignInput",
+        "SignEducationInput",
         {
             "educationId": "12",
             "signer": "FAMILY",
             "understanding": "MASTERED",
             "signatureImage": "data:image/png;base64," + ONE_PIXEL_PNG,
         },
-        "hospitalId educationId",
+        "writtenTo: hospitalId educationId",
     ),
     Write(
-        "consultationRecordSync",
+        "syncConsultationRecord",
         "hospital.inerface.internetHospital.saveConsultInfo",
-        "ConsultationRecordSyncInput",
+        "SyncConsultationRecordInput",
         {
             "consultationNumber": "3477691",
             "medicalCardNumber": CARD,
             "patientName": "张三",
             "sex": "MALE",
             "phone": "19812341234",
-            "birthday": "1979-07-02",
-            "idCard": ID_NUMBER,
+            "birthDate": "1979-07-02",
+            "idCardNumber": ID_NUMBER,
             "description": "外伤后颈部腰部疼痛2年",
             "paid": True,
             "outTradeNo": "ZX-924966814582567168",
-            "consultedAt": "2021-12-22 17:17:20",
+            "consultedAt": "2021-12-22T17:17:20+08:00",
             "doctorName": "张三",
-            "doctorCode": "402968515",
-            "departmentCode": "10468",
+            "doctorId": "402968515",
+            "departmentId": "10468",
             "departmentName": "输血科",
             "fee": "5.00",
         },
-        "hospitalId consultationNumber",
+        "writtenTo: hospitalId consultationNumber",
     ),
 ]
 BY_FIELD = {write.field: write for write in WRITES}
@@ -186,108 +189,189 @@ async def test_each_write_succeeds_with_exactly_one_call(
 ) -> None:
     result = await send(gateway, write, hospital)
     assert result["__typename"].endswith("Success"), result
-    assert result["hospitalId"] == hospital
+    assert result["writtenTo"] == hospital
     [call] = calls(sim_admin, method=write.method)
     assert call["hospitalId"] == hospital
     assert call["body"]["hospitalId"] == hospital
 
 
 async def test_success_carries_what_the_hospital_answered(gateway: httpx.AsyncClient) -> None:
-    booked = await send(gateway, BY_FIELD["examAppointmentBook"])
+    booked = await send(gateway, BY_FIELD["bookExamAppointment"])
     assert booked["registrationId"]
     assert booked["notice"]
     assert booked["appointmentId"] == "383883"
-    registered = await send(gateway, BY_FIELD["examAppointmentRegister"])
-    assert registered["registeredOrderIds"] == ["4744"]
-    assert registered["unregisteredOrderIds"] == []
-    created = await send(gateway, BY_FIELD["caregiverPassCreate"])
+    checked_in = await send(gateway, BY_FIELD["checkInExamAppointment"])
+    assert checked_in["checkedInOrderIds"] == ["4744"]
+    assert checked_in["notCheckedInOrderIds"] == []
+    created = await send(gateway, BY_FIELD["createCaregiverPass"])
     assert created["caregiverPassId"]
 
 
 async def test_a_booking_without_our_id_gets_a_new_one(gateway: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
-    write = BY_FIELD["examAppointmentBook"]
+    write = BY_FIELD["bookExamAppointment"]
     result = await send(gateway, write, appointmentId=None)
     [call] = calls(sim_admin, method=write.method)
     assert result["appointmentId"] == call["body"]["appointmentId"]
     assert len(result["appointmentId"]) >= 8
 
 
-@pytest.mark.parametrize("field", ["triageRegister", "appointmentTriage"])
-async def test_a_business_refusal_is_a_typed_result_with_its_code(
+async def test_days_times_and_sexes_reach_the_hospital_as_the_spec_writes_them(
+    gateway: httpx.AsyncClient, sim_admin: httpx.Client
+) -> None:
+    """issue 12 item 8: a Date goes out as yyyy-MM-dd, a DateTime as Beijing's yyyy-MM-dd HH:mm:ss whatever
+    offset the client wrote, a slot's Time as H:mm, and Sex as the spec's 男/女."""
+    book = BY_FIELD["bookExamAppointment"]
+    slot = {**SLOT, "timeSlotId": None, "from": "07:30", "to": "11:30"}
+    assert (await send(gateway, book, slot=slot))["__typename"] == "BookExamAppointmentSuccess"
+    [booking] = calls(sim_admin, method=book.method)
+    assert (booking["body"]["selectedDate"], booking["body"]["startTime"], booking["body"]["endTime"]) == (
+        "2019-06-19",
+        "7:30",
+        "11:30",
+    )
+    create = BY_FIELD["createCaregiverPass"]
+    caregiver = {**CAREGIVER, "validUntil": "2099-03-16T06:41:14Z", "sex": "FEMALE"}
+    assert (await send(gateway, create, caregiver=caregiver))["__typename"] == "CreateCaregiverPassSuccess"
+    [issued] = calls(sim_admin, method=create.method)
+    assert (issued["body"]["termOfValidity"], issued["body"]["sex"]) == ("2099-03-16 14:41:14", "女")
+    sync = BY_FIELD["syncConsultationRecord"]
+    assert (await send(gateway, sync, consultedAt="2021-12-22T09:17:20Z"))["__typename"].endswith("Success")
+    [synced] = calls(sim_admin, method=sync.method)
+    assert (synced["body"]["consultTime"], synced["body"]["birthday"], synced["body"]["general"]) == (
+        "2021-12-22 17:17:20",
+        "1979-07-02",
+        "男",
+    )
+
+
+async def test_each_refusal_path_answers_the_one_refusal_shape(
+    gateway: httpx.AsyncClient, sim_admin: httpx.Client
+) -> None:
+    """issue 12 item 3: refused input, a hospital's 附四 refusal and a hospital that did not answer all come back
+    as `... on Refusal { code message field hospitalId outcomeUnknown }`, with the code's enum name and fixed
+    Chinese words (never the hospital's own text)."""
+    write = BY_FIELD["checkInAtTriage"]
+    refused_input = await send(gateway, write, idCardNumber="37010219790702523")
+    assert refused_input == {
+        "__typename": "Refusal",
+        "code": "PARAMETER_FORMAT",
+        "message": "身份证号格式不正确（应为18位，或15位数字）。",
+        "field": "idCardNumber",
+        "hospitalId": None,
+        "outcomeUnknown": False,
+    }
+    inject(sim_admin, hospitalId="254", method=write.method, kind="code", code="60701", msg="ORA-00942 已分诊")
+    refused_by_hospital = await send(gateway, write, "254")
+    assert refused_by_hospital == {
+        "__typename": "Refusal",
+        "code": "ALREADY_TRIAGED",
+        "message": "已分诊，同一诊室/医生不能重复分诊，请到分诊台处理",
+        "field": None,
+        "hospitalId": "254",
+        "outcomeUnknown": False,
+    }
+    inject(sim_admin, hospitalId="255", method=write.method, kind="hang")
+    timed_out = await send(gateway, write, "255")
+    assert timed_out == {
+        "__typename": "Refusal",
+        "code": "HIS_TIMEOUT",
+        "message": "医院系统响应超时，请稍后再试。",
+        "field": None,
+        "hospitalId": "255",
+        "outcomeUnknown": True,
+    }
+    assert [call["hospitalId"] for call in calls(sim_admin, method=write.method)] == ["254", "255"]
+
+
+@pytest.mark.parametrize("field", ["checkInAtTriage", "triageAppointment"])
+async def test_a_business_refusal_is_a_refusal_with_its_code(
     gateway: httpx.AsyncClient, sim_admin: httpx.Client, field: str
 ) -> None:
     write = BY_FIELD[field]
     inject(sim_admin, hospitalId="254", method=write.method, kind="code", code="60701", msg="已分诊，请到分诊台处理")
     result = await send(gateway, write, "254")
     assert result == {
-        "__typename": "HisRefusal",
-        "hospitalId": "254",
-        "code": "60701",
+        "__typename": "Refusal",
+        "code": "ALREADY_TRIAGED",
         # The fixed message of 附四 for the code, never the hospital's own text (issue 10 item 13).
         "message": "已分诊，同一诊室/医生不能重复分诊，请到分诊台处理",
-        "method": write.method,
+        "field": None,
+        "hospitalId": "254",
+        "outcomeUnknown": False,
     }
     assert len(calls(sim_admin, method=write.method)) == 1
 
 
-async def test_a_hanging_hospital_is_a_typed_unavailable_result_within_the_deadline(
+async def test_a_hanging_hospital_is_a_refusal_with_unknown_outcome_within_the_deadline(
     gateway: httpx.AsyncClient, sim_admin: httpx.Client
 ) -> None:
-    write = BY_FIELD["examAppointmentBook"]
+    write = BY_FIELD["bookExamAppointment"]
     inject(sim_admin, hospitalId="255", method=write.method, kind="hang")
     started = time.monotonic()
     result = await send(gateway, write, "255")
     # The gateway's deadline is 1.5 s in these tests; a generous margin, not a benchmark.
     assert time.monotonic() - started < 1.5 + 1.5
-    assert result["__typename"] == "HospitalUnavailable"
-    assert result["code"] == "HIS_TIMEOUT"
-    assert result["mayHaveBeenApplied"] is True
+    assert (result["__typename"], result["code"], result["hospitalId"]) == ("Refusal", "HIS_TIMEOUT", "255")
+    assert result["outcomeUnknown"] is True
     assert len(calls(sim_admin, method=write.method)) == 1  # a write is never retried
 
 
-@pytest.mark.parametrize("kind", ["http500", "lost_reply"])
+@pytest.mark.parametrize("kind", ["http500", "lost_reply", "invalid_json"])
 async def test_a_failed_write_is_not_retried(gateway: httpx.AsyncClient, sim_admin: httpx.Client, kind: str) -> None:
-    write = BY_FIELD["caregiverPassCreate"]
+    write = BY_FIELD["createCaregiverPass"]
     inject(sim_admin, hospitalId="253", method=write.method, kind=kind)
     result = await send(gateway, write)
-    assert result["__typename"] == "HospitalUnavailable"
-    assert result["mayHaveBeenApplied"] is True
+    assert result["__typename"] == "Refusal"
+    assert result["code"] in {"HIS_HTTP_ERROR", "HIS_CONNECT_ERROR", "HIS_PROTOCOL_ERROR", "HIS_UNAVAILABLE"}
+    assert result["outcomeUnknown"] is True
+    assert result["message"].startswith("医院系统") or result["message"].startswith("暂时无法连接医院系统")
     assert len(calls(sim_admin, method=write.method)) == 1
 
 
+def test_an_open_circuit_is_certainly_not_applied() -> None:
+    """HIS_CIRCUIT_OPEN: the hospital was not called, so the write was certainly not applied; every other
+    no-usable-answer code leaves the outcome unknown."""
+    circuit = refusal_by_hospital(HisCircuitOpen("open", hospital_id="253", method="hospital.interface.triage"))
+    assert (circuit.code, circuit.outcome_unknown, circuit.hospital_id) == (RefusalCode.HIS_CIRCUIT_OPEN, False, "253")
+    timeout = refusal_by_hospital(HisTimeout("slow", hospital_id="253", method="hospital.interface.triage"))
+    assert (timeout.code, timeout.outcome_unknown) == (RefusalCode.HIS_TIMEOUT, True)
+
+
 INVALID = [
-    ("examAppointmentBook", {"slot": {**SLOT, "date": "2019-02-30"}}, "slot.date", "20003"),
-    ("examAppointmentBook", {"slot": {**SLOT, "date": "19/06/2019"}}, "slot.date", "20003"),
-    ("examAppointmentBook", {"slot": {**SLOT, "timeSlotId": None}}, "slot.startTime", "20001"),
+    ("bookExamAppointment", {"slot": {**SLOT, "timeSlotId": None}}, "slot.from", "MISSING_PARAMETER"),
     (
-        "examAppointmentChange",
-        {"slot": {**SLOT, "timeSlotId": None, "startTime": "8:00", "endTime": "25:00"}},
-        "slot.endTime",
-        "20003",
+        "changeExamAppointment",
+        {"slot": {**SLOT, "timeSlotId": None, "from": "09:00", "to": "08:00"}},
+        "slot.to",
+        "PARAMETER_RANGE",
     ),
-    ("triageRegister", {"idCard": "37010219790702523"}, "idCard", "20003"),
-    ("triageRegister", {"idCard": "370102197913025236"}, "idCard", "20003"),
-    ("triageRegister", {"medicalCardNumber": "  "}, "medicalCardNumber", "20001"),
-    ("examAppointmentCancel", {"reason": ""}, "reason", "20001"),
-    ("examAppointmentRegister", {"orders": []}, "orders", "20001"),
+    ("checkInAtTriage", {"idCardNumber": "37010219790702523"}, "idCardNumber", "PARAMETER_FORMAT"),
+    ("checkInAtTriage", {"idCardNumber": "370102197913025236"}, "idCardNumber", "PARAMETER_FORMAT"),
+    ("checkInAtTriage", {"medicalCardNumber": "  "}, "medicalCardNumber", "MISSING_PARAMETER"),
+    ("cancelExamAppointment", {"reason": ""}, "reason", "MISSING_PARAMETER"),
+    ("checkInExamAppointment", {"orders": []}, "orders", "MISSING_PARAMETER"),
     (
-        "caregiverPassCreate",
-        {"caregiver": {**CAREGIVER, "validUntil": "2020-01-01 00:00:00"}},
+        "createCaregiverPass",
+        {"caregiver": {**CAREGIVER, "validUntil": "2020-01-01T00:00:00+08:00"}},
         "caregiver.validUntil",
-        "20004",
+        "PARAMETER_RANGE",
     ),
     (
-        "caregiverPassCreate",
-        {"caregiver": {**CAREGIVER, "idCard": "51343620160512655Y"}},
-        "caregiver.idCard",
-        "20003",
+        "createCaregiverPass",
+        {"caregiver": {**CAREGIVER, "idCardNumber": "51343620160512655Y"}},
+        "caregiver.idCardNumber",
+        "PARAMETER_FORMAT",
     ),
-    ("caregiverPassUpdate", {"caregiver": {**CAREGIVER, "phone": "0531-8888888"}}, "caregiver.phone", "20003"),
-    ("educationSign", {"signatureImage": "iVBORw0KGgo="}, "signatureImage", "20003"),
-    ("consultationRecordSync", {"birthday": "1979-7-2x"}, "birthday", "20003"),
-    ("consultationRecordSync", {"consultedAt": "2021-12-22"}, "consultedAt", "20003"),
-    ("consultationRecordSync", {"fee": "-5.00"}, "fee", "20004"),
-    ("consultationRecordSync", {"consultationNumber": "ZX3477691"}, "consultationNumber", "20003"),
+    ("updateCaregiverPass", {"caregiver": {**CAREGIVER, "age": 151}}, "caregiver.age", "PARAMETER_RANGE"),
+    (
+        "updateCaregiverPass",
+        {"caregiver": {**CAREGIVER, "phone": "0531-8888888"}},
+        "caregiver.phone",
+        "PARAMETER_FORMAT",
+    ),
+    ("signEducation", {"signatureImage": "iVBORw0KGgo="}, "signatureImage", "PARAMETER_FORMAT"),
+    ("syncConsultationRecord", {"fee": "-5.00"}, "fee", "PARAMETER_RANGE"),
+    ("syncConsultationRecord", {"consultationNumber": "ZX3477691"}, "consultationNumber", "PARAMETER_FORMAT"),
 ]
 
 
@@ -296,16 +380,40 @@ async def test_invalid_input_is_refused_without_calling_the_hospital(
     gateway: httpx.AsyncClient, sim_admin: httpx.Client, field: str, changes: dict[str, Any], at: str, code: str
 ) -> None:
     result = await send(gateway, BY_FIELD[field], **changes)
-    assert result["__typename"] == "InvalidInput"
-    assert (result["field"], result["code"]) == (at, code)
-    assert result["message"]
+    assert result["__typename"] == "Refusal"
+    assert (result["field"], result["code"], result["outcomeUnknown"]) == (at, code, False)
+    assert any("\u4e00" <= char <= "\u9fff" for char in result["message"]), result["message"]  # Chinese words
+    assert calls(sim_admin) == []
+
+
+NOT_VALUES = [
+    ("bookExamAppointment", {"slot": {**SLOT, "date": "2019-02-30"}}),
+    ("bookExamAppointment", {"slot": {**SLOT, "date": "19/06/2019"}}),
+    ("changeExamAppointment", {"slot": {**SLOT, "timeSlotId": None, "from": "8:00", "to": "25:00"}}),
+    ("createCaregiverPass", {"caregiver": {**CAREGIVER, "validUntil": "2099-03-16 25:00:00"}}),
+    ("createCaregiverPass", {"caregiver": {**CAREGIVER, "sex": "1"}}),
+    ("syncConsultationRecord", {"birthDate": "1979-7-2x"}),
+    ("syncConsultationRecord", {"consultedAt": "22/12/2021 17:17"}),
+]
+
+
+@pytest.mark.parametrize(("field", "changes"), NOT_VALUES, ids=[f for f, _ in NOT_VALUES])
+async def test_a_value_that_is_not_a_date_time_or_sex_is_refused_by_graphql_before_any_call(
+    gateway: httpx.AsyncClient, sim_admin: httpx.Client, field: str, changes: dict[str, Any]
+) -> None:
+    """issue 12 item 8: days are Date, instants DateTime, slot bounds Time, sexes Sex: a free string is no longer
+    accepted, and GraphQL refuses it as a variable error before anything is sent."""
+    write = BY_FIELD[field]
+    body = await run_graphql(gateway, write.operation(), hospital="253", input={**write.input, **changes})
+    assert body.get("data") is None, body
+    assert body["errors"]
     assert calls(sim_admin) == []
 
 
 async def test_a_write_goes_to_exactly_one_known_hospital(gateway: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
-    write = BY_FIELD["triageRegister"]
+    write = BY_FIELD["checkInAtTriage"]
     several = await send(gateway, write, "253,254")
-    assert (several["__typename"], several["field"], several["code"]) == ("InvalidInput", "hospitalId", "20003")
+    assert (several["__typename"], several["field"], several["code"]) == ("Refusal", "hospitalId", "PARAMETER_FORMAT")
     unknown = await send(gateway, write, "999")
-    assert (unknown["__typename"], unknown["code"]) == ("HisRefusal", "60001")
+    assert (unknown["__typename"], unknown["code"], unknown["hospitalId"]) == ("Refusal", "HOSPITAL_NOT_FOUND", "999")
     assert calls(sim_admin) == []

@@ -248,7 +248,7 @@ async def _stranger_with_victims_card(client: httpx.AsyncClient) -> tuple[str, s
 
 
 def _refused(value: Any) -> bool:
-    """Nothing but nulls, empty lists and typed refusals (``...Refusal``, ``InvalidInput``) all the way down."""
+    """Nothing but nulls, empty lists and typed refusals (``Refusal``, ``...Refusal``) all the way down."""
     if value is None:
         return True
     if isinstance(value, list):

@@ -21,8 +21,8 @@ from tests.conftest import DEMO_CARD, DEMO_ID_NUMBER, calls, run_graphql, runnin
 UPDATE = "hospital.interface.updateHisPatientInfo"
 SOMEONE_ELSE = "110101199003077777"
 QUERY = """mutation ($card: String!, $id: String) {
-  updatePatientInfo(hospitalId: "253", input: {medicalCardNumber: $card, idCard: $id, phone: "13600002222"}) {
-    __typename ... on InvalidInput { field code } ... on HisRefusal { code } } }"""
+  updatePatientInfo(hospitalId: "253", input: {medicalCardNumber: $card, idCardNumber: $id, phone: "13600002222"}) {
+    __typename ... on Refusal { field code } } }"""
 
 
 @pytest.fixture
@@ -51,13 +51,13 @@ async def test_a_created_card_cannot_write_an_unproven_id_number(
     for id_number in (SOMEONE_ELSE, DEMO_ID_NUMBER):
         body = await run_graphql(gateway, QUERY, card=DEMO_CARD, id=id_number)
         assert body["data"]["updatePatientInfo"] == {
-            "__typename": "InvalidInput",
-            "field": "input.idCard",
-            "code": "20003",
+            "__typename": "Refusal",
+            "field": "idCardNumber",
+            "code": "PARAMETER_FORMAT",
         }
     assert calls(sim_admin, method=UPDATE) == []
     phone_only = await run_graphql(gateway, QUERY, card=DEMO_CARD, id=None)
-    assert phone_only["data"]["updatePatientInfo"] == {"__typename": "PatientInfoUpdated"}
+    assert phone_only["data"]["updatePatientInfo"] == {"__typename": "UpdatePatientInfoSuccess"}
     [sent] = calls(sim_admin, method=UPDATE)
     assert not sent["body"].get("idcard")
 
@@ -69,11 +69,11 @@ async def test_a_proven_id_number_may_be_written_and_no_other(
     alike); another ID number is refused before any call; a malformed one is 20003 too."""
     await holder_of(gateway, openid="test:proven", proven_id=DEMO_ID_NUMBER)
     refused = await run_graphql(gateway, QUERY, card=DEMO_CARD, id=SOMEONE_ELSE)
-    assert refused["data"]["updatePatientInfo"]["code"] == "20003"
+    assert refused["data"]["updatePatientInfo"]["code"] == "PARAMETER_FORMAT"
     malformed = await run_graphql(gateway, QUERY, card=DEMO_CARD, id="12345")
-    assert malformed["data"]["updatePatientInfo"]["code"] == "20003"
+    assert malformed["data"]["updatePatientInfo"]["code"] == "PARAMETER_FORMAT"
     assert calls(sim_admin, method=UPDATE) == []
     same = await run_graphql(gateway, QUERY, card=DEMO_CARD, id=DEMO_ID_NUMBER)
-    assert same["data"]["updatePatientInfo"] == {"__typename": "PatientInfoUpdated"}
+    assert same["data"]["updatePatientInfo"] == {"__typename": "UpdatePatientInfoSuccess"}
     [sent] = calls(sim_admin, method=UPDATE)
     assert sent["body"]["idcard"] == DEMO_ID_NUMBER

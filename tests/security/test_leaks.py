@@ -183,15 +183,15 @@ async def test_a_hospital_error_text_never_reaches_the_app(
     assert any("ORA-00942" in record.getMessage() for record in caplog.records)
 
 
-@pytest.mark.parametrize("field", ["triageRegister"])
+@pytest.mark.parametrize("field", ["checkInAtTriage"])
 async def test_a_refused_write_shows_the_fixed_message_of_its_code(
     gateway: httpx.AsyncClient, sim_admin: httpx.Client, field: str
 ) -> None:
-    """issue 10 item 13: HisRefusal.message is 附四's wording for the code, not the hospital's msg."""
+    """issue 10 item 13: Refusal.message is 附四's wording for the code, not the hospital's msg."""
     write = BY_FIELD[field]
     inject(sim_admin, hospitalId="254", method=write.method, kind="code", code="60701", msg=HOSPITAL_INTERNALS)
     result = await send(gateway, write, "254")
-    assert (result["__typename"], result["code"]) == ("HisRefusal", "60701")
+    assert (result["__typename"], result["code"]) == ("Refusal", "ALREADY_TRIAGED")
     assert result["message"] == "已分诊，同一诊室/医生不能重复分诊，请到分诊台处理"
     inject(sim_admin, hospitalId="254", method=write.method, kind="code", code="99999", msg=HOSPITAL_INTERNALS)
     unknown = await send(gateway, write, "254")
@@ -203,10 +203,10 @@ async def test_an_unavailable_hospital_is_told_in_a_fixed_message(
     gateway: httpx.AsyncClient, sim_admin: httpx.Client, kind: str
 ) -> None:
     """issue 10 item 13: connection and protocol failures carry no internal detail either."""
-    write = BY_FIELD["triageRegister"]
+    write = BY_FIELD["checkInAtTriage"]
     inject(sim_admin, hospitalId="254", method=write.method, kind=kind)
     result = await send(gateway, write, "254")
-    assert result["__typename"] == "HospitalUnavailable"
+    assert (result["__typename"], result["outcomeUnknown"]) == ("Refusal", True)
     assert result["message"].startswith("医院系统")
     assert "127.0.0.1" not in result["message"]
 

@@ -83,12 +83,12 @@ async def test_caregiver_pass_create_time_and_validity_are_beijing_time(
     host_zone: str, gateway: httpx.AsyncClient, sim_admin: httpx.Client
 ) -> None:
     """issue 11 item 2: 37.1.3 createTime is Beijing time, and a pass that expired an hour ago in Beijing
-    is refused (20004) even where the host's clock is hours behind."""
-    write = BY_FIELD["caregiverPassCreate"]
-    expired = (beijing_now() - timedelta(hours=1)).strftime(SPEC_TIME)
+    is refused (20004, PARAMETER_RANGE) even where the host's clock is hours behind."""
+    write = BY_FIELD["createCaregiverPass"]
+    expired = (beijing_now() - timedelta(hours=1)).strftime(SPEC_TIME)  # no offset: Beijing time
     result = await send(gateway, write, caregiver={**write.input["caregiver"], "validUntil": expired})
-    assert result["__typename"] == "InvalidInput", result
-    assert result["code"] == "20004"
+    assert result["__typename"] == "Refusal", result
+    assert result["code"] == "PARAMETER_RANGE"
     assert calls(sim_admin, method=write.method) == []
 
     created = await send(gateway, write)
@@ -121,7 +121,7 @@ def _id_born(day: date) -> str:
 def _birth_checks() -> dict[str, Callable[[str], bool]]:
     def graph(number: str) -> bool:
         try:
-            id_number("idCard", number)
+            id_number("idCardNumber", number)
         except InputRefused:
             return False
         return True

@@ -20,20 +20,20 @@ ADD = """
 mutation Add($input: CardContactInput!) {
   result: addCardContact(hospitalId: "253", input: $input) {
     __typename
-    ... on CardContactAdded { hospitalId }
-    ... on InvalidInput { field code message }
+    ... on AddCardContactSuccess { hospitalId }
+    ... on Refusal { field code message }
   }
 }"""
 CONTACT = {
     "medicalCardNumber": DEMO_CARD,
     "name": "张大山",
-    "gender": "1",
-    "birthdate": "1958-03-02",
+    "sex": "MALE",
+    "birthDate": "1958-03-02",
     "address": "山东省济南市历下区",
-    "idCard": "370102195803021234",
+    "idCardNumber": "370102195803021234",
     "phone": "13800000000",
     "nation": "01",
-    "relation": "01",
+    "relation": "FATHER",
 }
 
 
@@ -63,22 +63,43 @@ def test_the_request_model_refuses_other_codes(field: str, value: str) -> None:
 
 
 async def test_a_contact_goes_out_with_the_spec_codes(gateway: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
-    """issue 11 item 1: relation 02 (母亲) and nation 03 (回族) reach the hospital as written."""
-    body = await run_graphql(gateway, ADD, input={**CONTACT, "relation": "02", "nation": "03"})
-    assert body["data"]["result"]["__typename"] == "CardContactAdded", body
+    """issue 11 item 1: relation MOTHER goes out as 附五 02, nation 03 (回族) as written, sex as the spec's 1/2
+    (issue 12 item 8)."""
+    body = await run_graphql(gateway, ADD, input={**CONTACT, "relation": "MOTHER", "nation": "03", "sex": "FEMALE"})
+    assert body["data"]["result"]["__typename"] == "AddCardContactSuccess", body
     [call] = calls(sim_admin, method=METHOD)
-    assert (call["body"]["relation"], call["body"]["nation"]) == ("02", "03")
+    assert (call["body"]["relation"], call["body"]["nation"], call["body"]["gender"]) == ("02", "03", "2")
+    assert call["body"]["birthday"] == "1958-03-02"
 
 
-@pytest.mark.parametrize(("field", "value"), [("relation", "1"), ("relation", "4"), ("nation", "97"), ("nation", "1")])
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        ("nation", "97", "PARAMETER_FORMAT"),
+        ("nation", "1", "PARAMETER_FORMAT"),
+        ("relation", "SELF", "PARAMETER_RANGE"),
+    ],
+)
 async def test_codes_outside_the_dictionaries_are_refused_before_any_call(
-    gateway: httpx.AsyncClient, sim_admin: httpx.Client, field: str, value: str
+    gateway: httpx.AsyncClient, sim_admin: httpx.Client, field: str, value: str, code: str
 ) -> None:
-    """issue 11 item 1: the old 0-4 relation scheme and non-附一 nations are refused with 20003, never sent."""
+    """issue 11 item 1: non-附一 nations are refused with 20003 (PARAMETER_FORMAT), and a contact cannot be the
+    holder (SELF, 20004), never sent."""
     body: dict[str, Any] = await run_graphql(gateway, ADD, input={**CONTACT, field: value})
     result = body["data"]["result"]
-    assert result["__typename"] == "InvalidInput", body
-    assert (result["field"], result["code"]) == (field, "20003")
+    assert result["__typename"] == "Refusal", body
+    assert (result["field"], result["code"]) == (field, code)
+    assert calls(sim_admin, method=METHOD) == []
+
+
+@pytest.mark.parametrize("value", ["1", "4", "01", "05"])
+async def test_the_old_relation_strings_are_graphql_errors(
+    gateway: httpx.AsyncClient, sim_admin: httpx.Client, value: str
+) -> None:
+    """issue 12 item 8: relation is the Relation enum; the old 0-4 scheme and raw 附五 codes are not values of it."""
+    body: dict[str, Any] = await run_graphql(gateway, ADD, input={**CONTACT, "relation": value})
+    assert body.get("data") is None, body
+    assert body["errors"]
     assert calls(sim_admin, method=METHOD) == []
 
 

@@ -15,9 +15,7 @@ from his_clients.models.exam_appointments import (
 
 from ...context import Info
 from ...results import (
-    HisRefusal,
-    HospitalUnavailable,
-    InvalidInput,
+    Refusal,
     TargetHospital,
     his_write,
     optional,
@@ -28,9 +26,9 @@ from .exam_slot import ExamSlotInput, slot_parameters
 
 
 @strawberry.input(description="Who books which exam slot (24.1.4 执行预约).")
-class ExamAppointmentBookInput:
+class BookExamAppointmentInput:
     medical_card_number: str = strawberry.field(description="The patient's card number (就诊卡号).")
-    id_card: str | None = strawberry.field(
+    id_card_number: str | None = strawberry.field(
         default=None, description="The patient's resident ID number (身份证号), when known; checked before sending."
     )
     slot: ExamSlotInput = strawberry.field(description="The slot chosen.")
@@ -44,7 +42,7 @@ class ExamAppointmentBookInput:
 
 
 @strawberry.type(description="The hospital booked the slot (24.1.4).")
-class ExamAppointmentBookSuccess:
+class BookExamAppointmentSuccess:
     hospital_id: strawberry.ID = strawberry.field(description="The hospital that booked it.")
     registration_id: str = strawberry.field(
         description="The hospital's id of the booking (regId, 预约成功记录主键): cancel and rebook with it."
@@ -53,28 +51,28 @@ class ExamAppointmentBookSuccess:
     notice: str = strawberry.field(description="What to tell the patient, e.g. when to arrive (notice, 提醒信息).")
 
 
-ExamAppointmentBookResult = Annotated[
-    ExamAppointmentBookSuccess | HisRefusal | HospitalUnavailable | InvalidInput,
+BookExamAppointmentResult = Annotated[
+    BookExamAppointmentSuccess | Refusal,
     strawberry.union(
-        "ExamAppointmentBookResult",
-        description="Success, or the hospital's refusal with its code, or no usable answer, or bad input.",
+        "BookExamAppointmentResult",
+        description="Success, or a Refusal: bad input, the hospital's 附四 code, or no usable answer.",
     ),
 ]
 
 
 @strawberry.type
-class ExamAppointmentBookMutation:
-    @strawberry.mutation(description="Book an exam slot (24.1.4 执行预约). Sent once, never retried.")
-    async def exam_appointment_book(
+class BookExamAppointmentMutation:
+    @strawberry.mutation(description="Book an examination slot (24.1.4 执行预约). Sent once, never retried.")
+    async def book_exam_appointment(
         self,
         info: Info,
         hospital_id: TargetHospital,
-        input: Annotated[ExamAppointmentBookInput, strawberry.argument(description="What to write.")],
-    ) -> ExamAppointmentBookResult:
+        input: Annotated[BookExamAppointmentInput, strawberry.argument(description="What to write.")],
+    ) -> BookExamAppointmentResult:
         appointment_id = optional(input.appointment_id) or uuid.uuid4().hex
 
-        def booked(hospital: str, reply: ExamBooking) -> ExamAppointmentBookSuccess:
-            return ExamAppointmentBookSuccess(
+        def booked(hospital: str, reply: ExamBooking) -> BookExamAppointmentSuccess:
+            return BookExamAppointmentSuccess(
                 hospital_id=strawberry.ID(hospital),
                 registration_id=reply.reg_id,
                 appointment_id=appointment_id,
@@ -87,7 +85,7 @@ class ExamAppointmentBookMutation:
             hospital_id=hospital_id,
             request=lambda: AppointmentRegScheduleRequest(
                 medical_card_number=required("medicalCardNumber", input.medical_card_number),
-                id_card=optional_id_number("idCard", input.id_card),
+                id_card=optional_id_number("idCardNumber", input.id_card_number),
                 appointment_id=appointment_id,
                 **slot_parameters(input.slot),
             ),

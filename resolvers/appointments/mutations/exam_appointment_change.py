@@ -14,9 +14,7 @@ from his_clients.models.exam_appointments import (
 
 from ...context import Info
 from ...results import (
-    HisRefusal,
-    HospitalUnavailable,
-    InvalidInput,
+    Refusal,
     TargetHospital,
     his_write,
     optional_id_number,
@@ -26,9 +24,9 @@ from .exam_slot import ExamSlotInput, slot_parameters
 
 
 @strawberry.input(description="Which booking moves to which slot (24.1.7 执行改约项目).")
-class ExamAppointmentChangeInput:
+class ChangeExamAppointmentInput:
     medical_card_number: str = strawberry.field(description="The patient's card number (就诊卡号).")
-    id_card: str | None = strawberry.field(
+    id_card_number: str | None = strawberry.field(
         default=None, description="The patient's resident ID number (身份证号), when known; checked before sending."
     )
     registration_id: str = strawberry.field(
@@ -41,7 +39,7 @@ class ExamAppointmentChangeInput:
 
 
 @strawberry.type(description="The hospital moved the booking (24.1.7).")
-class ExamAppointmentChangeSuccess:
+class ChangeExamAppointmentSuccess:
     hospital_id: strawberry.ID = strawberry.field(description="The hospital that moved it.")
     registration_id: str = strawberry.field(
         description="The booking's id from now on (regId): use it for later changes."
@@ -49,28 +47,28 @@ class ExamAppointmentChangeSuccess:
     notice: str = strawberry.field(description="What to tell the patient (notice, 提醒信息).")
 
 
-ExamAppointmentChangeResult = Annotated[
-    ExamAppointmentChangeSuccess | HisRefusal | HospitalUnavailable | InvalidInput,
+ChangeExamAppointmentResult = Annotated[
+    ChangeExamAppointmentSuccess | Refusal,
     strawberry.union(
-        "ExamAppointmentChangeResult",
-        description="Success, or the hospital's refusal with its code, or no usable answer, or bad input.",
+        "ChangeExamAppointmentResult",
+        description="Success, or a Refusal: bad input, the hospital's 附四 code, or no usable answer.",
     ),
 ]
 
 
 @strawberry.type
-class ExamAppointmentChangeMutation:
+class ChangeExamAppointmentMutation:
     @strawberry.mutation(
         description="Move a booked exam to another slot (24.1.7 执行改约项目). Sent once, never retried."
     )
-    async def exam_appointment_change(
+    async def change_exam_appointment(
         self,
         info: Info,
         hospital_id: TargetHospital,
-        input: Annotated[ExamAppointmentChangeInput, strawberry.argument(description="What to write.")],
-    ) -> ExamAppointmentChangeResult:
-        def moved(hospital: str, reply: ExamRebooking) -> ExamAppointmentChangeSuccess:
-            return ExamAppointmentChangeSuccess(
+        input: Annotated[ChangeExamAppointmentInput, strawberry.argument(description="What to write.")],
+    ) -> ChangeExamAppointmentResult:
+        def moved(hospital: str, reply: ExamRebooking) -> ChangeExamAppointmentSuccess:
+            return ChangeExamAppointmentSuccess(
                 hospital_id=strawberry.ID(hospital), registration_id=reply.reg_id, notice=reply.notice
             )
 
@@ -80,7 +78,7 @@ class ExamAppointmentChangeMutation:
             hospital_id=hospital_id,
             request=lambda: AppointmentChangeScheduleRequest(
                 medical_card_number=required("medicalCardNumber", input.medical_card_number),
-                id_card=optional_id_number("idCard", input.id_card),
+                id_card=optional_id_number("idCardNumber", input.id_card_number),
                 reg_id=required("registrationId", input.registration_id),
                 appointment_id=required("appointmentId", input.appointment_id),
                 **slot_parameters(input.slot),

@@ -2,35 +2,37 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 import strawberry
 
+from his_clients.codes import ReturnCode
 from his_clients.models.cards import UPDATE_HIS_PATIENT_INFO, PatientAddress, UpdateHisPatientInfoRequest
 from services.identity.principal import PatientPrincipal
+from services.refusals import Refused
 
 from ...context import Info
 from ...results import (
-    HisRefusal,
-    HospitalUnavailable,
     InputRefused,
-    InvalidInput,
+    Refusal,
+    Sex,
     TargetHospital,
-    calendar_date,
     his_write,
     optional,
     optional_id_number,
     required,
+    spec_day,
 )
 
 
 @strawberry.input(description="What to change; fields left out stay as the hospital has them (1.2.4).")
-class PatientInfoUpdateInput:
+class UpdatePatientInfoInput:
     medical_card_number: str = strawberry.field(description="The card whose record is changed (one the account holds).")
     name: str | None = strawberry.field(default=None, description="Name.")
-    gender: str | None = strawberry.field(default=None, description="Gender code: 1 male, 2 female.")
-    birthdate: str | None = strawberry.field(default=None, description="Date of birth, yyyy-MM-dd.")
-    id_card: str | None = strawberry.field(default=None, description="ID number.")
+    sex: Sex | None = strawberry.field(default=None, description="Sex (gender).")
+    birth_date: date | None = strawberry.field(default=None, description="Date of birth (birthdate).")
+    id_card_number: str | None = strawberry.field(default=None, description="Resident ID number (idcard, 身份证号).")
     phone: str | None = strawberry.field(default=None, description="Mobile number.")
     province: str | None = strawberry.field(default=None, description="Address: province (省).")
     city: str | None = strawberry.field(default=None, description="Address: city (市).")
@@ -40,11 +42,20 @@ class PatientInfoUpdateInput:
 
 
 @strawberry.type(description="The hospital updated its record (1.2.4).")
-class PatientInfoUpdated:
+class UpdatePatientInfoSuccess:
     hospital_id: strawberry.ID = strawberry.field(description="The hospital that updated it.")
 
 
-def _address(update: PatientInfoUpdateInput) -> PatientAddress | None:
+UpdatePatientInfoResult = Annotated[
+    UpdatePatientInfoSuccess | Refusal,
+    strawberry.union(
+        "UpdatePatientInfoResult",
+        description="Success, or a Refusal: bad input, the hospital's 附四 code, or no usable answer.",
+    ),
+]
+
+
+def _address(update: UpdatePatientInfoInput) -> PatientAddress | None:
     parts = (update.province, update.city, update.district, update.street, update.detail_address)
     if not any(parts):
         return None
@@ -57,17 +68,17 @@ def _address(update: PatientInfoUpdateInput) -> PatientAddress | None:
     )
 
 
-async def _unproven_id_number(info: Info, update: PatientInfoUpdateInput) -> InvalidInput | None:
+async def _unproven_id_number(info: Info, update: UpdatePatientInfoInput) -> Refusal | None:
     """The ID number may be written only as the account has PROVEN it for this card (SMS binding against the
     hospital's record, or real-name verification): the holder of a created card, which proves no ID number,
     cannot write someone else's ID number into the hospital's record (and so reach their records by it)."""
     principal = info.context.principal
-    if update.id_card is None or not update.id_card.strip() or not isinstance(principal, PatientPrincipal):
+    if not (update.id_card_number or "").strip() or not isinstance(principal, PatientPrincipal):
         return None  # nothing to change, or his_write refuses the caller anyway
     try:
-        wanted = optional_id_number("idCard", update.id_card)
-    except InputRefused as refused:
-        return refused.as_result()
+        wanted = optional_id_number("idCardNumber", update.id_card_number)
+    except Refused as refused:
+        return Refusal.of(refused)
     card = (update.medical_card_number or "").strip()
     proven = {
         held.id_card_number.strip().upper()
@@ -75,32 +86,30 @@ async def _unproven_id_number(info: Info, update: PatientInfoUpdateInput) -> Inv
         if held.id_card_number and card in (held.medical_card_number, held.physical_card_number)
     }
     if wanted is not None and wanted.strip().upper() not in proven:
-        return InvalidInput(
-            field="input.idCard",
-            code="20003",
-            message="input.idCard: the ID number can be changed only to the one this card's holder has proven "
-            "(bind the hospital's card by SMS, or real-name verification)",
+        return Refusal.of(
+            InputRefused(
+                "idCardNumber",
+                ReturnCode.PARAMETER_FORMAT,
+                "身份证号只能改为本卡持卡人已验证的身份证号（通过短信绑定医院就诊卡，或实名认证）。",
+            )
         )
     return None
 
 
 @strawberry.type
-class PatientInfoUpdateMutation:
+class UpdatePatientInfoMutation:
     @strawberry.mutation(
         description=(
             "Correct the holder's details in the hospital's records (1.2.4). Sent once. The ID number may be set "
-            "only to the one the account has proven for this card (else InvalidInput 20003, nothing sent)."
+            "only to the one the account has proven for this card (else a Refusal PARAMETER_FORMAT, nothing sent)."
         )
     )
     async def update_patient_info(
         self,
         info: Info,
         hospital_id: TargetHospital,
-        input: Annotated[PatientInfoUpdateInput, strawberry.argument(description="The changes.")],
-    ) -> Annotated[
-        PatientInfoUpdated | HisRefusal | HospitalUnavailable | InvalidInput,
-        strawberry.union("PatientInfoUpdateResult", description="Updated, or the hospital's refusal, or why not."),
-    ]:
+        input: Annotated[UpdatePatientInfoInput, strawberry.argument(description="The changes.")],
+    ) -> UpdatePatientInfoResult:
         refused = await _unproven_id_number(info, input)
         if refused is not None:
             return refused
@@ -111,11 +120,11 @@ class PatientInfoUpdateMutation:
             request=lambda: UpdateHisPatientInfoRequest(
                 medical_card_number=required("medicalCardNumber", input.medical_card_number),
                 name=optional(input.name),
-                gender=optional(input.gender),
-                birthdate=calendar_date("birthdate", input.birthdate) if input.birthdate else None,
-                id_card=optional_id_number("idCard", input.id_card),
+                gender=None if input.sex is None else input.sex.gender_code,
+                birthdate=None if input.birth_date is None else spec_day(input.birth_date),
+                id_card=optional_id_number("idCardNumber", input.id_card_number),
                 phone=optional(input.phone),
                 address=_address(input),
             ),
-            success=lambda hospital, _: PatientInfoUpdated(hospital_id=strawberry.ID(hospital)),
+            success=lambda hospital, _: UpdatePatientInfoSuccess(hospital_id=strawberry.ID(hospital)),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Annotated
 
 import strawberry
@@ -13,20 +14,18 @@ from his_clients.models.internet_hospital import (
 
 from ...context import Info
 from ...results import (
-    HisRefusal,
-    HospitalUnavailable,
-    InvalidInput,
+    Refusal,
     Sex,
     TargetHospital,
     amount,
-    calendar_date,
-    date_time,
     digits,
     his_write,
     optional,
     optional_id_number,
     phone_number,
     required,
+    spec_day,
+    spec_instant,
 )
 from ...scalars import Money
 
@@ -36,64 +35,64 @@ CONSULT_NAME = "互联网医院复诊"
 
 
 @strawberry.input(description="An online consultation to record at the hospital (25.1.7 同步患者问诊信息).")
-class ConsultationRecordSyncInput:
+class SyncConsultationRecordInput:
     consultation_number: str = strawberry.field(
         description="The consultation's number at the internet hospital, digits (consultCode, 门诊号)."
     )
     medical_card_number: str = strawberry.field(description="The patient's card number (就诊卡号).")
     patient_name: str = strawberry.field(description="The patient's name (patName).")
-    sex: Sex = strawberry.field(description="The patient's sex (general).")
+    sex: Sex = strawberry.field(description="The patient's sex (gender).")
     phone: str = strawberry.field(description="The patient's mobile number, 11 digits.")
-    birthday: str = strawberry.field(description="The patient's birth date, yyyy-MM-dd.")
-    id_card: str | None = strawberry.field(
-        default=None, description="The patient's resident ID number (idCard); may be left out."
+    birth_date: date = strawberry.field(description="The patient's date of birth (birthday).")
+    id_card_number: str | None = strawberry.field(
+        default=None, description="The patient's resident ID number (idCard, 身份证号); may be left out."
     )
     description: str | None = strawberry.field(default=None, description="The complaint as described (病情描述).")
     paid: bool = strawberry.field(description="Whether the consultation was paid for (payFlag 1); false when free.")
     out_trade_no: str = strawberry.field(
         description="The consultation's payment order number (tradeNo, 问诊交易订单号)."
     )
-    consulted_at: str = strawberry.field(
-        description="When the consultation took place, yyyy-MM-dd HH:mm:ss (consultTime)."
+    consulted_at: datetime = strawberry.field(
+        description="When the consultation took place (consultTime); without an offset it is Beijing time."
     )
     doctor_name: str = strawberry.field(description="The doctor's name.")
-    doctor_code: str = strawberry.field(description="The doctor's staff code at the hospital (doctorCode, 院内工号).")
-    department_code: str = strawberry.field(description="The department's code at the hospital (deptCode).")
+    doctor_id: str = strawberry.field(description="The doctor's staff code at the hospital (doctorCode, 院内工号).")
+    department_id: str = strawberry.field(description="The department's code at the hospital (deptCode).")
     department_name: str = strawberry.field(description="The department's name at the hospital (deptName).")
     fee: Money = strawberry.field(description="The consultation fee in yuan, two decimals (consultFee); 0 when free.")
 
 
 @strawberry.type(description="The hospital recorded the consultation (25.1.7).")
-class ConsultationRecordSyncSuccess:
+class SyncConsultationRecordSuccess:
     hospital_id: strawberry.ID = strawberry.field(description="The hospital that recorded it.")
     consultation_number: str = strawberry.field(description="The consultation recorded (consultCode).")
 
 
-ConsultationRecordSyncResult = Annotated[
-    ConsultationRecordSyncSuccess | HisRefusal | HospitalUnavailable | InvalidInput,
+SyncConsultationRecordResult = Annotated[
+    SyncConsultationRecordSuccess | Refusal,
     strawberry.union(
-        "ConsultationRecordSyncResult",
-        description="Success, or the hospital's refusal with its code, or no usable answer, or bad input.",
+        "SyncConsultationRecordResult",
+        description="Success, or a Refusal: bad input, the hospital's 附四 code, or no usable answer.",
     ),
 ]
 
 
-def _request(consultation: ConsultationRecordSyncInput) -> InternetHospitalSaveConsultInfoRequest:
+def _request(consultation: SyncConsultationRecordInput) -> InternetHospitalSaveConsultInfoRequest:
     return InternetHospitalSaveConsultInfoRequest(
         consult_code=digits("consultationNumber", consultation.consultation_number),
         medical_card_number=required("medicalCardNumber", consultation.medical_card_number),
         pat_name=required("patientName", consultation.patient_name),
         gender=consultation.sex.value,
         phone=phone_number("phone", consultation.phone),
-        birthday=calendar_date("birthday", consultation.birthday),
-        id_card=optional_id_number("idCard", consultation.id_card),
+        birthday=spec_day(consultation.birth_date),
+        id_card=optional_id_number("idCardNumber", consultation.id_card_number),
         description=optional(consultation.description),
         pay_flag=1 if consultation.paid else 0,
         trade_no=required("outTradeNo", consultation.out_trade_no),
-        consult_time=date_time("consultedAt", consultation.consulted_at),
+        consult_time=spec_instant(consultation.consulted_at),
         doctor_name=required("doctorName", consultation.doctor_name),
-        doctor_code=required("doctorCode", consultation.doctor_code),
-        dept_code=required("departmentCode", consultation.department_code),
+        doctor_code=required("doctorId", consultation.doctor_id),
+        dept_code=required("departmentId", consultation.department_id),
         dept_name=required("departmentName", consultation.department_name),
         consult_fee=amount("fee", consultation.fee),
         consult_flag=CONSULT_FLAG,
@@ -102,25 +101,25 @@ def _request(consultation: ConsultationRecordSyncInput) -> InternetHospitalSaveC
 
 
 @strawberry.type
-class ConsultationRecordSyncMutation:
+class SyncConsultationRecordMutation:
     @strawberry.mutation(
         description=(
             "Record an online consultation at the hospital, as a registration, once a doctor has taken it "
             "(25.1.7 同步患者问诊信息). Sent once, never retried."
         )
     )
-    async def consultation_record_sync(
+    async def sync_consultation_record(
         self,
         info: Info,
         hospital_id: TargetHospital,
-        input: Annotated[ConsultationRecordSyncInput, strawberry.argument(description="What to write.")],
-    ) -> ConsultationRecordSyncResult:
+        input: Annotated[SyncConsultationRecordInput, strawberry.argument(description="What to write.")],
+    ) -> SyncConsultationRecordResult:
         return await his_write(
             info,
             method=INTERNET_HOSPITAL_SAVE_CONSULT_INFO,
             hospital_id=hospital_id,
             request=lambda: _request(input),
-            success=lambda hospital, _: ConsultationRecordSyncSuccess(
+            success=lambda hospital, _: SyncConsultationRecordSuccess(
                 hospital_id=strawberry.ID(hospital), consultation_number=input.consultation_number.strip()
             ),
         )

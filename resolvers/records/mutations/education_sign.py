@@ -10,15 +10,7 @@ import strawberry
 from his_clients.models.education import INHOSPITAL_EDUCATION_SIGN, InhospitalEducationSignRequest
 
 from ...context import Info
-from ...results import (
-    HisRefusal,
-    HospitalUnavailable,
-    InvalidInput,
-    TargetHospital,
-    his_write,
-    image_data_url,
-    required,
-)
+from ...results import Refusal, TargetHospital, his_write, image_data_url, required
 
 
 @strawberry.enum(description="Who signs an education record (23.1.3 signType).")
@@ -34,7 +26,7 @@ class EducationUnderstanding(Enum):
 
 
 @strawberry.input(description="A signature on one education record (23.1.3 患者签名).")
-class EducationSignInput:
+class SignEducationInput:
     education_id: str = strawberry.field(description="The education record (id, 宣教记录主键), as 23.1.1 lists it.")
     signer: EducationSigner = strawberry.field(description="Who signs (signType).")
     understanding: EducationUnderstanding = strawberry.field(description="How well it was taken in (degreeOfMastery).")
@@ -46,29 +38,29 @@ class EducationSignInput:
 
 
 @strawberry.type(description="The hospital stored the signature (23.1.3).")
-class EducationSignSuccess:
+class SignEducationSuccess:
     hospital_id: strawberry.ID = strawberry.field(description="The hospital that stored it.")
     education_id: str = strawberry.field(description="The education record signed.")
 
 
-EducationSignResult = Annotated[
-    EducationSignSuccess | HisRefusal | HospitalUnavailable | InvalidInput,
+SignEducationResult = Annotated[
+    SignEducationSuccess | Refusal,
     strawberry.union(
-        "EducationSignResult",
-        description="Success, or the hospital's refusal with its code, or no usable answer, or bad input.",
+        "SignEducationResult",
+        description="Success, or a Refusal: bad input, the hospital's 附四 code, or no usable answer.",
     ),
 ]
 
 
 @strawberry.type
-class EducationSignMutation:
+class SignEducationMutation:
     @strawberry.mutation(description="Sign an education record (23.1.3 患者签名). Sent once, never retried.")
-    async def education_sign(
+    async def sign_education(
         self,
         info: Info,
         hospital_id: TargetHospital,
-        input: Annotated[EducationSignInput, strawberry.argument(description="What to write.")],
-    ) -> EducationSignResult:
+        input: Annotated[SignEducationInput, strawberry.argument(description="What to write.")],
+    ) -> SignEducationResult:
         return await his_write(
             info,
             method=INHOSPITAL_EDUCATION_SIGN,
@@ -79,7 +71,7 @@ class EducationSignMutation:
                 degree_of_mastery=input.understanding.value,
                 sign_image=image_data_url("signatureImage", input.signature_image),
             ),
-            success=lambda hospital, _: EducationSignSuccess(
+            success=lambda hospital, _: SignEducationSuccess(
                 hospital_id=strawberry.ID(hospital), education_id=input.education_id.strip()
             ),
         )
