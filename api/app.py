@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from his_clients.client import HisClient
 from resolvers.context import Services
+from resolvers.schedules.slot_ids import SlotIds
 from resolvers.schema import build_schema
 from services.file_links import FileLinkSigner
 from services.identity.accounts import AccountService
@@ -164,6 +165,7 @@ def create_app(settings: Settings) -> Starlette:
         national_card_qr_index=settings.national_card_qr_index,
         payments=payments,
         payment_provider=provider,
+        slot_ids=SlotIds(settings.ledger_seal_key),
         file_links=FileLinkSigner(
             settings.file_link_secret.get_secret_value().encode(),
             ttl_s=settings.file_link_ttl_s,

@@ -22,6 +22,7 @@ from store.db import Database
 
 from .access import HeldCards, check_principal_may_name, personal_values
 from .loaders import Loaders
+from .schedules.slot_ids import SlotIds
 
 if TYPE_CHECKING:
     from strawberry.types import Info as StrawberryInfo
@@ -61,6 +62,8 @@ class Services:
     sessions: SessionTokens
     payments: PaymentService
     payment_provider: PaymentProvider
+    slot_ids: SlotIds
+    """Makes and reads the opaque slotId every bookable slot answers (resolvers/schedules/slot_ids.py)."""
     max_hospitals_per_request: int = 100
     national_card_qr_index: int = 0
     dev_login: bool = False

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from enum import Enum
 
 import strawberry
@@ -20,9 +21,11 @@ from his_clients.models.triage import (
     BookedVisit as BookedVisitReply,
 )
 
+from ..arguments import spec_day
 from ..context import Info
-from ..schedules.common import ask_hospital, enum_of, flag
-from .queues import QueuePosition
+from ..hospitals.entry import HospitalEntry
+from ..schedules.common import ask_hospital, enum_of, flag, read_day, read_instant
+from .queues import QueueAtHospital
 
 
 @strawberry.enum(description="Where an examination appointment stands (24.1.5 status).")
@@ -49,7 +52,7 @@ class ExamAppointment:
     room_id: str = strawberry.field(description="The room or department's id (roomId).")
     room_name: str = strawberry.field(description="The room or department (roomName).")
     room_address: str | None = strawberry.field(description="Where it is (科室位置, roomAddress).")
-    date: str = strawberry.field(description="The day booked, yyyy-MM-dd (selectedDate).")
+    date: date | None = strawberry.field(description="The day booked (selectedDate); null when not written.")
     time_slot_id: str = strawberry.field(description="The period's id (planTimeId).")
     time_slot_name: str = strawberry.field(description="The period, e.g. 11:30-12:00 (planTimeName).")
     can_change: bool = strawberry.field(description="True when it may be rebooked (是否可以改约, changeFlag 1).")
@@ -73,7 +76,7 @@ class ExamAppointment:
             room_id=row.room_id,
             room_name=row.room_name,
             room_address=row.room_address or None,
-            date=row.selected_date,
+            date=read_day(row.selected_date),
             time_slot_id=row.plan_time_id,
             time_slot_name=row.plan_time_name,
             can_change=flag(row.change_flag) is True,
@@ -86,23 +89,21 @@ class ExamAppointment:
 
 
 @strawberry.type(description="The patient's examination appointments at one hospital (24.1.5).")
-class ExamAppointments:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital of these appointments.")
+class ExamAppointmentsAtHospital(HospitalEntry):
     appointments: list[ExamAppointment] = strawberry.field(description="The appointments in the window asked.")
 
     @classmethod
-    def from_reply(cls, hospital_id: str, reply: list[BookedExam]) -> ExamAppointments:
+    def from_reply(cls, hospital_id: str, reply: list[BookedExam]) -> ExamAppointmentsAtHospital:
         return cls(hospital_id=strawberry.ID(hospital_id), appointments=[ExamAppointment.from_reply(r) for r in reply])
 
     @classmethod
-    def none(cls, hospital_id: str) -> ExamAppointments:
+    def none(cls, hospital_id: str) -> ExamAppointmentsAtHospital:
         return cls(hospital_id=strawberry.ID(hospital_id), appointments=[])
 
 
 @strawberry.type(description="The patient's physical-examination booking on one day at one hospital (28.1.5, 28.1.8).")
-class PhysicalExamBookingState:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital.")
-    date: str = strawberry.field(description="The day asked, yyyy-MM-dd.")
+class PhysicalExamBookingAtHospital(HospitalEntry):
+    date: date = strawberry.field(description="The day asked.")
     booked: bool | None = strawberry.field(
         description=(
             "Whether the patient booked an examination that day (是否已经预约过, 28.1.5); null when the hospital "
@@ -110,7 +111,7 @@ class PhysicalExamBookingState:
         )
     )
     medical_card_number: strawberry.Private[str]
-    id_card: strawberry.Private[str]
+    id_card_number: strawberry.Private[str]
 
     @strawberry.field(
         description=(
@@ -120,7 +121,7 @@ class PhysicalExamBookingState:
     )
     async def registered(self, info: Info) -> bool | None:
         request = PhysicalGetTjRegisterFlagRequest(
-            medical_card_number=self.medical_card_number, id_card=self.id_card, date=self.date
+            medical_card_number=self.medical_card_number, id_card=self.id_card_number, date=spec_day(self.date)
         )
         reply = await ask_hospital(info, self.hospital_id, PHYSICAL_GET_TJ_REGISTER_FLAG, request)
         return False if reply is None else flag(reply)
@@ -135,22 +136,24 @@ class BookedVisit:
     room_name: str | None = strawberry.field(description="The room (roomName).")
     doctor_id: str = strawberry.field(description="The doctor's id (doctorId).")
     doctor_name: str = strawberry.field(description="The doctor (doctorName).")
-    appointment_time: str = strawberry.field(description="When, as the hospital writes it, e.g. 2022-04-19 08:00.")
+    appointment_time: datetime | None = strawberry.field(
+        description="When the visit is booked for (appointmentTime); null when the hospital wrote no time."
+    )
     triaged: bool = strawberry.field(
         description="True once signed in and triaged (分诊状态 1); the spec keeps the two apart."
     )
-    triaged_at: str | None = strawberry.field(description="When it was triaged, yyyy-MM-dd HH:mm:ss (triageTime).")
+    triaged_at: datetime | None = strawberry.field(description="When it was triaged (triageTime); null before.")
     medical_card_number: strawberry.Private[str]
 
     @strawberry.field(description="The patient's place in the queue once signed in (预约签到排队, 42.1.3).")
-    async def queue(self, info: Info) -> QueuePosition | None:
+    async def queue(self, info: Info) -> QueueAtHospital | None:
         request = AppointmentQueryLineInfoRequest(
             medical_card_number=self.medical_card_number, dept_id=self.department_id, doctor_id=self.doctor_id
         )
         reply = await ask_hospital(info, self.hospital_id, APPOINTMENT_QUERY_LINE_INFO, request)
         if reply is None:
-            return QueuePosition.not_queued(self.hospital_id)
-        return QueuePosition.from_reply(self.hospital_id, reply)
+            return QueueAtHospital.not_queued(self.hospital_id)
+        return QueueAtHospital.from_reply(self.hospital_id, reply)
 
     @classmethod
     def from_reply(cls, hospital_id: str, card: str, row: BookedVisitReply) -> BookedVisit:
@@ -162,20 +165,18 @@ class BookedVisit:
             room_name=row.room_name or None,
             doctor_id=row.doctor_id,
             doctor_name=row.doctor_name,
-            appointment_time=row.appointment_time,
+            appointment_time=read_instant(row.appointment_time),
             triaged=flag(row.triage_state) is True,
-            triaged_at=row.triage_time or None,
+            triaged_at=read_instant(row.triage_time),
             medical_card_number=card,
         )
 
 
 @strawberry.type(description="The patient's booked clinic visits at one hospital (42.1.1).")
-class BookedVisits:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital of these visits.")
+class BookedVisitsAtHospital(HospitalEntry):
     visits: list[BookedVisit] = strawberry.field(description="The visits, triaged and not yet triaged.")
 
 
 @strawberry.type(description="How many times the patient registered today at one hospital (当天挂号次数, 20.1.4).")
-class TodayRegistrationCount:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital.")
+class TodayRegistrationCountAtHospital(HospitalEntry):
     count: int = strawberry.field(description="Registrations made today; hospitals use it to cap them.")

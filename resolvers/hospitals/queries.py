@@ -6,6 +6,7 @@ from typing import Annotated
 
 import strawberry
 
+from ..arguments import OneHospital
 from ..context import Info
 from ..fanout import hospital_ids_argument
 from .types import Hospital
@@ -34,13 +35,7 @@ class HospitalQueries:
             return [Hospital.from_registry(h) for h in registry.hospitals]
         return [Hospital.from_registry(registry.by_id[h]) for h in hospital_ids_argument(info, hospital_id)]
 
-    @strawberry.field(description="One hospital by id; null when the registry has no such hospital.")
-    def hospital(
-        self,
-        info: Info,
-        id: Annotated[
-            strawberry.ID, strawberry.argument(description="The hospital's id (hospitalId) in the registry, e.g. 253.")
-        ],
-    ) -> Hospital | None:
-        found = info.context.registry.hospital(str(id))
+    @strawberry.field(description="One hospital by its hospitalId; null when the registry has no such hospital.")
+    def hospital(self, info: Info, hospital_id: OneHospital) -> Hospital | None:
+        found = info.context.registry.hospital(str(hospital_id))
         return Hospital.from_registry(found) if found else None

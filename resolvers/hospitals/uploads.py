@@ -8,22 +8,20 @@ date and sex stay in the store, and visit results (21.1.6) are for operators (re
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Annotated, Any
 
 import strawberry
 
-from his_clients.codes import ReturnCode
 from services import registration_uploads as uploads
 from store.uploads import HospitalUpload
 
 from ..context import Info
-from ..results import InputRefused, required
 from ..scalars import Money
-from ..schedules.common import HalfDay, compact_date, count, enum_of, flag
-from ..schedules.registration import ScheduleType
+from ..schedules.common import HalfDay, count, enum_of, flag, read_day
+from ..schedules.registration import AppointmentSession, ScheduleType
 
 MAX_SCHEDULES = 1000
 
@@ -118,7 +116,7 @@ class TechnicalTitle(Enum):
 
 @strawberry.type(description="A doctor of a department, as the hospital uploaded them (21.1.2).")
 class UploadedDoctor:
-    code: str = strawberry.field(description="The doctor's code at the hospital (docCode).")
+    id: str = strawberry.field(description="The doctor's code at the hospital (doctorId; the spec's docCode).")
     name: str = strawberry.field(description="The doctor's name (docName).")
     title: TechnicalTitle | None = strawberry.field(description="Technical title (technicalTitle).")
     his_title: str | None = strawberry.field(description="The title as the hospital's own system names it (hisTitle).")
@@ -132,7 +130,7 @@ class UploadedDoctor:
     def from_row(cls, row: HospitalUpload) -> UploadedDoctor:
         p: dict[str, Any] = row.payload
         return cls(
-            code=str(p.get("docCode", "")),
+            id=str(p.get("docCode", "")),
             name=str(p.get("docName", "")),
             title=enum_of(TechnicalTitle, _text(p, "technicalTitle")),
             his_title=_text(p, "hisTitle"),
@@ -146,7 +144,7 @@ class UploadedDoctor:
 
 @strawberry.type(description="A department and its doctors, as the hospital uploaded them (科室医生, 21.1.2).")
 class UploadedDepartment:
-    code: str = strawberry.field(description="The department's code (deptCode).")
+    id: str = strawberry.field(description="The department's code (departmentId; the spec's deptCode).")
     name: str = strawberry.field(description="The department's name (deptName).")
     type_code: str = strawberry.field(description="The code of its kind of department (科室类型, typeCode).")
     type_name: str = strawberry.field(description="Its kind of department, e.g. 内科 (typeName).")
@@ -165,7 +163,7 @@ class UploadedDepartment:
     def from_row(cls, row: HospitalUpload, doctors: list[UploadedDoctor]) -> UploadedDepartment:
         p: dict[str, Any] = row.payload
         return cls(
-            code=str(p.get("deptCode", row.natural_key)),
+            id=str(p.get("deptCode", row.natural_key)),
             name=str(p.get("deptName", "")),
             type_code=str(p.get("typeCode", "")),
             type_name=str(p.get("typeName", "")),
@@ -175,7 +173,7 @@ class UploadedDepartment:
             description=_text(p, "description"),
             branch_id=_text(p, "branchId"),
             branch_name=_text(p, "branchName"),
-            doctors=sorted(doctors, key=lambda d: (d.sort_order is None, d.sort_order or 0, d.code)),
+            doctors=sorted(doctors, key=lambda d: (d.sort_order is None, d.sort_order or 0, d.id)),
             updated_at=row.updated_at,
         )
 
@@ -198,15 +196,15 @@ class ScheduleStatus(Enum):
 
 @strawberry.type(description="A session stopped or handed to a substitute (停诊/替诊, 21.1.5).")
 class ScheduleStop:
-    department_code: str = strawberry.field(description="The department of the stopped session (deptCode).")
-    doctor_code: str = strawberry.field(description="The doctor of the stopped session (docCode).")
-    date: str = strawberry.field(description="The session's day, yyyyMMdd (scheduleDate).")
+    department_id: str = strawberry.field(description="The department of the stopped session (the spec's deptCode).")
+    doctor_id: str = strawberry.field(description="The doctor of the stopped session (the spec's docCode).")
+    date: date | None = strawberry.field(description="The session's day (scheduleDate); null when unreadable.")
     half_day: HalfDay | None = strawberry.field(description="Morning or afternoon (amPm).")
     status: ScheduleStatus = strawberry.field(description="STOPPED, or SUBSTITUTED when a substitute is named.")
-    substitute_department_code: str | None = strawberry.field(
+    substitute_department_id: str | None = strawberry.field(
         description="The department that takes over (替诊科室, altDeptCode); null when none is named."
     )
-    substitute_doctor_code: str | None = strawberry.field(
+    substitute_doctor_id: str | None = strawberry.field(
         description="The doctor who takes over (替诊医生, altDocCode); null when none is named."
     )
     reason: str | None = strawberry.field(description="Why, as the hospital wrote it (停/替诊原因, reason).")
@@ -218,13 +216,13 @@ class ScheduleStop:
         substitute_dept, substitute_doc = _text(p, "altDeptCode"), _text(p, "altDocCode")
         substituted = substitute_dept is not None or substitute_doc is not None
         return cls(
-            department_code=str(p.get("deptCode", "")),
-            doctor_code=str(p.get("docCode", "")),
-            date=str(p.get("scheduleDate", "")),
+            department_id=str(p.get("deptCode", "")),
+            doctor_id=str(p.get("docCode", "")),
+            date=read_day(_text(p, "scheduleDate")),
             half_day=HalfDay.read(_text(p, "amPm")),
             status=ScheduleStatus.SUBSTITUTED if substituted else ScheduleStatus.STOPPED,
-            substitute_department_code=substitute_dept,
-            substitute_doctor_code=substitute_doc,
+            substitute_department_id=substitute_dept,
+            substitute_doctor_id=substitute_doc,
             reason=_text(p, "reason"),
             updated_at=row.updated_at,
         )
@@ -232,11 +230,12 @@ class ScheduleStop:
 
 @strawberry.type(description="A doctor's half-day schedule as the hospital uploaded it (排班, 21.1.4).")
 class UploadedSchedule:
-    department_code: str = strawberry.field(description="The department's code (deptCode).")
+    hospital_id: strawberry.Private[str]
+    department_id: str = strawberry.field(description="The department's code (the spec's deptCode).")
     department_name: str = strawberry.field(description="The department's name (deptName).")
-    doctor_code: str = strawberry.field(description="The doctor's code (docCode).")
+    doctor_id: str = strawberry.field(description="The doctor's code (the spec's docCode).")
     doctor_name: str = strawberry.field(description="The doctor's name (docName).")
-    date: str = strawberry.field(description="The day, yyyyMMdd (scheduleDate).")
+    date: date | None = strawberry.field(description="The day (scheduleDate); null when unreadable.")
     half_day: HalfDay | None = strawberry.field(description="Morning or afternoon (amPm).")
     clinic_kind: ClinicKind | None = strawberry.field(description="Expert, general or special-needs clinic (opType).")
     his_clinic_kind: str | None = strawberry.field(description="The clinic type in the hospital's words (hisOpType).")
@@ -251,16 +250,34 @@ class UploadedSchedule:
     stop: ScheduleStop | None = strawberry.field(description="The stop or substitution of this session, if any.")
     updated_at: datetime = strawberry.field(description="When this version of the schedule was uploaded (UTC).")
 
+    @strawberry.field(
+        description=(
+            "The bookable half-day this schedule offers (21.2): its slots, each with the slotId booking takes, and "
+            "the patient's surcharge. Null for a schedule without a readable day or a morning/afternoon."
+        )
+    )
+    def session(self) -> AppointmentSession | None:
+        if self.date is None or self.half_day not in (HalfDay.MORNING, HalfDay.AFTERNOON):
+            return None
+        return AppointmentSession(
+            hospital_id=strawberry.ID(self.hospital_id),
+            department_id=self.department_id,
+            doctor_id=self.doctor_id,
+            date=self.date,
+            half_day=self.half_day,
+        )
+
     @classmethod
     def from_row(cls, row: HospitalUpload, stop: ScheduleStop | None) -> UploadedSchedule:
         p: dict[str, Any] = row.payload
         capacity, booked = count(_text(p, "upLimit")), count(_text(p, "appNum"))
         return cls(
-            department_code=str(p.get("deptCode", "")),
+            hospital_id=row.hospital_id,
+            department_id=str(p.get("deptCode", "")),
             department_name=str(p.get("deptName", "")),
-            doctor_code=str(p.get("docCode", "")),
+            doctor_id=str(p.get("docCode", "")),
             doctor_name=str(p.get("docName", "")),
-            date=str(p.get("scheduleDate", "")),
+            date=read_day(_text(p, "scheduleDate")),
             half_day=HalfDay.read(_text(p, "amPm")),
             clinic_kind=enum_of(ClinicKind, _text(p, "opType")),
             his_clinic_kind=_text(p, "hisOpType"),
@@ -276,20 +293,12 @@ class UploadedSchedule:
 
 
 ScheduleDate = Annotated[
-    str | None,
-    strawberry.argument(description="Only this day, yyyyMMdd or yyyy-MM-dd (scheduleDate); every day when left out."),
+    date | None, strawberry.argument(description="Only this day (scheduleDate); every day when left out.")
 ]
 
 
-def _day_prefix(date: str | None) -> str | None:
-    if date is None:
-        return None
-    day = compact_date(required("date", date))
-    try:
-        datetime.strptime(day, "%Y%m%d")
-    except ValueError:
-        raise InputRefused("date", ReturnCode.PARAMETER_FORMAT, "must be yyyyMMdd or yyyy-MM-dd") from None
-    return day + uploads.KEY_SEPARATOR
+def _day_prefix(day: date | None) -> str | None:
+    return None if day is None else f"{day:%Y%m%d}{uploads.KEY_SEPARATOR}"
 
 
 @strawberry.type(
@@ -327,10 +336,12 @@ class HospitalUploadedData:
         self,
         info: Info,
         date: ScheduleDate = None,
-        department_code: Annotated[
-            str | None, strawberry.argument(description="Only this department's (deptCode).")
+        department_id: Annotated[
+            str | None, strawberry.argument(description="Only this department's (the spec's deptCode).")
         ] = None,
-        doctor_code: Annotated[str | None, strawberry.argument(description="Only this doctor's (docCode).")] = None,
+        doctor_id: Annotated[
+            str | None, strawberry.argument(description="Only this doctor's (the spec's docCode).")
+        ] = None,
     ) -> list[UploadedSchedule]:
         db, prefix = info.context.services.db, _day_prefix(date)
         rows = await uploads.uploaded(
@@ -343,8 +354,8 @@ class HospitalUploadedData:
         return [
             UploadedSchedule.from_row(row, stop_of.get(row.natural_key))
             for row in rows
-            if (department_code is None or row.payload.get("deptCode") == department_code)
-            and (doctor_code is None or row.payload.get("docCode") == doctor_code)
+            if (department_id is None or row.payload.get("deptCode") == department_id)
+            and (doctor_id is None or row.payload.get("docCode") == doctor_id)
         ]
 
     @strawberry.field(

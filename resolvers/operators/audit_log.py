@@ -11,6 +11,7 @@ from his_clients.codes import ReturnCode
 from services.audit import ACTIONS
 from store.audit import AuditRepository
 
+from ..arguments import MaybeFromTime, MaybeToTime
 from ..context import Info
 from ..results import InputRefused
 from .accounts import signed_in_operator
@@ -25,7 +26,9 @@ class AuditLogEntry:
     at: datetime = strawberry.field(description="When (UTC).")
     operator: str = strawberry.field(description="Who: the operator's username (cli for the command line).")
     action: str = strawberry.field(description=f"What: one of {', '.join(ACTIONS)}.")
-    hospital_id: str | None = strawberry.field(description="The hospital it concerns; null for region-wide rows.")
+    hospital_id: strawberry.ID | None = strawberry.field(
+        description="The hospital it concerns; null for region-wide rows."
+    )
     target: str | None = strawberry.field(
         description="What it acted on: an operator's username, a call id, or a patient, masked (card 0010****4587)."
     )
@@ -46,13 +49,8 @@ async def audit_log(
     action: Annotated[
         str | None, strawberry.argument(description="Only this action (see AuditLogEntry.action).")
     ] = None,
-    from_: Annotated[
-        str | None,
-        strawberry.argument(name="from", description="From this time, yyyy-MM-dd HH:mm:ss Beijing time (inclusive)."),
-    ] = None,
-    to: Annotated[
-        str | None, strawberry.argument(description="Up to this time, yyyy-MM-dd HH:mm:ss Beijing time (inclusive).")
-    ] = None,
+    from_: MaybeFromTime = None,
+    to: MaybeToTime = None,
     first: Annotated[int, strawberry.argument(description=f"Rows per page, 1-{MAX_PAGE}.")] = 50,
     after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page.")] = None,
 ) -> AuditLogPage:
@@ -84,7 +82,7 @@ async def audit_log(
                 at=r.at,
                 operator=r.username,
                 action=r.action,
-                hospital_id=r.hospital_id,
+                hospital_id=strawberry.ID(r.hospital_id) if r.hospital_id else None,
                 target=r.target,
                 detail=r.detail,
                 address=r.address,

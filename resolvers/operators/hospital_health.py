@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import Enum
 
 import strawberry
 
@@ -16,6 +17,20 @@ from .orders import signed_in
 
 def _at(epoch: float | None) -> datetime | None:
     return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
+
+
+@strawberry.enum(description="A hospital's circuit breaker (his_clients/resilience.py).")
+class CircuitState(Enum):
+    CLOSED = strawberry.enum_value("closed", description="Calls go out.")
+    OPEN = strawberry.enum_value("open", description="No calls until the hospital recovers.")
+    HALF_OPEN = strawberry.enum_value("half_open", description="One trial call at a time.")
+
+    @classmethod
+    def read(cls, text: str) -> CircuitState | None:
+        try:
+            return cls(text.replace("-", "_"))
+        except ValueError:
+            return None
 
 
 @strawberry.type(description="A hospital's calls over a recent window.")
@@ -55,11 +70,10 @@ class HealthLastError:
 
 @strawberry.type(description="One hospital's health as the gateway sees it, without calling the hospital.")
 class HospitalHealthEntry:
-    hospital_id: str = strawberry.field(description="The hospital.")
+    hospital_id: strawberry.ID = strawberry.field(description="The hospital.")
     name: str = strawberry.field(description="Its name, from the registry.")
-    circuit: str = strawberry.field(
-        description="Its circuit breaker: closed (calls go out), open (no calls until it recovers) or half_open "
-        "(one trial call at a time)."
+    circuit: CircuitState | None = strawberry.field(
+        description="Its circuit breaker: CLOSED, OPEN or HALF_OPEN; null for a state this build does not know."
     )
     circuit_since: datetime | None = strawberry.field(
         description="Since when the circuit is in that state (UTC); null when closed since the gateway started."
@@ -87,14 +101,18 @@ class HospitalHealthEntry:
     @classmethod
     def of(cls, h: HealthRecord, now: float) -> HospitalHealthEntry:
         return cls(
-            hospital_id=h.hospital_id,
+            hospital_id=strawberry.ID(h.hospital_id),
             name=h.name,
-            circuit=h.circuit,
+            circuit=CircuitState.read(h.circuit),
             circuit_since=_at(h.circuit_since),
             windows=[HealthWindow.of(w) for w in h.windows],
             last_error=None
             if h.last_error is None
-            else HealthLastError(code=h.last_error.code, method=h.last_error.method, at=_at(h.last_error.at)),  # type: ignore[arg-type]
+            else HealthLastError(
+                code=h.last_error.code,
+                method=h.last_error.method,
+                at=datetime.fromtimestamp(h.last_error.at, UTC),
+            ),
             in_flight=h.in_flight,
             bulkhead_limit=h.bulkhead_limit,
             reference_data_loaded_at=_at(h.reference_loaded_at),

@@ -14,6 +14,7 @@ from services.shims.ledger import list_calls
 from store.inbound import InboundCall
 
 from ..access import Forbidden
+from ..arguments import MaybeFromTime, MaybeToTime
 from ..context import Info
 from ..fanout import hospital_ids_argument
 from ..results import InputRefused
@@ -89,16 +90,8 @@ async def inbound_calls(
     path: Annotated[
         str | None, strawberry.argument(description="Only calls to this shim path, e.g. /prefront/patient/genCard.")
     ] = None,
-    from_: Annotated[
-        str | None,
-        strawberry.argument(
-            name="from", description="Calls received from this time, yyyy-MM-dd HH:mm:ss Beijing time (inclusive)."
-        ),
-    ] = None,
-    to: Annotated[
-        str | None,
-        strawberry.argument(description="Calls received up to this time, yyyy-MM-dd HH:mm:ss Beijing time."),
-    ] = None,
+    from_: MaybeFromTime = None,
+    to: MaybeToTime = None,
     section: Annotated[
         str | None, strawberry.argument(description="Only calls to this spec section's shim, e.g. 1.3.1 or 13.1.2.")
     ] = None,

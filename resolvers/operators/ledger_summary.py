@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import Enum
 from typing import Annotated
 
@@ -9,9 +10,10 @@ import strawberry
 
 from services.operations.ledger_summary import Figures, GroupBy, ledger_summary
 
+from ..arguments import MaybeFromTime, MaybeToTime
 from ..context import Info
 from ..scalars import Money
-from .orders import scoped_hospital, signed_in, window
+from .orders import LedgerOrderState, scoped_hospital, signed_in, window
 
 
 @strawberry.enum(description="What ledgerSummary groups its figures by.")
@@ -24,10 +26,14 @@ class LedgerGroupBy(Enum):
 
 @strawberry.type(description="Money figures of a group of orders (or of all of them).")
 class LedgerFigures:
-    hospital_id: str | None = strawberry.field(description="The group's hospital; null when not grouped by it.")
+    hospital_id: strawberry.ID | None = strawberry.field(
+        description="The group's hospital; null when not grouped by it."
+    )
     flow: str | None = strawberry.field(description="The group's flow; null when not grouped by it.")
-    day: str | None = strawberry.field(description="The group's day, yyyy-MM-dd Beijing; null when not grouped by it.")
-    state: str | None = strawberry.field(description="The group's order state; null when not grouped by it.")
+    day: date | None = strawberry.field(description="The group's day, Beijing; null when not grouped by it.")
+    state: LedgerOrderState | None = strawberry.field(
+        description="The group's order state; null when not grouped by it."
+    )
     order_count: int = strawberry.field(description="Orders made in the window.")
     paid_count: int = strawberry.field(description="Of them, orders paid (the provider's notification recorded).")
     paid_amount: Money = strawberry.field(description="What was paid online for them, in yuan (two places).")
@@ -41,10 +47,10 @@ class LedgerFigures:
     @classmethod
     def of(cls, f: Figures) -> LedgerFigures:
         return cls(
-            hospital_id=f.hospital_id,
+            hospital_id=strawberry.ID(f.hospital_id) if f.hospital_id else None,
             flow=f.flow,
-            day=f.day,
-            state=f.state,
+            day=date.fromisoformat(f.day) if f.day else None,
+            state=LedgerOrderState(f.state) if f.state else None,
             order_count=f.order_count,
             paid_count=f.paid_count,
             paid_amount=Money(f.paid_amount),
@@ -63,16 +69,8 @@ class LedgerSummary:
 
 async def summary(
     info: Info,
-    from_: Annotated[
-        str | None,
-        strawberry.argument(
-            name="from", description="Orders made from this time, yyyy-MM-dd HH:mm:ss Beijing time (inclusive)."
-        ),
-    ] = None,
-    to: Annotated[
-        str | None,
-        strawberry.argument(description="Orders made up to this time, yyyy-MM-dd HH:mm:ss Beijing time (inclusive)."),
-    ] = None,
+    from_: MaybeFromTime = None,
+    to: MaybeToTime = None,
     hospital_id: Annotated[
         str | None, strawberry.argument(description="Only this hospital (a hospital operator: their own).")
     ] = None,

@@ -19,6 +19,7 @@ from services.messages.status import (
 from store.models import utcnow
 
 from ..access import Forbidden
+from ..arguments import MaybeFromTime, MaybeToTime
 from ..context import Info
 from ..fanout import hospital_ids_argument
 from .audit_reads import audit_patients
@@ -200,16 +201,8 @@ async def message_delivery_counts(info: Info, hospital_id: HospitalFilter = None
 
 async def message_counts(
     info: Info,
-    from_: Annotated[
-        str | None,
-        strawberry.argument(
-            name="from", description="Messages queued from this time, yyyy-MM-dd HH:mm:ss Beijing time (inclusive)."
-        ),
-    ] = None,
-    to: Annotated[
-        str | None,
-        strawberry.argument(description="Messages queued up to this time, yyyy-MM-dd HH:mm:ss Beijing time."),
-    ] = None,
+    from_: MaybeFromTime = None,
+    to: MaybeToTime = None,
     hospital_id: HospitalFilter = None,
 ) -> list[MessageCount] | None:
     since, until = window(from_, to)

@@ -21,14 +21,14 @@ from services.identity.principal import OperatorPrincipal
 from services.masking import mask_name
 from services.operations.ledger_reads import LedgerOrder as LedgerOrderRecord
 from services.operations.ledger_reads import OrderFilter, order_page, window_ended
-from services.payments.clock import CHINA_TIME
 from services.payments.sagas import FLOWS
 from store.models import HealthCard
 from store.orders import OrderState
 
 from ..access import Forbidden
+from ..arguments import MaybeFromTime, MaybeToTime, beijing, in_order
 from ..context import Info
-from ..results import InputRefused, date_time
+from ..results import InputRefused
 from ..scalars import Money
 from .audit_reads import audit_patients
 
@@ -46,21 +46,52 @@ class LedgerOrderState(Enum):
     CANCELLED = strawberry.enum_value("CANCELLED", description="Closed before payment.")
 
 
+@strawberry.enum(description="Where a ledger refund stands (store/orders.py RefundState).")
+class LedgerRefundState(Enum):
+    AWAITING_HIS = strawberry.enum_value(
+        "AWAITING_HIS", description="The hospital must act first (cancel the booking, deduct the balance)."
+    )
+    PENDING = strawberry.enum_value("PENDING", description="The money is going back through the provider.")
+    SUCCEEDED = strawberry.enum_value("SUCCEEDED", description="The money went back. Final.")
+    FAILED = strawberry.enum_value("FAILED", description="The provider could not return the money: operators step in.")
+    REFUSED = strawberry.enum_value(
+        "REFUSED", description="The hospital refused to cancel: the booking stands, nothing goes back. Final."
+    )
+    PARKED = strawberry.enum_value("PARKED", description="No clear answer from the hospital: operators decide.")
+
+
+@strawberry.enum(description="Whether an outbox job still has to run (store/outbox.py JobState).")
+class LedgerJobState(Enum):
+    PENDING = strawberry.enum_value("PENDING", description="To run (again) at nextTryAt.")
+    DONE = strawberry.enum_value("DONE", description="Ran to its end.")
+
+
+@strawberry.enum(description="What an outbox job does for its order (services/payments/worker.py).")
+class LedgerJobKind(Enum):
+    NOTIFY_HIS = strawberry.enum_value("notify_his", description="Tell the hospital of the payment.")
+    REFUND_QUERY = strawberry.enum_value("refund_query", description="Ask the hospital whether to refund (13.1.1).")
+    PROVIDER_REFUND = strawberry.enum_value("provider_refund", description="Send the money back through the provider.")
+    EXPIRE_UNPAID = strawberry.enum_value("expire_unpaid", description="Close an order nobody paid in time.")
+    RELEASE_HELD = strawberry.enum_value("release_held", description="Release what the hospital held for an order.")
+    CARD_REFUND = strawberry.enum_value("card_refund", description="Take card balance back at the hospital first.")
+    HIS_CANCEL = strawberry.enum_value("his_cancel", description="Have the hospital cancel a paid booking first.")
+    REFUND_PAYOUT = strawberry.enum_value("refund_payout", description="Pay out a refund the hospital agreed to.")
+
+
 @strawberry.type(description="One state change of an order (append-only).")
 class LedgerOrderEvent:
-    from_state: str | None = strawberry.field(description="The state before; null for the order's creation.")
-    to_state: str = strawberry.field(description="The state after.")
+    from_state: LedgerOrderState | None = strawberry.field(
+        description="The state before; null for the order's creation."
+    )
+    to_state: LedgerOrderState = strawberry.field(description="The state after.")
     reason: str = strawberry.field(description="Why, as the ledger recorded it.")
     at: datetime = strawberry.field(description="When (UTC).")
 
 
 @strawberry.type(description="The outbox job that carries the order's next step (the worker runs it).")
 class LedgerOutboxJob:
-    kind: str = strawberry.field(
-        description="notify_his, refund_query, provider_refund, expire_unpaid, release_held, card_refund, "
-        "his_cancel or refund_payout."
-    )
-    state: str = strawberry.field(description="PENDING (to run) or DONE.")
+    kind: LedgerJobKind | None = strawberry.field(description="What the job does; null for a kind this build lacks.")
+    state: LedgerJobState = strawberry.field(description="PENDING (to run) or DONE.")
     attempts: int = strawberry.field(description="How many times a worker took it.")
     last_error: str | None = strawberry.field(description="The last failure or note, as the worker wrote it.")
     next_try_at: datetime | None = strawberry.field(description="When it runs next (UTC); null once done.")
@@ -79,9 +110,7 @@ class LedgerRefund:
         "null when the hospital gave none."
     )
     amount: Money = strawberry.field(description="The amount going back, in yuan.")
-    state: str = strawberry.field(
-        description="AWAITING_HIS, PENDING, SUCCEEDED, FAILED, REFUSED or PARKED (store/orders.py)."
-    )
+    state: LedgerRefundState = strawberry.field(description="Where the refund stands.")
     reason: str = strawberry.field(description="Why it was made.")
     provider_refund_id: str | None = strawberry.field(description="The provider's id of the refund, once known.")
     created_at: datetime = strawberry.field(description="When it was made (UTC).")
@@ -97,7 +126,7 @@ class LedgerPatient:
 @strawberry.type(description="A payment in the ledger, as operators see it.")
 class LedgerOrder:
     out_trade_no: str = strawberry.field(description="The order's number (outTradeNo).")
-    hospital_id: str = strawberry.field(description="The hospital paid.")
+    hospital_id: strawberry.ID = strawberry.field(description="The hospital paid.")
     flow: str = strawberry.field(description="What is paid: outpatient, recharge, deposit, ...")
     business_type: str = strawberry.field(description="The business-type code outTradeNo starts with.")
     state: LedgerOrderState = strawberry.field(description="Where the order stands.")
@@ -130,8 +159,8 @@ class LedgerOrder:
         order = ledger.order
         jobs = [
             LedgerOutboxJob(
-                kind=j.job.kind,
-                state=j.job.state,
+                kind=_job_kind(j.job.kind),
+                state=LedgerJobState(j.job.state),
                 attempts=j.job.attempts,
                 last_error=j.job.last_error,
                 next_try_at=j.job.due_at if j.job.state == "PENDING" else None,
@@ -144,7 +173,7 @@ class LedgerOrder:
         name = names.get(order.medical_card_number)
         return cls(
             out_trade_no=order.out_trade_no,
-            hospital_id=order.hospital_id,
+            hospital_id=strawberry.ID(order.hospital_id),
             flow=order.flow,
             business_type=order.business_type,
             state=LedgerOrderState(order.state),
@@ -165,7 +194,12 @@ class LedgerOrder:
                 name=mask_name(name) if name else None,
             ),
             events=[
-                LedgerOrderEvent(from_state=e.from_state, to_state=e.to_state, reason=e.reason, at=e.at)
+                LedgerOrderEvent(
+                    from_state=LedgerOrderState(e.from_state) if e.from_state else None,
+                    to_state=LedgerOrderState(e.to_state),
+                    reason=e.reason,
+                    at=e.at,
+                )
                 for e in ledger.events
             ],
             outbox_job=None if current is None else jobs[ledger.jobs.index(current)],
@@ -175,7 +209,7 @@ class LedgerOrder:
                     out_refund_no=r.refund.out_refund_no,
                     his_refund_no=r.his_refund_no,
                     amount=Money(r.refund.amount),
-                    state=r.refund.state,
+                    state=LedgerRefundState(r.refund.state),
                     reason=r.refund.reason,
                     provider_refund_id=r.refund.provider_refund_id,
                     created_at=r.refund.created_at,
@@ -184,6 +218,13 @@ class LedgerOrder:
                 for r in ledger.refunds
             ],
         )
+
+
+def _job_kind(kind: str) -> LedgerJobKind | None:
+    try:
+        return LedgerJobKind(kind)
+    except ValueError:
+        return None
 
 
 @strawberry.type(description="A page of ledger orders, newest first.")
@@ -201,17 +242,13 @@ def signed_in(info: Info) -> OperatorPrincipal:
     return principal
 
 
-def beijing(field: str, value: str | None) -> datetime | None:
-    """``yyyy-MM-dd HH:mm:ss`` Beijing time as UTC; a malformed time is refused (20003)."""
-    if value is None:
-        return None
-    return datetime.strptime(date_time(field, value), "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA_TIME).astimezone(UTC)
-
-
-def window(from_: str | None, to: str | None) -> tuple[datetime | None, datetime | None]:
-    since, until = beijing("from", from_), beijing("to", to)
-    if since is not None and until is not None and since > until:
-        raise InputRefused("to", ReturnCode.PARAMETER_RANGE, "must not be before from")
+def window(from_: datetime | None, to: datetime | None) -> tuple[datetime | None, datetime | None]:
+    """A window of instants, either end open, in UTC (one written without an offset is Beijing time); a reversed
+    one is refused (20004, field from)."""
+    since = None if from_ is None else beijing(from_).astimezone(UTC)
+    until = None if to is None else beijing(to).astimezone(UTC)
+    if since is not None and until is not None:
+        in_order(since, until)
     return since, until
 
 
@@ -254,16 +291,8 @@ async def orders(
         str | None, strawberry.argument(description="Only this hospital's orders (a hospital operator: their own).")
     ] = None,
     flow: Annotated[str | None, strawberry.argument(description="Only this flow (outpatient, recharge, ...).")] = None,
-    from_: Annotated[
-        str | None,
-        strawberry.argument(
-            name="from", description="Orders made from this time, yyyy-MM-dd HH:mm:ss Beijing time (inclusive)."
-        ),
-    ] = None,
-    to: Annotated[
-        str | None,
-        strawberry.argument(description="Orders made up to this time, yyyy-MM-dd HH:mm:ss Beijing time (inclusive)."),
-    ] = None,
+    from_: MaybeFromTime = None,
+    to: MaybeToTime = None,
     first: Annotated[int, strawberry.argument(description=f"Orders per page, 1-{MAX_PAGE}.")] = 20,
     after: Annotated[str | None, strawberry.argument(description="The endCursor of the previous page.")] = None,
     out_trade_no: Annotated[

@@ -10,6 +10,7 @@ import strawberry
 from his_clients.models.statistics import HospitalTransactionStatistics, TransactionStatistics
 
 from ..context import Info
+from ..hospitals.entry import HospitalEntry
 from ..hospitals.types import Hospital
 from ..scalars import Money
 
@@ -57,8 +58,7 @@ def hospital_of(info: Info, hospital_id: str) -> Hospital | None:
         "(HIS_PROTOCOL_ERROR, extensions.figure names it), never a silent null."
     )
 )
-class TransactionStatisticsEntry:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital these figures come from.")
+class TransactionStatisticsAtHospital(HospitalEntry):
     outpatient_amount: Money = strawberry.field(
         description="Total amount of outpatient transactions (门诊总交易金额, outpatientTotalAmount)."
     )
@@ -81,12 +81,8 @@ class TransactionStatisticsEntry:
         description="Patients seen in the window, a card used several times counted once (总就诊人次, totalCardAmount)."
     )
 
-    @strawberry.field(description="The hospital, as the registry names it.")
-    def hospital(self, info: Info) -> Hospital | None:
-        return hospital_of(info, self.hospital_id)
-
     @classmethod
-    def from_reply(cls, hospital_id: str, reply: TransactionStatistics) -> TransactionStatisticsEntry:
+    def from_reply(cls, hospital_id: str, reply: TransactionStatistics) -> TransactionStatisticsAtHospital:
         return cls(
             hospital_id=strawberry.ID(hospital_id),
             outpatient_amount=Money(reply.outpatient_total_amount),
@@ -98,7 +94,7 @@ class TransactionStatisticsEntry:
         )
 
     @classmethod
-    def nothing(cls, hospital_id: str) -> TransactionStatisticsEntry:
+    def nothing(cls, hospital_id: str) -> TransactionStatisticsAtHospital:
         """10002 (未查询到数据): nothing happened in the window."""
         return cls(
             hospital_id=strawberry.ID(hospital_id),
@@ -117,8 +113,7 @@ class TransactionStatisticsEntry:
         "(30.1.2 hospitalStatistics, 根据时间查询各医院交易数量)."
     )
 )
-class HospitalTransactionCounts:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital these counts are for (the one asked).")
+class TransactionCountsAtHospital(HospitalEntry):
     hospital_name: str = strawberry.field(
         description="The hospital's name as its HIS writes it (hospitalName); the registry's name when it sent none."
     )
@@ -141,12 +136,8 @@ class HospitalTransactionCounts:
         description="Registration appointments made (预约挂号数量, appointmentNumber)."
     )
 
-    @strawberry.field(description="The hospital, as the registry names it.")
-    def hospital(self, info: Info) -> Hospital | None:
-        return hospital_of(info, self.hospital_id)
-
     @classmethod
-    def from_row(cls, hospital_id: str, row: HospitalTransactionStatistics) -> HospitalTransactionCounts:
+    def from_row(cls, hospital_id: str, row: HospitalTransactionStatistics) -> TransactionCountsAtHospital:
         return cls(
             hospital_id=strawberry.ID(hospital_id),
             hospital_name=row.hospital_name,
@@ -159,7 +150,7 @@ class HospitalTransactionCounts:
         )
 
     @classmethod
-    def nothing(cls, hospital_id: str, hospital_name: str) -> HospitalTransactionCounts:
+    def nothing(cls, hospital_id: str, hospital_name: str) -> TransactionCountsAtHospital:
         return cls(
             hospital_id=strawberry.ID(hospital_id),
             hospital_name=hospital_name,

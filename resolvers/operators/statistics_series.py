@@ -16,13 +16,14 @@ import strawberry
 from his_clients.codes import ReturnCode
 from services.operations.statistics import MAX_DAYS, Totals, beijing_today, statistics_series
 
+from ..arguments import From, To, in_order
 from ..context import Info
 from ..fanout import hospital_ids_argument
-from ..hospitals.types import Hospital
-from ..results import InputRefused, calendar_date
+from ..hospitals.entry import HospitalEntry
+from ..results import InputRefused
 from ..scalars import Money
 from .orders import signed_in
-from .statistics import FigureMalformed, hospital_of
+from .statistics import FigureMalformed
 
 
 @strawberry.enum(description="How the days of a statistics window are grouped.")
@@ -71,8 +72,7 @@ CARD_VISITS = (
 
 
 @strawberry.type(description="One hospital's 30.1.1 figures summed over one bucket of the window.")
-class StatisticsRow:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital these figures come from.")
+class StatisticsRow(HospitalEntry):
     bucket: str = strawberry.field(
         description="The bucket: yyyy-MM-dd for DAY and WEEK (its Monday), yyyy-MM for MONTH."
     )
@@ -81,10 +81,6 @@ class StatisticsRow:
     inpatient_amount: Money = strawberry.field(description=INPATIENT_AMOUNT)
     inpatient_transactions: int | None = strawberry.field(description=INPATIENT_COUNT)
     health_card_visits: int | None = strawberry.field(description=CARD_VISITS)
-
-    @strawberry.field(description="The hospital, as the registry names it.")
-    def hospital(self, info: Info) -> Hospital | None:
-        return hospital_of(info, self.hospital_id)
 
 
 @strawberry.type(description="The region's total for one bucket: the sum over the hospitals that answered.")
@@ -115,8 +111,8 @@ class StatisticsSilentHospital:
     )
 )
 class StatisticsSeries:
-    from_day: str = strawberry.field(name="from", description="The first day of the window (yyyy-MM-dd, Beijing).")
-    to_day: str = strawberry.field(name="to", description="The last day of the window (yyyy-MM-dd, Beijing).")
+    from_day: date = strawberry.field(name="from", description="The first day of the window (a Beijing day).")
+    to_day: date = strawberry.field(name="to", description="The last day of the window (a Beijing day).")
     bucket: StatisticsBucket = strawberry.field(description="How the days are grouped.")
     rows: list[StatisticsRow] = strawberry.field(
         description="One row per hospital that answered and bucket: hospitals in the order asked, "
@@ -142,8 +138,8 @@ def _hospitals(info: Info, raw: str | None) -> list[str]:
 
 async def statistics(
     info: Info,
-    from_day: Annotated[str, strawberry.argument(name="from", description="First day, yyyy-MM-dd (Beijing).")],
-    to_day: Annotated[str, strawberry.argument(name="to", description="Last day, yyyy-MM-dd (Beijing), inclusive.")],
+    from_day: From,
+    to_day: To,
     bucket: Annotated[
         StatisticsBucket, strawberry.argument(description="How the days are grouped: DAY, WEEK or MONTH.")
     ] = StatisticsBucket.DAY,
@@ -155,10 +151,8 @@ async def statistics(
         ),
     ] = None,
 ) -> StatisticsSeries:
-    first = date.fromisoformat(calendar_date("from", from_day))
-    last = date.fromisoformat(calendar_date("to", to_day))
-    if first > last:
-        raise InputRefused("to", ReturnCode.PARAMETER_RANGE, "must not be before from")
+    first, last = from_day, to_day
+    in_order(first, last)
     if last - first >= timedelta(days=MAX_DAYS):
         raise InputRefused("to", ReturnCode.PARAMETER_RANGE, f"a window is at most {MAX_DAYS} days")
     hospitals = _hospitals(info, hospital_id)
@@ -181,8 +175,8 @@ async def statistics(
     ]
     answered = len(hospitals) - len(series.failures)
     return StatisticsSeries(
-        from_day=first.isoformat(),
-        to_day=last.isoformat(),
+        from_day=first,
+        to_day=last,
         bucket=bucket,
         rows=rows,
         region=[
@@ -202,7 +196,7 @@ statistics_field = strawberry.field(
         "Chapter 30 figures over a window of Beijing days as a series: per-hospital rows per bucket (DAY, WEEK, "
         "MONTH), the region's total per bucket, and the hospitals that did not answer with their code. Each past "
         "day is asked once per hospital (30.1.1 over that day) and kept; today is asked fresh. A hospital operator "
-        "sees only their hospital. from/to are yyyy-MM-dd (20003 when malformed, 20004 when reversed or longer "
-        "than a year); an empty hospitalId is refused (20001)."
+        "sees only their hospital. from/to are Beijing days (20004 when reversed or longer than a year); an empty "
+        "hospitalId is refused (20001)."
     ),
 )

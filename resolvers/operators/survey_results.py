@@ -16,6 +16,7 @@ from services.surveys.questionnaires import QUESTIONNAIRE_NAMES
 from services.surveys.service import QuestionSummary
 
 from ..access import Forbidden
+from ..arguments import beijing
 from ..context import Info
 from ..fanout import hospital_ids_argument
 
@@ -76,9 +77,12 @@ async def survey_results(
             description="Only these hospitals (comma-separated ids); a hospital operator sees only their own."
         ),
     ] = None,
-    since: Annotated[
+    from_: Annotated[
         datetime | None,
-        strawberry.argument(description="Only answers submitted at or after this time (UTC when it has no offset)."),
+        strawberry.argument(
+            name="from",
+            description="Only answers submitted at or after this time (Beijing time when it has no offset).",
+        ),
     ] = None,
 ) -> list[SurveyResult] | None:
     principal = info.context.principal
@@ -94,8 +98,7 @@ async def survey_results(
         hospital_ids = None
     else:
         hospital_ids = [principal.hospital_id or ""]
-    if since is not None and since.tzinfo is None:
-        since = since.replace(tzinfo=UTC)
+    since = None if from_ is None else beijing(from_).astimezone(UTC)
     summaries = await surveys.summaries(hospital_ids=hospital_ids, since=since)
     return [SurveyResult.from_summary(s) for s in summaries]
 

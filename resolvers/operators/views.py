@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Awaitable
+from typing import Annotated
 
 import strawberry
 
@@ -26,9 +27,10 @@ from his_clients.models.statistics import (
     HospitalTransactionStatistics,
 )
 
+from ..arguments import FromTime, HospitalIds, ToTime, in_order, spec_instant
 from ..context import Info
 from ..fanout import per_hospital
-from ..results import InputRefused, required, time_window
+from ..results import InputRefused, required
 from .accounts import OperatorAccount, operators_field
 from .audit_log import AuditLogPage, audit_log_field
 from .audit_reads import audited
@@ -57,7 +59,7 @@ from .reconciliation import (
     TradeRefund,
 )
 from .reconciliation_check import ReconciliationDay, reconciliation_check_field
-from .statistics import HospitalTransactionCounts, TransactionStatisticsEntry, row_for
+from .statistics import TransactionCountsAtHospital, TransactionStatisticsAtHospital, row_for
 from .statistics_series import StatisticsSeries, statistics_field
 from .survey_results import SurveyResult, survey_results_field
 from .visit_results import VisitResult, visit_results_field
@@ -66,11 +68,14 @@ HOSPITALS = (
     "One hospital id or several, comma-separated; hospitals are asked at once. One entry per hospital asked; a "
     "hospital that fails gives a null entry and its own error with extensions {hospitalId, code, method}."
 )
-HospitalIds = Annotated[str, strawberry.argument(description="One hospital id or several, comma-separated.")]
-StartTime = Annotated[str, strawberry.argument(description="Start of the window, yyyy-MM-dd HH:mm:ss (inclusive).")]
-EndTime = Annotated[str, strawberry.argument(description="End of the window, yyyy-MM-dd HH:mm:ss (inclusive).")]
 OutTradeNo = Annotated[str, strawberry.argument(description="The payment's order number (outTradeNo, 订单号).")]
-WINDOW = "startTime and endTime are yyyy-MM-dd HH:mm:ss; a malformed time is refused (20003) before any call."
+WINDOW = "The window is from/to, both inclusive; a reversed one is refused (20004) before any call."
+
+
+def spec_window(from_: FromTime, to: ToTime) -> tuple[str, str]:
+    """A window of instants as the spec's two yyyy-MM-dd HH:mm:ss times (Beijing), refused when reversed."""
+    in_order(from_, to)
+    return spec_instant(from_), spec_instant(to)
 
 
 def named_hospitals(raw: str) -> str:
@@ -105,71 +110,78 @@ class OperatorViews:
     statistics: StatisticsSeries | None = statistics_field
     reconciliation_check: ReconciliationDay | None = reconciliation_check_field
 
-    @strawberry.field(description=f"Transaction figures per hospital over a time window (30.1.1). {HOSPITALS} {WINDOW}")
+    @strawberry.field(
+        description=f"Transaction figures per hospital over a time window (30.1.1). {HOSPITALS} {WINDOW}",
+        graphql_type=list[TransactionStatisticsAtHospital | None] | None,
+    )
     def transaction_statistics(
-        self, info: Info, hospital_id: HospitalIds, start_time: StartTime, end_time: EndTime
-    ) -> list[TransactionStatisticsEntry | None] | None:
-        start, end = time_window("startTime", start_time, "endTime", end_time)
-        return per_hospital(  # type: ignore[return-value]
+        self, info: Info, hospital_id: HospitalIds, from_: FromTime, to: ToTime
+    ) -> list[Awaitable[TransactionStatisticsAtHospital]]:
+        start, end = spec_window(from_, to)
+        return per_hospital(
             info,
             named_hospitals(hospital_id),
             method=DATA_STATISTICS,
             request=DataStatisticsRequest(start_time=start, end_time=end),
-            convert=TransactionStatisticsEntry.from_reply,
-            empty=TransactionStatisticsEntry.nothing,
+            convert=TransactionStatisticsAtHospital.from_reply,
+            empty=TransactionStatisticsAtHospital.nothing,
         )
 
     @strawberry.field(
-        description=f"Transaction and appointment counts per hospital over a time window (30.1.2). {HOSPITALS} {WINDOW}"
+        description=(
+            f"Transaction and appointment counts per hospital over a time window (30.1.2). {HOSPITALS} {WINDOW}"
+        ),
+        graphql_type=list[TransactionCountsAtHospital | None] | None,
     )
     def hospital_transaction_counts(
-        self, info: Info, hospital_id: HospitalIds, start_time: StartTime, end_time: EndTime
-    ) -> list[HospitalTransactionCounts | None] | None:
-        start, end = time_window("startTime", start_time, "endTime", end_time)
+        self, info: Info, hospital_id: HospitalIds, from_: FromTime, to: ToTime
+    ) -> list[Awaitable[TransactionCountsAtHospital]]:
+        start, end = spec_window(from_, to)
         registry = info.context.registry
 
         def name_of(hospital: str) -> str:
             found = registry.hospital(hospital)
             return found.name if found else ""
 
-        def convert(hospital: str, rows: list[HospitalTransactionStatistics]) -> HospitalTransactionCounts:
+        def convert(hospital: str, rows: list[HospitalTransactionStatistics]) -> TransactionCountsAtHospital:
             found = registry.hospital(hospital)
             row = row_for(hospital, rows, regional=found is not None and found.is_regional)
             if row is None:
-                return HospitalTransactionCounts.nothing(hospital, name_of(hospital))
-            counts = HospitalTransactionCounts.from_row(hospital, row)
+                return TransactionCountsAtHospital.nothing(hospital, name_of(hospital))
+            counts = TransactionCountsAtHospital.from_row(hospital, row)
             counts.hospital_name = counts.hospital_name or name_of(hospital)
             return counts
 
-        return per_hospital(  # type: ignore[return-value]
+        return per_hospital(
             info,
             named_hospitals(hospital_id),
             method=HOSPITAL_STATISTICS,
             request=HospitalStatisticsRequest(start_time=start, end_time=end),
             convert=convert,
-            empty=lambda hospital: HospitalTransactionCounts.nothing(hospital, name_of(hospital)),
+            empty=lambda hospital: TransactionCountsAtHospital.nothing(hospital, name_of(hospital)),
         )
 
     @strawberry.field(
         description=(
             "Each hospital's transactions with tradeTime inside a window (14.2.1), optionally only payments or "
             f"refunds (kind) and one payType. {HOSPITALS} {WINDOW}"
-        )
+        ),
+        graphql_type=list[HospitalTradeRecords | None] | None,
     )
     def reconciliation_records(
         self,
         info: Info,
         hospital_id: HospitalIds,
-        start_time: StartTime,
-        end_time: EndTime,
+        from_: FromTime,
+        to: ToTime,
         kind: Annotated[
             TradeKind | None, strawberry.argument(description="Only payments, or only refunds; both when left out.")
         ] = None,
         pay_type: Annotated[
             str | None, strawberry.argument(description="Only this payType, e.g. WeChatPay; all when left out.")
         ] = None,
-    ) -> list[HospitalTradeRecords | None] | None:
-        start, end = time_window("startTime", start_time, "endTime", end_time)
+    ) -> list[Awaitable[HospitalTradeRecords]]:
+        start, end = spec_window(from_, to)
 
         def wanted(record: TradeRecordReply) -> bool:
             # The hospital's method has no such filters: asking it the same way for every filter lets
@@ -191,7 +203,7 @@ class OperatorViews:
         )
         # Patients' names and card numbers: each read is audited (issue 15 item 12).
         # Awaited by graphql-core item by item, as per_hospital's entries are.
-        read: list[Any] = [
+        return [
             audited(
                 info,
                 entry,
@@ -200,14 +212,16 @@ class OperatorViews:
             )
             for entry in entries
         ]
-        return read
 
-    @strawberry.field(description=f"What each hospital holds under one order number, outTradeNo (14.2.2). {HOSPITALS}")
+    @strawberry.field(
+        description=f"What each hospital holds under one order number, outTradeNo (14.2.2). {HOSPITALS}",
+        graphql_type=list[HospitalTradeOrders | None] | None,
+    )
     def reconciliation_orders(
         self, info: Info, hospital_id: HospitalIds, out_trade_no: OutTradeNo
-    ) -> list[HospitalTradeOrders | None] | None:
+    ) -> list[Awaitable[HospitalTradeOrders]]:
         trade_no = required("outTradeNo", out_trade_no)
-        return per_hospital(  # type: ignore[return-value]
+        return per_hospital(
             info,
             named_hospitals(hospital_id),
             method=RECONCILIATION_QUERY_BY_OUT_TRADE_NO,
@@ -219,7 +233,8 @@ class OperatorViews:
         )
 
     @strawberry.field(
-        description=f"What each hospital holds under an order number and a refund number (14.2.3). {HOSPITALS}"
+        description=f"What each hospital holds under an order number and a refund number (14.2.3). {HOSPITALS}",
+        graphql_type=list[HospitalTradeRefund | None] | None,
     )
     def reconciliation_refund(
         self,
@@ -227,11 +242,11 @@ class OperatorViews:
         hospital_id: HospitalIds,
         out_trade_no: OutTradeNo,
         refund_no: Annotated[str, strawberry.argument(description="The refund number (refundNo, 退款单号).")],
-    ) -> list[HospitalTradeRefund | None] | None:
+    ) -> list[Awaitable[HospitalTradeRefund]]:
         request = ReconciliationQueryByOutTradeNoAndRefundNoRequest(
             trade_no=required("outTradeNo", out_trade_no), refund_no=required("refundNo", refund_no)
         )
-        return per_hospital(  # type: ignore[return-value]
+        return per_hospital(
             info,
             named_hospitals(hospital_id),
             method=RECONCILIATION_QUERY_BY_OUT_TRADE_NO_AND_REFUND_NO,

@@ -20,9 +20,11 @@ from his_clients.models.triage import (
     TriageDoctor,
 )
 
-from ..appointments.queues import QueuePosition
 from ..context import Info
 from .common import IdCardNumber, MedicalCardNumber, ask_hospital, count
+
+if TYPE_CHECKING:
+    from ..appointments.queues import QueueAtHospital
 
 
 @strawberry.type(
@@ -44,14 +46,19 @@ class TriageRoom:
     medical_card_number: strawberry.Private[str]
 
     @strawberry.field(description="This patient's place in the room's queue once triaged (15.1.3).")
-    async def my_queue(self, info: Info) -> QueuePosition | None:
+    async def my_queue(
+        self, info: Info
+    ) -> Annotated[QueueAtHospital, strawberry.lazy("resolvers.appointments.queues")] | None:
+        # Imported here: the queue is a HospitalEntry, whose module needs Hospital, whose fields are these.
+        from ..appointments.queues import QueueAtHospital
+
         request = QueryLineInfoRequest(
             medical_card_number=self.medical_card_number, room_id=self.room_id, doctor_id=self.doctor_id or ""
         )
         reply = await ask_hospital(info, self.hospital_id, QUERY_LINE_INFO, request)
         if reply is None:
-            return QueuePosition.not_queued(self.hospital_id)
-        return QueuePosition.from_reply(self.hospital_id, reply)
+            return QueueAtHospital.not_queued(self.hospital_id)
+        return QueueAtHospital.from_reply(self.hospital_id, reply)
 
     @classmethod
     def from_reply(cls, hospital_id: str, card: str, row: TriageDoctor) -> TriageRoom:
@@ -102,9 +109,9 @@ class HospitalClinicFields:
         )
     )
     async def triage_rooms(
-        self, info: Info, medical_card_number: MedicalCardNumber, id_card: IdCardNumber = None
+        self, info: Info, medical_card_number: MedicalCardNumber, id_card_number: IdCardNumber = None
     ) -> list[TriageRoom] | None:
-        request = GetClinicDoctorsRequest(medical_card_number=medical_card_number, id_card=id_card)
+        request = GetClinicDoctorsRequest(medical_card_number=medical_card_number, id_card=id_card_number)
         reply = await ask_hospital(info, self.id, GET_CLINIC_DOCTORS, request)
         return [TriageRoom.from_reply(self.id, medical_card_number, row) for row in reply or []]
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import strawberry
 
@@ -14,19 +15,27 @@ from his_clients.models.exam_appointments import (
     AppointmentGetPlanDataOfDayRequest,
     AppointmentGetPlanDataOfWeekRequest,
 )
+from services.refusals import RefusalCode, Refused
 
+from ..arguments import From, To, in_order, spec_day
 from ..context import Info
-from .common import IdCardNumber, MedicalCardNumber, ask_hospital, count
+from .common import IdCardNumber, MedicalCardNumber, ask_hospital, at, count, read_day
+from .slot_ids import SlotKind, slot_id
+
+MAX_DAYS = 31
+"""The longest window of days one ``days`` field asks 24.1.2 for."""
 
 
 @strawberry.type(description="A period of a day an examination room can be booked for (24.1.3).")
 class ExamTimeSlot:
-    id: str | None = strawberry.field(
-        description="The period's id (planTimeId); booking prefers it, else sends startTime and endTime."
+    slot_id: strawberry.ID = strawberry.field(
+        description="The period's opaque id: booking (bookExamAppointment) and rebooking take it as slotId."
     )
     name: str = strawberry.field(description="The period as shown, e.g. 8:00-8:30 (planTimeName).")
-    start_time: str | None = strawberry.field(description="Start, H:mm as the hospital writes it (startTime).")
-    end_time: str | None = strawberry.field(description="End, H:mm as the hospital writes it (endTime).")
+    from_: datetime | None = strawberry.field(
+        name="from", description="When it starts (startTime on the room's day); null when not written."
+    )
+    to: datetime | None = strawberry.field(description="When it ends (endTime); null when not written.")
 
 
 @strawberry.type(description="An examination room's availability on one day (检查室, 24.1.2).")
@@ -34,7 +43,7 @@ class ExamRoom:
     hospital_id: strawberry.ID = strawberry.field(description="The hospital of this room.")
     id: str = strawberry.field(description="The room's id (roomId).")
     name: str = strawberry.field(description="The room, e.g. CT一室 (roomName).")
-    date: str = strawberry.field(description="The day, as the hospital writes it (yyyy-MM-dd).")
+    date: date = strawberry.field(description="The day.")
     booked: int | None = strawberry.field(description="How many have booked it that day (已预约数量, count).")
     capacity: int | None = strawberry.field(description="How many it takes that day (总共可预约数量, total).")
     exam_id: strawberry.Private[str]
@@ -47,7 +56,7 @@ class ExamRoom:
             order_id=self.exam_id,
             order_name=self.exam_name,
             room_id=self.id,
-            selected_date=self.date,
+            selected_date=spec_day(self.date),
             extra_param=self.exam_extra_param,
         )
         reply = await ask_hospital(info, self.hospital_id, APPOINTMENT_GET_PLAN_DATA_OF_DAY, request)
@@ -55,7 +64,23 @@ class ExamRoom:
             return []
         return [
             ExamTimeSlot(
-                id=item.plan_time_id, name=item.plan_time_name, start_time=item.start_time, end_time=item.end_time
+                slot_id=slot_id(
+                    info,
+                    SlotKind.EXAM,
+                    self.hospital_id,
+                    exam_id=self.exam_id,
+                    exam_name=self.exam_name,
+                    extra_param=self.exam_extra_param,
+                    room_id=self.id,
+                    date=self.date.isoformat(),
+                    time_slot_id=item.plan_time_id,
+                    time_slot_name=item.plan_time_name,
+                    start_time=item.start_time,
+                    end_time=item.end_time,
+                ),
+                name=item.plan_time_name,
+                from_=at(self.date, item.start_time),
+                to=at(self.date, item.end_time),
             )
             for item in reply.items
         ]
@@ -63,7 +88,7 @@ class ExamRoom:
 
 @strawberry.type(description="One day of a bookable examination and its rooms (24.1.2).")
 class ExamDay:
-    date: str = strawberry.field(description="The day, as the hospital writes it (yyyy-MM-dd).")
+    date: date = strawberry.field(description="The day.")
     rooms: list[ExamRoom] = strawberry.field(description="The rooms that can be booked that day.")
 
 
@@ -76,51 +101,50 @@ class BookableExam:
         description="The hospital's extra parameter, sent back as is (extraParam)."
     )
     medical_card_number: strawberry.Private[str]
-    id_card: strawberry.Private[str | None]
+    id_card_number: strawberry.Private[str | None]
 
     @strawberry.field(
         description=(
-            "The days from startDate (yyyy-MM-dd) on, `days` days including it, with the rooms that can be "
-            "booked each day (查询某一项目可预约诊室, 24.1.2)."
+            f"The days from `from` to `to` (both inclusive, at most {MAX_DAYS} days) with the rooms that can be "
+            "booked each day (查询某一项目可预约诊室, 24.1.2); a day the hospital wrote unreadably is left out."
         )
     )
-    async def days(
-        self,
-        info: Info,
-        start_date: Annotated[str, strawberry.argument(description="The first day, yyyy-MM-dd (查询开始日期).")],
-        days: Annotated[
-            int, strawberry.argument(description="How many days from startDate on, including it (days); default 7.")
-        ] = 7,
-    ) -> list[ExamDay] | None:
+    async def days(self, info: Info, from_: From, to: To) -> list[ExamDay] | None:
+        in_order(from_, to)
+        count_of_days = (to - from_).days + 1
+        if count_of_days > MAX_DAYS:
+            raise Refused(RefusalCode.PARAMETER_RANGE, f"一次最多查询{MAX_DAYS}天。", field="to")
         request = AppointmentGetPlanDataOfWeekRequest(
             medical_card_number=self.medical_card_number,
-            id_card=self.id_card,
+            id_card=self.id_card_number,
             order_id=self.id,
             order_name=self.name,
-            start_date=start_date,
-            days=str(days),
+            start_date=spec_day(from_),
+            days=str(count_of_days),
             extra_param=self.extra_param,
         )
         reply = await ask_hospital(info, self.hospital_id, APPOINTMENT_GET_PLAN_DATA_OF_WEEK, request)
+        days = [(read_day(day.date), day) for day in reply or []]
         return [
             ExamDay(
-                date=day.date,
+                date=day,
                 rooms=[
                     ExamRoom(
                         hospital_id=self.hospital_id,
                         id=room.room_id,
                         name=room.room_name,
-                        date=day.date,
+                        date=day,
                         booked=count(room.count),
                         capacity=count(room.total),
                         exam_id=self.id,
                         exam_name=self.name,
                         exam_extra_param=self.extra_param,
                     )
-                    for room in day.rooms
+                    for room in answer.rooms
                 ],
             )
-            for day in reply or []
+            for day, answer in days
+            if day is not None
         ]
 
 
@@ -138,9 +162,9 @@ class HospitalExamFields:
         )
     )
     async def bookable_exams(
-        self, info: Info, medical_card_number: MedicalCardNumber, id_card: IdCardNumber = None
+        self, info: Info, medical_card_number: MedicalCardNumber, id_card_number: IdCardNumber = None
     ) -> list[BookableExam] | None:
-        request = AppointmentGetBookableProjectRequest(medical_card_number=medical_card_number, id_card=id_card)
+        request = AppointmentGetBookableProjectRequest(medical_card_number=medical_card_number, id_card=id_card_number)
         reply = await ask_hospital(info, self.id, APPOINTMENT_GET_BOOKABLE_PROJECT, request)
         return [
             BookableExam(
@@ -149,7 +173,7 @@ class HospitalExamFields:
                 name=row.order_name,
                 extra_param=row.extra_param,
                 medical_card_number=medical_card_number,
-                id_card=id_card,
+                id_card_number=id_card_number,
             )
             for row in reply or []
         ]

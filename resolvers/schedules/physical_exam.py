@@ -6,6 +6,7 @@ them as arguments. The patient's own booking state (28.1.5, 28.1.8) is on Patien
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
@@ -35,13 +36,13 @@ from his_clients.models.physical_exam import (
     PhysicalGetTjBookingTimeRequest,
 )
 
+from ..arguments import From, To, in_order, spec_day
 from ..context import Info
 from ..scalars import Money
-from .common import MedicalCardNumber, RequiredIdCardNumber, ask_hospital, count, enum_of, flag
+from .common import MedicalCardNumber, RequiredIdCardNumber, ask_hospital, at, count, enum_of, flag, read_day
+from .slot_ids import SlotKind, slot_id
 
-StartDate = Annotated[str, strawberry.argument(description="The first day, yyyy-MM-dd (起始时间, startDate).")]
-EndDate = Annotated[str, strawberry.argument(description="The last day, yyyy-MM-dd (截止时间, endDate).")]
-ExamDate = Annotated[str, strawberry.argument(description="The day of the examination, yyyy-MM-dd (体检日期).")]
+ExamDate = Annotated[date, strawberry.argument(description="The day of the examination (体检日期).")]
 PackageId = Annotated[
     str | None, strawberry.argument(description="A package's id (套餐ID, packageId); leave it out for any package.")
 ]
@@ -81,26 +82,50 @@ class PhysicalExamPackageItem:
 
 @strawberry.type(description="Places left for physical examinations on one day (余号, 28.1.3).")
 class PhysicalExamDayQuota:
-    date: str = strawberry.field(description="The day, yyyy-MM-dd.")
+    date: date = strawberry.field(description="The day.")
     remaining: int = strawberry.field(description="Places left that day (余号号源, poolNumber).")
 
 
 async def _quota(
-    info: Info, hospital_id: str, start_date: str, end_date: str, package_id: str | None
+    info: Info, hospital_id: str, start: date, end: date, package_id: str | None
 ) -> list[PhysicalExamDayQuota] | None:
-    request = PhysicalGetTjBookingTimeRequest(start_date=start_date, end_date=end_date, package_id=package_id)
+    in_order(start, end)
+    request = PhysicalGetTjBookingTimeRequest(start_date=spec_day(start), end_date=spec_day(end), package_id=package_id)
     reply = await ask_hospital(info, hospital_id, PHYSICAL_GET_TJ_BOOKING_TIME, request)
-    return [PhysicalExamDayQuota(date=day.date, remaining=day.pool_number) for day in reply or []]
+    quota = [(read_day(day.date), day.pool_number) for day in reply or []]
+    return [PhysicalExamDayQuota(date=day, remaining=left) for day, left in quota if day is not None]
+
+
+@strawberry.type(description="A time a physical examination can be booked for (可预约时间, 28.1.4).")
+class PhysicalExamTime:
+    slot_id: strawberry.ID = strawberry.field(
+        description="The time's opaque id: booking (createPhysicalExamPayment) takes it as slotId."
+    )
+    at: datetime = strawberry.field(description="When the examination would be.")
 
 
 async def _times(
-    info: Info, hospital_id: str, *, card: str, id_card: str, date: str, package_id: str | None
-) -> list[str] | None:
+    info: Info, hospital_id: str, *, card: str, id_card_number: str, day: date, package_id: str | None
+) -> list[PhysicalExamTime] | None:
     request = PhysicalGetPhysicalRemainRequest(
-        medical_card_number=card, id_card=id_card, date=date, package_id=package_id
+        medical_card_number=card, id_card=id_card_number, date=spec_day(day), package_id=package_id
     )
     reply = await ask_hospital(info, hospital_id, PHYSICAL_GET_PHYSICAL_REMAIN, request)
-    return list(reply or [])
+    times = []
+    for text in reply or []:
+        moment = at(day, text)
+        if moment is None:  # not a time of day: nothing a patient could book
+            continue
+        ref = slot_id(
+            info,
+            SlotKind.PHYSICAL_EXAM,
+            hospital_id,
+            date=day.isoformat(),
+            time=f"{moment:%H:%M}",
+            package_id=package_id,
+        )
+        times.append(PhysicalExamTime(slot_id=ref, at=moment))
+    return times
 
 
 @strawberry.type(description="A physical-examination package the hospital offers this patient (套餐, 28.1.1).")
@@ -111,12 +136,12 @@ class PhysicalExamPackage:
     introduction: str = strawberry.field(description="A short description (套餐简介, briefIntroduction).")
     kind: PhysicalExamKind | None = strawberry.field(description="What the package is for (bnsTypeCode).")
     profession_code: str | None = strawberry.field(description="The trade it is for (工种编码, professionCode).")
-    valid_from: str = strawberry.field(description="First day it can be booked, yyyy-MM-dd (startDate).")
-    valid_until: str = strawberry.field(description="Last day it can be booked, yyyy-MM-dd (endDate).")
+    valid_from: date | None = strawberry.field(description="First day it can be booked (startDate).")
+    valid_until: date | None = strawberry.field(description="Last day it can be booked (endDate).")
     price: Money = strawberry.field(description="What it costs (实际价格, acPrice).")
     standard_price: Money = strawberry.field(description="Its list price (标准价格, stPrice).")
     medical_card_number: strawberry.Private[str]
-    id_card: strawberry.Private[str]
+    id_card_number: strawberry.Private[str]
 
     @strawberry.field(description="The package's items (套餐项目明细, 28.1.2).")
     async def items(self, info: Info) -> list[PhysicalExamPackageItem] | None:
@@ -124,16 +149,21 @@ class PhysicalExamPackage:
         reply = await ask_hospital(info, self.hospital_id, PHYSICAL_GET_PACKAGE_DETAIL_LIST, request)
         return [PhysicalExamPackageItem.from_reply(item) for item in reply or []]
 
-    @strawberry.field(description="Places left for this package per day between two days, yyyy-MM-dd (28.1.3).")
-    async def quota(self, info: Info, start_date: StartDate, end_date: EndDate) -> list[PhysicalExamDayQuota] | None:
-        return await _quota(info, self.hospital_id, start_date, end_date, self.id)
+    @strawberry.field(description="Places left for this package per day from `from` to `to`, inclusive (28.1.3).")
+    async def quota(self, info: Info, from_: From, to: To) -> list[PhysicalExamDayQuota] | None:
+        return await _quota(info, self.hospital_id, from_, to, self.id)
 
     @strawberry.field(
-        description="The times (HH:mm) this patient can come for this package on a day, yyyy-MM-dd (28.1.4)."
+        description="The times this patient can come for this package on a day (28.1.4), each with its slotId."
     )
-    async def booking_times(self, info: Info, date: ExamDate) -> list[str] | None:
+    async def booking_times(self, info: Info, date: ExamDate) -> list[PhysicalExamTime] | None:
         return await _times(
-            info, self.hospital_id, card=self.medical_card_number, id_card=self.id_card, date=date, package_id=self.id
+            info,
+            self.hospital_id,
+            card=self.medical_card_number,
+            id_card_number=self.id_card_number,
+            day=date,
+            package_id=self.id,
         )
 
 
@@ -216,14 +246,14 @@ class HospitalPhysicalExamFields:
         self,
         info: Info,
         medical_card_number: MedicalCardNumber,
-        id_card: RequiredIdCardNumber,
+        id_card_number: RequiredIdCardNumber,
         profession_code: Annotated[
             str | None,
             strawberry.argument(description="A trade's code (工种ID, professionCode) for occupational packages."),
         ] = None,
     ) -> list[PhysicalExamPackage] | None:
         request = PhysicalGetPackageListRequest(
-            medical_card_number=medical_card_number, id_card=id_card, profession_code=profession_code
+            medical_card_number=medical_card_number, id_card=id_card_number, profession_code=profession_code
         )
         reply = await ask_hospital(info, self.id, PHYSICAL_GET_PACKAGE_LIST, request)
         return [
@@ -234,51 +264,56 @@ class HospitalPhysicalExamFields:
                 introduction=p.brief_introduction,
                 kind=enum_of(PhysicalExamKind, p.bns_type_code),
                 profession_code=p.profession_code,
-                valid_from=p.start_date,
-                valid_until=p.end_date,
+                valid_from=read_day(p.start_date),
+                valid_until=read_day(p.end_date),
                 price=Money(p.ac_price),
                 standard_price=Money(p.st_price),
                 medical_card_number=medical_card_number,
-                id_card=id_card,
+                id_card_number=id_card_number,
             )
             for p in reply or []
         ]
 
     @strawberry.field(
-        description="Places left per day between two days, yyyy-MM-dd (余号, 28.1.3); packageId narrows to a package."
+        description=(
+            "Places left per day from `from` to `to`, inclusive (余号, 28.1.3); packageId narrows to a package."
+        )
     )
     async def physical_exam_quota(
-        self, info: Info, start_date: StartDate, end_date: EndDate, package_id: PackageId = None
+        self, info: Info, from_: From, to: To, package_id: PackageId = None
     ) -> list[PhysicalExamDayQuota] | None:
-        return await _quota(info, self.id, start_date, end_date, package_id)
+        return await _quota(info, self.id, from_, to, package_id)
 
-    @strawberry.field(description="The times (HH:mm) this patient can come on a day, yyyy-MM-dd (28.1.4).")
+    @strawberry.field(description="The times this patient can come on a day (28.1.4), each with its slotId.")
     async def physical_exam_times(
         self,
         info: Info,
         medical_card_number: MedicalCardNumber,
-        id_card: RequiredIdCardNumber,
+        id_card_number: RequiredIdCardNumber,
         date: ExamDate,
         package_id: PackageId = None,
-    ) -> list[str] | None:
-        return await _times(info, self.id, card=medical_card_number, id_card=id_card, date=date, package_id=package_id)
+    ) -> list[PhysicalExamTime] | None:
+        return await _times(
+            info, self.id, card=medical_card_number, id_card_number=id_card_number, day=date, package_id=package_id
+        )
 
     @strawberry.field(description="What to know before the examination, as rich text (HTML) (体检须知, 28.1.9).")
     async def physical_exam_notice(
-        self, info: Info, medical_card_number: MedicalCardNumber, id_card: RequiredIdCardNumber
+        self, info: Info, medical_card_number: MedicalCardNumber, id_card_number: RequiredIdCardNumber
     ) -> str | None:
-        request = PhysicalGetNoticeRequest(medical_card_number=medical_card_number, id_card=id_card)
+        request = PhysicalGetNoticeRequest(medical_card_number=medical_card_number, id_card=id_card_number)
         return await ask_hospital(info, self.id, PHYSICAL_GET_NOTICE, request)
 
     @strawberry.field(description="Employers that booked examinations for the person with this ID number (28.1.10).")
     async def employer_bookings(
         self,
         info: Info,
-        id_card: Annotated[
-            str, strawberry.argument(description="The ID-card number (身份证号) the employer booked under.")
+        id_card_number: Annotated[
+            str, strawberry.argument(description="The ID number (身份证号) the employer booked under.")
         ],
     ) -> list[EmployerBooking] | None:
-        reply = await ask_hospital(info, self.id, PHYSICAL_GET_ORG_REG, PhysicalGetOrgRegRequest(id_card=id_card))
+        request = PhysicalGetOrgRegRequest(id_card=id_card_number)
+        reply = await ask_hospital(info, self.id, PHYSICAL_GET_ORG_REG, request)
         return [
             EmployerBooking(hospital_id=self.id, employer_id=org.org_id, employer_name=org.org_name)
             for org in reply or []

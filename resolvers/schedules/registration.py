@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import date as date_type
+from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated
@@ -32,11 +34,14 @@ from his_clients.models.registration_today import (
     TodayRegisterGetRemainRequest,
     TodaySlot,
 )
+from services.refusals import RefusalCode, Refused
 
+from ..arguments import Day
 from ..context import Info
 from ..errors import patient_message, record_hospital_text
 from ..scalars import Money
-from .common import HalfDay, IdCardNumber, MedicalCardNumber, ask_hospital, compact_date, count, enum_of
+from .common import HalfDay, IdCardNumber, MedicalCardNumber, ask_hospital, at, beijing_today, count, enum_of
+from .slot_ids import SlotKind, slot_id
 
 _LIMIT_REACHED = "今日暂不能挂此科室的号，详情请到医院窗口咨询。"
 """What a 20.1.5 refusal without a 附四 code tells the patient."""
@@ -60,24 +65,38 @@ class Doctor:
 
 @strawberry.type(description="One slot of a schedule today (号源, 20.1.3).")
 class TodayRegistrationSlot:
-    start_time: str = strawberry.field(description="Start, HH:mm (startTime).")
-    end_time: str = strawberry.field(description="End, HH:mm (endTime).")
+    slot_id: strawberry.ID = strawberry.field(
+        description="The slot's opaque id: registering (createTodayRegistrationPayment) takes it as slotId."
+    )
+    from_: datetime | None = strawberry.field(
+        name="from", description="When it starts, today (startTime); null when the hospital wrote no time."
+    )
+    to: datetime | None = strawberry.field(
+        description="When it ends, today (endTime); null when the hospital wrote no time."
+    )
     remaining: int | None = strawberry.field(description="How many can still register in it (appNum).")
-    sequence: str = strawberry.field(description="The slot's code (号源编号, sequence); registering sends it back.")
     half_day: HalfDay | None = strawberry.field(description="Morning, afternoon or evening (amPm a/p/n).")
     serial_number: str | None = strawberry.field(description="The slot's number (号源序号, serialNumber).")
-    time_code: str | None = strawberry.field(description="The code of the period it belongs to (timeCode).")
 
     @classmethod
-    def from_reply(cls, slot: TodaySlot) -> TodayRegistrationSlot:
+    def from_reply(cls, info: Info, schedule: TodaySchedule, slot: TodaySlot) -> TodayRegistrationSlot:
+        day = beijing_today()
+        half_day = HalfDay.read(slot.am_pm)
         return cls(
-            start_time=slot.start_time,
-            end_time=slot.end_time,
+            slot_id=schedule.slot_id_with(
+                info,
+                sequence=slot.sequence,
+                serial_number=slot.serial_number,
+                start_time=slot.start_time,
+                end_time=slot.end_time,
+                half_day=str(half_day.value) if half_day else None,
+                time_code=slot.time_code,
+            ),
+            from_=at(day, slot.start_time),
+            to=at(day, slot.end_time),
             remaining=count(slot.app_num),
-            sequence=slot.sequence,
-            half_day=HalfDay.read(slot.am_pm),
+            half_day=half_day,
             serial_number=slot.serial_number,
-            time_code=slot.time_code,
         )
 
 
@@ -102,10 +121,33 @@ class TodaySchedule:
         description="What the page shows for this schedule: the doctor's name, or the department's name."
     )
     registration_fee: Money = strawberry.field(description="The registration fee (挂号费, registrationFee).")
-    clinic_type_id: str = strawberry.field(description="The clinic type's code (门诊类型, regClassId).")
+    clinic_type_id: strawberry.ID = strawberry.field(
+        description="The clinic type's code (号别, the spec's regClassId)."
+    )
     clinic_type_name: str = strawberry.field(description="The clinic type, e.g. 普通, 专家, 特需 (regClassName).")
     remaining_count: int | None = strawberry.field(description="Slots left today (剩余号源量, freePatCount).")
     schedule_type: ScheduleType | None = strawberry.field(description="Time points or time periods (scheduleType).")
+
+    def slot_id_with(self, info: Info, **slot: str | None) -> strawberry.ID:
+        return slot_id(
+            info,
+            SlotKind.TODAY_REGISTRATION,
+            self.hospital_id,
+            date=beijing_today().isoformat(),
+            department_id=self.department_id,
+            doctor_id=self.doctor.id if self.doctor else None,
+            clinic_type_id=str(self.clinic_type_id),
+            **slot,
+        )
+
+    @strawberry.field(
+        description=(
+            "The schedule's own opaque id for registering without a slot (createTodayRegistrationPayment's slotId), "
+            "where the hospital hands out no slots today (slots is empty); a slot's own slotId where it does."
+        )
+    )
+    def slot_id(self, info: Info) -> strawberry.ID:
+        return self.slot_id_with(info)
 
     @strawberry.field(
         description=(
@@ -117,13 +159,13 @@ class TodaySchedule:
         request = TodayRegisterGetRemainRequest(
             department_id=self.department_id,
             doctor_id=self.doctor.id if self.doctor else None,
-            reg_class_id=self.clinic_type_id,
+            reg_class_id=str(self.clinic_type_id),
         )
         try:
             reply = await ask_hospital(info, self.hospital_id, TODAY_REGISTER_GET_REMAIN, request)
         except HisNotOpened:
             return []
-        return [TodayRegistrationSlot.from_reply(slot) for slot in reply or []]
+        return [TodayRegistrationSlot.from_reply(info, self, slot) for slot in reply or []]
 
     @strawberry.field(
         description=(
@@ -137,7 +179,7 @@ class TodaySchedule:
             medical_card_number=medical_card_number,
             department_id=self.department_id,
             doctor_id=self.doctor.id if self.doctor else None,
-            op_type=self.clinic_type_id,
+            op_type=str(self.clinic_type_id),
         )
         reply = await ask_hospital(info, self.hospital_id, TODAY_REGISTER_GET_DISCOUNT, request)
         return Money(reply) if reply is not None else Money(self.registration_fee)
@@ -163,7 +205,7 @@ class TodaySchedule:
             registers_to_department=doctor is None,
             display_name=doctor.name if doctor and doctor.name else row.department_name,
             registration_fee=Money(row.registration_fee),
-            clinic_type_id=row.reg_class_id,
+            clinic_type_id=strawberry.ID(row.reg_class_id),
             clinic_type_name=row.reg_class_name,
             remaining_count=count(row.free_pat_count),
             schedule_type=enum_of(ScheduleType, row.schedule_type),
@@ -201,10 +243,10 @@ class Department:
 
     @strawberry.field(description="Whether this patient may register here today (科室挂号限制, 20.1.5).")
     async def registration_check(
-        self, info: Info, medical_card_number: MedicalCardNumber, id_card: IdCardNumber = None
+        self, info: Info, medical_card_number: MedicalCardNumber, id_card_number: IdCardNumber = None
     ) -> RegistrationCheck | None:
         request = TodayRegisterGetDeptLimitRequest(
-            department_id=self.id, medical_card_number=medical_card_number, id_card=id_card
+            department_id=self.id, medical_card_number=medical_card_number, id_card=id_card_number
         )
         try:
             await ask_hospital(info, self.hospital_id, TODAY_REGISTER_GET_DEPT_LIMIT, request)
@@ -268,41 +310,51 @@ async def _today_departments(info: Info, hospital_id: str) -> list[DepartmentGro
 
 @strawberry.type(description="One slot of a doctor's bookable half-day (预约号源, 21.2.1).")
 class AppointmentSlot:
-    start_time: str = strawberry.field(description="Start, HH:mm (startTime).")
-    end_time: str | None = strawberry.field(description="End, HH:mm (endTime).")
+    slot_id: strawberry.ID = strawberry.field(
+        description="The slot's opaque id: booking (createAppointmentPayment) takes it as slotId."
+    )
+    from_: datetime | None = strawberry.field(
+        name="from", description="When it starts (startTime on the session's day); null when not written."
+    )
+    to: datetime | None = strawberry.field(description="When it ends (endTime); null when the hospital sent none.")
     capacity: int | None = strawberry.field(description="How many it takes (预约上限, upLimit).")
     booked: int | None = strawberry.field(description="How many have booked it (已预约量, appNum).")
     remaining: int | None = strawberry.field(description="capacity - booked, when both are known.")
     serial_number: str | None = strawberry.field(description="The slot's number (号源序号, serialNumber).")
-    his_time_id: str = strawberry.field(
-        description="The hospital's slot id (HIS号源标识, hisTimeId); booking sends it."
-    )
 
 
 @strawberry.type(description="A doctor's bookable half-day (预约挂号, 21.2): its slots and the patient's surcharge.")
 class AppointmentSession:
     hospital_id: strawberry.ID = strawberry.field(description="The hospital.")
-    department_id: str = strawberry.field(description="The department's code (deptCode).")
-    doctor_id: str = strawberry.field(description="The doctor's code (docCode).")
-    date: str = strawberry.field(description="The day, yyyyMMdd as chapter 21 writes it (scheduleDate).")
-    half_day: HalfDay = strawberry.field(description="Morning or afternoon (amPm).")
+    department_id: str = strawberry.field(description="The department's code (the spec's deptCode).")
+    doctor_id: str = strawberry.field(description="The doctor's code (the spec's docCode).")
+    date: date_type = strawberry.field(description="The day (scheduleDate).")
+    half_day: HalfDay = strawberry.field(description="Morning or afternoon (the spec's amPm).")
 
     @property
     def _am_pm(self) -> str:
         if self.half_day is HalfDay.EVENING:
-            raise ValueError("chapter 21 books mornings and afternoons only")
+            raise Refused(
+                RefusalCode.PARAMETER_RANGE,
+                "预约挂号只能预约上午或下午的号源。",
+                field="halfDay",
+                hospital_id=self.hospital_id,
+            )
         return str(self.half_day.value)
+
+    def _hos_code(self, info: Info) -> str:
+        hospital = info.context.registry.hospital(self.hospital_id)
+        # 21.x names a hospital by the provincial platform's hosCode; the registry holds it where known.
+        return hospital.hos_code if hospital is not None and hospital.hos_code else str(self.hospital_id)
 
     @strawberry.field(description="The session's slots with their capacity and bookings (医生挂号余量, 21.2.1).")
     async def slots(self, info: Info) -> list[AppointmentSlot] | None:
-        hospital = info.context.registry.hospital(self.hospital_id)
-        # 21.x names a hospital by the provincial platform's hosCode; the registry holds it where known.
-        hos_code = hospital.hos_code if hospital is not None and hospital.hos_code else self.hospital_id
+        hos_code = self._hos_code(info)
         request = RemainAppRequest(
             hos_code=hos_code,
             dept_code=self.department_id,
             doc_code=self.doctor_id,
-            schedule_date=self.date,
+            schedule_date=f"{self.date:%Y%m%d}",
             am_pm=self._am_pm,
         )
         reply = await ask_hospital(info, self.hospital_id, REMAIN_APP, request)
@@ -311,13 +363,26 @@ class AppointmentSession:
             capacity, booked = count(row.up_limit), count(row.app_num)
             slots.append(
                 AppointmentSlot(
-                    start_time=row.start_time,
-                    end_time=row.end_time,
+                    slot_id=slot_id(
+                        info,
+                        SlotKind.APPOINTMENT,
+                        self.hospital_id,
+                        hos_code=hos_code,
+                        department_id=self.department_id,
+                        doctor_id=self.doctor_id,
+                        date=self.date.isoformat(),
+                        half_day=str(self.half_day.value),
+                        start_time=row.start_time,
+                        end_time=row.end_time,
+                        his_time_id=row.his_time_id,
+                        serial_number=row.serial_number,
+                    ),
+                    from_=at(self.date, row.start_time),
+                    to=at(self.date, row.end_time),
                     capacity=capacity,
                     booked=booked,
                     remaining=None if capacity is None or booked is None else max(0, capacity - booked),
                     serial_number=row.serial_number,
-                    his_time_id=row.his_time_id,
                 )
             )
         return slots
@@ -332,15 +397,15 @@ class AppointmentSession:
         patient_name: Annotated[
             str, strawberry.argument(description="The patient's name (就诊人姓名), as the hospital knows it.")
         ],
-        id_card: IdCardNumber = None,
+        id_card_number: IdCardNumber = None,
     ) -> Money | None:
         request = QuerySurchargeRequest(
             medical_card_number=medical_card_number,
-            id_card=id_card,
+            id_card=id_card_number,
             patient_name=patient_name,
             dept_code=self.department_id,
             doc_code=self.doctor_id,
-            schedule_date=self.date,
+            schedule_date=f"{self.date:%Y%m%d}",
             am_pm=self._am_pm,
         )
         reply = await ask_hospital(info, self.hospital_id, QUERY_SURCHARGE, request)
@@ -391,23 +456,21 @@ class HospitalRegistrationFields:
 
     @strawberry.field(
         description=(
-            "A doctor's bookable half-day for appointment registration (21.2): its slots (21.2.1) and the "
-            "patient's surcharge (21.2.5). date is yyyyMMdd (yyyy-MM-dd is accepted too)."
+            "A doctor's bookable half-day for appointment registration (21.2): its slots (21.2.1), each with the "
+            "slotId booking takes, and the patient's surcharge (21.2.5)."
         )
     )
     def appointment_session(
         self,
-        department_id: Annotated[str, strawberry.argument(description="The department's code (科室编码, deptCode).")],
-        doctor_id: Annotated[str, strawberry.argument(description="The doctor's code (医生编码, docCode).")],
-        date: Annotated[str, strawberry.argument(description="The day, yyyyMMdd or yyyy-MM-dd (scheduleDate).")],
+        department_id: Annotated[
+            str, strawberry.argument(description="The department's code (科室编码, the spec's deptCode).")
+        ],
+        doctor_id: Annotated[str, strawberry.argument(description="The doctor's code (医生编码, the spec's docCode).")],
+        date: Day,
         half_day: Annotated[
             HalfDay, strawberry.argument(description="MORNING or AFTERNOON (amPm); chapter 21 books no evenings.")
         ],
     ) -> AppointmentSession:
         return AppointmentSession(
-            hospital_id=self.id,
-            department_id=department_id,
-            doctor_id=doctor_id,
-            date=compact_date(date),
-            half_day=half_day,
+            hospital_id=self.id, department_id=department_id, doctor_id=doctor_id, date=date, half_day=half_day
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -23,15 +25,27 @@ from his_clients.models.self_order import (
 
 from ..context import Info
 from ..scalars import Money
-from .common import IdCardNumber, MedicalCardNumber, ask_hospital, count
+from ..values import HalfDay
+from .common import IdCardNumber, MedicalCardNumber, ask_hospital, at, count, enum_of, read_day
+from .slot_ids import SlotKind, slot_id
 
-# 33.1.1 scheduleType 4: no slot limit, and the spec says 33.1.2 is then not called.
-UNLIMITED_SCHEDULE = "4"
+
+@strawberry.enum(description="How a lab schedule hands out its places (33.1.1 scheduleType).")
+class LabScheduleType(Enum):
+    TIME_POINT = strawberry.enum_value("1", description="时间点: each number source is one point in time, one place.")
+    TIME_PERIOD = strawberry.enum_value("2", description="时间段: each number source is a period several share.")
+    HALF_DAY = strawberry.enum_value("3", description="半天: each number source is a half-day.")
+    UNLIMITED = strawberry.enum_value(
+        "4", description="不限号: places are not limited; there are no number sources (33.1.2 is not asked)."
+    )
 
 
 @strawberry.type(description="A day a self-ordered selection can be done (可预约日期, 29.1.2).")
 class SelfOrderDate:
-    date: str = strawberry.field(description="The day, yyyy-MM-dd (appointmentDate).")
+    slot_id: strawberry.ID = strawberry.field(
+        description="The day's opaque id for this selection: ordering (createSelfOrderPayment) takes it as slotId."
+    )
+    date: date = strawberry.field(description="The day (appointmentDate).")
     remaining: int | None = strawberry.field(description="Places left that day (可预约号源数, count).")
 
 
@@ -42,11 +56,19 @@ class SelfOrderSelection:
 
 
 async def _dates(
-    info: Info, hospital_id: str, *, card: str, id_card: str | None, groups: list[SelectedGroup]
+    info: Info, hospital_id: str, *, card: str, id_card_number: str | None, groups: list[SelectedGroup]
 ) -> list[SelfOrderDate] | None:
-    request = SelfPrescriptionSelfAppointmentDateRequest(medical_card_number=card, id_card=id_card, group=groups)
+    request = SelfPrescriptionSelfAppointmentDateRequest(medical_card_number=card, id_card=id_card_number, group=groups)
     reply = await ask_hospital(info, hospital_id, SELF_PRESCRIPTION_SELF_APPOINTMENT_DATE, request)
-    return [SelfOrderDate(date=d.appointment_date, remaining=count(d.count)) for d in reply or []]
+    selection = {g.group_id: [i.item_id for i in g.item] for g in groups}
+    dates = []
+    for answer in reply or []:
+        day = read_day(answer.appointment_date)
+        if day is None:  # not a day a patient could pick
+            continue
+        ref = slot_id(info, SlotKind.SELF_ORDER, hospital_id, date=day.isoformat(), groups=selection)
+        dates.append(SelfOrderDate(slot_id=ref, date=day, remaining=count(answer.count)))
+    return dates
 
 
 @strawberry.type(description="An item of a self-order group, its smallest unit (执行单项, 29.1.1).")
@@ -72,12 +94,14 @@ class SelfOrderGroup:
     place: str | None = strawberry.field(description="Where it is done (place).")
     items: list[SelfOrderItem] = strawberry.field(description="Its items.")
     medical_card_number: strawberry.Private[str]
-    id_card: strawberry.Private[str | None]
+    id_card_number: strawberry.Private[str | None]
 
-    @strawberry.field(description="Days this whole group can be done (29.1.2).")
+    @strawberry.field(description="Days this whole group can be done (29.1.2), each with its slotId.")
     async def dates(self, info: Info) -> list[SelfOrderDate] | None:
         group = SelectedGroup(group_id=self.id, item=[SelectedItem(item_id=item.id) for item in self.items])
-        return await _dates(info, self.hospital_id, card=self.medical_card_number, id_card=self.id_card, groups=[group])
+        return await _dates(
+            info, self.hospital_id, card=self.medical_card_number, id_card_number=self.id_card_number, groups=[group]
+        )
 
 
 @strawberry.type(description="A department offering self-ordered examinations (29.1.1).")
@@ -90,9 +114,13 @@ class SelfOrderDepartment:
 
 @strawberry.type(description="Places left in one period of a lab schedule (号源, 33.1.2).")
 class LabNumberSource:
-    id: str = strawberry.field(description="The number source's id (sourceId); locking it sends it.")
-    start_time: str = strawberry.field(description="Start, HH:mm (startTime).")
-    end_time: str = strawberry.field(description="End, HH:mm (endTime).")
+    slot_id: strawberry.ID = strawberry.field(
+        description="The number source's opaque id: booking (createLabAppointmentPayment) takes it as slotId."
+    )
+    from_: datetime | None = strawberry.field(
+        name="from", description="When it starts (startTime on the schedule's day); null when not written."
+    )
+    to: datetime | None = strawberry.field(description="When it ends (endTime); null when not written.")
     remaining: int = strawberry.field(description="Places left (remainNum).")
 
 
@@ -100,15 +128,40 @@ class LabNumberSource:
 class LabSchedule:
     hospital_id: strawberry.ID = strawberry.field(description="The hospital.")
     id: str = strawberry.field(description="The schedule's id (排班Id, schedulingId).")
-    date: str = strawberry.field(description="The day, yyyy-MM-dd (workDate).")
+    date: date | None = strawberry.field(description="The day (workDate); null when the hospital wrote no day.")
     capacity: int = strawberry.field(description="Places in all (可预约号源总数, sourceNumber).")
     remaining: int = strawberry.field(description="Places left (剩余预约号源数, currentNumber).")
-    shift_name: str = strawberry.field(description="上午, 下午 or 全天 (shiftName).")
-    shift_code: str = strawberry.field(description="The hospital's shift code, e.g. AM (shiftCode).")
-    unlimited: bool = strawberry.field(description="True when places are not limited (scheduleType 4).")
-    schedule_type: str = strawberry.field(
-        description="1 time points (one each), 2 periods, 3 half-days, 4 unlimited (scheduleType)."
+    half_day: HalfDay | None = strawberry.field(
+        description="Morning or afternoon (shiftCode AM/PM); null for a whole day (全天) or a code of its own."
     )
+    shift_name: str = strawberry.field(
+        description="The hospital's words for the shift: 上午, 下午 or 全天 (shiftName)."
+    )
+    unlimited: bool = strawberry.field(description="True when places are not limited (scheduleType 4).")
+    schedule_type: LabScheduleType | None = strawberry.field(
+        description="How places are handed out (scheduleType); null for a code the spec does not define."
+    )
+    project_id: strawberry.Private[str]
+
+    def _slot_id(self, info: Info, source_id: str | None) -> strawberry.ID:
+        return slot_id(
+            info,
+            SlotKind.LAB,
+            self.hospital_id,
+            project_id=self.project_id,
+            scheduling_id=self.id,
+            date=self.date.isoformat() if self.date else None,
+            source_id=source_id,
+        )
+
+    @strawberry.field(
+        description=(
+            "The schedule's own opaque id for booking without a number source (createLabAppointmentPayment's "
+            "slotId): only an unlimited schedule (scheduleType 4) takes it; others book a number source's slotId."
+        )
+    )
+    def slot_id(self, info: Info) -> strawberry.ID:
+        return self._slot_id(info, None)
 
     @strawberry.field(
         description="The periods and places left (33.1.2); empty without asking the hospital when unlimited."
@@ -119,8 +172,13 @@ class LabSchedule:
         request = ProjectApptGetNumberSourceRequest(scheduling_id=self.id)
         reply = await ask_hospital(info, self.hospital_id, PROJECT_APPT_GET_NUMBER_SOURCE, request)
         return [
-            LabNumberSource(id=s.source_id, start_time=s.start_time, end_time=s.end_time, remaining=s.remain_num)
-            for s in reply or []
+            LabNumberSource(
+                slot_id=self._slot_id(info, source.source_id),
+                from_=at(self.date, source.start_time),
+                to=at(self.date, source.end_time),
+                remaining=source.remain_num,
+            )
+            for source in reply or []
         ]
 
 
@@ -145,9 +203,11 @@ class HospitalSelfOrderFields:
 
     @strawberry.field(description="What this patient can order without a doctor, by department (自选套餐, 29.1.1).")
     async def self_order_departments(
-        self, info: Info, medical_card_number: MedicalCardNumber, id_card: IdCardNumber = None
+        self, info: Info, medical_card_number: MedicalCardNumber, id_card_number: IdCardNumber = None
     ) -> list[SelfOrderDepartment] | None:
-        request = SelfPrescriptionGetSelfHisChargeListRequest(medical_card_number=medical_card_number, id_card=id_card)
+        request = SelfPrescriptionGetSelfHisChargeListRequest(
+            medical_card_number=medical_card_number, id_card=id_card_number
+        )
         reply = await ask_hospital(info, self.id, SELF_PRESCRIPTION_GET_SELF_HIS_CHARGE_LIST, request)
         return [
             SelfOrderDepartment(
@@ -170,7 +230,7 @@ class HospitalSelfOrderFields:
                             for i in g.item
                         ],
                         medical_card_number=medical_card_number,
-                        id_card=id_card,
+                        id_card_number=id_card_number,
                     )
                     for g in dept.group
                 ],
@@ -178,7 +238,9 @@ class HospitalSelfOrderFields:
             for dept in reply or []
         ]
 
-    @strawberry.field(description="Days a selection of several groups can be done (可预约日期, 29.1.2).")
+    @strawberry.field(
+        description="Days a selection of several groups can be done (可预约日期, 29.1.2), each with its slotId."
+    )
     async def self_order_dates(
         self,
         info: Info,
@@ -189,12 +251,12 @@ class HospitalSelfOrderFields:
                 description="The groups picked and, in each, the items picked (group/item, the smallest choice)."
             ),
         ],
-        id_card: IdCardNumber = None,
+        id_card_number: IdCardNumber = None,
     ) -> list[SelfOrderDate] | None:
         groups = [
             SelectedGroup(group_id=s.group_id, item=[SelectedItem(item_id=i) for i in s.item_ids]) for s in selection
         ]
-        return await _dates(info, self.id, card=medical_card_number, id_card=id_card, groups=groups)
+        return await _dates(info, self.id, card=medical_card_number, id_card_number=id_card_number, groups=groups)
 
     @strawberry.field(description="Lab tests that can be booked, with their schedules (33.1.1).")
     async def lab_projects(self, info: Info) -> list[LabProject] | None:
@@ -214,13 +276,14 @@ class HospitalSelfOrderFields:
                     LabSchedule(
                         hospital_id=self.id,
                         id=s.scheduling_id,
-                        date=s.work_date,
+                        date=read_day(s.work_date),
                         capacity=s.source_number,
                         remaining=s.current_number,
+                        half_day=HalfDay.read(s.shift_code),
                         shift_name=s.shift_name,
-                        shift_code=s.shift_code,
-                        unlimited=s.schedule_type.strip() == UNLIMITED_SCHEDULE,
-                        schedule_type=s.schedule_type.strip(),
+                        unlimited=enum_of(LabScheduleType, s.schedule_type) is LabScheduleType.UNLIMITED,
+                        schedule_type=enum_of(LabScheduleType, s.schedule_type),
+                        project_id=p.project_id,
                     )
                     for s in p.schedule_list
                 ],

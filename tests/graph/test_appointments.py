@@ -32,14 +32,14 @@ QUEUES = """
 query ($card: String!, $hospitals: String!) {
   patient(medicalCardNumber: $card) {
     triageQueue(hospitalId: $hospitals, doctorId: "2003", roomId: "1") {
-      hospitalId queued queueNumber position roomName
+      hospitalId queued queueNumber waitingAhead roomName
     }
     registrationQueue(
       hospitalId: $hospitals, todayRegisterId: "d6deb60352044472895a6d48172de9e4", departmentId: "228"
     ) {
       hospitalId queued queueNumber waitingAhead
     }
-    examQueues(hospitalId: $hospitals) { hospitalId entries { queueNumber position roomName } }
+    examQueues(hospitalId: $hospitals) { hospitalId entries { queueNumber waitingAhead roomName triagedAt } }
   }
 }
 """
@@ -52,7 +52,7 @@ async def test_queues_across_hospitals_with_one_failing(gateway: httpx.AsyncClie
     triage = patient["triageQueue"]
     assert triage[2] is None
     assert [e["hospitalId"] for e in triage if e] == ["253", "254", "256", "257"]
-    assert all(e["queued"] and e["position"] is not None for e in triage if e)
+    assert all(e["queued"] and e["waitingAhead"] is not None for e in triage if e)
     [error] = body["errors"]
     assert error["path"] == ["patient", "triageQueue", 2]
     assert error["extensions"] == {"hospitalId": "255", "code": "20215", "method": LINE_INFO}
@@ -75,14 +75,20 @@ async def test_no_data_is_an_empty_entry_not_an_error(gateway: httpx.AsyncClient
     patient = body["data"]["patient"]
     queued, not_queued = patient["triageQueue"]
     assert queued["queued"] is True
-    assert not_queued == {"hospitalId": "254", "queued": False, "queueNumber": None, "position": None, "roomName": None}
+    assert not_queued == {
+        "hospitalId": "254",
+        "queued": False,
+        "queueNumber": None,
+        "waitingAhead": None,
+        "roomName": None,
+    }
     assert patient["examQueues"][1] == {"hospitalId": "254", "entries": []}
 
 
 EXAMS = """
 query ($card: String!, $hospitals: String!) {
   patient(medicalCardNumber: $card) {
-    examAppointments(hospitalId: $hospitals, startDate: "2020-06-06", endDate: "2060-06-08") {
+    examAppointments(hospitalId: $hospitals, from: "2020-06-06", to: "2060-06-08") {
       hospitalId
       appointments { id status statusCode examName date timeSlotName canChange canRegisterOnline }
     }
@@ -113,7 +119,7 @@ query ($card: String!, $hospitals: String!) {
   patient(medicalCardNumber: $card) {
     bookedVisits(hospitalId: $hospitals) {
       hospitalId
-      visits { departmentId doctorId triaged triagedAt queue { queued queueNumber position } }
+      visits { departmentId doctorId appointmentTime triaged triagedAt queue { queued queueNumber waitingAhead } }
     }
   }
 }
@@ -129,7 +135,31 @@ async def test_booked_visits_lead_to_their_queues(gateway: httpx.AsyncClient, si
         assert triaged
         assert waiting  # the spec asks hospitals to keep triaged and untriaged visits apart
         assert all(v["triagedAt"] is None for v in waiting)
+        assert all(v["triagedAt"].endswith("+08:00") for v in triaged)
+        assert all(v["appointmentTime"].endswith("+08:00") for v in entry["visits"])
         assert all(v["queue"]["queued"] for v in triaged)
     # Both visits name the same department and doctor: the loader asks each hospital once for them.
     assert sorted(c["hospitalId"] for c in calls(sim_admin, method=VISIT_QUEUE)) == ["253", "257"]
     assert len(calls(sim_admin, method=BOOKED_VISITS)) == 2
+
+
+async def test_a_place_in_a_queue_is_how_many_wait_ahead(gateway: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
+    """15.1.3 writes the patient's place (当前排队名次); 20.1.9 writes how many wait ahead (前面等待人数): both
+    read as waitingAhead, the place less one."""
+    body = await run_graphql(gateway, QUEUES, card=CARD, hospitals="253")
+    assert "errors" not in body, body.get("errors")
+    patient = body["data"]["patient"]
+    [triage] = patient["triageQueue"]
+    assert triage["waitingAhead"] == 3  # the spec's example (15.1.3): place 4, so three wait ahead
+    [registration] = patient["registrationQueue"]
+    assert registration["waitingAhead"] >= 0  # 20.1.9 writes how many wait ahead: taken as sent
+
+
+async def test_a_reversed_window_is_refused_before_any_call(
+    gateway: httpx.AsyncClient, sim_admin: httpx.Client
+) -> None:
+    reversed_window = EXAMS.replace('from: "2020-06-06", to: "2060-06-08"', 'from: "2020-06-08", to: "2020-06-06"')
+    body = await run_graphql(gateway, reversed_window, card=CARD, hospitals="253")
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "20004"
+    assert not calls(sim_admin, method=SCHEDULE_INFO)

@@ -148,7 +148,7 @@ async def test_orders_list_the_ledger_with_reason_events_job_and_masked_patient(
     assert waiting["patient"]["medicalCardNumber"] == "0010*******4587"
     assert DEMO_CARD not in str(page)
     job = flying["outboxJob"]
-    assert job["kind"] == "notify_his"
+    assert job["kind"] == "NOTIFY_HIS"
     assert job["state"] == "PENDING"
     assert job["attempts"] == 0
     assert job["nextTryAt"]
@@ -201,7 +201,7 @@ async def test_refund_of_a_parked_order_goes_through_the_outbox_once(
     assert done["order"]["refunds"] == [
         {"outRefundNo": f"{no}-RF", "amount": order["onlineAmount"], "state": "PENDING"}
     ]
-    assert done["order"]["outboxJob"] == {"kind": "provider_refund", "state": "PENDING"}
+    assert done["order"]["outboxJob"] == {"kind": "PROVIDER_REFUND", "state": "PENDING"}
     assert len(calls(sim_admin, method=BY_TRADE)) == 1
 
     again = await resolve(console, no, "REFUND", done["order"]["version"])
@@ -260,7 +260,7 @@ async def test_retry_notify_tells_the_hospital_again(console: httpx.AsyncClient,
     [order] = (await listed(console))["orders"]
     done = await resolve(console, no, "RETRY_NOTIFY", order["version"])
     assert done["order"]["state"] == "PAID"
-    assert done["order"]["outboxJob"] == {"kind": "notify_his", "state": "PENDING"}
+    assert done["order"]["outboxJob"] == {"kind": "NOTIFY_HIS", "state": "PENDING"}
     await run_worker(console)
     [after] = (await listed(console))["orders"]
     assert after["state"] == "NOTIFIED"
@@ -344,8 +344,8 @@ HEALTH = """
 
 STATISTICS = """
 query ($hospitals: String!) {
-  operator { transactionStatistics(hospitalId: $hospitals, startTime: "2019-04-01 00:00:00",
-                                   endTime: "2019-04-03 00:00:00") { hospitalId } }
+  operator { transactionStatistics(hospitalId: $hospitals, from: "2019-04-01 00:00:00",
+                                   to: "2019-04-03 00:00:00") { hospitalId } }
 }
 """
 
@@ -366,7 +366,7 @@ async def test_hospital_health_from_the_breakers_and_the_call_ring(
     health = {h["hospitalId"]: h for h in body["data"]["operator"]["hospitalHealth"]}
     assert set(health) == {"253", "254", "255", "256", "257"}
     failing, fine = health["255"], health["253"]
-    assert failing["circuit"] == "open"
+    assert failing["circuit"] == "OPEN"
     assert failing["circuitSince"]
     assert failing["degraded"] is True
     assert "circuit open" in failing["degradedBecause"]
@@ -378,7 +378,7 @@ async def test_hospital_health_from_the_breakers_and_the_call_ring(
     assert five["errors"] == 5
     assert five["notSent"] == 1  # the sixth: refused by the open circuit
     assert five["errorRate"] == 1.0
-    assert fine["circuit"] == "closed"
+    assert fine["circuit"] == "CLOSED"
     assert fine["degraded"] is False
     assert fine["lastError"] is None
     assert fine["windows"][0]["calls"] == 6
@@ -404,7 +404,7 @@ async def test_hospital_health_sees_a_slow_hospital(console: httpx.AsyncClient, 
     await asyncio.gather(*(run_graphql(console, STATISTICS, hospitals="254") for _ in range(3)))
     body = await run_graphql(console, HEALTH)
     slow = next(h for h in body["data"]["operator"]["hospitalHealth"] if h["hospitalId"] == "254")
-    assert slow["circuit"] == "closed"
+    assert slow["circuit"] == "CLOSED"
     assert slow["windows"][0]["p95Ms"] >= 1000
     assert slow["degraded"] is True
     assert any("p95" in why for why in slow["degradedBecause"])
@@ -429,7 +429,7 @@ async def test_an_in_flight_order_past_its_retry_window_waits_for_an_operator(co
     done = await resolve(console, no, "REFUND", late["version"])
     assert done["fromState"] == "PAID"
     assert done["order"]["state"] == "REFUNDING"
-    assert done["order"]["outboxJob"] == {"kind": "provider_refund", "state": "PENDING"}
+    assert done["order"]["outboxJob"] == {"kind": "PROVIDER_REFUND", "state": "PENDING"}
     await run_worker(console)
     [after] = (await listed(console))["orders"]
     assert after["state"] == "REFUNDED"

@@ -113,7 +113,7 @@ MESSAGES = """
     messaging { workerRunning officialAccountConfigured tokenExpiresAt pending lastWorkerBeatAt }
 } }"""
 COUNTS = """
-query Counts($from: String, $to: String) {
+query Counts($from: DateTime, $to: DateTime) {
   operator { messageCounts(from: $from, to: $to) { hospitalId kind state count } }
 }"""
 
@@ -190,7 +190,7 @@ async def test_an_empty_hospital_id_is_an_error_not_an_empty_list(console: httpx
     """issue 15 item 6: statistics (and every per-hospital view beside them) refuse an empty hospitalId with
     20001 instead of answering [] as if nothing happened; the rest of the request still answers."""
     sign_in_operator(console)
-    window = 'startTime: "2026-03-01 00:00:00", endTime: "2026-03-31 23:59:59"'
+    window = 'from: "2026-03-01 00:00:00", to: "2026-03-31 23:59:59"'
     for raw in ("", " , "):
         query = f"""{{ operator {{
             transactionStatistics(hospitalId: "{raw}", {window}) {{ hospitalId }}
@@ -217,8 +217,8 @@ async def test_a_figure_in_the_wrong_shape_is_an_error_on_that_figure(console: h
     totalCardAmount as an amount, 30.1.1's example as a count) is an error on that figure, not a silent null;
     the hospital's other figures still answer."""
     sign_in_operator(console)
-    query = """{ operator { transactionStatistics(hospitalId: "253", startTime: "2020-01-01 00:00:00",
-        endTime: "2030-12-31 23:59:59") { hospitalId outpatientTransactions inpatientTransactions patientsSeen } } }"""
+    query = """{ operator { transactionStatistics(hospitalId: "253", from: "2020-01-01 00:00:00",
+        to: "2030-12-31 23:59:59") { hospitalId outpatientTransactions inpatientTransactions patientsSeen } } }"""
     body = await run_graphql(console, query)
     [entry] = body["data"]["operator"]["transactionStatistics"]
     assert entry["hospitalId"] == "253"

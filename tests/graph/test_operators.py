@@ -26,9 +26,9 @@ REFUND_NO = "RE202006231344002295"
 START, END = "2019-04-01 00:00:00", "2019-04-03 00:00:00"
 
 STATISTICS = """
-query ($hospitals: String!, $start: String!, $end: String!) {
+query ($hospitals: String!, $start: DateTime!, $end: DateTime!) {
   operator {
-    transactionStatistics(hospitalId: $hospitals, startTime: $start, endTime: $end) {
+    transactionStatistics(hospitalId: $hospitals, from: $start, to: $end) {
       hospitalId hospital { name } outpatientAmount outpatientTransactions inpatientAmount inpatientTransactions
     }
   }
@@ -65,19 +65,30 @@ async def test_no_data_is_zero_not_an_error(gateway: httpx.AsyncClient, sim_admi
 async def test_a_malformed_or_reversed_window_is_refused_before_calling(
     gateway: httpx.AsyncClient, sim_admin: httpx.Client
 ) -> None:
-    body = await run_graphql(gateway, STATISTICS, hospitals="253,254", start="2019-04-01", end=END)
-    assert body["data"] == {"operator": {"transactionStatistics": None}}  # issue 15 item 13: that field alone
-    assert body["errors"][0]["extensions"] == {"code": "20003", "field": "startTime"}
+    body = await run_graphql(gateway, STATISTICS, hospitals="253,254", start="2019-04-01 25:00:00", end=END)
+    assert body["data"] is None  # not a DateTime: the operation is refused as a whole, before any resolver
+    assert "DateTime" in body["errors"][0]["message"]
     body = await run_graphql(gateway, STATISTICS, hospitals="253", start=END, end=START)
-    assert body["errors"][0]["extensions"] == {"code": "20004", "field": "endTime"}
+    assert body["data"] == {"operator": {"transactionStatistics": None}}  # issue 15 item 13: that field alone
+    assert body["errors"][0]["extensions"] == {"code": "20004", "field": "from"}
     assert calls(sim_admin, method=DATA_STATISTICS) == []
+
+
+async def test_a_window_without_an_offset_is_beijing_time(gateway: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
+    """from/to are DateTime: one with an offset is converted to the spec's Beijing yyyy-MM-dd HH:mm:ss."""
+    body = await run_graphql(
+        gateway, STATISTICS, hospitals="253", start="2019-03-31T16:00:00Z", end="2019-04-03T00:00:00+08:00"
+    )
+    assert "errors" not in body, body.get("errors")
+    [asked] = calls(sim_admin, method=DATA_STATISTICS)
+    assert (asked["body"]["startTime"], asked["body"]["endTime"]) == ("2019-04-01 00:00:00", "2019-04-03 00:00:00")
 
 
 async def test_hospital_counts_keep_each_hospitals_own_row(gateway: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
     query = """
-    query ($hospitals: String!, $start: String!, $end: String!) {
+    query ($hospitals: String!, $start: DateTime!, $end: DateTime!) {
       operator {
-        hospitalTransactionCounts(hospitalId: $hospitals, startTime: $start, endTime: $end) {
+        hospitalTransactionCounts(hospitalId: $hospitals, from: $start, to: $end) {
           hospitalId hospitalName outpatientTransactions outpatientAmount healthCardVisits appointments
         }
       }
@@ -92,15 +103,15 @@ async def test_hospital_counts_keep_each_hospitals_own_row(gateway: httpx.AsyncC
 
 
 RECORDS = """
-query ($hospitals: String!, $start: String!, $end: String!) {
+query ($hospitals: String!, $start: DateTime!, $end: DateTime!) {
   operator {
-    all: reconciliationRecords(hospitalId: $hospitals, startTime: $start, endTime: $end) {
+    all: reconciliationRecords(hospitalId: $hospitals, from: $start, to: $end) {
       hospitalId records { outTradeNo refundNo kind amount tradeTime payType description patientName complete }
     }
-    refunds: reconciliationRecords(hospitalId: $hospitals, startTime: $start, endTime: $end, kind: REFUND) {
+    refunds: reconciliationRecords(hospitalId: $hospitals, from: $start, to: $end, kind: REFUND) {
       hospitalId records { outTradeNo refundNo kind amount }
     }
-    weChat: reconciliationRecords(hospitalId: $hospitals, startTime: $start, endTime: $end, payType: "AliPay") {
+    weChat: reconciliationRecords(hospitalId: $hospitals, from: $start, to: $end, payType: "AliPay") {
       records { outTradeNo }
     }
   }

@@ -39,7 +39,7 @@ query ($hospitals: String!, $department: ID!) {
         registrationFee
         clinicTypeId
         doctor { id name }
-        slots { startTime endTime remaining sequence }
+        slots { slotId from to remaining halfDay }
       }
     }
   }
@@ -64,6 +64,9 @@ async def test_department_doctor_slot_graph_at_several_hospitals(
             assert schedule["displayName"] == schedule["doctor"]["name"]
             assert schedule["slots"], schedule
             assert all(slot["remaining"] > 0 for slot in schedule["slots"])
+            for slot in schedule["slots"]:
+                assert slot["from"].endswith("+08:00"), slot  # an instant today, Beijing time
+                assert slot["slotId"].startswith("s1.")
     # One 20.1.1 and one 20.1.2 per hospital; one 20.1.3 per schedule, each naming its doctor.
     for hospital_id in ("253", "254", "256"):
         assert len(calls(sim_admin, method=DEPTS, hospitalId=hospital_id)) == 1
@@ -121,7 +124,7 @@ async def test_one_level_departments_are_their_own_department(
     gateway: httpx.AsyncClient, sim_admin: httpx.Client
 ) -> None:
     body = await run_graphql(
-        gateway, '{ hospital(id: "253") { todayDepartments { id name departments { id name } } } }'
+        gateway, '{ hospital(hospitalId: "253") { todayDepartments { id name departments { id name } } } }'
     )
     groups = {g["id"]: g for g in body["data"]["hospital"]["todayDepartments"]}
     assert [d["id"] for d in groups["nk"]["departments"]] == ["sjnk", "xnk", "xhnk", "hxnk"]
@@ -145,11 +148,11 @@ async def test_a_hundred_concurrent_department_queries_make_one_call_per_hospita
 
 APPOINTMENT_SESSION = """
 {
-  hospital(id: "253") {
+  hospital(hospitalId: "253") {
     appointmentSession(departmentId: "3", doctorId: "2298", date: "2019-11-16", halfDay: MORNING) {
       date
       halfDay
-      slots { startTime capacity booked remaining hisTimeId }
+      slots { slotId from capacity booked remaining }
       surcharge(medicalCardNumber: "001000056254587", patientName: "张三")
     }
   }
@@ -161,10 +164,12 @@ async def test_appointment_session_slots_and_surcharge(gateway: httpx.AsyncClien
     body = await run_graphql(gateway, APPOINTMENT_SESSION)
     assert "errors" not in body, body.get("errors")
     session = body["data"]["hospital"]["appointmentSession"]
-    assert session["date"] == "20191116"
+    assert session["date"] == "2019-11-16"
     assert session["slots"]
     for slot in session["slots"]:
         assert slot["remaining"] == slot["capacity"] - slot["booked"]
+        assert slot["from"].startswith("2019-11-16T")
+        assert slot["from"].endswith("+08:00")
     assert session["surcharge"] == "0.00"  # 21.2.5: "不需要附加返回0" for this doctor
     [remain] = calls(sim_admin, method="hospital.interface.remainApp")
     assert remain["body"]["scheduleDate"] == "20191116"
@@ -175,7 +180,7 @@ async def test_appointment_session_slots_and_surcharge(gateway: httpx.AsyncClien
 
 SURCHARGED_SESSION = """
 {
-  hospital(id: "253") {
+  hospital(hospitalId: "253") {
     appointmentSession(departmentId: "2312", doctorId: "3312", date: "2019-02-25", halfDay: MORNING) {
       surcharge(medicalCardNumber: "001000056254587", patientName: "张三")
     }
@@ -194,7 +199,7 @@ async def test_a_surcharge_the_hospital_names_is_shown(gateway: httpx.AsyncClien
 
 
 LAB = """
-{ hospital(id: "253") { labProjects { id schedules { id unlimited numberSources { id remaining } } } } }
+{ hospital(hospitalId: "253") { labProjects { id schedules { id unlimited numberSources { slotId remaining } } } } }
 """
 
 

@@ -19,7 +19,7 @@ from store.statistics import StatisticsDays
 from tests.conftest import calls, inject, run_graphql, running_gateway, sign_in_operator
 
 SERIES = """
-query Series($from: String!, $to: String!, $bucket: StatisticsBucket!, $ids: String) {
+query Series($from: Date!, $to: Date!, $bucket: StatisticsBucket!, $ids: String) {
   operator {
     statistics(from: $from, to: $to, bucket: $bucket, hospitalId: $ids) {
       from to bucket hospitalCalls
@@ -191,19 +191,18 @@ async def test_a_kept_count_in_the_wrong_shape_is_an_error_on_that_figure(consol
 
 
 async def test_bad_arguments_are_refused_in_the_specs_codes(console: httpx.AsyncClient) -> None:
-    """issue 15 item 6: an empty hospitalId is an error (20001), never []; a malformed day 20003; a reversed
-    window 20004. No 500, and the rest of the request still answers."""
-    cases = [("2026-01-01", "2026-01-31", " , ", "20001"), ("2026/01/01", "2026-01-31", "253", "20003")]
-    cases.append(("2026-02-01", "2026-01-31", "253", "20004"))
+    """issue 15 item 6: an empty hospitalId is an error (20001), never []; a reversed window 20004. No 500, and
+    the rest of the request still answers. A malformed day is not a Date: the operation is refused whole."""
+    cases = [("2026-01-01", "2026-01-31", " , ", "20001"), ("2026-02-01", "2026-01-31", "253", "20004")]
+    query = (
+        "query S($f: Date!, $t: Date!, $i: String) { operator { "
+        "statistics(from: $f, to: $t, bucket: DAY, hospitalId: $i) { hospitalCalls } jobRuns { id } } }"
+    )
+    malformed = await run_graphql(console, query, f="2026/01/01", t="2026-01-31", i="253")
+    assert malformed["data"] is None
+    assert "Date" in malformed["errors"][0]["message"]
     for first, last, ids, code in cases:
-        body = await run_graphql(
-            console,
-            "query S($f: String!, $t: String!, $i: String) { operator { "
-            "statistics(from: $f, to: $t, bucket: DAY, hospitalId: $i) { hospitalCalls } jobRuns { id } } }",
-            f=first,
-            t=last,
-            i=ids,
-        )
+        body = await run_graphql(console, query, f=first, t=last, i=ids)
         assert body["data"]["operator"]["statistics"] is None
         assert body["data"]["operator"]["jobRuns"] == []
         assert [e["extensions"]["code"] for e in body["errors"]] == [code]

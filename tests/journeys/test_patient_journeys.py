@@ -76,6 +76,11 @@ async def test_a_registration_is_booked_queued_cancelled_and_refunded_and_its_or
     """issue 12 item 10: the order lists newest first, gives the queue lookup its id, and reads REFUNDED after a
     full refund (the ledger stays NOTIFIED)."""
     gateway = journey_gateway
+    slots = await send(gateway, "registration", "TodaySlots", hospitalId=HOSPITAL, departmentId="228")
+    schedules = [s for s in slots["hospital"]["todaySchedules"] if s["doctor"] and s["doctor"]["id"] == "511"]
+    assert schedules
+    assert all(s["slotId"] for s in schedules)
+    assert all(slot["slotId"] and slot["from"].endswith("+08:00") for s in schedules for slot in s["slots"])
     created = (
         await send(
             gateway,

@@ -293,7 +293,7 @@ async def test_the_audit_trail_records_logins_and_actions_scoped_by_hospital(gat
 
 
 RECORDS = """query ($h: String!) { operator {
-  reconciliationRecords(hospitalId: $h, startTime: "2019-04-01 00:00:00", endTime: "2019-04-03 00:00:00") {
+  reconciliationRecords(hospitalId: $h, from: "2019-04-01 00:00:00", to: "2019-04-03 00:00:00") {
     hospitalId records { patientName medicalCardNumber } } } }"""
 
 

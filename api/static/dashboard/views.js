@@ -13,7 +13,7 @@ const ORDER_STATES = {
   PARKED: "待人工处理",
   CANCELLED: "已取消",
 };
-const CIRCUITS = { closed: "正常", open: "熔断", half_open: "半开", "half-open": "半开" };
+const CIRCUITS = { CLOSED: "正常", OPEN: "熔断", HALF_OPEN: "半开" };
 const MESSAGE_STATES = {
   PENDING: "待发送",
   CLAIMED: "已领取",
@@ -57,7 +57,7 @@ export async function home(ctx) {
     ? "messaging { workerRunning officialAccountConfigured tokenExpiresAt }"
     : "";
   const { data, errors } = await gql(
-    `query Home($from: String!, $to: String!) {
+    `query Home($from: DateTime!, $to: DateTime!) {
       operator {
         hospitalHealth { hospitalId name circuit circuitSince degraded degradedBecause inFlight bulkheadLimit
           windows { minutes calls errors errorRate p50Ms p95Ms } lastError { code method at } }
@@ -544,7 +544,7 @@ export async function statistics(ctx, params) {
     "查看",
   );
   const { data, errors } = await gql(
-    `query Stats($from: String!, $to: String!) {
+    `query Stats($from: DateTime!, $to: DateTime!) {
       operator {
         ledgerSummary(from: $from, to: $to, groupBy: [DAY]) {
           groups { day orderCount paidCount paidAmount refundedCount refundedAmount parkedCount }
@@ -607,11 +607,11 @@ async function hospitalFigures(ctx, from, to) {
   const hospitals = await scopeHospitals(ctx);
   if (hospitals.length === 0) return null;
   const { data, errors } = await gql(
-    `query HospitalFigures($ids: String!, $start: String!, $end: String!) {
-      operator { transactionStatistics(hospitalId: $ids, startTime: $start, endTime: $end) {
+    `query HospitalFigures($ids: String!, $start: DateTime!, $end: DateTime!) {
+      operator { transactionStatistics(hospitalId: $ids, from: $start, to: $end) {
         hospitalId outpatientAmount outpatientTransactions inpatientAmount inpatientTransactions patientsSeen } }
     }`,
-    { ids: hospitals.join(","), start: `${from} 00:00:00`, end: `${to} 23:59:59` },
+    { ids: hospitals.join(","), start: `${from}T00:00:00+08:00`, end: `${to}T23:59:59+08:00` },
   );
   const entries = (data && data.operator && data.operator.transactionStatistics) || [];
   const answered = entries.filter(Boolean);
@@ -668,7 +668,7 @@ async function seriesStatistics(from, to) {
   const selection = [...top, ...lists.map((l) => `${l.name} { ${l.columns.join(" ")} }`)].join(" ");
   if (!selection) return null;
   const { data, errors } = await gql(
-    `query Series($from: String!, $to: String!) { operator { statistics(from: $from, to: $to, bucket: DAY) { ${selection} } } }`,
+    `query Series($from: Date!, $to: Date!) { operator { statistics(from: $from, to: $to, bucket: DAY) { ${selection} } } }`,
     { from, to },
   );
   const result = data && data.operator && data.operator.statistics;
@@ -696,7 +696,7 @@ export async function messages(ctx, params) {
   const grouped = ctx.caps.views.has("messageCounts");
   const since = `${beijingDay(new Date(Date.now() - 6 * 86400000))} 00:00:00`;
   const { data, errors } = await gql(
-    `query Messages($state: MessageDeliveryState${grouped ? ", $since: String" : ""}) {
+    `query Messages($state: MessageDeliveryState${grouped ? ", $since: DateTime" : ""}) {
       operator {
         messageDeliveryCounts { state count }
         ${grouped ? "messageCounts(from: $since) { hospitalId kind state count }" : ""}
