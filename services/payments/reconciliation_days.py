@@ -22,6 +22,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Final
 
+from sqlalchemy.exc import IntegrityError
+
 from services.audit import record
 from services.identity.principal import OperatorPrincipal
 from services.refusals import RefusalCode, Refused
@@ -30,7 +32,7 @@ from store.reconciliation import FoundMismatch, ReconciliationMismatchRow, Recon
 
 from .clock import Clock
 from .providers.base import PaymentProvider
-from .three_way import CheckedLine, HospitalRecords, Mismatch, ThreeWayCheck, ThreeWayReport
+from .three_way import CheckedLine, GatheredDay, HospitalRecords, Mismatch, ThreeWayCheck, ThreeWayReport
 
 MAX_NOTE: Final = 500
 
@@ -265,6 +267,14 @@ class ReconciliationDays:
         self, actor: OperatorPrincipal, hospitals: list[str], day: date, *, include_unattributed: bool
     ) -> None:
         gathered = await self._check.gather(day, hospitals)
+        try:
+            await self._keep(actor, gathered, include_unattributed=include_unattributed)
+        except IntegrityError:
+            # Another request stored the same (hospital, day) first: store over it (its row exists now).
+            await self._keep(actor, gathered, include_unattributed=include_unattributed)
+
+    async def _keep(self, actor: OperatorPrincipal, gathered: GatheredDay, *, include_unattributed: bool) -> None:
+        day, hospitals = gathered.day, gathered.hospital_ids
         at = self._clock.now()
         username = actor.username or f"operator-{actor.operator_id}"
         async with self._db.session() as session:
