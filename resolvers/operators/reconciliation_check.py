@@ -32,7 +32,7 @@ from ..fanout import hospital_ids_argument
 from ..hospitals.entry import HospitalEntry
 from ..refusal import Refusal
 from ..scalars import Money
-from .orders import signed_in
+from .orders import LedgerOrderState, LedgerRefundState, signed_in
 
 
 @strawberry.enum(description="What kind of disagreement the three-way check found.")
@@ -75,6 +75,15 @@ def _money(amount: Decimal | None) -> Money | None:
     return None if amount is None else Money(amount)
 
 
+def _order_state(out_refund_no: str | None, state: str | None) -> LedgerOrderState | None:
+    """A payment line's ledger state (the ledger writes an order's state and a refund's in one column)."""
+    return None if out_refund_no or state is None else LedgerOrderState(state)
+
+
+def _refund_state(out_refund_no: str | None, state: str | None) -> LedgerRefundState | None:
+    return None if not out_refund_no or state is None else LedgerRefundState(state)
+
+
 def _beijing(moment: datetime) -> datetime:
     return moment.astimezone(CHINA_TIME)
 
@@ -99,7 +108,12 @@ class ReconciliationMismatch:
     ledger_amount: Money | None = strawberry.field(description="What the ledger holds; refunds negative.")
     provider_amount: Money | None = strawberry.field(description="What the provider's bill shows; refunds negative.")
     hospital_amount: Money | None = strawberry.field(description="What the hospital recorded; refunds negative.")
-    ledger_state: str | None = strawberry.field(description="The order's (or refund's) state in the ledger.")
+    ledger_state: LedgerOrderState | None = strawberry.field(
+        description="The order's state in the ledger, for a payment; null for a refund or an order the ledger lacks."
+    )
+    ledger_refund_state: LedgerRefundState | None = strawberry.field(
+        description="The refund's state in the ledger, for a refund; null for a payment or a refund the ledger lacks."
+    )
     detail: str = strawberry.field(description="The disagreement in words.")
     found_at: datetime = strawberry.field(description="When a check first found it (Beijing time).")
     acknowledgement: MismatchAcknowledgement | None = strawberry.field(
@@ -125,7 +139,8 @@ class ReconciliationMismatch:
             ledger_amount=_money(mismatch.ledger_amount),
             provider_amount=_money(mismatch.provider_amount),
             hospital_amount=_money(mismatch.hospital_amount),
-            ledger_state=mismatch.ledger_state,
+            ledger_state=_order_state(mismatch.out_refund_no, mismatch.ledger_state),
+            ledger_refund_state=_refund_state(mismatch.out_refund_no, mismatch.ledger_state),
             detail=mismatch.detail,
             found_at=_beijing(mismatch.found_at),
             acknowledgement=acknowledgement,
@@ -136,7 +151,12 @@ class ReconciliationMismatch:
 class ReconciliationLine:
     out_trade_no: str = strawberry.field(description="The payment's order number (outTradeNo).")
     out_refund_no: str | None = strawberry.field(description="The refund number; null for a payment.")
-    ledger_state: str | None = strawberry.field(description="The ledger's state; null when the ledger lacks it.")
+    ledger_state: LedgerOrderState | None = strawberry.field(
+        description="The order's state in the ledger, for a payment; null for a refund or an order the ledger lacks."
+    )
+    ledger_refund_state: LedgerRefundState | None = strawberry.field(
+        description="The refund's state in the ledger, for a refund; null for a payment or a refund the ledger lacks."
+    )
     ledger_amount: Money | None = strawberry.field(description="Money the ledger says moved; null: none.")
     provider_amount: Money | None = strawberry.field(description="The provider bill's amount; null: not on it.")
     hospital_amount: Money | None = strawberry.field(description="The hospital's amount; null: no record.")
@@ -149,7 +169,8 @@ class ReconciliationLine:
         return cls(
             out_trade_no=line.out_trade_no,
             out_refund_no=line.out_refund_no,
-            ledger_state=line.ledger_state,
+            ledger_state=_order_state(line.out_refund_no, line.ledger_state),
+            ledger_refund_state=_refund_state(line.out_refund_no, line.ledger_state),
             ledger_amount=_money(line.ledger_amount),
             provider_amount=_money(line.provider_amount),
             hospital_amount=_money(line.hospital_amount),
