@@ -7,6 +7,7 @@ asked fresh. Every figure is described; a count in the wrong shape is an error o
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import date, timedelta
 from enum import Enum
 from typing import Annotated, Any
@@ -23,7 +24,8 @@ from ..hospitals.entry import HospitalEntry
 from ..results import InputRefused
 from ..scalars import Money
 from .orders import signed_in
-from .statistics import FigureMalformed
+from .statistics import FigureMalformed, TransactionCountsAtHospital
+from .statistics_window import window_field
 
 
 @strawberry.enum(description="How the days of a statistics window are grouped.")
@@ -125,6 +127,7 @@ class StatisticsSeries:
     hospital_calls: int = strawberry.field(
         description="Hospital calls this answer needed (0 when every day was already kept and today is not in it)."
     )
+    window: list[Awaitable[TransactionCountsAtHospital]] = window_field
 
 
 def _hospitals(info: Info, raw: str | None) -> list[str]:
