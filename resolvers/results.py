@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
-from datetime import date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, TypeVar
 
@@ -179,21 +179,6 @@ def time_window(start_field: str, start: str | None, end_field: str, end: str | 
     if start_text > end_text:
         raise InputRefused(end_field, ReturnCode.PARAMETER_RANGE, f"结束时间不能早于开始时间（{start_field}）。")
     return start_text, end_text
-
-
-def clock_time(field: str, value: str | None) -> str:
-    """``H:mm`` or ``HH:mm``, as 24.1.3 writes slot bounds ("7:30", "11:30")."""
-    text = required(field, value)
-    try:
-        datetime.strptime(text, "%H:%M")
-    except ValueError:
-        raise InputRefused(field, ReturnCode.PARAMETER_FORMAT, "时间格式不正确，应为 H:mm。") from None
-    return text
-
-
-def spec_clock(value: time) -> str:
-    """A ``Time`` of the graph as 24.1.3 writes slot bounds: ``H:mm`` ("7:30", "11:30")."""
-    return f"{value.hour}:{value.minute:02d}"
 
 
 def phone_number(field: str, value: str | None) -> str:

@@ -1,4 +1,4 @@
-"""24.1.4 执行预约: book an exam slot the hospital offered."""
+"""24.1.4 执行预约: book an exam slot the hospital offered, by the slotId the slot answered."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from ...results import (
     optional_id_number,
     required,
 )
-from .exam_slot import ExamSlotInput, slot_parameters
+from .exam_slot import SLOT_ID, slot_parameters
 
 
 @strawberry.input(description="Who books which exam slot (24.1.4 执行预约).")
@@ -31,7 +31,7 @@ class BookExamAppointmentInput:
     id_card_number: str | None = strawberry.field(
         default=None, description="The patient's resident ID number (身份证号), when known; checked before sending."
     )
-    slot: ExamSlotInput = strawberry.field(description="The slot chosen.")
+    slot_id: strawberry.ID = strawberry.field(description=SLOT_ID)
     appointment_id: str | None = strawberry.field(
         default=None,
         description=(
@@ -87,7 +87,7 @@ class BookExamAppointmentMutation:
                 medical_card_number=required("medicalCardNumber", input.medical_card_number),
                 id_card=optional_id_number("idCardNumber", input.id_card_number),
                 appointment_id=appointment_id,
-                **slot_parameters(input.slot),
+                **slot_parameters(info, input.slot_id, hospital_id.strip()),
             ),
             success=booked,
         )

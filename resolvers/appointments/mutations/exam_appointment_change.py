@@ -20,7 +20,7 @@ from ...results import (
     optional_id_number,
     required,
 )
-from .exam_slot import ExamSlotInput, slot_parameters
+from .exam_slot import SLOT_ID, slot_parameters
 
 
 @strawberry.input(description="Which booking moves to which slot (24.1.7 执行改约项目).")
@@ -35,7 +35,9 @@ class ChangeExamAppointmentInput:
     appointment_id: str = strawberry.field(
         description="Our own id of that booking (appointmentId), as sent when booking."
     )
-    slot: ExamSlotInput = strawberry.field(description="The new slot; only bookings whose changeFlag is 1 can move.")
+    slot_id: strawberry.ID = strawberry.field(
+        description=f"{SLOT_ID} Only bookings whose canChange is true (changeFlag 1) can move."
+    )
 
 
 @strawberry.type(description="The hospital moved the booking (24.1.7).")
@@ -81,7 +83,7 @@ class ChangeExamAppointmentMutation:
                 id_card=optional_id_number("idCardNumber", input.id_card_number),
                 reg_id=required("registrationId", input.registration_id),
                 appointment_id=required("appointmentId", input.appointment_id),
-                **slot_parameters(input.slot),
+                **slot_parameters(info, input.slot_id, hospital_id.strip()),
             ),
             success=moved,
         )

@@ -1,65 +1,36 @@
-"""The exam slot a patient picks (24.1.1-24.1.3), shared by booking (24.1.4) and rebooking (24.1.7)."""
+"""The exam slot a patient picks, by the ``slotId`` the slot itself answered (24.1.3 ``ExamTimeSlot.slotId``),
+shared by booking (24.1.4) and rebooking (24.1.7): the client never copies the slot's fields back."""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
+from typing import Any, Final
 
-import strawberry
+from services.refusals import RefusalCode, Refused
 
-from his_clients.codes import ReturnCode
+from ...context import Info
+from ...schedules.slot_ids import SlotKind, decode_slot_id
 
-from ...results import InputRefused, optional, required, spec_clock, spec_day
-
-
-@strawberry.input(
-    description=(
-        "An exam slot as the hospital offered it: the project (24.1.1), the room and day (24.1.2) and the time "
-        "slot (24.1.3). Give timeSlotId, or else both from and to."
-    )
+SLOT_ID: Final = (
+    "The period chosen: the slotId an examination room's time slot answered (Hospital.bookableExams -> days -> "
+    "rooms -> timeSlots, 24.1.1-24.1.3); it carries the exam, room, day and period."
 )
-class ExamSlotInput:
-    order_id: str = strawberry.field(description="The exam project to book (orderId, 申请单明细ID, from 24.1.1).")
-    order_name: str = strawberry.field(description="The project's name as listed (orderName, 项目名称).")
-    room_id: str = strawberry.field(description="The exam room chosen (roomId, 检查室, from 24.1.2).")
-    date: dt.date = strawberry.field(description="The day of the slot (selectedDate).")
-    time_slot_id: str | None = strawberry.field(
-        default=None, description="The time slot chosen (planTimeId, from 24.1.3); preferred over from and to."
-    )
-    time_slot_name: str = strawberry.field(description="The slot as shown, e.g. 11:30-12:00 (planTimeName).")
-    from_: dt.time | None = strawberry.field(
-        name="from",
-        default=None,
-        description="When the slot begins, Beijing time of day (startTime); required when timeSlotId is not given.",
-    )
-    to: dt.time | None = strawberry.field(
-        default=None,
-        description="When the slot ends, Beijing time of day (endTime); required when timeSlotId is not given.",
-    )
-    extra_param: str | None = strawberry.field(
-        default=None, description="The hospital's extraParam for this project (24.1.1), passed back unchanged."
-    )
+"""The description of a booking input's ``slotId``."""
 
 
-def slot_parameters(slot: ExamSlotInput) -> dict[str, Any]:
-    """The request fields 24.1.4 and 24.1.7 share, checked; raises InputRefused."""
-    plan_time_id = optional(slot.time_slot_id)
-    if plan_time_id is None and (slot.from_ is None or slot.to is None):
-        raise InputRefused(
-            "slot.from" if slot.from_ is None else "slot.to",
-            ReturnCode.MISSING_PARAMETER,
-            "请选择时间段（timeSlotId），或同时填写开始和结束时间。",
-        )
-    if slot.from_ is not None and slot.to is not None and slot.to < slot.from_:
-        raise InputRefused("slot.to", ReturnCode.PARAMETER_RANGE, "结束时间不能早于开始时间。")
+def slot_parameters(info: Info, slot_id: str, hospital_id: str) -> dict[str, Any]:
+    """The request fields 24.1.4 and 24.1.7 share, read from the slot id; refuses (PARAMETER_FORMAT, slotId) an id
+    this deployment did not make, a slot of another kind of booking, or one of another hospital."""
+    slot = decode_slot_id(info, slot_id, kind=SlotKind.EXAM)
+    if slot.hospital_id != hospital_id:
+        raise Refused(RefusalCode.PARAMETER_FORMAT, "该号源不属于所选医院，请重新查询号源后再预约。", field="slotId")
     return {
-        "order_id": required("slot.orderId", slot.order_id),
-        "order_name": required("slot.orderName", slot.order_name),
-        "room_id": required("slot.roomId", slot.room_id),
-        "selected_date": spec_day(slot.date),
-        "plan_time_id": plan_time_id,
-        "plan_time_name": required("slot.timeSlotName", slot.time_slot_name),
-        "start_time": None if slot.from_ is None else spec_clock(slot.from_),
-        "end_time": None if slot.to is None else spec_clock(slot.to),
-        "extra_param": optional(slot.extra_param),
+        "order_id": slot.text("exam_id"),
+        "order_name": slot.text("exam_name"),
+        "room_id": slot.text("room_id"),
+        "selected_date": slot.text("date"),
+        "plan_time_id": slot.text("time_slot_id"),
+        "plan_time_name": slot.text("time_slot_name"),
+        "start_time": slot.text("start_time"),
+        "end_time": slot.text("end_time"),
+        "extra_param": slot.text("extra_param"),
     }
