@@ -19,6 +19,7 @@ and why a refund was parked are kept in the order's quote under ``after_sale[out
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
@@ -32,6 +33,7 @@ from store.outbox import OutboxJob, OutboxRepository
 from .clock import Clock
 from .providers.base import PaymentProvider, ProviderRejected, ProviderUnavailable
 from .providers.base import RefundState as ProviderRefundState
+from .quotes import AFTER_SALE_KEY, write_refund_note
 from .sagas import FLOWS, cancellable, is_refusal
 from .sagas import card_refund as chapter8
 
@@ -40,11 +42,13 @@ log = logging.getLogger("hisgraph.payments.after_sale")
 CARD_REFUND_JOB: Final = "card_refund"
 HIS_CANCEL_JOB: Final = "his_cancel"
 REFUND_PAYOUT_JOB: Final = "refund_payout"
-AFTER_SALE_KEY: Final = "after_sale"
 
 
 def after_sale_note(order: Order, out_refund_no: str) -> dict[str, Any]:
-    """What the after-sale saga recorded for one refund of the order (hospital voucher, outcome)."""
+    """What the after-sale saga recorded for one refund of the order, as stored (hospital voucher, outcome).
+
+    Typed: services.payments.quotes.refund_note.
+    """
     notes: dict[str, Any] = (order.quote or {}).get(AFTER_SALE_KEY, {})
     return dict(notes.get(out_refund_no, {}))
 
@@ -66,18 +70,18 @@ def _told(section: str, error: HisError) -> str:
 
 
 class AfterSaleSteps:
-    """The after-sale job steps; mixed into OutboxWorker, whose store, clients and clock they use."""
+    """The after-sale job steps; mixed into OutboxWorker, whose store, clients and clock they use.
+
+    What they need of the worker is declared here, not stubbed: the worker's ``_deadline`` (one HIS call's
+    deadline) and ``_retry`` (the job again later) are those methods.
+    """
 
     _db: Database
     _his: HisClient
     _provider: PaymentProvider
     _clock: Clock
-
-    def _deadline(self) -> float:
-        raise NotImplementedError
-
-    async def _retry(self, job: OutboxJob, error: str) -> None:
-        raise NotImplementedError
+    _deadline: Callable[[], float]
+    _retry: Callable[[OutboxJob, str], Awaitable[None]]
 
     # -- chapter 8: the hospital deducts the card balance -----------------------------------------
 
@@ -291,19 +295,11 @@ class AfterSaleSteps:
 def _note(
     order: Order, out_refund_no: str, at: datetime, *, state: RefundState, why: str | None, his_refund_no: str | None
 ) -> None:
-    quote = dict(order.quote or {})
-    notes = dict(quote.get(AFTER_SALE_KEY, {}))
-    entry = dict(notes.get(out_refund_no, {}))
-    entry.update({"state": str(state), "why": why, "at": at.isoformat()})
-    if his_refund_no:
-        entry["his_refund_no"] = his_refund_no
-    notes[out_refund_no] = entry
-    quote[AFTER_SALE_KEY] = notes
-    order.quote = quote  # a new dict: the JSON column sees the change
-    order.updated_at = at
+    write_refund_note(order, out_refund_no, at, state=str(state), why=why, his_refund_no=his_refund_no or None)
 
 
 __all__ = [
+    "AFTER_SALE_KEY",
     "CARD_REFUND_JOB",
     "HIS_CANCEL_JOB",
     "REFUND_PAYOUT_JOB",

@@ -1,4 +1,4 @@
-"""The entry point of online medical insurance (chapter 5): the hospital's order, settled, then ours to pay.
+"""Pricing online medical insurance (chapter 5): the hospital's order, settled, then ours to pay (for PaymentService).
 
 Chapter 5's order of calls: the pending bills (3.1.1 detail ids) become an order at the hospital,
 pre-settled with the insurer (5.1.1 生成订单); the insurer settles its part (5.1.2 医保结算); the patient
@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import select
 
@@ -36,11 +35,14 @@ from his_clients.models.insurance import (
     MedicalInsuranceSettleRequest,
 )
 from his_clients.models.outpatient import QUERY_WAIT_PAY, QueryWaitPayRequest
+from store.db import Database
 from store.orders import Order, OrderRepository, OrderState
 
-from .entry_base import PaymentServiceParts
+from .clock import Clock
+from .entry_base import HospitalAsk, PricedOrder
 from .providers.base import PaymentProvider, ProviderRejected, ProviderUnavailable, TradeState
-from .results import ZERO, CreatedOrder, QuoteUnavailable, require_two_places
+from .quotes import InsurancePaid, InsuranceQuote
+from .results import CreatedOrder, QuoteUnavailable, require_two_places
 from .sagas.insurance import HIS_TRADE_ID, InsuranceFlow
 
 log = logging.getLogger("hisgraph.payments.insurance")
@@ -116,215 +118,209 @@ def _ids(raw: str) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
-class InsuranceEntries(PaymentServiceParts):
-    """PaymentService's create_insurance_order (chapter 5)."""
+async def insurance_order(
+    ask: HospitalAsk,
+    db: Database,
+    provider: PaymentProvider,
+    clock: Clock,
+    *,
+    hospital_id: str,
+    medical_card_number: str,
+    detail_ids: list[str] | None,
+    id_card: str | None,
+    phone_no: str | None,
+    social_card_no: str | None,
+    balance_payment: Decimal,
+) -> tuple[PricedOrder, InsuranceSettlement]:
+    """An order for the self-pay part of these pending bills (all 3.1.1 quotes when None), insurance settled.
 
-    _provider: PaymentProvider
+    Raises QuoteUnavailable (with the hospital's 附四 code) when the hospital makes or settles no order,
+    or when this insurance order is being paid already; AmountsDoNotAddUp for a balance part that is
+    negative or more than the self-pay part.
+    """
+    require_two_places(balance_payment, "卡余额支付金额")
+    if balance_payment < 0:
+        raise QuoteUnavailable("balancePayment must not be negative", code=ReturnCode.PARAMETER_RANGE)
+    wanted = await _bills(ask, hospital_id, medical_card_number, detail_ids, id_card)
+    settlement = await _settled(
+        ask,
+        hospital_id,
+        medical_card_number,
+        wanted,
+        id_card=id_card,
+        phone_no=phone_no,
+        social_card_no=social_card_no,
+    )
+    amounts_add_up = (
+        settlement.preferential_amount >= 0
+        and 0 <= settlement.insurance_amount <= settlement.due
+        and balance_payment <= settlement.self_pay
+    )
+    if not amounts_add_up:
+        await _cancel_at_hospital(ask, hospital_id, settlement.his_trade_id)
+        raise QuoteUnavailable(
+            f"the settlement does not add up: due {settlement.due}, insurer {settlement.insurance_amount}, "
+            f"balance {balance_payment}",
+            code=ReturnCode.AMOUNT_MISMATCH,
+        )
+    await _close_unpaid(db, provider, clock, hospital_id, settlement.his_trade_id)
+    quote = InsuranceQuote(
+        his_trade_id=settlement.his_trade_id,
+        detail_ids=tuple(wanted),
+        trade_amount=settlement.trade_amount,
+        preferential_amount=settlement.preferential_amount,
+        med_amount=settlement.insurance_amount,
+        med_settle_time=settlement.settled_at,
+        med_pay_list=tuple(InsurancePaid(name=p.pay_type_name, amount=p.amount) for p in settlement.insurance_parts),
+    )
+    priced = PricedOrder(
+        business_type=InsuranceFlow.business_type,
+        description="线上医保",
+        hospital_id=hospital_id,
+        medical_card_number=medical_card_number,
+        total=settlement.due,
+        discount=settlement.preferential_amount,
+        balance_payment=balance_payment,
+        unified_pay_amount=settlement.insurance_amount,
+        quote=quote,
+    )
+    return priced, settlement
 
-    async def create_insurance_order(
-        self,
-        *,
-        hospital_id: str,
-        medical_card_number: str,
-        detail_ids: list[str] | None = None,
-        id_card: str | None = None,
-        phone_no: str | None = None,
-        social_card_no: str | None = None,
-        balance_payment: Decimal = ZERO,
-        payer_openid: str | None = None,
-    ) -> InsuranceOrderCreated:
-        """An order for the self-pay part of these pending bills (all 3.1.1 quotes when None), insurance settled.
 
-        Raises QuoteUnavailable (with the hospital's 附四 code) when the hospital makes or settles no order,
-        or when this insurance order is being paid already; AmountsDoNotAddUp for a balance part that is
-        negative or more than the self-pay part.
-        """
-        require_two_places(balance_payment, "卡余额支付金额")
-        if balance_payment < 0:
-            raise QuoteUnavailable("balancePayment must not be negative", code=ReturnCode.PARAMETER_RANGE)
-        wanted = await self._bills(hospital_id, medical_card_number, detail_ids, id_card)
-        settlement = await self._settled(
+async def _bills(
+    ask: HospitalAsk, hospital_id: str, medical_card_number: str, detail_ids: list[str] | None, id_card: str | None
+) -> list[str]:
+    """The detail ids asked for, or every bill 3.1.1 quotes now."""
+    if detail_ids is not None:
+        wanted = list(dict.fromkeys(item.strip() for item in detail_ids if item.strip()))
+    else:
+        quote = await ask.his.call(
+            QUERY_WAIT_PAY,
             hospital_id,
-            medical_card_number,
-            wanted,
-            id_card=id_card,
-            phone_no=phone_no,
-            social_card_no=social_card_no,
+            QueryWaitPayRequest(medical_card_number=medical_card_number, id_card=id_card),
+            deadline=ask.deadline(),
         )
-        amounts_add_up = (
-            settlement.preferential_amount >= 0
-            and 0 <= settlement.insurance_amount <= settlement.due
-            and balance_payment <= settlement.self_pay
-        )
-        if not amounts_add_up:
-            await self._cancel_at_hospital(hospital_id, settlement.his_trade_id)
-            raise QuoteUnavailable(
-                f"the settlement does not add up: due {settlement.due}, insurer {settlement.insurance_amount}, "
-                f"balance {balance_payment}",
-                code=ReturnCode.AMOUNT_MISMATCH,
-            )
-        await self._close_unpaid(hospital_id, settlement.his_trade_id)
-        quote: dict[str, Any] = {
-            HIS_TRADE_ID: settlement.his_trade_id,
-            "detail_ids": wanted,
-            "trade_amount": str(settlement.trade_amount),
-            "preferential_amount": str(settlement.preferential_amount),
-            "med_amount": str(settlement.insurance_amount),
-            "med_settle_time": settlement.settled_at,
-            "med_pay_list": [{"name": p.pay_type_name, "amount": str(p.amount)} for p in settlement.insurance_parts],
-        }
-        created = await self._create(
-            flow=InsuranceFlow.name,
-            business_type=InsuranceFlow.business_type,
-            description="线上医保",
-            hospital_id=hospital_id,
-            medical_card_number=medical_card_number,
-            total=settlement.due,
-            discount=settlement.preferential_amount,
-            balance_payment=balance_payment,
-            unified_pay_amount=settlement.insurance_amount,
-            quote=quote,
-            payer_openid=payer_openid,
-        )
-        return InsuranceOrderCreated(created, settlement)
+        wanted = [item.id for item in quote.detail]
+    if not wanted:
+        raise QuoteUnavailable("no pending bill to pay", code=ReturnCode.PENDING_BILL_NOT_FOUND)
+    return wanted
 
-    async def _bills(
-        self, hospital_id: str, medical_card_number: str, detail_ids: list[str] | None, id_card: str | None
-    ) -> list[str]:
-        """The detail ids asked for, or every bill 3.1.1 quotes now."""
-        if detail_ids is not None:
-            wanted = list(dict.fromkeys(item.strip() for item in detail_ids if item.strip()))
-        else:
-            quote = await self._his.call(
-                QUERY_WAIT_PAY,
-                hospital_id,
-                QueryWaitPayRequest(medical_card_number=medical_card_number, id_card=id_card),
-                deadline=self._his_deadline(),
-            )
-            wanted = [item.id for item in quote.detail]
-        if not wanted:
-            raise QuoteUnavailable("no pending bill to pay", code=ReturnCode.PENDING_BILL_NOT_FOUND)
-        return wanted
 
-    async def _settled(
-        self,
-        hospital_id: str,
-        medical_card_number: str,
-        wanted: list[str],
-        *,
-        id_card: str | None,
-        phone_no: str | None,
-        social_card_no: str | None,
-    ) -> InsuranceSettlement:
-        """The hospital's order for these bills, settled by the insurer: resumed (5.1.5) or made (5.1.1, 5.1.2)."""
-        his_trade_id: str | None = None
+async def _settled(
+    ask: HospitalAsk,
+    hospital_id: str,
+    medical_card_number: str,
+    wanted: list[str],
+    *,
+    id_card: str | None,
+    phone_no: str | None,
+    social_card_no: str | None,
+) -> InsuranceSettlement:
+    """The hospital's order for these bills, settled by the insurer: resumed (5.1.5) or made (5.1.1, 5.1.2)."""
+    his_trade_id: str | None = None
+    try:
+        unfinished = await ask.his.call(
+            MEDICAL_INSURANCE_QUERY_UNFINISHED_ORDERS,
+            hospital_id,
+            MedicalInsuranceQueryUnfinishedOrdersRequest(
+                medical_card_number=medical_card_number,
+                id_card=id_card,
+                phone_no=phone_no,
+                social_card_no=social_card_no,
+            ),
+            deadline=ask.deadline(),
+        )
+    except HisError:
+        unfinished = None  # none (10002), or no answer: make the order (5.1.1 is the hospital's to dedupe)
+    if unfinished is not None and set(_ids(unfinished.detail_ids)) == set(wanted):
+        his_trade_id = unfinished.his_trade_id
+        if unfinished.trade_state.strip() == SETTLED:
+            return InsuranceSettlement(
+                his_trade_id=his_trade_id,
+                trade_amount=unfinished.trade_amount,
+                preferential_amount=unfinished.preferential_amount,
+                insurance_amount=unfinished.med_amount,
+                insurance_parts=tuple(InsurancePart(p.pay_type_name, p.pay_amount) for p in unfinished.med_pay_list),
+                settled_at="",
+            )
+    if his_trade_id is None:
         try:
-            unfinished = await self._his.call(
-                MEDICAL_INSURANCE_QUERY_UNFINISHED_ORDERS,
+            made = await ask.his.call(
+                MEDICAL_INSURANCE_CREATE_ORDER,
                 hospital_id,
-                MedicalInsuranceQueryUnfinishedOrdersRequest(
+                MedicalInsuranceCreateOrderRequest(
                     medical_card_number=medical_card_number,
                     id_card=id_card,
+                    detail_ids=",".join(wanted),
                     phone_no=phone_no,
                     social_card_no=social_card_no,
                 ),
-                deadline=self._his_deadline(),
-            )
-        except HisError:
-            unfinished = None  # none (10002), or no answer: make the order (5.1.1 is the hospital's to dedupe)
-        if unfinished is not None and set(_ids(unfinished.detail_ids)) == set(wanted):
-            his_trade_id = unfinished.his_trade_id
-            if unfinished.trade_state.strip() == SETTLED:
-                return InsuranceSettlement(
-                    his_trade_id=his_trade_id,
-                    trade_amount=unfinished.trade_amount,
-                    preferential_amount=unfinished.preferential_amount,
-                    insurance_amount=unfinished.med_amount,
-                    insurance_parts=tuple(
-                        InsurancePart(p.pay_type_name, p.pay_amount) for p in unfinished.med_pay_list
-                    ),
-                    settled_at="",
-                )
-        if his_trade_id is None:
-            try:
-                made = await self._his.call(
-                    MEDICAL_INSURANCE_CREATE_ORDER,
-                    hospital_id,
-                    MedicalInsuranceCreateOrderRequest(
-                        medical_card_number=medical_card_number,
-                        id_card=id_card,
-                        detail_ids=",".join(wanted),
-                        phone_no=phone_no,
-                        social_card_no=social_card_no,
-                    ),
-                    deadline=self._his_deadline(),
-                )
-            except HisError as error:
-                raise QuoteUnavailable("5.1.1 made no insurance order", code=error.code) from error
-            his_trade_id = made.his_trade_id
-        try:
-            settled = await self._his.call(
-                MEDICAL_INSURANCE_SETTLE,
-                hospital_id,
-                MedicalInsuranceSettleRequest(
-                    his_trade_id=his_trade_id, phone_no=phone_no, social_card_no=social_card_no
-                ),
-                deadline=self._his_deadline(),
+                deadline=ask.deadline(),
             )
         except HisError as error:
-            await self._cancel_at_hospital(hospital_id, his_trade_id)
-            raise QuoteUnavailable("5.1.2 did not settle the insurance order", code=error.code) from error
-        return InsuranceSettlement(
-            his_trade_id=settled.his_trade_id or his_trade_id,
-            trade_amount=settled.trade_amount,
-            preferential_amount=settled.preferential_amount,
-            insurance_amount=settled.med_amount,
-            insurance_parts=tuple(InsurancePart(p.pay_type_name, p.pay_amount) for p in settled.med_pay_list),
-            settled_at=settled.med_settle_time,
+            raise QuoteUnavailable("5.1.1 made no insurance order", code=error.code) from error
+        his_trade_id = made.his_trade_id
+    try:
+        settled = await ask.his.call(
+            MEDICAL_INSURANCE_SETTLE,
+            hospital_id,
+            MedicalInsuranceSettleRequest(his_trade_id=his_trade_id, phone_no=phone_no, social_card_no=social_card_no),
+            deadline=ask.deadline(),
         )
+    except HisError as error:
+        await _cancel_at_hospital(ask, hospital_id, his_trade_id)
+        raise QuoteUnavailable("5.1.2 did not settle the insurance order", code=error.code) from error
+    return InsuranceSettlement(
+        his_trade_id=settled.his_trade_id or his_trade_id,
+        trade_amount=settled.trade_amount,
+        preferential_amount=settled.preferential_amount,
+        insurance_amount=settled.med_amount,
+        insurance_parts=tuple(InsurancePart(p.pay_type_name, p.pay_amount) for p in settled.med_pay_list),
+        settled_at=settled.med_settle_time,
+    )
 
-    async def _cancel_at_hospital(self, hospital_id: str, his_trade_id: str) -> None:
-        """5.1.3, best effort: the hospital's order (and its settlement) is undone; a failure is only logged."""
-        try:
-            answer = await self._his.call(
-                MEDICAL_INSURANCE_CANCEL_ORDER,
-                hospital_id,
-                MedicalInsuranceCancelOrderRequest(his_trade_id=his_trade_id),
-                deadline=self._his_deadline(),
-            )
-        except HisError as error:
-            log.warning(
-                "5.1.3 did not cancel an insurance order", extra={"hospital_id": hospital_id, "code": error.code}
-            )
-            return
-        if answer.strip() != "1":
-            log.warning("5.1.3 answered %r", answer, extra={"hospital_id": hospital_id})
 
-    async def _close_unpaid(self, hospital_id: str, his_trade_id: str) -> None:
-        """Close our unpaid orders of this insurance order (one is paid once); refuse while one is paid."""
-        async with self._db.session() as session:
-            query = select(Order.out_trade_no, Order.state).where(
-                Order.hospital_id == hospital_id,
-                Order.flow == InsuranceFlow.name,
-                Order.quote[HIS_TRADE_ID].as_string() == his_trade_id,
-            )
-            earlier = [(out_trade_no, state) for out_trade_no, state in (await session.execute(query)).all()]
-        if any(state not in (OrderState.CREATED, OrderState.CANCELLED, OrderState.REFUNDED) for _, state in earlier):
+async def _cancel_at_hospital(ask: HospitalAsk, hospital_id: str, his_trade_id: str) -> None:
+    """5.1.3, best effort: the hospital's order (and its settlement) is undone; a failure is only logged."""
+    try:
+        answer = await ask.his.call(
+            MEDICAL_INSURANCE_CANCEL_ORDER,
+            hospital_id,
+            MedicalInsuranceCancelOrderRequest(his_trade_id=his_trade_id),
+            deadline=ask.deadline(),
+        )
+    except HisError as error:
+        log.warning("5.1.3 did not cancel an insurance order", extra={"hospital_id": hospital_id, "code": error.code})
+        return
+    if answer.strip() != "1":
+        log.warning("5.1.3 answered %r", answer, extra={"hospital_id": hospital_id})
+
+
+async def _close_unpaid(
+    db: Database, provider: PaymentProvider, clock: Clock, hospital_id: str, his_trade_id: str
+) -> None:
+    """Close our unpaid orders of this insurance order (one is paid once); refuse while one is paid."""
+    async with db.session() as session:
+        query = select(Order.out_trade_no, Order.state).where(
+            Order.hospital_id == hospital_id,
+            Order.flow == InsuranceFlow.name,
+            Order.quote[HIS_TRADE_ID].as_string() == his_trade_id,
+        )
+        earlier = [(out_trade_no, state) for out_trade_no, state in (await session.execute(query)).all()]
+    if any(state not in (OrderState.CREATED, OrderState.CANCELLED, OrderState.REFUNDED) for _, state in earlier):
+        raise QuoteUnavailable(f"insurance order {his_trade_id} is being paid already", code=ReturnCode.PROCESSING)
+    for out_trade_no, state in earlier:
+        if state != OrderState.CREATED:
+            continue
+        if not await close_trade(provider, out_trade_no):  # paid meanwhile, or no answer
             raise QuoteUnavailable(f"insurance order {his_trade_id} is being paid already", code=ReturnCode.PROCESSING)
-        for out_trade_no, state in earlier:
-            if state != OrderState.CREATED:
-                continue
-            if not await close_trade(self._provider, out_trade_no):  # paid meanwhile, or no answer
-                raise QuoteUnavailable(
-                    f"insurance order {his_trade_id} is being paid already", code=ReturnCode.PROCESSING
+        async with db.session() as session:
+            orders = OrderRepository(session)
+            order = await orders.get(out_trade_no, for_update=True)
+            if order is not None and order.state == OrderState.CREATED:
+                await orders.transition(
+                    order,
+                    OrderState.CANCELLED,
+                    reason="a new order for the same insurance order",
+                    at=clock.now(),
                 )
-            async with self._db.session() as session:
-                orders = OrderRepository(session)
-                order = await orders.get(out_trade_no, for_update=True)
-                if order is not None and order.state == OrderState.CREATED:
-                    await orders.transition(
-                        order,
-                        OrderState.CANCELLED,
-                        reason="a new order for the same insurance order",
-                        at=self._clock.now(),
-                    )

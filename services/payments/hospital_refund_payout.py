@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import select
 
@@ -19,10 +19,11 @@ from store.db import Database
 from store.orders import Order, OrderRepository, Refund, RefundState
 from store.outbox import JobState, OutboxJob, OutboxRepository
 
-from .after_sale import AFTER_SALE_KEY, REFUND_PAYOUT_JOB
+from .after_sale import REFUND_PAYOUT_JOB
 from .clock import Clock
 from .providers.base import PaymentProvider, ProviderRefund, ProviderRejected, ProviderUnavailable
 from .providers.base import RefundState as ProviderRefundState
+from .quotes import write_refund_note
 
 log = logging.getLogger("hisgraph.payments.hospital_refunds")
 
@@ -119,14 +120,7 @@ def note_refund(
     *,
     state: RefundState,
     why: str,
-    extra: dict[str, Any] | None = None,
+    extra: dict[str, str] | None = None,
 ) -> None:
-    """Write the refund's entry in the order's after-sale notes (the shape services.payments.after_sale keeps)."""
-    quote = dict(order.quote or {})
-    notes = dict(quote.get(AFTER_SALE_KEY, {}))
-    entry = dict(notes.get(out_refund_no, {}))
-    entry.update({"state": str(state), "why": why, "at": at.isoformat(), **(extra or {})})
-    notes[out_refund_no] = entry
-    quote[AFTER_SALE_KEY] = notes
-    order.quote = quote  # a new dict: the JSON column sees the change
-    order.updated_at = at
+    """Write the refund's entry in the order's after-sale notes (services.payments.quotes.RefundNote reads it)."""
+    write_refund_note(order, out_refund_no, at, state=str(state), why=why, **(extra or {}))

@@ -10,7 +10,7 @@ hospital and that number (``hospital_out_refund_no``) and is unique in the store
 concurrent duplicate finds the refund the first call made (a race is settled by the database) and is
 answered its current state; nothing is refunded twice. The same number for another order or another
 amount is refused (20003). The hospital's number is kept in the order's after-sale notes
-(``after_sale_note(order, out_refund_no)["his_refund_no"]``), where 14.1.2 finds it.
+(``refund_note(order, out_refund_no).his_refund_no``), where 14.1.2 finds it.
 
 The call. The refund and its ``refund_payout`` job (due ``WORKER_TAKES_OVER_AFTER`` later) are committed
 first; then the provider is asked, within ``hospital_refund_timeout_s``. Succeeded -> SUCCEEDED (and the
@@ -44,12 +44,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from his_clients.codes import ReturnCode
+from store.db import Database
 from store.orders import (
     RELEASED_REFUND_STATES,
     Order,
@@ -62,10 +63,11 @@ from store.orders import (
 )
 from store.outbox import OutboxRepository
 
-from .after_sale import AFTER_SALE_KEY, REFUND_PAYOUT_JOB, after_sale_note
-from .entry_base import PaymentServiceParts
+from .after_sale import REFUND_PAYOUT_JOB
+from .clock import Clock
 from .hospital_refund_payout import note_refund, pay_out
 from .providers.base import PaymentProvider
+from .quotes import refund_note, refund_notes
 from .results import ZERO
 from .sagas import AppointmentRegistrationFlow, RechargeFlow, TodayRegistrationFlow
 
@@ -173,158 +175,151 @@ class _Asked:
     unified_trade_no: str | None = None
 
 
-class HospitalRefundEntries(PaymentServiceParts):
-    """PaymentService's refunds started by the hospital (see the module docstring)."""
+async def hospital_refund_kind(db: Database, out_trade_no: str) -> HospitalRefundKind:
+    """9.1.1 for a recharge order (by the stored order, else by its JZKCZ prefix), 13.2.1 otherwise."""
+    async with db.session() as session:
+        order = await OrderRepository(session).get(out_trade_no.strip())
+    recharge = order.flow == RechargeFlow.name if order else out_trade_no.startswith(RechargeFlow.business_type)
+    return HospitalRefundKind.CARD_BALANCE if recharge else HospitalRefundKind.PAYMENT
 
-    _provider: PaymentProvider
-    hospital_refund_timeout_s: float = 5.0
-    """How long a hospital's refund call waits for the provider before answering 10002."""
 
-    async def hospital_refund_kind(self, out_trade_no: str) -> HospitalRefundKind:
-        """9.1.1 for a recharge order (by the stored order, else by its JZKCZ prefix), 13.2.1 otherwise."""
-        async with self._db.session() as session:
-            order = await OrderRepository(session).get(out_trade_no.strip())
-        recharge = order.flow == RechargeFlow.name if order else out_trade_no.startswith(RechargeFlow.business_type)
-        return HospitalRefundKind.CARD_BALANCE if recharge else HospitalRefundKind.PAYMENT
+async def refund_for_hospital(
+    db: Database,
+    provider: PaymentProvider,
+    clock: Clock,
+    *,
+    timeout_s: float,
+    kind: HospitalRefundKind,
+    hospitals: Collection[str],
+    out_trade_no: str,
+    his_refund_no: str,
+    amount: Decimal,
+    medical_card_number: str | None = None,
+    unified_amount: Decimal = ZERO,
+    unified_trade_no: str | None = None,
+) -> HospitalRefund:
+    """Refund ``amount`` of the order for the hospital, once per its refund number; its state now.
 
-    async def refund_for_hospital(
-        self,
-        *,
-        kind: HospitalRefundKind,
-        hospitals: Collection[str],
-        out_trade_no: str,
-        his_refund_no: str,
-        amount: Decimal,
-        medical_card_number: str | None = None,
-        unified_amount: Decimal = ZERO,
-        unified_trade_no: str | None = None,
-    ) -> HospitalRefund:
-        """Refund ``amount`` of the order for the hospital, once per its refund number; its state now.
+    ``hospitals``: those the caller may act for (the order must be one's); ``timeout_s``: how long the
+    provider is waited for before the hospital is answered 10002. Raises HospitalRefundRefused (nothing
+    refunded) or NotTheCallersOrder.
+    """
+    if amount <= 0:
+        raise HospitalRefundRefused(ReturnCode.PARAMETER_RANGE, "参数超出范围: amount 必须大于0")
+    if unified_amount < 0:
+        raise HospitalRefundRefused(ReturnCode.PARAMETER_RANGE, "参数超出范围: unifiedAmount 不能小于0")
+    _check_number(his_refund_no)
+    asked = _Asked(
+        kind=kind,
+        hospitals=frozenset(hospitals),
+        out_trade_no=out_trade_no.strip(),
+        his_refund_no=his_refund_no,
+        amount=amount.quantize(Decimal("0.01")),
+        medical_card_number=medical_card_number,
+        unified_amount=unified_amount.quantize(Decimal("0.01")),
+        unified_trade_no=(unified_trade_no or "").strip() or None,
+    )
+    try:
+        refund_id, duplicate = await _open_refund(db, clock, asked)
+    except (IntegrityError, StaleDataError):
+        # A concurrent duplicate inserted the refund first: this round finds it.
+        refund_id, duplicate = await _open_refund(db, clock, asked)
+    order, refund = await _refund_and_order(db, refund_id)
+    if refund.state == RefundState.PENDING and refund_note(order, refund.out_refund_no).initiator:
+        await pay_out(db=db, provider=provider, clock=clock, order=order, refund=refund, timeout_s=timeout_s)
+        order, refund = await _refund_and_order(db, refund_id)
+    return _answer(order, refund, his_refund_no, duplicate=duplicate)
 
-        ``hospitals``: those the caller may act for (the order must be one's). Raises HospitalRefundRefused
-        (nothing refunded) or NotTheCallersOrder.
-        """
-        if amount <= 0:
-            raise HospitalRefundRefused(ReturnCode.PARAMETER_RANGE, "参数超出范围: amount 必须大于0")
-        if unified_amount < 0:
-            raise HospitalRefundRefused(ReturnCode.PARAMETER_RANGE, "参数超出范围: unifiedAmount 不能小于0")
-        _check_number(his_refund_no)
-        asked = _Asked(
-            kind=kind,
-            hospitals=frozenset(hospitals),
-            out_trade_no=out_trade_no.strip(),
-            his_refund_no=his_refund_no,
-            amount=amount.quantize(Decimal("0.01")),
-            medical_card_number=medical_card_number,
-            unified_amount=unified_amount.quantize(Decimal("0.01")),
-            unified_trade_no=(unified_trade_no or "").strip() or None,
-        )
+
+async def hospital_refund_state(
+    db: Database, *, hospitals: Collection[str], out_trade_no: str, his_refund_no: str, amount: Decimal
+) -> HospitalRefund | None:
+    """9.1.2: the refund the hospital made under this number for this order; None when there is none."""
+    _check_number(his_refund_no)
+    async with db.session() as session:
+        orders = OrderRepository(session)
+        order = await orders.get(out_trade_no.strip())
+        if order is None or order.hospital_id not in hospitals:
+            raise NotTheCallersOrder(out_trade_no)
+        existing = await _existing(orders, order, his_refund_no)
+        if existing is None:
+            return None
+        _same_refund(existing, order, his_refund_no, amount)
+        return _answer(order, existing, his_refund_no, duplicate=True)
+
+
+# -- the refund row -----------------------------------------------------------------------------
+
+
+async def _open_refund(db: Database, clock: Clock, asked: _Asked) -> tuple[int, bool]:
+    """The refund under the hospital's number: found (True), or written with its job (False)."""
+    now = clock.now()
+    async with db.session() as session:
+        orders = OrderRepository(session)
+        order = await orders.get(asked.out_trade_no, for_update=True)
+        if order is None or order.hospital_id not in asked.hospitals:
+            raise NotTheCallersOrder(asked.out_trade_no)
+        if asked.medical_card_number is not None and asked.medical_card_number != order.medical_card_number:
+            raise HospitalRefundRefused(ReturnCode.PARAMETER_FORMAT, "参数无效: medicalCardNumber 与订单的就诊卡不符")
+        wanted_flow = REQUIRED_FLOW.get(asked.kind)
+        if wanted_flow is not None and order.flow != wanted_flow:
+            raise HospitalRefundRefused(
+                ReturnCode.PARAMETER_FORMAT,
+                f"参数无效: {asked.out_trade_no} 不是{_FLOW_NAMES[wanted_flow]}订单",
+            )
+        existing = await _existing(orders, order, asked.his_refund_no)
+        if existing is not None:
+            _same_refund(existing, order, asked.his_refund_no, asked.amount)
+            return existing.id, True
+        _check_state(order)
+        unified = _unified_part(order, asked)
+        out_refund_no = hospital_out_refund_no(order.hospital_id, asked.his_refund_no)
         try:
-            refund_id, duplicate = await self._open_refund(asked)
-        except (IntegrityError, StaleDataError):
-            # A concurrent duplicate inserted the refund first: this round finds it.
-            refund_id, duplicate = await self._open_refund(asked)
-        order, refund = await self._refund_and_order(refund_id)
-        if refund.state == RefundState.PENDING and after_sale_note(order, refund.out_refund_no).get("initiator"):
-            await pay_out(
-                db=self._db,
-                provider=self._provider,
-                clock=self._clock,
-                order=order,
-                refund=refund,
-                timeout_s=self.hospital_refund_timeout_s,
-            )
-            order, refund = await self._refund_and_order(refund_id)
-        return _answer(order, refund, his_refund_no, duplicate=duplicate)
-
-    async def hospital_refund_state(
-        self, *, hospitals: Collection[str], out_trade_no: str, his_refund_no: str, amount: Decimal
-    ) -> HospitalRefund | None:
-        """9.1.2: the refund the hospital made under this number for this order; None when there is none."""
-        _check_number(his_refund_no)
-        async with self._db.session() as session:
-            orders = OrderRepository(session)
-            order = await orders.get(out_trade_no.strip())
-            if order is None or order.hospital_id not in hospitals:
-                raise NotTheCallersOrder(out_trade_no)
-            existing = await _existing(orders, order, his_refund_no)
-            if existing is None:
-                return None
-            _same_refund(existing, order, his_refund_no, amount)
-            return _answer(order, existing, his_refund_no, duplicate=True)
-
-    # -- the refund row -----------------------------------------------------------------------------
-
-    async def _open_refund(self, asked: _Asked) -> tuple[int, bool]:
-        """The refund under the hospital's number: found (True), or written with its job (False)."""
-        now = self._clock.now()
-        async with self._db.session() as session:
-            orders = OrderRepository(session)
-            order = await orders.get(asked.out_trade_no, for_update=True)
-            if order is None or order.hospital_id not in asked.hospitals:
-                raise NotTheCallersOrder(asked.out_trade_no)
-            if asked.medical_card_number is not None and asked.medical_card_number != order.medical_card_number:
-                raise HospitalRefundRefused(
-                    ReturnCode.PARAMETER_FORMAT, "参数无效: medicalCardNumber 与订单的就诊卡不符"
-                )
-            wanted_flow = REQUIRED_FLOW.get(asked.kind)
-            if wanted_flow is not None and order.flow != wanted_flow:
-                raise HospitalRefundRefused(
-                    ReturnCode.PARAMETER_FORMAT,
-                    f"参数无效: {asked.out_trade_no} 不是{_FLOW_NAMES[wanted_flow]}订单",
-                )
-            existing = await _existing(orders, order, asked.his_refund_no)
-            if existing is not None:
-                _same_refund(existing, order, asked.his_refund_no, asked.amount)
-                return existing.id, True
-            _check_state(order)
-            unified = _unified_part(order, asked)
-            out_refund_no = hospital_out_refund_no(order.hospital_id, asked.his_refund_no)
-            try:
-                refund = await orders.add_refund(
-                    order,
-                    out_refund_no=out_refund_no,
-                    amount=asked.amount,
-                    reason=f"refunded by the hospital ({asked.kind.value})",
-                    at=now,
-                    state=RefundState.PENDING,
-                )
-            except RefundExceedsPayment:
-                left = await _left(orders, order)
-                raise HospitalRefundRefused(
-                    ReturnCode.PARAMETER_RANGE, f"参数超出范围: 退款金额 {asked.amount} 超出可退金额 {left}"
-                ) from None
-            note_refund(
+            refund = await orders.add_refund(
                 order,
-                out_refund_no,
-                now,
-                state=RefundState.PENDING,
-                why=f"the hospital asked ({asked.kind.value} refundNo {asked.his_refund_no})",
-                extra={
-                    "his_refund_no": asked.his_refund_no,
-                    "initiator": INITIATOR,
-                    "section": asked.kind.value,
-                    **unified,
-                },
-            )
-            await OutboxRepository(session).enqueue(
-                kind=REFUND_PAYOUT_JOB,
-                dedupe_key=f"{REFUND_PAYOUT_JOB}:{out_refund_no}",
-                order_id=order.id,
-                refund_id=refund.id,
+                out_refund_no=out_refund_no,
+                amount=asked.amount,
+                reason=f"refunded by the hospital ({asked.kind.value})",
                 at=now,
-                due_at=now + WORKER_TAKES_OVER_AFTER,
+                state=RefundState.PENDING,
             )
-            return refund.id, False
+        except RefundExceedsPayment:
+            left = await _left(orders, order)
+            raise HospitalRefundRefused(
+                ReturnCode.PARAMETER_RANGE, f"参数超出范围: 退款金额 {asked.amount} 超出可退金额 {left}"
+            ) from None
+        note_refund(
+            order,
+            out_refund_no,
+            now,
+            state=RefundState.PENDING,
+            why=f"the hospital asked ({asked.kind.value} refundNo {asked.his_refund_no})",
+            extra={
+                "his_refund_no": asked.his_refund_no,
+                "initiator": INITIATOR,
+                "section": asked.kind.value,
+                **unified,
+            },
+        )
+        await OutboxRepository(session).enqueue(
+            kind=REFUND_PAYOUT_JOB,
+            dedupe_key=f"{REFUND_PAYOUT_JOB}:{out_refund_no}",
+            order_id=order.id,
+            refund_id=refund.id,
+            at=now,
+            due_at=now + WORKER_TAKES_OVER_AFTER,
+        )
+        return refund.id, False
 
-    async def _refund_and_order(self, refund_id: int) -> tuple[Order, Refund]:
-        async with self._db.session() as session:
-            orders = OrderRepository(session)
-            refund = await orders.get_refund(refund_id)
-            order = None if refund is None else await orders.get_by_id(refund.order_id)
-        assert refund is not None, "refunds are never deleted"
-        assert order is not None
-        return order, refund
+
+async def _refund_and_order(db: Database, refund_id: int) -> tuple[Order, Refund]:
+    async with db.session() as session:
+        orders = OrderRepository(session)
+        refund = await orders.get_refund(refund_id)
+        order = None if refund is None else await orders.get_by_id(refund.order_id)
+    assert refund is not None, "refunds are never deleted"
+    assert order is not None
+    return order, refund
 
 
 def _check_number(his_refund_no: str) -> None:
@@ -344,7 +339,7 @@ async def _existing(orders: OrderRepository, order: Order, his_refund_no: str) -
         (
             refund
             for refund in await orders.refunds(order)
-            if after_sale_note(order, refund.out_refund_no).get("his_refund_no") == his_refund_no
+            if refund_note(order, refund.out_refund_no).his_refund_no == his_refund_no
         ),
         None,
     )
@@ -383,13 +378,8 @@ def _unified_part(order: Order, asked: _Asked) -> dict[str, str]:
                 ReturnCode.PARAMETER_RANGE, "参数超出范围: 此订单没有统一结算平台支付部分, unifiedAmount 应为0"
             )
         return {}
-    notes: dict[str, Any] = (order.quote or {}).get(AFTER_SALE_KEY, {})
     returned = sum(
-        (
-            Decimal(str(note.get(UNIFIED_NOTE_AMOUNT, "0")))
-            for note in notes.values()
-            if note.get("initiator") == INITIATOR
-        ),
+        (note.unified_amount or ZERO for note in refund_notes(order).values() if note.initiator == INITIATOR),
         ZERO,
     )
     left = order.unified_pay_amount - returned
@@ -436,17 +426,19 @@ def _answer(order: Order, refund: Refund, his_refund_no: str, *, duplicate: bool
         amount=refund.amount,
         his_refund_no=his_refund_no,
         succeeded_at=refund.succeeded_at,
-        note=after_sale_note(order, refund.out_refund_no).get("why"),
+        note=refund_note(order, refund.out_refund_no).why,
         duplicate=duplicate,
     )
 
 
 __all__ = [
     "HospitalRefund",
-    "HospitalRefundEntries",
     "HospitalRefundKind",
     "HospitalRefundRefused",
     "HospitalRefundStatus",
     "NotTheCallersOrder",
     "hospital_out_refund_no",
+    "hospital_refund_kind",
+    "hospital_refund_state",
+    "refund_for_hospital",
 ]

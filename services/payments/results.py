@@ -14,9 +14,9 @@ from typing import Final
 
 from store.orders import Order, OrderState, Refund, RefundState
 
-from .after_sale import after_sale_note
 from .hospital_status import HospitalStatus, hospital_statuses
 from .providers.base import PrepayResult
+from .quotes import refund_note
 
 ZERO = Decimal("0.00")
 PAYMENT_EXPIRES_AFTER = timedelta(minutes=15)
@@ -144,15 +144,15 @@ class RefundSummary:
 
     @classmethod
     def of(cls, order: Order, refund: Refund) -> RefundSummary:
-        noted = after_sale_note(order, refund.out_refund_no)
+        noted = refund_note(order, refund.out_refund_no)
         return cls(
             out_refund_no=refund.out_refund_no,
             out_trade_no=order.out_trade_no,
             amount=refund.amount,
             state=RefundState(refund.state),
             reason=refund.reason,
-            his_refund_no=noted.get("his_refund_no"),
-            note=noted.get("why"),
+            his_refund_no=noted.his_refund_no,
+            note=noted.why,
         )
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from services.payments.clock import spec_time
 from services.payments.hospital_status import REGISTERED, charge_status
+from services.payments.quotes import ConsultationQuote, PricedCharge
 from services.payments.sagas.consultation import ConsultationFlow
 from store.db import Database
 from store.orders import RELEASED_REFUND_STATES, Order, OrderState, Refund
@@ -34,36 +35,38 @@ SERVABLE_STATES: Final = frozenset({OrderState.PAID, OrderState.NOTIFIED})
 class PaidCharge:
     """One element of 25.2.1's charges: the charge and the order it was paid with."""
 
-    charge: dict[str, Any]
-    """As the order's quote keeps it (charge_id, quantity, price, charge_name, ...)."""
+    charge: PricedCharge
+    """As the order's quote keeps it."""
+    quote: ConsultationQuote
+    """The quote of the order it was paid with."""
     order: Order
 
     @property
     def amount(self) -> Decimal:
-        return Decimal(str(self.charge["price"])) * Decimal(str(self.charge["quantity"]))
+        return self.charge.amount
 
     def to_wire(self) -> dict[str, Any]:
-        quote = self.order.quote
+        quote, charge = self.quote, self.charge
         assert self.order.paid_at is not None
         return {
-            "chargeId": str(self.charge["charge_id"]),
-            "quantity": str(self.charge["quantity"]),
-            "price": str(self.charge["price"]),
-            "chargeName": self.charge["charge_name"],
-            "diagnoseCode": quote.get("diagnose_code") or "",
-            "diagnoseName": quote.get("diagnose_name") or "",
-            "description": quote.get("description") or "",
+            "chargeId": charge.charge_id,
+            "quantity": str(charge.quantity),
+            "price": str(charge.price),
+            "chargeName": charge.charge_name,
+            "diagnoseCode": quote.diagnose_code,
+            "diagnoseName": quote.diagnose_name,
+            "description": quote.description or "",
             "tradeNo": self.order.out_trade_no,
             "tradeTime": spec_time(self.order.paid_at),
-            "billDocName": quote.get("bill_doc_name") or "",
-            "billDocCode": quote.get("bill_doc_code") or "",
-            "billDocHospital": quote.get("bill_doc_hospital") or "",
-            "frequencyName": self.charge.get("frequency_name") or "",
-            "usageName": self.charge.get("usage_name") or "",
-            "dose": self.charge.get("dose") or "",
-            "groupId": self.charge.get("group_id") or "",
-            "chargeType": str(self.charge["charge_type"]),
-            "memo": self.charge.get("memo") or "",
+            "billDocName": quote.bill_doc_name,
+            "billDocCode": quote.bill_doc_code,
+            "billDocHospital": quote.bill_doc_hospital,
+            "frequencyName": charge.frequency_name or "",
+            "usageName": charge.usage_name or "",
+            "dose": charge.dose or "",
+            "groupId": charge.group_id,
+            "chargeType": str(charge.charge_type),
+            "memo": charge.memo or "",
         }
 
 
@@ -73,7 +76,7 @@ class PatientCharges:
 
     hospital_id: str
     medical_card_number: str
-    patient: dict[str, Any]
+    patient: ConsultationQuote
     """The latest order's quote (patient_name, gender, phone, id_card, birthday)."""
     charges: list[PaidCharge] = field(default_factory=list)
 
@@ -88,11 +91,11 @@ class PatientCharges:
     def to_wire(self) -> dict[str, Any]:
         return {
             "hospitalId": self.hospital_id,
-            "patName": self.patient.get("patient_name") or "",
-            "general": self.patient.get("gender") or "",
-            "phone": self.patient.get("phone") or "",
-            "idCard": self.patient.get("id_card") or "",
-            "birthday": self.patient.get("birthday") or "",
+            "patName": self.patient.patient_name,
+            "general": self.patient.gender,
+            "phone": self.patient.phone,
+            "idCard": self.patient.id_card,
+            "birthday": self.patient.birthday,
             "medicalCardNumber": self.medical_card_number,
             "total": f"{self.total:.2f}",
             "charges": [charge.to_wire() for charge in self.charges],
@@ -129,16 +132,16 @@ async def paid_consultation_charges(
         ).all()
     taking_back = {order_id for order_id, state in refunds if state not in RELEASED_REFUND_STATES}
     charges = [
-        PaidCharge(charge=charge, order=order)
+        PaidCharge(charge=charge, quote=quote, order=order)
         for order in orders
         if order.id not in taking_back
-        for charge in order.quote.get("charges") or []
-        if str(charge.get("charge_type")) == wanted_type
-        and charge_status(order.quote, wanted_type, str(charge.get("charge_id", ""))) != REGISTERED
+        for quote in [ConsultationQuote.of(order)]
+        for charge in quote.charges
+        if str(charge.charge_type) == wanted_type
+        and charge_status(order.quote, wanted_type, charge.charge_id) != REGISTERED
     ]
     if not charges:
         return None
-    latest = charges[-1].order
     return PatientCharges(
-        hospital_id=hospital_id, medical_card_number=medical_card_number, patient=dict(latest.quote), charges=charges
+        hospital_id=hospital_id, medical_card_number=medical_card_number, patient=charges[-1].quote, charges=charges
     )

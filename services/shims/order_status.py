@@ -29,6 +29,7 @@ from services.payments.hospital_status import (
     charge_item,
     note_hospital_status,
 )
+from services.payments.quotes import ConsultationQuote
 from services.payments.sagas.consultation import ConsultationFlow
 from services.payments.sagas.registration_today import TodayRegistrationFlow
 from store.db import Database
@@ -154,9 +155,9 @@ async def record_charge_status(
         return order
 
     def note_of(order: Order) -> tuple[str, dict[str, Any]] | None:
-        charges = (order.quote or {}).get("charges") or []
+        charges = ConsultationQuote.of(order).charges
         wanted = (charge_type.strip(), charge_id.strip())
-        if not any((str(c.get("charge_type")), str(c.get("charge_id", "")).strip()) == wanted for c in charges):
+        if not any((str(c.charge_type), c.charge_id.strip()) == wanted for c in charges):
             return None
         return charge_item(charge_type, charge_id), {
             "section": call.section,

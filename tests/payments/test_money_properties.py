@@ -87,6 +87,9 @@ def order(
         "date": "20251201",
         "start_time": "08:00",
         "am_pm": "AM",
+        "hos_code": "253",
+        "patient_id": "110101199001011234",
+        "patient_phone": "13800000000",
         "admission_number": "060508",
     }
     return Order(

@@ -11,8 +11,10 @@ import pytest
 from services.payments.clock import ManualClock
 from services.payments.orders import PaymentService, QuoteUnavailable
 from services.payments.providers.sandbox import SandboxProvider
+from services.payments.quotes import PhysicalExamQuote
 from services.payments.worker import OutboxWorker
-from store.orders import OrderState, RefundState
+from store.db import Database
+from store.orders import OrderRepository, OrderState, RefundState
 from tests.conftest import DEMO_ID_NUMBER, calls, inject
 from tests.payments.conftest import CARD, applied
 
@@ -50,6 +52,7 @@ async def test_booked_once_after_payment_then_cancelled_with_refund(
     (booked,) = calls(clean_region, method=BOOK)
     assert booked["body"]["tradeNo"] == out_trade_no
     assert booked["body"]["cflag"] == "1"
+    assert booked["body"]["name"] == "张三"  # the patient's name, as the order keeps it (patient_name)
     assert applied(clean_region, HOSPITAL, out_trade_no) == 1
 
     await payments.request_cancel(out_trade_no)
@@ -63,6 +66,40 @@ async def test_booked_once_after_payment_then_cancelled_with_refund(
     again = clean_region.post(f"/his/{HOSPITAL}/{CANCEL}", json=cancelled["body"]).json()
     assert again["success"] is True
     assert applied(clean_region, HOSPITAL, f"cancel:booking:physical:{order.his_serial}") == 1
+
+
+async def test_an_order_stored_before_typed_quotes_books_the_name_it_kept(
+    clean_region: httpx.Client, payments: PaymentService, provider: SandboxProvider, worker: OutboxWorker, db: Database
+) -> None:
+    """Orders written before services.payments.quotes keep the patient's name under ``name``: 28.1.6 still sends it."""
+    created = await payments.create_physical_exam_order(
+        hospital_id=HOSPITAL,
+        medical_card_number=CARD,
+        id_card=DEMO_ID_NUMBER,
+        name="张三",
+        sex="男",
+        package_ids=["801"],
+        date="2025-12-03 08:00",
+    )
+    out_trade_no = created.order.out_trade_no
+    async with db.session() as session:
+        order = await OrderRepository(session).get(out_trade_no, for_update=True)
+        assert order is not None
+        assert order.quote["patient_name"] == "张三"
+        old = {("name" if key == "patient_name" else key): value for key, value in order.quote.items()}
+        del old["item_ids"]
+        order.quote = old  # as the entry point wrote it before: the drifted key, no item_ids
+    async with db.session() as session:
+        stored = await OrderRepository(session).get(out_trade_no)
+        assert stored is not None
+        assert "patient_name" not in stored.quote
+        assert PhysicalExamQuote.of(stored).patient_name == "张三"
+    await payments.record_payment(provider.pay(out_trade_no))
+    await worker.run_until_idle()
+    (booked,) = calls(clean_region, method=BOOK)
+    assert booked["body"]["tradeNo"] == out_trade_no
+    assert booked["body"]["name"] == "张三"
+    assert booked["body"]["idCard"] == DEMO_ID_NUMBER
 
 
 async def test_a_lost_reply_is_found_through_14_2_2(

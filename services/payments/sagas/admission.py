@@ -25,6 +25,7 @@ from his_clients.models.inpatient_records import (
 )
 from store.orders import Order
 
+from ..quotes import AdmissionQuote
 from .base import FlowPolicy, GiveUp, HisCancellation, pay_type
 
 BUSINESS_TYPE: Final = "ZZJF"
@@ -45,12 +46,12 @@ class AdmissionFlow:
 
     async def notify(self, his: HisClient, order: Order, *, deadline: float | None) -> str:
         request = ExecInHospitalPatsSaveRequest(
-            admission_card_id=order.quote["admission_card_id"],
+            admission_card_id=AdmissionQuote.of(order).admission_card_id,
             pay_amount=order.total_amount,
             trade_no=order.out_trade_no,
             medical_card_number=order.medical_card_number,
             pay_type=pay_type(order),
-            id_card=order.quote.get("id_card"),
+            id_card=AdmissionQuote.of(order).id_card,
         )
         saved = await his.call(EXEC_IN_HOSPITAL_PATS_SAVE, order.hospital_id, request, deadline=deadline)
         return saved.pat_in_hos_id
@@ -60,7 +61,7 @@ class AdmissionFlow:
         request = InvalidInPatsInfoRequest(
             pat_in_hos_id=order.his_serial,
             prepay_amount=order.online_amount,
-            id_card=order.quote.get("id_card"),
+            id_card=AdmissionQuote.of(order).id_card,
             medical_card_number=order.medical_card_number,
         )
         answer = await his.call(INVALID_IN_PATS_INFO, order.hospital_id, request, deadline=deadline)

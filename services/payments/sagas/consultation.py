@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
-from decimal import Decimal
 from typing import Final
 
 from his_clients.client import HisClient
@@ -26,6 +25,7 @@ from his_clients.models.internet_hospital import (
 from services.payments.clock import spec_time
 from store.orders import Order
 
+from ..quotes import ConsultationQuote
 from .base import FlowPolicy, GiveUp
 
 BUSINESS_TYPE: Final = "JCZF"
@@ -58,40 +58,40 @@ class ConsultationFlow:
 
     async def notify(self, his: HisClient, order: Order, *, deadline: float | None) -> str | None:
         assert order.paid_at is not None, "only paid orders are notified"
-        quote = order.quote
+        quote = ConsultationQuote.of(order)
         charges = [
             InternetOrderCharge(
-                charge_id=charge["charge_id"],
-                quantity=charge["quantity"],
-                price=Decimal(charge["price"]),
-                charge_name=charge["charge_name"],
-                frequency_name=charge.get("frequency_name"),
-                usage_name=charge.get("usage_name"),
-                dose=charge.get("dose"),
-                group_id=charge.get("group_id") or "",
-                charge_type=int(charge["charge_type"]),
-                memo=charge.get("memo"),
+                charge_id=charge.charge_id,
+                quantity=str(charge.quantity),
+                price=charge.price,
+                charge_name=charge.charge_name,
+                frequency_name=charge.frequency_name,
+                usage_name=charge.usage_name,
+                dose=charge.dose,
+                group_id=charge.group_id,
+                charge_type=charge.charge_type,
+                memo=charge.memo,
             )
-            for charge in quote["charges"]
+            for charge in quote.charges
         ]
         request = InternetHospitalSaveRequest(
-            pat_name=quote["patient_name"],
-            gender=quote["gender"],
-            phone=quote["phone"],
-            id_card=quote["id_card"],
-            birthday=quote["birthday"],
-            diagnose_code=quote["diagnose_code"],
-            diagnose_name=quote["diagnose_name"],
-            description=quote.get("description"),
+            pat_name=quote.patient_name,
+            gender=quote.gender,
+            phone=quote.phone,
+            id_card=quote.id_card,
+            birthday=quote.birthday,
+            diagnose_code=quote.diagnose_code,
+            diagnose_name=quote.diagnose_name,
+            description=quote.description,
             trade_no=order.out_trade_no,
             trade_time=spec_time(order.paid_at),
-            bill_doc_hospital=quote["bill_doc_hospital"],
-            bill_doc_name=quote["bill_doc_name"],
-            bill_doc_code=quote["bill_doc_code"],
+            bill_doc_hospital=quote.bill_doc_hospital,
+            bill_doc_name=quote.bill_doc_name,
+            bill_doc_code=quote.bill_doc_code,
             medical_card_number=order.medical_card_number,
             total=order.total_amount,
-            code=quote.get("code"),
-            consult_code=quote.get("consult_code"),
+            code=quote.code,
+            consult_code=quote.consult_code,
             charges=charges,
         )
         await his.call(INTERNET_HOSPITAL_SAVE, order.hospital_id, request, deadline=deadline)

@@ -17,6 +17,7 @@ from his_clients.models.inpatient import PAYMENT_OF_DEPOSIT, PaymentOfDepositReq
 from services.payments.clock import spec_time
 from store.orders import Order
 
+from ..quotes import DepositQuote
 from .base import FlowPolicy, GiveUp, pay_type
 
 BUSINESS_TYPE: Final = "ZYYJ"
@@ -33,7 +34,7 @@ class DepositFlow:
         assert order.paid_at is not None, "only paid orders are notified"
         request = PaymentOfDepositRequest(
             medical_card_number=order.medical_card_number,
-            admission_number=order.quote.get("admission_number"),
+            admission_number=DepositQuote.of(order).admission_number,
             amount=order.total_amount,
             out_trade_no=order.out_trade_no,
             pay_type=pay_type(order),

@@ -46,11 +46,13 @@ from his_clients.models.insurance import (
 from services.payments.clock import spec_time
 from store.orders import Order
 
+from ..quotes import InsuranceQuote
 from .base import FlowPolicy, GiveUp, pay_type
 
 BUSINESS_TYPE: Final = "XSYB"
 HIS_TRADE_ID: Final = "his_trade_id"
-"""The order's quote key holding the hospital's order number (hisTradeId) from 5.1.1."""
+"""The order's quote key holding the hospital's order number (hisTradeId) from 5.1.1 (InsuranceQuote's field;
+the shims and entry_insurance look orders up by it in SQL)."""
 NOTIFY_WINDOW: Final = timedelta(minutes=30)
 REFUND_QUERY_WINDOW: Final = timedelta(hours=24)
 APPLIED: Final = "1"
@@ -59,7 +61,7 @@ APPLIED: Final = "1"
 
 def his_trade_id(order: Order) -> str:
     """The hospital's order number of an insurance order (5.1.1 hisTradeId)."""
-    return str(order.quote[HIS_TRADE_ID])
+    return InsuranceQuote.of(order).his_trade_id
 
 
 class InsuranceFlow:

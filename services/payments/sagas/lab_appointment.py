@@ -27,6 +27,7 @@ from his_clients.models.lab_appointments import (
 )
 from store.orders import Order
 
+from ..quotes import LabAppointmentQuote
 from .base import FlowPolicy, GiveUp, HisCancellation, pay_type
 
 BUSINESS_TYPE: Final = "XMYY"
@@ -46,18 +47,18 @@ class LabAppointmentFlow:
     cancel_window = timedelta(hours=24)
 
     async def notify(self, his: HisClient, order: Order, *, deadline: float | None) -> str:
-        quote = order.quote
+        quote = LabAppointmentQuote.of(order)
         request = ProjectApptPayToHisRequest(
             medical_card_number=order.medical_card_number,
-            id_card_no=quote.get("id_card"),
-            pat_name=quote["patient_name"],
-            sex=quote["sex"],
-            telephone=quote["telephone"],
+            id_card_no=quote.id_card,
+            pat_name=quote.patient_name,
+            sex=quote.sex,
+            telephone=quote.telephone,
             out_trade_no=order.out_trade_no,
-            source_id=quote.get("source_id"),
-            scheduling_id=quote["scheduling_id"],
-            project_id=quote["project_id"],
-            record_id=quote["record_id"],
+            source_id=quote.source_id,
+            scheduling_id=quote.scheduling_id,
+            project_id=quote.project_id,
+            record_id=quote.record_id,
             total=order.total_amount,
             pay_type=pay_type(order) if order.total_amount > 0 else None,
         )

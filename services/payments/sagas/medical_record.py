@@ -13,7 +13,6 @@ The chapter offers no cancel after payment.
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 from typing import Final
 
 from his_clients.client import HisClient
@@ -21,6 +20,7 @@ from his_clients.models.inpatient_costs import MEDICAL_RECORD_INSERT_ORDER, Medi
 from services.payments.clock import spec_time
 from store.orders import Order
 
+from ..quotes import MedicalRecordQuote
 from .base import FlowPolicy, GiveUp, pay_type
 
 BUSINESS_TYPE: Final = "BAYYPS"
@@ -40,20 +40,20 @@ class MedicalRecordDeliveryFlow:
 
     async def notify(self, his: HisClient, order: Order, *, deadline: float | None) -> str | None:
         assert order.paid_at is not None, "only paid orders are notified"
-        quote = order.quote
+        quote = MedicalRecordQuote.of(order)
         request = MedicalRecordInsertOrderRequest(
             medical_card_number=order.medical_card_number,
-            id_card=quote.get("id_card"),
-            admission_number=quote.get("admission_number"),
+            id_card=quote.id_card,
+            admission_number=quote.admission_number,
             trade_no=order.out_trade_no,
-            patient_name=quote["patient_name"],
+            patient_name=quote.patient_name,
             total_amount=order.total_amount,
             pay_time=spec_time(order.paid_at),
             pay_type=pay_type(order),
-            mailing_fee=Decimal(quote["mailing_fee"]),
-            print_fee=Decimal(quote["print_fee"]),
-            print_number=str(quote["print_number"]),
-            medical_record_apply_id=quote["apply_id"],
+            mailing_fee=quote.mailing_fee,
+            print_fee=quote.print_fee,
+            print_number=str(quote.print_number),
+            medical_record_apply_id=quote.apply_id,
         )
         await his.call(MEDICAL_RECORD_INSERT_ORDER, order.hospital_id, request, deadline=deadline)
         return None

@@ -15,6 +15,7 @@ from his_clients.models.outpatient import CLINIC_PAYMENT, ClinicPaymentRequest, 
 from services.payments.clock import spec_time
 from store.orders import Order
 
+from ..quotes import OutpatientQuote
 from .base import FlowPolicy, GiveUp, pay_type
 
 BUSINESS_TYPE: Final = "ZJZF"
@@ -34,9 +35,10 @@ class OutpatientFlow:
     async def notify(self, his: HisClient, order: Order, *, deadline: float | None) -> str:
         assert order.paid_at is not None, "only paid orders are notified"
         prescriptions: dict[str, list[str]] = {}
-        for item in order.quote.get("items", []):
-            if item.get("pres_code"):
-                prescriptions.setdefault(item["pres_code"], []).append(item["id"])
+        quote = OutpatientQuote.of(order)
+        for item in quote.items:
+            if item.pres_code:
+                prescriptions.setdefault(item.pres_code, []).append(item.id)
         request = ClinicPaymentRequest(
             medical_card_number=order.medical_card_number,
             out_trade_no=order.out_trade_no,
@@ -47,7 +49,7 @@ class OutpatientFlow:
             discount_amount=order.discount_amount,
             unified_pay_trade_no=order.unified_pay_trade_no,
             unified_pay_amount=order.unified_pay_amount if order.unified_pay_trade_no else None,
-            detail_id=list(order.quote["detail_ids"]),
+            detail_id=list(quote.detail_ids),
             detail_with_pres_code=[PaidPrescription(pres_code=code, detail=ids) for code, ids in prescriptions.items()],
         )
         receipt = await his.call(CLINIC_PAYMENT, order.hospital_id, request, deadline=deadline)

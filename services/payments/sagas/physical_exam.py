@@ -26,6 +26,7 @@ from his_clients.models.physical_exam import (
 )
 from store.orders import Order
 
+from ..quotes import PhysicalExamQuote
 from .base import FlowPolicy, GiveUp, HisCancellation, pay_type
 
 BUSINESS_TYPE: Final = "TJYY"
@@ -46,23 +47,23 @@ class PhysicalExamFlow:
     cancel_window = timedelta(hours=24)
 
     async def notify(self, his: HisClient, order: Order, *, deadline: float | None) -> str:
-        quote = order.quote
+        quote = PhysicalExamQuote.of(order)
         request = PhysicalCreateTjPersonInfoRequest(
             trade_no=order.out_trade_no,
-            name=quote["name"],
-            sex=quote["sex"],
-            id_card=quote["id_card"],
-            tel_no=quote.get("tel_no"),
-            profession_code=quote.get("profession_code"),
-            package_ids=[SelectedPackage(id=package) for package in quote["package_ids"]],
-            item_ids=[SelectedExamItem(id=item) for item in quote.get("item_ids", [])],
-            date=quote["date"],
+            name=quote.patient_name,
+            sex=quote.sex,
+            id_card=quote.id_card,
+            tel_no=quote.tel_no,
+            profession_code=quote.profession_code,
+            package_ids=[SelectedPackage(id=package) for package in quote.package_ids],
+            item_ids=[SelectedExamItem(id=item) for item in quote.item_ids],
+            date=quote.date,
             cflag=PAID,
             pay_type=pay_type(order),
             medical_card_number=order.medical_card_number,
             ac_price=order.online_amount,
-            org_id=quote.get("org_id"),
-            group_id=quote.get("group_id"),
+            org_id=quote.org_id,
+            group_id=quote.group_id,
         )
         booking = await his.call(PHYSICAL_CREATE_TJ_PERSON_INFO, order.hospital_id, request, deadline=deadline)
         return booking.id
@@ -70,7 +71,9 @@ class PhysicalExamFlow:
     async def cancel(self, his: HisClient, order: Order, *, deadline: float | None) -> HisCancellation:
         assert order.his_serial, "only a booking the hospital made can be cancelled"
         request = PhysicalCancelTjPersonInfoRequest(
-            id_card=order.quote["id_card"], medical_card_number=order.medical_card_number, id=order.his_serial
+            id_card=PhysicalExamQuote.of(order).id_card,
+            medical_card_number=order.medical_card_number,
+            id=order.his_serial,
         )
         await his.call(PHYSICAL_CANCEL_TJ_PERSON_INFO, order.hospital_id, request, deadline=deadline)
         return HisCancellation(his_refund_no=None)

@@ -30,6 +30,7 @@ from his_clients.models.registration_appointment import (
 from services.payments.clock import spec_time
 from store.orders import Order
 
+from ..quotes import AppointmentRegistrationQuote
 from .base import FlowPolicy, GiveUp, HisCancellation, pay_type
 
 BUSINESS_TYPE: Final = "YYGH"
@@ -51,23 +52,23 @@ class AppointmentRegistrationFlow:
 
     async def notify(self, his: HisClient, order: Order, *, deadline: float | None) -> str:
         assert order.paid_at is not None, "only paid orders are notified"
-        quote = order.quote
+        quote = AppointmentRegistrationQuote.of(order)
         request = YyghRegisterRequest(
-            record_id=quote["record_id"],
+            record_id=quote.record_id,
             medical_card_number=order.medical_card_number,
-            id_card=quote.get("id_card"),
-            patient_name=quote["patient_name"],
-            dept_code=quote["dept_code"],
-            doc_code=quote["doc_code"],
+            id_card=quote.id_card,
+            patient_name=quote.patient_name,
+            dept_code=quote.dept_code,
+            doc_code=quote.doc_code,
             ar_amt=order.total_amount - order.balance_payment,
-            schedule_date=quote["date"],
+            schedule_date=quote.date,
             pay_id=order.out_trade_no,
             pay_state=PAY_STATE_PAID,
-            start_time=quote["start_time"],
-            am_pm=quote["am_pm"],
+            start_time=quote.start_time,
+            am_pm=quote.am_pm,
             state_time=spec_time(order.paid_at),
             pay_type=pay_type(order),
-            serial_number=quote.get("serial_number"),
+            serial_number=quote.serial_number,
             balance_pay=order.balance_payment,
             unified_amount=order.unified_pay_amount,
             unified_pay_trade_no=order.unified_pay_trade_no,
@@ -89,20 +90,20 @@ class AppointmentRegistrationFlow:
 
 def cancel_request(order: Order) -> CancelAppointmentRequest:
     """21.2.3 for the booking this order holds (also used to release an unpaid booking)."""
-    quote = order.quote
+    quote = AppointmentRegistrationQuote.of(order)
     return CancelAppointmentRequest(
-        hos_code=quote["hos_code"],
-        record_id=quote["record_id"],
+        hos_code=quote.hos_code,
+        record_id=quote.record_id,
         medical_card=order.medical_card_number,
-        patient_name=quote["patient_name"],
-        dept_code=quote["dept_code"],
-        doc_code=quote["doc_code"],
+        patient_name=quote.patient_name,
+        dept_code=quote.dept_code,
+        doc_code=quote.doc_code,
         ar_amt=order.total_amount,
-        date=quote["date"],
-        am_pm=quote["am_pm"],
-        start_time=quote["start_time"],
-        end_time=quote.get("end_time"),
-        type=quote.get("id_type", "01"),
-        patient_id=quote["patient_id"],
-        patient_phone=quote["patient_phone"],
+        date=quote.date,
+        am_pm=quote.am_pm,
+        start_time=quote.start_time,
+        end_time=quote.end_time,
+        type=quote.id_type,
+        patient_id=quote.patient_id,
+        patient_phone=quote.patient_phone,
     )

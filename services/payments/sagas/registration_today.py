@@ -26,6 +26,7 @@ from his_clients.models.registration_today import (
 )
 from store.orders import Order
 
+from ..quotes import TodayRegistrationQuote
 from .base import FlowPolicy, GiveUp, HisCancellation, pay_type
 
 BUSINESS_TYPE: Final = "DRGH"
@@ -66,29 +67,29 @@ class TodayRegistrationFlow:
 
     async def notify(self, his: HisClient, order: Order, *, deadline: float | None) -> str:
         assert order.paid_at is not None, "only paid orders are notified"
-        quote = order.quote
+        quote = TodayRegistrationQuote.of(order)
         request = TodayRegisterToRegisterRequest(
-            department_id=quote["department_id"],
-            department_name=quote["department_name"],
-            doctor_id=quote.get("doctor_id"),
-            doctor_name=quote.get("doctor_name"),
-            today_register_id=quote["today_register_id"],
+            department_id=quote.department_id,
+            department_name=quote.department_name,
+            doctor_id=quote.doctor_id,
+            doctor_name=quote.doctor_name,
+            today_register_id=quote.today_register_id,
             medical_card_number=order.medical_card_number,
-            patient_name=quote["patient_name"],
-            id_card=quote.get("id_card"),
+            patient_name=quote.patient_name,
+            id_card=quote.id_card,
             registration_fee=registration_fee(his, order),
-            registration_date=quote["registration_date"],
-            reg_class_id=quote["reg_class_id"],
-            reg_class_name=quote.get("reg_class_name"),
-            register_time=quote.get("register_time"),
+            registration_date=quote.registration_date,
+            reg_class_id=quote.reg_class_id,
+            reg_class_name=quote.reg_class_name,
+            register_time=quote.register_time,
             pay_id=order.out_trade_no,
             pay_state=PAY_STATE_PAID,
             pay_type=pay_type(order),
-            schedule_type=quote["schedule_type"],
-            serial_number=quote.get("serial_number"),
-            sequence=quote.get("sequence"),
-            time_code=quote.get("time_code"),
-            am_pm=quote.get("am_pm"),
+            schedule_type=quote.schedule_type,
+            serial_number=quote.serial_number,
+            sequence=quote.sequence,
+            time_code=quote.time_code,
+            am_pm=quote.am_pm,
             balance_payment=_money_or_none(order.balance_payment),
             unified_amount=_money_or_none(order.unified_pay_amount),
             unified_pay_trade_no=order.unified_pay_trade_no,
@@ -99,7 +100,7 @@ class TodayRegistrationFlow:
     async def cancel(self, his: HisClient, order: Order, *, deadline: float | None) -> HisCancellation:
         assert order.his_serial, "only a registration the hospital made can be cancelled"
         request = TodayRegisterCancelRegisterRequest(
-            today_register_id=order.quote["today_register_id"], his_registration_id=order.his_serial
+            today_register_id=TodayRegistrationQuote.of(order).today_register_id, his_registration_id=order.his_serial
         )
         answer = await his.call(TODAY_REGISTER_CANCEL_REGISTER, order.hospital_id, request, deadline=deadline)
         return HisCancellation(his_refund_no=answer.refund_no)

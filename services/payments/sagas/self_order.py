@@ -28,6 +28,7 @@ from his_clients.models.self_order import (
 )
 from store.orders import Order
 
+from ..quotes import SelfOrderQuote
 from .base import FlowPolicy, GiveUp, HisCancellation, pay_type
 
 BUSINESS_TYPE: Final = "ZZJF"
@@ -51,21 +52,21 @@ class SelfOrderFlow:
     cancel_window = timedelta(hours=24)
 
     async def notify(self, his: HisClient, order: Order, *, deadline: float | None) -> str:
-        quote = order.quote
+        quote = SelfOrderQuote.of(order)
         groups = [
-            SelectedGroup(group_id=group["group_id"], item=[SelectedItem(item_id=item) for item in group["item_ids"]])
-            for group in quote["groups"]
+            SelectedGroup(group_id=group.group_id, item=[SelectedItem(item_id=item) for item in group.item_ids])
+            for group in quote.groups
         ]
         request = SelfPrescriptionSaveSelfPrescriptionRequest(
-            id_card=quote.get("id_card"),
+            id_card=quote.id_card,
             medical_card_number=order.medical_card_number,
             group=groups,
-            appointment_date=quote["appointment_date"],
+            appointment_date=quote.appointment_date,
             out_trade_no=order.out_trade_no,
             pay_type=pay_type(order),
             pay_amount=order.online_amount,
             balance_payment=_money_or_none(order.balance_payment),
-            patient_name=quote.get("patient_name"),
+            patient_name=quote.patient_name,
             unified_pay_trade_no=order.unified_pay_trade_no,
             unified_amount=_money_or_none(order.unified_pay_amount),
         )
@@ -75,7 +76,7 @@ class SelfOrderFlow:
     async def cancel(self, his: HisClient, order: Order, *, deadline: float | None) -> HisCancellation:
         assert order.his_serial, "only an order the hospital saved can be cancelled"
         request = SelfPrescriptionCancelSelfPrescriptionRequest(
-            id_card=order.quote.get("id_card"),
+            id_card=SelfOrderQuote.of(order).id_card,
             medical_card_number=order.medical_card_number,
             out_order_id=order.his_serial,
             out_trade_no=order.out_trade_no,
