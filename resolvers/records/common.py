@@ -16,7 +16,6 @@ from his_clients.errors import HisNoData
 from his_clients.method import HisMethod, ReplyT, RequestT
 from services.refusals import RefusalCode, Refused
 
-from ..arguments import HospitalIds as HospitalIds  # re-exported until resolvers/appointments imports ..arguments
 from ..arguments import beijing
 from ..context import Info
 from ..scalars import Money
