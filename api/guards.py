@@ -3,7 +3,8 @@
 ``RequestGuard`` is a pure ASGI middleware in front of every route (after path normalisation). In order:
 
 1. **Unknown shim paths.** ``/prefront/...`` that no route serves answers the spec's envelope (HTTP 404,
-   code 40002), a method the path does not take HTTP 405 with the envelope, never Starlette's plain text.
+   code 40002), a method the path does not take HTTP 405 with the envelope (the WebService endpoint a SOAP
+   Fault), never Starlette's plain text.
 2. **Cross-site marks.** A state-changing request (anything but GET, HEAD, OPTIONS) with
    ``Sec-Fetch-Site: cross-site``, or with an ``Origin`` that is neither our own (the ``Host`` it was sent
    to, or ``public_base_url``) nor listed in ``Settings.allowed_origins``, is refused (HTTP 403) before
@@ -20,9 +21,9 @@
    the inbound ledger with its size and at most its first 512 bytes (masked), never whole.
 
 Each refusal is in the route's own envelope: shims the spec's ``{success, msg, code, data}`` with a 附四
-code, /graphql a GraphQL error, the WebService a SOAP Fault, /payments/notify WeChat's ``{code, message}``.
-The survey page (/survey/...) takes its own form posts and checks their Origin itself (api/survey.py); here
-it is only bounded.
+code (the shims' OpenAPI document lists them, from ``refusals_of_a_served_path``), /graphql a GraphQL error,
+the WebService a SOAP Fault, /payments/notify WeChat's ``{code, message}``. The survey page (/survey/...)
+takes its own form posts and checks their Origin itself (api/survey.py); here it is only bounded.
 """
 
 from __future__ import annotations
@@ -95,6 +96,28 @@ class Refusal:
     code: ReturnCode
     message: str
     graphql_code: str
+
+
+BAD_LENGTH: Final = Refusal(400, ReturnCode.PARAMETER_FORMAT, "Content-Length 无效", "BAD_REQUEST")
+CROSS_SITE: Final = Refusal(403, ReturnCode.UNAUTHORIZED, "跨站请求不能修改数据", "CROSS_SITE_REFUSED")
+NO_SUCH_SHIM: Final = Refusal(404, ReturnCode.NOT_ALLOWED, "没有此接口", "NOT_FOUND")
+WRONG_METHOD: Final = Refusal(405, ReturnCode.NOT_ALLOWED, "此接口只接受 POST 请求", "METHOD_NOT_ALLOWED")
+
+
+def wrong_type(kind: Kind) -> Refusal:
+    names = " 或 ".join(sorted(XML_TYPES if kind == "soap" else JSON_TYPES))
+    return Refusal(415, ReturnCode.PARAMETER_FORMAT, f"Content-Type 应为 {names}", "UNSUPPORTED_MEDIA_TYPE")
+
+
+def too_large(limit: int) -> Refusal:
+    return Refusal(413, ReturnCode.PARAMETER_RANGE, f"请求体超过 {limit} 字节", "PAYLOAD_TOO_LARGE")
+
+
+def refusals_of_a_served_path(kind: Kind, limits: dict[Kind, int] | None = None) -> tuple[Refusal, ...]:
+    """What the guard may answer instead of a served shim (its wrong method, a cross-site mark, a wrong
+    Content-Type, an invalid Content-Length, a body over the limit): api/openapi.py documents them."""
+    limit = {**LIMITS, **(limits or {})}[kind]
+    return (BAD_LENGTH, CROSS_SITE, WRONG_METHOD, too_large(limit), wrong_type(kind))
 
 
 def refusal_response(kind: Kind, refusal: Refusal) -> Response:
@@ -176,7 +199,7 @@ class RequestGuard:
         await self.app(scope, receive, send)
 
     def _unrouted(self, scope: Scope, kind: Kind) -> Refusal | None:
-        if kind not in ("shim", "upload"):
+        if kind not in ("shim", "upload", "soap"):
             return None
         app = scope.get("app")
         router = getattr(app, "router", None)
@@ -189,13 +212,13 @@ class RequestGuard:
                 return None
             partial = partial or match is Match.PARTIAL
         if partial:
-            return Refusal(405, ReturnCode.NOT_ALLOWED, "此接口只接受 POST 请求", "METHOD_NOT_ALLOWED")
-        return Refusal(404, ReturnCode.NOT_ALLOWED, "没有此接口", "NOT_FOUND")
+            return WRONG_METHOD
+        return NO_SUCH_SHIM
 
     def _cross_site(self, scope: Scope, kind: Kind) -> Refusal | None:
         if scope["method"] in SAFE_METHODS or kind == "survey":
             return None
-        refusal = Refusal(403, ReturnCode.UNAUTHORIZED, "跨站请求不能修改数据", "CROSS_SITE_REFUSED")
+        refusal = CROSS_SITE
         if (header(scope, b"sec-fetch-site") or "").lower() == "cross-site":
             return refusal
         origin = header(scope, b"origin")
@@ -215,12 +238,10 @@ class RequestGuard:
             return None
         if declared in wanted:
             return None
-        names = " 或 ".join(sorted(wanted))
-        return Refusal(415, ReturnCode.PARAMETER_FORMAT, f"Content-Type 应为 {names}", "UNSUPPORTED_MEDIA_TYPE")
+        return wrong_type(kind)
 
     def _too_large(self, kind: Kind) -> Refusal:
-        limit = self.limits[kind]
-        return Refusal(413, ReturnCode.PARAMETER_RANGE, f"请求体超过 {limit} 字节", "PAYLOAD_TOO_LARGE")
+        return too_large(self.limits[kind])
 
     async def _bounded(self, scope: Scope, receive: Receive, kind: Kind) -> tuple[Refusal | None, Receive]:
         """Refuse by Content-Length, else read the body here, counting; a receive that hands it on."""
@@ -228,7 +249,7 @@ class RequestGuard:
         declared = header(scope, b"content-length")
         if declared is not None:
             if not declared.isdigit():
-                return Refusal(400, ReturnCode.PARAMETER_FORMAT, "Content-Length 无效", "BAD_REQUEST"), receive
+                return BAD_LENGTH, receive
             if int(declared) > limit:
                 scope.setdefault("state", {})["hisgraph.body_size"] = int(declared)
                 return self._too_large(kind), receive

@@ -38,6 +38,7 @@ from starlette.routing import BaseRoute, Route
 
 from his_clients.codes import ReturnCode
 
+from .guards import kind_of, refusals_of_a_served_path, upload_paths
 from .shims import auth
 from .shims.validation import _AMOUNT, MAX_AMOUNT, EntryRules, FieldRule, _codes, catalog, rules_for
 from .webservice import PATH as WEBSERVICE_PATH
@@ -262,25 +263,42 @@ def response_schema(entry: dict[str, Any], codes: Sequence[ReturnCode]) -> dict[
                 "description": code["description"],
             }
     upload = "message" in success["properties"] and "msg" not in success["properties"]
-    if upload:  # 21.1.x: {success, message, status}; a refusal adds the code
-        refusal_properties = {
+    success["title"] = "成功"
+    return {"anyOf": [success, refusal_schema(code, upload=upload)]}
+
+
+def refusal_schema(code: dict[str, Any], *, upload: bool) -> dict[str, Any]:
+    """The refusal envelope: ``{success: false, msg, code, data: null}``, or for 21.1.x uploads
+    ``{success: false, message, status: -1, code}``."""
+    if upload:
+        properties: dict[str, Any] = {
             "success": {"const": False},
             "message": {"type": "string"},
             "status": {"const": -1},
             "code": code,
         }
-        refusal_required = ["success", "message", "status", "code"]
+        required = ["success", "message", "status", "code"]
     else:
-        refusal_properties = {
-            "success": {"const": False},
-            "msg": {"type": "string"},
-            "code": code,
-            "data": {"type": "null"},
-        }
-        refusal_required = ["success", "msg", "code"]
-    refusal = {"type": "object", "title": "拒绝", "properties": refusal_properties, "required": refusal_required}
-    success["title"] = "成功"
-    return {"anyOf": [success, refusal]}
+        properties = {"success": {"const": False}, "msg": {"type": "string"}, "code": code, "data": {"type": "null"}}
+        required = ["success", "msg", "code"]
+    return {"type": "object", "title": "拒绝", "properties": properties, "required": required}
+
+
+def guard_responses(path: str) -> dict[str, Any]:
+    """What the request guard (api/guards.py) answers instead of this path's handler, by HTTP status: a wrong
+    method, a cross-site mark, a wrong Content-Type, an invalid Content-Length, a body over the limit. Shims in
+    the spec's envelope with the refusal's code; the WebService a SOAP Fault."""
+    kind = kind_of(path, upload_paths())
+    responses: dict[str, Any] = {}
+    for refusal in refusals_of_a_served_path(kind):
+        description = f"请求未进入接口即被拒绝: {refusal.message}（code {refusal.code.value} {refusal.code.meaning}）"
+        if kind == "soap":
+            content: dict[str, Any] = {"text/xml": {"schema": {"type": "string", "description": "SOAP Fault"}}}
+        else:
+            code = {"const": refusal.code.value, "description": f"{refusal.code.value} {refusal.code.meaning}"}
+            content = {"application/json": {"schema": refusal_schema(code, upload=kind == "upload")}}
+        responses[str(refusal.status)] = {"description": description, "content": content}
+    return responses
 
 
 # --- codes per path ------------------------------------------------------------------------------------------
@@ -367,6 +385,7 @@ SECURITY: Final[list[dict[str, list[str]]]] = [
 
 def _operation(path: str, route: Route, entries: list[dict[str, Any]]) -> dict[str, Any]:
     codes_found = set(COMMON_CODES) | _module_codes(route)
+    codes_found |= {refusal.code for refusal in refusals_of_a_served_path(kind_of(path, upload_paths()))}
     for entry in entries:
         codes_found |= _entry_codes(entry)
     codes = sorted(codes_found, key=lambda code: code.value)
@@ -413,7 +432,8 @@ def _operation(path: str, route: Route, entries: list[dict[str, Any]]) -> dict[s
             "200": {
                 "description": "规范的应答（HTTP 200）。code 取值: " + _codes_text(codes),
                 "content": {"application/json": response_content},
-            }
+            },
+            **guard_responses(path),
         },
         "x-spec-sections": [str(entry["section"]) for entry in entries],
         "x-return-codes": [{"code": code.value, "meaning": code.meaning} for code in codes],
@@ -443,6 +463,7 @@ def _webservice_path() -> dict[str, Any]:
             "responses": {
                 "200": {"description": "SOAP 应答", "content": xml},
                 "500": {"description": "SOAP Fault: 信封无效或操作不存在", "content": xml},
+                **guard_responses(WEBSERVICE_PATH),
             },
         },
     }

@@ -1,0 +1,89 @@
+"""What Schemathesis found fuzzing the shims (tests/integrators/test_fuzz.py, issue 16 item 2), one test each.
+
+1. A shim asked with another method (TRACE, PUT, ...) answers HTTP 405 with the envelope and code 40002 (the
+   request guard), but the document listed neither the status nor the code: the guard's refusals (400, 403, 405,
+   413, 415) are now documented for every shim, with their codes, from api/guards.py.
+2. The WebService endpoint asked with another method than GET or POST answered Starlette's plain text
+   "Method Not Allowed", neither the envelope nor a SOAP Fault: it now answers a SOAP Fault (HTTP 405).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from jsonschema import Draft202012Validator
+
+from api.guards import LIMITS
+from api.openapi import OPENAPI_PATH
+
+GEN_CARD = "/prefront/patient/genCard"  # 1.3.2
+UPLOAD = "/prefront/yyghService/hospital"  # 21.1.x: {success, message, status} replies
+WEBSERVICE = "/prefront/services/prefrontWebService"
+
+
+@pytest.fixture
+async def hospital(gateway: httpx.AsyncClient) -> httpx.AsyncClient:
+    """The gateway as a hospital calls it: no patient's session; the simulated region's IP allowlist."""
+    gateway.headers.pop("Authorization", None)
+    return gateway
+
+
+async def documented(client: httpx.AsyncClient, path: str) -> dict[str, Any]:
+    document: dict[str, Any] = (await client.get(OPENAPI_PATH)).json()
+    operation: dict[str, Any] = document["paths"][path]["post"]
+    return operation
+
+
+def assert_documented(operation: dict[str, Any], response: httpx.Response) -> None:
+    """The reply's status is documented for the operation, its body validates, its code is listed."""
+    documented = operation["responses"].get(str(response.status_code))
+    assert documented is not None, f"HTTP {response.status_code} is not documented"
+    schema = documented["content"]["application/json"]["schema"]
+    body = response.json()
+    errors = [e.message for e in Draft202012Validator(schema).iter_errors(body)]
+    assert errors == [], body
+    assert body["code"] in {c["code"] for c in operation["x-return-codes"]}, body
+
+
+@pytest.mark.parametrize("path", [GEN_CARD, UPLOAD])
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "TRACE"])
+async def test_another_method_is_refused_as_documented(hospital: httpx.AsyncClient, path: str, method: str) -> None:
+    """Finding 1: 405 with the envelope and 40002, both in the path's document."""
+    operation = await documented(hospital, path)
+    response = await hospital.request(method, path, json={"hospitalId": "253"})
+    assert response.status_code == 405
+    assert response.json()["code"] == "40002"
+    assert_documented(operation, response)
+
+
+@pytest.mark.parametrize("path", [GEN_CARD, UPLOAD])
+async def test_the_guards_other_refusals_are_documented(hospital: httpx.AsyncClient, path: str) -> None:
+    """Finding 1: a wrong Content-Type (415), a cross-site mark (403) and a body over the limit (413) are each
+    answered in the envelope as the path's document says."""
+    operation = await documented(hospital, path)
+    wrong_type = await hospital.post(path, content=b"{}", headers={"Content-Type": "text/plain"})
+    assert wrong_type.status_code == 415
+    assert_documented(operation, wrong_type)
+    cross_site = await hospital.post(path, json={}, headers={"Sec-Fetch-Site": "cross-site"})
+    assert cross_site.status_code == 403
+    assert_documented(operation, cross_site)
+    limit = LIMITS["upload" if path == UPLOAD else "shim"]
+    too_large = await hospital.post(path, content=b" " * (limit + 1), headers={"Content-Type": "application/json"})
+    assert too_large.status_code == 413
+    assert_documented(operation, too_large)
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
+async def test_the_webservice_refuses_another_method_with_a_soap_fault(
+    hospital: httpx.AsyncClient, method: str
+) -> None:
+    """Finding 2: a SOAP Fault with HTTP 405, never Starlette's plain text; the document lists it."""
+    response = await hospital.request(method, WEBSERVICE, content=b"<x/>", headers={"Content-Type": "text/xml"})
+    assert response.status_code == 405
+    assert response.headers["content-type"].startswith("text/xml")
+    assert "<soap:Fault>" in response.text
+    assert "Method Not Allowed" not in response.text
+    document = (await hospital.get(OPENAPI_PATH)).json()
+    assert "405" in document["paths"][WEBSERVICE]["post"]["responses"]
