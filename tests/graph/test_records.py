@@ -258,3 +258,27 @@ async def test_guide_sheet_kinds_and_states_are_enums(gateway: httpx.AsyncClient
         assert re.fullmatch(r"\d{4}", item["stateCode"])
         assert (item["state"] is None) == (item["stateName"] is None)
     assert any(item["state"] for item in items)
+
+
+async def test_every_per_hospital_entry_reads_through_one_hospital_entry_fragment(gateway: httpx.AsyncClient) -> None:
+    """issue 12 item 4: per-hospital containers are <What>AtHospital and implement HospitalEntry, so one fragment
+    reads the hospital of any of them."""
+    query = """
+    fragment Where on HospitalEntry { __typename hospitalId hospital { name } }
+    query { patient(medicalCardNumber: "001000056254587") {
+      pendingPayments(hospitalId: "253") { ...Where }
+      cardBalances(hospitalId: "253") { ...Where }
+      refundableBalances(hospitalId: "253") { ...Where }
+      guideSheets(hospitalId: "253", date: "2018-01-01") { ...Where }
+      labReports(hospitalId: "253") { ...Where reports { ...Where } }
+      nucleicAcidTests(hospitalId: "253") { ...Where }
+      inpatientStays(hospitalId: "253") { ...Where stay { ...Where } }
+    } }
+    """
+    body = await run_graphql(gateway, query)
+    assert "errors" not in body, body
+    for field, entries in body["data"]["patient"].items():
+        [entry] = entries
+        assert entry["__typename"].endswith("AtHospital"), field
+        assert entry["hospitalId"] == "253", field
+        assert entry["hospital"]["name"], field
