@@ -163,7 +163,7 @@ query TodayRegistration {
         clinicTypeName
         registrationFee
         remainingCount
-        slots { halfDay startTime endTime remaining }
+        slots { slotId halfDay from to remaining }
       }
     }
   }
@@ -173,9 +173,9 @@ query TodayRegistration {
         "Physical-exam packages with their items, and the notice to read first (28.1.1, 28.1.2, 28.1.9)",
         """\
 query PhysicalExamPackages {
-  hospital(id: "253") {
+  hospital(hospitalId: "253") {
     name
-    physicalExamPackages(medicalCardNumber: "001000056254587", idCard: "370102197907025236") {
+    physicalExamPackages(medicalCardNumber: "001000056254587", idCardNumber: "370102197907025236") {
       id
       name
       kind
@@ -184,7 +184,7 @@ query PhysicalExamPackages {
       standardPrice
       items { code name price }
     }
-    physicalExamNotice(medicalCardNumber: "001000056254587", idCard: "370102197907025236")
+    physicalExamNotice(medicalCardNumber: "001000056254587", idCardNumber: "370102197907025236")
   }
 }""",
     ),

@@ -72,7 +72,7 @@ async def summary(
     from_: MaybeFromTime = None,
     to: MaybeToTime = None,
     hospital_id: Annotated[
-        str | None, strawberry.argument(description="Only this hospital (a hospital operator: their own).")
+        strawberry.ID | None, strawberry.argument(description="Only this hospital (a hospital operator: their own).")
     ] = None,
     group_by: Annotated[
         list[LedgerGroupBy] | None, strawberry.argument(description="Group by any of these; none: totals only.")

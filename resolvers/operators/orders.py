@@ -288,7 +288,8 @@ async def orders(
     info: Info,
     state: Annotated[LedgerOrderState | None, strawberry.argument(description="Only orders in this state.")] = None,
     hospital_id: Annotated[
-        str | None, strawberry.argument(description="Only this hospital's orders (a hospital operator: their own).")
+        strawberry.ID | None,
+        strawberry.argument(description="Only this hospital's orders (a hospital operator: their own)."),
     ] = None,
     flow: Annotated[str | None, strawberry.argument(description="Only this flow (outpatient, recharge, ...).")] = None,
     from_: MaybeFromTime = None,

@@ -253,17 +253,17 @@ async def test_lenient_spellings_are_taken(hospital: httpx.AsyncClient) -> None:
 
 
 UPLOADED = """
-query ($id: ID!, $date: String) {
-  hospital(id: $id) {
+query ($id: ID!, $date: Date) {
+  hospital(hospitalId: $id) {
     uploaded {
       institution { hosCode name level grade hospitalType phone appointmentsOpen bookingDaysAhead releaseTime }
-      departments { code name typeName address sortOrder doctors { code name title hisTitle sortOrder } }
+      departments { id name typeName address sortOrder doctors { id name title hisTitle sortOrder } }
       schedules(date: $date) {
-        departmentCode doctorCode doctorName date halfDay clinicKind scheduleType registrationFee
+        departmentId doctorId doctorName date halfDay clinicKind scheduleType registrationFee
         capacity booked remaining status
-        stop { status substituteDepartmentCode substituteDoctorCode reason }
+        stop { status substituteDepartmentId substituteDoctorId reason }
       }
-      stops { departmentCode doctorCode date halfDay status }
+      stops { departmentId doctorId date halfDay status }
     }
   }
 }
@@ -306,22 +306,22 @@ async def test_uploads_show_in_the_hospital_graph(hospital: httpx.AsyncClient) -
     }
     assert seen["departments"] == [
         {
-            "code": "2562",
+            "id": "2562",
             "name": "消化内科",
             "typeName": "内科",
             "address": "门诊楼3楼",
             "sortOrder": 1,
             "doctors": [
-                {"code": "5265", "name": "华佗", "title": "CHIEF", "hisTitle": "医生职称（院内）", "sortOrder": 6}
+                {"id": "5265", "name": "华佗", "title": "CHIEF", "hisTitle": "医生职称（院内）", "sortOrder": 6}
             ],
         }
     ]
     [schedule] = seen["schedules"]
     assert schedule == {
-        "departmentCode": "268",
-        "doctorCode": "中医科门诊",
+        "departmentId": "268",
+        "doctorId": "中医科门诊",
         "doctorName": "华佗",
-        "date": "20190116",
+        "date": "2019-01-16",
         "halfDay": "MORNING",
         "clinicKind": "EXPERT",
         "scheduleType": "TIME_POINT",
@@ -332,44 +332,71 @@ async def test_uploads_show_in_the_hospital_graph(hospital: httpx.AsyncClient) -
         "status": "SUBSTITUTED",
         "stop": {
             "status": "SUBSTITUTED",
-            "substituteDepartmentCode": None,
-            "substituteDoctorCode": "0002",
+            "substituteDepartmentId": None,
+            "substituteDoctorId": "0002",
             "reason": "外出会诊",
         },
     }
     assert seen["stops"] == [
         {
-            "departmentCode": "268",
-            "doctorCode": "中医科门诊",
-            "date": "20190116",
+            "departmentId": "268",
+            "doctorId": "中医科门诊",
+            "date": "2019-01-16",
             "halfDay": "MORNING",
             "status": "SUBSTITUTED",
         },
         {
-            "departmentCode": "0001",
-            "doctorCode": "0001",
-            "date": "20191116",
+            "departmentId": "0001",
+            "doctorId": "0001",
+            "date": "2019-11-16",
             "halfDay": "MORNING",
             "status": "SUBSTITUTED",
         },
         {
-            "departmentCode": "0003",
-            "doctorCode": "0003",
-            "date": "20191116",
+            "departmentId": "0003",
+            "doctorId": "0003",
+            "date": "2019-11-16",
             "halfDay": "AFTERNOON",
             "status": "STOPPED",
         },
     ]
     # A day filter reads that day only; another hospital has uploaded nothing.
     assert (await uploaded(hospital, date="2019-11-16"))["schedules"] == []
-    assert [s["date"] for s in (await uploaded(hospital, date="20190116"))["schedules"]] == ["20190116"]
+    assert [s["date"] for s in (await uploaded(hospital, date="2019-01-16"))["schedules"]] == ["2019-01-16"]
     assert await uploaded(hospital, "254") == {"institution": None, "departments": [], "schedules": [], "stops": []}
 
 
 async def test_a_malformed_day_is_refused_in_the_graph(hospital: httpx.AsyncClient) -> None:
     body = await run_graphql(hospital, UPLOADED, id=OUR_HOSPITAL, date="2019-02-30")
+    assert body["data"] is None  # not a Date: refused before any resolver runs
     [error] = body["errors"]
-    assert error["extensions"]["code"] == "20003"
+    assert "Date" in error["message"]
+
+
+SESSION = """
+query ($id: ID!) {
+  hospital(hospitalId: $id) {
+    uploaded { schedules { doctorId halfDay session { date halfDay slots { slotId from } } } }
+  }
+}
+"""
+
+
+async def test_an_uploaded_schedule_leads_to_its_bookable_session(
+    hospital: httpx.AsyncClient, sim_admin: httpx.Client
+) -> None:
+    """The client books from what the hospital uploaded without copying a field: each schedule's session asks
+    21.2.1 for its slots (each with the slotId booking takes) with the schedule's own department, doctor, day and
+    half-day."""
+    assert await post(hospital, "21.1.4", example("21.1.4")) == SUCCESS
+    body = await run_graphql(hospital, SESSION, id=OUR_HOSPITAL)
+    [schedule] = body["data"]["hospital"]["uploaded"]["schedules"]
+    session = schedule["session"]
+    assert (session["date"], session["halfDay"]) == ("2019-01-16", schedule["halfDay"])
+    [asked] = calls(sim_admin, method="hospital.interface.remainApp")
+    wire = asked["body"]
+    assert (wire["deptCode"], wire["docCode"], wire["scheduleDate"]) == ("268", schedule["doctorId"], "20190116")
+    assert wire["amPm"] == "AM"
 
 
 async def test_the_graph_shows_no_doctors_birth_date_nor_visit_results(hospital: httpx.AsyncClient) -> None:
@@ -385,7 +412,7 @@ async def test_a_deleted_doctor_is_gone(hospital: httpx.AsyncClient) -> None:
     deletion = {"hosCode": OUR_HOS_CODE, "deptCode": "2562", "doctors": [{"docCode": "5265"}]}
     assert await post(hospital, "21.1.3", deletion) == SUCCESS
     [department] = (await uploaded(hospital))["departments"]
-    assert (department["code"], department["doctors"]) == ("2562", [])
+    assert (department["id"], department["doctors"]) == ("2562", [])
     before = await rows(hospital)
     assert [(r[1], r[3]) for r in before] == [("department", False), ("doctor", True)]
     assert before[1][4]["docName"] == "华佗"  # kept, marked deleted, for operators
@@ -396,7 +423,7 @@ async def test_a_deleted_doctor_is_gone(hospital: httpx.AsyncClient) -> None:
     # Uploading the doctor again brings them back.
     await post(hospital, "21.1.2", example("21.1.2"))
     [department] = (await uploaded(hospital))["departments"]
-    assert [d["code"] for d in department["doctors"]] == ["5265"]
+    assert [d["id"] for d in department["doctors"]] == ["5265"]
 
 
 async def test_a_repeat_changes_nothing_and_a_b_a_ends_on_a(hospital: httpx.AsyncClient) -> None:
@@ -430,7 +457,7 @@ async def test_the_ledger_ties_each_row_to_its_call(hospital: httpx.AsyncClient)
 
 SESSIONS = """
 query ($department: String!) {
-  hospital(id: "253") { todaySchedules(departmentId: $department) { doctor { id } } }
+  hospital(hospitalId: "253") { todaySchedules(departmentId: $department) { doctor { id } } }
 }
 """
 DOCTORS = "hospital.interface.todayRegisterGetDoctors"

@@ -109,7 +109,9 @@ async def test_methods_and_media_types(gateway: httpx.AsyncClient) -> None:
 async def test_a_batch_is_a_list_of_results(gateway: httpx.AsyncClient) -> None:
     """A batch answers one result per operation, in order, with the asked media type."""
     response = await gateway.post(
-        "/graphql", json=[GOOD, {"query": '{ hospital(id: "254") { id } }'}], headers={"Accept": GRAPHQL_RESPONSE}
+        "/graphql",
+        json=[GOOD, {"query": '{ hospital(hospitalId: "254") { id } }'}],
+        headers={"Accept": GRAPHQL_RESPONSE},
     )
     assert response.status_code == 200
     assert response.headers["content-type"] == GRAPHQL_RESPONSE
@@ -131,7 +133,7 @@ def _persisted(query: str | None, digest: str) -> dict[str, object]:
 async def test_automatic_persisted_queries(gateway: httpx.AsyncClient) -> None:
     """issue 12 item 7: Apollo's APQ: an unknown hash answers PersistedQueryNotFound (200, as Apollo and urql
     expect), the text with its hash runs and is kept, then the hash alone runs; a wrong hash is refused."""
-    query = '{ hospital(id: "255") { id name } }'
+    query = '{ hospital(hospitalId: "255") { id name } }'
     digest = sha256_of(query)
     unknown = await gateway.post("/graphql", json=_persisted(None, digest))
     assert unknown.status_code == 200
@@ -178,7 +180,7 @@ async def test_the_allowlist_accepts_only_its_operations(region: Registry, tmp_p
         assert len(by_hash.json()["data"]["hospitals"]) == 5
         by_text = await client.post("/graphql", json={"query": allowed})
         assert len(by_text.json()["data"]["hospitals"]) == 5
-        other = '{ hospital(id: "253") { id } }'
+        other = '{ hospital(hospitalId: "253") { id } }'
         for request in ({"query": other}, _persisted(other, sha256_of(other)), _persisted(None, sha256_of(other))):
             refused = await client.post("/graphql", json=request)
             assert refused.status_code == 400
@@ -204,7 +206,7 @@ async def test_persisted_queries_are_shared_through_redis(region: Registry, tmp_
             raise
         pytest.skip(f"Redis is not reachable at {url}: {exc}")
     prefix = f"hisgraph-test-{uuid.uuid4().hex}"
-    query = '{ hospital(id: "256") { id } }'
+    query = '{ hospital(hospitalId: "256") { id } }'
     digest = sha256_of(query)
 
     def worker() -> Settings:

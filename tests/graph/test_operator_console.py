@@ -26,7 +26,7 @@ BY_TRADE = "hospital.interface.reconciliation.queryByOutTradeNo"
 NONREFUNDABLE = "13.1.1 answered 'nonrefundable': not refundable"
 
 ORDERS = """
-query ($state: LedgerOrderState, $hospitalId: String, $first: Int!, $after: String) {
+query ($state: LedgerOrderState, $hospitalId: ID, $first: Int!, $after: String) {
   operator {
     orders(state: $state, hospitalId: $hospitalId, first: $first, after: $after) {
       totalCount endCursor hasNextPage
@@ -51,7 +51,7 @@ mutation ($no: String!, $outcome: ParkedOrderOutcome!, $version: Int!, $note: St
       order { state version stateReason refunds { outRefundNo amount state } outboxJob { kind state } }
       evidence { section answered hospitalHasPayment trades { tradeNo complete } }
     }
-    ... on ParkedOrderRefusal { code message evidence { answered hospitalHasPayment errorCode } }
+    ... on Refusal { code message }
   }
 }
 """
@@ -190,7 +190,7 @@ async def test_refund_of_a_parked_order_goes_through_the_outbox_once(
     [order] = (await listed(console))["orders"]
 
     stale = await resolve(console, no, "REFUND", order["version"] - 1)
-    assert stale["__typename"] == "ParkedOrderRefusal"
+    assert stale["__typename"] == "Refusal"
     assert stale["code"] == "STALE_VERSION"
 
     done = await resolve(console, no, "REFUND", order["version"])

@@ -74,7 +74,7 @@ async def test_vendor_sees_what_we_received_and_answered(
     shims with its own key or HMAC secret, and the inbound ledger shows the operator what came and what we
     answered; a wrong key is refused (50001) and never acts."""
     gateway, auth = sandboxed
-    reply = await run_graphql(gateway, 'query { hospital(id: "999") { name todayDepartments { name } } }')
+    reply = await run_graphql(gateway, 'query { hospital(hospitalId: "999") { name todayDepartments { name } } }')
     assert reply["data"]["hospital"]["todayDepartments"], reply
     sent = [c for c in calls(sim_admin, hospitalId="253") if c["method"] == "hospital.interface.todayRegisterGetDepts"]
     assert sent

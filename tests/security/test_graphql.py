@@ -192,7 +192,7 @@ async def test_aliased_card_binding_sends_no_code(gateway: httpx.AsyncClient, si
     assert response.status_code == 400
     assert codes(response.json()) == ["COSTLY_FIELD_REPEATED"]
     # Operator logins are not multiplied either (each one a password check).
-    login = 'operatorLogin(username: "admin", password: "x") { __typename }'
+    login = 'logInOperator(username: "admin", password: "x") { __typename }'
     body = (await gateway.post("/graphql", json={"query": f"mutation {{ a: {login} b: {login} }}"})).json()
     assert "COSTLY_FIELD_REPEATED" in codes(body)
     assert len(sms.sent) == sent_before
@@ -312,11 +312,11 @@ async def test_production_suggests_nothing(region: Registry, tmp_path: Path) -> 
         {"query": "{ ...f } fragment f on Hospitl { id }"},
         {"query": "query ($x: Strin) { hospitals(hospitalId: $x) { id } }"},
         {
-            "query": '{ hospital(id: "253") { appointmentSession(departmentId: "1", doctorId: "1", '
+            "query": '{ hospital(hospitalId: "253") { appointmentSession(departmentId: "1", doctorId: "1", '
             'date: "2030-01-01", halfDay: MORNIN) { __typename } } }'
         },
         {
-            "query": 'query ($h: HalfDay!) { hospital(id: "253") { appointmentSession(departmentId: "1", '
+            "query": 'query ($h: HalfDay!) { hospital(hospitalId: "253") { appointmentSession(departmentId: "1", '
             'doctorId: "1", date: "2030-01-01", halfDay: $h) { __typename } } }',
             "variables": {"h": "MORNIN"},
         },
@@ -356,7 +356,7 @@ async def test_a_failing_sibling_does_not_cancel_a_shared_call(
     query = (
         f'{{ patient(medicalCardNumber: "{DEMO_CARD}") {{ {stays} {{ stay {{ deposits {{ __typename }} '
         "hospital { feverClinics { __typename } } } } } "
-        'hospital(id: "253") { feverClinics { __typename } } }'
+        'hospital(hospitalId: "253") { feverClinics { __typename } } }'
     )
     response = await gateway.post("/graphql", json={"query": query})
     assert response.status_code == 200, response.text[:500]

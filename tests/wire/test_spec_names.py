@@ -15,8 +15,8 @@ def test_2_1_3_sends_the_id_number_under_the_tables_and_the_examples_name() -> N
 
 
 EMPLOYER_GROUPS = """
-{ hospital(id: "253") {
-    employerBookings(idCard: "370102197907025236") { employerId groups { id items { code name price } } }
+{ hospital(hospitalId: "253") {
+    employerBookings(idCardNumber: "370102197907025236") { employerId groups { id items { code name price } } }
 } }"""
 
 
