@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -26,9 +27,13 @@ from services.payments.quotes import (
     Quote,
     QuoteUnreadable,
     RechargeQuote,
+    RefundNote,
     SelfOrderQuote,
     TodayRegistrationQuote,
     quote_of,
+    refund_note,
+    refund_notes,
+    write_refund_note,
 )
 from services.payments.sagas import FLOWS
 from services.payments.sagas.insurance import HIS_TRADE_ID
@@ -252,3 +257,22 @@ def test_an_old_appointment_quote_without_later_fields_reads() -> None:
 def test_a_quote_missing_what_its_saga_needs_is_unreadable() -> None:
     with pytest.raises(QuoteUnreadable):
         PhysicalExamQuote.read({"amount": "37.00", "package_ids": ["801"]})
+
+
+def test_refund_notes_are_written_beside_the_quote_and_read_typed() -> None:
+    stored = RechargeQuote(amount=Decimal("100.00")).stored()
+    order = Order(flow=RechargeQuote.FLOW, quote=stored)
+    at = datetime(2025, 11, 26, 2, 0, tzinfo=UTC)
+    write_refund_note(order, "RE1", at, state="PENDING", why="8.1.2: the hospital deducted the balance")
+    write_refund_note(order, "RE1", at, state="SUCCEEDED", why="refunded", his_refund_no="H-1", unified_amount="1.00")
+    note = refund_note(order, "RE1")
+    assert (note.state, note.why, note.his_refund_no, note.unified_amount) == (
+        "SUCCEEDED",
+        "refunded",
+        "H-1",
+        Decimal("1.00"),
+    )
+    assert refund_note(order, "RE2") == RefundNote()
+    assert RechargeQuote.of(order) == RechargeQuote(amount=Decimal("100.00"))  # the quote reads as before
+    order.quote = {**order.quote, "after_sale": {"RE3": "not a note"}}
+    assert refund_notes(order)["RE3"] == RefundNote()
