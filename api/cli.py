@@ -25,6 +25,7 @@ from typing import Any
 
 import uvicorn
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from his_clients.registry import Hospital, Registry
 
@@ -159,6 +160,8 @@ def _settings(config: str | None, **overrides: Any) -> Settings:
         return Settings(**given, **overrides)
     except ValidationError as invalid:
         raise UserMistake(f"invalid settings: {_first_problem(invalid)}") from None
+    except SettingsError as unreadable:  # an HISGRAPH_* variable that is not what its field reads (e.g. not JSON)
+        raise UserMistake(f"invalid settings: {unreadable}") from None
 
 
 def _first_problem(invalid: ValidationError) -> str:

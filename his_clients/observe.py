@@ -140,7 +140,10 @@ def his_call(
     @functools.wraps(exchange)
     async def observed(self: _C, method: HisMethod[Any, Any], hospital: Hospital, *args: Any, **kwargs: Any) -> _T:
         hospital_id: str = kwargs.get("label") or hospital.id
-        recorder = _recorder(hospital_id, method.name)
+        # A regional call for several hospitals ("256,257", as a patient listed them) counts under its endpoint's
+        # id, and each hospital's health ring notes it: no list a client chooses becomes a series or a ring.
+        group = hospital_id.split(",") if "," in hospital_id else None
+        recorder = _recorder((hospital.endpoint or hospital.id) if group else hospital_id, method.name)
         error: BaseException | None = None
         with _tracer.start_as_current_span(
             f"HIS {method.name}",
@@ -161,7 +164,9 @@ def his_call(
                 code, kind = classify(error)
                 # hospitalHealth's ring (his_clients/health.py): outcome, latency and the breaker's state after it
                 circuit = str(self.circuit_state(hospital.id))
-                health.ring_of(self).note(hospital_id, method.name, time.perf_counter() - started, kind, code, circuit)
+                ring = health.ring_of(self)
+                for one in group or (hospital_id,):
+                    ring.note(one, method.name, time.perf_counter() - started, kind, code, circuit)
                 if span.is_recording():
                     span.set_attribute("his.code", code)
                     span.set_attribute("his.outcome", kind)

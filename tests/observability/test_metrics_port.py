@@ -251,3 +251,21 @@ async def test_a_hospitals_own_codes_do_not_grow_the_series(
     assert "X-1" not in text
     assert "77777" not in text
     assert (sample(text, "his_calls_total", hospital="253", method=method, code="other", kind="rejected") or 0) >= 3
+
+
+async def test_a_regional_call_counts_under_its_endpoint(region: Registry, tmp_path: Path) -> None:
+    """issue 13 item 4 (label cardinality): one call for several hospitals behind a regional endpoint, in
+    whatever order a patient lists them, counts under the endpoint's id, never under the list."""
+    method = "hospital.interface.laboratoryReport"
+    async with running_gateway(settings_for(region, tmp_path)) as gateway:
+        for hospitals in ("256,257", "257,256"):
+            query = (
+                'query Labs { patient(medicalCardNumber: "001000056254587") '
+                f'{{ labReports(hospitalId: "{hospitals}") {{ hospitalId }} }} }}'
+            )
+            reply = await gateway.post("/graphql", json={"query": query})
+            assert reply.status_code == 200
+        text = (await gateway.get("/metrics")).text
+    assert "256,257" not in text
+    assert "257,256" not in text
+    assert (sample(text, "his_call_seconds_count", hospital="pingyin", method=method) or 0) >= 2
