@@ -159,8 +159,8 @@ async def test_another_account_is_refused_the_card_everywhere(
 
 
 STATISTICS = """
-query ($h: String!) { operator { transactionStatistics(hospitalId: $h, startTime: "2019-06-25 18:00:00",
-  endTime: "2019-06-26 18:00:00") { hospitalId } } }"""
+query ($h: String!) { operator { transactionStatistics(hospitalId: $h, from: "2019-06-25 18:00:00",
+  to: "2019-06-26 18:00:00") { hospitalId } } }"""
 
 
 async def test_operators_see_only_their_hospitals(anonymous: httpx.AsyncClient) -> None:

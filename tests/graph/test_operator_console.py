@@ -51,7 +51,7 @@ mutation ($no: String!, $outcome: ParkedOrderOutcome!, $version: Int!, $note: St
       order { state version stateReason refunds { outRefundNo amount state } outboxJob { kind state } }
       evidence { section answered hospitalHasPayment trades { tradeNo complete } }
     }
-    ... on Refusal { code message }
+    ... on ParkedOrderRefusal { code message evidence { answered hospitalHasPayment errorCode } }
   }
 }
 """
@@ -190,7 +190,7 @@ async def test_refund_of_a_parked_order_goes_through_the_outbox_once(
     [order] = (await listed(console))["orders"]
 
     stale = await resolve(console, no, "REFUND", order["version"] - 1)
-    assert stale["__typename"] == "Refusal"
+    assert stale["__typename"] == "ParkedOrderRefusal"
     assert stale["code"] == "STALE_VERSION"
 
     done = await resolve(console, no, "REFUND", order["version"])

@@ -138,8 +138,8 @@ async def test_two_racing_refunds_refund_once(console: httpx.AsyncClient) -> Non
         )
     )
     outcomes = sorted(r["data"]["resolveParkedOrder"]["__typename"] for r in results)
-    assert outcomes == ["Refusal", "ParkedOrderResolved"]
-    refused = next(r for r in results if r["data"]["resolveParkedOrder"]["__typename"] == "Refusal")
+    assert outcomes == ["ParkedOrderRefusal", "ParkedOrderResolved"]
+    refused = next(r for r in results if r["data"]["resolveParkedOrder"]["__typename"] == "ParkedOrderRefusal")
     assert refused["data"]["resolveParkedOrder"]["code"] in {"STALE_VERSION", "NOT_ACTIONABLE"}
     async with services_of(console).db.session() as session:
         assert len(list((await session.execute(select(Refund))).scalars())) == 1
@@ -215,10 +215,10 @@ async def test_workers_share_hospital_health_through_redis(
         for _ in range(100):  # the first worker publishes soon after the failures (a poll, not a timing claim)
             body = await run_graphql(second, HEALTH)
             health = {h["hospitalId"]: h for h in body["data"]["operator"]["hospitalHealth"]}
-            if health["255"]["circuit"] == "open":
+            if health["255"]["circuit"] == "OPEN":
                 break
             await asyncio.sleep(0.1)
-        assert health["255"]["circuit"] == "open"
+        assert health["255"]["circuit"] == "OPEN"
         assert health["255"]["workers"] == 2
         assert health["255"]["windows"][0]["errors"] == 5
         assert health["255"]["lastError"]["code"] == "HTTP_500"
