@@ -115,6 +115,7 @@ async def his_write(
 
 
 # -- input checks: each returns the value as the spec writes it, or raises InputRefused ------------
+# Days, instants and sexes are typed (Date, DateTime, Sex): GraphQL refuses a malformed one before any of these.
 
 _ID_NUMBER = re.compile(r"\d{17}[\dX]|\d{15}")
 _PHONE = re.compile(r"1\d{10}")
@@ -163,24 +164,6 @@ def optional_id_number(field: str, value: str | None) -> str | None:
     return None if optional(value) is None else id_number(field, value)
 
 
-def calendar_date(field: str, value: str | None) -> str:
-    """``yyyy-MM-dd``, a real date."""
-    return _parsed(field, value, "%Y-%m-%d", "yyyy-MM-dd").strftime("%Y-%m-%d")
-
-
-def date_time(field: str, value: str | None) -> str:
-    """``yyyy-MM-dd HH:mm:ss``, a real time."""
-    return _parsed(field, value, "%Y-%m-%d %H:%M:%S", "yyyy-MM-dd HH:mm:ss").strftime("%Y-%m-%d %H:%M:%S")
-
-
-def time_window(start_field: str, start: str | None, end_field: str, end: str | None) -> tuple[str, str]:
-    """Two ``yyyy-MM-dd HH:mm:ss`` times, the first not after the second."""
-    start_text, end_text = date_time(start_field, start), date_time(end_field, end)
-    if start_text > end_text:
-        raise InputRefused(end_field, ReturnCode.PARAMETER_RANGE, f"结束时间不能早于开始时间（{start_field}）。")
-    return start_text, end_text
-
-
 def phone_number(field: str, value: str | None) -> str:
     text = required(field, value)
     if not _PHONE.fullmatch(text):
@@ -210,11 +193,3 @@ def digits(field: str, value: str | None) -> int:
     if not text.isdigit():
         raise InputRefused(field, ReturnCode.PARAMETER_FORMAT, "只能填写数字。")
     return int(text)
-
-
-def _parsed(field: str, value: str | None, fmt: str, shown: str) -> datetime:
-    text = required(field, value)
-    try:
-        return datetime.strptime(text, fmt)
-    except ValueError:
-        raise InputRefused(field, ReturnCode.PARAMETER_FORMAT, f"时间格式不正确，应为 {shown}。") from None
