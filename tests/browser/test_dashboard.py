@@ -31,7 +31,7 @@ from api.app import create_app
 from api.demo import simulated_region
 from api.settings import Settings
 from services.jobs import JobScheduler, JobsConfig, JobSpec
-from services.payments.clock import ManualClock
+from services.payments.clock import CHINA_TIME, ManualClock
 from simulator.server import RunningSimulator
 from store.orders import OrderRepository, OrderState
 from tests.browser.test_offline_pages import CHROMIUM, CHROMIUM_ARGS, _need_chromium
@@ -266,6 +266,18 @@ async def test_a_region_operator_signs_in_and_every_view_shows_the_region(
     await expect(statistics.locator("table").first).to_contain_text(HOSPITAL)
     hospitals_own = statistics.locator(".card", has_text="医院上报统计")  # the hospitals' own figures (chapter 30)
     await expect(hospitals_own.locator("table").first).to_contain_text("254")
+    await expect(hospitals_own.locator("svg.chart rect.bar").first).to_be_attached()  # the region's total per day
+    # 30.1.2 over the whole range (StatisticsSeries.window): one row per hospital with its appointments.
+    counted = statistics.locator(".card", has_text="30.1.2")
+    for hospital in ("253", "254", "255"):
+        await expect(counted.locator("table")).to_contain_text(f"({hospital})")
+    await expect(counted.locator("th", has_text="预约挂号数")).to_be_visible()
+    # Grouped by month: each row's bucket is the month.
+    await statistics.locator("select[name='bucket']").select_option("MONTH")
+    await statistics.get_by_role("button", name="查看").click()
+    await expect(statistics).to_have_attribute("aria-busy", "false")
+    first_month = (datetime.now(CHINA_TIME).date() - timedelta(days=13)).strftime("%Y-%m")  # the range's start
+    await expect(hospitals_own.locator("td[data-label='时段']").first).to_have_text(first_month)
     await browser_page.screenshot(path=str(tmp_path / "dashboard-statistics.png"), full_page=True)
 
     messages = await open_view(browser_page, "消息")
@@ -367,6 +379,10 @@ async def test_a_hospital_operator_sees_only_their_hospital_and_signs_out(
     await expect(parked.locator("button[data-outcome='RETRY_NOTIFY']").first).to_be_visible()
     reconciliation = await open_view(browser_page, "每日对账")
     await expect(reconciliation.locator("table").first.locator("tbody tr")).to_have_count(1)
+    statistics = await open_view(browser_page, "统计")
+    counted = statistics.locator(".card", has_text="30.1.2")  # the hospital's own counts, no other hospital's
+    await expect(counted.locator("tbody tr")).to_have_count(1)
+    await expect(counted.locator("tbody tr")).to_contain_text(f"({HOSPITAL})")
 
     # The page asked for the operators view directly: the region-only view is not drawn.
     await browser_page.evaluate("location.hash = '#operators'")

@@ -505,13 +505,6 @@ async function acknowledge(ctx, mismatch) {
   await ctx.refresh();
 }
 
-// The hospital ids the operator may see (a hospital operator: their own), from hospitalHealth.
-async function scopeHospitals(ctx) {
-  if (!ctx.region) return [ctx.me.hospitalId];
-  const { data } = await gql("{ operator { hospitalHealth { hospitalId } } }");
-  return ((data && data.operator && data.operator.hospitalHealth) || []).map((e) => e.hospitalId);
-}
-
 function filterForm(ctx, route, fields, submitText) {
   return h(
     "form",
@@ -531,16 +524,32 @@ function filterForm(ctx, route, fields, submitText) {
 
 // ---------------------------------------------------------------- statistics over a range
 
+const BUCKETS = { DAY: "按日", WEEK: "按周", MONTH: "按月" };
+
 export async function statistics(ctx, params) {
   const now = new Date();
   const to = /^\d{4}-\d{2}-\d{2}$/.test(params.get("to") || "") ? params.get("to") : beijingDay(now);
   const from = /^\d{4}-\d{2}-\d{2}$/.test(params.get("from") || "")
     ? params.get("from")
     : beijingDay(new Date(now.getTime() - 13 * 86400000));
+  const bucket = BUCKETS[params.get("bucket")] ? params.get("bucket") : "DAY";
   const form = filterForm(
     ctx,
     "statistics",
-    [h("label", {}, "从 ", dayInput("from", from)), h("label", {}, "到 ", dayInput("to", to))],
+    [
+      h("label", {}, "从 ", dayInput("from", from)),
+      h("label", {}, "到 ", dayInput("to", to)),
+      h(
+        "label",
+        {},
+        "分组 ",
+        h(
+          "select",
+          { name: "bucket" },
+          Object.entries(BUCKETS).map(([value, text]) => h("option", { value, selected: value === bucket }, text)),
+        ),
+      ),
+    ],
     "查看",
   );
   const { data, errors } = await gql(
@@ -567,7 +576,8 @@ export async function statistics(ctx, params) {
     series.push({ label: key.slice(5), value: g ? Number(g.paidAmount) : 0, shown: g ? money(g.paidAmount) : "¥0.00" });
   }
   const total = op.ledgerSummary ? op.ledgerSummary.total : null;
-  const sections = [
+  return view(
+    "统计",
     form,
     problem(errorsAt(errors, "operator")),
     total
@@ -595,97 +605,87 @@ export async function statistics(ctx, params) {
         (op.byHospital && op.byHospital.groups) || [],
       ),
     ),
-  ];
-  sections.push(
-    ctx.caps.views.has("statistics") ? await seriesStatistics(from, to) : await hospitalFigures(ctx, from, to),
+    ...(await hospitalStatistics(from, to, bucket)),
   );
-  return view("统计", ...sections);
 }
 
-// The hospitals' own figures over the range (30.1.1 transactionStatistics, one call per hospital).
-async function hospitalFigures(ctx, from, to) {
-  const hospitals = await scopeHospitals(ctx);
-  if (hospitals.length === 0) return null;
+const count = (value) => (value === null || value === undefined ? null : String(value));
+
+// Chapter 30 as the gateway keeps it: operator.statistics gives 30.1.1 per hospital and bucket with the region's
+// total and the hospitals that did not answer, and its window field asks 30.1.2 once over the whole range.
+async function hospitalStatistics(from, to, bucket) {
+  const figures = "outpatientAmount outpatientTransactions inpatientAmount inpatientTransactions healthCardVisits";
   const { data, errors } = await gql(
-    `query HospitalFigures($ids: String!, $start: DateTime!, $end: DateTime!) {
-      operator { transactionStatistics(hospitalId: $ids, from: $start, to: $end) {
-        hospitalId outpatientAmount outpatientTransactions inpatientAmount inpatientTransactions patientsSeen } }
+    `query Series($from: Date!, $to: Date!, $bucket: StatisticsBucket!) {
+      operator {
+        statistics(from: $from, to: $to, bucket: $bucket) {
+          rows { hospitalId bucket ${figures} }
+          region { bucket hospitals ${figures} }
+          notAnswered { hospitalId code }
+          window {
+            hospitalId hospitalName outpatientTransactions outpatientAmount inpatientTransactions inpatientAmount
+            healthCardVisits appointments
+          }
+        }
+      }
     }`,
-    { ids: hospitals.join(","), start: `${from}T00:00:00+08:00`, end: `${to}T23:59:59+08:00` },
+    { from, to, bucket },
   );
-  const entries = (data && data.operator && data.operator.transactionStatistics) || [];
-  const answered = entries.filter(Boolean);
-  const silent = hospitals.filter((id) => !answered.some((e) => e.hospitalId === id));
-  return card(
+  const series = data && data.operator && data.operator.statistics;
+  if (!series) return [card("医院上报统计（30.1.1）", problem(errorsAt(errors, "operator") || "统计暂不可用"))];
+  const silent = series.notAnswered.map((n) => `${n.hospitalId}（${n.code}）`);
+  const amount = (r) => Number(r.outpatientAmount) + Number(r.inpatientAmount);
+  const reported = card(
     "医院上报统计（30.1.1）",
-    answered.length
-      ? barChart(
-          answered.map((e) => ({
-            label: e.hospitalId,
-            value: Number(e.outpatientAmount) + Number(e.inpatientAmount),
-            shown: `门诊 ${money(e.outpatientAmount)}，住院 ${money(e.inpatientAmount)}`,
-          })),
-          { title: `${from} 至 ${to} 各医院门诊与住院金额` },
-        )
-      : null,
+    barChart(
+      series.region.map((r) => ({
+        label: bucket === "MONTH" ? r.bucket : r.bucket.slice(5),
+        value: amount(r),
+        shown: `门诊 ${money(r.outpatientAmount)}，住院 ${money(r.inpatientAmount)}（${r.hospitals} 家医院）`,
+      })),
+      { title: `${from} 至 ${to} 全区门诊与住院金额（${BUCKETS[bucket]}）` },
+    ),
     table(
       [
-        { title: "医院", value: (e) => e.hospitalId },
-        { title: "门诊金额", value: (e) => money(e.outpatientAmount), class: "num" },
-        { title: "门诊笔数", value: (e) => e.outpatientTransactions, class: "num" },
-        { title: "住院金额", value: (e) => money(e.inpatientAmount), class: "num" },
-        { title: "住院笔数", value: (e) => e.inpatientTransactions, class: "num" },
-        { title: "就诊人数", value: (e) => e.patientsSeen, class: "num" },
+        { title: "医院", value: (r) => r.hospitalId },
+        { title: "时段", value: (r) => r.bucket },
+        { title: "门诊金额", value: (r) => money(r.outpatientAmount), class: "num" },
+        { title: "门诊笔数", value: (r) => count(r.outpatientTransactions), class: "num" },
+        { title: "住院金额", value: (r) => money(r.inpatientAmount), class: "num" },
+        { title: "住院笔数", value: (r) => count(r.inpatientTransactions), class: "num" },
+        { title: "电子健康卡就诊人次", value: (r) => count(r.healthCardVisits), class: "num" },
       ],
-      answered,
+      series.rows,
       { empty: "没有医院应答" },
     ),
-    silent.length ? problem(`未应答的医院：${silent.join("，")}${errors.length ? `（${errors.map((e) => e.message).join("；")}）` : ""}`) : null,
+    silent.length ? problem(`未应答的医院：${silent.join("，")}，不计入合计`) : null,
+    problem(errorsAt(errors, "operator", "statistics", "rows") || errorsAt(errors, "operator", "statistics", "region")),
   );
-}
-
-// operator.statistics (a stored series, when the gateway has it): each list it returns shown as a table.
-async function seriesStatistics(from, to) {
-  const { data: typeData } = await gql(`{ __type(name: "OperatorViews") { fields { name type { ...T } } } }
-    fragment T on __Type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }`);
-  const field = ((typeData && typeData.__type && typeData.__type.fields) || []).find((f) => f.name === "statistics");
-  const named = (t) => (t && t.ofType ? named(t.ofType) : t);
-  const typeName = field && named(field.type).name;
-  const { data: shape } = await gql(
-    `query Shape($name: String!) { __type(name: $name) { fields { name type { ...T } } } }
-    fragment T on __Type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }`,
-    { name: typeName || "" },
+  // 30.1.2 over the whole range: a hospital that failed is a null entry with an error at window.<index>.
+  const windowFailed = (errors || [])
+    .filter((e) => (e.path || []).join(".").startsWith("operator.statistics.window"))
+    .map((e) => {
+      const { hospitalId, code } = e.extensions || {};
+      return `${hospitalId || ""}${code ? `（${code}）` : ""}`.trim() || e.message;
+    });
+  const counted = card(
+    "各医院交易数量（30.1.2，整个时段）",
+    table(
+      [
+        { title: "医院", value: (w) => `${w.hospitalName || ""} (${w.hospitalId})` },
+        { title: "门诊笔数", value: (w) => count(w.outpatientTransactions), class: "num" },
+        { title: "门诊金额", value: (w) => money(w.outpatientAmount), class: "num" },
+        { title: "住院笔数", value: (w) => count(w.inpatientTransactions), class: "num" },
+        { title: "住院金额", value: (w) => money(w.inpatientAmount), class: "num" },
+        { title: "电子健康卡就诊人次", value: (w) => count(w.healthCardVisits), class: "num" },
+        { title: "预约挂号数", value: (w) => count(w.appointments), class: "num" },
+      ],
+      (series.window || []).filter(Boolean),
+      { empty: "没有医院应答" },
+    ),
+    windowFailed.length ? problem(`未应答的医院：${windowFailed.join("，")}`) : null,
   );
-  const fields = (shape && shape.__type && shape.__type.fields) || [];
-  const scalar = (t) => ["SCALAR", "ENUM"].includes(named(t).kind);
-  const lists = [];
-  for (const f of fields.filter((x) => named(x.type).kind === "OBJECT")) {
-    const { data: inner } = await gql("query Inner($name: String!) { __type(name: $name) { fields { name type { ...T } } } } fragment T on __Type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }", { name: named(f.type).name });
-    const columns = ((inner && inner.__type && inner.__type.fields) || []).filter((x) => scalar(x.type)).map((x) => x.name);
-    if (columns.length) lists.push({ name: f.name, columns });
-  }
-  const top = fields.filter((x) => scalar(x.type)).map((x) => x.name);
-  const selection = [...top, ...lists.map((l) => `${l.name} { ${l.columns.join(" ")} }`)].join(" ");
-  if (!selection) return null;
-  const { data, errors } = await gql(
-    `query Series($from: Date!, $to: Date!) { operator { statistics(from: $from, to: $to, bucket: DAY) { ${selection} } } }`,
-    { from, to },
-  );
-  const result = data && data.operator && data.operator.statistics;
-  const rows = (value) => (Array.isArray(value) ? value : value ? [value] : []);
-  return card(
-    "医院上报统计（30章）",
-    problem(errorsAt(errors, "operator")),
-    result
-      ? lists.map((l) =>
-          table(
-            l.columns.map((c) => ({ title: c, value: (r) => (r[c] === null || r[c] === undefined ? null : String(r[c])) })),
-            rows(result[l.name]),
-            { caption: l.name },
-          ),
-        )
-      : null,
-  );
+  return [reported, counted];
 }
 
 // ---------------------------------------------------------------- messages
