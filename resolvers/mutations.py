@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from .appointments.mutations.appointment_triage import TriageAppointmentMutation
-from .appointments.mutations.exam_appointment_book import BookExamAppointmentMutation
-from .appointments.mutations.exam_appointment_cancel import CancelExamAppointmentMutation
-from .appointments.mutations.exam_appointment_change import ChangeExamAppointmentMutation
-from .appointments.mutations.exam_appointment_register import CheckInExamAppointmentMutation
-from .appointments.mutations.triage_register import CheckInAtTriageMutation
+from .appointments.mutations.book_exam_appointment import BookExamAppointmentMutation
+from .appointments.mutations.cancel_exam_appointment import CancelExamAppointmentMutation
+from .appointments.mutations.change_exam_appointment import ChangeExamAppointmentMutation
+from .appointments.mutations.check_in_at_triage import CheckInAtTriageMutation
+from .appointments.mutations.check_in_exam_appointment import CheckInExamAppointmentMutation
+from .appointments.mutations.triage_appointment import TriageAppointmentMutation
 from .identity.mutations.card_binding_confirm import CardBindingConfirmMutation
 from .identity.mutations.card_binding_start import CardBindingStartMutation
 from .identity.mutations.card_contact_add import AddCardContactMutation
@@ -19,9 +19,9 @@ from .identity.mutations.operator_login import OperatorLoginMutation
 from .identity.mutations.operator_session import OperatorLogoutMutation, OperatorPasswordChangeMutation
 from .identity.mutations.patient_info_update import UpdatePatientInfoMutation
 from .identity.mutations.wechat_login import WeChatLoginMutation
-from .inpatient.mutations.caregiver_pass_create import CreateCaregiverPassMutation
-from .inpatient.mutations.caregiver_pass_delete import DeleteCaregiverPassMutation
-from .inpatient.mutations.caregiver_pass_update import UpdateCaregiverPassMutation
+from .inpatient.mutations.create_caregiver_pass import CreateCaregiverPassMutation
+from .inpatient.mutations.delete_caregiver_pass import DeleteCaregiverPassMutation
+from .inpatient.mutations.update_caregiver_pass import UpdateCaregiverPassMutation
 from .operators.inbound_call_replay import InboundCallReplayMutation
 from .operators.job_runs import JobRunNowMutation
 from .operators.parked_order_resolve import ParkedOrderResolveMutation
@@ -42,8 +42,8 @@ from .payments.mutations.recharge_payment_create import RechargePaymentCreateMut
 from .payments.mutations.registration_today_payment_create import TodayRegistrationPaymentCreateMutation
 from .payments.mutations.sandbox_pay import SandboxPayMutation
 from .payments.mutations.self_order_payment_create import SelfOrderPaymentCreateMutation
-from .records.mutations.consultation_record_sync import SyncConsultationRecordMutation
-from .records.mutations.education_sign import SignEducationMutation
+from .records.mutations.sign_education import SignEducationMutation
+from .records.mutations.sync_consultation_record import SyncConsultationRecordMutation
 
 MUTATIONS: list[type] = [
     # Identity (issue 4): sessions and proving cards.

@@ -79,7 +79,7 @@ async def test_report_lists_ask_up_to_beijing_now(
     assert close_to_beijing_now(call["body"]["endTime"])
 
 
-async def test_caregiver_pass_create_time_and_validity_are_beijing_time(
+async def test_create_caregiver_pass_time_and_validity_are_beijing_time(
     host_zone: str, gateway: httpx.AsyncClient, sim_admin: httpx.Client
 ) -> None:
     """issue 11 item 2: 37.1.3 createTime is Beijing time, and a pass that expired an hour ago in Beijing
