@@ -6,6 +6,7 @@ Answers are anonymous (no patient is named in them); a hospital operator sees on
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -19,6 +20,20 @@ from ..access import Forbidden
 from ..arguments import beijing
 from ..context import Info
 from ..fanout import hospital_ids_argument
+from ..schedules.common import enum_of
+
+
+@strawberry.enum(description="What kind of answer a survey question takes.")
+class SurveyQuestionKind(Enum):
+    RATING = strawberry.enum_value("rating", description="A rating from 1 to 5.")
+    CHOICE = strawberry.enum_value("choice", description="One of the questionnaire's options.")
+    TEXT = strawberry.enum_value("text", description="Free text.")
+
+
+@strawberry.enum(description="Which questionnaire (问卷类别, 22.x questionnaireType).")
+class QuestionnaireKind(Enum):
+    OUTPATIENT = strawberry.enum_value("0", description="门诊: after an outpatient visit.")
+    INPATIENT = strawberry.enum_value("1", description="住院: after an inpatient stay.")
 
 
 @strawberry.type(description="How many patients chose one option of a choice question.")
@@ -31,7 +46,9 @@ class SurveyChoiceCount:
 class SurveyQuestionResult:
     question_id: str = strawberry.field(description="The question's stable id in the questionnaire configuration.")
     text: str = strawberry.field(description="The question as the questionnaire words it now.")
-    kind: str = strawberry.field(description="rating (1-5), choice, or text.")
+    kind: SurveyQuestionKind | None = strawberry.field(
+        description="RATING (1-5), CHOICE or TEXT; null for a kind this build does not know."
+    )
     answered: int = strawberry.field(description="How many responses answered it.")
     average: float | None = strawberry.field(description="The mean rating (1-5) of a rating question; null otherwise.")
     choices: list[SurveyChoiceCount] = strawberry.field(description="For a choice question, the count of each option.")
@@ -41,7 +58,7 @@ class SurveyQuestionResult:
         return cls(
             question_id=summary.question_id,
             text=summary.text,
-            kind=summary.kind,
+            kind=enum_of(SurveyQuestionKind, summary.kind),
             answered=summary.answered,
             average=summary.average,
             choices=[SurveyChoiceCount(option=o, count=n) for o, n in summary.choices.items()],
@@ -53,7 +70,9 @@ class SurveyQuestionResult:
 )
 class SurveyResult:
     hospital_id: strawberry.ID = strawberry.field(description="The hospital surveyed.")
-    questionnaire_type: str = strawberry.field(description="问卷类别: 0 outpatient (门诊), 1 inpatient (住院).")
+    questionnaire_type: QuestionnaireKind | None = strawberry.field(
+        description="问卷类别: OUTPATIENT (门诊, 0) or INPATIENT (住院, 1); null for a type this build does not know."
+    )
     questionnaire_name: str = strawberry.field(description="门诊 or 住院.")
     responses: int = strawberry.field(description="How many visits were rated.")
     questions: list[SurveyQuestionResult] = strawberry.field(description="Each question of the questionnaire.")
@@ -62,7 +81,7 @@ class SurveyResult:
     def from_summary(cls, summary: SurveySummary) -> SurveyResult:
         return cls(
             hospital_id=strawberry.ID(summary.hospital_id),
-            questionnaire_type=summary.questionnaire_type,
+            questionnaire_type=enum_of(QuestionnaireKind, summary.questionnaire_type),
             questionnaire_name=QUESTIONNAIRE_NAMES.get(summary.questionnaire_type, ""),
             responses=summary.responses,
             questions=[SurveyQuestionResult.from_summary(q) for q in summary.questions],

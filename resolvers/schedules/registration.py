@@ -39,6 +39,7 @@ from services.refusals import RefusalCode, Refused
 from ..arguments import Day
 from ..context import Info
 from ..errors import patient_message, record_hospital_text
+from ..refusal import RefusalCode as _RefusalCodeEnum  # noqa: F401  (registers the GraphQL enum)
 from ..scalars import Money
 from .common import HalfDay, IdCardNumber, MedicalCardNumber, ask_hospital, at, beijing_today, count, enum_of
 from .slot_ids import SlotKind, slot_id
@@ -221,7 +222,12 @@ class RegistrationCheck:
             "none; never the hospital's own text (msg), which goes to the operators' log."
         )
     )
-    code: str | None = strawberry.field(description="The hospital's 附四 code when refused; often empty.")
+    code: RefusalCode | None = strawberry.field(
+        description=(
+            "The hospital's code when refused (UNKNOWN_ERROR for one outside 附四); null when allowed, or when the "
+            "hospital refused without a code (often: 20.1.5's example has none)."
+        )
+    )
 
 
 async def today_schedules(info: Info, hospital_id: str, department_id: str) -> list[TodaySchedule] | None:
@@ -257,7 +263,8 @@ class Department:
             # is the hospital's own text (it may be an Oracle error): the patient reads the code's fixed words.
             record_hospital_text(refusal)
             reason = patient_message(refusal.code) if ReturnCode.parse(refusal.code) else _LIMIT_REACHED
-            return RegistrationCheck(allowed=False, reason=reason, code=refusal.code or None)
+            code = RefusalCode.of(refusal.code) if (refusal.code or "").strip() else None
+            return RegistrationCheck(allowed=False, reason=reason, code=code)
         return RegistrationCheck(allowed=True, reason=None, code=None)
 
 

@@ -92,10 +92,11 @@ async def test_operators_see_survey_results_of_their_hospitals(gateway_app: http
     body = await run_graphql(gateway_app, SURVEYS, hospitalId=None)
     assert "errors" not in body, body
     [result] = body["data"]["operator"]["surveyResults"]
-    assert (result["hospitalId"], result["questionnaireType"], result["questionnaireName"]) == ("253", "1", "住院")
+    shown = (result["hospitalId"], result["questionnaireType"], result["questionnaireName"])
+    assert shown == ("253", "INPATIENT", "住院")
     assert result["responses"] == 2
     overall = next(q for q in result["questions"] if q["questionId"] == "overall")
-    assert (overall["kind"], overall["answered"], overall["average"]) == ("rating", 2, 4.0)
+    assert (overall["kind"], overall["answered"], overall["average"]) == ("RATING", 2, 4.0)
     recommend = next(q for q in result["questions"] if q["questionId"] == "recommend")
     assert {c["option"]: c["count"] for c in recommend["choices"]} == {"愿意": 2, "不确定": 0, "不愿意": 0}
 
