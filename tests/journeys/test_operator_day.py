@@ -3,9 +3,11 @@
 The real app and the simulated region over loopback: patients pay, hospital 254 is slow, 255 fails every call,
 and 253 applies a bill but its replies are lost and its 14.2.2 fails, so the payment worker (driven here, on a clock
 the test moves past the bill's retry window) asks 13.1.1, hears "nonrefundable" and parks the order. The operator
-then sees what is degraded, finds and resolves the parked order, reconciles yesterday and today over several
-hospitals (255 shows as NOT_CHECKED, never clean), acknowledges the parked mismatch, and reads the ledger's summary
-and the audit trail.
+then sees what is degraded (255's open circuit and last error, 254's latency, /readyz naming 255), finds and
+resolves the parked order, reconciles yesterday and today over several hospitals (255 shows as NOT_CHECKED, never
+clean), acknowledges the parked mismatch, and reads this month's statistics, the ledger's summary by hospital,
+flow and day, and the audit trail. The rest of the day (why a message failed, a refund call replayed, a colleague
+disabled) is in test_operator_day_more.py.
 
 HIS timeouts and the request deadline are wide (the machine running the suite may be loaded): the test asserts
 what happens, not how fast.
@@ -117,8 +119,9 @@ async def test_an_operators_day_with_a_slow_a_failing_hospital_and_a_parked_paym
     # Patients pay: at 253 (its replies get lost), at the slow 254; the failing 255 cannot even quote a bill.
     created_253 = (await pay_bills(gateway, "253"))["data"]["createOutpatientPayment"]
     created_254 = (await pay_bills(gateway, "254"))["data"]["createOutpatientPayment"]
-    at_255 = await pay_bills(gateway, "255")
-    assert (at_255.get("data") or {}).get("createOutpatientPayment", {}).get("__typename") != "CreatedPayment"
+    for _ in range(5):  # five patients try at 255 in the morning: each is turned away, and its circuit opens
+        at_255 = await pay_bills(gateway, "255")
+        assert (at_255.get("data") or {}).get("createOutpatientPayment", {}).get("__typename") != "CreatedPayment"
     parked_no = created_253["order"]["outTradeNo"]
     paid_no = created_254["order"]["outTradeNo"]
     await sandbox_pay(gateway, parked_no)
@@ -133,10 +136,26 @@ async def test_an_operators_day_with_a_slow_a_failing_hospital_and_a_parked_paym
 
     sign_in_operator(gateway, role="region")
 
-    # What is degraded: the failing hospital's last error, from the gateway's own records (no hospital called).
-    health = await data(gateway, "{ operator { hospitalHealth { hospitalId lastError { code method } } } }")
+    # What is degraded, from the gateway's own records (no hospital called): 255 failing, with its last error and
+    # open circuit; 254 answering, slowly; /readyz names the degraded hospitals and stays ready.
+    health = await data(
+        gateway,
+        """{ operator { hospitalHealth {
+             hospitalId circuit circuitSince degraded degradedBecause lastError { code method at }
+             windows { minutes calls errors p95Ms } } } }""",
+    )
     entries = {e["hospitalId"]: e for e in health["operator"]["hospitalHealth"]}
-    assert entries["255"]["lastError"] is not None
+    failing, slow = entries["255"], entries["254"]
+    assert (failing["degraded"], failing["circuit"], failing["lastError"]["code"]) == (True, "OPEN", "HTTP_500")
+    assert failing["circuitSince"]
+    assert failing["degradedBecause"]
+    five_minutes = slow["windows"][0]
+    assert (five_minutes["minutes"], five_minutes["errors"]) == (5, 0)
+    assert five_minutes["calls"] >= 2
+    assert five_minutes["p95Ms"] >= 600  # the injected 600 ms shows
+    ready = await gateway.get("/readyz")
+    assert ready.status_code == 200
+    assert "255" in {d["hospitalId"] for d in ready.json()["degradedHospitals"]}
 
     # The parked order, with why.
     parked = await data(
@@ -203,14 +222,18 @@ async def test_an_operators_day_with_a_slow_a_failing_hospital_and_a_parked_paym
     assert {r["hospitalId"] for r in series["rows"]} == {"253", "254"}
     assert [n["hospitalId"] for n in series["notAnswered"]] == ["255"]
 
-    # The ledger's summary, read from the ledger alone while 255 is down.
+    # Today's money by hospital, flow and day, read from the ledger alone while 255 is down.
     summary = await data(
         gateway,
-        "{ operator { ledgerSummary(groupBy: [HOSPITAL]) { groups { hospitalId paidCount parkedCount inFlightCount } "
+        "{ operator { ledgerSummary(groupBy: [HOSPITAL, FLOW, DAY]) { "
+        "groups { hospitalId flow day paidCount paidAmount parkedCount inFlightCount } "
         "total { paidCount parkedCount inFlightCount } } } }",
     )
     figures = summary["operator"]["ledgerSummary"]
-    assert {g["hospitalId"] for g in figures["groups"] if g["paidCount"]} == {"253", "254"}
+    paid_groups = [g for g in figures["groups"] if g["paidCount"]]
+    assert {g["hospitalId"] for g in paid_groups} == {"253", "254"}
+    assert {(g["flow"], g["day"]) for g in paid_groups} == {("outpatient", today.isoformat())}
+    assert figures["total"]["paidCount"] == 2
     assert (figures["total"]["parkedCount"], figures["total"]["inFlightCount"]) == (0, 0)
 
     # The audit trail names the operator's actions.
