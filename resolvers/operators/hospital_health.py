@@ -12,6 +12,7 @@ from services.operations.health import HospitalHealth as HealthRecord
 from services.operations.health import Window, hospital_health
 
 from ..context import Info
+from ..hospitals.entry import HospitalEntry
 from .orders import signed_in
 
 
@@ -69,8 +70,7 @@ class HealthLastError:
 
 
 @strawberry.type(description="One hospital's health as the gateway sees it, without calling the hospital.")
-class HospitalHealthEntry:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital.")
+class HealthAtHospital(HospitalEntry):
     name: str = strawberry.field(description="Its name, from the registry.")
     circuit: CircuitState | None = strawberry.field(
         description="Its circuit breaker: CLOSED, OPEN or HALF_OPEN; null for a state this build does not know."
@@ -99,7 +99,7 @@ class HospitalHealthEntry:
     workers: int = strawberry.field(description="How many gateway workers' figures were merged into this entry.")
 
     @classmethod
-    def of(cls, h: HealthRecord, now: float) -> HospitalHealthEntry:
+    def of(cls, h: HealthRecord, now: float) -> HealthAtHospital:
         return cls(
             hospital_id=strawberry.ID(h.hospital_id),
             name=h.name,
@@ -123,12 +123,12 @@ class HospitalHealthEntry:
         )
 
 
-async def health(info: Info) -> list[HospitalHealthEntry]:
+async def health(info: Info) -> list[HealthAtHospital]:
     principal: OperatorPrincipal = signed_in(info)
     services = info.context.services
     found = await hospital_health(services.his, services.registry)
     now = datetime.now(UTC).timestamp()
-    return [HospitalHealthEntry.of(h, now) for h in found if principal.may_see(h.hospital_id)]
+    return [HealthAtHospital.of(h, now) for h in found if principal.may_see(h.hospital_id)]
 
 
 hospital_health_field = strawberry.field(

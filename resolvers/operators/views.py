@@ -34,7 +34,7 @@ from ..results import InputRefused, required
 from .accounts import OperatorAccount, operators_field
 from .audit_log import AuditLogPage, audit_log_field
 from .audit_reads import audited
-from .hospital_health import HospitalHealthEntry, hospital_health_field
+from .hospital_health import HealthAtHospital, hospital_health_field
 from .inbound import InboundCallRecord, inbound_calls_field
 from .job_runs import JobRunRecord, job_runs_field
 from .ledger_summary import LedgerSummary, ledger_summary_field
@@ -106,7 +106,7 @@ class OperatorViews:
     orders: LedgerOrderPage | None = orders_field
     order: LedgerOrder | None = order_field
     ledger_summary: LedgerSummary | None = ledger_summary_field
-    hospital_health: list[HospitalHealthEntry] | None = hospital_health_field
+    hospital_health: list[HealthAtHospital] | None = hospital_health_field
     statistics: StatisticsSeries | None = statistics_field
     reconciliation_check: ReconciliationDay | None = reconciliation_check_field
 
