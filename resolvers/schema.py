@@ -78,7 +78,33 @@ SUGGESTION: Final = re.compile(r"\s*Did you mean [^?]*\?")
 overlapping_fields_can_be_merged.MAX_COMPLEXITY_BUDGET = 50_000
 
 
-@lru_cache(maxsize=512)
+CACHED_DOCUMENT_CHARS: Final = 8_192
+"""Operation texts up to this long are parsed and validated once (shared LRUs of ``CACHED_DOCUMENTS``), longer
+ones each time they come. A parsed document holds up to ~70 times its text (a dense 27 KB text parses to 1.9 MB),
+so whatever texts clients send, the caches hold at most ~70 MB per worker (issue 13 item 4: 512 cached 27 KB
+texts held a gigabyte); the mini-program's and the console's operations are 0.3-4 KB."""
+CACHED_DOCUMENTS: Final = 128
+
+
+def _cacheable(query: str | None) -> bool:
+    return query is not None and len(query) <= CACHED_DOCUMENT_CHARS
+
+
+class BoundedParserCache(ParserCache):
+    """Strawberry's ParserCache (a shared LRU) for texts of at most ``CACHED_DOCUMENT_CHARS`` only: a longer one is
+    parsed by strawberry itself, every time, and nothing of it is kept."""
+
+    def __init__(self) -> None:
+        super().__init__(maxsize=CACHED_DOCUMENTS)
+
+    def on_parse(self) -> Iterator[None]:
+        if _cacheable(self.execution_context.query):
+            yield from super().on_parse()
+        else:
+            yield
+
+
+@lru_cache(maxsize=CACHED_DOCUMENTS)
 def _validate(
     schema: GraphQLSchema,
     document: DocumentNode,
@@ -114,8 +140,9 @@ class CachedValidation(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         assert context.graphql_document is not None
+        validate_document = _validate if _cacheable(context.query) else _validate.__wrapped__
         context.pre_execution_errors = list(
-            _validate(
+            validate_document(
                 context.schema._schema,
                 context.graphql_document,
                 context.validation_rules,
@@ -196,7 +223,7 @@ def build_schema(
         # mini-program sends a handful of fixed operations, so both are cached (bounded LRU, shared).
         extensions=[
             *observers,
-            lambda: ParserCache(maxsize=512),
+            BoundedParserCache,
             lambda: CachedValidation(hide_suggestions=production, precheck=limits_rules),
             # In production an unexpected error says only that: no internal message reaches a client.
             *(

@@ -79,3 +79,27 @@ def test_operation_names_and_hospital_codes_are_bounded_labels(monkeypatch: pyte
         recorder.started()
         recorder.finished(0.001, f"H{n}", "rejected", "closed")
     assert len(recorder._outcomes) <= 256  # the recorder's own table of children
+
+
+async def test_long_operation_texts_are_parsed_but_not_kept() -> None:
+    """The parse and validation caches keep documents of short texts only: a parsed document holds up to ~70
+    times its text, so 128 cached texts of any length could hold gigabytes; a long one is parsed each time."""
+    from strawberry.extensions.parser_cache import _get_parse_cache
+
+    from resolvers import schema as graph
+
+    parsed = _get_parse_cache(graph.CACHED_DOCUMENTS)
+
+    def calls() -> tuple[int, int]:
+        parse, validate = parsed.cache_info(), graph._validate.cache_info()
+        return parse.hits + parse.misses, validate.hits + validate.misses
+
+    long_text = "# " + "x" * graph.CACHED_DOCUMENT_CHARS + "\nquery Long { __typename }"
+    before = calls()
+    result = await graph.schema.execute(long_text)
+    assert result.errors is None
+    assert result.data == {"__typename": "Query"}
+    assert calls() == before
+    result = await graph.schema.execute("query ShortAndNew { __typename }")
+    assert result.errors is None
+    assert calls() == (before[0] + 1, before[1] + 1)
