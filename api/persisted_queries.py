@@ -33,6 +33,10 @@ NOT_SUPPORTED: Final = "PERSISTED_QUERY_NOT_SUPPORTED"
 NOT_ALLOWED: Final = "PERSISTED_QUERY_NOT_ALLOWED"
 HASH_MISMATCH: Final = "PERSISTED_QUERY_HASH_MISMATCH"
 TTL_S: Final = 7 * 24 * 3600.0
+MAX_KEPT_CHARS: Final = 16_384
+"""A longer text runs but is not kept (its hash alone answers PersistedQueryNotFound, and the client sends the
+text again): the request guard lets 256 KB through, and 2,000 kept texts of that size would hold 512 MB per
+worker; at this size they hold at most 32 MB. The mini-program's operations are 0.3-4 KB."""
 _SHA256: Final = re.compile(r"[0-9a-f]{64}")
 
 
@@ -127,7 +131,7 @@ class PersistedQueries:
         return found
 
     async def _keep(self, digest: str, query: str) -> None:
-        if digest in self._memory:
+        if digest in self._memory or len(query) > MAX_KEPT_CHARS:
             return
         self._memory[digest] = query
         if self._redis is not None:

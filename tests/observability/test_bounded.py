@@ -103,3 +103,16 @@ async def test_long_operation_texts_are_parsed_but_not_kept() -> None:
     result = await graph.schema.execute("query ShortAndNew { __typename }")
     assert result.errors is None
     assert calls() == (before[0] + 1, before[1] + 1)
+
+
+async def test_the_apq_store_does_not_keep_long_texts() -> None:
+    """A text longer than ``MAX_KEPT_CHARS`` runs but is not kept (2,000 texts of 256 KB would be 512 MB)."""
+    from api.persisted_queries import MAX_KEPT_CHARS
+
+    store = PersistedQueries("automatic")
+    long_text = "# " + "x" * MAX_KEPT_CHARS + "\nquery Long { __typename }"
+    assert await store.resolve(long_text, _persisted(long_text)) == long_text
+    assert len(store) == 0
+    with pytest.raises(PersistedQueryRefused) as refused:
+        await store.resolve(None, _persisted(long_text))
+    assert refused.value.code == NOT_FOUND
