@@ -14,6 +14,7 @@ so everything cached for a hospital can be dropped at once (``invalidate``) when
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import time
@@ -108,11 +109,24 @@ class CacheBackend(Protocol):
     async def aclose(self) -> None: ...
 
 
+WEIGHT_BYTES = 4096
+"""In the memory backend an entry weighs one, and one more per 4 KB of reply (see ``MemoryBackend``)."""
+
+
+def _weight(entry: tuple[float, bytes]) -> int:
+    return 1 + len(entry[1]) // WEIGHT_BYTES
+
+
 class MemoryBackend:
-    """One process's cache: a bounded LRU with per-entry expiry."""
+    """One process's cache: a bounded LRU with per-entry expiry.
+
+    Bounded in entries and in bytes at once: ``max_entries`` is a budget where an entry weighs one, and one more
+    per 4 KB of its reply, so 10,000 hold at most ~40 MB of replies however large a hospital's catalogues are
+    or however many distinct parameters callers try (issue 13 item 4); a reply larger than the whole budget is
+    not kept."""
 
     def __init__(self, *, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
-        self._entries: LRUCache[str, tuple[float, bytes]] = LRUCache(maxsize=max_entries)
+        self._entries: LRUCache[str, tuple[float, bytes]] = LRUCache(maxsize=max_entries, getsizeof=_weight)
         self._generations: dict[str, int] = {}
         self._clock = clock
 
@@ -127,7 +141,8 @@ class MemoryBackend:
         return value
 
     async def set(self, key: str, value: bytes, *, ttl_s: float) -> None:
-        self._entries[key] = (self._clock() + ttl_s, value)
+        with contextlib.suppress(ValueError):  # larger than the whole budget: not kept
+            self._entries[key] = (self._clock() + ttl_s, value)
 
     async def generation(self, hospital_id: str) -> int:
         return self._generations.get(hospital_id, 0)

@@ -116,3 +116,15 @@ async def test_the_apq_store_does_not_keep_long_texts() -> None:
     with pytest.raises(PersistedQueryRefused) as refused:
         await store.resolve(None, _persisted(long_text))
     assert refused.value.code == NOT_FOUND
+
+
+async def test_the_reference_cache_is_bounded_in_bytes_too() -> None:
+    """Large replies (a hospital's drug catalogue) weigh one more per 4 KB: 100 of budget hold 7 replies of 50 KB,
+    not 100; a reply larger than the whole budget is not kept."""
+    backend = MemoryBackend(max_entries=100)
+    for n in range(50):
+        await backend.set(f"253:0:catalogue:{n}", b"x" * 50_000, ttl_s=60)
+    assert len(backend) == 7
+    await backend.set("253:0:catalogue:huge", b"x" * 1_000_000, ttl_s=60)
+    assert await backend.get("253:0:catalogue:huge") is None
+    assert await backend.get("253:0:catalogue:49") is not None
