@@ -1,6 +1,6 @@
 """The operators' dashboard (issue 15, "the page"): ``/dashboard`` and its assets, served by the gateway.
 
-The page is a client of the GraphQL API (``operatorLogin``, ``operator { ... }``, ``resolveParkedOrder``,
+The page is a client of the GraphQL API (``logInOperator``, ``operator { ... }``, ``resolveParkedOrder``,
 ``replayInboundCall``, ``disableOperator``, ``operatorLogout``): plain HTML, CSS and vanilla JavaScript modules
 from ``api/static/dashboard/``, no build step and nothing from a CDN, so it works on a hospital intranet.
 

@@ -46,9 +46,9 @@ SMS codes: the demo sends no SMS. Each code (card binding) is printed on this co
   "demo SMS to 138****1234: code 123456 (绑定就诊卡)"; type it into confirmCardBinding.
 Binding a card from zero: sign in with devLogin(name: "new", withCard: false) (an account with no card),
   then startCardBinding(hospitalId: "253", medicalCardNumber: "001000056254587", name: "张三",
-  idCard: "370102197907025236") and confirmCardBinding with the code printed here.
+  idCardNumber: "370102197907025236") and confirmCardBinding with the code printed here.
 Payments: dev mode pays with a sandbox provider. Create an order (e.g. createTodayRegistrationPayment), then
-  mutation { sandboxPay(outTradeNo: "<the order's outTradeNo>") { outTradeNo state } }
+  mutation { payInSandbox(outTradeNo: "<the order's outTradeNo>") { outTradeNo state } }
   stands for wx.requestPayment; the payment worker then tells the hospital. Follow it with
   me { orders(first: 10) { edges { node { outTradeNo status refunds { state } } } } }.
 """
@@ -273,7 +273,7 @@ def schedule_days(today: date | None = None) -> list[date]:
     return [first + timedelta(days=n) for n in range(SCHEDULE_DAYS)]
 
 
-_BOOKING_DAY = (datetime.now(CHINA_TIME) + timedelta(days=1)).strftime("%Y%m%d")
+_BOOKING_DAY = (datetime.now(CHINA_TIME) + timedelta(days=1)).strftime("%Y-%m-%d")
 
 APPOINTMENT_JOURNEY: tuple[tuple[str, str], ...] = (
     (
@@ -281,13 +281,13 @@ APPOINTMENT_JOURNEY: tuple[tuple[str, str], ...] = (
         f"""\
 mutation BookAppointment {{
   createAppointmentPayment(
-    hospitalId: "253", hosCode: "0531_253", medicalCardNumber: "001000056254587", patientName: "张三",
-    patientId: "370102197907025236", patientPhone: "15689898989", deptCode: "0256", docCode: "256654",
-    date: "{_BOOKING_DAY}", amPm: "AM", startTime: "08:00", shownFee: "16.00"
+    hospitalId: "253", medicalCardNumber: "001000056254587", patientName: "张三",
+    idCardNumber: "370102197907025236", phone: "15689898989", departmentId: "0256", doctorId: "256654",
+    halfDay: MORNING, from: "{_BOOKING_DAY}T08:00:00+08:00", shownFee: "16.00"
   ) {{
     __typename
     ... on CreatedPayment {{ order {{ outTradeNo state totalAmount onlineAmount }} payParams }}
-    ... on PaymentRefusal {{ code message }}
+    ... on Refusal {{ code message }}
   }}
 }}""",
     ),
@@ -295,14 +295,14 @@ mutation BookAppointment {{
         "Pay it with the sandbox provider (the payment worker then tells 253 with 21.2.4)",
         """\
 mutation PayAppointment($outTradeNo: String!) {
-  sandboxPay(outTradeNo: $outTradeNo) { outTradeNo state }
+  payInSandbox(outTradeNo: $outTradeNo) { outTradeNo state }
 }""",
     ),
     (
         "The order once 253 has it (state NOTIFIED, 253's serial number)",
         """\
 query AppointmentOrder($outTradeNo: String!) {
-  paymentOrder(outTradeNo: $outTradeNo) { outTradeNo flow state totalAmount hisSerial }
+  paymentOrder(outTradeNo: $outTradeNo) { outTradeNo paidFor state totalAmount hisSerial }
 }""",
     ),
 )

@@ -13,6 +13,7 @@ from typing import Any
 
 from his_clients.models.base import HisRequest
 from services.identity.principal import InvalidSession, OperatorPrincipal, PatientPrincipal
+from services.refusals import RefusalCode, Refused
 
 CARD_KEYS = frozenset({"medicalcardnumber", "medicalcard", "patientmedicalcardnumber"})
 ID_NUMBER_KEYS = frozenset({"idcard", "idcardno", "idcardnumber", "patientid", "patientidcard"})
@@ -31,29 +32,28 @@ NOT_THE_PATIENT: dict[str, frozenset[str]] = {
 """Keys that carry someone other than the patient (a caregiver) in particular methods."""
 
 
-class NotFound(ValueError):
+class NotFound(Refused):
     """The card (or patient) is not one the caller may see: said exactly as for a card that does not exist."""
 
     def __init__(self) -> None:
-        super().__init__("卡号信息不存在: no such card")
-        self.extensions = {"code": "20215"}
+        super().__init__(RefusalCode.CARD_NOT_FOUND_20215)
 
 
-class Unauthenticated(ValueError):
-    def __init__(self, message: str = "请先登录: sign in first") -> None:
-        super().__init__(message)
-        self.extensions = {"code": "UNAUTHENTICATED"}
+class Unauthenticated(Refused):
+    """Not signed in (or not as the kind of caller the field needs): UNAUTHENTICATED on queries and mutations."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(RefusalCode.UNAUTHENTICATED, message)
 
 
-class SessionInvalid(ValueError):
+class SessionInvalid(Refused):
     """A bearer token was sent but is no valid session: an error the app acts on (sign in again), never a null.
 
     The code is the one of "not signed in" (the app's answer is the same: sign in); ``reason`` tells them apart.
     """
 
     def __init__(self) -> None:
-        super().__init__("登录已失效，请重新登录: the session token is invalid or has expired; sign in again")
-        self.extensions = {"code": "UNAUTHENTICATED", "reason": "INVALID_SESSION"}
+        super().__init__(RefusalCode.UNAUTHENTICATED, "登录已失效，请重新登录。", reason="INVALID_SESSION")
 
 
 def refuse_invalid_session(principal: object) -> None:
@@ -62,10 +62,11 @@ def refuse_invalid_session(principal: object) -> None:
         raise SessionInvalid()
 
 
-class Forbidden(ValueError):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.extensions = {"code": "50001"}
+class Forbidden(Refused):
+    """Signed in, but this caller may not do this: 附四 50001 (UNAUTHORIZED), as clients have always read it."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(RefusalCode.UNAUTHORIZED, message)
 
 
 def personal_values(method: str, request: HisRequest) -> tuple[set[str], set[str]]:

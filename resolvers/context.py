@@ -16,6 +16,7 @@ from services.identity.operators import OperatorService
 from services.identity.principal import PatientPrincipal, Principal, SessionTokens
 from services.payments.orders import PaymentService
 from services.payments.providers.base import PaymentProvider
+from services.refusals import RefusalCode, Refused
 from services.shims.replay import ReplayDispatch
 from services.surveys import SurveyService
 from store.db import Database
@@ -35,10 +36,11 @@ looks up a card being bound, whose holder the code sent to the hospital's phone 
 request's guard; the same methods asked through the loaders are still checked by ``authorize``."""
 
 
-class FanOutLimitExceeded(ValueError):
+class FanOutLimitExceeded(Refused):
     """A request asked more hospitals, over all its fields, than one request may."""
 
-    extensions = {"code": "FAN_OUT_LIMIT"}  # noqa: RUF012  (read by graphql-core, never changed)
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(RefusalCode.FAN_OUT_LIMIT, message)
 
 
 def _outcome_seen(task: asyncio.Future[Any]) -> None:
@@ -141,7 +143,7 @@ class Context:
         self.hospitals_asked += count
         limit = self.services.max_hospitals_per_request
         if self.hospitals_asked > limit:
-            raise FanOutLimitExceeded(f"this request asks more than {limit} hospitals in all")
+            raise FanOutLimitExceeded(f"一次请求在所有字段中最多查询{limit}家医院，请减少医院后再试。")
 
     @classmethod
     def for_request(cls, services: Services, *, principal: Principal | None = None) -> Context:

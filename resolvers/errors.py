@@ -1,4 +1,9 @@
-"""What patients are told when something fails, and how GraphQL errors are logged.
+"""What patients are told when something fails, and how GraphQL errors are logged and masked.
+
+An error is shown to the caller only when it is expected: a ``services.refusals.Refused`` (our refusals, with
+their code), a hospital's ``HisError`` (its code, with fixed words), or GraphQL's own validation (no original
+error). Anything else is a bug of ours: production masks it as "Unexpected error." and it is logged as an error
+with its traceback, never as a refusal; a ``ValueError`` is no refusal (issue 12 item 3).
 
 A hospital's own text (its ``msg``, an HTTP error body, a connection error) can name an Oracle error, a Java
 class or an internal JDBC address: it never reaches the app. Patients read a fixed Chinese message per
@@ -11,48 +16,21 @@ Hospitals' failures are expected, so they are logged briefly; our own bugs in fu
 from __future__ import annotations
 
 import logging
-from typing import Final
 
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 from strawberry.utils.logging import StrawberryLogger
 
-from his_clients.codes import ReturnCode
 from his_clients.errors import HisError
+from services.refusals import RefusalCode, Refused
 
 log = logging.getLogger("hisgraph.graphql")
 hospital_log = logging.getLogger("hisgraph.hospital_said")
 
-_TRY_LATER: Final = "医院系统暂时无法办理，请稍后再试，或到医院窗口咨询。"
-_OWN_CODES: Final = {
-    "HIS_TIMEOUT": "医院系统响应超时，请稍后再试。",
-    "HIS_CONNECT_ERROR": "暂时无法连接医院系统，请稍后再试。",
-    "HIS_HTTP_ERROR": "医院系统暂时无法访问，请稍后再试。",
-    "HIS_CIRCUIT_OPEN": "医院系统暂时不可用，请稍后再试。",
-    "HIS_PROTOCOL_ERROR": "医院系统返回的结果无法识别，请稍后再试。",
-    "HIS_UNAVAILABLE": "医院系统暂时不可用，请稍后再试。",
-    # Ours, not the hospital's: the gateway itself is saturated, or this request asked too many hospitals.
-    "GATEWAY_BUSY": "当前使用人数较多，请稍后再试。",
-    "HIS_CALL_BUDGET": "一次查询的医院过多，请减少医院后再试。",
-}
-# 附四 codes whose wording says nothing a patient can act on, or is written for integrators (10002 on refunds).
-_REWORDED: Final = {
-    ReturnCode.NO_DATA: "未查询到数据。",
-    ReturnCode.SYSTEM_ERROR: _TRY_LATER,
-    ReturnCode.DATABASE_ERROR: _TRY_LATER,
-    ReturnCode.UNKNOWN_ERROR: _TRY_LATER,
-    ReturnCode.BUSY: "医院系统繁忙，请稍后再试。",
-}
-
 
 def patient_message(code: str) -> str:
-    """The fixed message for ``code`` (a 附四 code or one of our HIS_* codes): never the hospital's own text."""
-    if code in _OWN_CODES:
-        return _OWN_CODES[code]
-    known = ReturnCode.parse(code)
-    if known is None:
-        return _TRY_LATER
-    return _REWORDED.get(known, known.meaning)
+    """The fixed message for ``code`` (a 附四 code or one of ours): never the hospital's own text."""
+    return RefusalCode.of(code).told
 
 
 def record_hospital_text(error: HisError) -> None:
@@ -73,27 +51,37 @@ def told_to_patient(error: HisError) -> str:
     return patient_message(error.code)
 
 
+def refused_by_hospital(error: HisError) -> Refused:
+    """A hospital's failure as the one refusal: its code and fixed words, its own text logged for operators."""
+    record_hospital_text(error)
+    return Refused(RefusalCode.of(error.code), hospital_id=error.hospital_id)
+
+
 def log_errors(errors: list[GraphQLError], execution_context: ExecutionContext | None) -> None:
-    """Logs each error, and rewrites a hospital's failure to its fixed message before the answer is sent."""
+    """Logs each error, and rewrites a hospital's failure to its fixed message before the answer is sent.
+
+    Refusals (``Refused``) and GraphQL's validation are logged briefly as refusals; anything else is a bug,
+    logged as an error with its traceback (and masked in production by ``should_mask``)."""
     for error in errors:
         original = error.original_error
         if isinstance(original, HisError):
             record_hospital_text(original)
             error.message = patient_message(original.code)
-        elif original is None or isinstance(original, ValueError):
+        elif isinstance(original, Refused):
+            log.info("refused %s: %s", original.code.value, error.message)
+        elif original is None:
             log.info("refused: %s", error.message)
         else:
             StrawberryLogger.error(error, execution_context)
 
 
 def is_expected(error: GraphQLError) -> bool:
-    """Errors whose message is meant for the caller: a hospital's refusal (its code, with the fixed message
-    of ``patient_message``), our refusals that carry a code (limits, access, unknown hospitals), and GraphQL's
-    own validation errors. Anything else is a bug of ours and is masked in production."""
+    """Errors whose message is meant for the caller: a ``Refused`` (ours: access, limits, unknown hospitals,
+    arguments, with its code), a hospital's ``HisError`` (its code, with the fixed message of
+    ``patient_message``), and GraphQL's own validation errors (no original error). Anything else, a
+    ``ValueError`` included, is a bug of ours and is masked in production."""
     original = error.original_error
-    if original is None:
-        return True
-    return isinstance(original, HisError) or isinstance(getattr(original, "extensions", None), dict)
+    return original is None or isinstance(original, Refused | HisError)
 
 
 def should_mask(error: GraphQLError) -> bool:

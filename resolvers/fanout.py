@@ -19,6 +19,7 @@ from his_clients.fanout import group_for_one_call, has_unlabelled_records, parse
 from his_clients.method import HisMethod, ReplyT, RequestT
 from his_clients.resilience import GatewaySaturated, stall_mark, stalled_since
 from services.identity.principal import OperatorPrincipal
+from services.refusals import RefusalCode, Refused
 
 from .access import Forbidden
 from .context import Info
@@ -26,12 +27,15 @@ from .context import Info
 R = TypeVar("R")
 
 
-class UnknownHospitalsError(ValueError):
-    """A query named hospital ids that are not in the registry."""
+class UnknownHospitalsError(Refused):
+    """A query named hospital ids that are not in the registry (附四 60001, the ids in ``hospitalId``)."""
 
     def __init__(self, hospital_ids: Sequence[str]) -> None:
-        super().__init__(f"医院不存在（hospitalId: {', '.join(hospital_ids)}）")
-        self.extensions = {"code": "60001", "hospitalId": ",".join(hospital_ids)}
+        super().__init__(
+            RefusalCode.HOSPITAL_NOT_FOUND,
+            f"医院不存在（hospitalId: {', '.join(hospital_ids)}）",
+            hospital_id=",".join(hospital_ids),
+        )
 
 
 def _scoped_hospital_ids(info: Info, raw: str) -> tuple[list[str], list[str]]:

@@ -73,7 +73,7 @@ COSTLY_MUTATIONS: Final = frozenset(
         # Sessions: each runs a password check or a call to WeChat.
         "loginWithWeChat",
         "devLogin",
-        "operatorLogin",
+        "logInOperator",
         # Proving cards: each sends an SMS to a person's phone or checks its code.
         "startCardBinding",
         "confirmCardBinding",
@@ -91,7 +91,7 @@ COSTLY_MUTATIONS: Final = frozenset(
         "createInsurancePayment",
         "createConsultationPayment",
         "createMedicalRecordPayment",
-        "sandboxPay",
+        "payInSandbox",
         "requestCardRefund",
         "cancelPaidBooking",
         # Operators: replaying a recorded shim call may replay a refund.

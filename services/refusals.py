@@ -109,6 +109,8 @@ class RefusalCode(Enum):
     NOT_A_SHIM = "NOT_A_SHIM"
     REGION_ONLY = "REGION_ONLY"
     SEAL_EXPIRED = "SEAL_EXPIRED"
+    # Ours: the gateway's own limits (appended)
+    FAN_OUT_LIMIT = "FAN_OUT_LIMIT"
 
     @classmethod
     def of(cls, wire: object) -> RefusalCode:
@@ -169,6 +171,7 @@ _MEANINGS: Final[dict[RefusalCode, str]] = {
     RefusalCode.NOT_A_SHIM: "No shim serves this path now.",
     RefusalCode.REGION_ONLY: "Only a region operator may do this.",
     RefusalCode.SEAL_EXPIRED: "The sealed copy has expired: ask the hospital to send the call again.",
+    RefusalCode.FAN_OUT_LIMIT: "The request's fields ask more hospitals in all than one request may: ask fewer.",
 }
 
 _TOLD: Final[dict[RefusalCode, str]] = {
@@ -209,6 +212,7 @@ _TOLD: Final[dict[RefusalCode, str]] = {
     RefusalCode.NOT_A_SHIM: "该路径当前没有对应的接口。",
     RefusalCode.REGION_ONLY: "仅区域平台运营人员可以进行此操作。",
     RefusalCode.SEAL_EXPIRED: "该调用的密封副本已过期，请医院重新发送。",
+    RefusalCode.FAN_OUT_LIMIT: "一次查询的医院过多，请减少医院后再试。",
 }
 
 OUTCOME_UNKNOWN: Final = frozenset(

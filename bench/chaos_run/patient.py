@@ -26,28 +26,28 @@ PHONE = "13526521254"
 HOSPITALS = ("253", "254", "255", "256", "257")
 STANDALONE = ("253", "254", "255")
 
-RESULT = "__typename ... on CreatedPayment { order { outTradeNo onlineAmount } } ... on PaymentRefusal { code message }"
+RESULT = "__typename ... on CreatedPayment { order { outTradeNo onlineAmount } } ... on Refusal { code message }"
 MUTATIONS = {
-    "outpatient": f"""mutation($h: String!, $c: String!, $b: Money) {{
+    "outpatient": f"""mutation($h: ID!, $c: String!, $b: Money) {{
         r: createOutpatientPayment(hospitalId: $h, medicalCardNumber: $c, balancePayment: $b) {{ {RESULT} }} }}""",
-    "recharge": f"""mutation($h: String!, $c: String!, $a: Money!) {{
+    "recharge": f"""mutation($h: ID!, $c: String!, $a: Money!) {{
         r: createRechargePayment(hospitalId: $h, medicalCardNumber: $c, amount: $a) {{ {RESULT} }} }}""",
-    "deposit": f"""mutation($h: String!, $c: String!, $n: String!, $a: Money!) {{
+    "deposit": f"""mutation($h: ID!, $c: String!, $n: String!, $a: Money!) {{
         r: createDepositPayment(hospitalId: $h, medicalCardNumber: $c, patientName: $n, amount: $a,
             admissionNumber: "060508") {{ {RESULT} }} }}""",
-    "registration_today": f"""mutation($h: String!, $c: String!, $n: String!, $d: String!, $k: String!, $doc: String) {{
+    "registration_today": f"""mutation($h: ID!, $c: String!, $n: String!, $d: String!, $k: String!, $doc: String) {{
         r: createTodayRegistrationPayment(hospitalId: $h, medicalCardNumber: $c, patientName: $n,
-            departmentId: $d, regClassId: $k, doctorId: $doc) {{ {RESULT} }} }}""",
-    "registration_appointment": f"""mutation($h: String!, $hc: String!, $c: String!, $n: String!, $id: String!,
-        $p: String!, $d: String!, $doc: String!, $day: String!, $ap: String!, $st: String!) {{
-        r: createAppointmentPayment(hospitalId: $h, hosCode: $hc, medicalCardNumber: $c, patientName: $n,
-            patientId: $id, patientPhone: $p, deptCode: $d, docCode: $doc, date: $day, amPm: $ap,
-            startTime: $st) {{ {RESULT} }} }}""",
+            departmentId: $d, clinicTypeId: $k, doctorId: $doc) {{ {RESULT} }} }}""",
+    "registration_appointment": f"""mutation($h: ID!, $c: String!, $n: String!, $id: String!,
+        $p: String!, $d: String!, $doc: String!, $ap: HalfDay!, $st: DateTime!) {{
+        r: createAppointmentPayment(hospitalId: $h, medicalCardNumber: $c, patientName: $n,
+            idCardNumber: $id, phone: $p, departmentId: $d, doctorId: $doc, halfDay: $ap,
+            from: $st) {{ {RESULT} }} }}""",
 }
 FLOWS = tuple(MUTATIONS)
 CANCELLABLE = frozenset({"registration_today", "registration_appointment"})
 CANCEL = """mutation($o: String!) { r: cancelPaidBooking(outTradeNo: $o) {
-    __typename ... on PaymentRefund { outRefundNo state } ... on PaymentRefusal { code message } } }"""
+    __typename ... on PaymentRefund { outRefundNo state } ... on Refusal { code message } } }"""
 
 
 async def harness_call(client: httpx.AsyncClient, method: str, url: str, **options: Any) -> httpx.Response:
@@ -217,18 +217,17 @@ class Patient:
         else:
             row = rng.choice([r for r in self._schedules[hospital_id] if r.doctor_id])
             day = date.today() + timedelta(days=rng.randint(1, 180))
+            half_day = rng.choice(("AM", "PM"))
             variables |= {
-                "hc": f"H{hospital_id}",
                 "n": NAME,
                 "id": ID_NUMBER,
                 "p": PHONE,
                 "d": row.department_id,
                 "doc": row.doctor_id,
-                "day": f"{day:%Y%m%d}",
-                "ap": rng.choice(("AM", "PM")),
-                "st": rng.choice(("08:00", "08:15", "08:30", "14:00", "14:15")),
+                "ap": {"AM": "MORNING", "PM": "AFTERNOON"}[half_day],
+                "st": f"{day:%Y-%m-%d}T{rng.choice(('08:00', '08:15', '08:30', '14:00', '14:15'))}:00+08:00",
             }
-            await self._upload_schedule(hospital_id, row, variables["day"], variables["ap"])
+            await self._upload_schedule(hospital_id, row, f"{day:%Y%m%d}", half_day)
         result = (await self.graphql(MUTATIONS[flow], variables))["r"]
         if result["__typename"] != "CreatedPayment":
             self.refusals[result["code"]] = self.refusals.get(result["code"], 0) + 1

@@ -7,9 +7,10 @@ import strawberry
 from services.identity.principal import OperatorPrincipal, PatientPrincipal
 
 from ..access import refuse_invalid_session
+from ..arguments import beijing
 from ..context import Info
-from ..operators.accounts import OperatorAccount
-from .types import AccountCard, Me, Relation
+from ..operators.accounts import OperatorAccount, OperatorRole
+from .types import AccountCard, CardOrigin, Me, Relation
 
 
 @strawberry.type
@@ -31,10 +32,10 @@ class IdentityQueries:
                 cards=[],
                 operator=OperatorAccount(
                     username=operator.username,
-                    role=operator.role,
-                    hospital_id=operator.hospital_id,
+                    role=OperatorRole(operator.role),
+                    hospital_id=strawberry.ID(operator.hospital_id) if operator.hospital_id else None,
                     disabled=operator.disabled_at is not None,
-                    last_login_at=operator.last_login_at,
+                    last_login_at=beijing(operator.last_login_at) if operator.last_login_at else None,
                 ),
             )
         if not isinstance(principal, PatientPrincipal):
@@ -44,9 +45,9 @@ class IdentityQueries:
             cards=[
                 AccountCard(
                     medical_card_number=c.medical_card_number,
-                    hospital_id=c.hospital_id,
+                    hospital_id=strawberry.ID(c.hospital_id) if c.hospital_id else None,
                     relation=Relation.of(c.relation),
-                    how=c.how,
+                    origin=CardOrigin.of(c.how),
                     physical_card_number=c.physical_card_number,
                 )
                 for c in cards

@@ -1,4 +1,4 @@
-"""GraphQL types of identity: sessions, the account, its cards, and the typed refusals of the card proofs."""
+"""GraphQL types of identity: sessions, the account and its cards (refusals are the one ``Refusal``)."""
 
 from __future__ import annotations
 
@@ -17,12 +17,13 @@ from ..operators.accounts import OperatorAccount
 from ..patients.types import Patient
 from ..payments.orders import After, First, OrderConnection, account_orders
 from ..tasks import in_task
+from ..values import Sex
 
 
 @strawberry.type(description="A signed-in session. Send the token as `Authorization: Bearer <token>`.")
 class Session:
     token: str = strawberry.field(description="The session token (signed; nothing secret inside).")
-    expires_at: datetime = strawberry.field(description="When the token stops working (UTC).")
+    expires_at: datetime = strawberry.field(description="When the token stops working (Beijing time, +08:00).")
 
 
 @strawberry.enum(
@@ -53,16 +54,29 @@ class Relation(Enum):
         return cls.OTHER
 
 
+@strawberry.enum(description="How the account came to hold a card.")
+class CardOrigin(Enum):
+    CREATED = strawberry.enum_value("created", description="Issued by the platform (1.2.1 / 1.2.2 e-health card).")
+    BOUND = strawberry.enum_value("bound", description="Bound from a physical card (2.1.1 + the SMS code, 2.1.2).")
+
+    @classmethod
+    def of(cls, stored: str) -> CardOrigin:
+        """What the store keeps ("created" / "bound"); anything else reads as CREATED (the platform's own)."""
+        return cls.BOUND if stored == "bound" else cls.CREATED
+
+
 @strawberry.type(description="A card the account has proven it may use.")
 class AccountCard:
     medical_card_number: str = strawberry.field(description="The card number to use in `patient(...)`.")
-    hospital_id: str | None = strawberry.field(
+    hospital_id: strawberry.ID | None = strawberry.field(
         description="The hospital the card was bound at or filed with (see hospitals); null when none is recorded."
     )
     relation: Relation = strawberry.field(
         description="Whose card this is: SELF for the account holder's own, else the family member's 附五 relation."
     )
-    how: str = strawberry.field(description="created (issued by the platform) or bound (from a physical card).")
+    origin: CardOrigin = strawberry.field(
+        description="CREATED (issued by the platform) or BOUND (from a physical card)."
+    )
     physical_card_number: str | None = strawberry.field(description="For a bound card: the physical card it came from.")
 
     @strawberry.field(description="The 附五 亲属关系 code (01-05) of a family member's card; null for SELF.")
@@ -79,6 +93,16 @@ class AccountCard:
     async def holder_name(self, info: Info) -> str | None:
         record = await get_patient_info(info.context.services.db, self.medical_card_number)
         return mask_name(record.name) if record is not None and record.name else None
+
+    @strawberry.field(
+        description="The card holder's sex, as the platform's record of the card has it; null when it holds none."
+    )
+    @in_task
+    async def holder_sex(self, info: Info) -> Sex | None:
+        record = await get_patient_info(info.context.services.db, self.medical_card_number)
+        if record is None:
+            return None
+        return Sex.read(record.gender) or Sex.read(record.sex)
 
     @strawberry.field(
         description="The hospitals that know this card: where it was filed (created) or bound; ask these by hospitalId."
@@ -116,15 +140,3 @@ class Me:
 @strawberry.type(description="A code was sent to the phone number the hospital holds for this card.")
 class CardBindingStarted:
     masked_phone: str = strawberry.field(description="That phone number, masked (138****1234).")
-
-
-@strawberry.type(description="A card proof or login that did not check out; the reason is deliberately general.")
-class IdentityRefusal:
-    code: str = strawberry.field(
-        description=(
-            "附四 code or ours: 20215 no such card (or name and ID number do not match), SMS_CODE_INVALID the SMS code "
-            "is wrong, expired, used or out of attempts (ask for a new one), 20003 a malformed value (phone, "
-            "gender, relation), 40001 too many codes or cards (wait), 10003 the SMS could not be sent."
-        )
-    )
-    message: str = strawberry.field(description="What went wrong, in words.")

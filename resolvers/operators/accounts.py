@@ -11,45 +11,35 @@ from services.identity.operators import OperatorSummary
 from services.identity.principal import OperatorPrincipal
 
 from ..access import Forbidden, Unauthenticated, refuse_invalid_session
+from ..arguments import beijing
 from ..context import Info
+
+
+@strawberry.enum(description="What an operator sees.")
+class OperatorRole(Enum):
+    REGION = strawberry.enum_value("region", description="区域平台运营人员: every hospital of the region.")
+    HOSPITAL = strawberry.enum_value("hospital", description="医院操作员: one hospital (hospitalId).")
 
 
 @strawberry.type(description="An operator's account (never its password).")
 class OperatorAccount:
     username: str = strawberry.field(description="The username the operator signs in with.")
-    role: str = strawberry.field(description="region (every hospital) or hospital (one hospital).")
-    hospital_id: str | None = strawberry.field(description="A hospital operator's hospital; null for region.")
+    role: OperatorRole = strawberry.field(description="REGION (every hospital) or HOSPITAL (one hospital).")
+    hospital_id: strawberry.ID | None = strawberry.field(description="A hospital operator's hospital; null for REGION.")
     disabled: bool = strawberry.field(description="Disabled operators cannot sign in; their sessions have ended.")
-    last_login_at: datetime | None = strawberry.field(description="The last successful login (UTC), if any.")
+    last_login_at: datetime | None = strawberry.field(
+        description="The last successful login (Beijing time, +08:00), if any."
+    )
 
     @classmethod
     def of(cls, summary: OperatorSummary) -> OperatorAccount:
         return cls(
             username=summary.username,
-            role=summary.role,
-            hospital_id=summary.hospital_id,
+            role=OperatorRole(summary.role),
+            hospital_id=strawberry.ID(summary.hospital_id) if summary.hospital_id else None,
             disabled=summary.disabled,
-            last_login_at=summary.last_login_at,
+            last_login_at=beijing(summary.last_login_at) if summary.last_login_at else None,
         )
-
-
-@strawberry.enum(description="Why an action on an operator's account was not done.")
-class OperatorAccountRefusalCode(Enum):
-    NOT_FOUND = strawberry.enum_value("NOT_FOUND", description="No operator has that username.")
-    SELF = strawberry.enum_value("SELF", description="An operator cannot disable their own account.")
-    WRONG_PASSWORD = strawberry.enum_value("WRONG_PASSWORD", description="The old password is wrong.")
-    WEAK_PASSWORD = strawberry.enum_value(
-        "WEAK_PASSWORD", description="The new password is too short (at least 12 characters) or unchanged."
-    )
-    THROTTLED = strawberry.enum_value(
-        "THROTTLED", description="Too many wrong passwords for this username: try again later."
-    )
-
-
-@strawberry.type(description="An action on an operator's account was not done, and why.")
-class OperatorAccountRefusal:
-    code: OperatorAccountRefusalCode = strawberry.field(description="Why.")
-    message: str = strawberry.field(description="What went wrong, in words.")
 
 
 def signed_in_operator(info: Info) -> OperatorPrincipal:
@@ -57,7 +47,7 @@ def signed_in_operator(info: Info) -> OperatorPrincipal:
     principal = info.context.principal
     refuse_invalid_session(principal)
     if not isinstance(principal, OperatorPrincipal):
-        raise Unauthenticated("sign in with operatorLogin first")
+        raise Unauthenticated("请先用 logInOperator 登录。")
     return principal
 
 
@@ -65,7 +55,7 @@ def region_operator(info: Info) -> OperatorPrincipal:
     """A region administrator, or a 50001 error."""
     principal = signed_in_operator(info)
     if principal.role != "region":
-        raise Forbidden("region operators only")
+        raise Forbidden("仅限区域平台运营人员。")
     return principal
 
 

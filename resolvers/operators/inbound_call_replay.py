@@ -3,48 +3,20 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
 from typing import Annotated
 
 import strawberry
 
 from services.audit import record
 from services.identity.principal import OperatorPrincipal
-from services.shims.replay import ReplayRefusalCode, ReplayRefused, replay_call
+from services.refusals import RefusalCode, Refused
+from services.shims.replay import ReplayRefused, replay_call
 from store.inbound import InboundCall
 
 from ..access import Forbidden
 from ..context import Info
+from ..refusal import Refusal
 from .inbound import InboundCallRecord
-
-
-@strawberry.enum(description="Why a recorded call was not replayed.")
-class InboundReplayRefusalCode(Enum):
-    NOT_FOUND = strawberry.enum_value(
-        ReplayRefusalCode.NOT_FOUND.value, description="No such call among the hospitals you see."
-    )
-    NO_HOSPITAL = strawberry.enum_value(
-        ReplayRefusalCode.NO_HOSPITAL.value,
-        description="The call was refused before it was known which hospital it acted for.",
-    )
-    MASKED_BODY = strawberry.enum_value(
-        ReplayRefusalCode.MASKED_BODY.value,
-        description="Its recorded body holds masked personal data and no sealed copy of it is kept: ask the "
-        "hospital to send the call again.",
-    )
-    BODY_NOT_RECORDED = strawberry.enum_value(
-        ReplayRefusalCode.BODY_NOT_RECORDED.value, description="The request was not JSON: no body was recorded."
-    )
-    NOT_A_SHIM = strawberry.enum_value(ReplayRefusalCode.NOT_A_SHIM.value, description="No shim serves its path now.")
-    REGION_ONLY = strawberry.enum_value(
-        ReplayRefusalCode.REGION_ONLY.value,
-        description="Its recorded body is masked; only a region operator may replay it from its sealed copy.",
-    )
-    SEAL_EXPIRED = strawberry.enum_value(
-        ReplayRefusalCode.SEAL_EXPIRED.value,
-        description="Its recorded body is masked and the sealed copy of it has expired: ask the hospital to send "
-        "the call again.",
-    )
 
 
 @strawberry.type(description="The recorded call was posted to its shim again; the shim's new answer.")
@@ -60,15 +32,15 @@ class InboundReplaySuccess:
     )
 
 
-@strawberry.type(description="The recorded call was not replayed, and why.")
-class InboundReplayRefusal:
-    code: InboundReplayRefusalCode = strawberry.field(description="Why the call was not replayed.")
-    message: str = strawberry.field(description="What went wrong, in words.")
-
-
-InboundReplayResult = Annotated[
-    InboundReplaySuccess | InboundReplayRefusal,
-    strawberry.union("InboundReplayResult", description="The shim's new answer, or why the call was not replayed."),
+ReplayInboundCallResult = Annotated[
+    InboundReplaySuccess | Refusal,
+    strawberry.union(
+        "ReplayInboundCallResult",
+        description=(
+            "The shim's new answer, or why the call was not replayed (Refusal: NOT_FOUND, NO_HOSPITAL, MASKED_BODY, "
+            "BODY_NOT_RECORDED, NOT_A_SHIM, REGION_ONLY, SEAL_EXPIRED)."
+        ),
+    ),
 ]
 
 
@@ -90,20 +62,18 @@ class InboundCallReplayMutation:
         call_id: Annotated[
             strawberry.ID, strawberry.argument(description="The ledger's id of the call (inboundCalls id).")
         ],
-    ) -> InboundReplayResult:
+    ) -> ReplayInboundCallResult:
         principal = info.context.principal
         if not isinstance(principal, OperatorPrincipal):
-            raise Forbidden("operators only: sign in with operatorLogin")
+            raise Forbidden("仅限操作员：请先用 logInOperator 登录。")
         services = info.context.services
         try:
             number = int(str(call_id).strip())
         except ValueError:
-            return InboundReplayRefusal(code=InboundReplayRefusalCode.NOT_FOUND, message=f"no recorded call {call_id}")
+            return Refusal.of(Refused(RefusalCode.NOT_FOUND, f"no recorded call {call_id}", field="callId"))
         dispatch = services.replay_inbound
         if dispatch is None:  # pragma: no cover - create_app always sets it
-            return InboundReplayRefusal(
-                code=InboundReplayRefusalCode.NOT_A_SHIM, message="replay is not available here"
-            )
+            return Refusal.of(Refused(RefusalCode.NOT_A_SHIM, "replay is not available here"))
 
         def may_see(hospital_id: str | None) -> bool:
             return principal.role == "region" or (hospital_id is not None and principal.may_see(hospital_id))
@@ -130,7 +100,7 @@ class InboundCallReplayMutation:
                 on_unseal=audit_unseal,
             )
         except ReplayRefused as refused:
-            return InboundReplayRefusal(code=InboundReplayRefusalCode(refused.code.value), message=refused.message)
+            return Refusal.of(refused)
         code = replayed.reply.get("code")
         async with services.db.session() as db:  # audited (issue 15 item 12)
             record(

@@ -8,9 +8,10 @@ from typing import Annotated
 
 import strawberry
 
-from services.operations.parked import Evidence, Outcome, Refusal, ResolveRefused, resolve_parked_order
+from services.operations.parked import Evidence, Outcome, ResolveRefused, resolve_parked_order
 
 from ..context import Info
+from ..refusal import Refusal
 from ..scalars import Money
 from .audit_reads import audit_patients
 from .orders import LedgerOrder, patient_names, signed_in
@@ -31,36 +32,6 @@ class ParkedOrderOutcome(Enum):
         Outcome.RETRY_NOTIFY.value,
         description="Tell the hospital again: back to PAID with a fresh retry window; the worker does the rest. "
         "Refused when 14.2.2 already lists the payment, or when the provider took another amount than the order's.",
-    )
-
-
-@strawberry.enum(description="Why the decision was not carried out (nothing changed).")
-class ParkedOrderRefusalCode(Enum):
-    NOT_FOUND = strawberry.enum_value(Refusal.NOT_FOUND.value, description="No such order among your hospitals.")
-    NOT_ACTIONABLE = strawberry.enum_value(
-        Refusal.NOT_ACTIONABLE.value,
-        description="The order does not wait for an operator (not PARKED, no job past its retry window, or never "
-        "paid).",
-    )
-    NOT_ALLOWED = strawberry.enum_value(
-        Refusal.NOT_ALLOWED.value, description="Your role may not choose this outcome (REFUND: region operators)."
-    )
-    STALE_VERSION = strawberry.enum_value(
-        Refusal.STALE_VERSION.value, description="The order changed since you read it: read it again and decide."
-    )
-    NO_EVIDENCE = strawberry.enum_value(
-        Refusal.NO_EVIDENCE.value, description="14.2.2 gave no answer: the hospital's side is not known."
-    )
-    HOSPITAL_HAS_PAYMENT = strawberry.enum_value(
-        Refusal.HOSPITAL_HAS_PAYMENT.value,
-        description="14.2.2 lists the payment at the hospital: not refunded, not sent again (mark it notified).",
-    )
-    HOSPITAL_LACKS_PAYMENT = strawberry.enum_value(
-        Refusal.HOSPITAL_LACKS_PAYMENT.value,
-        description="14.2.2 does not list the payment as complete: not marked notified.",
-    )
-    NOTHING_TO_REFUND = strawberry.enum_value(
-        Refusal.NOTHING_TO_REFUND.value, description="Nothing paid online is left to refund."
     )
 
 
@@ -103,18 +74,16 @@ class ParkedOrderResolved:
     evidence: ParkedOrderEvidence | None = strawberry.field(description="The 14.2.2 answer the decision relied on.")
 
 
-@strawberry.type(description="The decision was refused; nothing changed.")
-class ParkedOrderRefusal:
-    code: ParkedOrderRefusalCode = strawberry.field(description="Why.")
-    message: str = strawberry.field(description="Why, in words.")
-    evidence: ParkedOrderEvidence | None = strawberry.field(
-        description="The 14.2.2 answer that refused it, when the hospital was asked."
-    )
-
-
-ParkedOrderResult = Annotated[
-    ParkedOrderResolved | ParkedOrderRefusal,
-    strawberry.union("ParkedOrderResult", description="The order after the decision, or why it was refused."),
+ResolveParkedOrderResult = Annotated[
+    ParkedOrderResolved | Refusal,
+    strawberry.union(
+        "ResolveParkedOrderResult",
+        description=(
+            "The order after the decision, or why it was refused and nothing changed (Refusal: NOT_FOUND, "
+            "NOT_ACTIONABLE, REGION_ONLY, STALE_VERSION, NO_EVIDENCE, HOSPITAL_HAS_PAYMENT, HOSPITAL_LACKS_PAYMENT, "
+            "NOTHING_TO_REFUND: the code says what 14.2.2 answered)."
+        ),
+    ),
 ]
 
 
@@ -141,7 +110,7 @@ class ParkedOrderResolveMutation:
         expected_version: Annotated[
             int, strawberry.argument(description="The order's version as you read it (LedgerOrder.version).")
         ],
-    ) -> ParkedOrderResult:
+    ) -> ResolveParkedOrderResult:
         principal = signed_in(info)
         services = info.context.services
         try:
@@ -156,11 +125,7 @@ class ParkedOrderResolveMutation:
                 deadline=info.context.deadline,
             )
         except ResolveRefused as refused:
-            return ParkedOrderRefusal(
-                code=ParkedOrderRefusalCode(refused.code.value),
-                message=refused.message,
-                evidence=None if refused.evidence is None else ParkedOrderEvidence.of(refused.evidence),
-            )
+            return Refusal.of(refused)
         order = resolved.order.order
         names = await patient_names(info, {order.medical_card_number})
         await audit_patients(info, view="resolveParkedOrder", cards=[(order.hospital_id, order.medical_card_number)])

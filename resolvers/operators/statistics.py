@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 
 from his_clients.models.statistics import HospitalTransactionStatistics, TransactionStatistics
+from services.refusals import RefusalCode, Refused
 
 from ..context import Info
 from ..hospitals.entry import HospitalEntry
@@ -28,12 +29,17 @@ def count(text: str | None) -> int | None:
     return int(number)
 
 
-class FigureMalformed(ValueError):
+class FigureMalformed(Refused):
     """A count the hospital sent in a shape that is not a whole number: an error on that figure alone."""
 
     def __init__(self, hospital_id: str, name: str, text: str) -> None:
-        super().__init__(f"hospital {hospital_id} sent {name} as {text[:24]!r}, not a whole number")
-        self.extensions = {"code": "HIS_PROTOCOL_ERROR", "hospitalId": hospital_id, "figure": name}
+        super().__init__(
+            RefusalCode.HIS_PROTOCOL_ERROR,
+            f"医院 {hospital_id} 返回的 {name} 不是整数，无法识别。",
+            hospital_id=hospital_id,
+            figure=name,
+        )
+        self.text = text
 
 
 def figure(hospital_id: str, name: str, text: str | None) -> Any:

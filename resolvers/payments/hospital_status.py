@@ -8,6 +8,8 @@ import strawberry
 
 from services.payments.hospital_status import HospitalStatus
 
+from ..arguments import beijing
+
 
 @strawberry.type(
     description=(
@@ -27,7 +29,7 @@ class OrderHospitalStatus:
     charge_type: str | None = strawberry.field(
         description="The charge's type for 25.2.2 (1 检查, 2 检验, 3 处方); null for a registration."
     )
-    at: datetime = strawberry.field(description="When the hospital told us (UTC).")
+    at: datetime = strawberry.field(description="When the hospital told us (Beijing time, +08:00).")
 
     @classmethod
     def of(cls, status: HospitalStatus) -> OrderHospitalStatus:
@@ -37,5 +39,5 @@ class OrderHospitalStatus:
             description=status.description,
             charge_id=status.charge_id,
             charge_type=status.charge_type,
-            at=status.at,
+            at=beijing(status.at),
         )

@@ -16,41 +16,21 @@ import strawberry
 from his_clients.models.invoices import ELECTRONIC_INVOICE_INFORMATION, ElectronicInvoiceInformationRequest
 from services.payments.clock import CHINA_TIME
 from services.payments.results import OrderSummary, RefundSummary
+from services.refusals import RefusalCode, Refused
 from store.orders import Order, OrderRepository, OrderState, Refund, RefundState
 
+from ..arguments import beijing
 from ..context import Info
 from ..records.common import detail
 from ..records.documents import Invoice
 from ..tasks import in_task
-from .types import PaymentOrder, PaymentRefund
+from .types import PaidFor as PaidFor  # re-exported: it lived here before types.py
+from .types import PaymentOrder, PaymentOrderState, PaymentRefund
 
 MAX_PAGE = 50
 _INVOICE_DAYS = 30
 _INVOICED_FLOWS = {"outpatient": "1", "registration_today": "1", "registration_appointment": "1", "deposit": "3"}
 _IN_PROGRESS_REFUNDS = {RefundState.AWAITING_HIS, RefundState.PENDING, RefundState.PARKED, RefundState.FAILED}
-
-
-@strawberry.enum(description="What an order paid for (its flow).")
-class PaidFor(Enum):
-    BILLS = strawberry.enum_value("outpatient", description="Outpatient bills (门诊缴费, 3.1.1 pendingPayments).")
-    REGISTRATION_TODAY = strawberry.enum_value("registration_today", description="A same-day registration (当日挂号).")
-    REGISTRATION_APPOINTMENT = strawberry.enum_value(
-        "registration_appointment", description="A booked appointment's registration (预约挂号)."
-    )
-    DEPOSIT = strawberry.enum_value("deposit", description="An inpatient deposit (住院押金).")
-    RECHARGE = strawberry.enum_value("recharge", description="A card balance recharge (就诊卡充值).")
-    ADMISSION = strawberry.enum_value("admission", description="An admission's payment (入院缴费).")
-    CONSULTATION = strawberry.enum_value("consultation", description="An online consultation (在线问诊).")
-    INSURANCE = strawberry.enum_value("insurance", description="A medical-insurance settlement (医保结算).")
-    LAB_APPOINTMENT = strawberry.enum_value("lab_appointment", description="A lab test appointment (检验预约).")
-    MEDICAL_RECORD = strawberry.enum_value("medical_record", description="A medical-record copy (病案复印).")
-    PHYSICAL_EXAM = strawberry.enum_value("physical_exam", description="A physical examination (体检).")
-    SELF_ORDER = strawberry.enum_value("self_order", description="Items the patient ordered (自助开单).")
-    OTHER = strawberry.enum_value("other", description="Anything else.")
-
-    @classmethod
-    def of(cls, flow: str) -> PaidFor:
-        return next((member for member in cls if str(member.value) == flow), cls.OTHER)
 
 
 @strawberry.enum(description="Where an order stands, as the patient reads it (derived from the ledger and refunds).")
@@ -103,9 +83,10 @@ class OrderRegistration:
 @strawberry.type(description="One order of the account, as a patient follows it.")
 class AccountOrder(PaymentOrder):
     description: str = strawberry.field(description="What the order is for, in words (the order's subject).")
-    paid_for: PaidFor = strawberry.field(description="What the order paid for: bills, a registration, a deposit...")
-    created_at: datetime = strawberry.field(description="When the order was made (UTC, with zone).")
-    paid_at: datetime | None = strawberry.field(description="When the payment was confirmed (UTC); null if unpaid.")
+    created_at: datetime = strawberry.field(description="When the order was made (Beijing time, +08:00).")
+    paid_at: datetime | None = strawberry.field(
+        description="When the payment was confirmed (Beijing time, +08:00); null if unpaid."
+    )
     status: OrderStatus = strawberry.field(
         description="Where the order stands for the patient: REFUNDED once the money paid went back, whatever the "
         "ledger's state (state)."
@@ -125,7 +106,7 @@ class AccountOrder(PaymentOrder):
     )
     @in_task
     async def electronic_invoice_information(self, info: Info) -> Invoice | None:
-        if self.paid_day is None or self.invoice_type is None or self.state != OrderState.NOTIFIED:
+        if self.paid_day is None or self.invoice_type is None or self.state is not PaymentOrderState.NOTIFIED:
             return None
         today = datetime.now(CHINA_TIME).date()
         request = ElectronicInvoiceInformationRequest(
@@ -161,9 +142,8 @@ class AccountOrder(PaymentOrder):
         return cls(
             **{name: getattr(base, name) for name in _PAYMENT_ORDER_FIELDS},
             description=order.description,
-            paid_for=PaidFor.of(order.flow),
-            created_at=order.created_at,
-            paid_at=paid_at,
+            created_at=beijing(order.created_at),
+            paid_at=beijing(paid_at) if paid_at is not None else None,
             status=order_status(summary.state, order.online_amount, own_refunds),
             refunds=[PaymentRefund.of(refund) for refund in own_refunds],
             registration=registration,
@@ -174,7 +154,7 @@ class AccountOrder(PaymentOrder):
 
 _PAYMENT_ORDER_FIELDS = (
     "out_trade_no",
-    "flow",
+    "paid_for",
     "state",
     "hospital_id",
     "medical_card_number",
@@ -199,12 +179,11 @@ class OrderConnection:
     end_cursor: str | None = strawberry.field(description="The last order's cursor; null for an empty page.")
 
 
-class BadCursor(ValueError):
+class BadCursor(Refused):
     """A cursor this gateway did not make: a refusal a client can act on (start again without `after`)."""
 
     def __init__(self) -> None:
-        super().__init__("分页游标无效，请不带 after 重新查询。")
-        self.extensions = {"code": "20003", "field": "after"}
+        super().__init__(RefusalCode.PARAMETER_FORMAT, "分页游标无效，请不带 after 重新查询。", field="after")
 
 
 def _cursor(order: Order) -> str:
@@ -246,9 +225,8 @@ async def account_orders(info: Info, first: int, after: str | None) -> OrderConn
     return OrderConnection(edges=edges, has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None)
 
 
-class RangeRefusal(ValueError):
+class RangeRefusal(Refused):
     """An argument out of its range (附四 20004)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.extensions = {"code": "20004", "field": "first"}
+    def __init__(self, message: str, *, field: str = "first") -> None:
+        super().__init__(RefusalCode.PARAMETER_RANGE, message, field=field)

@@ -41,6 +41,7 @@ from store.models import utcnow
 
 from ..cards import sex_of
 from ..masking import mask_phone
+from ..refusals import RefusalCode, Refused
 from .real_name import RealNameVerifier, is_national_card_id
 from .sms import SmsNotSent, SmsSender
 from .throttles import SmsLimits, Throttles
@@ -59,12 +60,8 @@ RELATIONS = {"01": "父亲", "02": "母亲", "03": "儿子", "04": "女儿", "05
 the account holder. A card's relation is ``HOLDER`` or one of these codes, stored and sent as written."""
 
 
-class IdentityRefused(Exception):
-    """A login or card proof that did not check out. ``code`` is a 附四 code where one fits."""
-
-    def __init__(self, message: str, *, code: str = "50001") -> None:
-        super().__init__(message)
-        self.code = code
+class IdentityRefused(Refused):
+    """A login or card proof that did not check out: a 附四 code where one fits, else ours (SMS_CODE_INVALID...)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +118,7 @@ class AccountService:
     async def login_with_wechat(self, code: str) -> Account:
         """The account of the WeChat user whose ``wx.login`` code this is (created on first login)."""
         if self._wechat is None:
-            raise IdentityRefused("微信登录未配置: WeChat login is not configured")
+            raise IdentityRefused(RefusalCode.UNAUTHORIZED, "微信登录暂不可用。")
         session = await self._wechat.exchange(code)
         return await self.account_for(openid=session.openid, unionid=session.unionid)
 
@@ -199,9 +196,9 @@ class AccountService:
                 deadline=deadline,
             )
         except (HisNoData, HisRejected) as exc:
-            raise IdentityRefused(NO_MATCH, code="20215") from exc
+            raise IdentityRefused(RefusalCode.CARD_NOT_FOUND_20215, NO_MATCH) from exc
         if held.name.strip() != name.strip() or not _same_id_number(id_number, held.id_card_no) or not held.phone:
-            raise IdentityRefused(NO_MATCH, code="20215")
+            raise IdentityRefused(RefusalCode.CARD_NOT_FOUND_20215, NO_MATCH)
         limits = self._sms_limits
         phone_key = "".join(ch for ch in held.phone if ch.isdigit())[-11:]  # +86 138..., 138-... alike
         for scope, value in (("sms-card", f"{hospital_id}:{medical_card_number}"), ("sms-phone", phone_key)):
@@ -240,7 +237,7 @@ class AccountService:
                     .values(attempts=CODE_ATTEMPTS)
                     .execution_options(synchronize_session=False)
                 )
-            raise IdentityRefused("短信发送失败，请稍后再试: the code could not be sent", code="10003") from failed
+            raise IdentityRefused(RefusalCode.SYSTEM_ERROR, "短信发送失败，请稍后再试。") from failed
         return BindingStarted(masked_phone=mask_phone(held.phone))
 
     async def confirm_binding(
@@ -255,7 +252,7 @@ class AccountService:
     ) -> AccountCard:
         """The code came back: make the e-health card, push it to the hospital (2.1.2), hold it."""
         if relation != HOLDER and relation not in RELATIONS:
-            raise IdentityRefused("亲属关系代码不正确（附五）: unknown relation", code="20003")
+            raise IdentityRefused(RefusalCode.PARAMETER_FORMAT, "亲属关系代码不正确（附五）。", field="relation")
         purpose = f"bind:{hospital_id}:{medical_card_number}"
         await self._use_code(account_id=account_id, purpose=purpose, code=code)
         held = await self._his.call(
@@ -320,17 +317,23 @@ class AccountService:
     ) -> AccountCard:
         """Issue a platform e-health card and file it at the hospital (1.2.1 createCard, 1.2.2 for a newborn)."""
         if relation != HOLDER and relation not in RELATIONS:
-            raise IdentityRefused("亲属关系代码不正确（附五）: unknown relation", code="20003")
+            raise IdentityRefused(RefusalCode.PARAMETER_FORMAT, "亲属关系代码不正确（附五）。", field="relation")
         created = await self._throttles.claim_sms(scope="card-create", value=str(account_id), limits=CARD_CREATIONS)
         if not created.allowed:
             raise IdentityRefused(
-                f"办卡过于频繁，请{created.retry_after_s}秒后再试: too many cards made today", code="40001"
+                RefusalCode.THROTTLED,
+                f"办卡过于频繁，请{created.retry_after_s}秒后再试。",
+                retryAfterS=created.retry_after_s,
             )
         if newborn is not None:
             # A newborn's card is made by its mother's account: her ID number must be one it has proven.
             held = {c.id_card_number.strip().upper() for c in await self.cards(account_id) if c.id_card_number}
             if newborn.mother_id_number.strip().upper() not in held:
-                raise IdentityRefused("母亲的身份证号未在本账户验证: mother's ID number not proven", code="20215")
+                raise IdentityRefused(
+                    RefusalCode.CARD_NOT_FOUND_20215,
+                    "母亲的身份证号未在本账户验证。",
+                    field="newbornMotherIdCardNumber",
+                )
         # The 国家电子健康卡 path (1.1, 1.2.1): only where the provincial platform vouches for the name and ID
         # number does the card get the 64-character national ID and the account the ID number as proven.
         # Otherwise a 15-digit card, and the typed ID number proves nothing: the account reaches this card alone.
@@ -433,7 +436,7 @@ class AccountService:
                 .limit(1)
             )
             if pending is None or pending.expires_at < now or pending.attempts >= CODE_ATTEMPTS:
-                raise IdentityRefused(CODE_EXPIRED, code=SMS_CODE_INVALID)
+                raise IdentityRefused(RefusalCode.SMS_CODE_INVALID, CODE_EXPIRED, field="code")
             counted = await db.execute(
                 update(OneTimeCode)
                 .where(
@@ -446,9 +449,9 @@ class AccountService:
             )
             pending_id, pending_hash = pending.id, pending.code_hash
         if getattr(counted, "rowcount", 0) != 1:
-            raise IdentityRefused(CODE_EXPIRED, code=SMS_CODE_INVALID)
+            raise IdentityRefused(RefusalCode.SMS_CODE_INVALID, CODE_EXPIRED, field="code")
         if not hmac.compare_digest(pending_hash.encode(), _code_hash(code.strip(), purpose).encode()):
-            raise IdentityRefused(CODE_WRONG, code=SMS_CODE_INVALID)
+            raise IdentityRefused(RefusalCode.SMS_CODE_INVALID, CODE_WRONG, field="code")
         async with self._db.session() as db:
             used = await db.execute(
                 update(OneTimeCode)
@@ -457,20 +460,20 @@ class AccountService:
                 .execution_options(synchronize_session=False)
             )
         if getattr(used, "rowcount", 0) != 1:
-            raise IdentityRefused(CODE_EXPIRED, code=SMS_CODE_INVALID)
+            raise IdentityRefused(RefusalCode.SMS_CODE_INVALID, CODE_EXPIRED, field="code")
 
 
-SMS_CODE_INVALID: Final = "SMS_CODE_INVALID"
+SMS_CODE_INVALID: Final = RefusalCode.SMS_CODE_INVALID
 """Our own code for a one-time SMS code that is wrong, expired, used or out of attempts: ask for a new one.
 20003 stays the spec's 格式错误 (a malformed phone, ID number...), so one code means one thing (issue 12 item 14)."""
-CODE_WRONG: Final = "验证码错误，请核对短信中的验证码: wrong code"
-CODE_EXPIRED: Final = "验证码无效或已过期，请重新获取: no valid code, ask for a new one"
-NO_MATCH: Final = "就诊卡号、姓名与身份证号不匹配: card, name and ID number do not match"
+CODE_WRONG: Final = "验证码错误，请核对短信中的验证码。"
+CODE_EXPIRED: Final = "验证码无效或已过期，请重新获取。"
+NO_MATCH: Final = "就诊卡号、姓名与身份证号不匹配。"
 
 
 def _too_often(retry_after_s: int) -> IdentityRefused:
     return IdentityRefused(
-        f"验证码发送过于频繁，请{retry_after_s}秒后再试: too many codes for this card or phone", code="40001"
+        RefusalCode.THROTTLED, f"验证码发送过于频繁，请{retry_after_s}秒后再试。", retryAfterS=retry_after_s
     )
 
 

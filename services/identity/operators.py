@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.audit import record
+from services.refusals import RefusalCode, Refused
 from store.accounts import Operator
 from store.audit import AuditRepository
 from store.db import Database
@@ -36,22 +37,45 @@ MIN_PASSWORD = 12
 MAX_PASSWORD = 1024
 
 
-class OperatorRefused(Exception):
-    """Wrong username or password (never says which)."""
+class OperatorRefused(Refused):
+    """Wrong username or password (never says which): WRONG_PASSWORD."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(RefusalCode.WRONG_PASSWORD, message)
 
 
-class LoginThrottled(OperatorRefused):
+class LoginThrottled(Refused):
     """Too many attempts for this username or from this address: try again in ``retry_after_s`` seconds.
 
-    Said without checking the password, and alike for existing and unknown usernames."""
+    Said without checking the password, and alike for existing and unknown usernames: THROTTLED."""
 
     def __init__(self, retry_after_s: int) -> None:
-        super().__init__(f"too many login attempts; try again in {retry_after_s} s")
+        super().__init__(
+            RefusalCode.THROTTLED, f"登录尝试过于频繁，请{retry_after_s}秒后再试。", retryAfterS=retry_after_s
+        )
         self.retry_after_s = retry_after_s
 
 
-class OperatorNotFound(LookupError):
-    """No operator by that username."""
+class OperatorNotFound(Refused, LookupError):
+    """No operator by that username: NOT_FOUND."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__(RefusalCode.NOT_FOUND, f"没有用户名为 {username.strip()} 的操作员。")
+        self.username = username
+
+
+class WeakPassword(Refused, ValueError):
+    """A new password too short, too long or unchanged: WEAK_PASSWORD (a ValueError too, for the CLI)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(RefusalCode.WEAK_PASSWORD, message)
+
+
+class CannotDisableSelf(Refused):
+    """An operator tried to disable their own account: SELF."""
+
+    def __init__(self) -> None:
+        super().__init__(RefusalCode.SELF, "不能停用自己的账号。")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +89,9 @@ class OperatorSummary:
 
 def check_new_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise ValueError(f"a password needs at least {MIN_PASSWORD} characters")
+        raise WeakPassword(f"密码至少需要{MIN_PASSWORD}位。")
     if len(password) > MAX_PASSWORD:
-        raise ValueError(f"a password has at most {MAX_PASSWORD} characters")
+        raise WeakPassword(f"密码最多{MAX_PASSWORD}位。")
 
 
 def one_time_password() -> str:
@@ -135,7 +159,7 @@ class OperatorService:
         """
         username = username.strip()
         if len(username) > 64 or len(password) > MAX_PASSWORD:
-            raise OperatorRefused("wrong username or password")
+            raise OperatorRefused()
         await self._claim(username, address)
         async with self._db.session() as db:
             operator = await db.scalar(select(Operator).where(Operator.username == username))
@@ -156,12 +180,12 @@ class OperatorService:
                     detail=json.dumps({"why": "disabled"}) if operator is not None and valid else None,
                     address=address,
                 )
-            raise OperatorRefused("wrong username or password")
+            raise OperatorRefused()
         await self._succeeded(username, address)
         async with self._db.session() as db:
             fresh = await db.get(Operator, operator.id)
             if fresh is None or fresh.disabled_at is not None:
-                raise OperatorRefused("wrong username or password")
+                raise OperatorRefused()
             fresh.last_login_at = utcnow()
             principal, expires_at = self.sessions.start(db, fresh)
             record(db, principal, "login")
@@ -182,10 +206,10 @@ class OperatorService:
 
     async def change_password(self, actor: OperatorPrincipal, old_password: str, new_password: str) -> None:
         """Check the old password (counted like a login attempt), store the new one and end the operator's
-        other sessions. Raises ``LoginThrottled``, ``OperatorRefused`` (old password wrong) or ``ValueError``."""
+        other sessions. Raises ``LoginThrottled``, ``OperatorRefused`` (old password wrong) or ``WeakPassword``."""
         check_new_password(new_password)
         if new_password == old_password:
-            raise ValueError("the new password must differ from the old one")
+            raise WeakPassword("新密码不能与原密码相同。")
         username = actor.username or ""
         address = current_client_address()
         await self._claim(username, address)
@@ -194,13 +218,13 @@ class OperatorService:
         if operator is None or not await asyncio.to_thread(
             verify_password, old_password[:MAX_PASSWORD], operator.password_hash
         ):
-            raise OperatorRefused("the old password is wrong")
+            raise OperatorRefused("原密码错误。")
         await self._succeeded(username, address)
         password_hash = await asyncio.to_thread(hash_password, new_password)
         async with self._db.session() as db:
             operator = await db.get(Operator, actor.operator_id)
             if operator is None:
-                raise OperatorRefused("the old password is wrong")
+                raise OperatorRefused("原密码错误。")
             operator.password_hash = password_hash
             operator.password_changed_at = utcnow()
             ended = await self.sessions.end_all(db, operator.id, why="password-changed", keep=actor.session_id)
@@ -219,7 +243,7 @@ class OperatorService:
         async with self._db.session() as db:
             operator = await self._target(db, username)
             if actor is not None and operator.id == actor.operator_id:
-                raise ValueError("an operator cannot disable themself")
+                raise CannotDisableSelf()
             if operator.disabled_at is None:
                 operator.disabled_at = utcnow()
             ended = await self.sessions.end_all(db, operator.id, why="disabled")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from services.masking import mask_phone
+from services.refusals import RefusalCode, Refused
 
 log = logging.getLogger("hisgraph.sms")
 
@@ -31,5 +32,11 @@ class FakeSmsSender:
         return next((code for to, code, _ in reversed(self.sent) if to == phone), None)
 
 
-class SmsNotSent(Exception):
-    """The SMS gateway refused or could not be reached: the code did not go out (say so, never a 500)."""
+class SmsNotSent(Refused):
+    """The SMS gateway refused or could not be reached: the code did not go out (say so, never a 500).
+
+    ``detail`` says why, for the log; the person reads the fixed words."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(RefusalCode.SYSTEM_ERROR, "短信发送失败，请稍后再试。")
+        self.detail = detail

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from services.refusals import RefusalCode, Refused
 from services.tracing import outbound
 
 
@@ -18,11 +19,14 @@ class WeChatSession:
     unionid: str | None
 
 
-class WeChatLoginError(Exception):
-    """WeChat refused the code (errcode) or could not be reached."""
+class WeChatLoginError(Refused):
+    """WeChat refused the code (errcode) or could not be reached: 50001, with fixed words for the user.
 
-    def __init__(self, message: str, *, errcode: int | None = None) -> None:
-        super().__init__(message)
+    ``detail`` says what WeChat answered, for the log only."""
+
+    def __init__(self, detail: str, *, errcode: int | None = None) -> None:
+        super().__init__(RefusalCode.UNAUTHORIZED, "微信登录失败，请重新进入小程序后再试。")
+        self.detail = detail
         self.errcode = errcode
 
 

@@ -40,6 +40,7 @@ from services.audit import record
 from services.identity.principal import OperatorPrincipal
 from services.payments.orders import NOTIFY_HIS
 from services.payments.worker import PROVIDER_REFUND_JOB, REFUND_QUERY_JOB
+from services.refusals import RefusalCode, Refused
 from store.db import Database
 from store.orders import (
     RELEASED_REFUND_STATES,
@@ -61,17 +62,6 @@ class Outcome(StrEnum):
     MARK_NOTIFIED = "MARK_NOTIFIED"
     REFUND = "REFUND"
     RETRY_NOTIFY = "RETRY_NOTIFY"
-
-
-class Refusal(StrEnum):
-    NOT_FOUND = "NOT_FOUND"
-    NOT_ACTIONABLE = "NOT_ACTIONABLE"
-    NOT_ALLOWED = "NOT_ALLOWED"
-    STALE_VERSION = "STALE_VERSION"
-    NO_EVIDENCE = "NO_EVIDENCE"
-    HOSPITAL_HAS_PAYMENT = "HOSPITAL_HAS_PAYMENT"
-    HOSPITAL_LACKS_PAYMENT = "HOSPITAL_LACKS_PAYMENT"
-    NOTHING_TO_REFUND = "NOTHING_TO_REFUND"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +100,13 @@ class Resolved:
     from_state: str
 
 
-class ResolveRefused(Exception):
-    def __init__(self, code: Refusal, message: str, evidence: Evidence | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class ResolveRefused(Refused):
+    """The decision was not carried out (nothing changed): NOT_FOUND, NOT_ACTIONABLE, REGION_ONLY, STALE_VERSION,
+    NO_EVIDENCE, HOSPITAL_HAS_PAYMENT, HOSPITAL_LACKS_PAYMENT or NOTHING_TO_REFUND, with the 14.2.2 answer that
+    refused it when the hospital was asked (``evidence``)."""
+
+    def __init__(self, code: RefusalCode, message: str, evidence: Evidence | None = None) -> None:
+        super().__init__(code, message)
         self.evidence = evidence
 
 
@@ -147,24 +139,24 @@ async def resolve_parked_order(
     async with db.session() as session:
         order = await OrderRepository(session).get(out_trade_no)
         if order is None or not actor.may_see(order.hospital_id):
-            raise ResolveRefused(Refusal.NOT_FOUND, f"no order {out_trade_no} among the hospitals you see")
+            raise ResolveRefused(RefusalCode.NOT_FOUND, f"no order {out_trade_no} among the hospitals you see")
         ledger = (await load_order_details(session, [order]))[0]
     _check_actionable(ledger, actor, outcome, expected_version)
 
     evidence = await ask_hospital(his, order, deadline=deadline)
     has = evidence.hospital_has_payment
     if outcome is Outcome.MARK_NOTIFIED and has is not True:
-        code = Refusal.NO_EVIDENCE if has is None else Refusal.HOSPITAL_LACKS_PAYMENT
+        code = RefusalCode.NO_EVIDENCE if has is None else RefusalCode.HOSPITAL_LACKS_PAYMENT
         why = "14.2.2 gave no answer" if has is None else "14.2.2 does not list the payment as complete"
         raise ResolveRefused(code, f"not marked notified: {why}", evidence)
     if outcome is Outcome.RETRY_NOTIFY and has is True:
         raise ResolveRefused(
-            Refusal.HOSPITAL_HAS_PAYMENT,
+            RefusalCode.HOSPITAL_HAS_PAYMENT,
             "not sent again: 14.2.2 shows the hospital has it (mark it notified)",
             evidence,
         )
     if outcome is Outcome.REFUND and has is not False:
-        code = Refusal.NO_EVIDENCE if has is None else Refusal.HOSPITAL_HAS_PAYMENT
+        code = RefusalCode.NO_EVIDENCE if has is None else RefusalCode.HOSPITAL_HAS_PAYMENT
         why = "14.2.2 gave no answer" if has is None else "14.2.2 shows the hospital has the payment"
         raise ResolveRefused(code, f"not refunded: {why}", evidence)
 
@@ -173,7 +165,7 @@ async def resolve_parked_order(
         orders, outbox = OrderRepository(session), OutboxRepository(session)
         locked = await orders.get(out_trade_no, for_update=True)
         if locked is None or locked.version != expected_version or locked.state != order.state:
-            raise ResolveRefused(Refusal.STALE_VERSION, "the order changed meanwhile: read it again", evidence)
+            raise ResolveRefused(RefusalCode.STALE_VERSION, "the order changed meanwhile: read it again", evidence)
         from_state = locked.state
         who = actor.username or f"operator-{actor.operator_id}"
         detail: dict[str, Any] = {"outcome": outcome.value, "fromState": from_state, "version": expected_version}
@@ -228,23 +220,23 @@ def _check_actionable(ledger: LedgerOrder, actor: OperatorPrincipal, outcome: Ou
     order = ledger.order
     if order.state != OrderState.PARKED and not window_ended(ledger, datetime.now(UTC)):
         raise ResolveRefused(
-            Refusal.NOT_ACTIONABLE,
+            RefusalCode.NOT_ACTIONABLE,
             f"order {order.out_trade_no} is {order.state}: only a parked order, or one whose retry window has "
             "ended, waits for an operator",
         )
     if outcome is Outcome.REFUND and actor.role != "region":
-        raise ResolveRefused(Refusal.NOT_ALLOWED, "a refund needs a region operator")
+        raise ResolveRefused(RefusalCode.REGION_ONLY, "a refund needs a region operator")
     if order.paid_at is None:
-        raise ResolveRefused(Refusal.NOT_ACTIONABLE, f"order {order.out_trade_no} was never paid")
+        raise ResolveRefused(RefusalCode.NOT_ACTIONABLE, f"order {order.out_trade_no} was never paid")
     if outcome is Outcome.RETRY_NOTIFY and paid_other_amount(ledger) is not None:
         raise ResolveRefused(
-            Refusal.NOT_ACTIONABLE,
+            RefusalCode.NOT_ACTIONABLE,
             "the provider took another amount than the order's: telling the hospital would misstate it (refund it, "
             "or mark it notified once the hospital has it)",
         )
     if order.version != expected_version:
         raise ResolveRefused(
-            Refusal.STALE_VERSION, f"the order is at version {order.version}, not {expected_version}: read it again"
+            RefusalCode.STALE_VERSION, f"the order is at version {order.version}, not {expected_version}: read it again"
         )
 
 
@@ -262,7 +254,7 @@ async def _refund(
     taken = [r.amount for r in existing if r.state not in RELEASED_REFUND_STATES]
     left = refundable_left(order.online_amount if paid is None else min(paid, order.online_amount), taken)
     if left <= Decimal("0"):
-        raise ResolveRefused(Refusal.NOTHING_TO_REFUND, "nothing paid online is left to refund")
+        raise ResolveRefused(RefusalCode.NOTHING_TO_REFUND, "nothing paid online is left to refund")
     await _end_jobs(outbox, order.id, now, f"ended by {who}: REFUND")
     await orders.transition(order, OrderState.REFUNDING, reason=f"{who}: refund, 14.2.2 shows no payment", at=now)
     number = f"{order.out_trade_no}-RF" if not existing else f"{order.out_trade_no}-RF{len(existing) + 1}"

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, Final
 
 from sqlalchemy import update
 
+from services.refusals import RefusalCode, Refused
 from services.sealing import Unsealable
 from store.db import Database
 from store.inbound import InboundCall
@@ -41,24 +41,14 @@ UNREADABLE_BODY_MESSAGES: Final = frozenset({"请求体不是有效的JSON", "�
 """The shims' refusals of a body that was not a JSON object: the ledger then holds {} in its place."""
 
 
-class ReplayRefusalCode(StrEnum):
-    NOT_FOUND = "NOT_FOUND"
-    """No such call, or one of a hospital the operator does not see (the same answer for both)."""
-    NO_HOSPITAL = "NO_HOSPITAL"
-    MASKED_BODY = "MASKED_BODY"
-    BODY_NOT_RECORDED = "BODY_NOT_RECORDED"
-    NOT_A_SHIM = "NOT_A_SHIM"
-    REGION_ONLY = "REGION_ONLY"
-    """The body is masked; its sealed copy may be used by region operators only."""
-    SEAL_EXPIRED = "SEAL_EXPIRED"
-    """The body is masked and its sealed copy has expired (or cannot be opened any more)."""
+class ReplayRefused(Refused):
+    """The call was not replayed: NOT_FOUND (no such call, or one of a hospital the operator does not see: the
+    same answer for both), NO_HOSPITAL, MASKED_BODY, BODY_NOT_RECORDED, NOT_A_SHIM, REGION_ONLY (the body is
+    masked; its sealed copy may be used by region operators only) or SEAL_EXPIRED (the body is masked and its
+    sealed copy has expired, or cannot be opened any more)."""
 
-
-class ReplayRefused(Exception):
-    def __init__(self, code: ReplayRefusalCode, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+    def __init__(self, code: RefusalCode, message: str) -> None:
+        super().__init__(code, message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,13 +96,13 @@ async def replay_call(
     async with db.session() as session:
         original = await session.get(InboundCall, call_id)
     if original is None or not may_see(original.hospital_id):
-        raise ReplayRefused(ReplayRefusalCode.NOT_FOUND, f"no recorded call {call_id}")
+        raise ReplayRefused(RefusalCode.NOT_FOUND, f"no recorded call {call_id}")
     if original.hospital_id is None:
         raise ReplayRefused(
-            ReplayRefusalCode.NO_HOSPITAL, "the call was refused before it was known which hospital it acted for"
+            RefusalCode.NO_HOSPITAL, "the call was refused before it was known which hospital it acted for"
         )
     if body_was_unreadable(original):
-        raise ReplayRefused(ReplayRefusalCode.BODY_NOT_RECORDED, "the request was not JSON: its body was not recorded")
+        raise ReplayRefused(RefusalCode.BODY_NOT_RECORDED, "the request was not JSON: its body was not recorded")
     body: Any = original.body
     from_sealed_copy = False
     if holds_masked_text(original.body):
@@ -122,7 +112,7 @@ async def replay_call(
         with replaying(call_id, operator):  # the new ledger row says it replays call_id, and who replayed it
             reply = await dispatch(original.path, original.hospital_id, body)
     except LookupError as error:
-        raise ReplayRefused(ReplayRefusalCode.NOT_A_SHIM, f"no shim serves {original.path} now") from error
+        raise ReplayRefused(RefusalCode.NOT_A_SHIM, f"no shim serves {original.path} now") from error
     masked: dict[str, Any] = mask_json(reply)
     return Replayed(original=original, reply=masked, from_sealed_copy=from_sealed_copy)
 
@@ -137,13 +127,13 @@ async def _unsealed_body(
     """The body as sent, from ``original``'s sealed copy; ReplayRefused when there is none to use."""
     if original.sealed_body is None:
         raise ReplayRefused(
-            ReplayRefusalCode.MASKED_BODY,
+            RefusalCode.MASKED_BODY,
             "the recorded body holds masked personal data (ID number, phone, name or address), and no sealed "
             "copy of it is kept: ask the hospital to send the call again",
         )
     if not may_unseal:
         raise ReplayRefused(
-            ReplayRefusalCode.REGION_ONLY,
+            RefusalCode.REGION_ONLY,
             "the recorded body holds masked personal data; only a region operator may replay it from its sealed copy",
         )
     sealer = sealer_of(db)
@@ -152,7 +142,7 @@ async def _unsealed_body(
         if expired:
             await _forget_seal(db, original.id)
         raise ReplayRefused(
-            ReplayRefusalCode.SEAL_EXPIRED,
+            RefusalCode.SEAL_EXPIRED,
             "the sealed copy of the body has expired: ask the hospital to send the call again",
         )
     if on_unseal is not None:
@@ -161,7 +151,7 @@ async def _unsealed_body(
         return sealer.open(original.id, original.sealed_body)
     except (Unsealable, ValueError):
         raise ReplayRefused(
-            ReplayRefusalCode.SEAL_EXPIRED,
+            RefusalCode.SEAL_EXPIRED,
             "the sealed copy cannot be opened with this deployment's ledger seal secret",
         ) from None
 

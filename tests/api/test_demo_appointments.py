@@ -73,7 +73,7 @@ def test_the_demo_books_an_appointment_at_the_fee_the_hospital_uploaded(tmp_path
             order = created["order"]
             assert order["totalAmount"] == "16.00"  # 扁鹊's fee as 253 uploaded it
             number = order["outTradeNo"]
-            assert ask(pay, outTradeNo=number)["sandboxPay"] == {"outTradeNo": number, "state": "PAID"}
+            assert ask(pay, outTradeNo=number)["payInSandbox"] == {"outTradeNo": number, "state": "PAID"}
             state: dict[str, Any] = {}
             for _ in range(300):  # the payment worker tells 253 (21.2.4) in the background
                 state = ask(read, outTradeNo=number)["paymentOrder"]

@@ -21,9 +21,9 @@ CARD = "001000056254587"
 OPERATIONS = sorted((Path(__file__).parents[1] / "graph" / "operations").glob("*.graphql"))
 LOGIN = """
 mutation ($code: String!) {
-  loginWithWeChat(code: $code) { __typename ... on Session { token } ... on IdentityRefusal { code } }
+  loginWithWeChat(code: $code) { __typename ... on Session { token } ... on Refusal { code } }
 }"""
-ME = "{ me { cards { medicalCardNumber how relation physicalCardNumber } } }"
+ME = "{ me { cards { medicalCardNumber origin relation physicalCardNumber } } }"
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,7 @@ async def login(client: httpx.AsyncClient, code: str) -> dict[str, Any]:
 async def test_wechat_login_gives_a_session_and_an_empty_account(anonymous: httpx.AsyncClient) -> None:
     session = await login(anonymous, "ok-alice")
     assert session["__typename"] == "Session"
-    assert (await login(anonymous, "expired-code")) == {"__typename": "IdentityRefusal", "code": "50001"}
+    assert (await login(anonymous, "expired-code")) == {"__typename": "Refusal", "code": "UNAUTHORIZED"}
     anonymous.headers["Authorization"] = f"Bearer {session['token']}"
     assert (await run_graphql(anonymous, ME))["data"]["me"] == {"cards": []}
     # Logging in again is the same account.
@@ -78,15 +78,15 @@ async def test_anonymous_and_forged_sessions_see_no_patient(anonymous: httpx.Asy
 
 
 BIND = """
-mutation ($h: String!, $card: String!, $name: String!, $id: String!) {
-  startCardBinding(hospitalId: $h, medicalCardNumber: $card, name: $name, idCard: $id) {
-    __typename ... on CardBindingStarted { maskedPhone } ... on IdentityRefusal { code }
+mutation ($h: ID!, $card: String!, $name: String!, $id: String!) {
+  startCardBinding(hospitalId: $h, medicalCardNumber: $card, name: $name, idCardNumber: $id) {
+    __typename ... on CardBindingStarted { maskedPhone } ... on Refusal { code }
   }
 }"""
 CONFIRM = """
-mutation ($h: String!, $card: String!, $code: String!) {
+mutation ($h: ID!, $card: String!, $code: String!) {
   confirmCardBinding(hospitalId: $h, medicalCardNumber: $card, code: $code) {
-    __typename ... on AccountCard { medicalCardNumber how physicalCardNumber } ... on IdentityRefusal { code }
+    __typename ... on AccountCard { medicalCardNumber origin physicalCardNumber } ... on Refusal { code }
   }
 }"""
 
@@ -96,7 +96,7 @@ async def test_binding_a_physical_card_needs_name_id_and_the_code(
 ) -> None:
     anonymous.headers["Authorization"] = f"Bearer {(await login(anonymous, 'ok-bob'))['token']}"
     wrong = await run_graphql(anonymous, BIND, h="253", card=CARD, name="张三", id="110101199003070000")
-    assert wrong["data"]["startCardBinding"] == {"__typename": "IdentityRefusal", "code": "20215"}
+    assert wrong["data"]["startCardBinding"] == {"__typename": "Refusal", "code": "CARD_NOT_FOUND_20215"}
     started = await run_graphql(anonymous, BIND, h="253", card=CARD, name="张三", id="370102197907025236")
     masked = started["data"]["startCardBinding"]["maskedPhone"]
     assert re.fullmatch(r"1\d\d\*{4}\d{4}", masked)
@@ -106,7 +106,7 @@ async def test_binding_a_physical_card_needs_name_id_and_the_code(
     bad = await run_graphql(anonymous, CONFIRM, h="253", card=CARD, code="000000" if code != "000000" else "111111")
     assert bad["data"]["confirmCardBinding"]["code"] == "SMS_CODE_INVALID"
     bound = (await run_graphql(anonymous, CONFIRM, h="253", card=CARD, code=code))["data"]["confirmCardBinding"]
-    assert bound["how"] == "bound"
+    assert bound["origin"] == "BOUND"
     assert bound["physicalCardNumber"] == CARD
     assert len(bound["medicalCardNumber"]) == 15
     # The e-card was pushed to the hospital (2.1.2), once.
@@ -178,8 +178,8 @@ async def test_operators_see_only_their_hospitals(anonymous: httpx.AsyncClient) 
 
 
 OPERATOR_LOGIN = """
-mutation ($u: String!, $p: String!) { operatorLogin(username: $u, password: $p) {
-  __typename ... on Session { token } ... on IdentityRefusal { code } } }"""
+mutation ($u: String!, $p: String!) { logInOperator(username: $u, password: $p) {
+  __typename ... on Session { token } ... on Refusal { code } } }"""
 
 
 async def test_operators_sign_in_with_a_hashed_password(anonymous: httpx.AsyncClient) -> None:
@@ -190,11 +190,11 @@ async def test_operators_sign_in_with_a_hashed_password(anonymous: httpx.AsyncCl
     assert created.password_hash.startswith("scrypt$")
     assert "a long pass phrase 1" not in created.password_hash
     refused = await run_graphql(anonymous, OPERATOR_LOGIN, u="wang.li", p="wrong password here")
-    assert refused["data"]["operatorLogin"] == {"__typename": "IdentityRefusal", "code": "50001"}
+    assert refused["data"]["logInOperator"] == {"__typename": "Refusal", "code": "WRONG_PASSWORD"}
     nobody = await run_graphql(anonymous, OPERATOR_LOGIN, u="nobody", p="a long pass phrase 1")
-    assert nobody["data"]["operatorLogin"]["__typename"] == "IdentityRefusal"
+    assert nobody["data"]["logInOperator"]["__typename"] == "Refusal"
     session = await run_graphql(anonymous, OPERATOR_LOGIN, u="wang.li", p="a long pass phrase 1")
-    anonymous.headers["Authorization"] = f"Bearer {session['data']['operatorLogin']['token']}"
+    anonymous.headers["Authorization"] = f"Bearer {session['data']['logInOperator']['token']}"
     assert "errors" not in await run_graphql(anonymous, STATISTICS, h="253")
 
 
@@ -219,21 +219,21 @@ async def test_dev_login_exists_only_in_development(region: Registry, tmp_path: 
 
 
 CREATE_CARD = """
-mutation ($h: String!, $name: String!, $gender: String!, $birth: Date!, $phone: String!, $id: String, $rel: Relation!) {
-  createHealthCard(hospitalId: $h, name: $name, gender: $gender, birthdate: $birth, phone: $phone, idCard: $id,
+mutation ($h: ID!, $name: String!, $sex: Sex!, $birth: Date!, $phone: String!, $id: String, $rel: Relation!) {
+  createHealthCard(hospitalId: $h, name: $name, sex: $sex, birthDate: $birth, phone: $phone, idCardNumber: $id,
                    relation: $rel) {
-    __typename ... on AccountCard { medicalCardNumber how relation } ... on IdentityRefusal { code }
+    __typename ... on AccountCard { medicalCardNumber origin relation } ... on Refusal { code }
   }
 }"""
 
 
 async def test_creating_a_card_for_a_family_member(anonymous: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
     anonymous.headers["Authorization"] = f"Bearer {(await login(anonymous, 'ok-carol'))['token']}"
-    variables = {"h": "254", "name": "李小红", "gender": "2", "birth": "2016-05-12", "phone": "13900001111"}
+    variables = {"h": "254", "name": "李小红", "sex": "FEMALE", "birth": "2016-05-12", "phone": "13900001111"}
     variables["rel"] = "DAUGHTER"
     created = (await run_graphql(anonymous, CREATE_CARD, id="513436201605126557", **variables))["data"]
     card = created["createHealthCard"]
-    assert card["how"] == "created"
+    assert card["origin"] == "CREATED"
     assert card["relation"] == "DAUGHTER"
     assert re.fullmatch(r"\d{15}", card["medicalCardNumber"])
     filed = calls(sim_admin, method="hospital.interface.createCard")
@@ -241,14 +241,14 @@ async def test_creating_a_card_for_a_family_member(anonymous: httpx.AsyncClient,
     me = (await run_graphql(anonymous, ME))["data"]["me"]["cards"]
     assert [c["medicalCardNumber"] for c in me] == [card["medicalCardNumber"]]
     bad = await run_graphql(anonymous, CREATE_CARD, id=None, **{**variables, "phone": "12345"})
-    assert bad["data"]["createHealthCard"] == {"__typename": "IdentityRefusal", "code": "20003"}
+    assert bad["data"]["createHealthCard"] == {"__typename": "Refusal", "code": "PARAMETER_FORMAT"}
     # The hospital refusing files nothing on our side either.
     sim_admin.post(
         "/admin/faults",
         json={"hospitalId": "254", "method": "hospital.interface.createCard", "kind": "code", "code": "60505"},
     )
     refused = await run_graphql(anonymous, CREATE_CARD, id=None, **variables)
-    assert refused["data"]["createHealthCard"]["code"] == "60505"
+    assert refused["data"]["createHealthCard"]["code"] == "PHONE_REQUIRED"
     assert len((await run_graphql(anonymous, ME))["data"]["me"]["cards"]) == 1
 
 
@@ -265,14 +265,14 @@ def test_a_national_card_number_is_read_from_its_qr_code() -> None:
 UNBIND = """
 mutation ($card: String!) {
   unbindCard(medicalCardNumber: $card) {
-    __typename ... on Me { cards { medicalCardNumber } } ... on IdentityRefusal { code }
+    __typename ... on Me { cards { medicalCardNumber } } ... on Refusal { code }
   }
 }"""
 NEWBORN = """
 mutation ($mother: String!) {
-  createHealthCard(hospitalId: "253", name: "张小宝", gender: "1", birthdate: "2026-11-20", phone: "13526521254",
-                   newbornMotherIdCard: $mother, newbornBirthOrder: "1", relation: SON) {
-    __typename ... on AccountCard { medicalCardNumber relation } ... on IdentityRefusal { code }
+  createHealthCard(hospitalId: "253", name: "张小宝", sex: MALE, birthDate: "2026-11-20", phone: "13526521254",
+                   newbornMotherIdCardNumber: $mother, newbornBirthOrder: "1", relation: SON) {
+    __typename ... on AccountCard { medicalCardNumber relation } ... on Refusal { code }
   }
 }"""
 
@@ -292,13 +292,13 @@ async def test_a_bound_card_is_unlinked_at_the_hospital_when_let_go(
     ]
     gone = await run_graphql(anonymous, '{ patient(medicalCardNumber: "001000056254587") { medicalCardNumber } }')
     assert gone == {"data": {"patient": None}}
-    assert (await run_graphql(anonymous, UNBIND, card=CARD))["data"]["unbindCard"]["code"] == "20215"
+    assert (await run_graphql(anonymous, UNBIND, card=CARD))["data"]["unbindCard"]["code"] == "CARD_NOT_FOUND_20215"
 
 
 async def test_a_mother_makes_her_newborn_a_card(anonymous: httpx.AsyncClient, sim_admin: httpx.Client) -> None:
     anonymous.headers["Authorization"] = f"Bearer {await sign_in_patient(app_of(anonymous), openid='test:mother')}"
     stranger = await run_graphql(anonymous, NEWBORN, mother="110101199003070000")
-    assert stranger["data"]["createHealthCard"] == {"__typename": "IdentityRefusal", "code": "20215"}
+    assert stranger["data"]["createHealthCard"] == {"__typename": "Refusal", "code": "CARD_NOT_FOUND_20215"}
     baby = (await run_graphql(anonymous, NEWBORN, mother="370102197907025236"))["data"]["createHealthCard"]
     assert baby["relation"] == "SON"
     filed = calls(sim_admin, method="hospital.interface.newbornCreateCard")

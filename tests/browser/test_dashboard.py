@@ -219,7 +219,7 @@ async def test_the_page_is_served_with_a_strict_policy(dashboard: Dashboard) -> 
 async def test_a_region_operator_signs_in_and_every_view_shows_the_region(
     page: tuple[Any, Watch], dashboard: Dashboard, tmp_path: Path
 ) -> None:
-    """issue 15, the page: sign-in with operatorLogin (the token in sessionStorage only); the region at a glance;
+    """issue 15, the page: sign-in with logInOperator (the token in sessionStorage only); the region at a glance;
     parked orders, reconciliation by day, statistics, messages, inbound calls (a hospital's markup shown as text,
     never run), jobs, the audit log and operators (a colleague disabled) each rendered from the simulator's data;
     it fits a laptop and a tablet; screenshots kept."""
@@ -356,7 +356,7 @@ async def test_a_hospital_operator_sees_only_their_hospital_and_signs_out(
     page: tuple[Any, Watch], dashboard: Dashboard
 ) -> None:
     """issue 15, the page: a hospital operator's dashboard shows their hospital alone and no region-only action
-    (no operators view, no REFUND); signing out ends the session at the gateway (operatorLogout), not only in
+    (no operators view, no REFUND); signing out ends the session at the gateway (logOutOperator), not only in
     the tab."""
     from playwright.async_api import expect
 

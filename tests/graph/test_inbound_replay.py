@@ -29,7 +29,7 @@ mutation($id: ID!) {
   replayInboundCall(callId: $id) {
     __typename
     ... on InboundReplaySuccess { success replyCode reply original { id path hospitalId replyCode body } }
-    ... on InboundReplayRefusal { code message }
+    ... on Refusal { code message }
   }
 }"""
 CALLS = "query($path: String) { operator { inboundCalls(path: $path) { id replyCode reply } } }"

@@ -1,4 +1,4 @@
-"""The paid flows through the real app: create -> sandboxPay -> the outbox worker -> NOTIFIED, and refunds.
+"""The paid flows through the real app: create -> payInSandbox -> the outbox worker -> NOTIFIED, and refunds.
 
 The gateway runs without its own worker (run_payment_worker=False): each test drives one on the app's
 services, so every step is deterministic.
@@ -24,25 +24,26 @@ HOSPITAL = "253"
 OTHER_CARD = "001000099999999"
 """A card the signed-in account does not hold."""
 
-ORDER = "order { outTradeNo flow state totalAmount onlineAmount hisSerial }"
-CREATED = f"... on CreatedPayment {{ {ORDER} payParams }} ... on PaymentRefusal {{ code message }}"
+ORDER = "order { outTradeNo paidFor state totalAmount onlineAmount hisSerial }"
+CREATED = f"... on CreatedPayment {{ {ORDER} payParams }} ... on Refusal {{ code message }}"
 REFUND = "outRefundNo outTradeNo amount state reason hisRefundNo note"
 
 TODAY = f"""
 mutation($card: String!) {{
   createTodayRegistrationPayment(hospitalId: "{HOSPITAL}", medicalCardNumber: $card, patientName: "张三",
-    departmentId: "228", doctorId: "511", regClassId: "1082-286968", serialNumber: "2", amPm: "a") {{ {CREATED} }}
+    departmentId: "228", doctorId: "511", clinicTypeId: "1082-286968", serialNumber: "2",
+    halfDay: MORNING) {{ {CREATED} }}
 }}"""
 APPOINTMENT = f"""
 mutation($card: String!) {{
-  createAppointmentPayment(hospitalId: "{HOSPITAL}", hosCode: "0531_csyy", medicalCardNumber: $card,
-    patientName: "张三", patientId: "{DEMO_ID_NUMBER}", patientPhone: "15689898989", deptCode: "0256",
-    docCode: "256654", date: "20251203", amPm: "AM", startTime: "08:15") {{ {CREATED} }}
+  createAppointmentPayment(hospitalId: "{HOSPITAL}", medicalCardNumber: $card,
+    patientName: "张三", idCardNumber: "{DEMO_ID_NUMBER}", phone: "15689898989", departmentId: "0256",
+    doctorId: "256654", halfDay: MORNING, from: "2025-12-03T08:15:00+08:00") {{ {CREATED} }}
 }}"""
 PHYSICAL = f"""
 mutation($card: String!) {{
-  createPhysicalExamPayment(hospitalId: "{HOSPITAL}", medicalCardNumber: $card, idCard: "{DEMO_ID_NUMBER}",
-    name: "张三", sex: "男", packageIds: ["801"], date: "2025-12-03 08:00") {{ {CREATED} }}
+  createPhysicalExamPayment(hospitalId: "{HOSPITAL}", medicalCardNumber: $card, idCardNumber: "{DEMO_ID_NUMBER}",
+    name: "张三", sex: MALE, packageIds: ["801"], at: "2025-12-03T08:00:00+08:00") {{ {CREATED} }}
 }}"""
 RECHARGE = f"""
 mutation($card: String!) {{
@@ -54,8 +55,8 @@ mutation($card: String!) {{
 }}"""
 LAB = f"""
 mutation($card: String!) {{
-  createLabAppointmentPayment(hospitalId: "{HOSPITAL}", medicalCardNumber: $card, patientName: "张三", sex: "男",
-    telephone: "13526521254", projectId: "12", schedulingId: "26", sourceId: "123") {{ {CREATED} }}
+  createLabAppointmentPayment(hospitalId: "{HOSPITAL}", medicalCardNumber: $card, patientName: "张三", sex: MALE,
+    phone: "13526521254", projectId: "12", schedulingId: "26", sourceId: "123") {{ {CREATED} }}
 }}"""
 SELF_ORDER = f"""
 mutation($card: String!) {{
@@ -66,14 +67,14 @@ CARD_REFUND = f"""
 mutation($card: String!, $amount: Money) {{
   requestCardRefund(hospitalId: "{HOSPITAL}", medicalCardNumber: $card, amount: $amount) {{
     ... on CardRefund {{ amount refunds {{ {REFUND} }} }}
-    ... on PaymentRefusal {{ code message }}
+    ... on Refusal {{ code message }}
   }}
 }}"""
 CANCEL_PAID = f"""
 mutation($no: String!) {{
-  cancelPaidBooking(outTradeNo: $no) {{ ... on PaymentRefund {{ {REFUND} }} ... on PaymentRefusal {{ code message }} }}
+  cancelPaidBooking(outTradeNo: $no) {{ ... on PaymentRefund {{ {REFUND} }} ... on Refusal {{ code message }} }}
 }}"""
-PAY = "mutation($no: String!) { sandboxPay(outTradeNo: $no) { outTradeNo state } }"
+PAY = "mutation($no: String!) { payInSandbox(outTradeNo: $no) { outTradeNo state } }"
 STATE = f"""
 query($no: String!) {{
   paymentOrder(outTradeNo: $no) {{ state hisSerial }}
@@ -124,7 +125,7 @@ async def created(gateway: httpx.AsyncClient, mutation: str, field: str) -> dict
 
 
 async def paid_and_notified(gateway: httpx.AsyncClient, out_trade_no: str) -> dict[str, Any]:
-    paid = (await data_of(gateway, PAY, no=out_trade_no))["sandboxPay"]
+    paid = (await data_of(gateway, PAY, no=out_trade_no))["payInSandbox"]
     assert paid["state"] == "PAID"
     await drive(gateway)
     state = await data_of(gateway, STATE, no=out_trade_no)
@@ -189,7 +190,7 @@ async def test_card_balance_goes_back_to_the_recharge_it_came_from(
     recharge = (await created(payments_gateway, RECHARGE, "createRechargePayment"))["outTradeNo"]
     await paid_and_notified(payments_gateway, recharge)
     too_much = (await data_of(payments_gateway, CARD_REFUND, card=DEMO_CARD, amount="100000.00"))["requestCardRefund"]
-    assert too_much["code"] == "20004"
+    assert too_much["code"] == "PARAMETER_RANGE"
     requested = (await data_of(payments_gateway, CARD_REFUND, card=DEMO_CARD, amount="30.00"))["requestCardRefund"]
     (asked,) = requested["refunds"]
     assert asked["outTradeNo"] == recharge
@@ -217,7 +218,7 @@ async def test_a_card_not_held_is_refused_like_an_unknown_card(
     payments_gateway: httpx.AsyncClient, sim_admin: httpx.Client, mutation: str, field: str
 ) -> None:
     result = (await data_of(payments_gateway, mutation, card=OTHER_CARD))[field]
-    assert result["code"] == "20215"
+    assert result["code"] == "CARD_NOT_FOUND_20215"
     assert calls(sim_admin, hospitalId=HOSPITAL) == []  # the hospital was never asked
 
 
@@ -228,17 +229,17 @@ async def test_someone_elses_order_is_not_cancelled_nor_shown(payments_gateway: 
     app = payments_gateway._transport.app  # type: ignore[attr-defined]
     payments_gateway.headers["Authorization"] = f"Bearer {await sign_in_patient(app, openid='other', cards=())}"
     refused = (await data_of(payments_gateway, CANCEL_PAID, no=out_trade_no))["cancelPaidBooking"]
-    assert refused["code"] == "60204"
+    assert refused["code"] == "NOT_FOUND"
     state = await data_of(payments_gateway, STATE, no=out_trade_no)
     assert state == {"paymentOrder": None, "paymentRefunds": []}
     unknown = (await data_of(payments_gateway, CANCEL_PAID, no="DRGH-nope"))["cancelPaidBooking"]
-    assert unknown["code"] == "60204"
+    assert unknown["code"] == "NOT_FOUND"
 
 
 async def test_an_unpaid_order_is_not_cancelled_with_refund(payments_gateway: httpx.AsyncClient) -> None:
     order = await created(payments_gateway, TODAY, "createTodayRegistrationPayment")
     refused = (await data_of(payments_gateway, CANCEL_PAID, no=order["outTradeNo"]))["cancelPaidBooking"]
-    assert refused["code"] == "40002"
+    assert refused["code"] == "NOT_REFUNDABLE"
 
 
 @pytest.mark.parametrize(
@@ -281,15 +282,15 @@ async def test_admission_lab_and_self_orders_are_paid_applied_once_then_cancelle
 
 async def paid_and_applied(gateway: httpx.AsyncClient, out_trade_no: str) -> None:
     """Paid and told to the hospital, for chapters whose reply names no serial (25.1.1, 27.1.2)."""
-    assert (await data_of(gateway, PAY, no=out_trade_no))["sandboxPay"]["state"] == "PAID"
+    assert (await data_of(gateway, PAY, no=out_trade_no))["payInSandbox"]["state"] == "PAID"
     await drive(gateway)
     assert (await data_of(gateway, STATE, no=out_trade_no))["paymentOrder"]["state"] == "NOTIFIED"
 
 
 CONSULTATION = f"""
 mutation($card: String!) {{
-  createConsultationPayment(hospitalId: "{HOSPITAL}", medicalCardNumber: $card, patientName: "张三", gender: "男",
-    phone: "13526521254", idCardNumber: "{DEMO_ID_NUMBER}", birthday: "1979-07-02", diagnoseCode: "I10.X02",
+  createConsultationPayment(hospitalId: "{HOSPITAL}", medicalCardNumber: $card, patientName: "张三", sex: MALE,
+    phone: "13526521254", idCardNumber: "{DEMO_ID_NUMBER}", birthDate: "1979-07-02", diagnoseCode: "I10.X02",
     diagnoseName: "高血压", doctorHospital: "演示人民医院", doctorName: "孙宏伟", doctorCode: "402968515",
     charges: [{{chargeId: "12", chargeType: 1, chargeName: "心脏彩超", quantity: 1}},
               {{chargeId: "13", chargeType: 3, chargeName: "缬沙坦胶囊", quantity: 2, groupId: "452658"}}])
@@ -308,7 +309,7 @@ async def test_an_online_consultation_is_ordered_from_graphql_at_the_hospitals_p
 ) -> None:
     """issue 11 item 15: 25.1.1's order is made from GraphQL, each unit at 25.1.6's price, then synced once."""
     order = await created(payments_gateway, CONSULTATION, "createConsultationPayment")
-    assert order["flow"] == "consultation"
+    assert order["paidFor"] == "CONSULTATION"
     assert order["totalAmount"] == "840.00"  # 25.1.6 prices each at 280: 280 + 2 x 280
     await paid_and_applied(payments_gateway, order["outTradeNo"])
     (synced,) = calls(sim_admin, method="hospital.inerface.internetHospital.save")
@@ -321,10 +322,10 @@ async def test_medical_record_copies_are_ordered_from_graphql_at_the_platforms_t
     """issue 11 item 15 / issue 10 item 18: 27.1.2's order is made from GraphQL at the tariff (25 x 0.50 + 15.00
     postage), for a stay 27.1.1 lists; an unlisted stay is refused and nothing is charged."""
     unknown = await data_of(payments_gateway, MEDICAL_RECORD, card=DEMO_CARD, admission="999999")
-    assert unknown["createMedicalRecordPayment"]["code"] == "60102"
+    assert unknown["createMedicalRecordPayment"]["code"] == "PENDING_BILL_NOT_FOUND"
     result = await data_of(payments_gateway, MEDICAL_RECORD, card=DEMO_CARD, admission="060508")
     order = result["createMedicalRecordPayment"]["order"]
-    assert order["flow"] == "medical_record"
+    assert order["paidFor"] == "MEDICAL_RECORD"
     assert order["totalAmount"] == "27.50"
     await paid_and_applied(payments_gateway, order["outTradeNo"])
     (written,) = calls(sim_admin, method="hospital.interface.medicalRecordInsertOrder")

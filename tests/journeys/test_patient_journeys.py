@@ -90,7 +90,7 @@ async def test_a_registration_is_booked_queued_cancelled_and_refunded_and_its_or
             card=DEMO_CARD,
             departmentId="228",
             doctorId="511",
-            regClassId="1082-286968",
+            clinicTypeId="1082-286968",
         )
     )["createTodayRegistrationPayment"]
     out_trade_no = created["order"]["outTradeNo"]
@@ -98,7 +98,7 @@ async def test_a_registration_is_booked_queued_cancelled_and_refunded_and_its_or
     assert unpaid["node"]["status"] == "UNPAID"
     assert unpaid["node"]["paidAt"] is None
 
-    paid = (await send(gateway, "registration", "SandboxPay", outTradeNo=out_trade_no))["sandboxPay"]
+    paid = (await send(gateway, "registration", "PayInSandbox", outTradeNo=out_trade_no))["payInSandbox"]
     assert paid["state"] == "PAID"
     await drive(gateway)
     [edge] = (await my_orders(gateway))["edges"]
@@ -153,7 +153,7 @@ async def test_orders_page_newest_first_with_a_cursor(journey_gateway: httpx.Asy
                 card=DEMO_CARD,
                 departmentId="228",
                 doctorId="511",
-                regClassId="1082-286968",
+                clinicTypeId="1082-286968",
             )
         )["createTodayRegistrationPayment"]
         made.append(created["order"]["outTradeNo"])
@@ -193,7 +193,7 @@ async def test_sign_in_with_no_card_and_bind_one_from_zero(journey_gateway: http
             hospitalId=HOSPITAL,
             card=DEMO_CARD,
             name="张三",
-            idCard="370102197907025236",
+            idCardNumber="370102197907025236",
         )
     )["startCardBinding"]
     assert started["__typename"] == "CardBindingStarted"
@@ -239,7 +239,7 @@ async def test_a_bill_is_paid_and_followed_to_its_invoice(journey_gateway: httpx
     gateway = journey_gateway
     created = (await send(gateway, "bills", "PayBills", hospitalId=HOSPITAL, card=DEMO_CARD))["createOutpatientPayment"]
     out_trade_no = created["order"]["outTradeNo"]
-    await send(gateway, "registration", "SandboxPay", outTradeNo=out_trade_no)
+    await send(gateway, "registration", "PayInSandbox", outTradeNo=out_trade_no)
     await drive(gateway)
     [edge] = (await my_orders(gateway))["edges"]
     order = edge["node"]
@@ -286,7 +286,7 @@ async def test_the_inpatient_stay_and_a_deposit(journey_gateway: httpx.AsyncClie
         )
     )["createDepositPayment"]
     out_trade_no = created["order"]["outTradeNo"]
-    await send(gateway, "registration", "SandboxPay", outTradeNo=out_trade_no)
+    await send(gateway, "registration", "PayInSandbox", outTradeNo=out_trade_no)
     await drive(gateway)
     [edge] = (await my_orders(gateway))["edges"]
     assert edge["node"]["paidFor"] == "DEPOSIT"

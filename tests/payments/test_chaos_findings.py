@@ -134,7 +134,7 @@ async def test_an_order_paid_with_wechat_pay_names_its_payer(
         createRechargePayment(hospitalId: "253", medicalCardNumber: "001000056254587", amount: "12.30") {
             __typename
             ... on CreatedPayment { order { outTradeNo } payParams }
-            ... on PaymentRefusal { code message }
+            ... on Refusal { code message }
         }
     }"""
     async with running_gateway(settings) as gateway:

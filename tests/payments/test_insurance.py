@@ -310,11 +310,11 @@ INSURANCE_PAYMENT = """
 mutation($card: String!, $bills: [String!], $balance: Money) {
   createInsurancePayment(hospitalId: "253", medicalCardNumber: $card, detailIds: $bills, balancePayment: $balance) {
     ... on CreatedInsurancePayment {
-      order { outTradeNo flow state totalAmount balancePayment onlineAmount }
+      order { outTradeNo paidFor state totalAmount balancePayment onlineAmount }
       payParams hisTradeId tradeAmount preferentialAmount insuranceAmount selfPayAmount
       insurancePayments { payTypeName amount }
     }
-    ... on PaymentRefusal { code message }
+    ... on Refusal { code message }
   }
 }"""
 
@@ -336,7 +336,7 @@ async def test_create_insurance_payment_through_graphql(patient: httpx.AsyncClie
     body = await run_graphql(patient, INSURANCE_PAYMENT, card=CARD, bills=BILLS, balance="10.00")
     made = body["data"]["createInsurancePayment"]
     assert made["order"]["outTradeNo"].startswith("XSYB-")
-    assert (made["order"]["flow"], made["order"]["state"]) == ("insurance", "CREATED")
+    assert (made["order"]["paidFor"], made["order"]["state"]) == ("INSURANCE", "CREATED")
     assert (made["order"]["totalAmount"], made["order"]["balancePayment"], made["order"]["onlineAmount"]) == (
         "150.00",
         "10.00",
@@ -351,9 +351,9 @@ async def test_create_insurance_payment_through_graphql(patient: httpx.AsyncClie
 @pytest.mark.parametrize(
     ("card", "bills", "balance", "code"),
     [
-        ("001000099999999", BILLS, None, "20215"),  # a card the account does not hold
-        (CARD, ["no-such-bill"], None, "60102"),  # 5.1.1 refuses: 待交费信息不存在
-        (CARD, BILLS, "60.01", "60103"),  # more from the card than the self-pay part
+        ("001000099999999", BILLS, None, "CARD_NOT_FOUND_20215"),  # a card the account does not hold
+        (CARD, ["no-such-bill"], None, "PENDING_BILL_NOT_FOUND"),  # 5.1.1 refuses: 待交费信息不存在
+        (CARD, BILLS, "60.01", "AMOUNT_MISMATCH"),  # more from the card than the self-pay part
     ],
 )
 async def test_create_insurance_payment_refusals_are_typed(

@@ -192,7 +192,7 @@ async def test_aliased_card_binding_sends_no_code(gateway: httpx.AsyncClient, si
     assert response.status_code == 400
     assert codes(response.json()) == ["COSTLY_FIELD_REPEATED"]
     # Operator logins are not multiplied either (each one a password check).
-    login = 'operatorLogin(username: "admin", password: "x") { __typename }'
+    login = 'logInOperator(username: "admin", password: "x") { __typename }'
     body = (await gateway.post("/graphql", json={"query": f"mutation {{ a: {login} b: {login} }}"})).json()
     assert "COSTLY_FIELD_REPEATED" in codes(body)
     assert len(sms.sent) == sent_before

@@ -42,7 +42,7 @@ query Calls($section: String, $replyCode: String, $after: ID, $limit: Int!, $fro
 }"""
 REPLAY = """
 mutation Replay($id: ID!) { replayInboundCall(callId: $id) {
-  __typename ... on InboundReplaySuccess { replyCode } ... on InboundReplayRefusal { code message } } }"""
+  __typename ... on InboundReplaySuccess { replyCode } ... on Refusal { code message } } }"""
 
 
 @pytest.fixture

@@ -33,19 +33,19 @@ HOSPITAL = "253"
 FREE_CARD = "001000005190311"
 """刘淑珍, born 1956: the simulated hospital's 20.1.6 answers 0 (a free registration) from the age of 65."""
 
-ORDER = "order { outTradeNo flow state totalAmount balancePayment onlineAmount }"
-CREATED = f"... on CreatedPayment {{ {ORDER} }} ... on PaymentRefusal {{ code message }}"
+ORDER = "order { outTradeNo paidFor state totalAmount balancePayment onlineAmount }"
+CREATED = f"... on CreatedPayment {{ {ORDER} }} ... on Refusal {{ code message }}"
 
 APPOINTMENT_ARGS = (
-    'hospitalId: "253", hosCode: "0531_csyy", medicalCardNumber: $card, patientName: "张三", '
-    f'patientId: "{DEMO_ID_NUMBER}", patientPhone: "15689898989", deptCode: "0256", docCode: "256654", '
-    'date: "20251203", amPm: "AM", startTime: "08:15"'
+    'hospitalId: "253", medicalCardNumber: $card, patientName: "张三", '
+    f'idCardNumber: "{DEMO_ID_NUMBER}", phone: "15689898989", departmentId: "0256", doctorId: "256654", '
+    'halfDay: MORNING, from: "2025-12-03T08:15:00+08:00"'
 )
 TODAY_ARGS = (
     'hospitalId: "253", medicalCardNumber: $card, patientName: "张三", departmentId: "228", doctorId: "511", '
-    'regClassId: "1082-286968", serialNumber: "2", amPm: "a"'
+    'clinicTypeId: "1082-286968", serialNumber: "2", halfDay: MORNING'
 )
-PAY = "mutation($no: String!) { sandboxPay(outTradeNo: $no) { outTradeNo state } }"
+PAY = "mutation($no: String!) { payInSandbox(outTradeNo: $no) { outTradeNo state } }"
 STATE = "query($no: String!) { paymentOrder(outTradeNo: $no) { state totalAmount } }"
 
 ALLOWED_MONEY_ARGUMENTS = {
@@ -114,7 +114,7 @@ async def test_an_appointment_is_charged_the_uploaded_fee_never_the_clients(
     assert tampered.get("errors")
     assert not tampered.get("data")
     shown = await create(gateway_253, "createAppointmentPayment", f'{APPOINTMENT_ARGS}, shownFee: "0.01"')
-    assert shown["code"] == "60202"
+    assert shown["code"] == "REGISTRATION_FEE_MISMATCH"
     assert "Decimal" not in shown["message"]
     assert calls(sim_admin, method="hospital.interface.appointmentInfo") == []
 
@@ -133,9 +133,9 @@ async def test_an_appointment_is_charged_the_uploaded_fee_never_the_clients(
 
 async def test_a_session_the_hospital_never_uploaded_has_no_price(gateway_253: httpx.AsyncClient) -> None:
     """issue 10 item 18: with no 21.1.4 schedule there is no hospital price, so nothing is booked or charged."""
-    args = APPOINTMENT_ARGS.replace('"20251203"', '"20251204"')
+    args = APPOINTMENT_ARGS.replace('"2025-12-03T', '"2025-12-04T')
     refused = await create(gateway_253, "createAppointmentPayment", args)
-    assert refused["code"] == "60002"
+    assert refused["code"] == "DOCTOR_NOT_FOUND"
 
 
 async def test_todays_registration_charges_what_20_1_6_quotes_for_this_patient(
@@ -167,12 +167,18 @@ async def test_todays_registration_charges_what_20_1_6_quotes_for_this_patient(
 async def test_a_tampered_shown_fee_for_today_is_refused(gateway_253: httpx.AsyncClient) -> None:
     """issue 10 item 18: an app claiming the fee is 0.01 gets 60202, not a registration for one fen."""
     refused = await create(gateway_253, "createTodayRegistrationPayment", f'{TODAY_ARGS}, shownFee: "0.01"')
-    assert refused["code"] == "60202"
+    assert refused["code"] == "REGISTRATION_FEE_MISMATCH"
 
 
 @pytest.mark.parametrize(
     ("amount", "code"),
-    [("50.00", "20004"), ("60000.00", "20004"), ("500.123", "20003"), ("0", "20004"), ("-5.00", "20004")],
+    [
+        ("50.00", "PARAMETER_RANGE"),
+        ("60000.00", "PARAMETER_RANGE"),
+        ("500.123", "PARAMETER_FORMAT"),
+        ("0", "PARAMETER_RANGE"),
+        ("-5.00", "PARAMETER_RANGE"),
+    ],
 )
 async def test_a_deposit_outside_the_stays_limits_is_refused(
     gateway_253: httpx.AsyncClient, amount: str, code: str
@@ -198,20 +204,36 @@ async def test_a_deposit_within_the_limits_is_charged_as_chosen(gateway_253: htt
 @pytest.mark.parametrize(
     ("field", "args", "code"),
     [
-        ("createRechargePayment", 'hospitalId: "253", medicalCardNumber: $card, amount: "0.001"', "20003"),
-        ("createRechargePayment", 'hospitalId: "253", medicalCardNumber: $card, amount: "-100.00"', "20004"),
-        ("createRechargePayment", 'hospitalId: "253", medicalCardNumber: $card, amount: "99999999.00"', "20004"),
-        ("createRechargePayment", f'hospitalId: "253", medicalCardNumber: $card, amount: "{"9" * 40}"', "20004"),
-        ("createOutpatientPayment", 'hospitalId: "253", medicalCardNumber: $card, balancePayment: "99999.00"', "20004"),
-        ("createOutpatientPayment", 'hospitalId: "253", medicalCardNumber: $card, balancePayment: "-1.00"', "20004"),
-        ("createTodayRegistrationPayment", f'{TODAY_ARGS}, balancePayment: "24.00"', "20004"),
-        ("createTodayRegistrationPayment", f'{TODAY_ARGS}, balancePayment: "1.005"', "20003"),
-        ("createAppointmentPayment", f'{APPOINTMENT_ARGS}, balancePayment: "17.00"', "20004"),
+        ("createRechargePayment", 'hospitalId: "253", medicalCardNumber: $card, amount: "0.001"', "PARAMETER_FORMAT"),
+        ("createRechargePayment", 'hospitalId: "253", medicalCardNumber: $card, amount: "-100.00"', "PARAMETER_RANGE"),
+        (
+            "createRechargePayment",
+            'hospitalId: "253", medicalCardNumber: $card, amount: "99999999.00"',
+            "PARAMETER_RANGE",
+        ),
+        (
+            "createRechargePayment",
+            f'hospitalId: "253", medicalCardNumber: $card, amount: "{"9" * 40}"',
+            "PARAMETER_RANGE",
+        ),
+        (
+            "createOutpatientPayment",
+            'hospitalId: "253", medicalCardNumber: $card, balancePayment: "99999.00"',
+            "PARAMETER_RANGE",
+        ),
+        (
+            "createOutpatientPayment",
+            'hospitalId: "253", medicalCardNumber: $card, balancePayment: "-1.00"',
+            "PARAMETER_RANGE",
+        ),
+        ("createTodayRegistrationPayment", f'{TODAY_ARGS}, balancePayment: "24.00"', "PARAMETER_RANGE"),
+        ("createTodayRegistrationPayment", f'{TODAY_ARGS}, balancePayment: "1.005"', "PARAMETER_FORMAT"),
+        ("createAppointmentPayment", f'{APPOINTMENT_ARGS}, balancePayment: "17.00"', "PARAMETER_RANGE"),
         (
             "createSelfOrderPayment",
             'hospitalId: "253", medicalCardNumber: $card, groups: [{groupId: "26", itemIds: ["36"]}], '
             'appointmentDate: "2020-10-16", balancePayment: "100000.00"',
-            "20004",
+            "PARAMETER_RANGE",
         ),
     ],
 )
@@ -251,8 +273,8 @@ HOSPITAL_INTERNALS = (
 )
 INTERNAL_MARKS = ("ORA-", "java.", "com.winning", "jdbc:", "10.1.2.3", "SQLSyntax")
 CONSULTATION_ARGS = (
-    'hospitalId: "253", medicalCardNumber: $card, patientName: "张三", gender: "男", phone: "13526521254", '
-    f'idCardNumber: "{DEMO_ID_NUMBER}", birthday: "1979-07-02", diagnoseCode: "I10.X02", diagnoseName: "高血压", '
+    'hospitalId: "253", medicalCardNumber: $card, patientName: "张三", sex: MALE, phone: "13526521254", '
+    f'idCardNumber: "{DEMO_ID_NUMBER}", birthDate: "1979-07-02", diagnoseCode: "I10.X02", diagnoseName: "高血压", '
     'doctorHospital: "演示人民医院", doctorName: "孙宏伟", doctorCode: "402968515", '
     'charges: [{chargeId: "12", chargeType: 1, chargeName: "心脏彩超", quantity: 1}]'
 )
@@ -291,7 +313,7 @@ async def test_a_hospitals_refusal_of_a_quote_reaches_the_patient_as_its_codes_w
     ).raise_for_status()
     with caplog.at_level(logging.WARNING):
         refused = await create(gateway_253, field, args)
-    assert refused.get("code") == "60701", refused
+    assert refused.get("code") == "ALREADY_TRIAGED", refused
     assert "order" not in refused
     shown = json.dumps(refused, ensure_ascii=False)
     assert not [mark for mark in INTERNAL_MARKS if mark in shown], shown
@@ -320,7 +342,7 @@ async def test_a_refused_cancellation_notes_no_hospital_text(
     cancelled = await data_of(
         gateway_253,
         "mutation($no: String!) { cancelPaidBooking(outTradeNo: $no) { __typename "
-        "... on PaymentRefund { state } ... on PaymentRefusal { code message } } }",
+        "... on PaymentRefund { state } ... on Refusal { code message } } }",
         no=number,
     )
     assert cancelled["cancelPaidBooking"]["__typename"] == "PaymentRefund", cancelled
@@ -353,7 +375,7 @@ async def test_the_medical_record_tariff_is_a_setting(
         too_many = await create(
             client, "createMedicalRecordPayment", MEDICAL_RECORD_ARGS.replace("pages: 25", "pages: 501")
         )
-        assert too_many["code"] == "20004"
+        assert too_many["code"] == "PARAMETER_RANGE"
     with pytest.raises(ValueError, match="page"):
         MedicalRecordTariff(page=Decimal("0.005"))
 
@@ -362,9 +384,9 @@ async def test_the_medical_record_tariff_is_a_setting(
 
 CREATE_CARD = """
 mutation {
-  createHealthCard(hospitalId: "253", name: "李四", gender: "1", birthdate: "1990-03-07", phone: "13900000001",
-                   idCard: "11010119900307803X") {
-    __typename ... on AccountCard { medicalCardNumber how }
+  createHealthCard(hospitalId: "253", name: "李四", sex: MALE, birthDate: "1990-03-07", phone: "13900000001",
+                   idCardNumber: "11010119900307803X") {
+    __typename ... on AccountCard { medicalCardNumber origin }
   }
 }"""
 
@@ -387,7 +409,7 @@ async def test_a_created_cards_holder_pays_with_that_card(
         return data
 
     created = (await ask(CREATE_CARD))["createHealthCard"]
-    assert created["how"] == "created", created
+    assert created["origin"] == "CREATED", created
     card = created["medicalCardNumber"]
     made = (
         await ask(
@@ -397,7 +419,7 @@ async def test_a_created_cards_holder_pays_with_that_card(
         )
     )["createRechargePayment"]
     number = made["order"]["outTradeNo"]
-    assert (await ask(PAY, no=number))["sandboxPay"]["state"] == "PAID"
+    assert (await ask(PAY, no=number))["payInSandbox"]["state"] == "PAID"
     await drive(gateway_253)
     assert (await ask(STATE, no=number))["paymentOrder"]["state"] == "NOTIFIED"
     told = calls(sim_admin, method="hospital.interface.paySuccess")
@@ -410,7 +432,7 @@ async def test_a_created_cards_holder_pays_with_that_card(
             card=DEMO_CARD,
         )
     )["createRechargePayment"]
-    assert other["code"] == "20215"
+    assert other["code"] == "CARD_NOT_FOUND_20215"
 
 
 async def test_the_guard_refuses_before_sending_and_is_absent_outside_requests(

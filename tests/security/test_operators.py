@@ -28,17 +28,17 @@ from tests.graph.test_inbound_replay import RECORD, hospital_posts, replay
 PASSWORD = "a long pass phrase 1"
 
 LOGIN = """
-mutation ($u: String!, $p: String!) { operatorLogin(username: $u, password: $p) {
-  __typename ... on Session { token expiresAt } ... on IdentityRefusal { code message } } }"""
+mutation ($u: String!, $p: String!) { logInOperator(username: $u, password: $p) {
+  __typename ... on Session { token expiresAt } ... on Refusal { code message } } }"""
 ME = "{ me { cards { medicalCardNumber } operator { username role hospitalId disabled lastLoginAt } } }"
 OPERATORS = "{ operator { operators { username role hospitalId disabled lastLoginAt } } }"
 DISABLE = """mutation ($u: String!) { disableOperator(username: $u) {
-  __typename ... on OperatorAccount { username disabled } ... on OperatorAccountRefusal { code } } }"""
+  __typename ... on OperatorAccount { username disabled } ... on Refusal { code } } }"""
 RESET = """mutation ($u: String!) { resetOperatorPassword(username: $u) {
-  __typename ... on OperatorPasswordReset { username oneTimePassword } ... on OperatorAccountRefusal { code } } }"""
+  __typename ... on OperatorPasswordReset { username oneTimePassword } ... on Refusal { code } } }"""
 CHANGE = """mutation ($old: String!, $new: String!) { changeOperatorPassword(oldPassword: $old, newPassword: $new) {
-  __typename ... on OperatorAccount { username } ... on OperatorAccountRefusal { code } } }"""
-LOGOUT = "mutation { operatorLogout }"
+  __typename ... on OperatorAccount { username } ... on Refusal { code } } }"""
+LOGOUT = "mutation { logOutOperator }"
 AUDIT = """query ($op: String, $action: String, $first: Int!, $after: String) {
   operator { auditLog(operator: $op, action: $action, first: $first, after: $after) {
     entries { operator action hospitalId target detail } endCursor hasNextPage } } }"""
@@ -70,7 +70,7 @@ async def gql(client: httpx.AsyncClient, query: str, token: str | None = None, *
 
 async def login(client: httpx.AsyncClient, username: str, password: str = PASSWORD) -> str:
     body = await gql(client, LOGIN, u=username, p=password)
-    result = body["data"]["operatorLogin"]
+    result = body["data"]["logInOperator"]
     assert result["__typename"] == "Session", result
     token: str = result["token"]
     return token
@@ -97,10 +97,10 @@ async def test_a_disabled_operator_loses_access_at_once(gateway: httpx.AsyncClie
     assert await can_read(gateway, leaving)
     listed = (await gql(gateway, OPERATORS, admin))["data"]["operator"]["operators"]
     assert {o["username"]: o["role"] for o in listed} == {
-        "admin": "region",
-        "leaving": "region",
-        "li.na": "hospital",
-        "zhao": "hospital",
+        "admin": "REGION",
+        "leaving": "REGION",
+        "li.na": "HOSPITAL",
+        "zhao": "HOSPITAL",
     }
     assert next(o for o in listed if o["username"] == "leaving")["lastLoginAt"]
     done = await gql(gateway, DISABLE, admin, u="leaving")
@@ -108,7 +108,7 @@ async def test_a_disabled_operator_loses_access_at_once(gateway: httpx.AsyncClie
     assert not await can_read(gateway, leaving)
     assert not await can_read(gateway, second)
     refused = await gql(gateway, LOGIN, u="leaving", p=PASSWORD)
-    assert refused["data"]["operatorLogin"]["code"] == "50001"  # said like a wrong password
+    assert refused["data"]["logInOperator"]["code"] == "WRONG_PASSWORD"  # said like a wrong password
     assert (await gql(gateway, DISABLE, admin, u="nobody"))["data"]["disableOperator"]["code"] == "NOT_FOUND"
     assert (await gql(gateway, DISABLE, admin, u="admin"))["data"]["disableOperator"]["code"] == "SELF"
 
@@ -132,7 +132,7 @@ async def test_a_reset_password_ends_sessions_and_the_one_time_password_works(ga
     assert len(reset["oneTimePassword"]) >= 20
     assert not await can_read(gateway, leaving)
     refused = await gql(gateway, LOGIN, u="leaving", p=PASSWORD)
-    assert refused["data"]["operatorLogin"]["__typename"] == "IdentityRefusal"
+    assert refused["data"]["logInOperator"]["__typename"] == "Refusal"
     assert await can_read(gateway, await login(gateway, "leaving", reset["oneTimePassword"]))
 
 
@@ -165,10 +165,10 @@ async def test_only_region_operators_administer_and_a_scope_error_nulls_that_fie
 
 
 async def test_logout_ends_one_session(gateway: httpx.AsyncClient) -> None:
-    """issue 15 item 10: operatorLogout ends the session it is sent with, not the operator's others."""
+    """issue 15 item 10: logOutOperator ends the session it is sent with, not the operator's others."""
     first = await login(gateway, "admin")
     second = await login(gateway, "admin")
-    assert (await gql(gateway, LOGOUT, first))["data"] == {"operatorLogout": True}
+    assert (await gql(gateway, LOGOUT, first))["data"] == {"logOutOperator": True}
     assert not await can_read(gateway, first)
     assert await can_read(gateway, second)
     assert unauthenticated(await gql(gateway, LOGOUT, first))
@@ -186,9 +186,7 @@ async def test_changing_the_password_ends_the_other_sessions(gateway: httpx.Asyn
     assert changed["data"]["changeOperatorPassword"] == {"__typename": "OperatorAccount", "username": "admin"}
     assert await can_read(gateway, current)
     assert not await can_read(gateway, other)
-    assert (await gql(gateway, LOGIN, u="admin", p=PASSWORD))["data"]["operatorLogin"]["__typename"] == (
-        "IdentityRefusal"
-    )
+    assert (await gql(gateway, LOGIN, u="admin", p=PASSWORD))["data"]["logInOperator"]["__typename"] == ("Refusal")
     codes = [
         (await gql(gateway, CHANGE, current, old=f"wrong guess {n}", new="a third long phrase 3"))["data"][
             "changeOperatorPassword"
@@ -235,7 +233,7 @@ async def test_me_answers_an_operator(gateway: httpx.AsyncClient) -> None:
     assert me["cards"] == []
     assert {k: me["operator"][k] for k in ("username", "role", "hospitalId", "disabled")} == {
         "username": "li.na",
-        "role": "hospital",
+        "role": "HOSPITAL",
         "hospitalId": "253",
         "disabled": False,
     }

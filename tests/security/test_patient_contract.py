@@ -100,7 +100,7 @@ async def test_not_signed_in_is_one_code_on_queries_and_mutations(gateway: httpx
         gateway,
         """mutation ($card: String!) {
           createRechargePayment(hospitalId: "253", medicalCardNumber: $card, amount: "100.00") {
-          ... on PaymentRefusal { code message } } }""",
+          ... on Refusal { code message } } }""",
         card=DEMO_CARD,
     )
     for body in (query, mutation):
@@ -110,12 +110,12 @@ async def test_not_signed_in_is_one_code_on_queries_and_mutations(gateway: httpx
 
 
 async def test_the_demo_says_where_codes_appear_and_how_to_pay() -> None:
-    """issue 12 item 15: the banner names the console's SMS codes, devLogin(withCard: false) and sandboxPay."""
+    """issue 12 item 15: the banner names the console's SMS codes, devLogin(withCard: false) and payInSandbox."""
     from api.demo import DEMO_HOW_TO
 
     assert "demo SMS to" in DEMO_HOW_TO
     assert "withCard: false" in DEMO_HOW_TO
-    assert "sandboxPay" in DEMO_HOW_TO
+    assert "payInSandbox" in DEMO_HOW_TO
 
 
 def test_the_simulators_card_lists_hold_no_placeholder_numbers(sim_admin: httpx.Client) -> None:
@@ -172,7 +172,7 @@ async def test_orders_list_only_the_accounts_own_cards(gateway: httpx.AsyncClien
     made = await run_graphql(
         gateway,
         """mutation ($card: String!) { createRechargePayment(hospitalId: "253", medicalCardNumber: $card,
-          amount: "100.00") { ... on CreatedPayment { order { outTradeNo } } ... on PaymentRefusal { code } } }""",
+          amount: "100.00") { ... on CreatedPayment { order { outTradeNo } } ... on Refusal { code } } }""",
         card=DEMO_CARD,
     )
     out_trade_no = made["data"]["createRechargePayment"]["order"]["outTradeNo"]

@@ -44,7 +44,7 @@ __all__ = ["clean_region", "clock", "his", "hospital", "payments", "provider", "
 
 REPLAY = """
 mutation Replay($id: ID!) { replayInboundCall(callId: $id) {
-  __typename ... on InboundReplaySuccess { replyCode reply } ... on InboundReplayRefusal { code message } } }"""
+  __typename ... on InboundReplaySuccess { replyCode reply } ... on Refusal { code message } } }"""
 CALLS = """
 query { operator { inboundCalls(limit: 50) { id section body reply replayOf replayedBy } } }"""
 

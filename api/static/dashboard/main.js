@@ -51,7 +51,7 @@ async function start() {
     return signIn();
   }
   const caps = await capabilities();
-  ctx = { me, region: me.role === "region", caps, go, flash, refresh: draw };
+  ctx = { me, region: me.role === "REGION", caps, go, flash, refresh: draw };
   window.addEventListener("hashchange", draw);
   await draw();
 }
@@ -80,13 +80,13 @@ function signIn(message = "") {
     try {
       const { data, errors } = await gql(
         `mutation Login($username: String!, $password: String!) {
-          operatorLogin(username: $username, password: $password) {
-            __typename ... on Session { token expiresAt } ... on IdentityRefusal { code message }
+          logInOperator(username: $username, password: $password) {
+            __typename ... on Session { token expiresAt } ... on Refusal { code message }
           }
         }`,
         { username: username.value.trim(), password: password.value },
       );
-      const answer = data && data.operatorLogin;
+      const answer = data && data.logInOperator;
       if (answer && answer.__typename === "Session") {
         setToken(answer.token);
         password.value = "";
@@ -105,7 +105,7 @@ function signIn(message = "") {
 
 async function signOut() {
   try {
-    if (ctx && ctx.caps.mutations.has("operatorLogout")) await gql("mutation { operatorLogout }");
+    if (ctx && ctx.caps.mutations.has("logOutOperator")) await gql("mutation { logOutOperator }");
   } catch (error) {
     // the session is dropped here whatever the gateway said
   }

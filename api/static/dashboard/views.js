@@ -346,7 +346,7 @@ async function resolveOrder(ctx, order, outcome) {
       resolveParkedOrder(outTradeNo: $no, outcome: $outcome, note: $note, expectedVersion: $version) {
         __typename
         ... on ParkedOrderResolved { fromState order { outTradeNo state version } }
-        ... on ParkedOrderRefusal { code message }
+        ... on Refusal { code message }
       }
     }`,
     { no: order.outTradeNo, outcome, note, version: order.version },
@@ -806,7 +806,7 @@ async function replay(ctx, call) {
       replayInboundCall(callId: $id) {
         __typename
         ... on InboundReplaySuccess { success replyCode }
-        ... on InboundReplayRefusal { code message }
+        ... on Refusal { code message }
       }
     }`,
     { id: call.id },
@@ -924,7 +924,7 @@ export async function operators(ctx) {
     table(
       [
         { title: "用户名", value: (a) => a.username },
-        { title: "角色", value: (a) => (a.role === "region" ? "区域" : "医院") },
+        { title: "角色", value: (a) => (a.role === "REGION" ? "区域" : "医院") },
         { title: "医院", value: (a) => a.hospitalId },
         { title: "状态", value: (a) => (a.disabled ? badge("已停用", "muted") : badge("启用", "ok")) },
         { title: "最近登录", value: (a) => shownTime(a.lastLoginAt) },
@@ -953,7 +953,7 @@ async function disable(ctx, username) {
   const { data, errors } = await gql(
     `mutation Disable($username: String!) {
       disableOperator(username: $username) {
-        __typename ... on OperatorAccount { username disabled } ... on OperatorAccountRefusal { code message }
+        __typename ... on OperatorAccount { username disabled } ... on Refusal { code message }
       }
     }`,
     { username },

@@ -9,9 +9,11 @@ import strawberry
 from his_clients.errors import HisError
 from services.identity.accounts import IdentityRefused
 
+from ...arguments import OneHospital
 from ...context import Info
-from ...errors import told_to_patient
-from ..types import AccountCard, IdentityRefusal, Relation
+from ...errors import refused_by_hospital
+from ...refusal import Refusal
+from ..types import AccountCard, Relation
 from .common import card_type, signed_in_account
 
 
@@ -26,7 +28,7 @@ class CardBindingConfirmMutation:
     async def confirm_card_binding(
         self,
         info: Info,
-        hospital_id: Annotated[str, strawberry.argument(description="The hospital of step 1.")],
+        hospital_id: OneHospital,
         medical_card_number: Annotated[str, strawberry.argument(description="The physical card of step 1.")],
         code: Annotated[str, strawberry.argument(description="The six-digit code from the SMS.")],
         relation: Annotated[
@@ -36,21 +38,27 @@ class CardBindingConfirmMutation:
             ),
         ] = Relation.SELF,
     ) -> Annotated[
-        AccountCard | IdentityRefusal,
-        strawberry.union("CardResult", description="The card now held by the account, or why the proof was refused."),
+        AccountCard | Refusal,
+        strawberry.union(
+            "ConfirmCardBindingResult",
+            description=(
+                "The card now held by the account, or why the proof was refused (Refusal: SMS_CODE_INVALID the "
+                "code is wrong, expired, used or out of attempts, with field code; or the hospital's code)."
+            ),
+        ),
     ]:
         account_id = signed_in_account(info)
         try:
             card = await info.context.services.accounts.confirm_binding(
                 account_id=account_id,
-                hospital_id=hospital_id.strip(),
+                hospital_id=str(hospital_id).strip(),
                 medical_card_number=medical_card_number.strip(),
                 code=code,
                 relation=relation.stored,
                 deadline=info.context.deadline,
             )
         except IdentityRefused as refused:
-            return IdentityRefusal(code=refused.code, message=str(refused))
+            return Refusal.of(refused)
         except HisError as failure:
-            return IdentityRefusal(code=failure.code, message=told_to_patient(failure))
+            return Refusal.of(refused_by_hospital(failure))
         return card_type(card)

@@ -10,9 +10,11 @@ from his_clients.errors import HisError
 from services.cards import card_number_from_qr
 from services.identity.accounts import IdentityRefused
 
+from ...arguments import OneHospital
 from ...context import Info
-from ...errors import told_to_patient
-from ..types import CardBindingStarted, IdentityRefusal
+from ...errors import refused_by_hospital
+from ...refusal import Refusal
+from ..types import CardBindingStarted
 from .common import signed_in_account
 
 
@@ -27,14 +29,19 @@ class CardBindingStartMutation:
     async def start_card_binding(
         self,
         info: Info,
-        hospital_id: Annotated[str, strawberry.argument(description="The hospital that issued the card.")],
+        hospital_id: OneHospital,
         medical_card_number: Annotated[str, strawberry.argument(description="The physical card's number.")],
         name: Annotated[str, strawberry.argument(description="The card holder's name, as typed.")],
-        id_card: Annotated[str, strawberry.argument(description="The card holder's ID number, as typed.")],
+        id_card_number: Annotated[str, strawberry.argument(description="The card holder's ID number, as typed.")],
     ) -> Annotated[
-        CardBindingStarted | IdentityRefusal,
+        CardBindingStarted | Refusal,
         strawberry.union(
-            "CardBindingStartResult", description="The code was sent (to a masked phone), or why binding cannot start."
+            "StartCardBindingResult",
+            description=(
+                "The code was sent (to a masked phone), or why binding cannot start (Refusal: CARD_NOT_FOUND_20215 "
+                "no such card or name and ID number do not match, THROTTLED too many checks or codes, SYSTEM_ERROR "
+                "the SMS could not be sent, or the hospital's code)."
+            ),
         ),
     ]:
         account_id = signed_in_account(info)
@@ -43,14 +50,14 @@ class CardBindingStartMutation:
         try:
             started = await info.context.services.accounts.start_binding(
                 account_id=account_id,
-                hospital_id=hospital_id.strip(),
+                hospital_id=str(hospital_id).strip(),
                 medical_card_number=card,
                 name=name,
-                id_number=id_card,
+                id_number=id_card_number,
                 deadline=info.context.deadline,
             )
         except IdentityRefused as refused:
-            return IdentityRefusal(code=refused.code, message=str(refused))
+            return Refusal.of(refused)
         except HisError as failure:
-            return IdentityRefusal(code=failure.code, message=told_to_patient(failure))
+            return Refusal.of(refused_by_hospital(failure))
         return CardBindingStarted(masked_phone=started.masked_phone)

@@ -8,9 +8,11 @@ import strawberry
 
 from his_clients.errors import HisError
 
+from ...access import NotFound
 from ...context import Info
-from ...errors import told_to_patient
-from ..types import IdentityRefusal, Me
+from ...errors import refused_by_hospital
+from ...refusal import Refusal
+from ..types import Me
 from .common import card_type, signed_in_account
 
 
@@ -24,7 +26,13 @@ class CardUnbindMutation:
         self,
         info: Info,
         medical_card_number: Annotated[str, strawberry.argument(description="The card (e-card or physical).")],
-    ) -> Annotated[Me | IdentityRefusal, strawberry.union("UnbindResult", description="The account's cards now.")]:
+    ) -> Annotated[
+        Me | Refusal,
+        strawberry.union(
+            "UnbindCardResult",
+            description="The account's cards now, or why not (Refusal: CARD_NOT_FOUND_20215, or the hospital's code).",
+        ),
+    ]:
         account_id = signed_in_account(info)
         accounts = info.context.services.accounts
         try:
@@ -32,7 +40,7 @@ class CardUnbindMutation:
                 account_id=account_id, medical_card_number=medical_card_number.strip(), deadline=info.context.deadline
             )
         except HisError as failure:
-            return IdentityRefusal(code=failure.code, message=told_to_patient(failure))
+            return Refusal.of(refused_by_hospital(failure))
         if not removed:
-            return IdentityRefusal(code="20215", message="卡号信息不存在: no such card")
+            return Refusal.of(NotFound())
         return Me(cards=[card_type(c) for c in await accounts.cards(account_id)])

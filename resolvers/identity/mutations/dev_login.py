@@ -39,7 +39,7 @@ class DevLoginMutation:
     ) -> Session:
         services = info.context.services
         if not services.dev_login:
-            raise Forbidden("devLogin exists only in development mode")
+            raise Forbidden("devLogin 仅在开发模式下可用。")
         account = await services.accounts.account_for(openid=f"dev:{name.strip() or 'demo'}")
         if not with_card:
             return session_for(info, PatientPrincipal(account_id=account.id))

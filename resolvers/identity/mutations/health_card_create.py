@@ -9,11 +9,23 @@ import strawberry
 
 from his_clients.errors import HisError
 from services.identity.accounts import IdentityRefused, Newborn
+from services.refusals import RefusalCode, Refused
 
+from ...arguments import OneHospital
 from ...context import Info
-from ...errors import told_to_patient
-from ..types import AccountCard, IdentityRefusal, Relation
+from ...errors import refused_by_hospital
+from ...refusal import Refusal
+from ...values import Sex
+from ..types import AccountCard, Relation
 from .common import card_type, signed_in_account
+
+
+def mobile_phone(phone: str) -> str:
+    """An 11-digit mainland mobile number, or a PARAMETER_FORMAT (20003) refusal naming ``phone``."""
+    text = phone.strip()
+    if not (len(text) == 11 and text.isdigit() and text.startswith("1")):
+        raise Refused(RefusalCode.PARAMETER_FORMAT, "手机号须为11位手机号码。", field="phone")
+    return text
 
 
 @strawberry.type
@@ -27,16 +39,16 @@ class HealthCardCreateMutation:
     async def create_health_card(
         self,
         info: Info,
-        hospital_id: Annotated[str, strawberry.argument(description="The hospital that files the card.")],
+        hospital_id: OneHospital,
         name: Annotated[str, strawberry.argument(description="The card holder's name.")],
-        gender: Annotated[str, strawberry.argument(description="性别代码: 1 male, 2 female.")],
-        birthdate: Annotated[date, strawberry.argument(description="Date of birth (yyyy-MM-dd).")],
+        sex: Annotated[Sex, strawberry.argument(description="The card holder's sex.")],
+        birth_date: Annotated[date, strawberry.argument(description="Date of birth (yyyy-MM-dd).")],
         phone: Annotated[str, strawberry.argument(description="Mobile number, 11 digits.")],
-        id_card: Annotated[
+        id_card_number: Annotated[
             str | None, strawberry.argument(description="ID number (附七 type 01); may be empty for a newborn.")
         ] = None,
         address: Annotated[str | None, strawberry.argument(description="Address.")] = None,
-        newborn_mother_id_card: Annotated[
+        newborn_mother_id_card_number: Annotated[
             str | None,
             strawberry.argument(
                 description="For a newborn's card (1.2.2): the mother's ID number, one this account has proven."
@@ -52,33 +64,36 @@ class HealthCardCreateMutation:
             ),
         ] = Relation.SELF,
     ) -> Annotated[
-        AccountCard | IdentityRefusal, strawberry.union("HealthCardResult", description="The new card, or why not.")
+        AccountCard | Refusal,
+        strawberry.union(
+            "CreateHealthCardResult",
+            description=(
+                "The new card, or why not (Refusal: PARAMETER_FORMAT with field phone, CARD_NOT_FOUND_20215 the "
+                "mother's ID number is not proven, THROTTLED too many cards today, or the hospital's code)."
+            ),
+        ),
     ]:
         account_id = signed_in_account(info)
-        if gender not in ("1", "2"):
-            return IdentityRefusal(code="20003", message="性别代码须为 1（男）或 2（女）: gender is 1 or 2")
-        if not (len(phone) == 11 and phone.isdigit() and phone.startswith("1")):
-            return IdentityRefusal(code="20003", message="手机号须为11位手机号码: phone is an 11-digit mobile number")
         try:
             card = await info.context.services.accounts.create_card(
                 account_id=account_id,
-                hospital_id=hospital_id.strip(),
+                hospital_id=str(hospital_id).strip(),
                 name=name.strip(),
-                gender=gender,
-                birthdate=birthdate,
-                phone=phone,
-                id_number=(id_card or "").strip().upper() or None,
+                gender=sex.gender_code,
+                birthdate=birth_date,
+                phone=mobile_phone(phone),
+                id_number=(id_card_number or "").strip().upper() or None,
                 address=address,
                 relation=relation.stored,
                 newborn=(
-                    Newborn(mother_id_number=newborn_mother_id_card, birth_order=newborn_birth_order or "1")
-                    if newborn_mother_id_card
+                    Newborn(mother_id_number=newborn_mother_id_card_number, birth_order=newborn_birth_order or "1")
+                    if newborn_mother_id_card_number
                     else None
                 ),
                 deadline=info.context.deadline,
             )
-        except IdentityRefused as refused:
-            return IdentityRefusal(code=refused.code, message=str(refused))
+        except (IdentityRefused, Refused) as refused:
+            return Refusal.of(refused)
         except HisError as failure:
-            return IdentityRefusal(code=failure.code, message=told_to_patient(failure))
+            return Refusal.of(refused_by_hospital(failure))
         return card_type(card)

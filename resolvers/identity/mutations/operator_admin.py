@@ -7,15 +7,11 @@ from typing import Annotated
 
 import strawberry
 
-from services.identity.operators import OperatorNotFound
+from services.identity.operators import CannotDisableSelf, OperatorNotFound
 
 from ...context import Info
-from ...operators.accounts import (
-    OperatorAccount,
-    OperatorAccountRefusal,
-    OperatorAccountRefusalCode,
-    region_operator,
-)
+from ...operators.accounts import OperatorAccount, region_operator
+from ...refusal import Refusal
 
 Username = Annotated[str, strawberry.argument(description="The operator's username.")]
 
@@ -29,10 +25,6 @@ class OperatorPasswordReset:
     )
 
 
-def _not_found(username: str) -> OperatorAccountRefusal:
-    return OperatorAccountRefusal(code=OperatorAccountRefusalCode.NOT_FOUND, message=f"no operator {username!r}")
-
-
 @strawberry.type
 class OperatorAdminMutation:
     @strawberry.mutation(
@@ -44,17 +36,18 @@ class OperatorAdminMutation:
     async def disable_operator(
         self, info: Info, username: Username
     ) -> Annotated[
-        OperatorAccount | OperatorAccountRefusal,
-        strawberry.union("OperatorDisableResult", description="The disabled account, or why not."),
+        OperatorAccount | Refusal,
+        strawberry.union(
+            "DisableOperatorResult",
+            description="The disabled account, or why not (Refusal: NOT_FOUND no such operator, SELF your own).",
+        ),
     ]:
         actor = region_operator(info)
         operators = info.context.services.operators
         try:
             await operators.disable(actor, username)
-        except OperatorNotFound:
-            return _not_found(username)
-        except ValueError as refused:
-            return OperatorAccountRefusal(code=OperatorAccountRefusalCode.SELF, message=str(refused))
+        except (OperatorNotFound, CannotDisableSelf) as refused:
+            return Refusal.of(refused)
         [summary] = [s for s in await operators.list() if s.username == username.strip()]
         return OperatorAccount.of(summary)
 
@@ -67,12 +60,15 @@ class OperatorAdminMutation:
     async def reset_operator_password(
         self, info: Info, username: Username
     ) -> Annotated[
-        OperatorPasswordReset | OperatorAccountRefusal,
-        strawberry.union("OperatorPasswordResetResult", description="The one-time password, or why not."),
+        OperatorPasswordReset | Refusal,
+        strawberry.union(
+            "ResetOperatorPasswordResult",
+            description="The one-time password, or why not (Refusal: NOT_FOUND no such operator).",
+        ),
     ]:
         actor = region_operator(info)
         try:
             password = await info.context.services.operators.reset_password(actor, username)
-        except OperatorNotFound:
-            return _not_found(username)
+        except OperatorNotFound as refused:
+            return Refusal.of(refused)
         return OperatorPasswordReset(username=username.strip(), one_time_password=password)

@@ -1,4 +1,4 @@
-"""operatorLogout and changeOperatorPassword: an operator ends their session, or changes their password (which
+"""logOutOperator and changeOperatorPassword: an operator ends their session, or changes their password (which
 ends their other sessions)."""
 
 from __future__ import annotations
@@ -7,15 +7,11 @@ from typing import Annotated
 
 import strawberry
 
-from services.identity.operators import LoginThrottled, OperatorRefused
+from services.identity.operators import LoginThrottled, OperatorRefused, WeakPassword
 
 from ...context import Info
-from ...operators.accounts import (
-    OperatorAccount,
-    OperatorAccountRefusal,
-    OperatorAccountRefusalCode,
-    signed_in_operator,
-)
+from ...operators.accounts import OperatorAccount, signed_in_operator
+from ...refusal import Refusal
 
 
 @strawberry.type
@@ -23,7 +19,7 @@ class OperatorLogoutMutation:
     @strawberry.mutation(
         description="End the operator's current session: its token opens nothing from now on. True when it ended."
     )
-    async def operator_logout(self, info: Info) -> bool:
+    async def log_out_operator(self, info: Info) -> bool:
         return await info.context.services.operators.logout(signed_in_operator(info))
 
 
@@ -41,18 +37,23 @@ class OperatorPasswordChangeMutation:
         old_password: Annotated[str, strawberry.argument(description="The current password.")],
         new_password: Annotated[str, strawberry.argument(description="The new password, at least 12 characters.")],
     ) -> Annotated[
-        OperatorAccount | OperatorAccountRefusal,
-        strawberry.union("OperatorPasswordChangeResult", description="The account, or why it was not changed."),
+        OperatorAccount | Refusal,
+        strawberry.union(
+            "ChangeOperatorPasswordResult",
+            description=(
+                "The account, or why it was not changed (Refusal: WRONG_PASSWORD, WEAK_PASSWORD with field "
+                "newPassword, THROTTLED)."
+            ),
+        ),
     ]:
         operators = info.context.services.operators
         actor = signed_in_operator(info)
         try:
             await operators.change_password(actor, old_password, new_password)
-        except LoginThrottled as throttled:
-            return OperatorAccountRefusal(code=OperatorAccountRefusalCode.THROTTLED, message=str(throttled))
-        except OperatorRefused as refused:
-            return OperatorAccountRefusal(code=OperatorAccountRefusalCode.WRONG_PASSWORD, message=str(refused))
-        except ValueError as weak:
-            return OperatorAccountRefusal(code=OperatorAccountRefusalCode.WEAK_PASSWORD, message=str(weak))
+        except (LoginThrottled, OperatorRefused) as refused:
+            return Refusal.of(refused)
+        except WeakPassword as weak:
+            weak.field = "newPassword"
+            return Refusal.of(weak)
         [summary] = [s for s in await operators.list() if s.username == actor.username]
         return OperatorAccount.of(summary)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 import strawberry
@@ -11,8 +12,11 @@ from services.identity.principal import PatientPrincipal
 from services.identity.wechat import WeChatLoginError
 
 from ...context import Info
-from ..types import IdentityRefusal, Session
+from ...refusal import Refusal
+from ..types import Session
 from .common import session_for
+
+log = logging.getLogger("hisgraph.identity")
 
 
 @strawberry.type
@@ -21,11 +25,17 @@ class WeChatLoginMutation:
     async def login_with_we_chat(
         self, info: Info, code: Annotated[str, strawberry.argument(description="The code wx.login returned.")]
     ) -> Annotated[
-        Session | IdentityRefusal,
-        strawberry.union("SessionResult", description="A session for the WeChat user, or why the login was refused."),
+        Session | Refusal,
+        strawberry.union(
+            "LoginWithWeChatResult",
+            description="A session for the WeChat user, or why the login was refused (Refusal: UNAUTHORIZED).",
+        ),
     ]:
         try:
             account = await info.context.services.accounts.login_with_wechat(code.strip())
-        except (WeChatLoginError, IdentityRefused) as refused:
-            return IdentityRefusal(code="50001", message=str(refused))
+        except WeChatLoginError as refused:
+            log.info("WeChat login refused: %s (errcode %s)", refused.detail, refused.errcode)
+            return Refusal.of(refused)
+        except IdentityRefused as refused:
+            return Refusal.of(refused)
         return session_for(info, PatientPrincipal(account_id=account.id))

@@ -10,7 +10,7 @@ from services.payments.orders import CreatedOrder
 
 from ...context import Info
 from ..common import create, openid_of, require_card
-from ..types import CreatedPayment, PaymentRefusal
+from ..types import CreatePaymentResult
 
 
 @strawberry.type
@@ -25,19 +25,19 @@ class AdmissionPaymentCreateMutation:
     async def create_admission_payment(
         self,
         info: Info,
-        hospital_id: Annotated[str, strawberry.argument(description="The hospital admitting the patient.")],
+        hospital_id: Annotated[strawberry.ID, strawberry.argument(description="The hospital admitting the patient.")],
         medical_card_number: Annotated[str, strawberry.argument(description="The card of the patient admitted.")],
-        id_card: Annotated[str | None, strawberry.argument(description="The patient's ID number, when known.")] = None,
-    ) -> Annotated[
-        CreatedPayment | PaymentRefusal,
-        strawberry.union("AdmissionCreateResult", description="A new admission-application order, or why not."),
-    ]:
+        id_card_number: Annotated[
+            str | None, strawberry.argument(description="The patient's ID number, when known.")
+        ] = None,
+    ) -> CreatePaymentResult:
         card = medical_card_number.strip()
+        hospital = str(hospital_id).strip()
 
         async def make() -> CreatedOrder:
             await require_card(info, card)
             return await info.context.services.payments.create_admission_order(
-                hospital_id=hospital_id.strip(), medical_card_number=card, id_card=id_card, payer_openid=openid_of(info)
+                hospital_id=hospital, medical_card_number=card, id_card=id_card_number, payer_openid=openid_of(info)
             )
 
-        return await create(info, make)
+        return await create(info, hospital, make)

@@ -9,13 +9,15 @@ import strawberry
 
 from his_clients.errors import HisError
 from services.payments.orders import RefundNotPossible
+from services.refusals import RefusalCode, Refused
 
 from ...access import NotFound
 from ...context import Info
-from ...errors import told_to_patient
+from ...errors import refused_by_hospital
+from ...refusal import Refusal
 from ...scalars import Money
 from ..common import for_patient, require_card
-from ..types import CardRefund, PaymentRefusal
+from ..types import CardRefund
 
 
 @strawberry.type
@@ -29,28 +31,35 @@ class CardRefundRequestMutation:
     async def request_card_refund(
         self,
         info: Info,
-        hospital_id: Annotated[str, strawberry.argument(description="The hospital of the card.")],
+        hospital_id: Annotated[strawberry.ID, strawberry.argument(description="The hospital of the card.")],
         medical_card_number: Annotated[str, strawberry.argument(description="The card whose balance goes back.")],
         amount: Annotated[
             Money | None,
             strawberry.argument(description="Yuan to take back; null for all the hospital calls refundable (8.1.1)."),
         ] = None,
     ) -> Annotated[
-        CardRefund | PaymentRefusal,
-        strawberry.union("CardRefundResult", description="The refunds under way, or why not."),
+        CardRefund | Refusal,
+        strawberry.union(
+            "RequestCardRefundResult",
+            description=(
+                "The refunds under way, or why not (Refusal: CARD_NOT_FOUND_20215, PARAMETER_RANGE with field "
+                "amount, or the hospital's code)."
+            ),
+        ),
     ]:
         card = medical_card_number.strip()
         try:
             await require_card(info, card)
             requested = await info.context.services.payments.request_card_refund(
-                hospital_id=hospital_id.strip(),
+                hospital_id=str(hospital_id).strip(),
                 medical_card_number=card,
                 amount=None if amount is None else Decimal(amount),
             )
         except NotFound as refused:
-            return PaymentRefusal(code="20215", message=str(refused))
+            return Refusal.of(refused)
         except RefundNotPossible as refused:
-            return PaymentRefusal(code="20004", message=for_patient(refused, "退款金额超出可退余额。"))
+            message = for_patient(refused, "退款金额超出可退余额。")
+            return Refusal.of(Refused(RefusalCode.PARAMETER_RANGE, message, field="amount"))
         except HisError as failure:
-            return PaymentRefusal(code=str(failure.code or "HIS_UNAVAILABLE"), message=told_to_patient(failure))
+            return Refusal.of(refused_by_hospital(failure))
         return CardRefund.of(requested)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 import strawberry
@@ -10,8 +11,9 @@ from services.payments.entry_online import PrescribedCharge
 from services.payments.orders import CreatedOrder
 
 from ...context import Info
+from ...values import Sex
 from ..common import create, openid_of, require_card
-from ..types import CreatedPayment, PaymentRefusal
+from ..types import CreatePaymentResult
 
 
 @strawberry.input(description="One charge the online doctor prescribed (25.1.1 charges); its price is the hospital's.")
@@ -39,13 +41,15 @@ class ConsultationPaymentCreateMutation:
     async def create_consultation_payment(
         self,
         info: Info,
-        hospital_id: Annotated[str, strawberry.argument(description="The hospital that will serve the charges.")],
+        hospital_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The hospital that will serve the charges.")
+        ],
         medical_card_number: Annotated[str, strawberry.argument(description="The card of the patient.")],
         patient_name: Annotated[str, strawberry.argument(description="The patient's name.")],
-        gender: Annotated[str, strawberry.argument(description="The patient's sex as 25.1.1 writes it (gender).")],
+        sex: Annotated[Sex, strawberry.argument(description="The patient's sex.")],
         phone: Annotated[str, strawberry.argument(description="The patient's mobile number.")],
-        id_card_number: Annotated[str, strawberry.argument(description="The patient's ID number (idCard).")],
-        birthday: Annotated[str, strawberry.argument(description="The patient's birth date, yyyy-MM-dd.")],
+        id_card_number: Annotated[str, strawberry.argument(description="The patient's ID number.")],
+        birth_date: Annotated[date, strawberry.argument(description="The patient's date of birth (yyyy-MM-dd).")],
         diagnose_code: Annotated[str, strawberry.argument(description="The diagnosis code (diagnoseCode).")],
         diagnose_name: Annotated[str, strawberry.argument(description="The diagnosis (diagnoseName).")],
         doctor_hospital: Annotated[
@@ -63,22 +67,20 @@ class ConsultationPaymentCreateMutation:
             int | None, strawberry.argument(description="The consultation's kind (consultCode), when any.")
         ] = None,
         code: Annotated[str | None, strawberry.argument(description="The consultation's number (code).")] = None,
-    ) -> Annotated[
-        CreatedPayment | PaymentRefusal,
-        strawberry.union("ConsultationCreateResult", description="A new consultation order, or why not."),
-    ]:
+    ) -> CreatePaymentResult:
         card = medical_card_number.strip()
+        hospital = str(hospital_id).strip()
 
         async def make() -> CreatedOrder:
             await require_card(info, card)
             return await info.context.services.payments.create_consultation_order(
-                hospital_id=hospital_id.strip(),
+                hospital_id=hospital,
                 medical_card_number=card,
                 patient_name=patient_name.strip(),
-                gender=gender.strip(),
+                gender=str(sex.value),
                 phone=phone.strip(),
                 id_card=id_card_number.strip(),
-                birthday=birthday.strip(),
+                birthday=birth_date.isoformat(),
                 diagnose_code=diagnose_code.strip(),
                 diagnose_name=diagnose_name.strip(),
                 bill_doc_hospital=doctor_hospital.strip(),
@@ -104,4 +106,4 @@ class ConsultationPaymentCreateMutation:
                 payer_openid=openid_of(info),
             )
 
-        return await create(info, make)
+        return await create(info, hospital, make)

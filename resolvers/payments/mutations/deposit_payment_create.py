@@ -12,7 +12,7 @@ from services.payments.orders import CreatedOrder
 from ...context import Info
 from ...scalars import Money
 from ..common import create, openid_of, require_card
-from ..types import CreatedPayment, PaymentRefusal
+from ..types import CreatePaymentResult
 
 
 @strawberry.type
@@ -26,7 +26,7 @@ class DepositPaymentCreateMutation:
     async def create_deposit_payment(
         self,
         info: Info,
-        hospital_id: Annotated[str, strawberry.argument(description="The hospital of the stay.")],
+        hospital_id: Annotated[strawberry.ID, strawberry.argument(description="The hospital of the stay.")],
         medical_card_number: Annotated[str, strawberry.argument(description="The inpatient's card.")],
         patient_name: Annotated[
             str, strawberry.argument(description="The inpatient's name, as 10.1.1 looks the stay up by it.")
@@ -46,16 +46,14 @@ class DepositPaymentCreateMutation:
         id_card_number: Annotated[
             str | None, strawberry.argument(description="The inpatient's ID number, when known (10.1.1 idCard).")
         ] = None,
-    ) -> Annotated[
-        CreatedPayment | PaymentRefusal,
-        strawberry.union("DepositCreateResult", description="A new deposit order, or why not."),
-    ]:
+    ) -> CreatePaymentResult:
         card = medical_card_number.strip()
+        hospital = str(hospital_id).strip()
 
         async def make() -> CreatedOrder:
             await require_card(info, card)
             return await info.context.services.payments.create_deposit_order(
-                hospital_id=hospital_id.strip(),
+                hospital_id=hospital,
                 medical_card_number=card,
                 patient_name=patient_name.strip(),
                 admission_number=admission_number,
@@ -64,4 +62,4 @@ class DepositPaymentCreateMutation:
                 payer_openid=openid_of(info),
             )
 
-        return await create(info, make)
+        return await create(info, hospital, make)

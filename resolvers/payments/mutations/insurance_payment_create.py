@@ -13,9 +13,10 @@ from services.payments.orders import CreatedOrder
 
 from ...context import Info
 from ...records.outpatient import InsurancePayment
+from ...refusal import Refusal
 from ...scalars import Money
 from ..common import create, openid_of, require_card
-from ..types import CreatedPayment, PaymentOrder, PaymentRefusal
+from ..types import CreatedPayment, PaymentOrder
 
 
 @strawberry.type(
@@ -60,6 +61,15 @@ class CreatedInsurancePayment:
         )
 
 
+CreateInsurancePaymentResult = Annotated[
+    CreatedInsurancePayment | Refusal,
+    strawberry.union(
+        "CreateInsurancePaymentResult",
+        description="A new insurance order to pay, or why none was made (Refusal, as for CreatePaymentResult).",
+    ),
+]
+
+
 @strawberry.type
 class InsurancePaymentCreateMutation:
     @strawberry.mutation(
@@ -72,7 +82,7 @@ class InsurancePaymentCreateMutation:
     async def create_insurance_payment(
         self,
         info: Info,
-        hospital_id: Annotated[str, strawberry.argument(description="The hospital whose bills are paid.")],
+        hospital_id: Annotated[strawberry.ID, strawberry.argument(description="The hospital whose bills are paid.")],
         medical_card_number: Annotated[str, strawberry.argument(description="The card the bills are on.")],
         detail_ids: Annotated[
             list[str] | None,
@@ -83,24 +93,22 @@ class InsurancePaymentCreateMutation:
             strawberry.argument(description="Part of the self-pay part paid from the card's balance; 0 when none."),
         ] = None,
         id_card_number: Annotated[
-            str | None, strawberry.argument(description="The patient's ID number (idCard), when the hospital asks.")
+            str | None, strawberry.argument(description="The patient's ID number, when the hospital asks.")
         ] = None,
         phone: Annotated[str | None, strawberry.argument(description="The patient's phone (phoneNo).")] = None,
         social_card_tail: Annotated[
             str | None,
             strawberry.argument(description="Last 6 digits of the social-security card's bank number (socialCardNo)."),
         ] = None,
-    ) -> Annotated[
-        CreatedInsurancePayment | PaymentRefusal,
-        strawberry.union("InsurancePaymentCreateResult", description="A new insurance order to pay, or why not."),
-    ]:
+    ) -> CreateInsurancePaymentResult:
         card = medical_card_number.strip()
+        hospital = str(hospital_id).strip()
         made: list[InsuranceOrderCreated] = []
 
         async def make() -> CreatedOrder:
             await require_card(info, card)
             created = await info.context.services.payments.create_insurance_order(
-                hospital_id=hospital_id.strip(),
+                hospital_id=hospital,
                 medical_card_number=card,
                 detail_ids=detail_ids,
                 id_card=id_card_number,
@@ -112,7 +120,7 @@ class InsurancePaymentCreateMutation:
             made.append(created)
             return created.created
 
-        result = await create(info, make)
-        if isinstance(result, PaymentRefusal):
+        result = await create(info, hospital, make)
+        if isinstance(result, Refusal):
             return result
         return CreatedInsurancePayment.of(result, made[0])

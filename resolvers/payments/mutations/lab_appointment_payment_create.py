@@ -9,8 +9,9 @@ import strawberry
 from services.payments.orders import CreatedOrder
 
 from ...context import Info
+from ...values import Sex
 from ..common import create, openid_of, require_card
-from ..types import CreatedPayment, PaymentRefusal
+from ..types import CreatePaymentResult
 
 
 @strawberry.type
@@ -24,36 +25,36 @@ class LabAppointmentPaymentCreateMutation:
     async def create_lab_appointment_payment(
         self,
         info: Info,
-        hospital_id: Annotated[str, strawberry.argument(description="The hospital of the lab.")],
+        hospital_id: Annotated[strawberry.ID, strawberry.argument(description="The hospital of the lab.")],
         medical_card_number: Annotated[str, strawberry.argument(description="The card of the patient.")],
         patient_name: Annotated[str, strawberry.argument(description="The patient's name.")],
-        sex: Annotated[str, strawberry.argument(description="男, 女 or 未知.")],
-        telephone: Annotated[str, strawberry.argument(description="The patient's mobile number.")],
+        sex: Annotated[Sex | None, strawberry.argument(description="The patient's sex; null when unknown (未知).")],
+        phone: Annotated[str, strawberry.argument(description="The patient's mobile number.")],
         project_id: Annotated[str, strawberry.argument(description="The lab project (33.1.1 projectId).")],
         scheduling_id: Annotated[str, strawberry.argument(description="The schedule (33.1.1 schedulingId).")],
         source_id: Annotated[
             str | None, strawberry.argument(description="The slot (33.1.2 sourceId); null for unlimited schedules.")
         ] = None,
-        id_card: Annotated[str | None, strawberry.argument(description="The patient's ID number, when known.")] = None,
-    ) -> Annotated[
-        CreatedPayment | PaymentRefusal,
-        strawberry.union("LabAppointmentCreateResult", description="A locked slot's order, or why not."),
-    ]:
+        id_card_number: Annotated[
+            str | None, strawberry.argument(description="The patient's ID number, when known.")
+        ] = None,
+    ) -> CreatePaymentResult:
         card = medical_card_number.strip()
+        hospital = str(hospital_id).strip()
 
         async def make() -> CreatedOrder:
             await require_card(info, card)
             return await info.context.services.payments.create_lab_order(
-                hospital_id=hospital_id.strip(),
+                hospital_id=hospital,
                 medical_card_number=card,
                 patient_name=patient_name.strip(),
-                sex=sex.strip(),
-                telephone=telephone.strip(),
+                sex=str(sex.value) if sex is not None else "未知",
+                telephone=phone.strip(),
                 project_id=project_id.strip(),
                 scheduling_id=scheduling_id.strip(),
                 source_id=source_id,
-                id_card=id_card,
+                id_card=id_card_number,
                 payer_openid=openid_of(info),
             )
 
-        return await create(info, make)
+        return await create(info, hospital, make)

@@ -10,7 +10,7 @@ from services.payments.orders import CreatedOrder
 
 from ...context import Info
 from ..common import create, openid_of, require_card
-from ..types import CreatedPayment, PaymentRefusal
+from ..types import CreatePaymentResult
 
 
 @strawberry.type
@@ -26,7 +26,7 @@ class MedicalRecordPaymentCreateMutation:
     async def create_medical_record_payment(
         self,
         info: Info,
-        hospital_id: Annotated[str, strawberry.argument(description="The hospital of the stay.")],
+        hospital_id: Annotated[strawberry.ID, strawberry.argument(description="The hospital of the stay.")],
         medical_card_number: Annotated[str, strawberry.argument(description="The card of the patient.")],
         patient_name: Annotated[str, strawberry.argument(description="The patient's name (27.1.1 patientName).")],
         admission_number: Annotated[
@@ -42,16 +42,14 @@ class MedicalRecordPaymentCreateMutation:
         id_card_number: Annotated[
             str | None, strawberry.argument(description="The patient's ID number (idCard), when known.")
         ] = None,
-    ) -> Annotated[
-        CreatedPayment | PaymentRefusal,
-        strawberry.union("MedicalRecordCreateResult", description="A new medical-record copy order, or why not."),
-    ]:
+    ) -> CreatePaymentResult:
         card = medical_card_number.strip()
+        hospital = str(hospital_id).strip()
 
         async def make() -> CreatedOrder:
             await require_card(info, card)
             return await info.context.services.payments.create_medical_record_order(
-                hospital_id=hospital_id.strip(),
+                hospital_id=hospital,
                 medical_card_number=card,
                 patient_name=patient_name.strip(),
                 apply_id=application_id.strip(),
@@ -62,4 +60,4 @@ class MedicalRecordPaymentCreateMutation:
                 payer_openid=openid_of(info),
             )
 
-        return await create(info, make)
+        return await create(info, hospital, make)

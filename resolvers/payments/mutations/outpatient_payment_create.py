@@ -12,7 +12,7 @@ from services.payments.orders import CreatedOrder
 from ...context import Info
 from ...scalars import Money
 from ..common import create, openid_of, require_card
-from ..types import CreatedPayment, PaymentRefusal
+from ..types import CreatePaymentResult
 
 
 @strawberry.type
@@ -26,25 +26,23 @@ class OutpatientPaymentCreateMutation:
     async def create_outpatient_payment(
         self,
         info: Info,
-        hospital_id: Annotated[str, strawberry.argument(description="The hospital whose bills are paid.")],
+        hospital_id: Annotated[strawberry.ID, strawberry.argument(description="The hospital whose bills are paid.")],
         medical_card_number: Annotated[str, strawberry.argument(description="The card the bills are on.")],
         balance_payment: Annotated[
             Money | None,
             strawberry.argument(description="Part paid from the card's balance (balancePayment); 0 when none."),
         ] = None,
-    ) -> Annotated[
-        CreatedPayment | PaymentRefusal,
-        strawberry.union("PaymentCreateResult", description="A new order to pay, or why not."),
-    ]:
+    ) -> CreatePaymentResult:
         card = medical_card_number.strip()
+        hospital = str(hospital_id).strip()
 
         async def make() -> CreatedOrder:
             await require_card(info, card)
             return await info.context.services.payments.create_outpatient_order(
-                hospital_id=hospital_id.strip(),
+                hospital_id=hospital,
                 medical_card_number=card,
                 balance_payment=Decimal(balance_payment or 0),
                 payer_openid=openid_of(info),
             )
 
-        return await create(info, make)
+        return await create(info, hospital, make)

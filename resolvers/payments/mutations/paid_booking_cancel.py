@@ -7,11 +7,13 @@ from typing import Annotated
 import strawberry
 
 from services.payments.orders import RefundNotPossible, UnknownOrder
+from services.refusals import RefusalCode, Refused
 
 from ...access import NotFound
 from ...context import Info
+from ...refusal import Refusal
 from ..common import NO_SUCH_ORDER, NOT_REFUNDABLE, for_patient, require_card
-from ..types import PaymentRefund, PaymentRefusal
+from ..types import PaymentRefund
 
 
 @strawberry.type
@@ -25,8 +27,14 @@ class PaidBookingCancelMutation:
     async def cancel_paid_booking(
         self, info: Info, out_trade_no: Annotated[str, strawberry.argument(description="The paid order to cancel.")]
     ) -> Annotated[
-        PaymentRefund | PaymentRefusal,
-        strawberry.union("PaidBookingCancelResult", description="The refund under way, or why not."),
+        PaymentRefund | Refusal,
+        strawberry.union(
+            "CancelPaidBookingResult",
+            description=(
+                "The refund under way, or why not (Refusal: NOT_FOUND no such order of the caller's cards, "
+                "NOT_REFUNDABLE not a made booking paid online)."
+            ),
+        ),
     ]:
         payments = info.context.services.payments
         try:
@@ -36,7 +44,7 @@ class PaidBookingCancelMutation:
             await require_card(info, order.medical_card_number)
             refund = await payments.request_cancel(order.out_trade_no)
         except (UnknownOrder, NotFound):
-            return PaymentRefusal(code="60204", message=NO_SUCH_ORDER)
+            return Refusal.of(Refused(RefusalCode.NOT_FOUND, NO_SUCH_ORDER, field="outTradeNo"))
         except RefundNotPossible as refused:
-            return PaymentRefusal(code="40002", message=for_patient(refused, NOT_REFUNDABLE))
+            return Refusal.of(Refused(RefusalCode.NOT_REFUNDABLE, for_patient(refused, NOT_REFUNDABLE)))
         return PaymentRefund.of(refund)

@@ -7,11 +7,13 @@ from typing import Annotated
 import strawberry
 
 from services.payments.orders import OrderNotCancellable, UnknownOrder
+from services.refusals import RefusalCode, Refused
 
 from ...access import NotFound
 from ...context import Info
+from ...refusal import Refusal
 from ..common import NO_SUCH_ORDER, NOT_CANCELLABLE, for_patient, require_card
-from ..types import PaymentOrder, PaymentRefusal
+from ..types import PaymentOrder
 
 
 @strawberry.type
@@ -20,8 +22,14 @@ class PaymentCancelMutation:
     async def cancel_payment(
         self, info: Info, out_trade_no: Annotated[str, strawberry.argument(description="The order to cancel.")]
     ) -> Annotated[
-        PaymentOrder | PaymentRefusal,
-        strawberry.union("PaymentCancelResult", description="The cancelled order, or why not."),
+        PaymentOrder | Refusal,
+        strawberry.union(
+            "CancelPaymentResult",
+            description=(
+                "The cancelled order, or why not (Refusal: NOT_FOUND no such order of the caller's cards, "
+                "NOT_CANCELLABLE paid or closed already)."
+            ),
+        ),
     ]:
         payments = info.context.services.payments
         try:
@@ -31,7 +39,7 @@ class PaymentCancelMutation:
             await require_card(info, order.medical_card_number)
             cancelled = await payments.cancel(order.out_trade_no)
         except (UnknownOrder, NotFound):
-            return PaymentRefusal(code="60102", message=NO_SUCH_ORDER)
+            return Refusal.of(Refused(RefusalCode.NOT_FOUND, NO_SUCH_ORDER, field="outTradeNo"))
         except OrderNotCancellable as refused:
-            return PaymentRefusal(code="40002", message=for_patient(refused, NOT_CANCELLABLE))
+            return Refusal.of(Refused(RefusalCode.NOT_CANCELLABLE, for_patient(refused, NOT_CANCELLABLE)))
         return PaymentOrder.of(cancelled)

@@ -12,7 +12,7 @@ from services.payments.orders import CreatedOrder
 from ...context import Info
 from ...scalars import Money
 from ..common import create, openid_of, require_card
-from ..types import CreatedPayment, PaymentRefusal
+from ..types import CreatePaymentResult
 
 
 @strawberry.type
@@ -21,7 +21,7 @@ class RechargePaymentCreateMutation:
     async def create_recharge_payment(
         self,
         info: Info,
-        hospital_id: Annotated[str, strawberry.argument(description="The hospital of the card.")],
+        hospital_id: Annotated[strawberry.ID, strawberry.argument(description="The hospital of the card.")],
         medical_card_number: Annotated[str, strawberry.argument(description="The card to recharge.")],
         amount: Annotated[
             Money,
@@ -29,19 +29,17 @@ class RechargePaymentCreateMutation:
                 description="Yuan to add, e.g. 100.00: two decimal places, above 0 and at most 5000.00."
             ),
         ],
-    ) -> Annotated[
-        CreatedPayment | PaymentRefusal,
-        strawberry.union("RechargeCreateResult", description="A new recharge order, or why not."),
-    ]:
+    ) -> CreatePaymentResult:
         card = medical_card_number.strip()
+        hospital = str(hospital_id).strip()
 
         async def make() -> CreatedOrder:
             await require_card(info, card)
             return await info.context.services.payments.create_recharge_order(
-                hospital_id=hospital_id.strip(),
+                hospital_id=hospital,
                 medical_card_number=card,
                 amount=Decimal(amount),
                 payer_openid=openid_of(info),
             )
 
-        return await create(info, make)
+        return await create(info, hospital, make)
