@@ -86,13 +86,20 @@ async def test_why_a_message_failed_a_refund_call_replayed_and_a_colleague_disab
             gateway, LIS_REPORT, {**push, "medicalCardNumber": card, "reportkey": key}, "253"
         )
         assert answered["code"] == "10001", answered
+    # 253 did not hear our answer to the first and pushes it again: answered as before, marked a repeat, not queued.
+    repeated = {**push, "medicalCardNumber": "card-zhang", "reportkey": "lab-zhang"}
+    assert (await hospital_posts(gateway, LIS_REPORT, repeated, "253"))["code"] == "10001"
 
     sign_in_operator(gateway, role="region")
     delivering = await data(
         gateway,
         "{ operator { messaging { workerRunning officialAccountConfigured pending } "
-        'messageDeliveries(hospitalId: "253") { state nextAttemptAt } } }',
+        'messageDeliveries(hospitalId: "253") { state nextAttemptAt } '
+        'inboundCalls(section: "19.1.4") { id isRepeat duplicateOf } } }',
     )
+    repeat, second, first_push = delivering["operator"]["inboundCalls"]  # newest first
+    assert (repeat["isRepeat"], repeat["duplicateOf"]) == (True, first_push["id"])
+    assert (first_push["isRepeat"], second["isRepeat"]) == (False, False)
     messaging = delivering["operator"]["messaging"]
     # Two messages wait and nothing is delivering them: no worker running, no official account configured.
     assert (messaging["workerRunning"], messaging["officialAccountConfigured"], messaging["pending"]) == (
