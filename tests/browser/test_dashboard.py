@@ -246,6 +246,7 @@ async def test_a_region_operator_signs_in_and_every_view_shows_the_region(
     parked = await open_view(browser_page, "待处理订单")
     order = parked.locator(f"[data-order='{dashboard.parked}']")
     await expect(order).to_contain_text("13.1.1 answered 'nonrefundable'")
+    await expect(order).to_contain_text("门诊缴费")  # what it paid for (PaidFor.BILLS), in Chinese
     await expect(order.locator("button[data-outcome]")).to_have_count(3)
     assert await fits(browser_page)
     # Paid orders only on request (each read is audited per patient); one still in its retry window is not listed.

@@ -13,6 +13,21 @@ const ORDER_STATES = {
   PARKED: "待人工处理",
   CANCELLED: "已取消",
 };
+const PAID_FOR = {
+  BILLS: "门诊缴费",
+  REGISTRATION_TODAY: "当日挂号",
+  REGISTRATION_APPOINTMENT: "预约挂号",
+  DEPOSIT: "住院押金",
+  RECHARGE: "就诊卡充值",
+  ADMISSION: "入院缴费",
+  CONSULTATION: "在线问诊",
+  INSURANCE: "医保结算",
+  LAB_APPOINTMENT: "检验预约",
+  MEDICAL_RECORD: "病案复印",
+  PHYSICAL_EXAM: "体检",
+  SELF_ORDER: "自助开单",
+  OTHER: "其他",
+};
 const CIRCUITS = { CLOSED: "正常", OPEN: "熔断", HALF_OPEN: "半开" };
 const MESSAGE_STATES = {
   PENDING: "待发送",
@@ -237,7 +252,7 @@ function orderCard(ctx, order) {
       "dl",
       { class: "facts" },
       fact("医院", order.hospitalId),
-      fact("业务", `${order.flow} / ${order.businessType}`),
+      fact("业务", `${PAID_FOR[order.flow] || order.flow} / ${order.businessType}`),
       fact("金额", `${money(order.totalAmount)}（线上 ${money(order.onlineAmount)}）`),
       fact("患者", `${order.patient.name || "—"} ${order.patient.medicalCardNumber}`),
       fact("原因", order.stateReason || "—"),
