@@ -12,6 +12,7 @@ from services.operations.ledger_summary import Figures, GroupBy, ledger_summary
 
 from ..arguments import MaybeFromTime, MaybeToTime
 from ..context import Info
+from ..payments.orders import PaidFor
 from ..scalars import Money
 from .orders import LedgerOrderState, scoped_hospital, signed_in, window
 
@@ -29,7 +30,7 @@ class LedgerFigures:
     hospital_id: strawberry.ID | None = strawberry.field(
         description="The group's hospital; null when not grouped by it."
     )
-    flow: str | None = strawberry.field(description="The group's flow; null when not grouped by it.")
+    flow: PaidFor | None = strawberry.field(description="The group's flow; null when not grouped by it.")
     day: date | None = strawberry.field(description="The group's day, Beijing; null when not grouped by it.")
     state: LedgerOrderState | None = strawberry.field(
         description="The group's order state; null when not grouped by it."
@@ -48,7 +49,7 @@ class LedgerFigures:
     def of(cls, f: Figures) -> LedgerFigures:
         return cls(
             hospital_id=strawberry.ID(f.hospital_id) if f.hospital_id else None,
-            flow=f.flow,
+            flow=PaidFor.of(f.flow) if f.flow else None,
             day=date.fromisoformat(f.day) if f.day else None,
             state=LedgerOrderState(f.state) if f.state else None,
             order_count=f.order_count,

@@ -21,13 +21,13 @@ from services.identity.principal import OperatorPrincipal
 from services.masking import mask_name
 from services.operations.ledger_reads import LedgerOrder as LedgerOrderRecord
 from services.operations.ledger_reads import OrderFilter, order_page, window_ended
-from services.payments.sagas import FLOWS
 from store.models import HealthCard
 from store.orders import OrderState
 
 from ..access import Forbidden
 from ..arguments import MaybeFromTime, MaybeToTime, beijing, in_order
 from ..context import Info
+from ..payments.orders import PaidFor
 from ..results import InputRefused
 from ..scalars import Money
 from .audit_reads import audit_patients
@@ -127,7 +127,7 @@ class LedgerPatient:
 class LedgerOrder:
     out_trade_no: str = strawberry.field(description="The order's number (outTradeNo).")
     hospital_id: strawberry.ID = strawberry.field(description="The hospital paid.")
-    flow: str = strawberry.field(description="What is paid: outpatient, recharge, deposit, ...")
+    flow: PaidFor = strawberry.field(description="What is paid (its flow): BILLS, RECHARGE, DEPOSIT, ...")
     business_type: str = strawberry.field(description="The business-type code outTradeNo starts with.")
     state: LedgerOrderState = strawberry.field(description="Where the order stands.")
     state_reason: str | None = strawberry.field(
@@ -174,7 +174,7 @@ class LedgerOrder:
         return cls(
             out_trade_no=order.out_trade_no,
             hospital_id=strawberry.ID(order.hospital_id),
-            flow=order.flow,
+            flow=PaidFor.of(order.flow),
             business_type=order.business_type,
             state=LedgerOrderState(order.state),
             state_reason=order.state_reason,
@@ -291,7 +291,7 @@ async def orders(
         strawberry.ID | None,
         strawberry.argument(description="Only this hospital's orders (a hospital operator: their own)."),
     ] = None,
-    flow: Annotated[str | None, strawberry.argument(description="Only this flow (outpatient, recharge, ...).")] = None,
+    flow: Annotated[PaidFor | None, strawberry.argument(description="Only this flow (BILLS, RECHARGE, ...).")] = None,
     from_: MaybeFromTime = None,
     to: MaybeToTime = None,
     first: Annotated[int, strawberry.argument(description=f"Orders per page, 1-{MAX_PAGE}.")] = 20,
@@ -305,13 +305,11 @@ async def orders(
         raise InputRefused("first", ReturnCode.PARAMETER_RANGE, f"between 1 and {MAX_PAGE}")
     if after is not None and not (after.isascii() and after.isdigit() and len(after) < 19):
         raise InputRefused("after", ReturnCode.PARAMETER_FORMAT, "not a cursor this field gave")
-    if flow is not None and flow.strip() not in FLOWS:
-        raise InputRefused("flow", ReturnCode.PARAMETER_FORMAT, f"one of {', '.join(sorted(FLOWS))}")
     since, until = window(from_, to)
     where = OrderFilter(
         hospital_id=scoped_hospital(principal, hospital_id),
         state=str(state.value) if state is not None else None,
-        flow=flow.strip() if flow is not None else None,
+        flow=str(flow.value) if flow is not None else None,
         out_trade_no=out_trade_no.strip() if out_trade_no else None,
         since=since,
         until=until,

@@ -232,7 +232,7 @@ async def test_an_operators_day_with_a_slow_a_failing_hospital_and_a_parked_paym
     figures = summary["operator"]["ledgerSummary"]
     paid_groups = [g for g in figures["groups"] if g["paidCount"]]
     assert {g["hospitalId"] for g in paid_groups} == {"253", "254"}
-    assert {(g["flow"], g["day"]) for g in paid_groups} == {("outpatient", today.isoformat())}
+    assert {(g["flow"], g["day"]) for g in paid_groups} == {("BILLS", today.isoformat())}
     assert figures["total"]["paidCount"] == 2
     assert (figures["total"]["parkedCount"], figures["total"]["inFlightCount"]) == (0, 0)
 
