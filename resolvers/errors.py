@@ -69,7 +69,7 @@ def log_errors(errors: list[GraphQLError], execution_context: ExecutionContext |
             error.message = patient_message(original.code)
         elif isinstance(original, Refused):
             log.info("refused %s: %s", original.code.value, error.message)
-        elif original is None:
+        elif original is None or isinstance(original, GraphQLError):
             log.info("refused: %s", error.message)
         else:
             StrawberryLogger.error(error, execution_context)
@@ -78,10 +78,11 @@ def log_errors(errors: list[GraphQLError], execution_context: ExecutionContext |
 def is_expected(error: GraphQLError) -> bool:
     """Errors whose message is meant for the caller: a ``Refused`` (ours: access, limits, unknown hospitals,
     arguments, with its code), a hospital's ``HisError`` (its code, with the fixed message of
-    ``patient_message``), and GraphQL's own validation errors (no original error). Anything else, a
-    ``ValueError`` included, is a bug of ours and is masked in production."""
+    ``patient_message``), and GraphQL's own validation errors (no original error, or GraphQL's own: a variable's
+    invalid value wraps what the scalar raised). Anything else, a ``ValueError`` included, is a bug of ours and is
+    masked in production."""
     original = error.original_error
-    return original is None or isinstance(original, Refused | HisError)
+    return original is None or isinstance(original, Refused | HisError | GraphQLError)
 
 
 def should_mask(error: GraphQLError) -> bool:

@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 from typing import NewType
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.types.scalar import ScalarDefinition
 
 from his_clients.models.base import render_money
@@ -15,12 +16,17 @@ Money = NewType("Money", Decimal)
 
 
 def _parse_money(value: object) -> Money:
+    """A client's amount. What is not one is GraphQL's validation error (a GraphQLError, as strawberry's own
+    scalars raise), not an exception of ours: logged as a refusal and never masked as "Unexpected error."."""
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValueError('Money is written as a string such as "23.50"')
+        raise GraphQLError('Money is written as a string such as "23.50"')
     try:
-        return Money(Decimal(value))
-    except InvalidOperation as exc:
-        raise ValueError(f"not an amount: {value!r}") from exc
+        amount = Decimal(value)
+    except InvalidOperation:
+        amount = Decimal("NaN")
+    if not amount.is_finite():
+        raise GraphQLError(f'Value cannot represent Money: {str(value)[:40]!r}. Write it as "23.50".')
+    return Money(amount)
 
 
 def _serialize_money(value: Decimal) -> str:

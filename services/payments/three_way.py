@@ -905,8 +905,8 @@ class ThreeWayCheck:
 
     async def _hospital_side(self, hospital_id: str, day: date, ledger: dict[str, LedgerOrder]) -> HospitalSide:
         side = HospitalSide(hospital_id=hospital_id)
-        start = f"{day:%Y-%m-%d} 00:00:00"
-        end = f"{day:%Y-%m-%d} 23:59:59"
+        start = f"{day.isoformat()} 00:00:00"  # four-digit year always (strftime's %Y writes year 187 as "187")
+        end = f"{day.isoformat()} 23:59:59"
         try:
             side.records = await self._hospitals.day_records(hospital_id, start, end)
             named = {r.trade_no for r in side.records}

@@ -5,10 +5,23 @@
    413, 415) are now documented for every shim, with their codes, from api/guards.py.
 2. The WebService endpoint asked with another method than GET or POST answered Starlette's plain text
    "Method Not Allowed", neither the envelope nor a SOAP Fault: it now answers a SOAP Fault (HTTP 405).
+
+And fuzzing the graph:
+
+3. A ``Money`` argument that is no amount ("abc", "NaN") failed inside our scalar with a ValueError: GraphQL
+   wrapped it as our own exception, logged with a traceback as a bug, and masked in production as "Unexpected
+   error." although the client sent it. ``Money`` now raises GraphQL's validation error, as strawberry's own
+   scalars do; a non-finite amount is refused too. As a variable, GraphQL wraps that error in its own ("Variable
+   '$amount' has invalid value"), which was logged as a bug too (any scalar, ``Date`` included): an error whose
+   original is GraphQL's own is a refusal (resolvers/errors.py).
+4. ``operator { reconciliationCheck(date: "0187-06-01") }`` failed inside (pydantic's ValidationError in the
+   error, with its URL): the 14.2.1 window was written with strftime's ``%Y``, which writes year 187 as "187",
+   not four digits; it is written from the ISO date now.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import httpx
@@ -17,6 +30,7 @@ from jsonschema import Draft202012Validator
 
 from api.guards import LIMITS
 from api.openapi import OPENAPI_PATH
+from tests.conftest import run_graphql, sign_in_operator
 
 GEN_CARD = "/prefront/patient/genCard"  # 1.3.2
 UPLOAD = "/prefront/yyghService/hospital"  # 21.1.x: {success, message, status} replies
@@ -87,3 +101,61 @@ async def test_the_webservice_refuses_another_method_with_a_soap_fault(
     assert "Method Not Allowed" not in response.text
     document = (await hospital.get(OPENAPI_PATH)).json()
     assert "405" in document["paths"][WEBSERVICE]["post"]["responses"]
+
+
+REFUND = """
+mutation ($amount: Money) {
+  requestCardRefund(hospitalId: "253", medicalCardNumber: "001000056254587", amount: $amount) { __typename }
+}
+"""
+
+
+@pytest.mark.parametrize("amount", ["abc", "NaN", "Infinity", "1e"])
+async def test_an_amount_that_is_none_is_a_validation_error_not_ours(
+    gateway: httpx.AsyncClient, caplog: pytest.LogCaptureFixture, amount: str
+) -> None:
+    """Finding 3: as a variable and as a literal, GraphQL refuses it before anything runs; nothing is logged as
+    our error."""
+    with caplog.at_level(logging.INFO):
+        as_variable = await gateway.post("/graphql", json={"query": REFUND, "variables": {"amount": amount}})
+        literal = REFUND.replace("($amount: Money)", "").replace("$amount", f'"{amount}"')
+        as_literal = await gateway.post("/graphql", json={"query": literal})
+    for response in (as_variable, as_literal):
+        body = response.json()
+        assert body.get("data") is None, body
+        message = body["errors"][0]["message"]
+        assert "Money" in message, message
+        assert "ValueError" not in message, message
+        assert "Unexpected error" not in message, message
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]
+
+
+async def test_a_reconciliation_day_before_year_1000_is_asked_with_a_four_digit_year(
+    gateway: httpx.AsyncClient, caplog: pytest.LogCaptureFixture, sim_admin: httpx.Client
+) -> None:
+    """Finding 4: the day is checked (each hospital asked for 0187-06-01 00:00:00 to 23:59:59), no error inside."""
+    sign_in_operator(gateway)
+    query = """
+    query { operator { reconciliationCheck(date: "0187-06-01", hospitalId: "253") { date hospitals { status } } } }
+    """
+    with caplog.at_level(logging.INFO):
+        body = await run_graphql(gateway, query)
+    assert "errors" not in body, body
+    assert body["data"]["operator"]["reconciliationCheck"]["date"] == "0187-06-01"
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]
+
+
+async def test_an_invalid_date_variable_is_a_validation_error_not_ours(
+    gateway: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Finding 3, for strawberry's own scalars as variables: refused by GraphQL, nothing logged as our error."""
+    query = "query ($day: Date!) { operator { reconciliationCheck(date: $day) { date } } }"
+    with caplog.at_level(logging.INFO):
+        response = await gateway.post("/graphql", json={"query": query, "variables": {"day": "20xx-13-45"}})
+    body = response.json()
+    assert body.get("data") is None, body
+    assert "Date" in body["errors"][0]["message"], body
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]
