@@ -7,7 +7,8 @@ to a shim, and operators with passwords. Debian's chromium, driven by Playwright
 nothing else (every other host is aborted and recorded), and no Content-Security-Policy violation may happen.
 
 One browser serves the module; each test opens a context of its own (its own sessionStorage). Screenshots are
-kept in the test's tmp dir; ``HISGRAPH_DASHBOARD_SCREENSHOT=docs/dashboard.png`` also writes the README's one.
+kept as the run's artefacts in var/test-artefacts/ (``HISGRAPH_TEST_ARTEFACTS`` names another directory, which CI
+may collect); ``HISGRAPH_DASHBOARD_SCREENSHOT=docs/dashboard.png`` also writes the README's one.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -46,6 +48,18 @@ LAPTOP = {"width": 1366, "height": 768}
 TABLET = {"width": 768, "height": 1024}
 
 
+def artefact(name: str) -> str:
+    """Where a screenshot is kept after the run (a test artefact), its directory made."""
+    directory = Path(os.environ.get("HISGRAPH_TEST_ARTEFACTS") or Path(__file__).parents[2] / "var" / "test-artefacts")
+    directory.mkdir(parents=True, exist_ok=True)
+    return str(directory / name)
+
+
+def assert_png(path: str) -> None:
+    with open(path, "rb") as kept:
+        assert kept.read(8) == b"\x89PNG\r\n\x1a\n", path
+
+
 @dataclass
 class Dashboard:
     base_url: str
@@ -61,8 +75,8 @@ async def dashboard(simulator: RunningSimulator, tmp_path_factory: pytest.TempPa
     path = tmp_path_factory.mktemp("dashboard")
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{path / 'gateway.sqlite3'}",
-        registry=simulated_region(simulator.base_url, timeout_s=2.0),
-        request_deadline_s=3.0,
+        registry=simulated_region(simulator.base_url, timeout_s=10.0),
+        request_deadline_s=30.0,
         run_payment_worker=False,
     )
     app = create_app(settings)
@@ -132,8 +146,9 @@ class Watch:
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Any]:
     _need_chromium()
-    from playwright.async_api import async_playwright
+    from playwright.async_api import async_playwright, expect
 
+    expect.set_options(timeout=30_000)  # a loaded machine: what the page shows is asserted, not how soon
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -158,6 +173,7 @@ async def page(browser: Any, dashboard: Dashboard) -> AsyncIterator[tuple[Any, W
             await route.abort("internetdisconnected")
 
     context = await browser.new_context(service_workers="block", viewport=LAPTOP, locale="zh-CN")
+    context.set_default_timeout(30_000)
     try:
         await context.route("**/*", only_the_gateway)
         opened = await context.new_page()
@@ -217,7 +233,7 @@ async def test_the_page_is_served_with_a_strict_policy(dashboard: Dashboard) -> 
 
 
 async def test_a_region_operator_signs_in_and_every_view_shows_the_region(
-    page: tuple[Any, Watch], dashboard: Dashboard, tmp_path: Path
+    page: tuple[Any, Watch], dashboard: Dashboard
 ) -> None:
     """issue 15, the page: sign-in with logInOperator (the token in sessionStorage only); the region at a glance;
     parked orders, reconciliation by day, statistics, messages, inbound calls (a hospital's markup shown as text,
@@ -226,6 +242,9 @@ async def test_a_region_operator_signs_in_and_every_view_shows_the_region(
     from playwright.async_api import expect
 
     browser_page, watch = page
+    screenshots = [artefact(f"dashboard-{name}.png") for name in ("home", "statistics", "messages", "tablet")]
+    for kept in screenshots:
+        Path(kept).unlink(missing_ok=True)  # this run's, not an earlier one's
     await sign_in(browser_page, dashboard.base_url, REGION_OPERATOR)
     stored = await browser_page.evaluate("[sessionStorage.length, localStorage.length, document.cookie]")
     assert stored == [1, 0, ""]
@@ -239,7 +258,7 @@ async def test_a_region_operator_signs_in_and_every_view_shows_the_region(
     for hospital in ("253", "254", "255"):
         await expect(home.locator("table").first).to_contain_text(f"({hospital})")
     assert await fits(browser_page)
-    await browser_page.screenshot(path=str(tmp_path / "dashboard-home.png"), full_page=True)
+    await browser_page.screenshot(path=artefact("dashboard-home.png"), full_page=True)
     if target := os.environ.get("HISGRAPH_DASHBOARD_SCREENSHOT"):
         await browser_page.screenshot(path=target)
 
@@ -279,12 +298,15 @@ async def test_a_region_operator_signs_in_and_every_view_shows_the_region(
     await expect(statistics).to_have_attribute("aria-busy", "false")
     first_month = (datetime.now(CHINA_TIME).date() - timedelta(days=13)).strftime("%Y-%m")  # the range's start
     await expect(hospitals_own.locator("td[data-label='时段']").first).to_have_text(first_month)
-    await browser_page.screenshot(path=str(tmp_path / "dashboard-statistics.png"), full_page=True)
+    await browser_page.screenshot(path=artefact("dashboard-statistics.png"), full_page=True)
 
     messages = await open_view(browser_page, "消息")
     await expect(messages.locator("table tbody tr").first).to_be_visible()
     await expect(messages.locator("table").last).to_contain_text("待发送")
-    await browser_page.screenshot(path=str(tmp_path / "dashboard-messages.png"))
+    # Nothing delivers them in this gateway (no worker, no official account), and the page says so.
+    await expect(browser_page.get_by_test_id("delivery-off")).to_contain_text("投递进程未运行")
+    await expect(browser_page.get_by_test_id("delivery-off")).to_contain_text("公众号未配置")
+    await browser_page.screenshot(path=artefact("dashboard-messages.png"))
 
     inbound = await open_view(browser_page, "医院调用")
     await expect(inbound.locator("table")).to_contain_text(dashboard.shim_path)
@@ -293,6 +315,17 @@ async def test_a_region_operator_signs_in_and_every_view_shows_the_region(
     await expect(inbound.locator("pre", has_text=MARKUP).first).to_be_visible()  # shown as text
     assert await inbound.locator("img").count() == 0
     assert await browser_page.evaluate("window.__xss") is None
+    # Filtered by section and reply code, then a call replayed from the page: the replay is listed as such.
+    await inbound.locator("input[name='section']").fill("14.1.3")
+    await inbound.locator("input[name='replyCode']").fill("10001")
+    await inbound.get_by_role("button", name="筛选").click()
+    await expect(browser_page).to_have_url(re.compile(r"section=14\.1\.3.*replyCode=10001"))
+    await expect(inbound.locator("tbody tr").first).to_contain_text("14.1.3")
+    first_call = await inbound.locator("button[data-replay]").first.get_attribute("data-replay")
+    await inbound.locator(f"button[data-replay='{first_call}']").click()
+    await browser_page.get_by_role("dialog").get_by_role("button", name="确认重放").click()
+    await expect(browser_page.locator(".flash.ok")).to_contain_text(f"已重放调用 {first_call}")
+    await expect(inbound.locator("tbody tr").first).to_contain_text(f"重放自 {first_call}（{REGION_OPERATOR}）")
 
     jobs = await open_view(browser_page, "定时任务")
     await expect(jobs.locator("table")).to_contain_text("bills (12.1.1)")
@@ -312,7 +345,9 @@ async def test_a_region_operator_signs_in_and_every_view_shows_the_region(
     await open_view(browser_page, "区域概览")
     await expect(browser_page.get_by_test_id("glance")).to_be_visible()
     assert await fits(browser_page)
-    await browser_page.screenshot(path=str(tmp_path / "dashboard-tablet.png"), full_page=True)
+    await browser_page.screenshot(path=artefact("dashboard-tablet.png"), full_page=True)
+    for kept in screenshots:
+        assert_png(kept)
     watch.assert_clean()
 
 

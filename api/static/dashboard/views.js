@@ -714,6 +714,7 @@ export async function messages(ctx, params) {
     `query Messages($state: MessageDeliveryState${grouped ? ", $since: DateTime" : ""}) {
       operator {
         messageDeliveryCounts { state count }
+        ${ctx.caps.views.has("messaging") ? "messaging { workerRunning officialAccountConfigured tokenExpiresAt pending }" : ""}
         ${grouped ? "messageCounts(from: $since) { hospitalId kind state count }" : ""}
         messageDeliveries(state: $state, limit: 100) { id kind hospitalId state attempts medicalCardNumber queuedAt updatedAt ${extra.join(" ")} }
       }
@@ -742,6 +743,7 @@ export async function messages(ctx, params) {
   return view(
     "消息",
     problem(errorsAt(errors, "operator")),
+    deliveryOff(op.messaging),
     h(
       "div",
       { class: "stats" },
@@ -767,21 +769,78 @@ export async function messages(ctx, params) {
   );
 }
 
+// Whether anything delivers the queued messages: said plainly when nothing does.
+function deliveryOff(messaging) {
+  if (!messaging) return null;
+  const why = [];
+  if (!messaging.workerRunning) why.push("投递进程未运行");
+  if (!messaging.officialAccountConfigured) why.push("公众号未配置");
+  if (why.length === 0) return null;
+  return h(
+    "p",
+    { class: "problem", role: "alert", "data-testid": "delivery-off" },
+    `消息没有在投递（${why.join("，")}）：${messaging.pending} 条待发送的消息不会送达患者。`,
+  );
+}
+
 // ---------------------------------------------------------------- inbound calls (with replay)
+
+const PAGE = 100;
 
 export async function inbound(ctx, params) {
   const path = params.get("path") || "";
+  const section = params.get("section") || "";
+  const replyCode = params.get("replyCode") || "";
+  const day = (name) => (/^\d{4}-\d{2}-\d{2}$/.test(params.get(name) || "") ? params.get(name) : "");
+  const fromDay = day("from");
+  const toDay = day("to");
+  const after = /^\d+$/.test(params.get("after") || "") ? params.get("after") : null;
+  const extra = ["claimedHospitalId", "isRepeat", "replayOf", "replayedBy"].filter((f) => ctx.caps.inbound.has(f));
   const { data, errors } = await gql(
-    `query Inbound($path: String) {
-      operator { inboundCalls(path: $path, limit: 100) { id section path hospitalId replyCode duplicateOf receivedAt answeredAt body reply } }
+    `query Inbound($path: String, $section: String, $replyCode: String, $from: DateTime, $to: DateTime, $after: ID) {
+      operator {
+        inboundCalls(path: $path, section: $section, replyCode: $replyCode, from: $from, to: $to, after: $after, limit: ${PAGE}) {
+          id section path hospitalId replyCode duplicateOf receivedAt answeredAt body reply ${extra.join(" ")}
+        }
+      }
     }`,
-    { path: path || null },
+    {
+      path: path || null,
+      section: section || null,
+      replyCode: replyCode || null,
+      from: fromDay ? `${fromDay} 00:00:00` : null,
+      to: toDay ? `${toDay} 23:59:59` : null,
+      after,
+    },
   );
   const calls = (data && data.operator && data.operator.inboundCalls) || [];
+  const input = (name, value, placeholder, size = 10) => h("input", { name, value, placeholder, size });
+  const dayBox = (name, value) => h("input", { type: "date", name, value });
+  const marks = (c) =>
+    [
+      c.duplicateOf ? `重复于 ${c.duplicateOf}` : c.isRepeat ? "重复调用" : "",
+      c.replayOf ? `重放自 ${c.replayOf}（${c.replayedBy || "—"}）` : "",
+      c.claimedHospitalId && c.claimedHospitalId !== c.hospitalId ? `声称医院 ${c.claimedHospitalId}` : "",
+    ]
+      .filter(Boolean)
+      .join("；");
+  const older = new URLSearchParams(params);
+  if (calls.length) older.set("after", calls[calls.length - 1].id);
   return view(
     "医院调用记录",
     problem(errorsAt(errors, "operator")),
-    filterForm(ctx, "inbound", [h("label", {}, "接口路径 ", h("input", { name: "path", value: path, placeholder: "/prefront/..." }))], "筛选"),
+    filterForm(
+      ctx,
+      "inbound",
+      [
+        h("label", {}, "章节 ", input("section", section, "14.1.1", 8)),
+        h("label", {}, "应答码 ", input("replyCode", replyCode, "10001", 8)),
+        h("label", {}, "从 ", dayBox("from", fromDay)),
+        h("label", {}, "到 ", dayBox("to", toDay)),
+        h("label", {}, "接口路径 ", input("path", path, "/prefront/...", 24)),
+      ],
+      "筛选",
+    ),
     table(
       [
         { title: "编号", value: (c) => c.id },
@@ -790,7 +849,7 @@ export async function inbound(ctx, params) {
         { title: "章节", value: (c) => c.section },
         { title: "路径", value: (c) => h("code", {}, c.path) },
         { title: "应答码", value: (c) => badge(c.replyCode, c.replyCode === "10001" ? "ok" : "warn") },
-        { title: "重复", value: (c) => (c.duplicateOf ? `重复于 ${c.duplicateOf}` : "") },
+        { title: "标记", value: marks },
         {
           title: "内容",
           value: (c) => h("details", {}, h("summary", {}, "请求/应答"), h("pre", {}, c.body), h("pre", {}, c.reply)),
@@ -804,6 +863,13 @@ export async function inbound(ctx, params) {
       calls,
       { empty: "没有调用记录" },
     ),
+    calls.length === PAGE
+      ? h(
+          "button",
+          { type: "button", class: "secondary", "data-action": "older-calls", onclick: () => ctx.go("inbound", older) },
+          "更早的调用",
+        )
+      : null,
   );
 }
 
