@@ -43,6 +43,7 @@ PASSWORD = "correct horse battery staple"
 REGION_OPERATOR = "region.admin"
 HOSPITAL_OPERATOR = "hospital.253"
 LEAVING = "leaving.colleague"
+FORGETFUL = "forgot.password"
 MARKUP = "<img src=x onerror=window.__xss=1>"
 LAPTOP = {"width": 1366, "height": 768}
 TABLET = {"width": 768, "height": 1024}
@@ -108,6 +109,7 @@ async def made_data(client: httpx.AsyncClient, base_url: str) -> Dashboard:
         (REGION_OPERATOR, "region", None),
         (HOSPITAL_OPERATOR, "hospital", HOSPITAL),
         (LEAVING, "hospital", "254"),
+        (FORGETFUL, "hospital", "255"),
     ):
         await services.operators.create(username=username, password=PASSWORD, role=role, hospital_id=hospital)
     parked = await paid_order(client)
@@ -233,7 +235,7 @@ async def test_the_page_is_served_with_a_strict_policy(dashboard: Dashboard) -> 
 
 
 async def test_a_region_operator_signs_in_and_every_view_shows_the_region(
-    page: tuple[Any, Watch], dashboard: Dashboard
+    page: tuple[Any, Watch], dashboard: Dashboard, browser: Any
 ) -> None:
     """issue 15, the page: sign-in with logInOperator (the token in sessionStorage only); the region at a glance;
     parked orders, reconciliation by day, statistics, messages, inbound calls (a hospital's markup shown as text,
@@ -339,6 +341,29 @@ async def test_a_region_operator_signs_in_and_every_view_shows_the_region(
     await browser_page.get_by_role("dialog").get_by_role("button", name="确认停用").click()
     await expect(browser_page.locator(".flash.ok")).to_contain_text(f"已停用 {LEAVING}")
     await expect(operators.locator("tr", has_text=LEAVING)).to_contain_text("已停用")
+    # A colleague who forgot their password: reset, its one-time password shown once, and it signs them in.
+    await operators.locator(f"button[data-reset='{FORGETFUL}']").click()
+    await browser_page.get_by_role("dialog").get_by_role("button", name="确认重置").click()
+    one_time = await browser_page.get_by_test_id("one-time-password").inner_text()
+    assert len(one_time) == 20
+    await browser_page.get_by_role("dialog").get_by_role("button", name="已记下").click()
+    await expect(browser_page.locator(".flash.ok")).to_contain_text(f"已重置 {FORGETFUL} 的密码")
+    await expect(browser_page.get_by_test_id("one-time-password")).to_have_count(0)
+    elsewhere = await browser.new_context(service_workers="block", viewport=LAPTOP, locale="zh-CN")
+    try:
+        await sign_in(await elsewhere.new_page(), dashboard.base_url, FORGETFUL, one_time)
+    finally:
+        await elsewhere.close()
+    # The audit log, filtered to one action and today: the reset, by this operator, in Chinese.
+    audit = await open_view(browser_page, "审计日志")
+    await audit.locator("select[name='action']").select_option("password-reset")
+    await audit.locator("input[name='from']").fill(datetime.now(CHINA_TIME).date().isoformat())
+    await audit.get_by_role("button", name="筛选").click()
+    await expect(browser_page).to_have_url(re.compile(r"action=password-reset"))
+    await expect(audit.locator("tbody tr")).to_have_count(1)
+    await expect(audit.locator("tbody tr")).to_contain_text("重置密码")
+    await expect(audit.locator("tbody tr")).to_contain_text(FORGETFUL)
+    await expect(audit.locator("tbody tr")).to_contain_text(REGION_OPERATOR)
 
     # A tablet: the navigation goes on top, nothing runs off the side.
     await browser_page.set_viewport_size(TABLET)

@@ -951,16 +951,40 @@ async function runNow(ctx, job) {
 
 // ---------------------------------------------------------------- audit log
 
+const AUDIT_ACTIONS = {
+  login: "登录",
+  "login-failed": "登录失败",
+  logout: "退出登录",
+  "password-changed": "修改密码",
+  "password-reset": "重置密码",
+  "operator-disabled": "停用操作员",
+  "inbound-call-replayed": "重放医院调用",
+  "parked-order-resolved": "处理挂起订单",
+  "job-run-started": "立即运行任务",
+  "reconciliation-checked": "对账",
+  "mismatch-acknowledged": "确认差异",
+  "patient-data-read": "查看患者数据",
+};
+
 export async function audit(ctx, params) {
   const operator = params.get("operator") || "";
-  const action = params.get("action") || "";
+  const action = AUDIT_ACTIONS[params.get("action")] ? params.get("action") : "";
+  const day = (name) => (/^\d{4}-\d{2}-\d{2}$/.test(params.get(name) || "") ? params.get(name) : "");
+  const fromDay = day("from");
+  const toDay = day("to");
   const after = params.get("after") || null;
   const { data, errors } = await gql(
-    `query Audit($operator: String, $action: String, $after: String) {
-      operator { auditLog(operator: $operator, action: $action, first: 50, after: $after) {
+    `query Audit($operator: String, $action: String, $from: DateTime, $to: DateTime, $after: String) {
+      operator { auditLog(operator: $operator, action: $action, from: $from, to: $to, first: 50, after: $after) {
         entries { id at operator action hospitalId target detail address } endCursor hasNextPage } }
     }`,
-    { operator: operator || null, action: action || null, after },
+    {
+      operator: operator || null,
+      action: action || null,
+      from: fromDay ? `${fromDay} 00:00:00` : null,
+      to: toDay ? `${toDay} 23:59:59` : null,
+      after,
+    },
   );
   const page = data && data.operator && data.operator.auditLog;
   const next = new URLSearchParams(params);
@@ -973,7 +997,19 @@ export async function audit(ctx, params) {
       "audit",
       [
         h("label", {}, "操作员 ", h("input", { name: "operator", value: operator })),
-        h("label", {}, "动作 ", h("input", { name: "action", value: action })),
+        h(
+          "label",
+          {},
+          "动作 ",
+          h(
+            "select",
+            { name: "action" },
+            h("option", { value: "" }, "全部动作"),
+            Object.entries(AUDIT_ACTIONS).map(([value, text]) => h("option", { value, selected: value === action }, text)),
+          ),
+        ),
+        h("label", {}, "从 ", h("input", { type: "date", name: "from", value: fromDay })),
+        h("label", {}, "到 ", h("input", { type: "date", name: "to", value: toDay })),
       ],
       "筛选",
     ),
@@ -981,7 +1017,7 @@ export async function audit(ctx, params) {
       [
         { title: "时间", value: (e) => shownTime(e.at) },
         { title: "操作员", value: (e) => e.operator },
-        { title: "动作", value: (e) => e.action },
+        { title: "动作", value: (e) => AUDIT_ACTIONS[e.action] || e.action },
         { title: "医院", value: (e) => e.hospitalId },
         { title: "对象", value: (e) => e.target },
         { title: "详情", value: (e) => e.detail },
@@ -1014,7 +1050,13 @@ export async function operators(ctx) {
           value: (a) =>
             a.disabled || a.username === ctx.me.username
               ? ""
-              : h("button", { type: "button", class: "danger", "data-disable": a.username, onclick: () => disable(ctx, a.username) }, "停用"),
+              : h(
+                  "span",
+                  { class: "actions" },
+                  h("button", { type: "button", class: "secondary", "data-reset": a.username, onclick: () => reset(ctx, a.username) }, "重置密码"),
+                  " ",
+                  h("button", { type: "button", class: "danger", "data-disable": a.username, onclick: () => disable(ctx, a.username) }, "停用"),
+                ),
         },
       ],
       accounts,
@@ -1042,5 +1084,38 @@ async function disable(ctx, username) {
   const answer = data && data.disableOperator;
   if (answer && answer.__typename === "OperatorAccount") ctx.flash(`已停用 ${username}`, "ok");
   else ctx.flash(`未能停用：${answer ? answer.message : errors.map((e) => e.message).join("；")}`, "bad");
+  await ctx.refresh();
+}
+
+async function reset(ctx, username) {
+  const ok = await confirmDialog({
+    title: `重置 ${username} 的密码`,
+    body: [h("p", {}, "将生成一次性密码，该操作员现有会话立即失效；登录后请其修改密码。此操作会写入审计日志。")],
+    confirmText: "确认重置",
+    danger: true,
+  });
+  if (ok === null) return;
+  const { data, errors } = await gql(
+    `mutation Reset($username: String!) {
+      resetOperatorPassword(username: $username) {
+        __typename ... on OperatorPasswordReset { username oneTimePassword } ... on Refusal { code message }
+      }
+    }`,
+    { username },
+  );
+  const answer = data && data.resetOperatorPassword;
+  if (!answer || answer.__typename !== "OperatorPasswordReset") {
+    ctx.flash(`未能重置：${answer ? answer.message : errors.map((e) => e.message).join("；")}`, "bad");
+    return;
+  }
+  await confirmDialog({
+    title: `${username} 的一次性密码`,
+    body: [
+      h("p", {}, "请交给该操作员；关闭后不再显示。"),
+      h("p", {}, h("code", { "data-testid": "one-time-password" }, answer.oneTimePassword)),
+    ],
+    confirmText: "已记下",
+  });
+  ctx.flash(`已重置 ${username} 的密码`, "ok");
   await ctx.refresh();
 }
