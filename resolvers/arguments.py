@@ -51,10 +51,14 @@ Day = Annotated[date, strawberry.argument(description="A day, yyyy-MM-dd.")]
 
 
 def beijing(moment: datetime) -> datetime:
-    """The instant in Beijing time; one written without an offset already is."""
+    """The instant in Beijing time; one written without an offset already is. One that has no Beijing time (past
+    the year 9999 there) is refused (PARAMETER_RANGE), not an OverflowError of ours."""
     if moment.tzinfo is None:
         return moment.replace(tzinfo=CHINA_TIME)
-    return moment.astimezone(CHINA_TIME)
+    try:
+        return moment.astimezone(CHINA_TIME)
+    except OverflowError:
+        raise Refused(RefusalCode.PARAMETER_RANGE, "时间超出范围。") from None
 
 
 def spec_day(day: date) -> str:
@@ -63,8 +67,9 @@ def spec_day(day: date) -> str:
 
 
 def spec_instant(moment: datetime) -> str:
-    """The spec's ``yyyy-MM-dd HH:mm:ss``, Beijing time."""
-    return beijing(moment).strftime("%Y-%m-%d %H:%M:%S")
+    """The spec's ``yyyy-MM-dd HH:mm:ss``, Beijing time; the year in four digits always (strftime's ``%Y`` writes
+    the year 187 as "187")."""
+    return beijing(moment).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
 
 
 def day_bounds(start: date, end: date) -> tuple[str, str]:

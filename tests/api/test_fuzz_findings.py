@@ -17,6 +17,9 @@ And fuzzing the graph:
 4. ``operator { reconciliationCheck(date: "0187-06-01") }`` failed inside (pydantic's ValidationError in the
    error, with its URL): the 14.2.1 window was written with strftime's ``%Y``, which writes year 187 as "187",
    not four digits; it is written from the ISO date now.
+5. The same for instants (``spec_instant``, every ``from``/``to: DateTime`` window sent to a hospital, e.g.
+   ``operator { transactionStatistics }``), and an instant with no Beijing time (9999-12-31T20:00:00Z) failed
+   with an OverflowError inside: it is refused (20004).
 """
 
 from __future__ import annotations
@@ -157,5 +160,39 @@ async def test_an_invalid_date_variable_is_a_validation_error_not_ours(
     body = response.json()
     assert body.get("data") is None, body
     assert "Date" in body["errors"][0]["message"], body
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]
+
+
+STATISTICS = """
+query ($from: DateTime!, $to: DateTime!) {
+  operator { transactionStatistics(hospitalId: "253", from: $from, to: $to) { hospitalId } }
+}
+"""
+
+
+async def test_an_instant_before_year_1000_is_sent_with_a_four_digit_year(
+    gateway: httpx.AsyncClient, caplog: pytest.LogCaptureFixture, sim_admin: httpx.Client
+) -> None:
+    """Finding 5: the hospital is asked (30.1.1 for 0187-06-01 00:00:00 to 0187-06-02 00:00:00); no error inside."""
+    sign_in_operator(gateway)
+    with caplog.at_level(logging.INFO):
+        body = await run_graphql(
+            gateway, STATISTICS, **{"from": "0187-06-01T00:00:00+08:00", "to": "0187-06-02T00:00:00+08:00"}
+        )
+    assert "errors" not in body, body
+    assert body["data"]["operator"]["transactionStatistics"] == [{"hospitalId": "253"}]
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]
+
+
+async def test_an_instant_with_no_beijing_time_is_refused(
+    gateway: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Finding 5: 9999-12-31T20:00:00Z is the year 10000 in Beijing: refused with 20004, no error inside."""
+    sign_in_operator(gateway)
+    with caplog.at_level(logging.INFO):
+        body = await run_graphql(gateway, STATISTICS, **{"from": "9999-12-31T20:00:00Z", "to": "9999-12-31T22:00:00Z"})
+    assert body["errors"][0]["extensions"]["code"] == "20004", body
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == [], [r.getMessage() for r in errors]
