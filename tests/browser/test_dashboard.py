@@ -351,7 +351,22 @@ async def test_a_region_operator_signs_in_and_every_view_shows_the_region(
     await expect(browser_page.get_by_test_id("one-time-password")).to_have_count(0)
     elsewhere = await browser.new_context(service_workers="block", viewport=LAPTOP, locale="zh-CN")
     try:
-        await sign_in(await elsewhere.new_page(), dashboard.base_url, FORGETFUL, one_time)
+        theirs = await elsewhere.new_page()
+        await sign_in(theirs, dashboard.base_url, FORGETFUL, one_time)
+        # ... and they change it at once (changeOperatorPassword), then sign in with their own.
+        await theirs.locator("[data-action='change-password']").click()
+        changing = theirs.get_by_role("dialog")
+        await changing.get_by_label("当前密码").fill(one_time)
+        await changing.get_by_label("新密码（至少 12 位）").fill(PASSWORD + " again")
+        await changing.get_by_label("再次输入新密码").fill(PASSWORD + " agian")
+        await changing.get_by_role("button", name="修改密码").click()
+        await expect(changing).to_contain_text("两次输入的新密码不一致")
+        await changing.get_by_label("再次输入新密码").fill(PASSWORD + " again")
+        await changing.get_by_role("button", name="修改密码").click()
+        await expect(theirs.locator(".flash.ok")).to_contain_text("密码已修改")
+        await expect(theirs.get_by_role("dialog")).to_have_count(0)
+        await theirs.locator("[data-action='sign-out']").click()
+        await sign_in(theirs, dashboard.base_url, FORGETFUL, PASSWORD + " again")
     finally:
         await elsewhere.close()
     # The audit log, filtered to one action and today: the reset, by this operator, in Chinese.

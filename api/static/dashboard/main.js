@@ -138,6 +138,7 @@ async function draw() {
         h("h1", {}, "区域平台运营看板"),
         h("span", { class: "who", "data-testid": "who" }, who),
         h("button", { type: "button", class: "secondary", onclick: () => draw() }, "刷新"),
+        h("button", { type: "button", class: "secondary", "data-action": "change-password", onclick: () => views.changePassword(ctx) }, "修改密码"),
         h("button", { type: "button", class: "secondary", "data-action": "sign-out", onclick: signOut }, "退出登录"),
       ),
       nav,

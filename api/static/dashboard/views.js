@@ -1119,3 +1119,63 @@ async function reset(ctx, username) {
   ctx.flash(`已重置 ${username} 的密码`, "ok");
   await ctx.refresh();
 }
+
+// ---------------------------------------------------------------- the operator's own password
+
+// A dialog asking the current and the new password (twice); changeOperatorPassword ends the operator's other
+// sessions. An operator given a one-time password changes it here after signing in.
+export function changePassword(ctx) {
+  const field = (name, label, autocomplete) =>
+    h("label", {}, label, h("input", { type: "password", name, autocomplete, required: true, minlength: 12 }));
+  const error = h("p", { class: "problem", role: "alert", hidden: true });
+  const form = h(
+    "form",
+    { class: "password-form" },
+    field("oldPassword", "当前密码", "current-password"),
+    field("newPassword", "新密码（至少 12 位）", "new-password"),
+    field("repeated", "再次输入新密码", "new-password"),
+    error,
+    h(
+      "div",
+      { class: "dialog-actions" },
+      h("button", { type: "button", class: "secondary", onclick: () => close() }, "取消"),
+      h("button", { type: "submit", class: "primary" }, "修改密码"),
+    ),
+  );
+  const dialog = h("dialog", { class: "confirm", "aria-label": "修改密码" }, h("h3", {}, "修改密码"), form);
+  function close() {
+    dialog.close();
+    dialog.remove();
+  }
+  function say(text) {
+    error.textContent = text;
+    error.hidden = false;
+  }
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const values = Object.fromEntries(new FormData(form).entries());
+    if (values.newPassword !== values.repeated) return say("两次输入的新密码不一致");
+    const { data, errors } = await gql(
+      `mutation Change($old: String!, $new: String!) {
+        changeOperatorPassword(oldPassword: $old, newPassword: $new) {
+          __typename ... on OperatorAccount { username } ... on Refusal { code message }
+        }
+      }`,
+      { old: values.oldPassword, new: values.newPassword },
+    );
+    const answer = data && data.changeOperatorPassword;
+    if (answer && answer.__typename === "OperatorAccount") {
+      close();
+      ctx.flash("密码已修改，其他会话已失效", "ok");
+      await ctx.refresh();
+    } else {
+      say(`未能修改：${answer ? answer.message : errors.map((e) => e.message).join("；")}`);
+    }
+  });
+  dialog.addEventListener("cancel", (event) => {
+    event.preventDefault();
+    close();
+  });
+  document.body.append(dialog);
+  dialog.showModal();
+}
