@@ -277,19 +277,29 @@ _BOOKING_DAY = (datetime.now(CHINA_TIME) + timedelta(days=1)).strftime("%Y-%m-%d
 
 APPOINTMENT_JOURNEY: tuple[tuple[str, str], ...] = (
     (
-        "Book tomorrow morning with 扁鹊 (神经内科) at 253, at the fee 253 uploaded (21.1.4, 21.2.5, then 21.2.2)",
+        "Find tomorrow morning's slots with 扁鹊 (神经内科) at 253 (21.2.1): each answers the slotId booking takes",
         f"""\
-mutation BookAppointment {{
-  createAppointmentPayment(
-    hospitalId: "253", medicalCardNumber: "001000056254587", patientName: "张三",
-    idCardNumber: "370102197907025236", phone: "15689898989", departmentId: "0256", doctorId: "256654",
-    halfDay: MORNING, from: "{_BOOKING_DAY}T08:00:00+08:00", shownFee: "16.00"
-  ) {{
-    __typename
-    ... on CreatedPayment {{ order {{ outTradeNo state totalAmount onlineAmount }} payParams }}
-    ... on Refusal {{ code message }}
+query AppointmentSlots {{
+  hospital(hospitalId: "253") {{
+    appointmentSession(departmentId: "0256", doctorId: "256654", date: "{_BOOKING_DAY}", halfDay: MORNING) {{
+      slots {{ slotId from remaining }}
+    }}
   }}
 }}""",
+    ),
+    (
+        "Book the first slot at the fee 253 uploaded (21.1.4, 21.2.5, then 21.2.2)",
+        """\
+mutation BookAppointment($slotId: ID!) {
+  createAppointmentPayment(
+    slotId: $slotId, medicalCardNumber: "001000056254587", patientName: "张三",
+    idCardNumber: "370102197907025236", phone: "15689898989", shownFee: "16.00"
+  ) {
+    __typename
+    ... on CreatedPayment { order { outTradeNo state totalAmount onlineAmount } payParams }
+    ... on Refusal { code message }
+  }
+}""",
     ),
     (
         "Pay it with the sandbox provider (the payment worker then tells 253 with 21.2.4)",
@@ -306,8 +316,9 @@ query AppointmentOrder($outTradeNo: String!) {
 }""",
     ),
 )
-"""An appointment from booking to the hospital's receipt (dev mode's sandbox pays; the later steps take the
-first one's ``outTradeNo`` as a variable). Printed once the simulated hospitals have uploaded their schedules."""
+"""An appointment from its slot to the hospital's receipt (dev mode's sandbox pays; booking takes a slot's
+``slotId``, the later steps the order's ``outTradeNo``, as variables). Printed once the simulated hospitals have
+uploaded their schedules."""
 
 
 def publish_demo_schedules(

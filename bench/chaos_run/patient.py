@@ -35,16 +35,18 @@ MUTATIONS = {
     "deposit": f"""mutation($h: ID!, $c: String!, $n: String!, $a: Money!) {{
         r: createDepositPayment(hospitalId: $h, medicalCardNumber: $c, patientName: $n, amount: $a,
             admissionNumber: "060508") {{ {RESULT} }} }}""",
-    "registration_today": f"""mutation($h: ID!, $c: String!, $n: String!, $d: String!, $k: String!, $doc: String) {{
-        r: createTodayRegistrationPayment(hospitalId: $h, medicalCardNumber: $c, patientName: $n,
-            departmentId: $d, clinicTypeId: $k, doctorId: $doc) {{ {RESULT} }} }}""",
-    "registration_appointment": f"""mutation($h: ID!, $c: String!, $n: String!, $id: String!,
-        $p: String!, $d: String!, $doc: String!, $ap: HalfDay!, $st: DateTime!) {{
-        r: createAppointmentPayment(hospitalId: $h, medicalCardNumber: $c, patientName: $n,
-            idCardNumber: $id, phone: $p, departmentId: $d, doctorId: $doc, halfDay: $ap,
-            from: $st) {{ {RESULT} }} }}""",
+    "registration_today": f"""mutation($s: ID!, $c: String!, $n: String!) {{
+        r: createTodayRegistrationPayment(slotId: $s, medicalCardNumber: $c, patientName: $n) {{ {RESULT} }} }}""",
+    "registration_appointment": f"""mutation($s: ID!, $c: String!, $n: String!, $id: String!, $p: String!) {{
+        r: createAppointmentPayment(slotId: $s, medicalCardNumber: $c, patientName: $n, idCardNumber: $id,
+            phone: $p) {{ {RESULT} }} }}""",
 }
 FLOWS = tuple(MUTATIONS)
+TODAY_SLOTS = """query($h: ID!, $d: String!) { hospital(hospitalId: $h) {
+    todaySchedules(departmentId: $d) { doctor { id } clinicTypeId slotId } } }"""
+APPOINTMENT_SLOTS = """query($h: ID!, $d: String!, $doc: String!, $day: Date!, $half: HalfDay!) {
+    hospital(hospitalId: $h) { appointmentSession(departmentId: $d, doctorId: $doc, date: $day, halfDay: $half) {
+        slots { slotId } } } }"""
 CANCELLABLE = frozenset({"registration_today", "registration_appointment"})
 CANCEL = """mutation($o: String!) { r: cancelPaidBooking(outTradeNo: $o) {
     __typename ... on PaymentRefund { outRefundNo state } ... on Refusal { code message } } }"""
@@ -163,6 +165,28 @@ class Patient:
                 raise GatewayGone(f"no answer from {self._gateway_url} for {self._patience_s} s")
             await asyncio.sleep(0.2 + self._rng.random() * 0.5)
 
+    async def read(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """The whole answer (data and errors) of a read a fault may fail; network failures are tried again."""
+        deadline = time.monotonic() + self._patience_s
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        while True:
+            try:
+                response = await self._client.post(
+                    f"{self._gateway_url}/graphql",
+                    json={"query": query, "variables": variables},
+                    headers=headers,
+                    timeout=30.0,
+                )
+                if response.status_code < 500:
+                    body: dict[str, Any] = response.json()
+                    return body
+            except httpx.HTTPError:
+                pass
+            self.retries += 1
+            if time.monotonic() > deadline:
+                raise GatewayGone(f"no answer from {self._gateway_url} for {self._patience_s} s")
+            await asyncio.sleep(0.2 + self._rng.random() * 0.5)
+
     async def _upload_schedule(self, hospital_id: str, row: Schedule, day: str, am_pm: str) -> None:
         """The hospital uploads the session's schedule (21.1.4) with its fee: appointments are charged that."""
         schedule = {
@@ -213,21 +237,36 @@ class Patient:
             variables |= {"n": NAME, "a": str(Decimal(rng.randint(10000, 300000)).scaleb(-2))}
         elif flow == "registration_today":
             row = rng.choice(self._schedules[hospital_id])
-            variables |= {"n": NAME, "d": row.department_id, "k": row.reg_class_id, "doc": row.doctor_id}
+            read = await self.read(TODAY_SLOTS, {"h": hospital_id, "d": row.department_id})
+            schedules = ((read.get("data") or {}).get("hospital") or {}).get("todaySchedules") or []
+            chosen = [
+                s["slotId"]
+                for s in schedules
+                if s["clinicTypeId"] == row.reg_class_id and (s["doctor"] or {}).get("id") == row.doctor_id
+            ]
+            if not chosen:  # the schedules could not be read (a fault): no order
+                self.refusals["SLOTS_UNREAD"] = self.refusals.get("SLOTS_UNREAD", 0) + 1
+                return None
+            variables |= {"n": NAME, "s": chosen[0]}
         else:
             row = rng.choice([r for r in self._schedules[hospital_id] if r.doctor_id])
             day = date.today() + timedelta(days=rng.randint(1, 180))
             half_day = rng.choice(("AM", "PM"))
-            variables |= {
-                "n": NAME,
-                "id": ID_NUMBER,
-                "p": PHONE,
+            await self._upload_schedule(hospital_id, row, f"{day:%Y%m%d}", half_day)
+            asked = {
+                "h": hospital_id,
                 "d": row.department_id,
                 "doc": row.doctor_id,
-                "ap": {"AM": "MORNING", "PM": "AFTERNOON"}[half_day],
-                "st": f"{day:%Y-%m-%d}T{rng.choice(('08:00', '08:15', '08:30', '14:00', '14:15'))}:00+08:00",
+                "day": f"{day:%Y-%m-%d}",
+                "half": {"AM": "MORNING", "PM": "AFTERNOON"}[half_day],
             }
-            await self._upload_schedule(hospital_id, row, f"{day:%Y%m%d}", half_day)
+            read = await self.read(APPOINTMENT_SLOTS, asked)
+            session = ((read.get("data") or {}).get("hospital") or {}).get("appointmentSession") or {}
+            slots = session.get("slots") or []
+            if not slots:  # the slots could not be read (a fault): no order
+                self.refusals["SLOTS_UNREAD"] = self.refusals.get("SLOTS_UNREAD", 0) + 1
+                return None
+            variables |= {"n": NAME, "id": ID_NUMBER, "p": PHONE, "s": rng.choice(slots)["slotId"]}
         result = (await self.graphql(MUTATIONS[flow], variables))["r"]
         if result["__typename"] != "CreatedPayment":
             self.refusals[result["code"]] = self.refusals.get(result["code"], 0) + 1

@@ -55,7 +55,7 @@ def test_the_demo_books_an_appointment_at_the_fee_the_hospital_uploaded(tmp_path
         section = text[text.index("Book an appointment") :]
         journey = re.findall(r"^# ([^\n]+)\n(.*?^\})$", section, re.MULTILINE | re.DOTALL)
         assert [title for title, _ in journey] == [title for title, _ in APPOINTMENT_JOURNEY]
-        (_, book), (_, pay), (_, read) = journey
+        (_, find), (_, book), (_, pay), (_, read) = journey
 
         with httpx.Client(timeout=30) as client:
             token = client.post(url.group(1), json={"query": SIGN_IN}).json()["data"]["devLogin"]["token"]
@@ -68,7 +68,8 @@ def test_the_demo_books_an_appointment_at_the_fee_the_hospital_uploaded(tmp_path
                 data: dict[str, Any] = answer["data"]
                 return data
 
-            created = ask(book)["createAppointmentPayment"]
+            [slot, *_] = ask(find)["hospital"]["appointmentSession"]["slots"]
+            created = ask(book, slotId=slot["slotId"])["createAppointmentPayment"]
             assert created["__typename"] == "CreatedPayment", created
             order = created["order"]
             assert order["totalAmount"] == "16.00"  # 扁鹊's fee as 253 uploaded it

@@ -18,6 +18,7 @@ from api.settings import Settings
 from his_clients.registry import Registry
 from services.payments.worker import OutboxWorker
 from tests.conftest import DEMO_CARD, DEMO_ID_NUMBER, calls, run_graphql, running_gateway, sign_in_patient
+from tests.graph.payment_slots import slot_variables
 from tests.payments.conftest import applied, upload_schedule
 
 HOSPITAL = "253"
@@ -29,16 +30,13 @@ CREATED = f"... on CreatedPayment {{ {ORDER} payParams }} ... on Refusal {{ code
 REFUND = "outRefundNo outTradeNo amount state reason hisRefundNo note"
 
 TODAY = f"""
-mutation($card: String!) {{
-  createTodayRegistrationPayment(hospitalId: "{HOSPITAL}", medicalCardNumber: $card, patientName: "张三",
-    departmentId: "228", doctorId: "511", clinicTypeId: "1082-286968", serialNumber: "2",
-    halfDay: MORNING) {{ {CREATED} }}
+mutation($card: String!, $todaySlot: ID!) {{
+  createTodayRegistrationPayment(slotId: $todaySlot, medicalCardNumber: $card, patientName: "张三") {{ {CREATED} }}
 }}"""
 APPOINTMENT = f"""
-mutation($card: String!) {{
-  createAppointmentPayment(hospitalId: "{HOSPITAL}", medicalCardNumber: $card,
-    patientName: "张三", idCardNumber: "{DEMO_ID_NUMBER}", phone: "15689898989", departmentId: "0256",
-    doctorId: "256654", halfDay: MORNING, from: "2025-12-03T08:15:00+08:00") {{ {CREATED} }}
+mutation($card: String!, $appointmentSlot: ID!) {{
+  createAppointmentPayment(slotId: $appointmentSlot, medicalCardNumber: $card,
+    patientName: "张三", idCardNumber: "{DEMO_ID_NUMBER}", phone: "15689898989") {{ {CREATED} }}
 }}"""
 PHYSICAL = f"""
 mutation($card: String!) {{
@@ -109,7 +107,7 @@ async def drive(gateway: httpx.AsyncClient) -> None:
 
 
 async def data_of(gateway: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:
-    body = await run_graphql(gateway, query, **variables)
+    body = await run_graphql(gateway, query, **slot_variables(gateway, query), **variables)
     assert "errors" not in body, body["errors"]
     result: dict[str, Any] = body["data"]
     return result
@@ -331,3 +329,25 @@ async def test_medical_record_copies_are_ordered_from_graphql_at_the_platforms_t
     (written,) = calls(sim_admin, method="hospital.interface.medicalRecordInsertOrder")
     assert Decimal(str(written["body"]["printFee"])) == Decimal("12.50")
     assert Decimal(str(written["body"]["mailingFee"])) == Decimal("15.00")
+
+
+@pytest.mark.parametrize(
+    ("mutation", "field"), [(TODAY, "createTodayRegistrationPayment"), (APPOINTMENT, "createAppointmentPayment")]
+)
+async def test_an_edited_slot_id_books_nothing(
+    payments_gateway: httpx.AsyncClient, sim_admin: httpx.Client, mutation: str, field: str
+) -> None:
+    """issue 12 item 8: booking takes the slotId the slot answered; an edited one (or one of another kind of
+    slot) is a Refusal PARAMETER_FORMAT naming slotId, and the hospital is never asked."""
+    name = "todaySlot" if "$todaySlot" in mutation else "appointmentSlot"
+    genuine = slot_variables(payments_gateway, mutation)[name]
+    version, body, mac = genuine.split(".")
+    edited = f"{version}.{body[:-2]}{'A' if body[-2] != 'A' else 'B'}{body[-1]}.{mac}"
+    other_kind = slot_variables(payments_gateway, "$appointmentSlot $todaySlot")
+    other = other_kind["appointmentSlot" if name == "todaySlot" else "todaySlot"]
+    sim_admin.delete("/admin/calls")
+    for slot in (edited, other, "not-a-slot"):
+        body_ = await run_graphql(payments_gateway, mutation, card=DEMO_CARD, **{name: slot})
+        refused = body_["data"][field]
+        assert refused == {"code": "PARAMETER_FORMAT", "message": "号源信息无效，请重新查询号源后再预约。"}, body_
+    assert calls(sim_admin, hospitalId=HOSPITAL) == []

@@ -70,6 +70,19 @@ async def my_orders(gateway: httpx.AsyncClient, first: int = 10, after: str | No
     return orders
 
 
+def slot_of(schedule: dict[str, Any]) -> str:
+    """What registering takes: a slot's slotId, or the schedule's own where the hospital hands out no slots."""
+    slots = schedule["slots"] or []
+    return str(slots[0]["slotId"] if slots else schedule["slotId"])
+
+
+async def today_slot(gateway: httpx.AsyncClient) -> str:
+    """Doctor 511's first slot today at 253's department 228, as TodaySlots answers it."""
+    slots = await send(gateway, "registration", "TodaySlots", hospitalId=HOSPITAL, departmentId="228")
+    [schedule, *_] = [s for s in slots["hospital"]["todaySchedules"] if s["doctor"] and s["doctor"]["id"] == "511"]
+    return slot_of(schedule)
+
+
 async def test_a_registration_is_booked_queued_cancelled_and_refunded_and_its_order_follows(
     journey_gateway: httpx.AsyncClient,
 ) -> None:
@@ -86,11 +99,8 @@ async def test_a_registration_is_booked_queued_cancelled_and_refunded_and_its_or
             gateway,
             "registration",
             "RegisterToday",
-            hospitalId=HOSPITAL,
+            slotId=slot_of(schedules[0]),
             card=DEMO_CARD,
-            departmentId="228",
-            doctorId="511",
-            clinicTypeId="1082-286968",
         )
     )["createTodayRegistrationPayment"]
     out_trade_no = created["order"]["outTradeNo"]
@@ -149,11 +159,8 @@ async def test_orders_page_newest_first_with_a_cursor(journey_gateway: httpx.Asy
                 gateway,
                 "registration",
                 "RegisterToday",
-                hospitalId=HOSPITAL,
+                slotId=await today_slot(gateway),
                 card=DEMO_CARD,
-                departmentId="228",
-                doctorId="511",
-                clinicTypeId="1082-286968",
             )
         )["createTodayRegistrationPayment"]
         made.append(created["order"]["outTradeNo"])

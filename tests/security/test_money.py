@@ -27,6 +27,7 @@ from services.identity.principal import PatientPrincipal
 from services.payments.entry_online import MedicalRecordTariff
 from services.payments.worker import OutboxWorker
 from tests.conftest import DEMO_CARD, DEMO_ID_NUMBER, calls, run_graphql, running_gateway, sign_in_patient
+from tests.graph.payment_slots import slot_declarations, slot_variables
 from tests.payments.conftest import upload_schedule
 
 HOSPITAL = "253"
@@ -37,14 +38,10 @@ ORDER = "order { outTradeNo paidFor state totalAmount balancePayment onlineAmoun
 CREATED = f"... on CreatedPayment {{ {ORDER} }} ... on Refusal {{ code message }}"
 
 APPOINTMENT_ARGS = (
-    'hospitalId: "253", medicalCardNumber: $card, patientName: "张三", '
-    f'idCardNumber: "{DEMO_ID_NUMBER}", phone: "15689898989", departmentId: "0256", doctorId: "256654", '
-    'halfDay: MORNING, from: "2025-12-03T08:15:00+08:00"'
+    'slotId: $appointmentSlot, medicalCardNumber: $card, patientName: "张三", '
+    f'idCardNumber: "{DEMO_ID_NUMBER}", phone: "15689898989"'
 )
-TODAY_ARGS = (
-    'hospitalId: "253", medicalCardNumber: $card, patientName: "张三", departmentId: "228", doctorId: "511", '
-    'clinicTypeId: "1082-286968", serialNumber: "2", halfDay: MORNING'
-)
+TODAY_ARGS = 'slotId: $todaySlot, medicalCardNumber: $card, patientName: "张三"'
 PAY = "mutation($no: String!) { payInSandbox(outTradeNo: $no) { outTradeNo state } }"
 STATE = "query($no: String!) { paymentOrder(outTradeNo: $no) { state totalAmount } }"
 
@@ -96,7 +93,12 @@ async def data_of(gateway: httpx.AsyncClient, query: str, **variables: Any) -> d
 
 async def create(gateway: httpx.AsyncClient, field: str, args: str, card: str = DEMO_CARD) -> dict[str, Any]:
     result: dict[str, Any] = (
-        await data_of(gateway, f"mutation($card: String!) {{ {field}({args}) {{ {CREATED} }} }}", card=card)
+        await data_of(
+            gateway,
+            f"mutation({slot_declarations(args)}$card: String!) {{ {field}({args}) {{ {CREATED} }} }}",
+            card=card,
+            **slot_variables(gateway, args),
+        )
     )[field]
     return result
 
@@ -108,8 +110,10 @@ async def test_an_appointment_is_charged_the_uploaded_fee_never_the_clients(
     and the order, 21.2.2 and 21.2.4 all carry the fee the hospital uploaded (21.1.4 arAmt 16.00)."""
     tampered = await run_graphql(
         gateway_253,
-        f'mutation($card: String!) {{ createAppointmentPayment({APPOINTMENT_ARGS}, fee: "0.01") {{ {CREATED} }} }}',
+        f"mutation($appointmentSlot: ID!, $card: String!) "
+        f'{{ createAppointmentPayment({APPOINTMENT_ARGS}, fee: "0.01") {{ {CREATED} }} }}',
         card=DEMO_CARD,
+        **slot_variables(gateway_253, APPOINTMENT_ARGS),
     )
     assert tampered.get("errors")
     assert not tampered.get("data")
@@ -133,7 +137,7 @@ async def test_an_appointment_is_charged_the_uploaded_fee_never_the_clients(
 
 async def test_a_session_the_hospital_never_uploaded_has_no_price(gateway_253: httpx.AsyncClient) -> None:
     """issue 10 item 18: with no 21.1.4 schedule there is no hospital price, so nothing is booked or charged."""
-    args = APPOINTMENT_ARGS.replace('"2025-12-03T', '"2025-12-04T')
+    args = APPOINTMENT_ARGS.replace("$appointmentSlot", "$unuploadedSlot")
     refused = await create(gateway_253, "createAppointmentPayment", args)
     assert refused["code"] == "DOCTOR_NOT_FOUND"
 

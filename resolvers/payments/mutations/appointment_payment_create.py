@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -11,9 +10,10 @@ import strawberry
 from services.payments.orders import CreatedOrder
 from services.refusals import RefusalCode, Refused
 
-from ...arguments import FromTime, MaybeToTime, beijing
 from ...context import Info
+from ...refusal import Refusal
 from ...scalars import Money
+from ...schedules.slot_ids import SlotKind, decode_slot_id
 from ...values import HalfDay
 from ..common import create, openid_of, require_card
 from ..types import CreatePaymentResult
@@ -25,31 +25,23 @@ class AppointmentPaymentCreateMutation:
         description=(
             "Book an appointment slot (预约挂号, 21.2.2) and an order at the hospital's price for this patient: the "
             "fee of the schedule it uploaded (21.1.4 arAmt) plus the patient's surcharge (21.2.5). The hospital is "
-            "told of the payment (21.2.4) once the money arrives. A refused booking writes no order. Pass the "
-            "slot's own values (departmentId, doctorId, halfDay, from, to, hisTimeId) as the slot gave them."
+            "told of the payment (21.2.4) once the money arrives. A refused booking writes no order. The slot is "
+            "the slotId an AppointmentSlot answered: it names the hospital, department, doctor, day and time."
         )
     )
     async def create_appointment_payment(
         self,
         info: Info,
-        hospital_id: Annotated[strawberry.ID, strawberry.argument(description="The hospital to book at.")],
+        slot_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The slotId of the appointment slot to book (AppointmentSlot.slotId)."),
+        ],
         medical_card_number: Annotated[str, strawberry.argument(description="The card of the patient booked.")],
         patient_name: Annotated[str, strawberry.argument(description="The patient's name as the card has it.")],
         id_card_number: Annotated[
             str, strawberry.argument(description="The patient's ID number (of the certificateType given).")
         ],
         phone: Annotated[str, strawberry.argument(description="The patient's mobile number.")],
-        department_id: Annotated[str, strawberry.argument(description="The slot's department (departmentId).")],
-        doctor_id: Annotated[str, strawberry.argument(description="The slot's doctor (doctorId).")],
-        half_day: Annotated[HalfDay, strawberry.argument(description="The slot's half-day (MORNING or AFTERNOON).")],
-        from_: FromTime,
-        to: MaybeToTime = None,
-        his_time_id: Annotated[
-            str | None, strawberry.argument(description="The hospital's id of the slot (hisTimeId), when given.")
-        ] = None,
-        serial_number: Annotated[
-            int | None, strawberry.argument(description="The slot's serial number, when given.")
-        ] = None,
         certificate_type: Annotated[
             str, strawberry.argument(description="The kind of certificate idCardNumber is (附七; 01 = 身份证).")
         ] = "01",
@@ -68,36 +60,35 @@ class AppointmentPaymentCreateMutation:
         ] = None,
     ) -> CreatePaymentResult:
         card = medical_card_number.strip()
-        hospital = str(hospital_id).strip()
-        starts = beijing(from_)
-        ends = beijing(to) if to is not None else None
+        try:  # an edited or foreign slotId: nothing is asked of any hospital
+            slot = decode_slot_id(info, str(slot_id), kind=SlotKind.APPOINTMENT)
+            day, half_day = slot.day, slot.half_day
+            if day is None or half_day is None or half_day is HalfDay.EVENING:
+                raise Refused(RefusalCode.PARAMETER_FORMAT, "号源信息无效，请重新查询号源后再预约。", field="slotId")
+        except Refused as refused:
+            return Refusal.of(refused)
+        hospital = slot.hospital_id
         id_number = id_card_number.strip()
+        serial = slot.text("serial_number")
 
         async def make() -> CreatedOrder:
             await require_card(info, card)
-            known = info.context.registry.hospital(hospital)
-            if known is None:
-                raise Refused(RefusalCode.HOSPITAL_NOT_FOUND, field="hospitalId", hospital_id=hospital)
-            if not known.hos_code:
-                raise Refused(RefusalCode.NOT_OPENED, hospital_id=hospital)  # no 21.x code: no appointments
-            if ends is not None and ends.date() != starts.date():
-                raise Refused(RefusalCode.PARAMETER_RANGE, "号源的开始和结束须在同一天。", field="to")
             return await info.context.services.payments.create_appointment_order(
                 hospital_id=hospital,
-                hos_code=known.hos_code,
+                hos_code=slot.text("hos_code") or hospital,
                 medical_card_number=card,
                 patient_name=patient_name.strip(),
                 patient_id=id_number,
                 patient_phone=phone.strip(),
-                dept_code=department_id.strip(),
-                doc_code=doctor_id.strip(),
-                date=starts.strftime("%Y%m%d"),
+                dept_code=slot.text("department_id") or "",
+                doc_code=slot.text("doctor_id") or "",
+                date=f"{day:%Y%m%d}",
                 am_pm=str(half_day.value),
-                start_time=_clock(starts),
+                start_time=slot.text("start_time") or "",
                 shown_fee=None if shown_fee is None else Decimal(shown_fee),
-                end_time=_clock(ends) if ends is not None else None,
-                his_time_id=his_time_id,
-                serial_number=serial_number,
+                end_time=slot.text("end_time"),
+                his_time_id=slot.text("his_time_id"),
+                serial_number=int(serial) if serial is not None and serial.isdigit() else None,
                 id_type=certificate_type,
                 id_card=id_number if certificate_type == "01" else None,
                 balance_payment=Decimal(balance_payment or 0),
@@ -105,8 +96,3 @@ class AppointmentPaymentCreateMutation:
             )
 
         return await create(info, hospital, make)
-
-
-def _clock(moment: datetime) -> str:
-    """HH:mm, Beijing time, as 21.2.2 writes a slot's bounds."""
-    return moment.strftime("%H:%M")
