@@ -221,6 +221,16 @@ async def test_an_operators_day_with_a_slow_a_failing_hospital_and_a_parked_paym
     series = stats["operator"]["statistics"]
     assert {r["hospitalId"] for r in series["rows"]} == {"253", "254"}
     assert [n["hospitalId"] for n in series["notAnswered"]] == ["255"]
+    # The month's counts as 30.1.2 gives them, asked once over the month: 255's entry null, with its own error.
+    counted = await graphql(
+        gateway,
+        f"{{ operator {{ statistics({month}, bucket: MONTH) {{ window {{ hospitalId appointments }} }} }} }}",
+    )
+    window = counted["data"]["operator"]["statistics"]["window"]
+    assert [entry["hospitalId"] for entry in window if entry is not None] == ["253", "254"]
+    assert all(isinstance(entry["appointments"], int) for entry in window if entry is not None)
+    assert window.count(None) == 1
+    assert [e["extensions"].get("hospitalId") for e in counted["errors"]] == ["255"]
 
     # Today's money by hospital, flow and day, read from the ledger alone while 255 is down.
     summary = await data(
