@@ -11,10 +11,15 @@ Outside a request (jobs, shims, the payment worker, the outbox) no guard is open
 nothing: those callers act for the platform, on records the hospital or a paid order named.
 A refusal is whatever the check raises (resolvers/access.py's ``NotFound``, code 20215): the call is
 not sent, exactly as for a card that does not exist.
+
+A check that passed is not run again for the same method and the same request object within the guard:
+a fan-out hands one frozen request to every hospital, and what the check reads (the caller, the cards
+proven, the method, the request) cannot change under it. A refusal is never remembered: it is checked again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
@@ -27,10 +32,46 @@ CallCheck = Callable[[str, HisRequest], Awaitable[None]]
 _current: ContextVar[CallCheck | None] = ContextVar("his_call_guard", default=None)
 
 
+class _Passed:
+    __slots__ = ("lock", "passed", "request")
+
+    def __init__(self, request: HisRequest) -> None:
+        self.request = request  # held, so that its id is never another request's while remembered
+        self.lock = asyncio.Lock()
+        self.passed = False
+
+
+class PassedOnce:
+    """``check``, run once per (method, request object) it lets through.
+
+    Calls for the same pair while the first is being checked wait for it (the fifty calls of a fan-out start
+    at once) and then pass without checking again. A refusal is not remembered: the next caller checks anew.
+    """
+
+    __slots__ = ("_check", "_seen")
+
+    def __init__(self, check: CallCheck) -> None:
+        self._check = check
+        self._seen: dict[tuple[str, int], _Passed] = {}
+
+    async def __call__(self, method: str, request: HisRequest) -> None:
+        key = (method, id(request))
+        seen = self._seen.get(key)
+        if seen is None or seen.request is not request:
+            seen = self._seen[key] = _Passed(request)
+        elif seen.passed:
+            return
+        async with seen.lock:
+            if not seen.passed:
+                await self._check(method, request)
+                seen.passed = True
+
+
 @contextlib.contextmanager
 def call_guard(check: CallCheck) -> Iterator[None]:
-    """Run ``check`` on every hospital call made by the code (and the tasks it starts) inside."""
-    token = _current.set(check)
+    """Run ``check`` on every hospital call made by the code (and the tasks it starts) inside; once per
+    (method, request object) that passed it."""
+    token = _current.set(PassedOnce(check))
     try:
         yield
     finally:

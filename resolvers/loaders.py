@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from his_clients.client import HisClient
+from his_clients.guard import PassedOnce
 from his_clients.method import HisMethod, ReplyT, RequestT
 from his_clients.models.base import HisRequest
 
@@ -41,7 +42,9 @@ class HisCalls:
     def __init__(self, his: HisClient, *, deadline: float, authorize: Authorize, track: Track | None = None) -> None:
         self._his = his
         self._deadline = deadline
-        self._authorize = authorize
+        # Once per (method, request object) that passes: the caller and the cards they have proven do not change
+        # within a request, so a fan-out's fifty calls naming the same card are authorised once, not fifty times.
+        self._authorize = PassedOnce(authorize)
         self._track = track
         self._calls: dict[tuple[str, str, str], asyncio.Future[Any]] = {}
         # A fan-out hands the same (frozen) request to every hospital: it is serialised for the key once,
