@@ -259,6 +259,7 @@ async def test_a_region_operator_signs_in_and_every_view_shows_the_region(
     await expect(home).to_contain_text("医院健康状况")
     for hospital in ("253", "254", "255"):
         await expect(home.locator("table").first).to_contain_text(f"({hospital})")
+    await expect(home.locator("table").first.locator("th", has_text="参考数据")).to_be_visible()  # its cache's age
     assert await fits(browser_page)
     await browser_page.screenshot(path=artefact("dashboard-home.png"), full_page=True)
     if target := os.environ.get("HISGRAPH_DASHBOARD_SCREENSHOT"):

@@ -75,7 +75,7 @@ export async function home(ctx) {
     `query Home($from: DateTime!, $to: DateTime!) {
       operator {
         hospitalHealth { hospitalId name circuit circuitSince degraded degradedBecause inFlight bulkheadLimit
-          windows { minutes calls errors errorRate p50Ms p95Ms } lastError { code method at } }
+          windows { minutes calls errors errorRate p50Ms p95Ms } lastError { code method at } referenceDataAgeSeconds }
         ledgerSummary(from: $from, to: $to) { total { orderCount paidCount paidAmount refundedCount refundedAmount inFlightCount parkedCount } }
         parked: orders(state: PARKED, first: 1) { totalCount }
         messageDeliveryCounts { state count }
@@ -166,6 +166,14 @@ export async function home(ctx) {
   );
 }
 
+// How old the hospital's cached reference data is ("—" when none was loaded yet).
+function age(seconds) {
+  if (seconds === null || seconds === undefined) return "—";
+  if (seconds < 60) return `${seconds} 秒前`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} 分钟前`;
+  return `${Math.floor(seconds / 3600)} 小时前`;
+}
+
 function healthTable(health) {
   const window = (entry, minutes) => (entry.windows || []).find((w) => w.minutes === minutes) || {};
   const ms = (v) => (v === null || v === undefined ? "—" : `${Math.round(v)} ms`);
@@ -182,6 +190,7 @@ function healthTable(health) {
       { title: "P50/P95 (5分钟)", value: (e) => `${ms(window(e, 5).p50Ms)} / ${ms(window(e, 5).p95Ms)}` },
       { title: "错误率 5/15分钟", value: (e) => `${rate(window(e, 5).errorRate)} / ${rate(window(e, 15).errorRate)}` },
       { title: "并发", value: (e) => `${e.inFlight} / ${e.bulkheadLimit}`, class: "num" },
+      { title: "参考数据", value: (e) => age(e.referenceDataAgeSeconds) },
       {
         title: "最近错误",
         value: (e) => (e.lastError ? `${e.lastError.code} ${e.lastError.method} ${shownTime(e.lastError.at)}` : "—"),
