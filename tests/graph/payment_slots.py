@@ -2,7 +2,9 @@
 
 A mutation text names ``$todaySlot`` (hospital 253's doctor 511, clinic type 1082-286968, slot 2 this morning) or
 ``$appointmentSlot`` (253's doctor 256654 of department 0256 on 2025-12-03 at 08:15, the session
-tests/payments/conftest.py's upload_schedule uploads; ``$unuploadedSlot`` is the day after, never uploaded);
+tests/payments/conftest.py's upload_schedule uploads; ``$unuploadedSlot`` is the day after, never uploaded),
+``$physicalExamSlot`` (package 801 on 2025-12-03 at 08:00), ``$labSlot`` (project 12, schedule 26, source 123) or
+``$selfOrderSlot`` (groups 26 (item 36) and 65 on 2020-10-16);
 ``slot_variables`` gives their values and ``slot_declarations`` their declarations.
 """
 
@@ -40,6 +42,19 @@ def _refs() -> dict[str, SlotRef]:
         "appointmentSlot": SlotRef(kind=SlotKind.APPOINTMENT, hospital_id="253", fields=_APPOINTMENT),
         "unuploadedSlot": SlotRef(
             kind=SlotKind.APPOINTMENT, hospital_id="253", fields={**_APPOINTMENT, "date": "2025-12-04"}
+        ),
+        "physicalExamSlot": SlotRef(
+            kind=SlotKind.PHYSICAL_EXAM,
+            hospital_id="253",
+            fields={"date": "2025-12-03", "time": "08:00", "package_id": "801"},
+        ),
+        "labSlot": SlotRef(
+            kind=SlotKind.LAB, hospital_id="253", fields={"project_id": "12", "scheduling_id": "26", "source_id": "123"}
+        ),
+        "selfOrderSlot": SlotRef(
+            kind=SlotKind.SELF_ORDER,
+            hospital_id="253",
+            fields={"date": "2020-10-16", "groups": {"26": ["36"], "65": []}},
         ),
     }
 

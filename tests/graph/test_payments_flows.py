@@ -39,9 +39,9 @@ mutation($card: String!, $appointmentSlot: ID!) {{
     patientName: "张三", idCardNumber: "{DEMO_ID_NUMBER}", phone: "15689898989") {{ {CREATED} }}
 }}"""
 PHYSICAL = f"""
-mutation($card: String!) {{
-  createPhysicalExamPayment(hospitalId: "{HOSPITAL}", medicalCardNumber: $card, idCardNumber: "{DEMO_ID_NUMBER}",
-    name: "张三", sex: MALE, packageIds: ["801"], at: "2025-12-03T08:00:00+08:00") {{ {CREATED} }}
+mutation($card: String!, $physicalExamSlot: ID!) {{
+  createPhysicalExamPayment(slotId: $physicalExamSlot, medicalCardNumber: $card, idCardNumber: "{DEMO_ID_NUMBER}",
+    name: "张三", sex: MALE) {{ {CREATED} }}
 }}"""
 RECHARGE = f"""
 mutation($card: String!) {{
@@ -52,14 +52,13 @@ mutation($card: String!) {{
   createAdmissionPayment(hospitalId: "{HOSPITAL}", medicalCardNumber: $card) {{ {CREATED} }}
 }}"""
 LAB = f"""
-mutation($card: String!) {{
-  createLabAppointmentPayment(hospitalId: "{HOSPITAL}", medicalCardNumber: $card, patientName: "张三", sex: MALE,
-    phone: "13526521254", projectId: "12", schedulingId: "26", sourceId: "123") {{ {CREATED} }}
+mutation($card: String!, $labSlot: ID!) {{
+  createLabAppointmentPayment(slotId: $labSlot, medicalCardNumber: $card, patientName: "张三", sex: MALE,
+    phone: "13526521254") {{ {CREATED} }}
 }}"""
 SELF_ORDER = f"""
-mutation($card: String!) {{
-  createSelfOrderPayment(hospitalId: "{HOSPITAL}", medicalCardNumber: $card,
-    groups: [{{groupId: "26", itemIds: ["36"]}}, {{groupId: "65"}}], appointmentDate: "2020-10-16") {{ {CREATED} }}
+mutation($card: String!, $selfOrderSlot: ID!) {{
+  createSelfOrderPayment(slotId: $selfOrderSlot, medicalCardNumber: $card) {{ {CREATED} }}
 }}"""
 CARD_REFUND = f"""
 mutation($card: String!, $amount: Money) {{

@@ -235,8 +235,7 @@ async def test_a_deposit_within_the_limits_is_charged_as_chosen(gateway_253: htt
         ("createAppointmentPayment", f'{APPOINTMENT_ARGS}, balancePayment: "17.00"', "PARAMETER_RANGE"),
         (
             "createSelfOrderPayment",
-            'hospitalId: "253", medicalCardNumber: $card, groups: [{groupId: "26", itemIds: ["36"]}], '
-            'appointmentDate: "2020-10-16", balancePayment: "100000.00"',
+            'slotId: $selfOrderSlot, medicalCardNumber: $card, balancePayment: "100000.00"',
             "PARAMETER_RANGE",
         ),
     ],

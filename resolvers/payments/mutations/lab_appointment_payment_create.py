@@ -7,8 +7,11 @@ from typing import Annotated
 import strawberry
 
 from services.payments.orders import CreatedOrder
+from services.refusals import RefusalCode, Refused
 
 from ...context import Info
+from ...refusal import Refusal
+from ...schedules.slot_ids import SlotKind, decode_slot_id
 from ...values import Sex
 from ..common import create, openid_of, require_card
 from ..types import CreatePaymentResult
@@ -25,22 +28,29 @@ class LabAppointmentPaymentCreateMutation:
     async def create_lab_appointment_payment(
         self,
         info: Info,
-        hospital_id: Annotated[strawberry.ID, strawberry.argument(description="The hospital of the lab.")],
+        slot_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(
+                description="The slotId of the number source (LabNumberSource.slotId), or an unlimited schedule's."
+            ),
+        ],
         medical_card_number: Annotated[str, strawberry.argument(description="The card of the patient.")],
         patient_name: Annotated[str, strawberry.argument(description="The patient's name.")],
         sex: Annotated[Sex | None, strawberry.argument(description="The patient's sex; null when unknown (未知).")],
         phone: Annotated[str, strawberry.argument(description="The patient's mobile number.")],
-        project_id: Annotated[str, strawberry.argument(description="The lab project (33.1.1 projectId).")],
-        scheduling_id: Annotated[str, strawberry.argument(description="The schedule (33.1.1 schedulingId).")],
-        source_id: Annotated[
-            str | None, strawberry.argument(description="The slot (33.1.2 sourceId); null for unlimited schedules.")
-        ] = None,
         id_card_number: Annotated[
             str | None, strawberry.argument(description="The patient's ID number, when known.")
         ] = None,
     ) -> CreatePaymentResult:
         card = medical_card_number.strip()
-        hospital = str(hospital_id).strip()
+        try:  # an edited or foreign slotId: nothing is asked of any hospital
+            slot = decode_slot_id(info, str(slot_id), kind=SlotKind.LAB)
+            project_id, scheduling_id = slot.text("project_id"), slot.text("scheduling_id")
+            if not project_id or not scheduling_id:
+                raise Refused(RefusalCode.PARAMETER_FORMAT, "号源信息无效，请重新查询后再预约。", field="slotId")
+        except Refused as refused:
+            return Refusal.of(refused)
+        hospital = slot.hospital_id
 
         async def make() -> CreatedOrder:
             await require_card(info, card)
@@ -50,9 +60,9 @@ class LabAppointmentPaymentCreateMutation:
                 patient_name=patient_name.strip(),
                 sex=str(sex.value) if sex is not None else "未知",
                 telephone=phone.strip(),
-                project_id=project_id.strip(),
-                scheduling_id=scheduling_id.strip(),
-                source_id=source_id,
+                project_id=project_id,
+                scheduling_id=scheduling_id,
+                source_id=slot.text("source_id"),
                 id_card=id_card_number,
                 payer_openid=openid_of(info),
             )

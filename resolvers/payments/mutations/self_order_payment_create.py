@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
 import strawberry
 
 from services.payments.orders import CreatedOrder
+from services.refusals import RefusalCode, Refused
 
 from ...context import Info
+from ...refusal import Refusal
 from ...scalars import Money
+from ...schedules.slot_ids import SlotKind, decode_slot_id
 from ..common import create, openid_of, require_card
 from ..types import CreatePaymentResult
-
-
-@strawberry.input(description="One group of self-ordered items (29.1.1 group) and the items chosen in it.")
-class SelfOrderGroupInput:
-    group_id: str = strawberry.field(description="The group (29.1.1 groupId).")
-    item_ids: list[str] = strawberry.field(
-        default_factory=list, description="The items chosen (29.1.1 itemId); empty for every item of the group."
-    )
 
 
 @strawberry.type
@@ -35,10 +29,11 @@ class SelfOrderPaymentCreateMutation:
     async def create_self_order_payment(
         self,
         info: Info,
-        hospital_id: Annotated[strawberry.ID, strawberry.argument(description="The hospital of the items.")],
+        slot_id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The slotId of the day chosen for the selection (SelfOrderDate.slotId)."),
+        ],
         medical_card_number: Annotated[str, strawberry.argument(description="The card of the patient.")],
-        groups: Annotated[list[SelfOrderGroupInput], strawberry.argument(description="What was chosen.")],
-        appointment_date: Annotated[date, strawberry.argument(description="The day chosen (29.1.2), yyyy-MM-dd.")],
         patient_name: Annotated[str | None, strawberry.argument(description="The patient's name.")] = None,
         id_card_number: Annotated[
             str | None, strawberry.argument(description="The patient's ID number, when known.")
@@ -49,15 +44,24 @@ class SelfOrderPaymentCreateMutation:
         ] = None,
     ) -> CreatePaymentResult:
         card = medical_card_number.strip()
-        hospital = str(hospital_id).strip()
+        try:  # an edited or foreign slotId: nothing is asked of any hospital
+            slot = decode_slot_id(info, str(slot_id), kind=SlotKind.SELF_ORDER)
+            chosen = slot.get("groups")
+            day = slot.day
+            if day is None or not isinstance(chosen, dict) or not chosen:
+                raise Refused(RefusalCode.PARAMETER_FORMAT, "号源信息无效，请重新查询后再预约。", field="slotId")
+        except Refused as refused:
+            return Refusal.of(refused)
+        hospital = slot.hospital_id
+        groups = {str(group): [str(item) for item in items or []] for group, items in chosen.items()}
 
         async def make() -> CreatedOrder:
             await require_card(info, card)
             return await info.context.services.payments.create_self_order(
                 hospital_id=hospital,
                 medical_card_number=card,
-                groups={g.group_id.strip(): [i.strip() for i in g.item_ids] for g in groups},
-                appointment_date=appointment_date.isoformat(),
+                groups=groups,
+                appointment_date=day.isoformat(),
                 patient_name=patient_name,
                 id_card=id_card_number,
                 balance_payment=Decimal(balance_payment or 0),
