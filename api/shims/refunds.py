@@ -163,7 +163,7 @@ REGISTRATION_SECTIONS: Final = frozenset({"20.2.2", "21.1.7"})
 
 def _not_yours(error: NotTheCallersOrder, section: str) -> ShimError:
     """An unknown order, or another hospital's (the same answer): a business code, never 50001 or 10002."""
-    log.info("hospital refund for an order it cannot act on", extra={"section": section, "order": str(error)})
+    log.info("hospital refund for an order it cannot act on", extra={"section": section, "order": error.out_trade_no})
     if section in REGISTRATION_SECTIONS:
         return ShimError(ReturnCode.REGISTRATION_NOT_FOUND, "要取消的挂号记录不存在: 没有此订单, 或不属于本院")
     return ShimError(ReturnCode.PARAMETER_FORMAT, "参数无效: outTradeNo 没有此订单, 或不属于本院")
@@ -222,7 +222,7 @@ async def _refund(
             unified_trade_no=unified_trade_no,
         )
     except HospitalRefundRefused as refused:
-        raise ShimError(refused.code, refused.message) from None
+        raise ShimError(refused.return_code, refused.message) from None
     except NotTheCallersOrder as error:
         raise _not_yours(error, section) from None
     except Exception:
@@ -295,7 +295,7 @@ async def his_refund_query_shim(
             amount=_amount(fields),
         )
     except HospitalRefundRefused as refused:
-        raise ShimError(refused.code, refused.message) from None
+        raise ShimError(refused.return_code, refused.message) from None
     except NotTheCallersOrder as error:
         raise _not_yours(error, section) from None
     if refund is None:

@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from his_clients.models.card_balance import GET_REFUND_BALANCE, GetRefundBalanceRequest
+from services.refusals import RefusalCode
 from store.db import Database
 from store.orders import (
     RELEASED_REFUND_STATES,
@@ -54,7 +55,12 @@ async def request_card_refund(
     transaction; the worker carries them out (services.payments.after_sale).
     """
     if amount is not None and (not amount.is_finite() or abs(amount) >= LARGEST or amount.quantize(CENT) != amount):
-        raise RefundNotPossible("退款金额须为最多两位小数的金额")
+        raise RefundNotPossible(
+            "the amount is no amount of money",
+            code=RefusalCode.PARAMETER_FORMAT,
+            message="退款金额须为最多两位小数的金额",
+            field="amount",
+        )
     refundable = await ask.his.call(
         GET_REFUND_BALANCE,
         hospital_id,

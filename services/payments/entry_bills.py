@@ -15,6 +15,7 @@ from his_clients.models.inpatient_records import (
     GetApplicationHospitalInformationRequest,
 )
 from his_clients.models.outpatient import QUERY_WAIT_PAY, QueryWaitPayRequest
+from services.refusals import RefusalCode
 
 from .entry_base import HospitalAsk, PricedOrder
 from .quotes import AdmissionQuote, BillItem, DepositQuote, OutpatientQuote, RechargeQuote
@@ -33,7 +34,7 @@ from .sagas.recharge import RechargeFlow
 RECHARGE_MAXIMUM = Decimal("5000.00")
 """The most one online recharge may put on a card. Chapter 7 quotes no limit of the hospital's (7.1.1 gives the
 balance only) and names 20004 for "充值金额超过限制": the platform's own ceiling stands in for it."""
-NO_DEPOSIT_ALLOWED = "60401"
+NO_DEPOSIT_ALLOWED = RefusalCode.NO_DEPOSIT_ALLOWED
 """附四 60401 该就诊人不允许交住院押金: 10.1.1's minimumPayment "如果为0则不允许缴费", or the patient left."""
 
 

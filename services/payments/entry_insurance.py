@@ -42,7 +42,7 @@ from .clock import Clock
 from .entry_base import HospitalAsk, PricedOrder
 from .providers.base import PaymentProvider, ProviderRejected, ProviderUnavailable, TradeState
 from .quotes import InsurancePaid, InsuranceQuote
-from .results import CreatedOrder, QuoteUnavailable, require_two_places
+from .results import RANGE_CODE, AmountRefused, CreatedOrder, QuoteUnavailable, require_two_places
 from .sagas.insurance import HIS_TRADE_ID, InsuranceFlow
 
 log = logging.getLogger("hisgraph.payments.insurance")
@@ -138,9 +138,9 @@ async def insurance_order(
     or when this insurance order is being paid already; AmountsDoNotAddUp for a balance part that is
     negative or more than the self-pay part.
     """
-    require_two_places(balance_payment, "卡余额支付金额")
+    require_two_places(balance_payment, "卡余额支付金额", field="balancePayment")
     if balance_payment < 0:
-        raise QuoteUnavailable("balancePayment must not be negative", code=ReturnCode.PARAMETER_RANGE)
+        raise AmountRefused("卡余额支付金额不能小于0", code=RANGE_CODE, field="balancePayment")
     wanted = await _bills(ask, hospital_id, medical_card_number, detail_ids, id_card)
     settlement = await _settled(
         ask,

@@ -18,7 +18,7 @@ from store.orders import CENT
 
 from .entry_base import HospitalAsk, PricedOrder
 from .quotes import ConsultationQuote, MedicalRecordQuote, PricedCharge
-from .results import LARGEST, ZERO, AmountRefused, QuoteUnavailable
+from .results import LARGEST, RANGE_CODE, ZERO, AmountRefused, QuoteUnavailable
 from .sagas.consultation import business_type_of as consultation_business_type
 from .sagas.medical_record import MedicalRecordDeliveryFlow
 
@@ -166,7 +166,7 @@ async def medical_record_order(
     must be one 27.1.1 lists for this patient (not 作废); otherwise QuoteUnavailable, no order.
     """
     if not 0 < print_number <= tariff.most_pages:
-        raise AmountRefused(f"复印页数须在1到{tariff.most_pages}之间", code="20004")
+        raise AmountRefused(f"复印页数须在1到{tariff.most_pages}之间", code=RANGE_CODE, field="pages")
     try:
         stays = await ask.his.call(
             INPATIENT_RECORD,

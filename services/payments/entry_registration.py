@@ -18,6 +18,7 @@ from his_clients.models.registration_today import (
     TodayRegisterGetDiscountRequest,
     TodayRegisterGetDoctorsRequest,
 )
+from services.refusals import RefusalCode
 from services.registration_uploads import SCHEDULE, STOP, schedule_key
 from store.db import Database
 from store.uploads import HospitalUploads
@@ -28,7 +29,7 @@ from .results import CENT, LARGEST, ZERO, AmountRefused, QuoteUnavailable, requi
 from .sagas.registration_appointment import AppointmentRegistrationFlow
 from .sagas.registration_today import TodayRegistrationFlow
 
-PRICE_CHANGED = "60202"
+PRICE_CHANGED = RefusalCode.REGISTRATION_FEE_MISMATCH
 """附四 60202 挂号金额与院内金额不一致: the fee the app showed is not the hospital's price for this patient."""
 
 
@@ -46,7 +47,7 @@ def _quoted(value: object, what: str) -> Decimal:
 def _as_shown(price: Decimal, shown: Decimal | None) -> None:
     """What the app showed must be what is charged: a different shown fee refuses the order."""
     if shown is not None and shown != price:
-        raise AmountRefused("挂号金额已变化，请刷新后重新确认", code=PRICE_CHANGED)
+        raise AmountRefused("挂号金额已变化，请刷新后重新确认", code=PRICE_CHANGED, field="shownFee")
 
 
 async def today_registration_order(

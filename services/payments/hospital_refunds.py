@@ -50,6 +50,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from his_clients.codes import ReturnCode
+from services.refusals import RefusalCode, Refused
 from store.db import Database
 from store.orders import (
     RELEASED_REFUND_STATES,
@@ -133,17 +134,27 @@ class HospitalRefund:
     """True when an earlier call (or another saga) made this refund."""
 
 
-class HospitalRefundRefused(Exception):
-    """Nothing was refunded, and this call will never refund: ``code`` is the 附四 code to answer."""
+class HospitalRefundRefused(Refused):
+    """Nothing was refunded, and this call will never refund: ``code`` is the 附四 code to answer.
 
-    def __init__(self, code: ReturnCode, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+    The message is the hospital's to read (the shim answers it as ``msg``).
+    """
+
+    def __init__(self, code: ReturnCode | RefusalCode, message: str) -> None:
+        super().__init__(code if isinstance(code, RefusalCode) else RefusalCode.of(code), message)
+
+    @property
+    def return_code(self) -> ReturnCode:
+        """The 附四 code the shim answers (every code raised here is one)."""
+        return ReturnCode.parse(self.code.value) or ReturnCode.UNKNOWN_ERROR
 
 
-class NotTheCallersOrder(LookupError):
-    """No order of the caller's hospitals has this number (unknown, or another hospital's)."""
+class NotTheCallersOrder(Refused, LookupError):
+    """No order of the caller's hospitals has this number (unknown, or another hospital's): NOT_FOUND."""
+
+    def __init__(self, out_trade_no: str) -> None:
+        super().__init__(RefusalCode.NOT_FOUND, "没有此订单, 或不属于本院")
+        self.out_trade_no = out_trade_no
 
 
 def hospital_out_refund_no(hospital_id: str, his_refund_no: str) -> str:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Collection
+from collections.abc import Awaitable, Collection
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from pydantic import Field
 from sqlalchemy.exc import IntegrityError
@@ -48,6 +49,7 @@ from .results import CreatedOrder as CreatedOrder
 from .results import OrderNotCancellable as OrderNotCancellable
 from .results import OrderSummary as OrderSummary
 from .results import PaymentRecorded as PaymentRecorded
+from .results import PaymentRefused
 from .results import QuoteUnavailable as QuoteUnavailable
 from .results import RefundNotPossible as RefundNotPossible
 from .results import RefundSummary as RefundSummary
@@ -55,6 +57,8 @@ from .results import UnknownOrder as UnknownOrder
 from .sagas import FLOWS, releases
 
 log = logging.getLogger("hisgraph.payments")
+
+T = TypeVar("T")
 
 NOTIFY_HIS = "notify_his"
 """Outbox job kind: tell the hospital the payment arrived (then 14.2.2 / 13.1.1 as the flow says)."""
@@ -102,6 +106,15 @@ async def _check_order_names(flow: str, medical_card_number: str, quote: Quote) 
     named: list[str | None] = [*quote.id_numbers()] or [None]
     for id_card in named:
         await guard.check(f"order:{flow}", OrderNames(medical_card_number=medical_card_number, id_card=id_card))
+
+
+async def _naming_hospital(hospital_id: str, pricing: Awaitable[T]) -> T:
+    """Price an order; a refusal on the way names the hospital asked (Refusal.hospitalId)."""
+    try:
+        return await pricing
+    except PaymentRefused as refused:
+        refused.naming(hospital_id)
+        raise
 
 
 class PaymentService:
@@ -152,14 +165,17 @@ class PaymentService:
         unified_pay_trade_no: str | None = None,
     ) -> CreatedOrder:
         """An order for the bill 3.1.1 quotes now (entry_bills.outpatient_order); 3.1.2 follows payment."""
-        priced = await bills.outpatient_order(
-            self._ask,
-            hospital_id=hospital_id,
-            medical_card_number=medical_card_number,
-            id_card=id_card,
-            balance_payment=balance_payment,
-            unified_pay_amount=unified_pay_amount,
-            unified_pay_trade_no=unified_pay_trade_no,
+        priced = await _naming_hospital(
+            hospital_id,
+            bills.outpatient_order(
+                self._ask,
+                hospital_id=hospital_id,
+                medical_card_number=medical_card_number,
+                id_card=id_card,
+                balance_payment=balance_payment,
+                unified_pay_amount=unified_pay_amount,
+                unified_pay_trade_no=unified_pay_trade_no,
+            ),
         )
         return await self._write(priced, payer_openid)
 
@@ -182,14 +198,17 @@ class PaymentService:
         payer_openid: str | None = None,
     ) -> CreatedOrder:
         """An inpatient deposit within the stay's limits (entry_bills.deposit_order); 10.1.2 follows payment."""
-        priced = await bills.deposit_order(
-            self._ask,
-            hospital_id=hospital_id,
-            medical_card_number=medical_card_number,
-            patient_name=patient_name,
-            admission_number=admission_number,
-            amount=amount,
-            id_card=id_card,
+        priced = await _naming_hospital(
+            hospital_id,
+            bills.deposit_order(
+                self._ask,
+                hospital_id=hospital_id,
+                medical_card_number=medical_card_number,
+                patient_name=patient_name,
+                admission_number=admission_number,
+                amount=amount,
+                id_card=id_card,
+            ),
         )
         return await self._write(priced, payer_openid)
 
@@ -202,8 +221,11 @@ class PaymentService:
         payer_openid: str | None = None,
     ) -> CreatedOrder:
         """What the admission application asks (entry_bills.admission_order); 36.1.2 follows payment."""
-        priced = await bills.admission_order(
-            self._ask, hospital_id=hospital_id, medical_card_number=medical_card_number, id_card=id_card
+        priced = await _naming_hospital(
+            hospital_id,
+            bills.admission_order(
+                self._ask, hospital_id=hospital_id, medical_card_number=medical_card_number, id_card=id_card
+            ),
         )
         return await self._write(priced, payer_openid)
 
@@ -230,23 +252,26 @@ class PaymentService:
     ) -> CreatedOrder:
         """Today's registration at this patient's price (entry_registration.today_registration_order); 20.1.7
         follows payment. ``shown_fee`` that is not that price refuses the order (60202)."""
-        priced = await registration.today_registration_order(
-            self._ask,
-            hospital_id=hospital_id,
-            medical_card_number=medical_card_number,
-            patient_name=patient_name,
-            department_id=department_id,
-            reg_class_id=reg_class_id,
-            doctor_id=doctor_id,
-            id_card=id_card,
-            sequence=sequence,
-            serial_number=serial_number,
-            register_time=register_time,
-            am_pm=am_pm,
-            time_code=time_code,
-            balance_payment=balance_payment,
-            shown_fee=shown_fee,
-            registration_date=f"{self._clock.now().astimezone(CHINA_TIME):%Y-%m-%d}",
+        priced = await _naming_hospital(
+            hospital_id,
+            registration.today_registration_order(
+                self._ask,
+                hospital_id=hospital_id,
+                medical_card_number=medical_card_number,
+                patient_name=patient_name,
+                department_id=department_id,
+                reg_class_id=reg_class_id,
+                doctor_id=doctor_id,
+                id_card=id_card,
+                sequence=sequence,
+                serial_number=serial_number,
+                register_time=register_time,
+                am_pm=am_pm,
+                time_code=time_code,
+                balance_payment=balance_payment,
+                shown_fee=shown_fee,
+                registration_date=f"{self._clock.now().astimezone(CHINA_TIME):%Y-%m-%d}",
+            ),
         )
         return await self._write(priced, payer_openid)
 
@@ -275,27 +300,30 @@ class PaymentService:
     ) -> CreatedOrder:
         """Book the slot (21.2.2) at the hospital's price (entry_registration.appointment_order), then the
         order; 21.2.4 follows payment."""
-        priced = await registration.appointment_order(
-            self._ask,
-            self._db,
-            hospital_id=hospital_id,
-            hos_code=hos_code,
-            medical_card_number=medical_card_number,
-            patient_name=patient_name,
-            patient_id=patient_id,
-            patient_phone=patient_phone,
-            dept_code=dept_code,
-            doc_code=doc_code,
-            date=date,
-            am_pm=am_pm,
-            start_time=start_time,
-            shown_fee=shown_fee,
-            end_time=end_time,
-            his_time_id=his_time_id,
-            serial_number=serial_number,
-            id_type=id_type,
-            id_card=id_card,
-            balance_payment=balance_payment,
+        priced = await _naming_hospital(
+            hospital_id,
+            registration.appointment_order(
+                self._ask,
+                self._db,
+                hospital_id=hospital_id,
+                hos_code=hos_code,
+                medical_card_number=medical_card_number,
+                patient_name=patient_name,
+                patient_id=patient_id,
+                patient_phone=patient_phone,
+                dept_code=dept_code,
+                doc_code=doc_code,
+                date=date,
+                am_pm=am_pm,
+                start_time=start_time,
+                shown_fee=shown_fee,
+                end_time=end_time,
+                his_time_id=his_time_id,
+                serial_number=serial_number,
+                id_type=id_type,
+                id_card=id_card,
+                balance_payment=balance_payment,
+            ),
         )
         return await self._write(priced, payer_openid)
 
@@ -318,19 +346,22 @@ class PaymentService:
         payer_openid: str | None = None,
     ) -> CreatedOrder:
         """Exam packages at 28.1.1's acPrice (entry_bookings.physical_exam_order); 28.1.6 follows payment."""
-        priced = await bookings.physical_exam_order(
-            self._ask,
-            hospital_id=hospital_id,
-            medical_card_number=medical_card_number,
-            id_card=id_card,
-            name=name,
-            sex=sex,
-            package_ids=package_ids,
-            date=date,
-            tel_no=tel_no,
-            profession_code=profession_code,
-            org_id=org_id,
-            group_id=group_id,
+        priced = await _naming_hospital(
+            hospital_id,
+            bookings.physical_exam_order(
+                self._ask,
+                hospital_id=hospital_id,
+                medical_card_number=medical_card_number,
+                id_card=id_card,
+                name=name,
+                sex=sex,
+                package_ids=package_ids,
+                date=date,
+                tel_no=tel_no,
+                profession_code=profession_code,
+                org_id=org_id,
+                group_id=group_id,
+            ),
         )
         return await self._write(priced, payer_openid)
 
@@ -349,17 +380,20 @@ class PaymentService:
         payer_openid: str | None = None,
     ) -> CreatedOrder:
         """Lock the slot (33.1.3) at 33.1.1's price (entry_bookings.lab_order); 33.1.4 follows payment."""
-        priced = await bookings.lab_order(
-            self._ask,
-            hospital_id=hospital_id,
-            medical_card_number=medical_card_number,
-            patient_name=patient_name,
-            sex=sex,
-            telephone=telephone,
-            project_id=project_id,
-            scheduling_id=scheduling_id,
-            source_id=source_id,
-            id_card=id_card,
+        priced = await _naming_hospital(
+            hospital_id,
+            bookings.lab_order(
+                self._ask,
+                hospital_id=hospital_id,
+                medical_card_number=medical_card_number,
+                patient_name=patient_name,
+                sex=sex,
+                telephone=telephone,
+                project_id=project_id,
+                scheduling_id=scheduling_id,
+                source_id=source_id,
+                id_card=id_card,
+            ),
         )
         return await self._write(priced, payer_openid)
 
@@ -377,15 +411,18 @@ class PaymentService:
     ) -> CreatedOrder:
         """Self-chosen items at 29.1.1's prices on a date 29.1.2 offers (entry_bookings.self_order); 29.1.3
         follows payment."""
-        priced = await bookings.self_order(
-            self._ask,
-            hospital_id=hospital_id,
-            medical_card_number=medical_card_number,
-            groups=groups,
-            appointment_date=appointment_date,
-            patient_name=patient_name,
-            id_card=id_card,
-            balance_payment=balance_payment,
+        priced = await _naming_hospital(
+            hospital_id,
+            bookings.self_order(
+                self._ask,
+                hospital_id=hospital_id,
+                medical_card_number=medical_card_number,
+                groups=groups,
+                appointment_date=appointment_date,
+                patient_name=patient_name,
+                id_card=id_card,
+                balance_payment=balance_payment,
+            ),
         )
         return await self._write(priced, payer_openid)
 
@@ -414,24 +451,27 @@ class PaymentService:
     ) -> CreatedOrder:
         """What the online doctor prescribed at 25.1.6's prices (entry_online.consultation_order); 25.1.1
         follows payment."""
-        priced = await online.consultation_order(
-            self._ask,
-            hospital_id=hospital_id,
-            medical_card_number=medical_card_number,
-            patient_name=patient_name,
-            gender=gender,
-            phone=phone,
-            id_card=id_card,
-            birthday=birthday,
-            diagnose_code=diagnose_code,
-            diagnose_name=diagnose_name,
-            bill_doc_hospital=bill_doc_hospital,
-            bill_doc_name=bill_doc_name,
-            bill_doc_code=bill_doc_code,
-            charges=charges,
-            description=description,
-            consult_code=consult_code,
-            code=code,
+        priced = await _naming_hospital(
+            hospital_id,
+            online.consultation_order(
+                self._ask,
+                hospital_id=hospital_id,
+                medical_card_number=medical_card_number,
+                patient_name=patient_name,
+                gender=gender,
+                phone=phone,
+                id_card=id_card,
+                birthday=birthday,
+                diagnose_code=diagnose_code,
+                diagnose_name=diagnose_name,
+                bill_doc_hospital=bill_doc_hospital,
+                bill_doc_name=bill_doc_name,
+                bill_doc_code=bill_doc_code,
+                charges=charges,
+                description=description,
+                consult_code=consult_code,
+                code=code,
+            ),
         )
         return await self._write(priced, payer_openid)
 
@@ -450,17 +490,20 @@ class PaymentService:
     ) -> CreatedOrder:
         """Copies of one stay's record at the platform's tariff (entry_online.medical_record_order); 27.1.2
         follows payment."""
-        priced = await online.medical_record_order(
-            self._ask,
-            self._medical_record_tariff,
-            hospital_id=hospital_id,
-            medical_card_number=medical_card_number,
-            patient_name=patient_name,
-            apply_id=apply_id,
-            print_number=print_number,
-            admission_number=admission_number,
-            mailed=mailed,
-            id_card=id_card,
+        priced = await _naming_hospital(
+            hospital_id,
+            online.medical_record_order(
+                self._ask,
+                self._medical_record_tariff,
+                hospital_id=hospital_id,
+                medical_card_number=medical_card_number,
+                patient_name=patient_name,
+                apply_id=apply_id,
+                print_number=print_number,
+                admission_number=admission_number,
+                mailed=mailed,
+                id_card=id_card,
+            ),
         )
         return await self._write(priced, payer_openid)
 
@@ -479,18 +522,21 @@ class PaymentService:
         payer_openid: str | None = None,
     ) -> InsuranceOrderCreated:
         """The self-pay part of these bills once the insurer settled (entry_insurance.insurance_order)."""
-        priced, settlement = await insurance.insurance_order(
-            self._ask,
-            self._db,
-            self._provider,
-            self._clock,
-            hospital_id=hospital_id,
-            medical_card_number=medical_card_number,
-            detail_ids=detail_ids,
-            id_card=id_card,
-            phone_no=phone_no,
-            social_card_no=social_card_no,
-            balance_payment=balance_payment,
+        priced, settlement = await _naming_hospital(
+            hospital_id,
+            insurance.insurance_order(
+                self._ask,
+                self._db,
+                self._provider,
+                self._clock,
+                hospital_id=hospital_id,
+                medical_card_number=medical_card_number,
+                detail_ids=detail_ids,
+                id_card=id_card,
+                phone_no=phone_no,
+                social_card_no=social_card_no,
+                balance_payment=balance_payment,
+            ),
         )
         return InsuranceOrderCreated(await self._write(priced, payer_openid), settlement)
 

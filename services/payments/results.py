@@ -10,8 +10,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from typing import Final
+from typing import ClassVar, Final, Self
 
+from his_clients.codes import ReturnCode
+from services.refusals import RefusalCode, Refused
 from store.orders import Order, OrderState, Refund, RefundState
 
 from .hospital_status import HospitalStatus, hospital_statuses
@@ -22,86 +24,137 @@ ZERO = Decimal("0.00")
 PAYMENT_EXPIRES_AFTER = timedelta(minutes=15)
 
 
-class UnknownOrder(LookupError):
-    """No order has this out_trade_no."""
+_QUOTE_UNAVAILABLE: Final = "暂时无法获取医院的收费信息，请稍后再试或到医院窗口办理。"
+"""What a patient reads when the hospital quoted nothing usable and named no code."""
 
 
-class OrderNotCancellable(Exception):
-    """Only an order nothing was paid for (CREATED) may be cancelled."""
+class PaymentRefused(Refused):
+    """An expected refusal of the payment services: a ``Refused`` whose ``reason`` is for the operators' log.
 
-
-class QuoteUnavailable(Exception):
-    """The hospital did not quote what the order needs (no such schedule, slot refused...).
-
-    The message is ours, never the hospital's text: a hospital's refusal is raised ``from`` its HisError,
-    whose text the resolver logs for operators (masked) while the patient reads the code's fixed words
-    (issue 10 item 13).
+    ``reason`` is ours, in English, and names states and numbers (it is logged, never shown); ``message`` is
+    what the patient reads (default: the code's fixed words); ``code`` may be given as a RefusalCode, a 附四
+    ReturnCode or its wire text ("60205"), and is always a RefusalCode on the exception.
     """
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
+    default_code: ClassVar[RefusalCode] = RefusalCode.UNKNOWN_ERROR
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        code: RefusalCode | ReturnCode | str | None = None,
+        message: str | None = None,
+        field: str | None = None,
+        hospital_id: str | None = None,
+    ) -> None:
+        refusal = self.default_code if code is None else code if isinstance(code, RefusalCode) else RefusalCode.of(code)
+        super().__init__(refusal, message, field=field, hospital_id=hospital_id)
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.reason!r}, code={self.code.value!r})"
+
+    def naming(self, hospital_id: str) -> Self:
+        """This refusal, naming the hospital whose answer (or silence) it stands for, unless it names one."""
+        if self.hospital_id is None:
+            self.hospital_id = hospital_id
+            self.extensions["hospitalId"] = hospital_id
+        return self
 
 
-@dataclass(frozen=True, slots=True)
-class PrescribedCharge:
-    """One charge the online doctor prescribed (25.1.1 charges): priced by 25.1.6 when the order is made."""
+class UnknownOrder(Refused, LookupError):
+    """No order has this out_trade_no (NOT_FOUND)."""
 
-    charge_id: str
-    charge_type: int
-    """1 检查, 2 检验, 3 处方."""
-    charge_name: str
-    quantity: int
-    group_id: str = ""
-    frequency_name: str | None = None
-    usage_name: str | None = None
-    dose: str | None = None
-    memo: str | None = None
+    def __init__(self, out_trade_no: str) -> None:
+        super().__init__(RefusalCode.NOT_FOUND, "订单不存在。")
+        self.out_trade_no = out_trade_no
+
+
+class OrderNotCancellable(PaymentRefused):
+    """Only an order nothing was paid for (CREATED) may be cancelled (NOT_CANCELLABLE)."""
+
+    default_code = RefusalCode.NOT_CANCELLABLE
+
+
+class QuoteUnavailable(PaymentRefused):
+    """The hospital did not quote what the order needs (no such schedule, slot refused...); no order is written.
+
+    ``code`` is the hospital's 附四 code where it named one (the exception is raised ``from`` its HisError,
+    whose text the resolver logs for operators, masked), else HIS_UNAVAILABLE. The patient reads the code's
+    fixed words, never the hospital's text nor our English ``reason`` (issue 10 item 13).
+    """
+
+    default_code = RefusalCode.HIS_UNAVAILABLE
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        code: RefusalCode | ReturnCode | str | None = None,
+        message: str | None = None,
+        field: str | None = None,
+        hospital_id: str | None = None,
+    ) -> None:
+        if message is None and code is None:
+            message = _QUOTE_UNAVAILABLE
+        super().__init__(reason, code=code, message=message, field=field, hospital_id=hospital_id)
 
 
 class AmountRefused(QuoteUnavailable):
     """An amount the patient chose (a deposit, a recharge, a fee the app showed) that may not be charged.
 
-    Its message is for the patient, in Chinese, and never carries a Python repr of the amount;
-    `code` is the spec's 20003 (not two decimal places) or 20004 (outside the hospital's limits).
+    Its message is for the patient, in Chinese, and never carries a Python repr of the amount; ``code`` is
+    PARAMETER_FORMAT (20003, not two decimal places) or PARAMETER_RANGE (20004, outside the limits), or the
+    hospital's own (60202 the fee changed, 60401 no deposit allowed); ``field`` the argument at fault.
     """
 
+    def __init__(self, message: str, *, code: RefusalCode, field: str | None = None) -> None:
+        super().__init__(message, code=code, message=message, field=field)
 
-FORMAT_CODE = "20003"
-RANGE_CODE = "20004"
+
+FORMAT_CODE: Final = RefusalCode.PARAMETER_FORMAT
+RANGE_CODE: Final = RefusalCode.PARAMETER_RANGE
 CENT = Decimal("0.01")
 LARGEST = Decimal(10) ** 10
 """No amount of ours reaches this (ten billion yuan): larger ones are out of range before any arithmetic."""
 
 
-def require_two_places(amount: Decimal, what: str) -> None:
+def require_two_places(amount: Decimal, what: str, *, field: str | None = None) -> None:
+    """``amount`` must be finite, in range and have at most two decimal places; ``field`` names the argument."""
     if not amount.is_finite():
-        raise AmountRefused(f"{what}格式不正确", code=FORMAT_CODE)
+        raise AmountRefused(f"{what}格式不正确", code=FORMAT_CODE, field=field)
     if abs(amount) >= LARGEST:
-        raise AmountRefused(f"{what}超出范围", code=RANGE_CODE)
+        raise AmountRefused(f"{what}超出范围", code=RANGE_CODE, field=field)
     if amount.quantize(CENT) != amount:
-        raise AmountRefused(f"{what}最多保留两位小数", code=FORMAT_CODE)
+        raise AmountRefused(f"{what}最多保留两位小数", code=FORMAT_CODE, field=field)
 
 
 def require_amount(
-    amount: Decimal, *, minimum: Decimal | None = None, maximum: Decimal | None = None, what: str = "金额"
+    amount: Decimal,
+    *,
+    minimum: Decimal | None = None,
+    maximum: Decimal | None = None,
+    what: str = "金额",
+    field: str = "amount",
 ) -> Decimal:
     """The amount as two-place Decimal, or AmountRefused: positive, two decimal places, within the limits."""
-    require_two_places(amount, what)
+    require_two_places(amount, what, field=field)
     if amount <= 0:
-        raise AmountRefused(f"{what}必须大于0", code=RANGE_CODE)
+        raise AmountRefused(f"{what}必须大于0", code=RANGE_CODE, field=field)
     if minimum is not None and amount < minimum:
-        raise AmountRefused(f"{what}不能低于{minimum.quantize(CENT)}元", code=RANGE_CODE)
+        raise AmountRefused(f"{what}不能低于{minimum.quantize(CENT)}元", code=RANGE_CODE, field=field)
     if maximum is not None and amount > maximum:
-        raise AmountRefused(f"{what}不能高于{maximum.quantize(CENT)}元", code=RANGE_CODE)
+        raise AmountRefused(f"{what}不能高于{maximum.quantize(CENT)}元", code=RANGE_CODE, field=field)
     return amount.quantize(CENT)
 
 
-def require_part(amount: Decimal, *, total: Decimal, what: str = "卡余额支付金额") -> Decimal:
+def require_part(
+    amount: Decimal, *, total: Decimal, what: str = "卡余额支付金额", field: str = "balancePayment"
+) -> Decimal:
     """A part of the total the patient chose (balancePayment): 0 to the total, two decimal places."""
-    require_two_places(amount, what)
+    require_two_places(amount, what, field=field)
     if amount < 0 or amount > total:
-        raise AmountRefused(f"{what}必须在0到{total.quantize(CENT)}元之间", code=RANGE_CODE)
+        raise AmountRefused(f"{what}必须在0到{total.quantize(CENT)}元之间", code=RANGE_CODE, field=field)
     return amount.quantize(CENT)
 
 
@@ -111,21 +164,29 @@ UNIFIED_TRADE_NO: Final = re.compile(r"^[0-9A-Za-z_\-]{1,64}$")
 
 def require_unified_part(amount: Decimal, trade_no: str | None, *, total: Decimal) -> tuple[Decimal, str | None]:
     """附六's unified settlement part: 0 to ``total`` with two places, and its trade number exactly when above 0."""
-    amount = require_part(amount, total=total, what="统一结算平台支付金额")
+    amount = require_part(amount, total=total, what="统一结算平台支付金额", field="unifiedPayAmount")
     trade_no = trade_no.strip() if trade_no is not None else None
+    field = "unifiedPayTradeNo"
     if amount == 0:
         if trade_no:
-            raise AmountRefused("统一结算平台交易订单号只在使用统一结算平台支付时传入", code=FORMAT_CODE)
+            raise AmountRefused("统一结算平台交易订单号只在使用统一结算平台支付时传入", code=FORMAT_CODE, field=field)
         return amount, None
     if not trade_no:
-        raise AmountRefused("使用统一结算平台支付时必须传入统一结算平台交易订单号", code="20001")
+        raise AmountRefused(
+            "使用统一结算平台支付时必须传入统一结算平台交易订单号", code=RefusalCode.MISSING_PARAMETER, field=field
+        )
     if not UNIFIED_TRADE_NO.match(trade_no):
-        raise AmountRefused("统一结算平台交易订单号格式不正确", code=FORMAT_CODE)
+        raise AmountRefused("统一结算平台交易订单号格式不正确", code=FORMAT_CODE, field=field)
     return amount, trade_no
 
 
-class RefundNotPossible(Exception):
-    """The user may not have this refund (nothing refundable, more than is left, not cancellable now)."""
+class RefundNotPossible(PaymentRefused):
+    """The user may not have this refund (nothing refundable, more than is left, not cancellable now).
+
+    NOT_REFUNDABLE, or PARAMETER_FORMAT for an amount that is no amount of money.
+    """
+
+    default_code = RefusalCode.NOT_REFUNDABLE
 
 
 @dataclass(frozen=True, slots=True)

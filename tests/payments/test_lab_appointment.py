@@ -15,6 +15,7 @@ from services.payments.orders import PaymentService, QuoteUnavailable
 from services.payments.providers.sandbox import SandboxProvider
 from services.payments.sagas import FLOWS, HisCancellation, LabAppointmentFlow
 from services.payments.worker import OutboxWorker
+from services.refusals import RefusalCode
 from store.orders import OrderState, RefundState
 from tests.conftest import DEMO_ID_NUMBER, calls, inject
 from tests.payments.conftest import CARD, applied
@@ -81,7 +82,7 @@ async def test_a_refused_lock_writes_no_order(clean_region: httpx.Client, paymen
     inject(clean_region, hospitalId=HOSPITAL, method=LOCK, kind="code", code="60205", times=1)
     with pytest.raises(QuoteUnavailable) as refused:
         await _create(payments)
-    assert refused.value.code == "60205"
+    assert refused.value.code is RefusalCode.SLOTS_FULL
     with pytest.raises(QuoteUnavailable):
         await payments.create_lab_order(
             hospital_id=HOSPITAL,

@@ -18,6 +18,7 @@ from services.payments.providers.base import ProviderRejected
 from services.payments.providers.sandbox import SandboxProvider
 from services.payments.sagas.registration_today import registration_fee
 from services.payments.worker import OutboxWorker
+from services.refusals import RefusalCode
 from store.orders import Order, OrderState, RefundState
 from tests.conftest import DEMO_ID_NUMBER, calls, inject
 from tests.payments.conftest import CARD, applied, upload_schedule
@@ -258,7 +259,7 @@ async def test_a_refused_booking_writes_no_order(clean_region: httpx.Client, pay
             am_pm="AM",
             start_time="08:15",
         )
-    assert refused.value.code == "60205"
+    assert refused.value.code is RefusalCode.SLOTS_FULL
 
 
 async def _booked(payments: PaymentService) -> str:

@@ -124,7 +124,8 @@ async def test_a_unified_part_without_its_trade_number_or_beyond_the_bill_is_ref
         await payments.create_outpatient_order(
             hospital_id=HOSPITAL, medical_card_number=CARD, unified_pay_amount=amount, unified_pay_trade_no=trade_no
         )
-    assert refused.value.code == code
+    assert refused.value.code.value == code
+    assert refused.value.field in ("unifiedPayAmount", "unifiedPayTradeNo")
 
 
 async def test_a_hospital_refund_with_a_unified_part_refunds_only_the_online_part(
