@@ -34,7 +34,7 @@ REGISTRY = Registry(
 )
 
 CALLS = """
-query Calls($section: String, $replyCode: String, $after: ID, $limit: Int!, $from: String, $to: String) {
+query Calls($section: String, $replyCode: String, $after: ID, $limit: Int!, $from: DateTime, $to: DateTime) {
   operator { inboundCalls(section: $section, replyCode: $replyCode, after: $after, limit: $limit, from: $from,
                           to: $to) {
     id section hospitalId claimedHospitalId replyCode body reply isRepeat replayOf replayedBy
