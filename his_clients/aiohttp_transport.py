@@ -58,30 +58,47 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return self._session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        session = self._open()
-        raw_url = str(request.url)
-        url = self._urls.get(raw_url)
-        if url is None:
-            url = URL(raw_url, encoded=True)
-            if not request.url.query and len(self._urls) < _URL_CACHE_SIZE:
-                self._urls[raw_url] = url  # a method's URL parsed once, not once per call (queries vary: not kept)
         try:
-            async with session.request(
+            status, content_type, body = await self.send(
                 request.method,
-                url,
-                data=request.content or None,
-                headers=request.headers.multi_items(),
-                allow_redirects=False,
-            ) as reply:
-                body = await _read_bounded(reply, request.extensions.get(MAX_BODY_EXTENSION))
-                content_type = reply.headers.get("Content-Type", "")
+                str(request.url),
+                request.content or None,
+                request.headers.multi_items(),
+                request.extensions.get(MAX_BODY_EXTENSION),
+                cache_url=not request.url.query,
+            )
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise httpx.ReadTimeout(str(exc) or "timed out", request=request) from exc
         except aiohttp.ClientConnectorError as exc:
             raise httpx.ConnectError(str(exc), request=request) from exc
         except (aiohttp.ClientError, ConnectionError) as exc:
             raise httpx.ReadError(str(exc) or type(exc).__name__, request=request) from exc
-        return httpx.Response(reply.status, headers=[("content-type", content_type)], content=body, request=request)
+        return httpx.Response(status, headers=[("content-type", content_type)], content=body, request=request)
+
+    async def send(
+        self,
+        method: str,
+        raw_url: str,
+        body: bytes | None,
+        headers: list[tuple[str, str]],
+        max_bytes: int | None,
+        *,
+        cache_url: bool = True,
+    ) -> tuple[int, str, bytes]:
+        """(status, content type, body) of one request, aiohttp's own errors raised as they are.
+
+        ``HttpJsonTransport`` posts a HIS call's JSON through here, without building an ``httpx.Request`` and
+        ``httpx.Response`` around it (they cost more than the call itself: bench/cpu_per_hospital.py).
+        """
+        session = self._open()
+        url = self._urls.get(raw_url)
+        if url is None:
+            url = URL(raw_url, encoded=True)
+            if cache_url and len(self._urls) < _URL_CACHE_SIZE:
+                self._urls[raw_url] = url  # a method's URL parsed once, not once per call (queries vary: not kept)
+        async with session.request(method, url, data=body, headers=headers, allow_redirects=False) as reply:
+            read = await _read_bounded(reply, max_bytes)
+            return reply.status, reply.headers.get("Content-Type", ""), read
 
     async def aclose(self) -> None:
         session, self._session = self._session, None

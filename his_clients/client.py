@@ -398,13 +398,14 @@ class HisClient:
             )
         transport = self._transport(upstream)
         bulkhead = self._bulkhead(upstream)
-        try:
-            async with asyncio.timeout(timeout_s):
-                await bulkhead.acquire()
-        except TimeoutError:
-            raise GatewaySaturated(
-                "queued for a connection until the time ran out", hospital_id=hospital_id, method=method.name
-            ) from None
+        if not bulkhead.try_acquire():  # a free place is taken at once, without arming a timer for the wait
+            try:
+                async with asyncio.timeout(timeout_s):
+                    await bulkhead.acquire()
+            except TimeoutError:
+                raise GatewaySaturated(
+                    "queued for a connection until the time ran out", hospital_id=hospital_id, method=method.name
+                ) from None
         clock = HospitalClock(upstream.timeout_s, deadline)
         try:
             async with clock:

@@ -92,6 +92,13 @@ class Bulkhead:
     async def acquire(self) -> None:
         await self._semaphore.acquire()
 
+    def try_acquire(self) -> bool:
+        """Take a place now if one is free and nobody queues for one (what ``acquire`` does without waiting)."""
+        if self._semaphore.locked():
+            return False
+        self._semaphore._value -= 1
+        return True
+
     def release(self) -> None:
         self._semaphore.release()
 

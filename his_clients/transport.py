@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+import aiohttp
 import httpx
 
 from .aiohttp_transport import MAX_BODY_EXTENSION, AiohttpTransport, ReplyTooLarge
@@ -64,6 +65,7 @@ def _make_transport(backend: HttpBackend, max_connections: int) -> httpx.AsyncBa
 
 
 _JSON_HEADERS = httpx.Headers({"Content-Type": "application/json; charset=utf-8", "Accept": "application/json"})
+_JSON_ITEMS = _JSON_HEADERS.multi_items()
 
 
 class HttpJsonTransport:
@@ -78,9 +80,18 @@ class HttpJsonTransport:
         max_file_bytes: int = MAX_FILE_BYTES,
     ) -> None:
         self._transport = _make_transport(backend, max_connections)
+        self._aiohttp = self._transport if isinstance(self._transport, AiohttpTransport) else None
         self._urls: dict[str, httpx.URL] = {}
+        self._url_texts: dict[str, str] = {}
         self._max_reply_bytes = max_reply_bytes
         self._max_file_bytes = max_file_bytes
+
+    def _url_text(self, url: str) -> str:
+        """``url`` as httpx writes it (normalised, percent-encoded), worked out once per URL."""
+        text = self._url_texts.get(url)
+        if text is None:
+            text = self._url_texts[url] = str(self._url(url))
+        return text
 
     def _url(self, url: str) -> httpx.URL:
         parsed = self._urls.get(url)
@@ -93,8 +104,33 @@ class HttpJsonTransport:
 
     async def post(self, url: str, body: bytes, *, headers: httpx.Headers, timeout_s: float) -> RawReply:
         """POST ``body`` with ``headers`` (the SOAP transport's envelopes go out this way)."""
+        if self._aiohttp is not None:
+            return await self._post_aiohttp(url, body, headers)
         request = httpx.Request("POST", self._url(url), content=body, headers=headers)
         return await self._send(request, timeout_s, self._max_reply_bytes)
+
+    async def _post_aiohttp(self, url: str, body: bytes, headers: httpx.Headers) -> RawReply:
+        """The aiohttp backend's POST, straight to its session: the same headers (``Host`` and ``Content-Length``
+        are aiohttp's to write, as they were), the same bound on the reply and the same errors as through
+        ``httpx.Request``, without building the request and response objects around it. No timer here, as
+        there: the caller's clock (resilience.HospitalClock) bounds the call."""
+        items = _JSON_ITEMS if headers is _JSON_HEADERS else headers.multi_items()
+        carrier: dict[str, str] = {}
+        inject_trace_headers(carrier)  # traceparent: the HIS call's span
+        if carrier:
+            items = [*items, *carrier.items()]
+        assert self._aiohttp is not None
+        try:
+            status, content_type, read = await self._aiohttp.send(
+                "POST", self._url_text(url), body, items, self._max_reply_bytes
+            )
+        except ReplyTooLarge as exc:
+            raise TransportProtocolError(str(exc)) from None
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise TransportTimeout(str(exc) or "timed out") from exc
+        except (aiohttp.ClientError, ConnectionError) as exc:
+            raise TransportConnectError(str(exc) or type(exc).__name__) from exc
+        return RawReply(status=status, body=read, content_type=content_type)
 
     async def get(
         self, url: str, params: dict[str, str], *, timeout_s: float, max_bytes: int | None = None
