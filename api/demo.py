@@ -36,7 +36,7 @@ SOAP_OPERATION_NAMES = {"hospital.interface.medicalInsurance.paySuccess": "medic
 
 SIGN_IN = """\
 mutation SignIn {
-  devLogin { token expiresAt }
+  logInForDevelopment { token expiresAt }
 }"""
 """Development mode's sign-in: an account holding the spec's example patient 张三 (card 001000056254587, ID
 370102197907025236), whom the simulator gives data at every hospital. Patient queries need its token."""
@@ -44,7 +44,7 @@ mutation SignIn {
 DEMO_HOW_TO = """
 SMS codes: the demo sends no SMS. Each code (card binding) is printed on this console as
   "demo SMS to 138****1234: code 123456 (绑定就诊卡)"; type it into confirmCardBinding.
-Binding a card from zero: sign in with devLogin(name: "new", withCard: false) (an account with no card),
+Binding a card from zero: sign in with logInForDevelopment(name: "new", withCard: false) (an account with no card),
   then startCardBinding(hospitalId: "253", medicalCardNumber: "001000056254587", name: "张三",
   idCardNumber: "370102197907025236") and confirmCardBinding with the code printed here.
 Payments: dev mode pays with a sandbox provider. Create an order (e.g. createTodayRegistrationPayment), then

@@ -132,7 +132,7 @@ class Settings(BaseSettings):
     national_card_qr_index: int = Field(default=0, ge=-8, le=8)
     """Position of the 64-character ID in a national e-health card's colon-separated QR content (1.1)."""
     wechat_appid: str = ""
-    """The mini-program's appid; with ``wechat_secret``, enables loginWithWeChat."""
+    """The mini-program's appid; with ``wechat_secret``, enables logInWithWeChat."""
     wechat_secret: SecretStr | None = None
     wechat_base_url: str = "https://api.weixin.qq.com"
     sms: TencentSmsConfig | None = None

@@ -5,7 +5,7 @@
 Three processes: the simulated region (hospitals 253-257), a fake WeChat Pay that delivers and
 re-sends its notifications (duplicates and out of order on purpose), and the gateway (`hisgraph
 serve`, payment_provider=wechatpay, its own SQLite file unless --database-url names one). A patient
-signed in with devLogin orders through the real GraphQL mutations (outpatient bills 3.1, recharge
+signed in with logInForDevelopment orders through the real GraphQL mutations (outpatient bills 3.1, recharge
 7.1, deposits 10.1, today's registration 20.1, appointments 21.2) and pays at the provider, while
 the hospitals time out, answer HTTP 500, broken JSON or "try again" codes, or apply a payment and
 lose the reply; the provider answers 500 now and then; and the gateway is killed with SIGKILL at

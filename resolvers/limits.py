@@ -71,8 +71,8 @@ class GraphQLLimits:
 COSTLY_MUTATIONS: Final = frozenset(
     {
         # Sessions: each runs a password check or a call to WeChat.
-        "loginWithWeChat",
-        "devLogin",
+        "logInWithWeChat",
+        "logInForDevelopment",
         "logInOperator",
         # Proving cards: each sends an SMS to a person's phone or checks its code.
         "startCardBinding",

@@ -29,7 +29,9 @@ for _value in RefusalCode.__strawberry_definition__.values:  # type: ignore[attr
 @strawberry.type(
     description=(
         "An expected refusal, the one shape every mutation's result union shares: the code to act on, a Chinese "
-        "message a patient can read (never a hospital's own text or an internal state), and the argument at fault."
+        "message a patient can read (never a hospital's own text or an internal state), and the argument at fault. "
+        "It names no hospital: a write goes to the one hospital its hospitalId named, so a client selects "
+        "hospitalId on the success and the Refusal alike without an alias conflict."
     )
 )
 class Refusal:
@@ -37,9 +39,6 @@ class Refusal:
     message: str = strawberry.field(description="What went wrong, in Chinese words a patient can read.")
     field: str | None = strawberry.field(
         description="The argument at fault, as named in the GraphQL input (e.g. slot.date), when one is."
-    )
-    hospital_id: strawberry.ID | None = strawberry.field(
-        description="The hospital that refused or did not answer, when a hospital was asked."
     )
     outcome_unknown: bool = strawberry.field(
         description=(
@@ -54,6 +53,5 @@ class Refusal:
             code=refused.code,
             message=refused.message,
             field=refused.field,
-            hospital_id=strawberry.ID(refused.hospital_id) if refused.hospital_id else None,
             outcome_unknown=refused.outcome_unknown,
         )

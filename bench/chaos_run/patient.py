@@ -1,6 +1,6 @@
 """The chaos run's patient: orders through the gateway's real GraphQL mutations, pays at the provider.
 
-Signed in once with devLogin (development mode); the session secret is fixed, so the token outlives
+Signed in once with logInForDevelopment (development mode); the session secret is fixed, so the token outlives
 every gateway restart. A request that finds the gateway down (or killed under it) is tried again
 after a pause; a create mutation cut off that way may leave a CREATED order nobody pays, as a real
 phone whose network dropped would.
@@ -137,8 +137,8 @@ class Patient:
         self.refusals: dict[str, int] = {}
 
     async def sign_in(self) -> None:
-        data = await self.graphql('mutation { devLogin(name: "chaos") { token } }', {})
-        self._token = data["devLogin"]["token"]
+        data = await self.graphql('mutation { logInForDevelopment(name: "chaos") { token } }', {})
+        self._token = data["logInForDevelopment"]["token"]
 
     async def graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         """The operation's data; network failures and 5xx are tried again until the patience runs out."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 
@@ -16,6 +17,7 @@ from ..hospitals.types import Hospital
 from ..operators.accounts import OperatorAccount
 from ..patients.types import Patient
 from ..payments.orders import After, First, OrderConnection, account_orders
+from ..refusal import Refusal
 from ..tasks import in_task
 from ..values import Sex
 
@@ -140,3 +142,27 @@ class Me:
 @strawberry.type(description="A code was sent to the phone number the hospital holds for this card.")
 class CardBindingStarted:
     masked_phone: str = strawberry.field(description="That phone number, masked (138****1234).")
+
+
+LogInResult = Annotated[
+    Session | Refusal,
+    strawberry.union(
+        "LogInResult",
+        description=(
+            "A session, or why signing in was refused (each sign-in mutation names its codes: UNAUTHORIZED for a "
+            "WeChat code WeChat refused, WRONG_PASSWORD for an operator's wrong username or password, THROTTLED)."
+        ),
+    ),
+]
+"""What every sign-in answers (logInWithWeChat, logInOperator): one union, not one per mutation."""
+
+CardResult = Annotated[
+    AccountCard | Refusal,
+    strawberry.union(
+        "CardResult",
+        description=(
+            "The card now held by the account, or why not (confirmCardBinding and createHealthCard name their codes)."
+        ),
+    ),
+]
+"""What a mutation that gives the account a card answers."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 
@@ -13,6 +14,7 @@ from services.identity.principal import OperatorPrincipal
 from ..access import Forbidden, Unauthenticated, refuse_invalid_session
 from ..arguments import beijing
 from ..context import Info
+from ..refusal import Refusal
 
 
 @strawberry.enum(description="What an operator sees.")
@@ -40,6 +42,19 @@ class OperatorAccount:
             disabled=summary.disabled,
             last_login_at=beijing(summary.last_login_at) if summary.last_login_at else None,
         )
+
+
+OperatorAccountResult = Annotated[
+    OperatorAccount | Refusal,
+    strawberry.union(
+        "OperatorAccountResult",
+        description=(
+            "The operator's account after the change, or why not (each mutation names its codes: NOT_FOUND, SELF, "
+            "WRONG_PASSWORD, WEAK_PASSWORD with field newPassword, THROTTLED)."
+        ),
+    ),
+]
+"""What a change to an operator's account answers (disableOperator, changeOperatorPassword)."""
 
 
 def signed_in_operator(info: Info) -> OperatorPrincipal:

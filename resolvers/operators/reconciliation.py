@@ -9,11 +9,9 @@ import strawberry
 from his_clients.models.reconciliation import TradeOrder as TradeOrderReply
 from his_clients.models.reconciliation import TradeRecord as TradeRecordReply
 from his_clients.models.reconciliation import TradeRefundRecord as TradeRefundReply
+from resolvers.hospitals.entry import HospitalEntry
 
-from ..context import Info
-from ..hospitals.types import Hospital
 from ..scalars import Money
-from .statistics import hospital_of
 
 PAY_TYPE = "How it was paid: WeChatPay (微信), AliPay (支付宝), SelfBuiltPlatformPay (自建支付平台), or a 附六 code."
 
@@ -57,15 +55,10 @@ class TradeRecord:
 
 
 @strawberry.type(description="One hospital's transactions in a time window (14.2.1 指定时间段内交易记录查询).")
-class HospitalTradeRecords:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital these records come from.")
+class TradeRecordsAtHospital(HospitalEntry):
     records: list[TradeRecord] = strawberry.field(
         description="Its transactions with tradeTime inside the window, filtered by kind and payType when asked."
     )
-
-    @strawberry.field(description="The hospital, as the registry names it.")
-    def hospital(self, info: Info) -> Hospital | None:
-        return hospital_of(info, self.hospital_id)
 
 
 @strawberry.type(description="An order as the hospital recorded it (14.2.2 reconciliation.queryByOutTradeNo).")
@@ -90,15 +83,10 @@ class TradeOrder:
 
 
 @strawberry.type(description="What one hospital holds under an order number (14.2.2 根据订单号查询订单).")
-class HospitalTradeOrders:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital asked.")
+class TradeOrdersAtHospital(HospitalEntry):
     orders: list[TradeOrder] = strawberry.field(
         description="The hospital's records of the order; empty when it knows none (10002)."
     )
-
-    @strawberry.field(description="The hospital, as the registry names it.")
-    def hospital(self, info: Info) -> Hospital | None:
-        return hospital_of(info, self.hospital_id)
 
 
 @strawberry.type(description="A refund as the hospital recorded it (14.2.3 queryByOutTradeNoAndRefundNo).")
@@ -125,12 +113,7 @@ class TradeRefund:
 
 
 @strawberry.type(description="What one hospital holds under an order and refund number (14.2.3).")
-class HospitalTradeRefund:
-    hospital_id: strawberry.ID = strawberry.field(description="The hospital asked.")
+class TradeRefundAtHospital(HospitalEntry):
     refund: TradeRefund | None = strawberry.field(
         description="The refund record; null when the hospital knows none (10002)."
     )
-
-    @strawberry.field(description="The hospital, as the registry names it.")
-    def hospital(self, info: Info) -> Hospital | None:
-        return hospital_of(info, self.hospital_id)

@@ -50,13 +50,13 @@ from .messages import (
 )
 from .orders import LedgerOrder, LedgerOrderPage, order_field, orders_field
 from .reconciliation import (
-    HospitalTradeOrders,
-    HospitalTradeRecords,
-    HospitalTradeRefund,
     TradeKind,
     TradeOrder,
+    TradeOrdersAtHospital,
     TradeRecord,
+    TradeRecordsAtHospital,
     TradeRefund,
+    TradeRefundAtHospital,
 )
 from .reconciliation_check import ReconciliationDay, reconciliation_check_field
 from .statistics import TransactionCountsAtHospital, TransactionStatisticsAtHospital, row_for
@@ -166,7 +166,7 @@ class OperatorViews:
             "Each hospital's transactions with tradeTime inside a window (14.2.1), optionally only payments or "
             f"refunds (kind) and one payType. {HOSPITALS} {WINDOW}"
         ),
-        graphql_type=list[HospitalTradeRecords | None] | None,
+        graphql_type=list[TradeRecordsAtHospital | None] | None,
     )
     def reconciliation_records(
         self,
@@ -180,7 +180,7 @@ class OperatorViews:
         pay_type: Annotated[
             str | None, strawberry.argument(description="Only this payType, e.g. WeChatPay; all when left out.")
         ] = None,
-    ) -> list[Awaitable[HospitalTradeRecords]]:
+    ) -> list[Awaitable[TradeRecordsAtHospital]]:
         start, end = spec_window(from_, to)
 
         def wanted(record: TradeRecordReply) -> bool:
@@ -196,10 +196,10 @@ class OperatorViews:
             named_hospitals(hospital_id),
             method=RECONCILIATION_DETAIL,
             request=ReconciliationDetailRequest(start_time=start, end_time=end),
-            convert=lambda hospital, records: HospitalTradeRecords(
+            convert=lambda hospital, records: TradeRecordsAtHospital(
                 hospital_id=strawberry.ID(hospital), records=[TradeRecord.from_reply(r) for r in records if wanted(r)]
             ),
-            empty=lambda hospital: HospitalTradeRecords(hospital_id=strawberry.ID(hospital), records=[]),
+            empty=lambda hospital: TradeRecordsAtHospital(hospital_id=strawberry.ID(hospital), records=[]),
         )
         # Patients' names and card numbers: each read is audited (issue 15 item 12).
         # Awaited by graphql-core item by item, as per_hospital's entries are.
@@ -215,26 +215,26 @@ class OperatorViews:
 
     @strawberry.field(
         description=f"What each hospital holds under one order number, outTradeNo (14.2.2). {HOSPITALS}",
-        graphql_type=list[HospitalTradeOrders | None] | None,
+        graphql_type=list[TradeOrdersAtHospital | None] | None,
     )
     def reconciliation_orders(
         self, info: Info, hospital_id: HospitalIds, out_trade_no: OutTradeNo
-    ) -> list[Awaitable[HospitalTradeOrders]]:
+    ) -> list[Awaitable[TradeOrdersAtHospital]]:
         trade_no = required("outTradeNo", out_trade_no)
         return per_hospital(
             info,
             named_hospitals(hospital_id),
             method=RECONCILIATION_QUERY_BY_OUT_TRADE_NO,
             request=ReconciliationQueryByOutTradeNoRequest(trade_no=trade_no),
-            convert=lambda hospital, orders: HospitalTradeOrders(
+            convert=lambda hospital, orders: TradeOrdersAtHospital(
                 hospital_id=strawberry.ID(hospital), orders=[TradeOrder.from_reply(o) for o in orders]
             ),
-            empty=lambda hospital: HospitalTradeOrders(hospital_id=strawberry.ID(hospital), orders=[]),
+            empty=lambda hospital: TradeOrdersAtHospital(hospital_id=strawberry.ID(hospital), orders=[]),
         )
 
     @strawberry.field(
         description=f"What each hospital holds under an order number and a refund number (14.2.3). {HOSPITALS}",
-        graphql_type=list[HospitalTradeRefund | None] | None,
+        graphql_type=list[TradeRefundAtHospital | None] | None,
     )
     def reconciliation_refund(
         self,
@@ -242,7 +242,7 @@ class OperatorViews:
         hospital_id: HospitalIds,
         out_trade_no: OutTradeNo,
         refund_no: Annotated[str, strawberry.argument(description="The refund number (refundNo, 退款单号).")],
-    ) -> list[Awaitable[HospitalTradeRefund]]:
+    ) -> list[Awaitable[TradeRefundAtHospital]]:
         request = ReconciliationQueryByOutTradeNoAndRefundNoRequest(
             trade_no=required("outTradeNo", out_trade_no), refund_no=required("refundNo", refund_no)
         )
@@ -251,8 +251,8 @@ class OperatorViews:
             named_hospitals(hospital_id),
             method=RECONCILIATION_QUERY_BY_OUT_TRADE_NO_AND_REFUND_NO,
             request=request,
-            convert=lambda hospital, refund: HospitalTradeRefund(
+            convert=lambda hospital, refund: TradeRefundAtHospital(
                 hospital_id=strawberry.ID(hospital), refund=TradeRefund.from_reply(refund)
             ),
-            empty=lambda hospital: HospitalTradeRefund(hospital_id=strawberry.ID(hospital), refund=None),
+            empty=lambda hospital: TradeRefundAtHospital(hospital_id=strawberry.ID(hospital), refund=None),
         )

@@ -58,7 +58,7 @@ def test_the_demo_books_an_appointment_at_the_fee_the_hospital_uploaded(tmp_path
         (_, find), (_, book), (_, pay), (_, read) = journey
 
         with httpx.Client(timeout=30) as client:
-            token = client.post(url.group(1), json={"query": SIGN_IN}).json()["data"]["devLogin"]["token"]
+            token = client.post(url.group(1), json={"query": SIGN_IN}).json()["data"]["logInForDevelopment"]["token"]
             headers = {"Authorization": f"Bearer {token}"}
 
             def ask(query: str, **variables: str) -> dict[str, Any]:

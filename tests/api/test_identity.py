@@ -21,7 +21,7 @@ CARD = "001000056254587"
 OPERATIONS = sorted((Path(__file__).parents[1] / "graph" / "operations").glob("*.graphql"))
 LOGIN = """
 mutation ($code: String!) {
-  loginWithWeChat(code: $code) { __typename ... on Session { token } ... on Refusal { code } }
+  logInWithWeChat(code: $code) { __typename ... on Session { token } ... on Refusal { code } }
 }"""
 ME = "{ me { cards { medicalCardNumber origin relation physicalCardNumber } } }"
 
@@ -52,7 +52,7 @@ def app_of(client: httpx.AsyncClient) -> Any:
 
 async def login(client: httpx.AsyncClient, code: str) -> dict[str, Any]:
     body = await run_graphql(client, LOGIN, code=code)
-    result: dict[str, Any] = body["data"]["loginWithWeChat"]
+    result: dict[str, Any] = body["data"]["logInWithWeChat"]
     return result
 
 
@@ -211,9 +211,9 @@ async def test_dev_login_exists_only_in_development(region: Registry, tmp_path: 
             allow_loopback_public_url=True,
         )
         async with running_gateway(settings, signed_in=False) as client:
-            body = await run_graphql(client, "mutation { devLogin { token } }")
+            body = await run_graphql(client, "mutation { logInForDevelopment { token } }")
         if mode == "dev":
-            assert body["data"]["devLogin"]["token"]
+            assert body["data"]["logInForDevelopment"]["token"]
         else:
             assert body["errors"][0]["extensions"]["code"] == "50001"
 
@@ -312,7 +312,7 @@ mutation ($card: String!, $id: String!) {
   addCardContact(hospitalId: "253", input: {medicalCardNumber: $card, name: "李四", sex: MALE,
       birthDate: "1980-01-02", address: "山东省济南市历下区", idCardNumber: $id, phone: "13800001111", nation: "01",
       relation: OTHER}) {
-    __typename ... on Refusal { code field hospitalId }
+    __typename ... on Refusal { code field }
   }
 }"""
 
@@ -329,7 +329,6 @@ async def test_a_contact_is_filed_only_on_a_card_the_account_holds(
         "__typename": "Refusal",
         "code": "CARD_NOT_FOUND_20215",
         "field": None,
-        "hospitalId": "253",
     }
     malformed = await run_graphql(anonymous, CONTACT, card=CARD, id="37010219801302321")
     assert malformed["data"]["addCardContact"]["code"] == "PARAMETER_FORMAT"

@@ -39,10 +39,8 @@ SLOT = "<the hospital's exam slot>"
 """Stands for the slotId of EXAM_SLOT at the hospital written to: ``send`` makes it with the app's own key."""
 ONE_PIXEL_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYAAAAAMAASsJTYQAAAAASUVORK5CYII="
 FAILURES = """
-... on Refusal { code message field hospitalId outcomeUnknown }
+... on Refusal { code message field outcomeUnknown }
 """
-# A success's hospitalId is ID! and Refusal's is ID (no hospital for refused input): GraphQL forbids selecting both
-# under one response name, so the success's is aliased.
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,7 @@ class Write:
     input_type: str
     input: dict[str, Any]
     success: str
-    """Fields of the success type to select (its hospitalId aliased writtenTo: see FAILURES)."""
+    """Fields of the success type to select ."""
 
     def operation(self) -> str:
         return f"""
@@ -72,35 +70,35 @@ WRITES = [
         "hospital.interface.triage",
         "CheckInAtTriageInput",
         {"medicalCardNumber": CARD, "idCardNumber": ID_NUMBER, "roomId": "1", "doctorId": "2003"},
-        "writtenTo: hospitalId roomId doctorId",
+        "hospitalId roomId doctorId",
     ),
     Write(
         "triageAppointment",
         "hospital.interface.appointmentTriage",
         "TriageAppointmentInput",
         {"medicalCardNumber": CARD, "departmentId": "1", "doctorId": "2003"},
-        "writtenTo: hospitalId departmentId doctorId",
+        "hospitalId departmentId doctorId",
     ),
     Write(
         "bookExamAppointment",
         "hospital.interface.appointment.regSchedule",
         "BookExamAppointmentInput",
         {"medicalCardNumber": CARD, "idCardNumber": ID_NUMBER, "slotId": SLOT, "appointmentId": "383883"},
-        "writtenTo: hospitalId registrationId appointmentId notice",
+        "hospitalId registrationId appointmentId notice",
     ),
     Write(
         "cancelExamAppointment",
         "hospital.interface.appointment.cancelSchedule",
         "CancelExamAppointmentInput",
         {"medicalCardNumber": CARD, "registrationId": "7946", "appointmentId": "383883", "reason": "时间不合适"},
-        "writtenTo: hospitalId registrationId",
+        "hospitalId registrationId",
     ),
     Write(
         "changeExamAppointment",
         "hospital.interface.appointment.changeSchedule",
         "ChangeExamAppointmentInput",
         {"medicalCardNumber": CARD, "registrationId": "7946", "appointmentId": "383883", "slotId": SLOT},
-        "writtenTo: hospitalId registrationId notice",
+        "hospitalId registrationId notice",
     ),
     Write(
         "checkInExamAppointment",
@@ -110,7 +108,7 @@ WRITES = [
             "medicalCardNumber": CARD,
             "orders": [{"applicationId": "11", "orderId": "4744", "roomId": "5", "executingDepartmentId": "5"}],
         },
-        "writtenTo: hospitalId checkedInOrderIds notCheckedInOrderIds",
+        "hospitalId checkedInOrderIds notCheckedInOrderIds",
     ),
     Write(
         "createCaregiverPass",
@@ -123,21 +121,21 @@ WRITES = [
             "admissionNumber": "060508",
             "caregiver": CAREGIVER,
         },
-        "writtenTo: hospitalId caregiverPassId",
+        "hospitalId caregiverPassId",
     ),
     Write(
         "updateCaregiverPass",
         "hospital.interface.updateCaregivers",
         "UpdateCaregiverPassInput",
         {"caregiverPassId": "000000001", "caregiver": {**CAREGIVER, "address": "家庭地址", "age": 45}},
-        "writtenTo: hospitalId caregiverPassId",
+        "hospitalId caregiverPassId",
     ),
     Write(
         "deleteCaregiverPass",
         "hospital.interface.deleteCaregivers",
         "DeleteCaregiverPassInput",
         {"caregiverPassId": "000000001", "caregiverIdCardNumber": "513436201605126557"},
-        "writtenTo: hospitalId caregiverPassId",
+        "hospitalId caregiverPassId",
     ),
     Write(
         "signEducation",
@@ -149,7 +147,7 @@ WRITES = [
             "understanding": "MASTERED",
             "signatureImage": "data:image/png;base64," + ONE_PIXEL_PNG,
         },
-        "writtenTo: hospitalId educationId",
+        "hospitalId educationId",
     ),
     Write(
         "syncConsultationRecord",
@@ -173,7 +171,7 @@ WRITES = [
             "departmentName": "输血科",
             "fee": "5.00",
         },
-        "writtenTo: hospitalId consultationNumber",
+        "hospitalId consultationNumber",
     ),
 ]
 BY_FIELD = {write.field: write for write in WRITES}
@@ -202,7 +200,7 @@ async def test_each_write_succeeds_with_exactly_one_call(
 ) -> None:
     result = await send(gateway, write, hospital)
     assert result["__typename"].endswith("Success"), result
-    assert result["writtenTo"] == hospital
+    assert result["hospitalId"] == hospital
     [call] = calls(sim_admin, method=write.method)
     assert call["hospitalId"] == hospital
     assert call["body"]["hospitalId"] == hospital
@@ -310,7 +308,7 @@ async def test_each_refusal_path_answers_the_one_refusal_shape(
     gateway: httpx.AsyncClient, sim_admin: httpx.Client
 ) -> None:
     """issue 12 item 3: refused input, a hospital's 附四 refusal and a hospital that did not answer all come back
-    as `... on Refusal { code message field hospitalId outcomeUnknown }`, with the code's enum name and fixed
+    as `... on Refusal { code message field outcomeUnknown }`, with the code's enum name and fixed
     Chinese words (never the hospital's own text)."""
     write = BY_FIELD["checkInAtTriage"]
     refused_input = await send(gateway, write, idCardNumber="37010219790702523")
@@ -319,7 +317,6 @@ async def test_each_refusal_path_answers_the_one_refusal_shape(
         "code": "PARAMETER_FORMAT",
         "message": "身份证号格式不正确（应为18位，或15位数字）。",
         "field": "idCardNumber",
-        "hospitalId": None,
         "outcomeUnknown": False,
     }
     inject(sim_admin, hospitalId="254", method=write.method, kind="code", code="60701", msg="ORA-00942 已分诊")
@@ -329,7 +326,6 @@ async def test_each_refusal_path_answers_the_one_refusal_shape(
         "code": "ALREADY_TRIAGED",
         "message": "已分诊，同一诊室/医生不能重复分诊，请到分诊台处理",
         "field": None,
-        "hospitalId": "254",
         "outcomeUnknown": False,
     }
     inject(sim_admin, hospitalId="255", method=write.method, kind="hang")
@@ -339,7 +335,6 @@ async def test_each_refusal_path_answers_the_one_refusal_shape(
         "code": "HIS_TIMEOUT",
         "message": "医院系统响应超时，请稍后再试。",
         "field": None,
-        "hospitalId": "255",
         "outcomeUnknown": True,
     }
     assert [call["hospitalId"] for call in calls(sim_admin, method=write.method)] == ["254", "255"]
@@ -358,7 +353,6 @@ async def test_a_business_refusal_is_a_refusal_with_its_code(
         # The fixed message of 附四 for the code, never the hospital's own text (issue 10 item 13).
         "message": "已分诊，同一诊室/医生不能重复分诊，请到分诊台处理",
         "field": None,
-        "hospitalId": "254",
         "outcomeUnknown": False,
     }
     assert len(calls(sim_admin, method=write.method)) == 1
@@ -373,7 +367,7 @@ async def test_a_hanging_hospital_is_a_refusal_with_unknown_outcome_within_the_d
     result = await send(gateway, write, "255")
     # The gateway's deadline is 1.5 s in these tests; a generous margin, not a benchmark.
     assert time.monotonic() - started < 1.5 + 1.5
-    assert (result["__typename"], result["code"], result["hospitalId"]) == ("Refusal", "HIS_TIMEOUT", "255")
+    assert (result["__typename"], result["code"]) == ("Refusal", "HIS_TIMEOUT")
     assert result["outcomeUnknown"] is True
     assert len(calls(sim_admin, method=write.method)) == 1  # a write is never retried
 
@@ -467,5 +461,5 @@ async def test_a_write_goes_to_exactly_one_known_hospital(gateway: httpx.AsyncCl
     several = await send(gateway, write, "253,254")
     assert (several["__typename"], several["field"], several["code"]) == ("Refusal", "hospitalId", "PARAMETER_FORMAT")
     unknown = await send(gateway, write, "999")
-    assert (unknown["__typename"], unknown["code"], unknown["hospitalId"]) == ("Refusal", "HOSPITAL_NOT_FOUND", "999")
+    assert (unknown["__typename"], unknown["code"]) == ("Refusal", "HOSPITAL_NOT_FOUND")
     assert calls(sim_admin) == []

@@ -267,14 +267,14 @@ async def test_the_wechat_login_call_is_a_span_of_the_operation(
 ) -> None:
     """issue 14 (traces): the outbound WeChat call (jscode2session) is a client span under the GraphQL operation,
     named by host and path only: the appid, secret and code of its query string stay out of the trace."""
-    login = 'mutation WeChatLogin { loginWithWeChat(code: "ok-alice") { __typename } }'
+    login = 'mutation WeChatLogin { logInWithWeChat(code: "ok-alice") { __typename } }'
     with serving(fake_wechat_app()) as wechat:
         settings = settings_for(
             region, tmp_path, wechat_appid="wx-test-app", wechat_secret="wx-test-secret", wechat_base_url=wechat
         )
         async with running_gateway(settings, signed_in=False) as gateway:
             reply = await gateway.post("/graphql", json={"query": login}, headers={"traceparent": TRACEPARENT})
-    assert reply.json()["data"]["loginWithWeChat"]["__typename"] == "Session", reply.text[:300]
+    assert reply.json()["data"]["logInWithWeChat"]["__typename"] == "Session", reply.text[:300]
     by_id = {span.context.span_id: span for span in captured.spans if span.context is not None}
     outbound = [span for span in captured.spans if span.name == "wechat.login GET"]
     assert len(outbound) == 1

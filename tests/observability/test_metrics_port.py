@@ -88,7 +88,7 @@ def test_the_demo_serves_metrics_on_its_own_port(demo: tuple[subprocess.Popen[st
     main_base, metrics_base = graphql_url.removesuffix("/graphql"), metrics_url.removesuffix("/metrics")
     assert main_base != metrics_base
     _wait_for(f"{main_base}/healthz", process)
-    token = httpx.post(graphql_url, json={"query": SIGN_IN}, timeout=30).json()["data"]["devLogin"]["token"]
+    token = httpx.post(graphql_url, json={"query": SIGN_IN}, timeout=30).json()["data"]["logInForDevelopment"]["token"]
     for _title, query in SAMPLE_QUERIES:
         reply = httpx.post(graphql_url, json={"query": query}, headers={"Authorization": f"Bearer {token}"}, timeout=60)
         assert reply.status_code == 200

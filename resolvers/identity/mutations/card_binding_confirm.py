@@ -13,7 +13,7 @@ from ...arguments import OneHospital
 from ...context import Info
 from ...errors import refused_by_hospital
 from ...refusal import Refusal
-from ..types import AccountCard, Relation
+from ..types import CardResult, Relation
 from .common import card_type, signed_in_account
 
 
@@ -22,7 +22,9 @@ class CardBindingConfirmMutation:
     @strawberry.mutation(
         description=(
             "Step 2 of binding a physical card: with the code from the SMS, the platform makes an e-health card "
-            "from the physical card, pushes it to the hospital (2.1.2 bindCard) and the account holds it."
+            "from the physical card, pushes it to the hospital (2.1.2 bindCard) and the account holds it. "
+            "Refusal: SMS_CODE_INVALID (field "
+            "code) when the code is wrong, expired, used or out of attempts; or the hospital's code."
         )
     )
     async def confirm_card_binding(
@@ -37,16 +39,7 @@ class CardBindingConfirmMutation:
                 description="Whose card: SELF (default) for the account holder's own, else the 附五 relation."
             ),
         ] = Relation.SELF,
-    ) -> Annotated[
-        AccountCard | Refusal,
-        strawberry.union(
-            "ConfirmCardBindingResult",
-            description=(
-                "The card now held by the account, or why the proof was refused (Refusal: SMS_CODE_INVALID the "
-                "code is wrong, expired, used or out of attempts, with field code; or the hospital's code)."
-            ),
-        ),
-    ]:
+    ) -> CardResult:
         account_id = signed_in_account(info)
         try:
             card = await info.context.services.accounts.confirm_binding(

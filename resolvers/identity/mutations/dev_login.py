@@ -1,4 +1,4 @@
-"""devLogin: the demo's sign-in without WeChat (development mode only, never in production)."""
+"""logInForDevelopment: the demo's sign-in without WeChat (development mode only, never in production)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ class DevLoginMutation:
             "from zero: startCardBinding, then the code the demo prints). Refused in production mode."
         )
     )
-    async def dev_login(
+    async def log_in_for_development(
         self,
         info: Info,
         name: Annotated[str, strawberry.argument(description="Any name; one account per name.")] = "demo",
@@ -39,7 +39,7 @@ class DevLoginMutation:
     ) -> Session:
         services = info.context.services
         if not services.dev_login:
-            raise Forbidden("devLogin 仅在开发模式下可用。")
+            raise Forbidden("logInForDevelopment 仅在开发模式下可用。")
         account = await services.accounts.account_for(openid=f"dev:{name.strip() or 'demo'}")
         if not with_card:
             return session_for(info, PatientPrincipal(account_id=account.id))

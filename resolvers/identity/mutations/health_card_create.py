@@ -16,7 +16,7 @@ from ...context import Info
 from ...errors import refused_by_hospital
 from ...refusal import Refusal
 from ...values import Sex
-from ..types import AccountCard, Relation
+from ..types import CardResult, Relation
 from .common import card_type, signed_in_account
 
 
@@ -33,7 +33,9 @@ class HealthCardCreateMutation:
     @strawberry.mutation(
         description=(
             "Issue an e-health card (办理电子健康卡, 1.2.1) for the account holder or a family member: the platform "
-            "chooses the number, the hospital files the card, and the account holds it."
+            "chooses the number, the hospital files the card, and the account holds it. Refusal: PARAMETER_FORMAT "
+            "(field phone), CARD_NOT_FOUND_20215 when the mother's ID number is not proven, THROTTLED after too "
+            "many cards today, or the hospital's code."
         )
     )
     async def create_health_card(
@@ -63,16 +65,7 @@ class HealthCardCreateMutation:
                 description="Whose card: SELF (default) for the account holder's own, else the 附五 relation."
             ),
         ] = Relation.SELF,
-    ) -> Annotated[
-        AccountCard | Refusal,
-        strawberry.union(
-            "CreateHealthCardResult",
-            description=(
-                "The new card, or why not (Refusal: PARAMETER_FORMAT with field phone, CARD_NOT_FOUND_20215 the "
-                "mother's ID number is not proven, THROTTLED too many cards today, or the hospital's code)."
-            ),
-        ),
-    ]:
+    ) -> CardResult:
         account_id = signed_in_account(info)
         try:
             card = await info.context.services.accounts.create_card(

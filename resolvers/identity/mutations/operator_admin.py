@@ -10,7 +10,7 @@ import strawberry
 from services.identity.operators import CannotDisableSelf, OperatorNotFound
 
 from ...context import Info
-from ...operators.accounts import OperatorAccount, region_operator
+from ...operators.accounts import OperatorAccount, OperatorAccountResult, region_operator
 from ...refusal import Refusal
 
 Username = Annotated[str, strawberry.argument(description="The operator's username.")]
@@ -30,18 +30,10 @@ class OperatorAdminMutation:
     @strawberry.mutation(
         description=(
             "Disable an operator (region operators only): they cannot sign in, and every session of theirs ends "
-            "at once. Audited."
+            "at once. Audited. Refusal: NOT_FOUND no such operator, SELF your own account."
         )
     )
-    async def disable_operator(
-        self, info: Info, username: Username
-    ) -> Annotated[
-        OperatorAccount | Refusal,
-        strawberry.union(
-            "DisableOperatorResult",
-            description="The disabled account, or why not (Refusal: NOT_FOUND no such operator, SELF your own).",
-        ),
-    ]:
+    async def disable_operator(self, info: Info, username: Username) -> OperatorAccountResult:
         actor = region_operator(info)
         operators = info.context.services.operators
         try:

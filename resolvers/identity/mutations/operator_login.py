@@ -13,7 +13,7 @@ from services.identity.operators import LoginThrottled, OperatorRefused
 from ...arguments import beijing
 from ...context import Info
 from ...refusal import Refusal
-from ..types import Session
+from ..types import LogInResult, Session
 
 
 @strawberry.type
@@ -22,7 +22,8 @@ class OperatorLoginMutation:
         description=(
             "Sign in to the operators' dashboards (accounts are made with `hisgraph operator create`). The session "
             "is stored: it lasts 8 hours at most, ends after 30 minutes idle (settings), and ends at once on "
-            "logOutOperator, a password change or reset, or when the operator is disabled."
+            "logOutOperator, a password change or reset, or when the operator is disabled. Refusal: WRONG_PASSWORD for "
+            "a wrong username or password alike, THROTTLED after too many attempts."
         )
     )
     async def log_in_operator(
@@ -30,16 +31,7 @@ class OperatorLoginMutation:
         info: Info,
         username: Annotated[str, strawberry.argument(description="The operator's username.")],
         password: Annotated[str, strawberry.argument(description="The operator's password.")],
-    ) -> Annotated[
-        Session | Refusal,
-        strawberry.union(
-            "LogInOperatorResult",
-            description=(
-                "An operator's session, or why the login was refused (Refusal: WRONG_PASSWORD for a wrong username "
-                "or password alike, THROTTLED after too many attempts)."
-            ),
-        ),
-    ]:
+    ) -> LogInResult:
         try:
             principal, expires_at = await info.context.services.operators.login(
                 username, password, address=current_client_address()

@@ -10,7 +10,7 @@ import strawberry
 from services.identity.operators import LoginThrottled, OperatorRefused, WeakPassword
 
 from ...context import Info
-from ...operators.accounts import OperatorAccount, signed_in_operator
+from ...operators.accounts import OperatorAccount, OperatorAccountResult, signed_in_operator
 from ...refusal import Refusal
 
 
@@ -28,7 +28,8 @@ class OperatorPasswordChangeMutation:
     @strawberry.mutation(
         description=(
             "Change the signed-in operator's password (at least 12 characters). The old password is counted like "
-            "a login attempt (locked after repeated failures); every other session of the operator ends."
+            "a login attempt (locked after repeated failures); every other session of the operator ends. "
+            "Refusal: WRONG_PASSWORD, WEAK_PASSWORD (field newPassword), THROTTLED."
         )
     )
     async def change_operator_password(
@@ -36,16 +37,7 @@ class OperatorPasswordChangeMutation:
         info: Info,
         old_password: Annotated[str, strawberry.argument(description="The current password.")],
         new_password: Annotated[str, strawberry.argument(description="The new password, at least 12 characters.")],
-    ) -> Annotated[
-        OperatorAccount | Refusal,
-        strawberry.union(
-            "ChangeOperatorPasswordResult",
-            description=(
-                "The account, or why it was not changed (Refusal: WRONG_PASSWORD, WEAK_PASSWORD with field "
-                "newPassword, THROTTLED)."
-            ),
-        ),
-    ]:
+    ) -> OperatorAccountResult:
         operators = info.context.services.operators
         actor = signed_in_operator(info)
         try:

@@ -1,4 +1,4 @@
-"""loginWithWeChat: a `wx.login` code becomes a session."""
+"""logInWithWeChat: a `wx.login` code becomes a session."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from services.identity.wechat import WeChatLoginError
 
 from ...context import Info
 from ...refusal import Refusal
-from ..types import Session
+from ..types import LogInResult
 from .common import session_for
 
 log = logging.getLogger("hisgraph.identity")
@@ -21,16 +21,15 @@ log = logging.getLogger("hisgraph.identity")
 
 @strawberry.type
 class WeChatLoginMutation:
-    @strawberry.mutation(description="Sign in with the code from `wx.login` (exchanged at WeChat's jscode2session).")
-    async def login_with_we_chat(
+    @strawberry.mutation(
+        description=(
+            "Sign in with the code from `wx.login` (exchanged at WeChat's jscode2session). "
+            "Refusal: UNAUTHORIZED when WeChat refuses the code."
+        )
+    )
+    async def log_in_with_we_chat(
         self, info: Info, code: Annotated[str, strawberry.argument(description="The code wx.login returned.")]
-    ) -> Annotated[
-        Session | Refusal,
-        strawberry.union(
-            "LoginWithWeChatResult",
-            description="A session for the WeChat user, or why the login was refused (Refusal: UNAUTHORIZED).",
-        ),
-    ]:
+    ) -> LogInResult:
         try:
             account = await info.context.services.accounts.login_with_wechat(code.strip())
         except WeChatLoginError as refused:
