@@ -19,7 +19,7 @@ def running_simulator() -> Iterator[RunningSimulator]:
 
 @pytest.fixture
 def client(running_simulator: RunningSimulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=running_simulator.base_url, timeout=10) as http:
+    with httpx.Client(base_url=running_simulator.base_url, timeout=30) as http:
         http.post("/admin/reset")
         http.delete("/admin/faults")
         http.delete("/admin/latency")
