@@ -11,6 +11,7 @@ and WeChat Pay's notifications reach whichever instance is up.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import json
 import os
@@ -60,6 +61,7 @@ class Child:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        _STARTED.append(self)
 
     @property
     def alive(self) -> bool:
@@ -135,6 +137,19 @@ def write_registry(folder: Path, simulator_url: str) -> Path:
     path = folder / "hospitals.toml"
     path.write_text(example.replace("127.0.0.1:9100", simulator_url.removeprefix("http://")), encoding="utf-8")
     return path
+
+
+_STARTED: list[Child] = []
+"""Every child started in this process: whatever a run left alive (it failed, or a test was interrupted) is
+killed when the process exits, so no gateway outlives the run that started it (each is in its own session,
+so the run's own exit would not reach it)."""
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    for child in _STARTED:
+        with contextlib.suppress(Exception):
+            child.kill()
 
 
 @dataclass
