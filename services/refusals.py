@@ -88,8 +88,8 @@ class RefusalCode(Enum):
     FORBIDDEN = "FORBIDDEN"
     NOT_FOUND = "NOT_FOUND"
     SMS_CODE_INVALID = "SMS_CODE_INVALID"
-    WRONG_PASSWORD = "WRONG_PASSWORD"
-    WEAK_PASSWORD = "WEAK_PASSWORD"
+    WRONG_PASSWORD = "WRONG_PASSWORD"  # noqa: S105  # a refusal code's name, not a password
+    WEAK_PASSWORD = "WEAK_PASSWORD"  # noqa: S105  # a refusal code's name, not a password
     THROTTLED = "THROTTLED"
     SELF = "SELF"
     # Ours: money

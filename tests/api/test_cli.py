@@ -51,7 +51,8 @@ def _printed_samples(text: str) -> list[tuple[str, str]]:
 
 
 def _session_headers(url: str) -> dict[str, str]:
-    """A session for the demo's patient when the demo can sign in (development mode's logInForDevelopment), else none."""
+    """A session for the demo's patient when the demo can sign in (development mode's logInForDevelopment),
+    else none."""
     body = httpx.post(url, json={"query": SIGN_IN}, timeout=10).json()
     if body.get("errors") or not body.get("data"):
         return {}

@@ -184,8 +184,8 @@ async def test_orders_page_newest_first_with_a_cursor(journey_gateway: httpx.Asy
 
 
 async def test_sign_in_with_no_card_and_bind_one_from_zero(journey_gateway: httpx.AsyncClient) -> None:
-    """issue 12 item 15 and item 14: logInForDevelopment(withCard: false) holds no card; binding takes the fake SMS's code;
-    a wrong code has its own code (SMS_CODE_INVALID), not 20003."""
+    """issue 12 item 15 and item 14: logInForDevelopment(withCard: false) holds no card; binding takes the fake
+    SMS's code; a wrong code has its own code (SMS_CODE_INVALID), not 20003."""
     gateway = journey_gateway
     gateway.headers.pop("Authorization", None)
     session = (await send(gateway, "identity", "SignIn", name="journey-new", withCard=False))["logInForDevelopment"]

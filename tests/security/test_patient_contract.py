@@ -110,7 +110,8 @@ async def test_not_signed_in_is_one_code_on_queries_and_mutations(gateway: httpx
 
 
 async def test_the_demo_says_where_codes_appear_and_how_to_pay() -> None:
-    """issue 12 item 15: the banner names the console's SMS codes, logInForDevelopment(withCard: false) and payInSandbox."""
+    """issue 12 item 15: the banner names the console's SMS codes, logInForDevelopment(withCard: false) and
+    payInSandbox."""
     from api.demo import DEMO_HOW_TO
 
     assert "demo SMS to" in DEMO_HOW_TO
