@@ -47,8 +47,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chaos_run.faults import FaultMonkey
-from chaos_run.patient import (
+from bench.chaos_run.faults import FaultMonkey
+from bench.chaos_run.patient import (
     CANCELLABLE,
     FLOWS,
     HOSPITALS,
@@ -58,7 +58,7 @@ from chaos_run.patient import (
     harness_call,
     learn_schedules,
 )
-from chaos_run.processes import (
+from bench.chaos_run.processes import (
     Child,
     Gateway,
     RoundRobinProxy,
@@ -69,8 +69,7 @@ from chaos_run.processes import (
     start_simulator,
     write_registry,
 )
-from chaos_run.verdict import Verdict, judge, settle
-
+from bench.chaos_run.verdict import Verdict, judge, settle
 from store.db import Database
 
 FLOW_WEIGHTS = {

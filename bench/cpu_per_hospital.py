@@ -37,7 +37,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -230,6 +232,7 @@ async def measure(
             results[width] = (time.process_time() - started) / requests
             GC_BY_WIDTH[width] = (GC_SECONDS[0] - gc_before) / requests
             if profiler is not None:
+                assert profile  # a profiler is made only when a file for it was named
                 profiler.disable()
                 profiler.dump_stats(profile if len(widths) == 1 else f"{profile}.{width}")
     return results
@@ -255,6 +258,7 @@ def run_inner(args: argparse.Namespace) -> None:
         port = free_port()
         hospitals = start_hospitals(port)
     try:
+        runner: Callable[[Coroutine[Any, Any, dict[int, float]]], dict[int, float]]
         try:
             import uvloop
 

@@ -98,10 +98,10 @@ def run_gateway(port: int, simulator_port: int, hospital_ids: list[str], backend
         http_backend=backend,
         request_deadline_s=10.0,
         database_url=f"sqlite+aiosqlite:///{db_dir}/bench.sqlite3",
-        session_secret=SESSION_SECRET,  # type: ignore[arg-type]
+        session_secret=SESSION_SECRET,
         run_payment_worker=False,
         # A benchmark on this machine: the sandbox, the fake SMS sender and a loopback URL are expected.
-        file_link_secret=SESSION_SECRET,  # type: ignore[arg-type]
+        file_link_secret=SESSION_SECRET,
         allow_sandbox_payments=True,
         allow_fake_sms=True,
         allow_loopback_public_url=True,

@@ -46,7 +46,11 @@ def serve(port: int, his_base: str) -> None:
     app.on_startup.append(start)
     app.on_cleanup.append(stop)
     app.router.add_post("/fanout", fanout)
-    app.router.add_get("/healthz", lambda request: web.json_response({"status": "ok"}))
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    app.router.add_get("/healthz", healthz)
     uvloop.install()
     web.run_app(app, host="127.0.0.1", port=port, reuse_port=True, access_log=None, print=None)
 

@@ -39,7 +39,7 @@ async def anonymous(region: Registry, tmp_path: Path, wechat: str) -> AsyncItera
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'identity.sqlite3'}",
         registry=region,
         wechat_appid="wx-test-app",
-        wechat_secret="wx-test-secret",  # type: ignore[arg-type]
+        wechat_secret="wx-test-secret",
         wechat_base_url=wechat,
     )
     async with running_gateway(settings, signed_in=False) as client:
@@ -201,7 +201,7 @@ async def test_operators_sign_in_with_a_hashed_password(anonymous: httpx.AsyncCl
 async def test_dev_login_exists_only_in_development(region: Registry, tmp_path: Path) -> None:
     for mode in ("dev", "production"):
         settings = Settings(
-            mode=mode,  # type: ignore[arg-type]
+            mode=mode,
             database_url=f"sqlite+aiosqlite:///{tmp_path / (mode + '.sqlite3')}",
             registry=region,
             # What this test uses and production refuses unless allowed (Settings.production_refusals).

@@ -48,7 +48,7 @@ async def gateway(
     tmp_path: Path, limits: RateLimits, *, mode: str = "dev", **middleware: Any
 ) -> AsyncIterator[tuple[Starlette, Clock]]:
     settings = Settings(
-        mode=mode,  # type: ignore[arg-type]
+        mode=mode,
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'gateway.sqlite3'}",
         registry=simulated_region("http://127.0.0.1:9"),
         rate_limits=limits,
@@ -64,7 +64,8 @@ async def gateway(
         app: Starlette = client._transport.app  # type: ignore[attr-defined]
         # The middleware stack is built on the first request: give the app's RateLimit our clock first.
         assert app.middleware_stack is None
-        (rate_limit,) = [m for m in app.user_middleware if m.cls is RateLimit]
+        rate_limit_class: object = RateLimit  # Middleware.cls is typed as a factory protocol, not a class
+        (rate_limit,) = [m for m in app.user_middleware if m.cls is rate_limit_class]
         rate_limit.kwargs.update(clock=clock, **middleware)
         await seed_demo(app.state.services.db)
         yield app, clock

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,6 +26,7 @@ from api.settings import Settings
 from api.shims.auth import ShimAuthenticator, ShimCaller, ShimUnauthorized, sign_request
 from api.shims.envelope import ShimError
 from his_clients.registry import Hospital, Registry
+from services.cards import get_patient_info
 from store.accounts import ShimNonce
 from store.db import Database
 from store.models import Base
@@ -73,10 +74,10 @@ class Gateway:
 
 
 @pytest.fixture
-def lookups(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+def lookups(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The card numbers the shim's service was asked for: empty after a refusal."""
     seen: list[str] = []
-    real = api.shims.cards.get_patient_info
+    real = get_patient_info  # what api.shims.cards imported
 
     async def spy(db: Database, card_number: str) -> Any:
         seen.append(card_number)

@@ -45,7 +45,7 @@ async def post(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> di
     return reply
 
 
-async def query(client: httpx.AsyncClient, charge_type: str, **changes: Any) -> dict[str, Any]:
+async def query(client: httpx.AsyncClient, charge_type: str | int, **changes: Any) -> dict[str, Any]:
     body = {"hospitalId": HOSPITAL, "medicalCardNumber": DEMO_CARD, "chargeType": charge_type, **changes}
     return await post(client, QUERY, body)
 

@@ -28,7 +28,9 @@ SERVED = ["1.3.2", "1.3.3", "23.2.2", *PUSH_SECTIONS]
 
 
 def path_of(section: str) -> str:
-    return "/" + platform_entry(section)["http_path"]
+    http_path = platform_entry(section)["http_path"]
+    assert isinstance(http_path, str)
+    return "/" + http_path
 
 
 def example(section: str) -> dict[str, Any]:

@@ -33,7 +33,9 @@ SUCCESS = {"success": True, "message": "", "status": 1}
 
 
 def path_of(section: str) -> str:
-    return "/" + platform_entry(section)["http_path"]
+    http_path = platform_entry(section)["http_path"]
+    assert isinstance(http_path, str)
+    return "/" + http_path
 
 
 def example(section: str, hos_code: str = OUR_HOS_CODE) -> Any:

@@ -162,7 +162,7 @@ async def browser() -> AsyncIterator[Any]:
 @pytest.fixture
 async def page(browser: Any, dashboard: Dashboard) -> AsyncIterator[tuple[Any, Watch]]:
     """A fresh context (no session) that reaches the gateway and nothing else."""
-    from playwright.async_api import Route
+    from playwright.async_api import ConsoleMessage, Route
 
     watch = Watch(urlsplit(dashboard.base_url).netloc)
 
@@ -179,7 +179,12 @@ async def page(browser: Any, dashboard: Dashboard) -> AsyncIterator[tuple[Any, W
     try:
         await context.route("**/*", only_the_gateway)
         opened = await context.new_page()
-        opened.on("console", lambda m: m.type == "error" and watch.console_errors.append(m.text))
+
+        def console(message: ConsoleMessage) -> None:
+            if message.type == "error":
+                watch.console_errors.append(message.text)
+
+        opened.on("console", console)
         yield opened, watch
     finally:
         await context.close()

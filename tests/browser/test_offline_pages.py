@@ -95,7 +95,7 @@ class Offline:
 @pytest.fixture
 async def offline_page(live_gateway: str) -> AsyncIterator[tuple[object, Offline]]:
     _need_chromium()
-    from playwright.async_api import Route, async_playwright
+    from playwright.async_api import ConsoleMessage, Route, async_playwright
 
     state = Offline(live_gateway)
 
@@ -113,7 +113,12 @@ async def offline_page(live_gateway: str) -> AsyncIterator[tuple[object, Offline
             context = await browser.new_context(service_workers="block")
             await context.route("**/*", only_the_gateway)
             page = await context.new_page()
-            page.on("console", lambda message: message.type == "error" and state.console_errors.append(message.text))
+
+            def console(message: ConsoleMessage) -> None:
+                if message.type == "error":
+                    state.console_errors.append(message.text)
+
+            page.on("console", console)
             yield page, state
         finally:
             await browser.close()

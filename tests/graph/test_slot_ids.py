@@ -59,7 +59,7 @@ def test_an_edited_body_is_refused_even_with_a_readable_payload() -> None:
         ids.decode(f"{version}.{edited}.{mac}")
 
 
-_REF = SlotRef(SlotKind.LAB, "253", {"scheduling_id": "1", "source_id": "2"})
+_REF: SlotRef = SlotRef(SlotKind.LAB, "253", {"scheduling_id": "1", "source_id": "2"})
 
 TODAY = """
 { hospital(hospitalId: "253") { todayDepartment(id: "5262") { schedules {

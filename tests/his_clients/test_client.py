@@ -198,7 +198,7 @@ async def test_the_bulkhead_limits_calls_in_flight_per_hospital(region: Registry
 
 def test_registry_rejects_a_hospital_with_two_addresses() -> None:
     with pytest.raises(ValueError, match="exactly one of base_url or endpoint"):
-        Hospital(id="1", name="x", base_url="http://127.0.0.1:1/his/1", endpoint="county")  # type: ignore[arg-type]
+        Hospital(id="1", name="x", base_url="http://127.0.0.1:1/his/1", endpoint="county")
 
 
 async def test_each_hospital_latency_is_remembered(region: Registry, sim_admin: httpx.Client) -> None:

@@ -177,7 +177,7 @@ def test_a_webservice_hospital_without_endpoint_info_is_a_start_up_error(keys: d
 def test_soap_keys_on_an_http_hospital_or_a_regional_one_are_refused() -> None:
     """Issue 11, WebService hospitals: keys that would be ignored are an error, not a surprise."""
     with pytest.raises(ValidationError, match="would ignore it"):
-        Hospital(id="9", name="x", base_url="http://his.example", wsdl_url="http://his.example/ws?wsdl")  # type: ignore[arg-type]
+        Hospital(id="9", name="x", base_url="http://his.example", wsdl_url="http://his.example/ws?wsdl")
     with pytest.raises(ValidationError, match="the endpoint says how it is called"):
         Hospital(id="9", name="x", endpoint="county", transport="webservice")
     with pytest.raises(ValidationError, match="needs wsdl_url"):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import httpx
@@ -53,7 +53,7 @@ def official() -> Iterator[FakeServer]:
 
 
 @pytest.fixture
-async def shared_database(database_factory: DatabaseFactory) -> AsyncIterator[str]:
+async def shared_database(database_factory: DatabaseFactory) -> str:
     """One PostgreSQL database, migrated once (`hisgraph migrate`) before any instance starts."""
     url = await database_factory.create("postgres")
     db = Database(url)

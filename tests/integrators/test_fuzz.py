@@ -228,6 +228,7 @@ class SignedAs(requests.auth.AuthBase):
         body = request.body or b""
         if isinstance(body, str):
             body = body.encode("utf-8")
+        assert isinstance(body, bytes)  # requests' type allows a stream; a generated case's body is bytes or text
         parts = urlsplit(str(request.url))
         path = "/" + "/".join(segment for segment in unquote(parts.path).split("/") if segment)
         timestamp, nonce = str(int(time.time())), secrets.token_hex(16)
@@ -253,7 +254,7 @@ def envelope_of(response: schemathesis.Response) -> dict[str, Any]:
     return body
 
 
-def spec_envelope(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> None:
+def spec_envelope(ctx: Any, response: schemathesis.Response, case: schemathesis.Case[Any]) -> None:
     """Every reply is the spec's envelope; a refusal has a code the document lists for the path and a message
     without internal text."""
     body = envelope_of(response)
@@ -268,7 +269,7 @@ def spec_envelope(ctx: Any, response: schemathesis.Response, case: schemathesis.
 
 
 def handler_did_not_fail(faults: Faults) -> Callable[..., None]:
-    def no_exception_in_the_gateway(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> None:
+    def no_exception_in_the_gateway(ctx: Any, response: schemathesis.Response, case: schemathesis.Case[Any]) -> None:
         """No exception escaped into the log while the gateway answered (a shim answers 10003 for one)."""
         found = faults.take()
         assert not found, "the gateway logged an error:\n" + "\n".join(found)
@@ -276,14 +277,14 @@ def handler_did_not_fail(faults: Faults) -> Callable[..., None]:
     return no_exception_in_the_gateway
 
 
-def signature_accepted(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> None:
+def signature_accepted(ctx: Any, response: schemathesis.Response, case: schemathesis.Case[Any]) -> None:
     """The signing works: the spec's own examples (hospital 253's) are never refused as unauthorized."""
     if case.meta is not None and case.meta.phase.name.value == "examples" and response.status_code == 200:
         body = envelope_of(response)
         assert body.get("code") != ReturnCode.UNAUTHORIZED.value, f"a signed example was refused: {body}"
 
 
-def refused_unauthorized(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> None:
+def refused_unauthorized(ctx: Any, response: schemathesis.Response, case: schemathesis.Case[Any]) -> None:
     """Without valid credentials the handler never runs: 50001 (or a refusal of the request guard, which runs
     before any handler, in the same envelope)."""
     body = envelope_of(response)
@@ -330,7 +331,7 @@ def shims_schema(gateway_served: Served) -> schemathesis.BaseSchema:
     )
 
     @schema.hook
-    def before_add_examples(context: schemathesis.HookContext, examples: list[schemathesis.Case]) -> None:
+    def before_add_examples(context: schemathesis.HookContext, examples: list[schemathesis.Case[Any]]) -> None:
         for example in examples:
             example.body = as_the_caller(example.body)
 
@@ -356,7 +357,7 @@ unsigned_shims = schemathesis.pytest.from_fixture("unsigned_shims_schema").exclu
 
 @shims.parametrize()
 def test_fuzzed_signed_calls_get_the_documented_envelope(
-    case: schemathesis.Case, gateway_served: Served, sim_admin: Any
+    case: schemathesis.Case[Any], gateway_served: Served, sim_admin: Any
 ) -> None:
     """issue 16 item 2: signed calls (HMAC scheme 2 as hospital 253) reach the handlers; every check holds."""
     gateway_served.faults.take()
@@ -371,7 +372,7 @@ def test_fuzzed_signed_calls_get_the_documented_envelope(
 
 @unsigned_shims.parametrize()
 def test_fuzzed_unauthenticated_calls_are_refused_with_50001(
-    case: schemathesis.Case, gateway_served: Served, sim_admin: Any
+    case: schemathesis.Case[Any], gateway_served: Served, sim_admin: Any
 ) -> None:
     """issue 16 item 2: with whatever credentials the fuzzer makes up, every shim answers the envelope, 50001."""
     gateway_served.faults.take()
@@ -383,7 +384,9 @@ def test_fuzzed_unauthenticated_calls_are_refused_with_50001(
 # -- the graph -----------------------------------------------------------------------------------------------------
 
 
-def graphql_errors_hold_no_internal_text(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> None:
+def graphql_errors_hold_no_internal_text(
+    ctx: Any, response: schemathesis.Response, case: schemathesis.Case[Any]
+) -> None:
     """No error message (or extension) tells a traceback, a Python class or module, a repr or SQL."""
     body = response.json()
     assert isinstance(body, dict), f"not a GraphQL reply: {response.text[:200]}"
@@ -394,7 +397,7 @@ def graphql_errors_hold_no_internal_text(ctx: Any, response: schemathesis.Respon
         assert leaked is None, f"internal text {leaked!r} in a GraphQL error: {text[:500]}"
 
 
-def no_http_server_error(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> None:
+def no_http_server_error(ctx: Any, response: schemathesis.Response, case: schemathesis.Case[Any]) -> None:
     """No 5xx. (Schemathesis' own not_a_server_error also counts every GraphQL error outside validation as a
     server's; here a refusal with its code is an answer, and the log check below finds what is a fault.)"""
     assert response.status_code < 500, f"HTTP {response.status_code}: {response.text[:500]}"
@@ -458,7 +461,7 @@ GRAPH_CHECKS = [no_http_server_error, st_checks.response_schema_conformance, gra
 
 @graph.parametrize()
 def test_fuzzed_graphql_operations_never_fail_inside(
-    case: schemathesis.Case, gateway_served: Served, patient_token: str, sim_admin: Any
+    case: schemathesis.Case[Any], gateway_served: Served, patient_token: str, sim_admin: Any
 ) -> None:
     """issue 16 item 2: every root field, signed in as a patient: no 5xx, the schema's contract kept, no internal
     text in an error, no unexpected exception in a resolver."""
@@ -472,7 +475,7 @@ def test_fuzzed_graphql_operations_never_fail_inside(
 
 @graph_operator_views.parametrize()
 def test_fuzzed_operator_views_never_fail_inside(
-    case: schemathesis.Case, gateway_served: Served, operator_token: str, sim_admin: Any
+    case: schemathesis.Case[Any], gateway_served: Served, operator_token: str, sim_admin: Any
 ) -> None:
     """issue 16 item 2: the operators' views (``operator { ... }``), signed in as a region operator: the same
     checks. (Their mutations are fuzzed as a patient above, who is refused them.)"""

@@ -64,8 +64,16 @@ def test_the_guide_bytes_and_signature_are_ours() -> None:
         body=body,
     )
     assert _block("string-to-sign").encode("utf-8") == expected
-    secret = given.pop("secret")
-    assert sign_request(secret, body=body, **given) == _block("signature")
+    signature = sign_request(
+        given["secret"],
+        method=given["method"],
+        path=given["path"],
+        hospital_id=given["hospital_id"],
+        timestamp=given["timestamp"],
+        nonce=given["nonce"],
+        body=body,
+    )
+    assert signature == _block("signature")
     assert base64.b64encode(bytes.fromhex(_block("signature"))).decode() == _block("signature-base64")
 
 

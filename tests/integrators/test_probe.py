@@ -147,9 +147,9 @@ async def test_missing_fields_formats_dictionaries_and_codes(region: Registry) -
     odd = {"success": True, "msg": "", "code": "10001", "data": [record]}
     async with HisClient(region, transports={"hospital:253": _Canned(odd)}) as client:
         report = await probe(region, "253", methods=[by_trade], client=client)
-    found = {(d.field, d.expected, d.absorbed) for d in _result(report, by_trade.name).deviations}
-    assert ("data[*].payType", "a code of dictionaries.pay_types", False) in found
-    assert ("data[*].tradeTime", "yyyy-MM-dd HH:mm:ss", False) in found
+    trade_found = {(d.field, d.expected, d.absorbed) for d in _result(report, by_trade.name).deviations}
+    assert ("data[*].payType", "a code of dictionaries.pay_types", False) in trade_found
+    assert ("data[*].tradeTime", "yyyy-MM-dd HH:mm:ss", False) in trade_found
 
     odd_code = {"success": False, "msg": "x", "code": "77777"}
     async with HisClient(region, transports={"hospital:253": _Canned(odd_code)}) as client:

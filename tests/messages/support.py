@@ -25,7 +25,7 @@ from store.messages import MessageOutbox, OutboundMessage
 from .fake_official_account import APPID, SECRET, FakeOfficialAccount
 
 HOSPITAL = "253"
-TEMPLATES = {
+TEMPLATES: dict[str, Template | CustomerServiceText] = {
     "lisReport": Template(
         template_id="tmpl-lis",
         data={"first": "{userName}，您的检验报告已出", "keyword1": "{item}", "key": "{reportkey}"},

@@ -8,7 +8,14 @@ from datetime import timedelta
 
 import pytest
 
-from services.messages import CustomerServiceText, DeliveryWorker, MemoryDirectory, Template, client_msg_id
+from services.messages import (
+    CustomerServiceText,
+    DeliveryWorker,
+    MemoryDirectory,
+    OfficialAccountApi,
+    Template,
+    client_msg_id,
+)
 from services.messages.templates import templates_from_config
 from services.payments.clock import ManualClock
 from store.db import Database
@@ -19,7 +26,11 @@ from .support import HOSPITAL, Crash, add_patients, keys_received, make_worker, 
 
 
 async def test_each_pending_message_reaches_the_fake_once(
-    db: Database, fake: tuple[FakeOfficialAccount, str], clock: ManualClock, directory: MemoryDirectory, apis: list
+    db: Database,
+    fake: tuple[FakeOfficialAccount, str],
+    clock: ManualClock,
+    directory: MemoryDirectory,
+    apis: list[OfficialAccountApi],
 ) -> None:
     official, base_url = fake
     await add_patients(db)
@@ -53,7 +64,11 @@ async def test_each_pending_message_reaches_the_fake_once(
 
 
 async def test_not_following_is_undeliverable_and_never_retried(
-    db: Database, fake: tuple[FakeOfficialAccount, str], clock: ManualClock, directory: MemoryDirectory, apis: list
+    db: Database,
+    fake: tuple[FakeOfficialAccount, str],
+    clock: ManualClock,
+    directory: MemoryDirectory,
+    apis: list[OfficialAccountApi],
 ) -> None:
     official, base_url = fake
     await add_patients(db)
@@ -73,7 +88,11 @@ async def test_not_following_is_undeliverable_and_never_retried(
 
 
 async def test_rate_limited_messages_are_retried_after_the_backoff(
-    db: Database, fake: tuple[FakeOfficialAccount, str], clock: ManualClock, directory: MemoryDirectory, apis: list
+    db: Database,
+    fake: tuple[FakeOfficialAccount, str],
+    clock: ManualClock,
+    directory: MemoryDirectory,
+    apis: list[OfficialAccountApi],
 ) -> None:
     official, base_url = fake
     await add_patients(db)
@@ -98,7 +117,11 @@ async def test_rate_limited_messages_are_retried_after_the_backoff(
 
 
 async def test_a_rejected_token_is_refreshed_once_and_the_message_sent_again(
-    db: Database, fake: tuple[FakeOfficialAccount, str], clock: ManualClock, directory: MemoryDirectory, apis: list
+    db: Database,
+    fake: tuple[FakeOfficialAccount, str],
+    clock: ManualClock,
+    directory: MemoryDirectory,
+    apis: list[OfficialAccountApi],
 ) -> None:
     official, base_url = fake
     await add_patients(db)
@@ -126,7 +149,11 @@ async def test_a_rejected_token_is_refreshed_once_and_the_message_sent_again(
 
 
 async def test_wechat_down_then_up_across_a_restart_delivers_each_key_exactly_once(
-    db: Database, fake: tuple[FakeOfficialAccount, str], clock: ManualClock, directory: MemoryDirectory, apis: list
+    db: Database,
+    fake: tuple[FakeOfficialAccount, str],
+    clock: ManualClock,
+    directory: MemoryDirectory,
+    apis: list[OfficialAccountApi],
 ) -> None:
     official, base_url = fake
     await add_patients(db)
@@ -162,7 +189,11 @@ async def test_wechat_down_then_up_across_a_restart_delivers_each_key_exactly_on
 
 
 async def test_a_send_whose_worker_died_is_resent_under_the_same_client_msg_id_and_shown_once(
-    db: Database, fake: tuple[FakeOfficialAccount, str], clock: ManualClock, directory: MemoryDirectory, apis: list
+    db: Database,
+    fake: tuple[FakeOfficialAccount, str],
+    clock: ManualClock,
+    directory: MemoryDirectory,
+    apis: list[OfficialAccountApi],
 ) -> None:
     official, base_url = fake
     await add_patients(db)
@@ -198,7 +229,11 @@ async def test_a_send_whose_worker_died_is_resent_under_the_same_client_msg_id_a
 
 
 async def test_a_crash_before_sending_loses_nothing(
-    db: Database, fake: tuple[FakeOfficialAccount, str], clock: ManualClock, directory: MemoryDirectory, apis: list
+    db: Database,
+    fake: tuple[FakeOfficialAccount, str],
+    clock: ManualClock,
+    directory: MemoryDirectory,
+    apis: list[OfficialAccountApi],
 ) -> None:
     official, base_url = fake
     await add_patients(db)
@@ -224,7 +259,11 @@ async def test_a_crash_before_sending_loses_nothing(
 
 
 async def test_customized_message_is_a_customer_service_message_within_24_hours(
-    db: Database, fake: tuple[FakeOfficialAccount, str], clock: ManualClock, directory: MemoryDirectory, apis: list
+    db: Database,
+    fake: tuple[FakeOfficialAccount, str],
+    clock: ManualClock,
+    directory: MemoryDirectory,
+    apis: list[OfficialAccountApi],
 ) -> None:
     official, base_url = fake
     await add_patients(db)

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from services.messages import DeliveryWorker, MemoryDirectory, client_msg_id
+from services.messages import DeliveryWorker, MemoryDirectory, OfficialAccountApi, client_msg_id
 from services.payments.clock import ManualClock
 from store.db import Database
 from store.messages import MessageDeliveries, MessageState
@@ -41,7 +41,11 @@ async def crash_after_sending(worker: DeliveryWorker) -> None:
 
 
 async def test_past_the_dedupe_window_a_send_of_unknown_fate_is_uncertain_not_resent(
-    db: Database, fake: tuple[FakeOfficialAccount, str], clock: ManualClock, directory: MemoryDirectory, apis: list
+    db: Database,
+    fake: tuple[FakeOfficialAccount, str],
+    clock: ManualClock,
+    directory: MemoryDirectory,
+    apis: list[OfficialAccountApi],
 ) -> None:
     official, base_url = fake
     await add_patients(db)
@@ -64,7 +68,11 @@ async def test_past_the_dedupe_window_a_send_of_unknown_fate_is_uncertain_not_re
 
 
 async def test_an_answer_lost_after_delivery_is_resent_and_shown_once(
-    db: Database, fake: tuple[FakeOfficialAccount, str], clock: ManualClock, directory: MemoryDirectory, apis: list
+    db: Database,
+    fake: tuple[FakeOfficialAccount, str],
+    clock: ManualClock,
+    directory: MemoryDirectory,
+    apis: list[OfficialAccountApi],
 ) -> None:
     official, base_url = fake
     await add_patients(db)
@@ -86,7 +94,11 @@ async def test_an_answer_lost_after_delivery_is_resent_and_shown_once(
 
 
 async def test_an_answer_that_never_comes_is_resent_and_shown_once(
-    db: Database, fake: tuple[FakeOfficialAccount, str], clock: ManualClock, directory: MemoryDirectory, apis: list
+    db: Database,
+    fake: tuple[FakeOfficialAccount, str],
+    clock: ManualClock,
+    directory: MemoryDirectory,
+    apis: list[OfficialAccountApi],
 ) -> None:
     official, base_url = fake
     await add_patients(db)
@@ -105,7 +117,11 @@ async def test_an_answer_that_never_comes_is_resent_and_shown_once(
 
 
 async def test_a_resend_while_wechat_is_unreachable_waits_and_goes_out_within_the_window(
-    db: Database, fake_server: FakeServer, clock: ManualClock, directory: MemoryDirectory, apis: list
+    db: Database,
+    fake_server: FakeServer,
+    clock: ManualClock,
+    directory: MemoryDirectory,
+    apis: list[OfficialAccountApi],
 ) -> None:
     official = fake_server.official
     await add_patients(db)
@@ -131,7 +147,11 @@ async def test_a_resend_while_wechat_is_unreachable_waits_and_goes_out_within_th
 
 
 async def test_a_resend_still_failing_when_the_window_closes_is_uncertain(
-    db: Database, fake_server: FakeServer, clock: ManualClock, directory: MemoryDirectory, apis: list
+    db: Database,
+    fake_server: FakeServer,
+    clock: ManualClock,
+    directory: MemoryDirectory,
+    apis: list[OfficialAccountApi],
 ) -> None:
     official = fake_server.official
     await add_patients(db)
@@ -152,7 +172,11 @@ async def test_a_resend_still_failing_when_the_window_closes_is_uncertain(
 
 
 async def test_a_worker_dying_during_a_resend_leaves_it_uncertain(
-    db: Database, fake: tuple[FakeOfficialAccount, str], clock: ManualClock, directory: MemoryDirectory, apis: list
+    db: Database,
+    fake: tuple[FakeOfficialAccount, str],
+    clock: ManualClock,
+    directory: MemoryDirectory,
+    apis: list[OfficialAccountApi],
 ) -> None:
     official, base_url = fake
     await add_patients(db)
@@ -169,7 +193,11 @@ async def test_a_worker_dying_during_a_resend_leaves_it_uncertain(
 
 
 async def test_a_duplicate_answered_45065_counts_as_sent(
-    db: Database, fake: tuple[FakeOfficialAccount, str], clock: ManualClock, directory: MemoryDirectory, apis: list
+    db: Database,
+    fake: tuple[FakeOfficialAccount, str],
+    clock: ManualClock,
+    directory: MemoryDirectory,
+    apis: list[OfficialAccountApi],
 ) -> None:
     official, base_url = fake
     official.duplicate_errcode = 45065
@@ -183,7 +211,11 @@ async def test_a_duplicate_answered_45065_counts_as_sent(
 
 
 async def test_a_customer_service_message_stays_at_most_once(
-    db: Database, fake: tuple[FakeOfficialAccount, str], clock: ManualClock, directory: MemoryDirectory, apis: list
+    db: Database,
+    fake: tuple[FakeOfficialAccount, str],
+    clock: ManualClock,
+    directory: MemoryDirectory,
+    apis: list[OfficialAccountApi],
 ) -> None:
     """19.1.6 has no client_msg_id: a send of unknown fate is never repeated."""
     official, base_url = fake

@@ -28,11 +28,9 @@ from .fake_official_account import APPID, SECRET, FakeServer
 
 HOSPITAL = "253"
 ZHANG, LI, NOBODY = "001000056254587", "001000056254588", "001000056254599"
-PACS_TEMPLATE = {
-    "template_id": "tmpl-pacs",
-    "data": {"first": "{userName}，您的检查报告已出", "keyword1": "{item}", "keyword2": "{time}"},
-    "url": "https://example.org/pacs/{reportkey}",
-}
+PACS_DATA = {"first": "{userName}，您的检查报告已出", "keyword1": "{item}", "keyword2": "{time}"}
+PACS_URL = "https://example.org/pacs/{reportkey}"
+PACS_TEMPLATE = {"template_id": "tmpl-pacs", "data": PACS_DATA, "url": PACS_URL}
 
 
 def gateway_settings(database_url: str, region: Registry, wechat_base_url: str) -> Settings:
@@ -233,7 +231,7 @@ def test_templates_come_from_a_toml_file_and_inline_settings_win(tmp_path: Path)
     )
     config = OfficialAccountConfig(
         appid=APPID,
-        secret=SECRET,  # type: ignore[arg-type]
+        secret=SECRET,
         templates_path=path,
         templates={"pacsReport": PACS_TEMPLATE},
     )
@@ -241,8 +239,8 @@ def test_templates_come_from_a_toml_file_and_inline_settings_win(tmp_path: Path)
     assert wordings["lisReport"] == Template(template_id="tmpl-lis", data={"first": "{userName}"})
     assert wordings["pacsReport"] == Template(
         template_id="tmpl-pacs",
-        data=PACS_TEMPLATE["data"],
-        url=PACS_TEMPLATE["url"],  # type: ignore[arg-type]
+        data=PACS_DATA,
+        url=PACS_URL,
     )
 
 
@@ -250,10 +248,10 @@ def test_no_official_account_no_worker_and_asking_for_one_without_it_is_refused(
     assert Settings().message_worker_on is False
     with pytest.raises(ValueError, match="wechat_official"):
         _ = Settings(run_message_worker=True).message_worker_on
-    config = OfficialAccountConfig(appid=APPID, secret=SECRET)  # type: ignore[arg-type]
+    config = OfficialAccountConfig(appid=APPID, secret=SECRET)
     assert Settings(wechat_official=config).message_worker_on is True
     assert Settings(wechat_official=config, run_message_worker=False).message_worker_on is False
     with pytest.raises(ValueError, match="template_id"):
-        OfficialAccountConfig(appid=APPID, secret=SECRET, templates={"lisReport": {}})  # type: ignore[arg-type]
+        OfficialAccountConfig(appid=APPID, secret=SECRET, templates={"lisReport": {}})
     with pytest.raises(ValueError, match="send_lease_s"):
-        OfficialAccountConfig(appid=APPID, secret=SECRET, send_lease_s=600, resend_window_s=300)  # type: ignore[arg-type]
+        OfficialAccountConfig(appid=APPID, secret=SECRET, send_lease_s=600, resend_window_s=300)

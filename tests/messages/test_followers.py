@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from api.cli import build_parser
-from services.messages import StoreDirectory, import_followers, parse_followers_csv
+from services.messages import OfficialAccountApi, StoreDirectory, import_followers, parse_followers_csv
 from services.payments.clock import ManualClock
 from store.db import Database
 from store.followers import FollowerRepository
@@ -68,7 +68,7 @@ async def test_imported_followers_are_found_by_unionid(db: Database) -> None:
 
 
 async def test_the_worker_sends_to_store_followers_and_not_to_others(
-    db: Database, fake: tuple[FakeOfficialAccount, str], clock: ManualClock, apis: list
+    db: Database, fake: tuple[FakeOfficialAccount, str], clock: ManualClock, apis: list[OfficialAccountApi]
 ) -> None:
     official, base_url = fake
     await add_patients(db)

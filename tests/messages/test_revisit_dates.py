@@ -31,7 +31,7 @@ TEMPLATES = {
 
 
 def make_worker(
-    db: Database, base_url: str, clock: ManualClock, directory: MemoryDirectory, apis: list
+    db: Database, base_url: str, clock: ManualClock, directory: MemoryDirectory, apis: list[OfficialAccountApi]
 ) -> DeliveryWorker:
     api = OfficialAccountApi(base_url=base_url, timeout_s=3.0)
     apis.append(api)
@@ -83,7 +83,7 @@ async def test_a_revisit_push_waits_for_its_date(
     fake: tuple[FakeOfficialAccount, str],
     clock: ManualClock,
     directory: MemoryDirectory,
-    apis: list,
+    apis: list[OfficialAccountApi],
     name: str,
 ) -> None:
     """issue 11 item 10: pushed on 11-26 10:00 (Beijing, the fixture's clock) for a revisit on 11-28, the
@@ -112,7 +112,11 @@ async def test_a_revisit_push_waits_for_its_date(
 
 
 async def test_a_revisit_due_today_or_past_goes_at_once(
-    db: Database, fake: tuple[FakeOfficialAccount, str], clock: ManualClock, directory: MemoryDirectory, apis: list
+    db: Database,
+    fake: tuple[FakeOfficialAccount, str],
+    clock: ManualClock,
+    directory: MemoryDirectory,
+    apis: list[OfficialAccountApi],
 ) -> None:
     """issue 11 item 10: a revisit dated today (after 08:00) or earlier is not held; our own 19.2.x reminders,
     queued ahead of the revisit on purpose, are not held either."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import TypedDict, Unpack
 
 import pytest
 
@@ -19,8 +20,17 @@ from .fake_official_account import APPID, SECRET, FakeOfficialAccount
 NAME = ACCESS_TOKEN_NAME.format(appid=APPID)
 
 
+class HolderOptions(TypedDict, total=False):
+    wait_s: float
+
+
 def holders(
-    db: Database, base_url: str, clock: ManualClock, apis: list[OfficialAccountApi], count: int, **options: float
+    db: Database,
+    base_url: str,
+    clock: ManualClock,
+    apis: list[OfficialAccountApi],
+    count: int,
+    **options: Unpack[HolderOptions],
 ) -> list[AccessTokenHolder]:
     """`count` holders as `count` gateway instances build them: each its own HTTP session, one store."""
     made = []
@@ -42,7 +52,7 @@ def holders(
 
 
 async def test_instances_share_one_token_and_renew_it_once(
-    db: Database, fake: tuple[FakeOfficialAccount, str], clock: ManualClock, apis: list
+    db: Database, fake: tuple[FakeOfficialAccount, str], clock: ManualClock, apis: list[OfficialAccountApi]
 ) -> None:
     official, base_url = fake
     instances = holders(db, base_url, clock, apis, 4)
@@ -68,7 +78,7 @@ async def test_instances_share_one_token_and_renew_it_once(
 
 
 async def test_the_token_is_renewed_before_it_expires(
-    db: Database, fake: tuple[FakeOfficialAccount, str], clock: ManualClock, apis: list
+    db: Database, fake: tuple[FakeOfficialAccount, str], clock: ManualClock, apis: list[OfficialAccountApi]
 ) -> None:
     official, base_url = fake
     first, second = holders(db, base_url, clock, apis, 2)
@@ -76,12 +86,12 @@ async def test_the_token_is_renewed_before_it_expires(
     clock.advance(timedelta(seconds=7200 - 600))
     assert await second.token() == "tok-1"  # ten minutes left: still good
     clock.advance(timedelta(seconds=301))
-    assert await asyncio.gather(first.token(), second.token()) == ["tok-2", "tok-2"]
+    assert list(await asyncio.gather(first.token(), second.token())) == ["tok-2", "tok-2"]
     assert official.token_fetches == 2
 
 
 async def test_a_lease_held_by_a_dead_instance_is_waited_out(
-    db: Database, fake: tuple[FakeOfficialAccount, str], clock: ManualClock, apis: list
+    db: Database, fake: tuple[FakeOfficialAccount, str], clock: ManualClock, apis: list[OfficialAccountApi]
 ) -> None:
     official, base_url = fake
     cache = StoreTokenCache(db, name=NAME)
@@ -98,7 +108,7 @@ async def test_a_lease_held_by_a_dead_instance_is_waited_out(
 
 
 async def test_a_refused_appid_or_secret_sends_nothing(
-    db: Database, fake: tuple[FakeOfficialAccount, str], clock: ManualClock, apis: list
+    db: Database, fake: tuple[FakeOfficialAccount, str], clock: ManualClock, apis: list[OfficialAccountApi]
 ) -> None:
     official, base_url = fake
     api = OfficialAccountApi(base_url=base_url, timeout_s=3.0)

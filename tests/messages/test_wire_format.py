@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from services.messages import MemoryDirectory
+from services.messages import MemoryDirectory, OfficialAccountApi
 from services.payments.clock import ManualClock
 from store.db import Database
 
@@ -13,7 +13,11 @@ from .support import add_patients, make_worker, queue
 
 
 async def test_bodies_carry_chinese_as_raw_utf8(
-    db: Database, fake: tuple[FakeOfficialAccount, str], clock: ManualClock, directory: MemoryDirectory, apis: list
+    db: Database,
+    fake: tuple[FakeOfficialAccount, str],
+    clock: ManualClock,
+    directory: MemoryDirectory,
+    apis: list[OfficialAccountApi],
 ) -> None:
     """issue 11 item 19: a template body is raw UTF-8, not \\uXXXX escapes (some endpoints answer 40033)."""
     official, base_url = fake
@@ -30,7 +34,11 @@ async def test_bodies_carry_chinese_as_raw_utf8(
 
 
 async def test_tokens_come_from_stable_token_and_survive_another_systems_fetch(
-    db: Database, fake: tuple[FakeOfficialAccount, str], clock: ManualClock, directory: MemoryDirectory, apis: list
+    db: Database,
+    fake: tuple[FakeOfficialAccount, str],
+    clock: ManualClock,
+    directory: MemoryDirectory,
+    apis: list[OfficialAccountApi],
 ) -> None:
     """issue 11 item 19: cgi-bin/stable_token in normal mode; another system calling cgi-bin/token
     does not invalidate our token, so the second message goes out without a renewal."""

@@ -4,6 +4,7 @@ still over 100,000 requests; bench/memory.py measures it). Not timed: each test 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 
 import pytest
@@ -56,7 +57,9 @@ async def test_the_reference_cache_keeps_at_most_its_maximum() -> None:
 
     for n in range(300):
         body = json.dumps({"deptCode": n}).encode()
-        got = await cache.get_or_load(hospital_id="253", method="m", body=body, ttl_s=60, load=lambda n=n: load(n))
+        got = await cache.get_or_load(
+            hospital_id="253", method="m", body=body, ttl_s=60, load=functools.partial(load, n)
+        )
         assert got == {"n": n}
     assert len(backend) == 20
     assert not cache._in_flight  # the coalescing table itself is what is checked
@@ -89,6 +92,7 @@ async def test_long_operation_texts_are_parsed_but_not_kept() -> None:
     from resolvers import schema as graph
 
     parsed = _get_parse_cache(graph.CACHED_DOCUMENTS)
+    assert isinstance(parsed, functools._lru_cache_wrapper)  # typed as a bare Callable; it is lru_cache's wrapper
 
     def calls() -> tuple[int, int]:
         parse, validate = parsed.cache_info(), graph._validate.cache_info()

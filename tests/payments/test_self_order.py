@@ -66,7 +66,12 @@ async def test_saved_once_after_payment_then_cancelled_with_refund(
 
 
 async def test_unknown_items_or_dates_are_not_quoted(clean_region: httpx.Client, payments: PaymentService) -> None:
-    for groups, date in (({"26": ["99"]}, "2020-10-16"), ({"nope": []}, "2020-10-16"), ({"26": []}, "2020-10-17")):
+    cases: tuple[tuple[dict[str, list[str]], str], ...] = (
+        ({"26": ["99"]}, "2020-10-16"),
+        ({"nope": []}, "2020-10-16"),
+        ({"26": []}, "2020-10-17"),
+    )
+    for groups, date in cases:
         with pytest.raises(QuoteUnavailable):
             await payments.create_self_order(
                 hospital_id=HOSPITAL, medical_card_number=CARD, groups=groups, appointment_date=date

@@ -174,9 +174,14 @@ def record(
 
 
 def check(
-    ledger: list[LedgerOrder], rows: list[BillRow] | None, records: list[HospitalRecord], **options: bool
+    ledger: list[LedgerOrder],
+    rows: list[BillRow] | None,
+    records: list[HospitalRecord],
+    *,
+    include_unattributed: bool = True,
 ) -> ThreeWayReport:
-    return compare(DAY, [HOSPITAL], ledger, rows, [HospitalSide(hospital_id=HOSPITAL, records=records)], **options)
+    sides = [HospitalSide(hospital_id=HOSPITAL, records=records)]
+    return compare(DAY, [HOSPITAL], ledger, rows, sides, include_unattributed=include_unattributed)
 
 
 def only(report: ThreeWayReport) -> Mismatch:

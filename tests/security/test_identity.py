@@ -42,6 +42,7 @@ import services.identity.operators as operators_module
 from api.settings import Settings
 from his_clients.registry import Registry
 from services.identity.operators import OperatorService
+from services.identity.passwords import verify_password
 from services.identity.principal import InvalidSession, PatientPrincipal, SessionTokens
 from services.identity.sms import SmsNotSent
 from services.identity.sms_tencent import TencentSmsConfig, TencentSmsSender
@@ -122,7 +123,9 @@ def _literal(name: str, kind: GraphQLInputType, card: str, depth: int = 0) -> st
         inner = _literal(name, kind.of_type, card, depth)
         return None if inner is None else f"[{inner}]"
     if isinstance(kind, GraphQLEnumType):
-        return next(iter(kind.values))
+        first = next(iter(kind.values))
+        assert isinstance(first, str)
+        return first
     if isinstance(kind, GraphQLInputObjectType):
         if depth > 3:
             return None
@@ -475,7 +478,7 @@ async def test_operator_logins_lock_per_username_and_address(
         username="ops", password="a-long-password-1", role="region", hospital_id=None
     )
     checks = [0]
-    real = operators_module.verify_password
+    real = verify_password  # what services.identity.operators imported
 
     def counting(password: str, stored: str) -> bool:
         checks[0] += 1
@@ -588,8 +591,8 @@ def fake_tencent(received: list[dict[str, Any]], *, answer_error: str | None = N
 
 def tencent_config(endpoint: str, *, secret_key: str = SECRET_KEY) -> TencentSmsConfig:
     return TencentSmsConfig(
-        secret_id=SECRET_ID,  # type: ignore[arg-type]
-        secret_key=secret_key,  # type: ignore[arg-type]
+        secret_id=SECRET_ID,
+        secret_key=secret_key,
         sdk_app_id="1400006666",
         sign_name="测试医院",
         template_id="123456",
@@ -691,7 +694,7 @@ async def test_a_malformed_bearer_token_is_an_error_not_a_500(gateway_off: httpx
     ]
     for raw in (b"Bearer x.\xe9", b"Bearer \xff\xfe", b"Bearer " + b"a" * 5000, b"Bearer eyJrIjoicCJ9.forged"):
         for query in queries:
-            response = await gateway_off.post("/graphql", json={"query": query}, headers={"Authorization": raw})
+            response = await gateway_off.post("/graphql", json={"query": query}, headers={b"Authorization": raw})
             assert response.status_code < 500, (raw, response.text[:200])
             if response.status_code == 200:
                 error = response.json()["errors"][0]["extensions"]

@@ -57,6 +57,7 @@ async def parked(console: httpx.AsyncClient) -> dict[str, Any]:
     no = await paid_order(console)
     await park(console, no)
     [order] = (await listed(console))["orders"]
+    assert isinstance(order, dict)
     return order
 
 

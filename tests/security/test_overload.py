@@ -43,8 +43,8 @@ async def production_gateway(region: Registry, tmp_path: Path) -> AsyncIterator[
         mode="production",
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'gateway.sqlite3'}",
         registry=region,
-        session_secret="overload-test-session-secret-0123456789",  # type: ignore[arg-type]
-        file_link_secret="overload-test-file-link-secret-0123456789",  # type: ignore[arg-type]
+        session_secret="overload-test-session-secret-0123456789",
+        file_link_secret="overload-test-file-link-secret-0123456789",
         allow_sandbox_payments=True,
         allow_fake_sms=True,
         allow_loopback_public_url=True,

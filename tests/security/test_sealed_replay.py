@@ -185,13 +185,13 @@ def test_production_refuses_a_random_ledger_seal_secret(tmp_path: Path) -> None:
     from api.settings import Settings
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'seal.sqlite3'}"
-    bare = Settings(mode="production", database_url=url, file_link_secret="f" * 43)  # type: ignore[arg-type]
+    bare = Settings(mode="production", database_url=url, file_link_secret="f" * 43)
     assert any("HISGRAPH_LEDGER_SEAL_SECRET" in refusal for refusal in bare.production_refusals())
     for given in ({"ledger_seal_secret": "l" * 43, "session_secret": "s" * 43}, {"session_secret": "s" * 43}):
         settings = Settings(mode="production", database_url=url, file_link_secret="f" * 43, **given)  # type: ignore[arg-type]
         assert not any("LEDGER_SEAL" in refusal for refusal in settings.production_refusals())
-    own = Settings(mode="production", database_url=url, ledger_seal_secret="l" * 43, session_secret="s" * 43)  # type: ignore[arg-type]
-    derived = Settings(mode="production", database_url=url, session_secret="s" * 43)  # type: ignore[arg-type]
+    own = Settings(mode="production", database_url=url, ledger_seal_secret="l" * 43, session_secret="s" * 43)
+    derived = Settings(mode="production", database_url=url, session_secret="s" * 43)
     assert own.ledger_seal_key != derived.ledger_seal_key != b"s" * 43
 
 

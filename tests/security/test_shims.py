@@ -245,7 +245,7 @@ async def test_non_ascii_auth_headers_are_refused_not_a_500(gateway: httpx.Async
     assert set(response.json()) == {"success", "msg", "code", "data"}
     if header != "Authorization":  # a bearer token means nothing to a shim; the signature still holds
         assert response.json()["code"] == "50001"
-    api_key = {**JSON, "X-Hospital-Id": "259", "X-Api-Key": b"key-of-hospital-259-abcde\xe9"}
+    api_key: dict[str, Any] = {**JSON, "X-Hospital-Id": "259", "X-Api-Key": b"key-of-hospital-259-abcde\xe9"}
     response = await gateway.post(PATIENT_INFO, content=body, headers=api_key)
     assert (response.status_code, response.json()["code"]) == (200, "50001")
 
@@ -253,9 +253,8 @@ async def test_non_ascii_auth_headers_are_refused_not_a_500(gateway: httpx.Async
 @pytest.mark.parametrize("header", ["Sandbox-Signature", "Wechatpay-Signature", "Wechatpay-Serial", "Authorization"])
 async def test_a_non_ascii_header_on_payment_notify_is_400(gateway: httpx.AsyncClient, header: str) -> None:
     """issue 10 item 9: /payments/notify with a non-ASCII signature header: 400 in WeChat's shape, not 500."""
-    response = await gateway.post(
-        "/payments/notify", content=b"{}", headers={"Content-Type": "application/json", header: b"x.\xe9"}
-    )
+    headers: dict[str, Any] = {"Content-Type": "application/json", header: b"x.\xe9"}
+    response = await gateway.post("/payments/notify", content=b"{}", headers=headers)
     assert response.status_code == 400
     assert response.json()["code"] == "FAIL"
 

@@ -39,7 +39,7 @@ async def test_0010_converts_stored_relations_both_ways(empty_database_url: str)
                 )
         await db.migrate()
         async with db.engine.connect() as connection:
-            rows = dict(
+            rows: dict[str, str] = dict(
                 (await connection.execute(text("SELECT medical_card_number, relation FROM account_cards"))).all()
             )
         assert rows == {"c0": "self", "c1": "05", "c2": "05", "c3": "05", "c4": "05"}

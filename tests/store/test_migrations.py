@@ -17,7 +17,8 @@ from store.models import Base
 
 def _schema_diffs(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(connection, opts={"compare_type": True, "compare_server_default": True})
-    return compare_metadata(context, Base.metadata)
+    diffs: list[Any] = compare_metadata(context, Base.metadata)
+    return diffs
 
 
 def _current_revision(connection: Connection) -> str | None:
