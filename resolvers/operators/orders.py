@@ -238,7 +238,7 @@ class LedgerOrderPage:
 def signed_in(info: Info) -> OperatorPrincipal:
     principal = info.context.principal
     if not isinstance(principal, OperatorPrincipal):
-        raise Forbidden("operators only: sign in with operatorLogin")
+        raise Forbidden("operators only: sign in with logInOperator")
     return principal
 
 

@@ -28,5 +28,5 @@ class OperatorQueries:
         # every view reads them (resolvers.fanout.hospital_ids_argument).
         refuse_invalid_session(info.context.principal)  # an ended or revoked session: sign in again
         if not isinstance(info.context.principal, OperatorPrincipal):
-            raise Forbidden("operators only: sign in with operatorLogin")
+            raise Forbidden("operators only: sign in with logInOperator")
         return OperatorViews()
