@@ -21,14 +21,14 @@ DICTIONARIES = json.loads((Path(__file__).resolve().parents[2] / "spec" / "dicti
 ME = "{ me { cards { medicalCardNumber relation relationCode } } }"
 CREATE = """
 mutation ($rel: Relation!) {
-  createHealthCard(hospitalId: "254", name: "李大山", gender: "1", birthdate: "1958-03-02", phone: "13900001111",
+  createHealthCard(hospitalId: "254", name: "李大山", sex: MALE, birthDate: "1958-03-02", phone: "13900001111",
                    relation: $rel) {
-    __typename ... on AccountCard { medicalCardNumber relation relationCode } ... on IdentityRefusal { code }
+    __typename ... on AccountCard { medicalCardNumber relation relationCode } ... on Refusal { code }
   }
 }"""
 OLD_SCHEME = """
 mutation {
-  createHealthCard(hospitalId: "254", name: "李大山", gender: "1", birthdate: "1958-03-02", phone: "13900001111",
+  createHealthCard(hospitalId: "254", name: "李大山", sex: MALE, birthDate: "1958-03-02", phone: "13900001111",
                    relation: "1") { __typename }
 }"""
 
