@@ -61,6 +61,10 @@ from store.accounts import Operator
 from store.seed import seed_demo
 from tests.conftest import sign_in_patient
 
+# Schemathesis's own GraphQL strategies draw from `random` once in a while, which Hypothesis warns about
+# (HypothesisDeprecationWarning): a warning about the fuzzer's internals, not a fault of ours.
+pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
+
 T = TypeVar("T")
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
