@@ -159,28 +159,11 @@ async def accept_upload(
         try:
             async with db.session() as session:
                 ledger_row = await _record(session, call, reply)
-                uploads = HospitalUploads(session)
-                for record in records:
-                    if record.deleted:
-                        changed = await uploads.mark_deleted(
-                            hospital_id=hospital_id,
-                            kind=record.kind,
-                            natural_key=record.natural_key,
-                            at=call.received_at,
-                            inbound_call_id=ledger_row,
-                        )
-                    else:
-                        changed = await uploads.put_if_changed(
-                            hospital_id=hospital_id,
-                            kind=record.kind,
-                            natural_key=record.natural_key,
-                            payload=record.payload,
-                            at=call.received_at,
-                            inbound_call_id=ledger_row,
-                        )
-                    if changed:
-                        changed_kinds.add(record.kind)
-                        changed_rows += 1
+                applied = await HospitalUploads(session).apply(
+                    hospital_id=hospital_id, changes=records, at=call.received_at, inbound_call_id=ledger_row
+                )
+                changed_kinds.update(record.kind for record in applied)
+                changed_rows = len(applied)
             break
         except IntegrityError:
             # A concurrent call inserted the same new row first: the next round updates it instead.

@@ -10,11 +10,12 @@ was removed and when; the graph shows only live rows.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import JSON, Boolean, String, UniqueConstraint, select
+from sqlalchemy import JSON, Boolean, String, UniqueConstraint, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -37,6 +38,25 @@ class HospitalUpload(Base):
     inbound_call_id: Mapped[int | None] = mapped_column(BigIntegerId)
     """The inbound ledger row of the call that wrote this version."""
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class UploadChange(Protocol):
+    """One thing an upload says (services/registration_uploads.py UploadRecord): a row and what it now holds."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def natural_key(self) -> str: ...
+    @property
+    def payload(self) -> Any: ...
+    @property
+    def deleted(self) -> bool: ...
+
+
+Change = TypeVar("Change", bound=UploadChange)
+
+KEYS_PER_READ = 500
+"""Natural keys read in one statement (well under SQLite's and asyncpg's bound-parameter limits)."""
 
 
 class HospitalUploads:
@@ -114,6 +134,70 @@ class HospitalUploads:
         # constraint (the caller retries and compares again), never be overwritten as if it were new.
         await self._write(row, hospital_id, kind, natural_key, payload, at, inbound_call_id, False)
         return True
+
+    async def apply(
+        self, *, hospital_id: str, changes: Sequence[Change], at: datetime, inbound_call_id: int | None = None
+    ) -> list[Change]:
+        """Apply one upload's changes in order, as ``put_if_changed`` and ``mark_deleted`` would one by one, and
+        return those that altered a row. The live rows are read (locked) a few hundred keys per statement and
+        written in one flush: a hospital's schedule of several hundred sessions costs a handful of statements,
+        not two per session, and never holds the event loop for seconds. A row that another call inserts
+        meanwhile fails the unique constraint at the flush (the caller retries), never is overwritten."""
+        keys: defaultdict[str, set[str]] = defaultdict(set)
+        for change in changes:
+            keys[change.kind].add(change.natural_key)
+        rows: dict[tuple[str, str], HospitalUpload] = {}
+        for kind, natural_keys in keys.items():
+            ordered = sorted(natural_keys)
+            for start in range(0, len(ordered), KEYS_PER_READ):
+                query = (
+                    select(HospitalUpload)
+                    .where(
+                        HospitalUpload.hospital_id == hospital_id,
+                        HospitalUpload.kind == kind,
+                        HospitalUpload.natural_key.in_(ordered[start : start + KEYS_PER_READ]),
+                    )
+                    .with_for_update()
+                )
+                for found in (await self._session.execute(query)).scalars():
+                    rows[(kind, found.natural_key)] = found
+        new: dict[tuple[str, str], dict[str, Any]] = {}
+        """Rows that do not exist yet, inserted at the end in one executemany (no RETURNING: nothing reads
+        their ids), as the last change of each key in this upload left them."""
+        applied: list[Change] = []
+        for change in changes:
+            key = (change.kind, change.natural_key)
+            row = rows.get(key)
+            pending = new.get(key)
+            if row is not None:
+                live, payload = not row.deleted, row.payload
+            elif pending is not None:
+                live, payload = not pending["deleted"], pending["payload"]
+            else:
+                live, payload = False, None
+            if change.deleted:
+                if not live:
+                    continue
+            elif live and payload == change.payload:
+                continue
+            if row is not None:
+                if not change.deleted:
+                    row.payload = change.payload
+                row.deleted = change.deleted
+                row.updated_at = at
+                row.inbound_call_id = inbound_call_id
+            else:
+                values = new.setdefault(
+                    key, {"hospital_id": hospital_id, "kind": change.kind, "natural_key": change.natural_key}
+                )
+                if not change.deleted:
+                    values["payload"] = change.payload
+                values.update(deleted=change.deleted, updated_at=at, inbound_call_id=inbound_call_id)
+            applied.append(change)
+        await self._session.flush()
+        if new:
+            await self._session.execute(insert(HospitalUpload), list(new.values()))
+        return applied
 
     async def mark_deleted(
         self, *, hospital_id: str, kind: str, natural_key: str, at: datetime, inbound_call_id: int | None = None

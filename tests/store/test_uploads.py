@@ -170,3 +170,38 @@ def test_natural_keys() -> None:
     )
     [deletion] = uploads.deletion_records({"deptCode": "2562", "doctors": [{"docCode": "5265"}]})
     assert (deletion.natural_key, deletion.deleted) == ("2562|5265", True)
+
+
+async def test_a_large_schedule_is_stored_in_a_few_statements(db: Database) -> None:
+    """A hospital's week of schedules (hundreds of sessions, 21.1.4) is read and written in batches, not two
+    statements per session: row by row, one upload held the event loop for seconds. A repeat changes nothing;
+    a later upload that changes one session, deletes another and repeats the rest writes exactly two rows."""
+    from sqlalchemy import event
+
+    schedules = [
+        {**SCHEDULE, "docCode": f"{doctor:04d}", "scheduleDate": f"202601{day:02d}", "amPm": am_pm}
+        for doctor in range(60)
+        for day in range(6, 11)
+        for am_pm in ("AM", "PM")
+    ]
+    statements: list[str] = []
+
+    def counted(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", counted)
+    try:
+        records = uploads.schedule_records(schedules)
+        assert await uploads.accept_upload(db, call(schedules), records=records, reply={}, cache=None) == 600
+        first = len(statements)
+        assert await uploads.accept_upload(db, call(schedules), records=records, reply={}, cache=None) == 0
+        changed = [*records[:-2], uploads.UploadRecord(records[-2].kind, records[-2].natural_key, {"upLimit": "9"})]
+        deleted = uploads.UploadRecord(records[-1].kind, records[-1].natural_key, {}, deleted=True)
+        assert await uploads.accept_upload(db, call(), records=[*changed, deleted], reply={}, cache=None) == 2
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", counted)
+    assert first <= 12, statements[:20]  # the ledger row, two reads of 500 keys, batched inserts, commit
+    async with db.session() as session:
+        live = await HospitalUploads(session).list(hospital_id="253", kind=records[0].kind)
+    assert len(live) == 599
+    assert {row.natural_key: row.payload for row in live}[records[-2].natural_key] == {"upLimit": "9"}
