@@ -61,10 +61,22 @@ _SECRET_JSON = re.compile(
 )
 
 
+_MAYBE_SENSITIVE = re.compile(r"[=:/]|\d{11}|(?i:bearer|basic)|[A-Za-z0-9_-]{16}\.")
+"""What every pattern below needs to match at least once (each needs one of: ``=`` or ``:`` for a query value or
+a secret, ``/`` for a link, eleven digits in a row for a mobile or ID number, the word bearer or basic, or 16
+token characters and a dot for a signed token), in the same regular-expression semantics (Unicode digits,
+Unicode case folding). Text without it cannot match any of them and is returned as it is, with one search
+instead of seven substitutions: most lines (``his call``, method names, codes) are such text."""
+
+
 def mask_log_text(text: str) -> str:
     """``text`` as a log line may show it: personal data and secrets masked (see the module's docstring)."""
-    if not text:
+    if not text or _MAYBE_SENSITIVE.search(text) is None:
         return text
+    return _mask_log_text(text)
+
+
+def _mask_log_text(text: str) -> str:
     text = _QUERY_VALUE.sub(r"\1***", text)
     text = _LINK_PATH.sub(r"\1***", text)
     text = _BEARER.sub(r"\1\2***", text)

@@ -6,6 +6,9 @@ import io
 import json
 import logging
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from api.logs import JsonFormatter, MaskPersonalData
 from services.masking import mask_id_card, mask_name, mask_phone, mask_text
 
@@ -78,3 +81,52 @@ def test_log_text_masks_query_values_tokens_and_secrets() -> None:
         assert mask_log_text(raw) == masked, raw
     for kept in ("GET /healthz HTTP/1.1", "pacs.hospital253.cn:8080", "strawberry.schema.execute", "amount=20.00"):
         assert mask_log_text(kept) == kept
+
+
+_TOKEN_CHARS = "abcXYZ019_-"
+_PIECES = (
+    "370102197907025236",
+    "13812341234",
+    "１３８１２３４１２３４",
+    "Bearer ",
+    "baſic ",
+    "BASIC ",
+    "/survey/",
+    "/files/",
+    "?idCard=",
+    "&code=",
+    "password",
+    '"token": ',
+    "=",
+    ":",
+    "/",
+    ".",
+    " ",
+    "his call",
+    "张三",
+    "hospital.interface.queryWaitPay",
+    "eyJoIjoiMjUzIiwidCI6IjAifQ",
+    "c2lnbmF0dXJlLW9mLXRoZS1saW5r",
+)
+
+
+@given(
+    st.lists(
+        st.one_of(st.sampled_from(_PIECES), st.text(alphabet=_TOKEN_CHARS + "0123456789", max_size=20), st.text()),
+        max_size=12,
+    )
+)
+def test_the_log_masks_fast_path_never_skips_what_the_patterns_would_mask(pieces: list[str]) -> None:
+    """issue 13 item 2: a line that the quick check lets through is exactly what the seven patterns give."""
+    from api.logs import _mask_log_text, mask_log_text
+
+    text = "".join(pieces)
+    assert mask_log_text(text) == _mask_log_text(text)
+
+
+def test_plain_lines_are_returned_as_they_are() -> None:
+    from api.logs import _MAYBE_SENSITIVE, mask_log_text
+
+    for plain in ("his call", "hospital.interface.queryWaitPay", "rejected", "ok", "253,256", "1380013800"):
+        assert _MAYBE_SENSITIVE.search(plain) is None
+        assert mask_log_text(plain) is plain

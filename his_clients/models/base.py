@@ -27,6 +27,11 @@ CENT = Decimal("0.01")
 
 def _read_decimal(value: Any) -> Any:
     """Money and counts arrive as ``"23.5"``, ``23.5``, ``""`` or ``null``: empty means absent."""
+    if type(value) is str:
+        try:  # the common case, plain digits (Decimal itself allows the surrounding blanks stripped below)
+            return Decimal(value)
+        except InvalidOperation:
+            pass  # "", "1,234.50", "¥23", "23元": read below
     if value is None:
         return None
     if isinstance(value, bool):

@@ -45,6 +45,11 @@ def instant(text: str | None) -> datetime | None:
     """An instant as hospitals write it (yyyy-MM-dd HH:mm:ss, Beijing time), timezone-aware; a hospital that writes
     only the day gives that day's start. Null when absent or written otherwise."""
     text = (text or "").strip()
+    if len(text) == 19 and text[4] == "-" and text[10] == " ":  # the spec's own shape: the common case
+        try:
+            return beijing(datetime.fromisoformat(text))
+        except ValueError:
+            pass  # read by the pattern below
     found = _INSTANT.match(text)
     if not found:
         only_day = _DAY.fullmatch(text)
@@ -74,8 +79,10 @@ def day(text: str | None) -> date | None:
 
 def coded(enum: type[E], text: str | None) -> E | None:
     """The member of an enum whose value is the code a hospital wrote (spaces aside); null for an unknown code."""
-    code = (text or "").strip()
-    return next((member for member in enum if member.value == code), None)
+    try:
+        return enum((text or "").strip())
+    except ValueError:
+        return None
 
 
 def sex(text: str | None) -> Sex | None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time
-from enum import Enum
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import strawberry
 
@@ -15,6 +14,7 @@ from his_clients.method import HisMethod, ReplyT, RequestT
 from services.payments.clock import CHINA_TIME
 
 from ..context import Info
+from ..records.common import coded
 from ..values import HalfDay as HalfDay  # re-exported: schedules name it from here
 
 MedicalCardNumber = Annotated[str, strawberry.argument(description="The patient's medical card number (就诊卡号).")]
@@ -108,12 +108,5 @@ def beijing_today() -> date:
     return datetime.now(CHINA_TIME).date()
 
 
-E = TypeVar("E", bound=Enum)
-
-
-def enum_of(cls: type[E], code: str | None) -> E | None:
-    """The enum member whose value is the hospital's code; None for a code the spec does not define."""
-    try:
-        return cls((code or "").strip())
-    except ValueError:
-        return None
+enum_of = coded
+"""The enum member whose value is the hospital's code; None for a code the spec does not define."""

@@ -64,3 +64,23 @@ def test_table_and_example_names_both_read() -> None:
 
 def test_scalar_data() -> None:
     assert TODAY_REGISTER_COUNTS.parse_reply("2") == 2
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("23.5", Decimal("23.5")),
+        (" 23.50 ", Decimal("23.50")),
+        ("1,234.50", Decimal("1234.50")),
+        ("¥23", Decimal("23")),
+        ("23元", Decimal("23")),
+        (" ¥ 23.00 元 ", Decimal("23.00")),
+        (23, Decimal("23")),
+        (2.5, Decimal("2.5")),
+    ],
+)
+def test_amounts_as_hospitals_write_them(written: object, read: Decimal) -> None:
+    """The plain-digits fast path and the lenient reading give the same amounts (issue 13 item 2)."""
+    bill = QUERY_WAIT_PAY.parse_reply({"amount": "1", "discountAmount": written, "detail": []})
+    assert bill.discount_amount == read
+    assert str(bill.discount_amount) == str(read)
