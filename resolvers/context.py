@@ -131,8 +131,11 @@ class Context:
 
     def track(self, task: asyncio.Future[Any]) -> None:
         self.calls_in_flight.add(task)
-        task.add_done_callback(self.calls_in_flight.discard)
-        task.add_done_callback(_outcome_seen)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Future[Any]) -> None:
+        self.calls_in_flight.discard(task)
+        _outcome_seen(task)
 
     def cancel_leftovers(self) -> None:
         for task in list(self.calls_in_flight):

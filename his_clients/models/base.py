@@ -191,6 +191,12 @@ class HisReply(BaseModel):
         if not isinstance(data, dict):
             return data
         keys, exact, blank_is_absent = cls._keys, cls._exact, cls._blank_is_absent
+        if exact.issuperset(data):
+            for value in data.values():
+                if value is None or (isinstance(value, str) and not value.strip()):
+                    break
+            else:  # the common case: every key spelt as the spec spells it, nothing absent; read as it came
+                return data
         normalised: dict[str, Any] = {}
         for key, value in data.items():
             if key in exact:  # the common case: the hospital spelt it as the spec does
