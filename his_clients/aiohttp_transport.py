@@ -112,8 +112,10 @@ async def _read_bounded(reply: aiohttp.ClientResponse, limit: int | None) -> byt
     """The whole body, refusing (before reading it) one that says or turns out to be longer than ``limit``."""
     if limit is None:
         return await reply.read()
-    if reply.content_length is not None and reply.content_length > limit:
-        raise ReplyTooLarge(limit)
+    if reply.content_length is not None:
+        if reply.content_length > limit:
+            raise ReplyTooLarge(limit)
+        return await reply.read()  # aiohttp reads exactly the length said, never more
     chunks: list[bytes] = []
     size = 0
     async for chunk in reply.content.iter_chunked(_CHUNK):
