@@ -213,6 +213,21 @@ def _jobs_on(settings: Settings) -> Settings:
     return settings if "HISGRAPH_RUN_JOBS" in os.environ else settings.model_copy(update={"run_jobs": True})
 
 
+def _worker_count(settings: Settings, asked: int | None) -> int:
+    """The processes ``serve`` runs: as asked, else one per CPU. The sandbox payment provider keeps its trades in
+    one process's memory, so where it takes payments (development mode, with the payment worker on) another
+    worker would not know a trade this one created: one worker then, and asking for more is refused."""
+    single = settings.dev and settings.payment_provider == "sandbox" and settings.run_payment_worker
+    if single and asked is not None and asked > 1:
+        raise UserMistake(
+            "the sandbox payment provider keeps its trades in one process's memory: serve it with --workers 1,"
+            " or set HISGRAPH_PAYMENT_PROVIDER=wechatpay for several workers"
+        )
+    if single:
+        return 1
+    return asked or os.cpu_count() or 1
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .app import create_app
 
@@ -222,7 +237,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _jobs_on(_settings(args.config, **given))
     _registry(settings, args.config)
     settings.check_production()
-    workers: int = args.workers or os.cpu_count() or 1
+    workers = _worker_count(settings, args.workers)
     sock = _bind(args.host, args.port)
     settings, metrics_sock = _metrics_socket(settings, args.host, sock)
     sockets = [sock] if metrics_sock is None else [sock, metrics_sock]
@@ -586,7 +601,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument(
-        "--workers", type=_workers, default=None, help="processes on the one port (default: the number of CPUs)"
+        "--workers",
+        type=_workers,
+        default=None,
+        help="processes on the one port (default: the number of CPUs; 1 with dev mode's sandbox payments)",
     )
     serve.add_argument(
         "--no-migrate", action="store_true", help="do not apply migrations (run `hisgraph migrate` once instead)"

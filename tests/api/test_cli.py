@@ -194,6 +194,9 @@ def test_misuse_gets_one_line_and_no_traceback(tmp_path: Path) -> None:
         port = str(taken.getsockname()[1])
         in_use = run_cli("serve", *REGISTRY, "--port", port, "--workers", "1", env=env)
     assert "in use" in one_line_refusal(in_use)
+    # Development mode's sandbox provider keeps its trades in one process: a second worker would not know them.
+    several = run_cli("serve", *REGISTRY, "--port", "0", "--workers", "2", env={**env, "HISGRAPH_MODE": "dev"})
+    assert "--workers 1" in one_line_refusal(several)
 
 
 def test_migrate_then_serve_without_migrating(tmp_path: Path) -> None:
