@@ -236,7 +236,9 @@ async def gateway(region: Registry, tmp_path: Path) -> AsyncIterator[httpx.Async
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'gateway.sqlite3'}",
         registry=region,
-        request_deadline_s=1.5,
+        # Well above the hospitals' own 2 s timeout: a hanging hospital is cut by its timeout, and on a loaded
+        # machine a wide fan-out is not cut by the request's deadline in our own stalled loop (GATEWAY_BUSY).
+        request_deadline_s=5.0,
     )
     async with running_gateway(settings) as client:
         yield client

@@ -58,8 +58,8 @@ async def test_one_hanging_hospital_does_not_stall_the_others(
     started = time.monotonic()
     body = await ask(gateway, ALL)
     elapsed = time.monotonic() - started
-    # The gateway's deadline is 1.5 s in these tests; a generous margin, not a benchmark.
-    assert elapsed < 1.5 + 1.5
+    # A hanging hospital is cut by its own 2 s timeout (the region's); a generous margin, not a benchmark.
+    assert elapsed < 2.0 + 2.0
     entries = body["data"]["patient"]["pendingPayments"]
     answered = [e["hospitalId"] for e in entries if e is not None]
     assert answered == ["253", "254", "256", "257"]

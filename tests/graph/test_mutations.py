@@ -365,8 +365,8 @@ async def test_a_hanging_hospital_is_a_refusal_with_unknown_outcome_within_the_d
     inject(sim_admin, hospitalId="255", method=write.method, kind="hang")
     started = time.monotonic()
     result = await send(gateway, write, "255")
-    # The gateway's deadline is 1.5 s in these tests; a generous margin, not a benchmark.
-    assert time.monotonic() - started < 1.5 + 1.5
+    # A hanging hospital is cut by its own 2 s timeout (the region's); a generous margin, not a benchmark.
+    assert time.monotonic() - started < 2.0 + 2.0
     assert (result["__typename"], result["code"]) == ("Refusal", "HIS_TIMEOUT")
     assert result["outcomeUnknown"] is True
     assert len(calls(sim_admin, method=write.method)) == 1  # a write is never retried

@@ -236,8 +236,8 @@ async def test_a_hanging_hospital_costs_only_its_own_fields(
     inject(sim_admin, hospitalId="255", method=DEPTS, kind="hang")
     started = time.monotonic()
     body = await run_graphql(gateway, DEPARTMENTS, hospitals="253,255,257")
-    # The gateway's deadline is 1.5 s in these tests; a generous margin, not a benchmark.
-    assert time.monotonic() - started < 1.5 + 1.5
+    # A hanging hospital is cut by its own 2 s timeout (the region's); a generous margin, not a benchmark.
+    assert time.monotonic() - started < 2.0 + 2.0
     first, hanging, regional = body["data"]["hospitals"]
     assert first["todayDepartments"]
     assert regional["todayDepartments"]
