@@ -106,7 +106,7 @@ async def test_four_workers_tell_the_hospital_of_each_paid_order_once(
     assert told == Counter(numbers)  # each paid order told once, whichever of the four workers took it
     assert process.returncode == 0, stderr[-2000:]
     started = {line for line in stderr.splitlines() if "Started server process" in line}
-    assert len(started) == WORKERS
+    assert len(started) >= WORKERS  # uvicorn's supervisor may replace a worker slow to answer its ping
 
 
 def _started(stack: contextlib.ExitStack, command: list[str], *, log: Path) -> subprocess.Popen[bytes]:
@@ -178,10 +178,12 @@ def _pay_through_four_workers(
     stack.callback(_stop, process)
     for _ in range(1200):  # until every worker has started its app (a bound of 120 s on a loaded machine)
         written = log.read_text(encoding="utf-8", errors="replace")
-        if written.count("Application startup complete") == WORKERS:
+        if written.count("Application startup complete") >= WORKERS:
             break
         assert process.poll() is None, written[-3000:]
         time.sleep(0.1)
+    else:
+        raise AssertionError(f"the {WORKERS} workers did not start: {written[-3000:]}")
     graphql = f"http://127.0.0.1:{port}/graphql"
     token = SessionTokens(SECRET.encode()).issue(PatientPrincipal(account_id=account_id))
     numbers: list[str] = []
