@@ -31,6 +31,8 @@ from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
+from his_clients.observe import unsampled_trace
+
 from . import metrics
 
 _tracer = trace.get_tracer("hisgraph.api")
@@ -127,9 +129,14 @@ class ObserveOperations(SchemaExtension):
         context = self.execution_context
         started = time.perf_counter()
         # The name is known once the document is parsed (a client need not send operationName): set at the end.
-        with _tracer.start_as_current_span(
-            "graphql operation", record_exception=False, set_status_on_exception=False
-        ) as span:
+        scope: contextlib.AbstractContextManager[trace.Span] = (
+            contextlib.nullcontext(trace.INVALID_SPAN)  # an unrecorded trace: no child made (his_clients/observe.py)
+            if unsampled_trace()
+            else _tracer.start_as_current_span(
+                "graphql operation", record_exception=False, set_status_on_exception=False
+            )
+        )
+        with scope as span:
             failed = True
             try:
                 yield
@@ -169,6 +176,8 @@ def instrument_engine(engine: Engine) -> None:
     def _before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
         if context is None or not trace.get_current_span().get_span_context().is_valid:
             return  # a statement outside any request or job (start-up, migrations): not traced
+        if unsampled_trace():
+            return  # no child of an unrecorded trace would be recorded (his_clients/observe.py)
         verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "SQL"
         span = _tracer.start_span(f"db {verb}", kind=SpanKind.CLIENT, record_exception=False)
         if span.is_recording():

@@ -12,6 +12,7 @@ Hot path: one dict lookup for the pre-bound recorder of (hospital, method), then
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -132,6 +133,28 @@ _C = TypeVar("_C", bound=_Client)
 _T = TypeVar("_T")
 
 
+def unsampled_trace() -> bool:
+    """Whether the current span belongs to a trace that is not being recorded. Every standard sampler decides a
+    child of such a span the same way (parent-based ones follow the parent; trace-id ratio gives the same trace
+    id the same answer; always-on would have sampled the parent), so no child span of it would be recorded:
+    none is made. Without an exporter every trace is such (api/tracing.py), and a fan-out's fifty HIS spans
+    cost nothing. The parent's ids still go to the hospital (``traceparent``) and into every log line."""
+    context = trace.get_current_span().get_span_context()
+    return context.is_valid and not context.trace_flags.sampled
+
+
+def _span(hospital_id: str, method: str, transport: str) -> contextlib.AbstractContextManager[trace.Span]:
+    if unsampled_trace():
+        return contextlib.nullcontext(trace.INVALID_SPAN)
+    return _tracer.start_as_current_span(
+        f"HIS {method}",
+        kind=SpanKind.CLIENT,
+        attributes={"his.hospital": hospital_id, "his.method": method, "his.transport": transport},
+        record_exception=False,  # exception messages may carry what a hospital said: not exported
+        set_status_on_exception=False,
+    )
+
+
 def his_call(
     exchange: Callable[Concatenate[_C, HisMethod[Any, Any], Hospital, ...], Awaitable[_T]],
 ) -> Callable[Concatenate[_C, HisMethod[Any, Any], Hospital, ...], Awaitable[_T]]:
@@ -145,13 +168,7 @@ def his_call(
         group = hospital_id.split(",") if "," in hospital_id else None
         recorder = _recorder((hospital.endpoint or hospital.id) if group else hospital_id, method.name)
         error: BaseException | None = None
-        with _tracer.start_as_current_span(
-            f"HIS {method.name}",
-            kind=SpanKind.CLIENT,
-            attributes={"his.hospital": hospital_id, "his.method": method.name, "his.transport": hospital.transport},
-            record_exception=False,  # exception messages may carry what a hospital said: not exported
-            set_status_on_exception=False,
-        ) as span:
+        with _span(hospital_id, method.name, hospital.transport) as span:
             if recorder is not None:
                 recorder.started()
             started = time.perf_counter()

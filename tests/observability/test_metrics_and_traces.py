@@ -220,6 +220,28 @@ async def test_a_fan_out_to_three_hospitals_is_one_trace(
         assert span_id in his_span_ids, hospital
 
 
+async def test_an_unsampled_trace_still_reaches_the_hospitals(
+    region: Registry, tmp_path: Path, sim_admin: httpx.Client, captured: _Capture
+) -> None:
+    """issue 13 item 2: a trace that is not recorded (the caller's flags 00, or no exporter) makes no child spans,
+    yet each hospital still receives a traceparent of that trace, unsampled, as the caller sent it on."""
+    unsampled = f"00-{TRACE_ID}-00f067aa0ba902b7-00"
+    query = (
+        'query { patient(medicalCardNumber: "001000056254587") { pendingPayments(hospitalId: "253,255") '
+        "{ hospitalId } } }"
+    )
+    async with running_gateway(settings_for(region, tmp_path)) as gateway:
+        response = await gateway.post("/graphql", json={"query": query}, headers={"traceparent": unsampled})
+    assert response.status_code == 200
+    assert "errors" not in response.json(), response.text[:300]
+    assert captured.spans == []  # nothing recorded for this trace
+    sent = [call.get("traceparent", "") for call in calls(sim_admin, method="hospital.interface.queryWaitPay")]
+    assert len(sent) == 2
+    for traceparent in sent:
+        version, trace_id, _span_id, flags = traceparent.split("-")
+        assert (version, trace_id, flags) == ("00", TRACE_ID, "00")
+
+
 async def test_log_lines_carry_the_trace_id(region: Registry, tmp_path: Path, captured: _Capture) -> None:
     """issue 14 (traces): every log line written while a request is served names its trace and request."""
     records: list[logging.LogRecord] = []
