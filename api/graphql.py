@@ -25,6 +25,7 @@ issue 12 item 6):
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,7 @@ def principal_of(request: Request | WebSocket, sessions: SessionTokens) -> Princ
     return sessions.read(token.strip())
 
 
+@functools.lru_cache(maxsize=256)  # clients send a handful of Accept headers; a flood of others only evicts
 def response_media_type(accept: str | None) -> MediaType:
     """The response type the client prefers, by the quality values of its Accept header.
 
