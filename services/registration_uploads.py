@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +33,7 @@ from his_clients.caching import ReferenceCache
 from store.db import Database
 from store.inbound import InboundLedger
 from store.uploads import HospitalUpload, HospitalUploads
+from store.uploads import UploadRecord as UploadRecord  # re-exported: the shims build records from here
 
 from .shims.ledger import ShimCall, mask_json
 
@@ -51,16 +51,6 @@ REFERENCE_KINDS: Final = frozenset({DEPARTMENT, DOCTOR, SCHEDULE, STOP})
 KEY_SEPARATOR: Final = "|"
 """Between the parts of a natural key; the shim refuses codes that contain it (20003)."""
 SUCCESS_CODE: Final = "10001"
-
-
-@dataclass(frozen=True)
-class UploadRecord:
-    """One thing an upload says: the row (kind, natural key) and what it now holds, or that it is deleted."""
-
-    kind: str
-    natural_key: str
-    payload: dict[str, Any]
-    deleted: bool = False
 
 
 def natural_key(*parts: str) -> str:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, String, UniqueConstraint, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,20 +41,15 @@ class HospitalUpload(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
-class UploadChange(Protocol):
-    """One thing an upload says (services/registration_uploads.py UploadRecord): a row and what it now holds."""
+@dataclass(frozen=True)
+class UploadRecord:
+    """One thing an upload says: the row (kind, natural key) and what it now holds, or that it is deleted."""
 
-    @property
-    def kind(self) -> str: ...
-    @property
-    def natural_key(self) -> str: ...
-    @property
-    def payload(self) -> Any: ...
-    @property
-    def deleted(self) -> bool: ...
+    kind: str
+    natural_key: str
+    payload: dict[str, Any]
+    deleted: bool = False
 
-
-Change = TypeVar("Change", bound=UploadChange)
 
 KEYS_PER_READ = 500
 """Natural keys read in one statement (well under SQLite's and asyncpg's bound-parameter limits)."""
@@ -121,23 +117,18 @@ class HospitalUploads:
         hospital_id: str,
         kind: str,
         natural_key: str,
-        payload: Any,
+        payload: dict[str, Any],
         at: datetime,
         inbound_call_id: int | None = None,
     ) -> bool:
         """Store this version unless the live row already holds exactly this payload (then nothing changes,
         not even ``updated_at``: a repeated upload leaves no trace here). Whether a row was written."""
-        row = await self.get(hospital_id=hospital_id, kind=kind, natural_key=natural_key, for_update=True)
-        if row is not None and not row.deleted and row.payload == payload:
-            return False
-        # The row read above, not a second read: one that appeared in between must fail the unique
-        # constraint (the caller retries and compares again), never be overwritten as if it were new.
-        await self._write(row, hospital_id, kind, natural_key, payload, at, inbound_call_id, False)
-        return True
+        change = UploadRecord(kind, natural_key, payload)
+        return bool(await self.apply(hospital_id=hospital_id, changes=[change], at=at, inbound_call_id=inbound_call_id))
 
     async def apply(
-        self, *, hospital_id: str, changes: Sequence[Change], at: datetime, inbound_call_id: int | None = None
-    ) -> list[Change]:
+        self, *, hospital_id: str, changes: Sequence[UploadRecord], at: datetime, inbound_call_id: int | None = None
+    ) -> list[UploadRecord]:
         """Apply one upload's changes in order, as ``put_if_changed`` and ``mark_deleted`` would one by one, and
         return those that altered a row. The live rows are read (locked) a few hundred keys per statement and
         written in one flush: a hospital's schedule of several hundred sessions costs a handful of statements,
@@ -164,7 +155,7 @@ class HospitalUploads:
         new: dict[tuple[str, str], dict[str, Any]] = {}
         """Rows that do not exist yet, inserted at the end in one executemany (no RETURNING: nothing reads
         their ids), as the last change of each key in this upload left them."""
-        applied: list[Change] = []
+        applied: list[UploadRecord] = []
         for change in changes:
             key = (change.kind, change.natural_key)
             row = rows.get(key)
@@ -204,14 +195,8 @@ class HospitalUploads:
     ) -> bool:
         """Mark the live row of (hospital, kind, key) deleted, keeping its last payload. False when there is
         no live row (never uploaded, or deleted already): a repeated deletion changes nothing."""
-        row = await self.get(hospital_id=hospital_id, kind=kind, natural_key=natural_key, for_update=True)
-        if row is None or row.deleted:
-            return False
-        row.deleted = True
-        row.updated_at = at
-        row.inbound_call_id = inbound_call_id
-        await self._session.flush()
-        return True
+        change = UploadRecord(kind, natural_key, {}, deleted=True)
+        return bool(await self.apply(hospital_id=hospital_id, changes=[change], at=at, inbound_call_id=inbound_call_id))
 
     async def list_for_hospitals(
         self, *, hospital_ids: Sequence[str], kind: str, natural_key: str | None = None, limit: int = 100
