@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
-from his_clients.observe import unsampled_trace
+from his_clients.observe import recorded_span, unsampled_trace
 
 from . import metrics
 
@@ -129,14 +129,7 @@ class ObserveOperations(SchemaExtension):
         context = self.execution_context
         started = time.perf_counter()
         # The name is known once the document is parsed (a client need not send operationName): set at the end.
-        scope: contextlib.AbstractContextManager[trace.Span] = (
-            contextlib.nullcontext(trace.INVALID_SPAN)  # an unrecorded trace: no child made (his_clients/observe.py)
-            if unsampled_trace()
-            else _tracer.start_as_current_span(
-                "graphql operation", record_exception=False, set_status_on_exception=False
-            )
-        )
-        with scope as span:
+        with recorded_span(_tracer, "graphql operation", record_exception=False, set_status_on_exception=False) as span:
             failed = True
             try:
                 yield

@@ -143,10 +143,16 @@ def unsampled_trace() -> bool:
     return context.is_valid and not context.trace_flags.sampled
 
 
-def _span(hospital_id: str, method: str, transport: str) -> contextlib.AbstractContextManager[trace.Span]:
+def recorded_span(tracer: trace.Tracer, name: str, **options: Any) -> contextlib.AbstractContextManager[trace.Span]:
+    """``tracer.start_as_current_span(name, **options)``, or no span (``INVALID_SPAN``) in an unrecorded trace."""
     if unsampled_trace():
         return contextlib.nullcontext(trace.INVALID_SPAN)
-    return _tracer.start_as_current_span(
+    return tracer.start_as_current_span(name, **options)
+
+
+def _span(hospital_id: str, method: str, transport: str) -> contextlib.AbstractContextManager[trace.Span]:
+    return recorded_span(
+        _tracer,
         f"HIS {method}",
         kind=SpanKind.CLIENT,
         attributes={"his.hospital": hospital_id, "his.method": method, "his.transport": transport},
