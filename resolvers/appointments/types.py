@@ -24,7 +24,8 @@ from his_clients.models.triage import (
 from ..arguments import spec_day
 from ..context import Info
 from ..hospitals.entry import HospitalEntry
-from ..schedules.common import ask_hospital, enum_of, flag, read_day, read_instant
+from ..records.common import coded
+from ..schedules.common import ask_hospital, flag, read_day, read_instant
 from .queues import QueueAtHospital
 
 
@@ -68,7 +69,7 @@ class ExamAppointment:
     def from_reply(cls, row: BookedExam) -> ExamAppointment:
         return cls(
             id=row.reg_id,
-            status=enum_of(ExamAppointmentStatus, row.status),
+            status=coded(ExamAppointmentStatus, row.status),
             status_code=row.status,
             status_text=row.status_des,
             exam_id=row.order_id,

@@ -19,8 +19,9 @@ from services import registration_uploads as uploads
 from store.uploads import HospitalUpload
 
 from ..context import Info
+from ..records.common import coded
 from ..scalars import Money
-from ..schedules.common import HalfDay, count, enum_of, flag, read_day
+from ..schedules.common import HalfDay, count, flag, read_day
 from ..schedules.registration import AppointmentSession, ScheduleType
 
 MAX_SCHEDULES = 1000
@@ -86,7 +87,7 @@ class UploadedInstitution:
             hos_code=str(p.get("hosCode", row.natural_key)),
             name=str(p.get("hosName", "")),
             level=str(p.get("level", "")),
-            grade=enum_of(HospitalGrade, _text(p, "grade")),
+            grade=coded(HospitalGrade, _text(p, "grade")),
             hospital_type=str(p.get("hosType", "")),
             address=str(p.get("addr", "")),
             phone=str(p.get("tel", "")),
@@ -132,7 +133,7 @@ class UploadedDoctor:
         return cls(
             id=str(p.get("docCode", "")),
             name=str(p.get("docName", "")),
-            title=enum_of(TechnicalTitle, _text(p, "technicalTitle")),
+            title=coded(TechnicalTitle, _text(p, "technicalTitle")),
             his_title=_text(p, "hisTitle"),
             speciality=_text(p, "speciality"),
             photo_url=_text(p, "docPic"),
@@ -279,9 +280,9 @@ class UploadedSchedule:
             doctor_name=str(p.get("docName", "")),
             date=read_day(_text(p, "scheduleDate")),
             half_day=HalfDay.read(_text(p, "amPm")),
-            clinic_kind=enum_of(ClinicKind, _text(p, "opType")),
+            clinic_kind=coded(ClinicKind, _text(p, "opType")),
             his_clinic_kind=_text(p, "hisOpType"),
-            schedule_type=enum_of(ScheduleType, _text(p, "scheduleType")),
+            schedule_type=coded(ScheduleType, _text(p, "scheduleType")),
             registration_fee=_money(_text(p, "arAmt")),
             capacity=capacity,
             booked=booked,

@@ -20,7 +20,7 @@ from ..access import Forbidden
 from ..arguments import beijing
 from ..context import Info
 from ..fanout import hospital_ids_argument
-from ..schedules.common import enum_of
+from ..records.common import coded
 
 
 @strawberry.enum(description="What kind of answer a survey question takes.")
@@ -58,7 +58,7 @@ class SurveyQuestionResult:
         return cls(
             question_id=summary.question_id,
             text=summary.text,
-            kind=enum_of(SurveyQuestionKind, summary.kind),
+            kind=coded(SurveyQuestionKind, summary.kind),
             answered=summary.answered,
             average=summary.average,
             choices=[SurveyChoiceCount(option=o, count=n) for o, n in summary.choices.items()],
@@ -81,7 +81,7 @@ class SurveyResult:
     def from_summary(cls, summary: SurveySummary) -> SurveyResult:
         return cls(
             hospital_id=strawberry.ID(summary.hospital_id),
-            questionnaire_type=enum_of(QuestionnaireKind, summary.questionnaire_type),
+            questionnaire_type=coded(QuestionnaireKind, summary.questionnaire_type),
             questionnaire_name=QUESTIONNAIRE_NAMES.get(summary.questionnaire_type, ""),
             responses=summary.responses,
             questions=[SurveyQuestionResult.from_summary(q) for q in summary.questions],

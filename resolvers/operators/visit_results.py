@@ -17,8 +17,8 @@ from store.uploads import HospitalUpload
 
 from ..context import Info
 from ..fanout import hospital_ids_argument
+from ..records.common import coded
 from ..results import optional
-from ..schedules.common import enum_of
 
 MAX_RESULTS = 500
 
@@ -49,7 +49,7 @@ class VisitResult:
         return cls(
             hospital_id=strawberry.ID(row.hospital_id),
             record_id=row.natural_key,
-            state=enum_of(VisitState, state),
+            state=coded(VisitState, state),
             raw_state=state,
             updated_at=row.updated_at,
             inbound_call_id=strawberry.ID(str(row.inbound_call_id)) if row.inbound_call_id is not None else None,

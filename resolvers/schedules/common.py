@@ -14,7 +14,6 @@ from his_clients.method import HisMethod, ReplyT, RequestT
 from services.payments.clock import CHINA_TIME
 
 from ..context import Info
-from ..records.common import coded
 from ..values import HalfDay as HalfDay  # re-exported: schedules name it from here
 
 MedicalCardNumber = Annotated[str, strawberry.argument(description="The patient's medical card number (就诊卡号).")]
@@ -106,7 +105,3 @@ def read_instant(text: str | None) -> datetime | None:
 def beijing_today() -> date:
     """Today in Beijing, the day a same-day registration is for."""
     return datetime.now(CHINA_TIME).date()
-
-
-enum_of = coded
-"""The enum member whose value is the hospital's code; None for a code the spec does not define."""

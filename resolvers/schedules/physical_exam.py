@@ -38,8 +38,9 @@ from his_clients.models.physical_exam import (
 
 from ..arguments import From, To, in_order, spec_day
 from ..context import Info
+from ..records.common import coded
 from ..scalars import Money
-from .common import MedicalCardNumber, RequiredIdCardNumber, ask_hospital, at, count, enum_of, flag, read_day
+from .common import MedicalCardNumber, RequiredIdCardNumber, ask_hospital, at, count, flag, read_day
 from .slot_ids import SlotKind, slot_id
 
 ExamDate = Annotated[date, strawberry.argument(description="The day of the examination (体检日期).")]
@@ -206,7 +207,7 @@ class EmployerBooking:
                 hospital_id=self.hospital_id,
                 id=group.group_id,
                 name=group.group_name,
-                applies_to=enum_of(AppliesTo, group.sex_code),
+                applies_to=coded(AppliesTo, group.sex_code),
                 min_age=count(group.min_age),
                 max_age=count(group.max_age),
                 listed_items=[PhysicalExamPackageItem.from_reply(item) for item in group.group_combs],
@@ -262,7 +263,7 @@ class HospitalPhysicalExamFields:
                 id=p.package_id,
                 name=p.package_name,
                 introduction=p.brief_introduction,
-                kind=enum_of(PhysicalExamKind, p.bns_type_code),
+                kind=coded(PhysicalExamKind, p.bns_type_code),
                 profession_code=p.profession_code,
                 valid_from=read_day(p.start_date),
                 valid_until=read_day(p.end_date),
@@ -340,7 +341,7 @@ class HospitalPhysicalExamFields:
                     name=item.name,
                     department_code=item.dept_code,
                     department_name=item.dept_name,
-                    applies_to=enum_of(AppliesTo, item.sex_code),
+                    applies_to=coded(AppliesTo, item.sex_code),
                     before_meal=flag(item.before_meal_flag) is True,
                     price=Money(item.ac_price),
                     standard_price=Money(item.st_price),

@@ -39,9 +39,10 @@ from services.refusals import RefusalCode, Refused
 from ..arguments import Day
 from ..context import Info
 from ..errors import patient_message, record_hospital_text
+from ..records.common import coded
 from ..refusal import RefusalCode as _RefusalCodeEnum  # noqa: F401  (registers the GraphQL enum)
 from ..scalars import Money
-from .common import HalfDay, IdCardNumber, MedicalCardNumber, ask_hospital, at, beijing_today, count, enum_of
+from .common import HalfDay, IdCardNumber, MedicalCardNumber, ask_hospital, at, beijing_today, count
 from .slot_ids import SlotKind, slot_id
 
 _LIMIT_REACHED = "今日暂不能挂此科室的号，详情请到医院窗口咨询。"
@@ -209,7 +210,7 @@ class TodaySchedule:
             clinic_type_id=strawberry.ID(row.reg_class_id),
             clinic_type_name=row.reg_class_name,
             remaining_count=count(row.free_pat_count),
-            schedule_type=enum_of(ScheduleType, row.schedule_type),
+            schedule_type=coded(ScheduleType, row.schedule_type),
         )
 
 

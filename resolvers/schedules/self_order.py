@@ -24,9 +24,10 @@ from his_clients.models.self_order import (
 )
 
 from ..context import Info
+from ..records.common import coded
 from ..scalars import Money
 from ..values import HalfDay
-from .common import IdCardNumber, MedicalCardNumber, ask_hospital, at, count, enum_of, read_day
+from .common import IdCardNumber, MedicalCardNumber, ask_hospital, at, count, read_day
 from .slot_ids import SlotKind, slot_id
 
 
@@ -281,8 +282,8 @@ class HospitalSelfOrderFields:
                         remaining=s.current_number,
                         half_day=HalfDay.read(s.shift_code),
                         shift_name=s.shift_name,
-                        unlimited=enum_of(LabScheduleType, s.schedule_type) is LabScheduleType.UNLIMITED,
-                        schedule_type=enum_of(LabScheduleType, s.schedule_type),
+                        unlimited=coded(LabScheduleType, s.schedule_type) is LabScheduleType.UNLIMITED,
+                        schedule_type=coded(LabScheduleType, s.schedule_type),
                         project_id=p.project_id,
                     )
                     for s in p.schedule_list
