@@ -27,10 +27,9 @@ from typing import Any
 import httpx
 import pytest
 
-from services.identity.accounts import AccountService
+from bench.fanout_overhead import prepare_account
 from services.identity.principal import PatientPrincipal, SessionTokens
 from simulator.server import RunningSimulator
-from store.db import Database
 from tests.conftest import DEMO_CARD, calls, free_port
 from tests.store.conftest import DatabaseFactory, database_factory
 
@@ -59,15 +58,7 @@ STATE = "query($no: String!) { paymentOrder(outTradeNo: $no) { state } }"
 async def prepared(database_factory: DatabaseFactory) -> tuple[str, int]:
     """A PostgreSQL database migrated once (as `hisgraph migrate`), and an account holding the demo card."""
     url = await database_factory.create("postgres")
-    db = Database(url)
-    try:
-        await db.migrate()
-        accounts = AccountService(db=db, his=None, sms=None, wechat=None)  # type: ignore[arg-type]
-        account = await accounts.account_for(openid="four-workers")
-        await accounts.grant(account_id=account.id, medical_card_number=DEMO_CARD, hospital_id=None, how="created")
-        return url, account.id
-    finally:
-        await db.dispose()
+    return url, await prepare_account(url)  # the benchmarks' own set-up: their card is the demo card
 
 
 def ask(url: str, token: str, query: str, **variables: str) -> dict[str, object]:
@@ -109,12 +100,14 @@ async def test_four_workers_tell_the_hospital_of_each_paid_order_once(
     assert len(started) >= WORKERS  # uvicorn's supervisor may replace a worker slow to answer its ping
 
 
-def _started(stack: contextlib.ExitStack, command: list[str], *, log: Path) -> subprocess.Popen[bytes]:
+def _started(
+    stack: contextlib.ExitStack, command: list[str], *, log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """A child process writing to ``log``, killed (with its group) when ``stack`` closes."""
     output = stack.enter_context(log.open("wb"))
     child = subprocess.Popen(
-        command, stdout=output, stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        start_new_session=True,
+        command, stdout=output, stderr=subprocess.STDOUT, cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}, start_new_session=True,
     )  # fmt: skip
     stack.callback(_stop, child)
     return child
@@ -151,7 +144,6 @@ def _pay_through_four_workers(
     merchant = json.loads((tmp_path / "merchant.json").read_text(encoding="utf-8"))
     bucket = {"PER_MINUTE": "100000", "BURST": "10000"}
     env = {
-        **os.environ,
         "HISGRAPH_MODE": "dev",
         "HISGRAPH_DATABASE_URL": database_url,
         "HISGRAPH_SESSION_SECRET": SECRET,
@@ -166,16 +158,9 @@ def _pay_through_four_workers(
         **{f"HISGRAPH_RATE_LIMITS__PER_ACCOUNT__{k}": v for k, v in bucket.items()},
     }
     log = tmp_path / "serve.log"
-    output = stack.enter_context(log.open("wb"))
-    process = subprocess.Popen(
-        [*SERVE, "--config", str(registry), "--port", str(port), "--workers", str(WORKERS)],
-        stdout=output,
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
+    process = _started(
+        stack, [*SERVE, "--config", str(registry), "--port", str(port), "--workers", str(WORKERS)], log=log, env=env
     )
-    stack.callback(_stop, process)
     for _ in range(1200):  # until every worker has started its app (a bound of 120 s on a loaded machine)
         written = log.read_text(encoding="utf-8", errors="replace")
         if written.count("Application startup complete") >= WORKERS:
