@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 
 _ID_CARD = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[\dXx])(?![0-9A-Za-z])|(?<!\d)(\d{6})(\d{6})(\d{3})(?!\d)")
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+_MOBILE = re.compile(r"(?<!\d)([1１][3-9３-９]\d)(\d{4})(\d{4})(?!\d)")
+r"""A mobile number in ASCII or in the full-width digits a Chinese input method types (``\d`` matches both; the
+leading 1 and the second digit are spelt out, so both spellings are)."""
 
 
 def mask_id_card(value: str) -> str:

@@ -121,6 +121,30 @@ def test_tracebacks_extras_and_bearer_tokens_are_masked() -> None:
     assert "370102********5236" in entry["exc"]
 
 
+def test_text_built_to_pass_the_quick_check_is_still_masked() -> None:
+    """issue 13 item 2 made masking skip text that no pattern can match (api/logs.py): personal data and secrets
+    written without any = : or / (bare, in full-width digits, behind Basic/Bearer, a bare signed token), in the
+    message, in extras and in a caller's request id, still never reach the log."""
+    full_width_phone = "".join(chr(ord(d) + 0xFEE0) for d in PHONE)  # １３８... : \d matches it, so must we
+    bare_token = "eyJoIjoiMjUzIiwidCI6IjAifQ.c2lnbmF0dXJlLW9mLXRoZS1saW5r"
+    stream = io.StringIO()
+    logger = logging.getLogger("hisgraph.test.quick_check")
+    logger.propagate = False
+    logger.addHandler(masked_handler(stream))
+    token = request_id_var.set(f"req {PHONE}")
+    try:
+        logger.info("patient %s rang from %s", DEMO_ID_NUMBER, full_width_phone, extra={"link": bare_token})
+        logger.info("Basic dXNlcm5hbWVwYXNzd29yZA and bearer %s", "abcdefgh.ijklmnop", extra={"raw": [PHONE]})
+    finally:
+        request_id_var.reset(token)
+        logger.handlers.clear()
+        logger.propagate = True
+    written = stream.getvalue()
+    assert len(written.splitlines()) == 2
+    for secret in (DEMO_ID_NUMBER, PHONE, full_width_phone, bare_token, "dXNlcm5hbWVwYXNzd29yZA", "abcdefgh.ijklmnop"):
+        assert secret not in written, secret
+
+
 def test_the_formatter_never_writes_an_unmasked_exception() -> None:
     """issue 10 item 12: the filter leaves only masked text on the record, whatever formatter comes after it."""
     record = logging.LogRecord("uvicorn.error", logging.ERROR, __file__, 1, "Exception in ASGI application", None, None)
