@@ -130,6 +130,7 @@ def test_text_built_to_pass_the_quick_check_is_still_masked() -> None:
     stream = io.StringIO()
     logger = logging.getLogger("hisgraph.test.quick_check")
     logger.propagate = False
+    logger.setLevel(logging.INFO)  # whatever level an earlier test left on the root logger
     logger.addHandler(masked_handler(stream))
     token = request_id_var.set(f"req {PHONE}")
     try:
@@ -139,6 +140,7 @@ def test_text_built_to_pass_the_quick_check_is_still_masked() -> None:
         request_id_var.reset(token)
         logger.handlers.clear()
         logger.propagate = True
+        logger.setLevel(logging.NOTSET)
     written = stream.getvalue()
     assert len(written.splitlines()) == 2
     for secret in (DEMO_ID_NUMBER, PHONE, full_width_phone, bare_token, "dXNlcm5hbWVwYXNzd29yZA", "abcdefgh.ijklmnop"):
