@@ -40,8 +40,12 @@ from his_clients.errors import HisError, HisHttpError, HisProtocolError, HisTime
 from his_clients.method import Access, Envelope, HisMethod
 from his_clients.models.base import HisReply
 from his_clients.registry import Hospital, Registry
+from his_clients.resilience import GatewaySaturated
 
 SPEC_DIR: Final = Path(__file__).resolve().parents[1] / "spec"
+
+# How often a call is made when the time ran out in the probe itself (GatewaySaturated), not at the hospital.
+OWN_STALL_ATTEMPTS: Final = 3
 
 Status = Literal["pass", "no_data", "refused", "deviation", "not_opened", "skipped"]
 
@@ -625,9 +629,18 @@ async def _exchange(
 ) -> dict[str, Any] | None:
     """One call within its own deadline: the decoded envelope, or None with the deviation added to ``result``."""
     upstream = his.registry.upstream(hospital)
-    deadline = asyncio.get_running_loop().time() + (timeout_s or hospital.timeout_s)
     try:
-        raw = await his.send_unparsed(method, upstream, payload, hospital_id=hospital.id, deadline=deadline)
+        for attempt in range(1, OWN_STALL_ATTEMPTS + 1):
+            deadline = asyncio.get_running_loop().time() + (timeout_s or hospital.timeout_s)
+            try:
+                raw = await his.send_unparsed(method, upstream, payload, hospital_id=hospital.id, deadline=deadline)
+                break
+            except GatewaySaturated:
+                # The time ran out in the probe's own process (its loop stalled: a loaded machine), not at the
+                # hospital: that says nothing about the HIS. Every call the probe makes is a read or an
+                # idempotent write, so it is asked again, with a deadline of its own.
+                if attempt == OWN_STALL_ATTEMPTS:
+                    raise
     except HisError as error:
         result.deviations.append(
             Deviation("<call>", "an answer within the deadline", f"{error.code}: {error}", _absorbing(error, hospital))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,27 @@ async def test_a_slow_method_is_a_deviation_naming_timeout_s(region: Registry, s
     assert (depts.deviations[0].absorbed_by or "").startswith("timeout_s")
     assert _result(report, DOCTORS.name).status == "pass"
     assert not report.passed
+
+
+async def test_time_lost_in_the_probe_itself_is_asked_again(
+    simulator: RunningSimulator, sim_admin: httpx.Client
+) -> None:
+    """A call whose time ran out in the probe's own process (GATEWAY_BUSY: queued behind its own connection, or a
+    stalled loop on a loaded machine) says nothing about the HIS: it is asked again, and only the hospital's
+    answer is judged. Seen in CI: 255's first SOAP call reported "the gateway's loop stalled" as a deviation."""
+    full = simulated_region(simulator.base_url, timeout_s=2.0)
+    hospitals = tuple(h.model_copy(update={"max_connections": 1}) if h.id == "253" else h for h in full.hospitals)
+    registry = Registry(hospitals=hospitals, endpoints=full.endpoints)
+    inject(sim_admin, hospitalId="253", method=WAIT_PAY.name, kind="latency", latencyMs=700)
+    async with HisClient(registry) as client:
+        # The hospital's one connection is held 0.7 s by another call; each probe call may wait 0.5 s for it.
+        bills = WAIT_PAY.request.model_validate({"medicalCardNumber": "001000056254587"})
+        holding = asyncio.create_task(client.call(WAIT_PAY, "253", bills, deadline=None))
+        await asyncio.sleep(0.05)
+        report = await probe(registry, "253", methods=[DEPTS], client=client, timeout_s=0.5)
+        await holding
+    assert _result(report, DEPTS.name).status == "pass"
+    assert len(calls(sim_admin, hospitalId="253", method=DEPTS.name)) == 1  # the first try never left the gateway
 
 
 class _Canned:
