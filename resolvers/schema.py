@@ -30,6 +30,7 @@ from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types import ExecutionContext
 
 from .errors import log_errors, should_mask
+from .execution import LeafFastExecutionContext
 from .hospitals.queries import HospitalQueries
 from .identity.queries import IdentityQueries
 from .limits import GraphQLLimits, limit_rules
@@ -214,6 +215,7 @@ def build_schema(
         production=production,
         query=Query,
         mutation=_mutation_root(),
+        execution_context_class=LeafFastExecutionContext,
         config=StrawberryConfig(
             scalar_map=SCALARS,
             disable_field_suggestions=production,

@@ -1,0 +1,125 @@
+"""Basic leaf fields completed directly (resolvers/execution.py) answer exactly what graphql-core's general path
+answers: data, errors, their messages and paths (issue 13 item 2)."""
+
+from __future__ import annotations
+
+import enum
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import strawberry
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from resolvers.execution import LeafFastExecutionContext
+from resolvers.scalars import SCALARS
+from resolvers.schema import build_schema
+
+
+class Colour(enum.Enum):
+    RED = "r"
+    BLUE = "b"
+
+
+async def _three() -> int:
+    return 3
+
+
+class Thing:
+    """What a resolver hands over: ThingView's fields are read off it by name."""
+
+    def __init__(self, name: Any, nickname: Any, price: Any, colour: Any, count: Any) -> None:
+        self.name, self.nickname, self.price, self.colour, self.count = name, nickname, price, colour, count
+
+    @property
+    def later(self) -> Any:
+        """A new coroutine on each read: read twice, one would never be awaited (pytest fails on that)."""
+        return _three()
+
+    @property
+    def broken(self) -> str:
+        raise RuntimeError("no such thing")
+
+
+@strawberry.type
+class ThingView:
+    """A type of basic leaf fields only: scalars, custom scalars, an enum, nullable and not."""
+
+    name: str
+    nickname: str | None
+    price: Decimal
+    colour: Colour
+    count: int
+    later: int
+    broken: str
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def good(self) -> ThingView:
+        return Thing("乙", "二", Decimal("0.50"), Colour.RED, 2)  # type: ignore[return-value]
+
+    @strawberry.field
+    def things(self) -> list[ThingView | None]:
+        good = Thing("甲", None, Decimal("65.10"), Colour.BLUE, 3)
+        # One object breaking each rule the fast path checks: a null in a non-null field, a value the scalar
+        # cannot coerce, an enum value that is no member, a string for an int.
+        odd = Thing(None, 7, "x", "green", "3")
+        return [good, odd]  # type: ignore[list-item]
+
+
+class Passing(SchemaExtension):
+    """An extension that resolves fields (graphql-core's middleware): it must see every field."""
+
+    def resolve(self, _next: Any, root: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
+        return _next(root, info, *args, **kwargs)
+
+
+async def _run(context_class: type, query: str, extensions: list[Any] | None = None) -> dict[str, Any]:
+    schema = strawberry.Schema(
+        query=Query,
+        execution_context_class=context_class,
+        config=StrawberryConfig(scalar_map=SCALARS),
+        extensions=extensions or [],
+    )
+    result = await schema.execute(query)
+    return {"data": result.data, "errors": sorted((e.message, str(e.path)) for e in result.errors or [])}
+
+
+@pytest.mark.parametrize(
+    "fields",
+    ["name", "nickname", "price", "colour", "count", "later", "broken", "__typename colour", "name nickname price"],
+)
+async def test_the_fast_path_answers_as_the_general_one(fields: str) -> None:
+    query = "{ things { " + fields + " } }"
+    fast = await _run(LeafFastExecutionContext, query)
+    assert fast == await _run(StrawberryGraphQLCoreExecutionContext, query)
+    assert fast["data"] is not None  # the good object answered
+
+
+@pytest.mark.parametrize("extensions", [[], [Passing]], ids=["plain", "with a resolving extension"])
+async def test_basic_leaves_skip_the_general_path_unless_an_extension_resolves(
+    monkeypatch: pytest.MonkeyPatch, extensions: list[Any]
+) -> None:
+    general: list[str] = []
+    execute_field = StrawberryGraphQLCoreExecutionContext.execute_field
+
+    def counted(self: Any, parent_type: Any, source: Any, fields: Any, *args: Any) -> Any:
+        general.append(fields[0].node.name.value)
+        return execute_field(self, parent_type, source, fields, *args)
+
+    monkeypatch.setattr(StrawberryGraphQLCoreExecutionContext, "execute_field", counted)
+    result = await _run(LeafFastExecutionContext, "{ good { name nickname price colour count later } }", extensions)
+    assert result == {
+        "data": {"good": {"name": "乙", "nickname": "二", "price": "0.50", "colour": "RED", "count": 2, "later": 3}},
+        "errors": [],
+    }
+    leaves = ["name", "nickname", "price", "colour", "count", "later"]
+    assert general == (["good"] if not extensions else ["good", *leaves])
+
+
+def test_the_gateway_executes_with_the_fast_path() -> None:
+    assert build_schema().execution_context_class is LeafFastExecutionContext
