@@ -35,25 +35,16 @@ _PLANS: WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], _Plan | None]] = 
 
 
 def _plan(schema: GraphQLSchema, parent_type: GraphQLObjectType, field_name: str) -> _Plan | None:
-    plans = _PLANS.get(schema)
-    if plans is None:
-        plans = _PLANS[schema] = {}
-    key = (parent_type.name, field_name)
-    try:
-        return plans[key]
-    except KeyError:
-        pass
-    plan: _Plan | None = None
     field = schema.get_field(parent_type, field_name)
     # Strawberry marks the resolver of a field with no resolver and no extension (its "basic" fields).
-    if field is not None and not field.args and getattr(field.resolve, "_is_default", False):
-        non_null = isinstance(field.type, GraphQLNonNull)
-        inner = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
-        if is_leaf_type(inner):
-            assert field.resolve is not None  # marked above
-            plan = (field, field.resolve, inner, non_null)
-    plans[key] = plan
-    return plan
+    if field is None or field.args or not getattr(field.resolve, "_is_default", False):
+        return None
+    non_null = isinstance(field.type, GraphQLNonNull)
+    inner = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+    if not is_leaf_type(inner):
+        return None
+    assert field.resolve is not None  # marked above
+    return (field, field.resolve, inner, non_null)
 
 
 class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -65,6 +56,7 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # Strawberry always passes a manager, empty unless an extension resolves fields; a resolving one
         # must see every field, so then nothing takes the fast path.
         self._no_middleware = manager is None or not manager.middlewares
+        self._plans = _PLANS.setdefault(self.schema, {})  # each field's plan, worked out once per schema
 
     def execute_field(
         self,
@@ -76,7 +68,12 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         node = field_details_list[0].node
         if self._no_middleware and not node.arguments:
-            plan = _plan(self.schema, parent_type, node.name.value)
+            key = (parent_type.name, node.name.value)
+            plans = self._plans
+            if key in plans:
+                plan = plans[key]
+            else:
+                plan = plans[key] = _plan(self.schema, parent_type, key[1])
             if plan is not None:
                 field, resolve, leaf, non_null = plan
                 try:
