@@ -8,7 +8,8 @@ returns the attribute and never reads ``info``), only the attribute and the coer
 
 ``LeafFastExecutionContext.execute_field`` does just those two for such a field whose type is a scalar or an
 enum (nullable or not) and which is asked without arguments. Anything else goes the general way, and so does
-anything unusual on the fast path: an exception, a null in a non-null field, or a coercion that gives nothing.
+anything unusual on the fast path: an exception (raised or returned), a null in a non-null field, or a coercion that
+gives nothing.
 There the general path reads the attribute again (a basic field's read has no side effects) and makes the error
 it always makes, at the same path. An awaitable read is completed as graphql-core completes one, not read
 twice. The answer is the same either way: tests/graph/test_leaf_execution.py holds the two equal.
@@ -85,6 +86,8 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         )
                     if value is None or value is Undefined:
                         completed = _GENERAL if non_null else None
+                    elif isinstance(value, Exception):  # graphql-core raises a returned exception as the error
+                        completed = _GENERAL
                     else:
                         completed = leaf.coerce_output_value(value)
                         if completed is None or completed is Undefined:

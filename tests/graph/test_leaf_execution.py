@@ -66,8 +66,9 @@ class Query:
     def things(self) -> list[ThingView | None]:
         good = Thing("甲", None, Decimal("65.10"), Colour.BLUE, 3)
         # One object breaking each rule the fast path checks: a null in a non-null field, a value the scalar
-        # cannot coerce, an enum value that is no member, a string for an int.
-        odd = Thing(None, 7, "x", "green", "3")
+        # cannot coerce, an enum value that is no member, a string for an int, an exception returned as a value
+        # (graphql-core raises it as the field's error; Money's coercion alone would have written its text).
+        odd = Thing(None, 7, ValueError("not an amount"), "green", "3")
         return [good, odd]  # type: ignore[list-item]
 
 
