@@ -17,7 +17,9 @@ twice. The answer is the same either way: tests/graph/test_leaf_execution.py hol
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any, Final
 from weakref import WeakKeyDictionary
 
@@ -25,9 +27,11 @@ from graphql import GraphQLField, GraphQLLeafType, GraphQLNonNull, GraphQLObject
 from graphql.execution.executor import to_nodes
 from graphql.pyutils import Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
 
-_Plan = tuple[GraphQLField, Callable[..., Any], GraphQLLeafType, bool]
-"""A basic leaf field: its definition, resolver (an attribute read), scalar or enum, and whether it is non-null."""
+_Plan = tuple[GraphQLField, Callable[[Any], Any], GraphQLLeafType, bool]
+"""A basic leaf field: its definition, its read of the source, its scalar or enum, and whether it is non-null."""
 
 _GENERAL: Final = object()
 """The field takes the general path."""
@@ -44,8 +48,13 @@ def _plan(schema: GraphQLSchema, parent_type: GraphQLObjectType, field_name: str
     inner = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
     if not is_leaf_type(inner):
         return None
-    assert field.resolve is not None  # marked above
-    return (field, field.resolve, inner, non_null)
+    resolve = field.resolve
+    assert resolve is not None  # marked above
+    definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    if isinstance(definition, StrawberryField) and definition.default_resolver is getattr:
+        # What Strawberry's basic resolver does (StrawberryField.get_result), without its two calls around it.
+        return (field, attrgetter(definition.python_name), inner, non_null)
+    return (field, functools.partial(resolve, info=None), inner, non_null)
 
 
 class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -76,9 +85,9 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             else:
                 plan = plans[key] = _plan(self.schema, parent_type, key[1])
             if plan is not None:
-                field, resolve, leaf, non_null = plan
+                field, read, leaf, non_null = plan
                 try:
-                    value = resolve(source, None)
+                    value = read(source)
                     if self.is_awaitable(value):  # completed as graphql-core completes one (never read twice)
                         info = self.build_resolve_info(field, to_nodes(field_details_list), parent_type, path)
                         return self.complete_awaitable_value(
