@@ -56,6 +56,17 @@ def _read_decimal(value: Any) -> Any:
 
 def render_money(amount: Decimal) -> str:
     """Yuan with at least two decimal places; finer unit prices (up to four places) keep their digits."""
+    # Most amounts are already plain text with 0-2 places ("65", "65.1", "65.10"): padded as quantize would.
+    text = str(amount)
+    if "E" not in text and text[-1].isdigit():
+        dot = text.find(".")
+        if dot == -1:
+            return text + ".00"
+        places = len(text) - dot - 1
+        if places == 2:
+            return text
+        if places == 1:
+            return text + "0"
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and exponent >= -2:
         return str(amount.quantize(CENT, rounding=ROUND_HALF_UP))
