@@ -6,13 +6,14 @@ resolver, checks twice for an awaitable, and walks ``complete_value`` through th
 scalar's ``coerce_output_value``. For a field Strawberry itself calls *basic* (no resolver, no extension: it
 returns the attribute and never reads ``info``), only the attribute and the coercion matter.
 
-``LeafFastExecutionContext.execute_field`` does just those two for such a field whose type is a scalar or an
-enum (nullable or not) and which is asked without arguments. Anything else goes the general way, and so does
-anything unusual on the fast path: an exception (raised or returned), a null in a non-null field, or a coercion that
-gives nothing.
-There the general path reads the attribute again (a basic field's read has no side effects) and makes the error
-it always makes, at the same path. An awaitable read is completed as graphql-core completes one, not read
-twice. The answer is the same either way: tests/graph/test_leaf_execution.py holds the two equal.
+``LeafFastExecutionContext`` does just those two for such a field whose type is a scalar or an enum (nullable or
+not) and which is asked without arguments: in ``execute_fields`` (a mirror of graphql-core's, which also makes no
+Path for such a leaf) and in ``execute_field`` (its other callers: mutations' serial fields). Anything else goes
+the general way, and so does anything unusual on the fast path: an exception (raised or returned), a null in a
+non-null field, or a coercion that gives nothing. There the general path reads the attribute again (a basic
+field's read has no side effects) and makes the error it always makes, at the same path. An awaitable read is
+completed as graphql-core completes one, never read twice. The answer is the same either way:
+tests/graph/test_leaf_execution.py holds the two equal, and holds the mirror to graphql-core's own source.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from weakref import WeakKeyDictionary
 
 from graphql import GraphQLField, GraphQLLeafType, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, is_leaf_type
 from graphql.execution.executor import to_nodes
-from graphql.pyutils import Undefined
+from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
@@ -35,6 +36,16 @@ _Plan = tuple[GraphQLField, Callable[[Any], Any], GraphQLLeafType, bool]
 
 _GENERAL: Final = object()
 """The field takes the general path."""
+
+
+class _Awaiting:
+    """A basic leaf whose read gave an awaitable: completed as graphql-core completes one."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
 
 _PLANS: WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], _Plan | None]] = WeakKeyDictionary()
 
@@ -68,6 +79,43 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._no_middleware = manager is None or not manager.middlewares
         self._plans = _PLANS.setdefault(self.schema, {})  # each field's plan, worked out once per schema
 
+    def _plan_of(self, parent_type: GraphQLObjectType, node: Any) -> _Plan | None:
+        """The field's plan, or None where the general path must run it (see the module)."""
+        if node.arguments or not self._no_middleware:
+            return None
+        key = (parent_type.name, node.name.value)
+        plans = self._plans
+        if key in plans:
+            return plans[key]
+        plan = plans[key] = _plan(self.schema, parent_type, key[1])
+        return plan
+
+    def _read_leaf(self, plan: _Plan, source: Any) -> Any:
+        """The completed leaf; ``_GENERAL`` where the general path must run it; or the awaitable read, which
+        the caller completes (a property may make a new one on each read: it is never read twice)."""
+        _field, read, leaf, non_null = plan
+        try:
+            value = read(source)
+            if value is None or value is Undefined:
+                return _GENERAL if non_null else None
+            if isinstance(value, Exception):  # graphql-core raises a returned exception as the field's error
+                return _GENERAL
+            if self.is_awaitable(value):
+                return _Awaiting(value)
+            completed = leaf.coerce_output_value(value)
+        except Exception:  # the general path raises it again, located at this field
+            return _GENERAL
+        if completed is None or completed is Undefined:
+            return _GENERAL
+        return completed
+
+    def _complete_awaiting(
+        self, plan: _Plan, parent_type: GraphQLObjectType, field_details_list: Any, path: Any, value: Any, position: Any
+    ) -> Any:
+        field = plan[0]
+        info = self.build_resolve_info(field, to_nodes(field_details_list), parent_type, path)
+        return self.complete_awaitable_value(field.type, field_details_list, info, path, value, position)
+
     def execute_field(
         self,
         parent_type: GraphQLObjectType,
@@ -76,33 +124,67 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         path: Any,
         position_context: Any,
     ) -> Any:
-        node = field_details_list[0].node
-        if self._no_middleware and not node.arguments:
-            key = (parent_type.name, node.name.value)
-            plans = self._plans
-            if key in plans:
-                plan = plans[key]
-            else:
-                plan = plans[key] = _plan(self.schema, parent_type, key[1])
-            if plan is not None:
-                field, read, leaf, non_null = plan
-                try:
-                    value = read(source)
-                    if self.is_awaitable(value):  # completed as graphql-core completes one (never read twice)
-                        info = self.build_resolve_info(field, to_nodes(field_details_list), parent_type, path)
-                        return self.complete_awaitable_value(
-                            field.type, field_details_list, info, path, value, position_context
-                        )
-                    if value is None or value is Undefined:
-                        completed = _GENERAL if non_null else None
-                    elif isinstance(value, Exception):  # graphql-core raises a returned exception as the error
-                        completed = _GENERAL
-                    else:
-                        completed = leaf.coerce_output_value(value)
-                        if completed is None or completed is Undefined:
-                            completed = _GENERAL
-                except Exception:  # the general path raises it again, located at this field
-                    completed = _GENERAL
-                if completed is not _GENERAL:
-                    return completed
+        plan = self._plan_of(parent_type, field_details_list[0].node)
+        if plan is not None:
+            completed = self._read_leaf(plan, source)
+            if type(completed) is _Awaiting:
+                return self._complete_awaiting(
+                    plan, parent_type, field_details_list, path, completed.value, position_context
+                )
+            if completed is not _GENERAL:
+                return completed
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Any,
+        grouped_field_set: Any,
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's ``Executor.execute_fields`` (3.3.2), with a basic leaf completed in place: no Path and
+        no ``execute_field`` call for it. Everything else is as graphql-core does it, line for line."""
+        results: dict[str, Any] = {}
+        is_awaitable = self.is_awaitable
+        awaitable_fields: list[str] = []
+        append_awaitable = awaitable_fields.append
+        try:
+            for response_name, field_details_list in grouped_field_set.items():
+                plan = self._plan_of(parent_type, field_details_list[0].node)
+                if plan is not None:
+                    completed = self._read_leaf(plan, source_value)
+                    if completed is not _GENERAL:
+                        if type(completed) is _Awaiting:
+                            field_path = Path(path, response_name, parent_type.name)
+                            completed = self._complete_awaiting(
+                                plan, parent_type, field_details_list, field_path, completed.value, position_context
+                            )
+                            append_awaitable(response_name)
+                        results[response_name] = completed
+                        continue
+                field_path = Path(path, response_name, parent_type.name)
+                result = self.execute_field(parent_type, source_value, field_details_list, field_path, position_context)
+                if result is not Undefined:
+                    results[response_name] = result
+                    if is_awaitable(result):
+                        append_awaitable(response_name)
+        except Exception:
+            if awaitable_fields:
+                # Ensure that awaitables created by other fields are settled, as they may also fail.
+                self.settle_in_background([results[field] for field in awaitable_fields])
+            raise
+
+        if not awaitable_fields:
+            return results
+
+        async def get_results() -> dict[str, Any]:
+            if len(awaitable_fields) == 1:
+                field = awaitable_fields[0]
+                results[field] = await results[field]
+            else:
+                awaited_results = await gather_with_cancel(*(results[field] for field in awaitable_fields))
+                results.update(zip(awaitable_fields, awaited_results, strict=True))
+            return results
+
+        return get_results()
