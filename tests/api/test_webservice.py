@@ -41,7 +41,7 @@ async def gateway_app(region: Registry, tmp_path: Path) -> AsyncIterator[tuple[s
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    settings = Settings(database_url=database_url, registry=region, request_deadline_s=1.5, public_base_url=base)
+    settings = Settings(database_url=database_url, registry=region, request_deadline_s=5.0, public_base_url=base)
     app = create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="gateway", daemon=True)

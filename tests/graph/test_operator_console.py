@@ -63,7 +63,7 @@ async def console(region: Registry, tmp_path: Path, sim_admin: httpx.Client) -> 
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'gateway.sqlite3'}",
         registry=region,
-        request_deadline_s=2.0,
+        request_deadline_s=5.0,
         run_payment_worker=False,
     )
     async with running_gateway(settings, signed_in=False) as client:

@@ -30,7 +30,7 @@ async def soap_gateway(simulator: RunningSimulator, tmp_path: Path) -> AsyncIter
         simulator.base_url, timeout_s=2.0, webservice={"255": "per_method", REGIONAL_ENDPOINT: "dispatch"}
     )
     settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'gateway.sqlite3'}", registry=registry, request_deadline_s=1.5
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'gateway.sqlite3'}", registry=registry, request_deadline_s=5.0
     )
     async with running_gateway(settings) as client:
         yield client

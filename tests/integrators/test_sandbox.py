@@ -50,7 +50,7 @@ async def sandboxed(
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'gateway.sqlite3'}",
         registry=with_sandbox(region, hospital),
-        request_deadline_s=2.0,
+        request_deadline_s=5.0,
     )
     async with running_gateway(settings) as client:
         yield client, auth

@@ -37,7 +37,7 @@ def gateway_settings(database_url: str, region: Registry, wechat_base_url: str) 
     return Settings(
         database_url=database_url,
         registry=region,
-        request_deadline_s=1.5,
+        request_deadline_s=5.0,
         wechat_official=OfficialAccountConfig(
             appid=APPID,
             secret=SECRET,

@@ -40,7 +40,7 @@ def settings_for(region: Registry, path: Path, **more: Any) -> Settings:
     return Settings(
         database_url=f"sqlite+aiosqlite:///{path / 'gateway.sqlite3'}",
         registry=region,
-        request_deadline_s=2.0,
+        request_deadline_s=5.0,
         run_payment_worker=False,
         **more,
     )
