@@ -188,3 +188,53 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return results
 
         return get_results()
+
+    def complete_list_item_value(
+        self,
+        item: Any,
+        complete_results: list[Any],
+        item_type: Any,
+        field_details_list: Any,
+        info: Any,
+        item_path: Any,
+        position_context: Any,
+    ) -> bool:
+        """graphql-core's, with an object item of a type without ``is_type_of`` and without ``@defer`` below it
+        sent straight to ``execute_fields``: what ``complete_value`` -> ``complete_object_value`` ->
+        ``collect_and_execute_subfields`` -> ``execute_collected_subfields`` come to for it (no position context,
+        no deferred usage), without their four calls per item."""
+        object_type = item_type.of_type if type(item_type) is GraphQLNonNull else item_type
+        if (
+            position_context is not None
+            or type(object_type) is not GraphQLObjectType
+            or object_type.is_type_of is not None
+            or item is None
+            or item is Undefined
+            or isinstance(item, Exception)
+        ):
+            return super().complete_list_item_value(
+                item, complete_results, item_type, field_details_list, info, item_path, position_context
+            )
+        grouped_field_set, new_defer_usages, _forbidden = self.collect_subfields(object_type, field_details_list)
+        if new_defer_usages:
+            return super().complete_list_item_value(
+                item, complete_results, item_type, field_details_list, info, item_path, position_context
+            )
+        try:
+            completed_item = self.execute_fields(object_type, item, item_path, grouped_field_set, None)
+            if self.is_awaitable(completed_item):
+
+                async def await_completed() -> Any:
+                    try:
+                        return await completed_item
+                    except Exception as raw_error:
+                        self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                        return None
+
+                complete_results.append(await_completed())
+                return True
+            complete_results.append(completed_item)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+            complete_results.append(None)
+        return False

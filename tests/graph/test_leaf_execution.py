@@ -7,6 +7,7 @@ import enum
 import hashlib
 import inspect
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import graphql
 import pytest
 import strawberry
 from graphql.execution.executor import Executor
+from graphql.execution.incremental.incremental_executor import IncrementalExecutor
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -30,8 +32,8 @@ from ..conftest import running_gateway
 
 OPERATIONS = Path(__file__).parent / "operations"
 
-EXECUTE_FIELDS_SHA256 = "797f54fbd779b4e381b688bce8e249abffa2e057974676e5f5ef3cefc0ff654c"
-"""graphql-core 3.3.2's Executor.execute_fields, which resolvers/execution.py mirrors."""
+MIRRORED_SHA256 = "73322722936f1127d69a1778d2ba14c3f996b5acd27537eea0dd56bdb0461791"
+"""graphql-core 3.3.2's code that resolvers/execution.py mirrors or short-cuts (see the last test)."""
 
 
 class Colour(enum.Enum):
@@ -72,6 +74,15 @@ class ThingView:
     broken: str
 
 
+def _things() -> list[Thing]:
+    good = Thing("甲", None, Decimal("65.10"), Colour.BLUE, 3)
+    # One object breaking each rule the fast path checks: a null in a non-null field, a value the scalar
+    # cannot coerce, an enum value that is no member, a string for an int, an exception returned as a value
+    # (graphql-core raises it as the field's error; Money's coercion alone would have written its text).
+    odd = Thing(None, 7, ValueError("not an amount"), "green", "3")
+    return [good, odd]
+
+
 @strawberry.type
 class Query:
     @strawberry.field
@@ -79,13 +90,13 @@ class Query:
         return Thing("乙", "二", Decimal("0.50"), Colour.RED, 2)  # type: ignore[return-value]
 
     @strawberry.field
+    def strict_things(self) -> list[ThingView]:
+        """The same objects as a list of non-null items: an item's error nulls the whole list."""
+        return _things()  # type: ignore[return-value]
+
+    @strawberry.field
     def things(self) -> list[ThingView | None]:
-        good = Thing("甲", None, Decimal("65.10"), Colour.BLUE, 3)
-        # One object breaking each rule the fast path checks: a null in a non-null field, a value the scalar
-        # cannot coerce, an enum value that is no member, a string for an int, an exception returned as a value
-        # (graphql-core raises it as the field's error; Money's coercion alone would have written its text).
-        odd = Thing(None, 7, ValueError("not an amount"), "green", "3")
-        return [good, odd]  # type: ignore[list-item]
+        return _things()  # type: ignore[return-value]
 
 
 class Passing(SchemaExtension):
@@ -125,11 +136,13 @@ async def _run(context_class: type, query: str, extensions: list[Any] | None = N
         "a: count b: count c: later",
     ],
 )
-async def test_the_fast_path_answers_as_the_general_one(fields: str) -> None:
-    query = "{ things { " + fields + " } }"
+@pytest.mark.parametrize("root", ["things", "strictThings"])
+async def test_the_fast_path_answers_as_the_general_one(fields: str, root: str) -> None:
+    query = "{ " + root + " { " + fields + " } }"
     fast = await _run(LeafFastExecutionContext, query)
     assert fast == await _run(StrawberryGraphQLCoreExecutionContext, query)
-    assert fast["data"] is not None  # the good object answered
+    if root == "things":
+        assert fast["data"] is not None  # the good object answered
 
 
 @pytest.mark.parametrize("extensions", [[], [Passing]], ids=["plain", "with a resolving extension"])
@@ -157,11 +170,21 @@ def test_the_gateway_executes_with_the_fast_path() -> None:
     assert build_schema().execution_context_class is LeafFastExecutionContext
 
 
-def test_the_mirrored_execute_fields_is_graphql_cores_own() -> None:
-    """LeafFastExecutionContext.execute_fields mirrors graphql-core's Executor.execute_fields line for line, with
-    the leaf inline. Another graphql-core (a new lock) fails here until the mirror is compared with it again."""
-    source = inspect.getsource(Executor.execute_fields)
-    assert hashlib.sha256(source.encode()).hexdigest() == EXECUTE_FIELDS_SHA256, graphql.__version__
+def test_the_mirrored_code_is_graphql_cores_own() -> None:
+    """LeafFastExecutionContext mirrors graphql-core's execute_fields and complete_list_item_value, and takes a
+    shortcut through what complete_value, complete_object_value, collect_and_execute_subfields and
+    execute_collected_subfields do for an object item. Another graphql-core (a new lock) fails here until the
+    mirror is compared with it again."""
+    sources: list[Callable[..., Any]] = [
+        Executor.execute_fields,
+        Executor.complete_list_item_value,
+        Executor.complete_value,
+        Executor.complete_object_value,
+        Executor.collect_and_execute_subfields,
+        IncrementalExecutor.execute_collected_subfields,
+    ]
+    digest = hashlib.sha256("".join(inspect.getsource(f) for f in sources).encode()).hexdigest()
+    assert digest == MIRRORED_SHA256, graphql.__version__
 
 
 RANDOM_KEYS = frozenset({"slotId", "pdf", "fileUrl", "thumbnail", "image", "file", "dicomImages"})
@@ -200,6 +223,7 @@ async def test_the_gateway_answers_its_sample_operations_alike_on_both_paths(
     fast = await answers("fast")
     monkeypatch.setattr(LeafFastExecutionContext, "execute_fields", Executor.execute_fields)
     monkeypatch.setattr(LeafFastExecutionContext, "execute_field", StrawberryGraphQLCoreExecutionContext.execute_field)
+    monkeypatch.setattr(LeafFastExecutionContext, "complete_list_item_value", Executor.complete_list_item_value)
     general = await answers("general")
     assert fast == general
     assert sum("errors" not in answer for answer in fast) >= len(operations) - 1  # answered, not refused alike
