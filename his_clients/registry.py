@@ -363,8 +363,21 @@ class Registry(_Strict):
     def hospital(self, hospital_id: str) -> Hospital | None:
         return self.by_id.get(hospital_id)
 
+    @cached_property
+    def _upstreams(self) -> dict[str, tuple[Hospital, Upstream]]:
+        return {}
+
     def upstream(self, hospital: Hospital) -> Upstream:
-        """Where calls for ``hospital`` go: its own HIS, or the regional endpoint it sits behind."""
+        """Where calls for ``hospital`` go: its own HIS, or the regional endpoint it sits behind. Made once per
+        hospital (the registry does not change; every HIS call asks)."""
+        known = self._upstreams.get(hospital.id)
+        if known is not None and known[0] is hospital:
+            return known[1]
+        made = self._upstream(hospital)
+        self._upstreams[hospital.id] = (hospital, made)
+        return made
+
+    def _upstream(self, hospital: Hospital) -> Upstream:
         if hospital.endpoint is None:
             soap = hospital.transport == "webservice"
             return Upstream(
