@@ -61,6 +61,7 @@ MUTATION_DESCRIPTION = (
 
 
 def _mutation_root() -> type | None:
+    # strawberry.type sets __strawberry_definition__ on the class at run time; the type checker sees plain classes.
     with_fields = tuple(m for m in MUTATIONS if m.__strawberry_definition__.fields)  # type: ignore[attr-defined]
     if not with_fields:
         return None

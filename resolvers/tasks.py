@@ -24,7 +24,7 @@ def in_task(resolver: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, T]:
     def start(*args: P.args, **kwargs: P.kwargs) -> T:
         info = kwargs["info"]
         task = asyncio.ensure_future(resolver(*args, **kwargs))
-        info.context.track(task)  # type: ignore[attr-defined]
+        info.context.track(task)  # type: ignore[attr-defined]  # info arrives in **kwargs, not typed as Info here
         return task  # type: ignore[return-value]  # graphql-core awaits it: the GraphQL shape is T
 
     return start

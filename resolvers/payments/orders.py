@@ -15,6 +15,7 @@ import strawberry
 
 from his_clients.models.invoices import ELECTRONIC_INVOICE_INFORMATION, ElectronicInvoiceInformationRequest
 from services.payments.clock import CHINA_TIME
+from services.payments.quotes import QuoteUnreadable, TodayRegistrationQuote
 from services.payments.results import OrderSummary, RefundSummary
 from services.refusals import RefusalCode, Refused
 from store.orders import Order, OrderRepository, OrderState, Refund, RefundState
@@ -80,6 +81,17 @@ class OrderRegistration:
     )
 
 
+def _registration_quote(order: Order) -> TodayRegistrationQuote | None:
+    """A today's registration order's quote, through its model; None for another flow or an unreadable row (the
+    order is still listed, without its registration)."""
+    if order.flow != TodayRegistrationQuote.FLOW:
+        return None
+    try:
+        return TodayRegistrationQuote.of(order)
+    except QuoteUnreadable:
+        return None
+
+
 @strawberry.type(description="One order of the account, as a patient follows it.")
 class AccountOrder(PaymentOrder):
     description: str = strawberry.field(description="What the order is for, in words (the order's subject).")
@@ -126,16 +138,16 @@ class AccountOrder(PaymentOrder):
         summary = OrderSummary.of(order)
         own_refunds = [RefundSummary.of(order, refund) for refund in refunds]
         base = PaymentOrder.of(summary)
-        quote = order.quote or {}
         registration = None
-        if order.flow == "registration_today" and quote.get("today_register_id"):
+        booked = _registration_quote(order)
+        if booked is not None and booked.today_register_id:
             registration = OrderRegistration(
                 hospital_id=strawberry.ID(order.hospital_id),
-                today_register_id=str(quote["today_register_id"]),
-                department_id=str(quote.get("department_id") or ""),
-                department_name=quote.get("department_name"),
-                doctor_id=quote.get("doctor_id") or None,
-                doctor_name=quote.get("doctor_name") or None,
+                today_register_id=booked.today_register_id,
+                department_id=booked.department_id,
+                department_name=booked.department_name or None,
+                doctor_id=booked.doctor_id or None,
+                doctor_name=booked.doctor_name or None,
                 his_registration_id=order.his_serial,
             )
         paid_at = order.paid_at

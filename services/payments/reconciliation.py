@@ -26,7 +26,7 @@ from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +36,7 @@ from store.orders import Order, OrderEvent, OrderState, Refund, RefundState
 
 from .after_sale import after_sale_note
 from .clock import CHINA_TIME, spec_time
+from .quotes import QuoteUnreadable, quote_of
 from .reconciliation_records import OrderLogEntry, PaymentRecord, RecordState, RefundRecord, TradeLine
 from .sagas.base import pay_type
 
@@ -101,10 +102,14 @@ REFUND_STATE_DESCRIPTIONS: Final = {
 
 
 def _names(order: Order) -> tuple[str | None, str | None]:
-    """customName and payerName, where the order's quote kept them (the ledger stores no other)."""
-    quote: dict[str, Any] = order.quote or {}
-    name = quote.get("patient_name") or quote.get("name")
-    return (str(name) if name else None), None
+    """customName and payerName, where the order's quote kept them (the ledger stores no other). Read through the
+    flow's quote model, as every other reader does (a physical exam's old rows wrote ``name``: its OLD_KEYS); an
+    unreadable quote names nobody rather than failing a reconciliation answer."""
+    try:
+        name = getattr(quote_of(order), "patient_name", None)
+    except (KeyError, QuoteUnreadable):
+        return None, None
+    return (name or None), None
 
 
 def moved_money(order: Order) -> bool:

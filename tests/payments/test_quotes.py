@@ -35,9 +35,10 @@ from services.payments.quotes import (
     refund_notes,
     write_refund_note,
 )
+from services.payments.reconciliation import payment_line
 from services.payments.sagas import FLOWS
 from services.payments.sagas.insurance import HIS_TRADE_ID
-from store.orders import Order
+from store.orders import Order, OrderState
 
 ID = "110101199001011234"
 
@@ -276,3 +277,40 @@ def test_refund_notes_are_written_beside_the_quote_and_read_typed() -> None:
     assert RechargeQuote.of(order) == RechargeQuote(amount=Decimal("100.00"))  # the quote reads as before
     order.quote = {**order.quote, "after_sale": {"RE3": "not a note"}}
     assert refund_notes(order)["RE3"] == RefundNote()
+
+
+def test_the_trade_lines_name_the_patient_through_the_quote_model() -> None:
+    """14.1.x customName comes from the flow's quote model (issue 12 item 18): an old physical-exam row's ``name``,
+    a registration's patient_name; a flow that keeps no name, or a row its model cannot read, names nobody and
+    the line is still written."""
+    old_exam = PhysicalExamQuote.read(
+        {
+            "prices": {"801": "37.00"},
+            "package_ids": ["801"],
+            "name": "张三",
+            "sex": "男",
+            "id_card": ID,
+            "date": "2026-12-03",
+        }
+    ).stored()
+    old_exam["name"] = old_exam.pop("patient_name")  # as rows were written before the typed quotes
+    paid = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
+
+    def line(flow: str, quote: dict[str, Any]) -> str | None:
+        order = Order(
+            out_trade_no="T1",
+            flow=flow,
+            quote=quote,
+            paid_at=paid,
+            online_amount=Decimal("37.00"),
+            hospital_id="253",
+            business_type="1",
+            provider="sandbox",
+            unified_pay_amount=Decimal("0.00"),
+            state=OrderState.NOTIFIED.value,
+        )
+        return payment_line(order).custom_name
+
+    assert line(PhysicalExamQuote.FLOW, old_exam) == "张三"
+    assert line(RechargeQuote.FLOW, RechargeQuote.read({"amount": "37.00"}).stored()) is None
+    assert line(PhysicalExamQuote.FLOW, {"package_ids": ["801"]}) is None  # unreadable: no name, still a line
