@@ -41,6 +41,7 @@ from his_clients.method import Access, Envelope, HisMethod
 from his_clients.models.base import HisReply
 from his_clients.registry import Hospital, Registry
 from his_clients.resilience import GatewaySaturated
+from his_clients.transport import RawReply
 
 SPEC_DIR: Final = Path(__file__).resolve().parents[1] / "spec"
 
@@ -628,19 +629,8 @@ async def _exchange(
     timeout_s: float | None,
 ) -> dict[str, Any] | None:
     """One call within its own deadline: the decoded envelope, or None with the deviation added to ``result``."""
-    upstream = his.registry.upstream(hospital)
     try:
-        for attempt in range(1, OWN_STALL_ATTEMPTS + 1):
-            deadline = asyncio.get_running_loop().time() + (timeout_s or hospital.timeout_s)
-            try:
-                raw = await his.send_unparsed(method, upstream, payload, hospital_id=hospital.id, deadline=deadline)
-                break
-            except GatewaySaturated:
-                # The time ran out in the probe's own process (its loop stalled: a loaded machine), not at the
-                # hospital: that says nothing about the HIS. Every call the probe makes is a read or an
-                # idempotent write, so it is asked again, with a deadline of its own.
-                if attempt == OWN_STALL_ATTEMPTS:
-                    raise
+        raw = await _send(his, hospital, method, payload, timeout_s)
     except HisError as error:
         result.deviations.append(
             Deviation("<call>", "an answer within the deadline", f"{error.code}: {error}", _absorbing(error, hospital))
@@ -654,6 +644,23 @@ async def _exchange(
     if broken is not None:
         result.deviations.append(broken)
     return reply
+
+
+async def _send(
+    his: HisClient, hospital: Hospital, method: HisMethod[Any, Any], payload: bytes, timeout_s: float | None
+) -> RawReply:
+    """The hospital's raw reply, each try under a deadline of its own. A try whose time ran out in the probe's own
+    process (GatewaySaturated: its loop stalled on a loaded machine) says nothing about the HIS, and every call
+    the probe makes is a read or an idempotent write: it is asked again, ``OWN_STALL_ATTEMPTS`` times at most."""
+    upstream = his.registry.upstream(hospital)
+    for attempt in range(1, OWN_STALL_ATTEMPTS + 1):
+        deadline = asyncio.get_running_loop().time() + (timeout_s or hospital.timeout_s)
+        try:
+            return await his.send_unparsed(method, upstream, payload, hospital_id=hospital.id, deadline=deadline)
+        except GatewaySaturated:
+            if attempt == OWN_STALL_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable: the last try returns or raises")
 
 
 async def _check_idempotent(
