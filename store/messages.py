@@ -231,16 +231,6 @@ class MessageDeliveries:
         )
         return bool(getattr(result, "rowcount", 0) == 1)
 
-    async def note_error(self, message_id: int, *, attempts: int, error: str) -> None:
-        """Keep why the last try of a message this worker holds did not deliver it (``last_error``)."""
-        await self._session.execute(
-            update(OutboundMessage)
-            .where(OutboundMessage.id == message_id, OutboundMessage.attempts == attempts)
-            # updated_at set to itself: the backoff and the resend window run from the move, not from this note.
-            .values(last_error=error[:300], updated_at=OutboundMessage.updated_at)
-            .execution_options(synchronize_session=False)
-        )
-
     async def give_up_unanswered_sends(self, *, now: datetime, send_lease: timedelta, resend_window: timedelta) -> int:
         """Mark ``uncertain`` the sends that can no longer be repeated safely; how many: ``sending`` rows
         whose first send began `resend_window` ago or more, and ``resending`` rows whose worker died

@@ -304,7 +304,13 @@ class DeliveryWorker:
         )
 
     async def _move(
-        self, claim: _Claim, from_state: MessageState, to_state: MessageState, *, since: datetime | None = None
+        self,
+        claim: _Claim,
+        from_state: MessageState,
+        to_state: MessageState,
+        *,
+        since: datetime | None = None,
+        error: str | None = None,
     ) -> bool:
         async with self._db.session() as session:
             return await MessageDeliveries(session).move(
@@ -314,6 +320,7 @@ class DeliveryWorker:
                 to_state=to_state,
                 now=self._clock.now(),
                 since=since,
+                error=error,
             )
 
     async def _record(
@@ -325,11 +332,10 @@ class DeliveryWorker:
         *,
         since: datetime | None = None,
     ) -> None:
-        moved = await self._move(claim, from_state, to_state, since=since)
-        if moved and to_state is not MessageState.SENT:
-            # Why it did not go (operators' lastError), masked as our log is.
-            async with self._db.session() as session:
-                await MessageDeliveries(session).note_error(claim.id, attempts=claim.attempts, error=mask_text(detail))
+        # Why it did not go (operators' lastError, masked as our log is) is written with the move, in one
+        # statement: a reader never sees the new state without its reason.
+        error = None if to_state is MessageState.SENT else mask_text(detail)
+        moved = await self._move(claim, from_state, to_state, since=since, error=error)
         log.info(
             "message delivery",
             extra={

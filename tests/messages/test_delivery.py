@@ -116,6 +116,41 @@ async def test_rate_limited_messages_are_retried_after_the_backoff(
     assert await states(db) == {"r1": "sent"}
 
 
+async def test_a_retry_is_never_seen_without_its_reason(
+    db: Database,
+    fake: tuple[FakeOfficialAccount, str],
+    clock: ManualClock,
+    directory: MemoryDirectory,
+    apis: list[OfficialAccountApi],
+) -> None:
+    """The state and lastError are written together: read the row the moment the move returns."""
+    official, base_url = fake
+    await add_patients(db)
+    await queue(db, "r1")
+    official.fail_next(45009)
+    seen: list[tuple[str, str | None]] = []
+
+    class ReadsRightAfterTheMove(DeliveryWorker):
+        async def _move(self, claim, from_state, to_state, **moved):  # type: ignore[no-untyped-def]
+            result = await super()._move(claim, from_state, to_state, **moved)
+            async with db.session() as session:
+                (row,) = await MessageDeliveries(session).recent(hospital_ids=[HOSPITAL])
+                seen.append((row.state, row.last_error))
+            return result
+
+    worker = make_worker(db, base_url, clock, directory, apis)
+    worker.__class__ = ReadsRightAfterTheMove
+    assert await worker.run_due() == 1
+    state, reason = seen[-1]
+    assert state == "retry"
+    assert reason is not None
+    assert "45009" in reason
+
+    clock.advance(timedelta(seconds=31))
+    assert await worker.run_due() == 1
+    assert seen[-1] == ("sent", None)  # delivered: the old reason is cleared with the move
+
+
 async def test_a_rejected_token_is_refreshed_once_and_the_message_sent_again(
     db: Database,
     fake: tuple[FakeOfficialAccount, str],
@@ -200,10 +235,10 @@ async def test_a_send_whose_worker_died_is_resent_under_the_same_client_msg_id_a
     await queue(db, "r1")
 
     class DiesAfterSending(DeliveryWorker):
-        async def _move(self, claim, from_state, to_state, *, since=None):  # type: ignore[no-untyped-def]
+        async def _move(self, claim, from_state, to_state, **moved):  # type: ignore[no-untyped-def]
             if to_state is MessageState.SENT:
                 raise Crash
-            return await super()._move(claim, from_state, to_state, since=since)
+            return await super()._move(claim, from_state, to_state, **moved)
 
     crashing = make_worker(db, base_url, clock, directory, apis)
     crashing.__class__ = DiesAfterSending
@@ -240,7 +275,7 @@ async def test_a_crash_before_sending_loses_nothing(
     await queue(db, "r1")
 
     class DiesBeforeSending(DeliveryWorker):
-        async def _move(self, claim, from_state, to_state, *, since=None):  # type: ignore[no-untyped-def]
+        async def _move(self, claim, from_state, to_state, **moved):  # type: ignore[no-untyped-def]
             raise Crash
 
     crashing = make_worker(db, base_url, clock, directory, apis)

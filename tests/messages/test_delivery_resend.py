@@ -28,10 +28,10 @@ def test_the_client_msg_id_is_stable_short_and_per_message() -> None:
 class DiesAfterSending(DeliveryWorker):
     """Crashes between WeChat's answer and the record of it."""
 
-    async def _move(self, claim, from_state, to_state, *, since=None):  # type: ignore[no-untyped-def]
+    async def _move(self, claim, from_state, to_state, **moved):  # type: ignore[no-untyped-def]
         if to_state is MessageState.SENT:
             raise Crash
-        return await super()._move(claim, from_state, to_state, since=since)
+        return await super()._move(claim, from_state, to_state, **moved)
 
 
 async def crash_after_sending(worker: DeliveryWorker) -> None:
