@@ -10,6 +10,7 @@ Refusals never say which check failed, so the flow cannot be used to probe other
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -106,6 +107,9 @@ class AccountService:
     ) -> None:
         # One store query per patient request would add a millisecond to every one of them.
         self._cards: TTLCache[int, list[AccountCard]] = TTLCache(maxsize=50_000, ttl=self.CARDS_TTL_S)
+        # One read per account at a time: a patient's concurrent requests share it instead of each missing.
+        self._cards_loading: dict[int, asyncio.Future[list[AccountCard]]] = {}
+        self._cards_epoch = 0  # bumped when any account's cards change: a read begun before is not kept
         self._db = db
         self._his = his
         self._sms = sms
@@ -133,13 +137,34 @@ class AccountService:
             return None if account is None else account.openid
 
     async def cards(self, account_id: int) -> list[AccountCard]:
+        """The account's proven cards: kept `CARDS_TTL_S`, and read once however many requests ask at once."""
         cached = self._cards.get(account_id)
         if cached is not None:
             return cached
-        async with self._db.session() as db:
-            cards = await AccountRepository(db).cards(account_id)
-        self._cards[account_id] = cards
+        loading = self._cards_loading.get(account_id)
+        if loading is None:
+            loading = asyncio.ensure_future(self._read_cards(account_id))
+            self._cards_loading[account_id] = loading
+        # Shielded: one asker cancelled (its request gone) does not cancel the read the others wait on.
+        return await asyncio.shield(loading)
+
+    async def _read_cards(self, account_id: int) -> list[AccountCard]:
+        epoch = self._cards_epoch
+        try:
+            async with self._db.session() as db:
+                cards = await AccountRepository(db).cards(account_id)
+        finally:
+            if self._cards_loading.get(account_id) is asyncio.current_task():
+                del self._cards_loading[account_id]
+        if epoch == self._cards_epoch:  # no card changed while it was read
+            self._cards[account_id] = cards
         return cards
+
+    def _cards_changed(self, account_id: int) -> None:
+        """Called once a change to the account's cards is committed: the next ask reads them again."""
+        self._cards_epoch += 1
+        self._cards.pop(account_id, None)
+        self._cards_loading.pop(account_id, None)
 
     async def holds(self, account_id: int, medical_card_number: str) -> bool:
         async with self._db.session() as db:
@@ -158,8 +183,7 @@ class AccountService:
         """Record a card as proven for an account, with ``id_card_number`` as PROVEN (the dev login's demo card,
         tests). Patients' own proofs go through ``confirm_binding`` and ``create_card``."""
         async with self._db.session() as db:
-            self._cards.pop(account_id, None)
-            return await AccountRepository(db).add_card(
+            changed = await AccountRepository(db).add_card(
                 account_id=account_id,
                 medical_card_number=medical_card_number,
                 hospital_id=hospital_id,
@@ -167,6 +191,8 @@ class AccountService:
                 how=how,
                 id_card_number=id_card_number,
             )
+        self._cards_changed(account_id)
+        return changed
 
     async def start_binding(
         self,
@@ -289,8 +315,7 @@ class AccountService:
                 ),
                 deadline=deadline,
             )
-            self._cards.pop(account_id, None)
-            return await AccountRepository(db).add_card(
+            changed = await AccountRepository(db).add_card(
                 account_id=account_id,
                 medical_card_number=e_card_number,
                 hospital_id=hospital_id,
@@ -299,6 +324,8 @@ class AccountService:
                 physical_card_number=medical_card_number,
                 id_card_number=held.id_card_no,
             )
+        self._cards_changed(account_id)
+        return changed
 
     async def create_card(
         self,
@@ -381,8 +408,7 @@ class AccountService:
                     birth_order=newborn.birth_order,
                 )
                 await self._his.call(NEWBORN_CREATE_CARD, hospital_id, request, deadline=deadline)
-            self._cards.pop(account_id, None)
-            return await AccountRepository(db).add_card(
+            changed = await AccountRepository(db).add_card(
                 account_id=account_id,
                 medical_card_number=number,
                 hospital_id=hospital_id,
@@ -390,6 +416,8 @@ class AccountService:
                 how="created",
                 id_card_number=id_number if vouched is not None else None,
             )
+        self._cards_changed(account_id)
+        return changed
 
     async def unbind(self, *, account_id: int, medical_card_number: str, deadline: float | None = None) -> bool:
         """Drop a card from the account; a bound card is unlinked at its hospital first (2.1.4)."""
@@ -412,10 +440,11 @@ class AccountService:
                     ),
                     deadline=deadline,
                 )
-            self._cards.pop(account_id, None)
-            return await AccountRepository(db).remove_card(
+            changed = await AccountRepository(db).remove_card(
                 account_id=account_id, medical_card_number=card.medical_card_number
             )
+        self._cards_changed(account_id)
+        return changed
 
     async def _use_code(self, *, account_id: int, purpose: str, code: str) -> None:
         """Spend one attempt on the latest code, then the code itself if it is right.
