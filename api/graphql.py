@@ -57,12 +57,21 @@ JSON: Final = "application/json"
 MediaType = Literal["application/graphql-response+json", "application/json"]
 
 
+_PRINCIPAL: Final = "hisgraph.principal"
+"""Where a request's scope keeps what its token was read as: the rate limit and the endpoint ask alike."""
+
+
 def principal_of(request: Request | WebSocket, sessions: SessionTokens) -> Principal | None:
-    """Who sent this request: the session token in ``Authorization: Bearer``, or nobody."""
+    """Who sent this request: the session token in ``Authorization: Bearer``, or nobody. Read once per request:
+    the token's signature is checked once, however many layers ask."""
+    scope = request.scope
+    if _PRINCIPAL in scope:
+        known: Principal | None = scope[_PRINCIPAL]
+        return known
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return sessions.read(token.strip())
+    principal = None if scheme.lower() != "bearer" or not token.strip() else sessions.read(token.strip())
+    scope[_PRINCIPAL] = principal
+    return principal
 
 
 @functools.lru_cache(maxsize=256)  # clients send a handful of Accept headers; a flood of others only evicts

@@ -10,13 +10,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import ctypes
 import json
 import multiprocessing
+import signal
+import sys
 
 WAIT_PAY = "hospital.interface.queryWaitPay"
 
 
+def _die_with_parent() -> None:
+    """Ended with the process that started it (bench/load.py stops that one): no orphan keeps the port and its
+    CPU into the next server's rows (Linux; as api/cli.py's workers)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def serve(port: int, his_base: str) -> None:
+    _die_with_parent()
     import aiohttp
     import uvloop
     from aiohttp import web
