@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
-from functools import lru_cache
 from typing import Any, Final
 
 import strawberry
+from cachetools import LRUCache
 from graphql import (
     ASTValidationRule,
     DocumentNode,
@@ -106,7 +106,6 @@ class BoundedParserCache(ParserCache):
             yield
 
 
-@lru_cache(maxsize=CACHED_DOCUMENTS)
 def _validate(
     schema: GraphQLSchema,
     document: DocumentNode,
@@ -127,6 +126,49 @@ def _validate(
     )
 
 
+Rules = tuple[type[ASTValidationRule], ...]
+
+
+class ValidationCache:
+    """What validating an operation text found, kept for the last ``CACHED_DOCUMENTS`` texts (shared LRU).
+
+    Keyed by the text, not by its parsed document: a document's hash walks its whole tree (graphql-core's nodes
+    hash their fields), on every request; a text's is one pass over a string. The same text parses to the same
+    document under one schema's parse options, so it validates the same."""
+
+    def __init__(self, maxsize: int) -> None:
+        # (schema, rules, precheck, errors): the schema and rules are held with their entry, so an id in a key is
+        # never another object's while the entry lives.
+        self._found: LRUCache[tuple[Any, ...], tuple[GraphQLSchema, Rules, Rules, list[GraphQLError]]] = LRUCache(
+            maxsize=maxsize
+        )
+        self.hits = 0
+        self.misses = 0
+
+    def __call__(
+        self,
+        schema: GraphQLSchema,
+        query: str,
+        document: DocumentNode,
+        rules: tuple[type[ASTValidationRule], ...],
+        precheck: tuple[type[ASTValidationRule], ...],
+        hide_suggestions: bool,
+    ) -> list[GraphQLError]:
+        # Schema and rules by identity: each schema's tuples are made once (Schema.__init__, limit_rules).
+        key = (id(schema), id(rules), id(precheck), hide_suggestions, query)
+        found = self._found.get(key)
+        if found is None:
+            self.misses += 1
+            errors = _validate(schema, document, rules, precheck, hide_suggestions)
+            self._found[key] = (schema, rules, precheck, errors)
+            return errors
+        self.hits += 1
+        return found[3]
+
+
+validated = ValidationCache(CACHED_DOCUMENTS)
+
+
 class CachedValidation(SchemaExtension):
     """Strawberry's ValidationCache, plus graphql-core's ``hide_suggestions`` in production.
 
@@ -142,16 +184,14 @@ class CachedValidation(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         assert context.graphql_document is not None
-        validate_document = _validate if _cacheable(context.query) else _validate.__wrapped__
-        context.pre_execution_errors = list(
-            validate_document(
-                context.schema._schema,
-                context.graphql_document,
-                context.validation_rules,
-                self._precheck,
-                self._hide_suggestions,
-            )
-        )
+        query = context.query
+        schema = context.schema._schema
+        rules = context.validation_rules
+        if query is not None and _cacheable(query):
+            errors = validated(schema, query, context.graphql_document, rules, self._precheck, self._hide_suggestions)
+        else:
+            errors = _validate(schema, context.graphql_document, rules, self._precheck, self._hide_suggestions)
+        context.pre_execution_errors = list(errors)
         yield
 
 

@@ -95,8 +95,8 @@ async def test_long_operation_texts_are_parsed_but_not_kept() -> None:
     assert isinstance(parsed, functools._lru_cache_wrapper)  # typed as a bare Callable; it is lru_cache's wrapper
 
     def calls() -> tuple[int, int]:
-        parse, validate = parsed.cache_info(), graph._validate.cache_info()
-        return parse.hits + parse.misses, validate.hits + validate.misses
+        parse = parsed.cache_info()
+        return parse.hits + parse.misses, graph.validated.hits + graph.validated.misses
 
     long_text = "# " + "x" * graph.CACHED_DOCUMENT_CHARS + "\nquery Long { __typename }"
     before = calls()
