@@ -3,6 +3,7 @@ write (times, days, sex) and argument descriptions. Shared argument aliases live
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, datetime
 from decimal import Decimal
@@ -41,9 +42,11 @@ _DAY = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
 _INSTANT = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?")
 
 
+@functools.lru_cache(maxsize=4096)  # a reply's items mostly share a few times (one visit's): each read once
 def instant(text: str | None) -> datetime | None:
     """An instant as hospitals write it (yyyy-MM-dd HH:mm:ss, Beijing time), timezone-aware; a hospital that writes
-    only the day gives that day's start. Null when absent or written otherwise."""
+    only the day gives that day's start. Null when absent or written otherwise. (Datetimes are immutable: one
+    shared by two answers cannot be changed through either.)"""
     text = (text or "").strip()
     if len(text) == 19 and text[4] == "-" and text[10] == " ":  # the spec's own shape: the common case
         try:
