@@ -8,7 +8,7 @@ Requests are written strictly: exactly the spec's names, money with two decimal 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args
+from typing import Annotated, Any, ClassVar, Final, Literal, TypeVar, get_args
 
 from pydantic import (
     AliasChoices,
@@ -23,6 +23,7 @@ from pydantic import (
 T = TypeVar("T")
 
 CENT = Decimal("0.01")
+_PRESENT: Final = object()  # what a key a reply leaves out is read as: neither None nor blank
 
 
 def _read_decimal(value: Any) -> Any:
@@ -58,7 +59,9 @@ def render_money(amount: Decimal) -> str:
     """Yuan with at least two decimal places; finer unit prices (up to four places) keep their digits."""
     # Most amounts are already plain text with 0-2 places ("65", "65.1", "65.10"): padded as quantize would.
     text = str(amount)
-    if "E" not in text and text[-1].isdigit():
+    # At most 26 characters: at most 26 integer digits, so the two places stay within quantize's 28 digits (a
+    # longer amount takes quantize's path below, and its refusal, as before).
+    if len(text) <= 26 and "E" not in text and text[-1].isdigit():
         dot = text.find(".")
         if dot == -1:
             return text + ".00"
@@ -183,6 +186,7 @@ class HisReply(BaseModel):
     _keys: ClassVar[dict[str, str]]
     _exact: ClassVar[frozenset[str]]
     _blank_is_absent: ClassVar[frozenset[str]]
+    _blank_keys: ClassVar[tuple[str, ...]]
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -195,6 +199,7 @@ class HisReply(BaseModel):
             for name, field in cls.model_fields.items()
             if not _is_text(field.annotation) or isinstance(field.default, str)
         )
+        cls._blank_keys = tuple(sorted(cls._blank_is_absent))
 
     @model_validator(mode="before")
     @classmethod
@@ -203,10 +208,13 @@ class HisReply(BaseModel):
             return data
         keys, exact, blank_is_absent = cls._keys, cls._exact, cls._blank_is_absent
         if exact.issuperset(data):
-            for value in data.values():
+            # Every key spelt as the spec spells it (so no two spell one field): only a field whose blank means
+            # absent can be dropped below, so only those values are looked at.
+            for key in cls._blank_keys:
+                value = data.get(key, _PRESENT)
                 if value is None or (isinstance(value, str) and not value.strip()):
                     break
-            else:  # the common case: every key spelt as the spec spells it, nothing absent; read as it came
+            else:  # the common case: nothing to drop; read as it came
                 return data
         normalised: dict[str, Any] = {}
         for key, value in data.items():

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from his_clients.models.base import CENT, render_money
@@ -48,6 +48,9 @@ def test_amounts_as_the_spec_writes_them(amount: str, text: str) -> None:
         st.builds(Decimal, st.from_regex(r"-?[0-9]{1,12}(\.[0-9]{0,6})?([eE][-+]?[0-9]{1,2})?", fullmatch=True)),
     )
 )
+@example(Decimal("1" + "0" * 26))  # 27 integer digits: quantize refuses the 29 digits, and so does the fast path
+@example(Decimal("9" * 26))  # 26: both write it
+@example(Decimal("-" + "9" * 26 + ".5"))
 def test_the_fast_path_equals_quantize(amount: Decimal) -> None:
     assert _outcome(render_money, amount) == _outcome(_by_quantize, amount)
 
