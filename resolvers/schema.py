@@ -134,14 +134,10 @@ class ValidationCache:
 
     Keyed by the text, not by its parsed document: a document's hash walks its whole tree (graphql-core's nodes
     hash their fields), on every request; a text's is one pass over a string. The same text parses to the same
-    document under one schema's parse options, so it validates the same."""
+    document under one schema's parse options, so it validates the same. The schema hashes by identity."""
 
     def __init__(self, maxsize: int) -> None:
-        # (schema, rules, precheck, errors): the schema and rules are held with their entry, so an id in a key is
-        # never another object's while the entry lives.
-        self._found: LRUCache[tuple[Any, ...], tuple[GraphQLSchema, Rules, Rules, list[GraphQLError]]] = LRUCache(
-            maxsize=maxsize
-        )
+        self._found: LRUCache[tuple[GraphQLSchema, Rules, Rules, bool, str], list[GraphQLError]] = LRUCache(maxsize)
         self.hits = 0
         self.misses = 0
 
@@ -150,20 +146,18 @@ class ValidationCache:
         schema: GraphQLSchema,
         query: str,
         document: DocumentNode,
-        rules: tuple[type[ASTValidationRule], ...],
-        precheck: tuple[type[ASTValidationRule], ...],
+        rules: Rules,
+        precheck: Rules,
         hide_suggestions: bool,
     ) -> list[GraphQLError]:
-        # Schema and rules by identity: each schema's tuples are made once (Schema.__init__, limit_rules).
-        key = (id(schema), id(rules), id(precheck), hide_suggestions, query)
-        found = self._found.get(key)
-        if found is None:
+        key = (schema, rules, precheck, hide_suggestions, query)
+        errors = self._found.get(key)
+        if errors is None:
             self.misses += 1
-            errors = _validate(schema, document, rules, precheck, hide_suggestions)
-            self._found[key] = (schema, rules, precheck, errors)
-            return errors
-        self.hits += 1
-        return found[3]
+            errors = self._found[key] = _validate(schema, document, rules, precheck, hide_suggestions)
+        else:
+            self.hits += 1
+        return errors
 
 
 validated = ValidationCache(CACHED_DOCUMENTS)

@@ -186,7 +186,6 @@ class HisReply(BaseModel):
     _keys: ClassVar[dict[str, str]]
     _exact: ClassVar[frozenset[str]]
     _blank_is_absent: ClassVar[frozenset[str]]
-    _blank_keys: ClassVar[tuple[str, ...]]
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -199,7 +198,6 @@ class HisReply(BaseModel):
             for name, field in cls.model_fields.items()
             if not _is_text(field.annotation) or isinstance(field.default, str)
         )
-        cls._blank_keys = tuple(sorted(cls._blank_is_absent))
 
     @model_validator(mode="before")
     @classmethod
@@ -210,7 +208,7 @@ class HisReply(BaseModel):
         if exact.issuperset(data):
             # Every key spelt as the spec spells it (so no two spell one field): only a field whose blank means
             # absent can be dropped below, so only those values are looked at.
-            for key in cls._blank_keys:
+            for key in blank_is_absent:
                 value = data.get(key, _PRESENT)
                 if value is None or (isinstance(value, str) and not value.strip()):
                     break

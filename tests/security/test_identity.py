@@ -703,3 +703,20 @@ async def test_a_malformed_bearer_token_is_an_error_not_a_500(gateway_off: httpx
     # No token at all is still simply anonymous.
     anonymous = await gateway_off.post("/graphql", json={"query": queries[0]})
     assert anonymous.json() == {"data": {"me": None}}
+
+
+async def test_each_request_is_answered_as_its_own_token_says(gateway: httpx.AsyncClient) -> None:
+    """The token is read once per request (the rate limit and /graphql share the reading, api/graphql.py): a
+    signed-in request followed, on the same client, by one with a forged token and one with none is answered
+    as each of them, never as the one before."""
+    query = "{ me { cards { medicalCardNumber } } }"
+    signed_in = await gateway.post("/graphql", json={"query": query})
+    assert signed_in.json()["data"]["me"]["cards"]
+    forged = await gateway.post(
+        "/graphql", json={"query": query}, headers={"Authorization": "Bearer eyJrIjoicCJ9.forged"}
+    )
+    assert forged.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    anonymous = await gateway.post("/graphql", json={"query": query}, headers={"Authorization": ""})
+    assert anonymous.json() == {"data": {"me": None}}
+    again = await gateway.post("/graphql", json={"query": query})
+    assert again.json()["data"]["me"]["cards"] == signed_in.json()["data"]["me"]["cards"]
