@@ -205,25 +205,68 @@ def _comparable(value: Any, key: str = "") -> Any:
     return value
 
 
+TRANSIENT = frozenset({"HIS_TIMEOUT", "HIS_CONNECT_ERROR", "HIS_CIRCUIT_OPEN", "GATEWAY_BUSY"})
+"""Codes a loaded machine can produce on either run (a hospital's 2 s timeout, the request's deadline): what the
+hospitals' timeliness decided, not what the execution path did."""
+
+
+def _transient(answer: dict[str, Any]) -> bool:
+    return any((error.get("extensions") or {}).get("code") in TRANSIENT for error in answer.get("errors") or [])
+
+
+def _differences(left: Any, right: Any, path: str = "") -> list[str]:
+    """Where two answers part, as paths (the first few), so a failure names the field, not two whole dumps."""
+    if isinstance(left, dict) and isinstance(right, dict):
+        found = [f"{path}.{k}: only on one side" for k in sorted(left.keys() ^ right.keys())]
+        for key in left.keys() & right.keys():
+            found += _differences(left[key], right[key], f"{path}.{key}")
+        return found
+    if isinstance(left, list) and isinstance(right, list) and len(left) == len(right):
+        return [d for i, (a, b) in enumerate(zip(left, right, strict=True)) for d in _differences(a, b, f"{path}[{i}]")]
+    return [] if left == right else [f"{path}: {left!r} != {right!r}"[:400]]
+
+
 async def test_the_gateway_answers_its_sample_operations_alike_on_both_paths(
     region: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The demo's sample queries and tests/graph/operations through the real app: the fast path's answers are the
-    general path's (data and errors), with only fresh tokens and the simulated clock's instants blanked."""
+    general path's (data and errors), with only fresh tokens and the simulated clock's instants blanked. An
+    operation that a hospital's timeout or the request's deadline cut on either side is asked again on both (at
+    most twice): on a loaded machine that is the hospitals' timing, not the path's doing."""
     operations = [query for _title, query in SAMPLE_QUERIES]
     operations += [path.read_text(encoding="utf-8") for path in sorted(OPERATIONS.glob("*.graphql"))]
+    runs = 0
 
-    async def answers(name: str) -> list[Any]:
+    async def answers(queries: list[str], *, general: bool) -> list[Any]:
+        nonlocal runs
+        runs += 1
         settings = Settings(
-            database_url=f"sqlite+aiosqlite:///{tmp_path / name}.sqlite3", registry=region, request_deadline_s=10.0
+            database_url=f"sqlite+aiosqlite:///{tmp_path / str(runs)}.sqlite3", registry=region, request_deadline_s=10.0
         )
-        async with running_gateway(settings) as gateway:
-            return [_comparable((await gateway.post("/graphql", json={"query": q})).json()) for q in operations]
+        with monkeypatch.context() as patch:
+            if general:
+                patch.setattr(LeafFastExecutionContext, "execute_fields", Executor.execute_fields)
+                patch.setattr(
+                    LeafFastExecutionContext, "execute_field", StrawberryGraphQLCoreExecutionContext.execute_field
+                )
+                patch.setattr(LeafFastExecutionContext, "complete_list_item_value", Executor.complete_list_item_value)
+            async with running_gateway(settings) as gateway:
+                return [_comparable((await gateway.post("/graphql", json={"query": q})).json()) for q in queries]
 
-    fast = await answers("fast")
-    monkeypatch.setattr(LeafFastExecutionContext, "execute_fields", Executor.execute_fields)
-    monkeypatch.setattr(LeafFastExecutionContext, "execute_field", StrawberryGraphQLCoreExecutionContext.execute_field)
-    monkeypatch.setattr(LeafFastExecutionContext, "complete_list_item_value", Executor.complete_list_item_value)
-    general = await answers("general")
-    assert fast == general
+    fast = await answers(operations, general=False)
+    general = await answers(operations, general=True)
+    for _again in range(2):
+        cut = [
+            i
+            for i in range(len(operations))
+            if fast[i] != general[i] and (_transient(fast[i]) or _transient(general[i]))
+        ]
+        if not cut:
+            break
+        fast_again = await answers([operations[i] for i in cut], general=False)
+        general_again = await answers([operations[i] for i in cut], general=True)
+        for i, fast_answer, general_answer in zip(cut, fast_again, general_again, strict=True):
+            fast[i], general[i] = fast_answer, general_answer
+    for i, query in enumerate(operations):
+        assert fast[i] == general[i], (query[:80], _differences(fast[i], general[i])[:10])
     assert sum("errors" not in answer for answer in fast) >= len(operations) - 1  # answered, not refused alike
