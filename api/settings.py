@@ -93,8 +93,9 @@ class Settings(BaseSettings):
     registry: Registry | None = None
     request_deadline_s: float = Field(default=5.0, gt=0, le=60)
     """One overall deadline per GraphQL request, across all hospitals it fans out to."""
-    http_backend: HttpBackend = "aiohttp"
-    """Transport under httpx's API; chosen by measurement (README, bench/fanout_overhead.py)."""
+    http_backend: HttpBackend = "lean"
+    """How HIS calls reach hospitals: ``lean`` (his_clients/lean_http.py, keep-alive HTTP/1.1 on llhttp), ``aiohttp``
+    or ``httpcore``; chosen by measurement (README, bench/transport_cost.py, bench/load.py)."""
     breaker_threshold: int = Field(default=5, ge=1)
     breaker_reset_s: float = Field(default=10.0, gt=0)
     overload_max_lag_ms: float | None = Field(default=None, ge=0, le=60_000)

@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import cast
 
 import aiohttp
 import httpx
@@ -24,6 +25,7 @@ from httpx_aiohttp import AiohttpTransport as HttpxAiohttpTransport
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from his_clients.aiohttp_transport import AiohttpTransport
+from his_clients.lean_http import LeanPool
 
 WIDTH = 50
 BODY = json.dumps(
@@ -47,8 +49,7 @@ class FixedReply(asyncio.Protocol):
     """Answers every HTTP/1.1 request on the connection with REPLY (keep-alive)."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not asyncio's classes
         self.buffer = b""
 
     def data_received(self, data: bytes) -> None:
@@ -90,6 +91,16 @@ async def main(rounds: int) -> None:
                 return await reply.read()
 
         await measure("aiohttp, plain", raw, rounds)
+
+    pools = [LeanPool() for _ in range(WIDTH)]
+    header_items = list(HEADERS.items())
+
+    async def lean(i: int) -> bytes:
+        return (await pools[i].post(urls[i], REQUEST, header_items, 1 << 24))[2]
+
+    await measure("his_clients.lean_http (the lean backend, what HttpJsonTransport posts with)", lean, rounds)
+    for pool in pools:
+        await pool.aclose()
 
     ours = [AiohttpTransport() for _ in range(WIDTH)]
     parsed = [httpx.URL(u) for u in urls]

@@ -87,7 +87,7 @@ class HisClient:
         self,
         registry: Registry,
         *,
-        backend: HttpBackend = "aiohttp",
+        backend: HttpBackend = "lean",
         breaker_threshold: int = 5,
         breaker_reset_s: float = 10.0,
         clock: Clock = time.monotonic,

@@ -237,7 +237,7 @@ class SoapTransport:
         service: SoapService,
         method_paths: dict[str, str] | None = None,
         *,
-        backend: HttpBackend = "aiohttp",
+        backend: HttpBackend = "lean",
         max_connections: int = 20,
     ) -> None:
         self.service = service

@@ -1,10 +1,11 @@
 """Sending bytes to a hospital. Only this module, its transports and file_streams.py know httpx.
 
-Requests and responses are httpx's; the transport under them is chosen by measurement
-(bench/fanout_overhead.py and bench/transport_cost.py, figures in the README and in
-``aiohttp_transport``): ``aiohttp`` (ours, the default) or ``httpcore`` (httpx's own). Each upstream
-(hospital or regional endpoint) gets a transport of its own, so one slow hospital's pool never
-stands in front of another's.
+The transport is chosen by measurement (bench/transport_cost.py and bench/load.py, figures in the README):
+``lean`` (the default) posts every HIS call (JSON and SOAP) through ``lean_http``, a keep-alive HTTP/1.1
+client on llhttp, at about a quarter of aiohttp's CPU per call, and reads files (``get``) through aiohttp;
+``aiohttp`` does both through aiohttp; ``httpcore`` through httpx's own transport. Each upstream (hospital or
+regional endpoint) gets a transport of its own, so one slow hospital's pool never stands in front of
+another's.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import aiohttp
 import httpx
 
 from .aiohttp_transport import MAX_BODY_EXTENSION, AiohttpTransport, ReplyTooLarge
+from .lean_http import LeanPool, LeanProtocolError
+from .lean_http import ReplyTooLarge as LeanReplyTooLarge
 from .observe import inject_trace_headers
 
-HttpBackend = Literal["aiohttp", "httpcore"]
+HttpBackend = Literal["lean", "aiohttp", "httpcore"]
 
 MAX_REPLY_BYTES = 16 * 1024 * 1024
 """A method's reply (JSON, or a SOAP envelope) is refused past this many bytes, before it is parsed."""
@@ -58,7 +61,7 @@ class Transport(Protocol):
 
 
 def _make_transport(backend: HttpBackend, max_connections: int) -> httpx.AsyncBaseTransport:
-    if backend == "aiohttp":
+    if backend in ("lean", "aiohttp"):
         return AiohttpTransport(max_connections=max_connections)
     limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
     return httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
@@ -66,6 +69,8 @@ def _make_transport(backend: HttpBackend, max_connections: int) -> httpx.AsyncBa
 
 _JSON_HEADERS = httpx.Headers({"Content-Type": "application/json; charset=utf-8", "Accept": "application/json"})
 _JSON_ITEMS = _JSON_HEADERS.multi_items()
+_OURS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+"""Headers the lean client writes itself (a caller's own would be a second, conflicting copy)."""
 
 
 class HttpJsonTransport:
@@ -74,13 +79,14 @@ class HttpJsonTransport:
     def __init__(
         self,
         *,
-        backend: HttpBackend = "aiohttp",
+        backend: HttpBackend = "lean",
         max_connections: int = 20,
         max_reply_bytes: int = MAX_REPLY_BYTES,
         max_file_bytes: int = MAX_FILE_BYTES,
     ) -> None:
         self._transport = _make_transport(backend, max_connections)
         self._aiohttp = self._transport if isinstance(self._transport, AiohttpTransport) else None
+        self._lean = LeanPool(max_connections=max_connections) if backend == "lean" else None
         self._urls: dict[str, httpx.URL] = {}
         self._url_texts: dict[str, str] = {}
         self._max_reply_bytes = max_reply_bytes
@@ -104,10 +110,37 @@ class HttpJsonTransport:
 
     async def post(self, url: str, body: bytes, *, headers: httpx.Headers, timeout_s: float) -> RawReply:
         """POST ``body`` with ``headers`` (the SOAP transport's envelopes go out this way)."""
+        if self._lean is not None:
+            return await self._post_lean(url, body, headers)
         if self._aiohttp is not None:
             return await self._post_aiohttp(url, body, headers)
         request = httpx.Request("POST", self._url(url), content=body, headers=headers)
         return await self._send(request, timeout_s, self._max_reply_bytes)
+
+    async def _post_lean(self, url: str, body: bytes, headers: httpx.Headers) -> RawReply:
+        """The lean backend's POST: the same headers, bound on the reply and errors as the aiohttp backend's
+        (``Host`` and ``Content-Length`` are the client's to write). No timer here either: the caller's clock
+        (resilience.HospitalClock) bounds the call, and a cancelled call's connection is closed."""
+        if headers is _JSON_HEADERS:
+            items = _JSON_ITEMS
+        else:
+            items = [(name, value) for name, value in headers.multi_items() if name.lower() not in _OURS]
+        carrier: dict[str, str] = {}
+        inject_trace_headers(carrier)  # traceparent: the HIS call's span
+        if carrier:
+            items = [*items, *carrier.items()]
+        assert self._lean is not None
+        try:
+            status, content_type, read = await self._lean.post(self._url_text(url), body, items, self._max_reply_bytes)
+        except LeanReplyTooLarge as exc:
+            raise TransportProtocolError(str(exc)) from None
+        except LeanProtocolError as exc:
+            raise TransportProtocolError(f"not an HTTP reply: {exc}") from None
+        except TimeoutError as exc:
+            raise TransportTimeout(str(exc) or "timed out") from exc
+        except (OSError, ValueError) as exc:  # refused, reset, unreachable, TLS, DNS; a URL that is not http(s)
+            raise TransportConnectError(str(exc) or type(exc).__name__) from exc
+        return RawReply(status=status, body=read, content_type=content_type)
 
     async def _post_aiohttp(self, url: str, body: bytes, headers: httpx.Headers) -> RawReply:
         """The aiohttp backend's POST, straight to its session: the same headers (``Host`` and ``Content-Length``
@@ -158,6 +191,8 @@ class HttpJsonTransport:
         return RawReply(status=response.status_code, body=body, content_type=response.headers.get("content-type", ""))
 
     async def aclose(self) -> None:
+        if self._lean is not None:
+            await self._lean.aclose()
         await self._transport.aclose()
 
 

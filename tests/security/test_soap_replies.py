@@ -112,7 +112,7 @@ async def test_a_wsdl_cannot_send_calls_to_another_server(simulator: RunningSimu
         assert (await client.call(QUERY_WAIT_PAY, "253", REQUEST, deadline=None)).amount > 0
 
 
-@pytest.mark.parametrize("backend", ["aiohttp", "httpcore"])
+@pytest.mark.parametrize("backend", ["lean", "aiohttp", "httpcore"])
 async def test_json_replies_are_bounded_too(
     simulator: RunningSimulator, sim_admin: httpx.Client, backend: HttpBackend
 ) -> None:
