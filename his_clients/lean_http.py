@@ -282,14 +282,17 @@ class _Connection(asyncio.Protocol):
 class LeanPool:
     """Keep-alive connections to one upstream (host, port, scheme), at most ``max_connections`` at once."""
 
-    def __init__(self, *, max_connections: int = 20, keepalive_s: float = 30.0) -> None:
+    def __init__(
+        self, *, max_connections: int = 20, keepalive_s: float = 30.0, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self._max = max_connections
         self._keepalive_s = keepalive_s
         self._idle: deque[_Connection] = deque()
         self._open = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._targets: dict[str, _Target] = {}
-        self._ssl: ssl.SSLContext | None = None
+        self._ssl = ssl_context
+        """Verifies hospitals' certificates: the system's CAs (the default context) unless given."""
         self._closed = False
 
     def _target(self, url: str) -> _Target:

@@ -5,13 +5,21 @@ connection is reused and when it never is."""
 from __future__ import annotations
 
 import asyncio
+import datetime
 import gzip
+import ipaddress
+import pathlib
+import ssl
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from his_clients.lean_http import LeanPool, LeanProtocolError, ReplyTooLarge
 from his_clients.transport import HttpJsonTransport, TransportConnectError, TransportProtocolError
@@ -369,3 +377,76 @@ async def test_the_transport_turns_the_clients_failures_into_its_own() -> None:
         with pytest.raises(TransportProtocolError, match="exceeds 100 bytes"):
             await transport.post_json(up.url, b"{}", timeout_s=5)
     await transport.aclose()
+
+
+def certificate_authority(tmp: pathlib.Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A CA and a certificate it signs for 127.0.0.1: (the server's context, a client context trusting the CA)."""
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hisgraph test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    (tmp / "leaf.pem").write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    (tmp / "leaf.key").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(tmp / "leaf.pem", tmp / "leaf.key")
+    client = ssl.create_default_context(cadata=ca.public_bytes(serialization.Encoding.PEM).decode())
+    return server, client
+
+
+async def test_https_is_verified_and_spoken(tmp_path: pathlib.Path) -> None:
+    """Over TLS the hospital's certificate is checked: one its CA signed is spoken to; by default (the
+    system's CAs) the same self-made certificate is refused before anything is sent."""
+    server_context, trusting = certificate_authority(tmp_path)
+    received: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        state = Upstream(url="")
+        try:
+            while (raw := await read_request(reader, state)) is not None:
+                received.append(raw)
+                writer.write(reply(b'{"tls": true}'))
+                await writer.drain()
+        except (ConnectionError, ssl.SSLError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=server_context)
+    url = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}/his/253/m"
+    try:
+        pool = LeanPool(ssl_context=trusting)
+        assert await pool.post(url, b"{}", JSON, LIMIT) == (200, "application/json", b'{"tls": true}')
+        assert await pool.post(url, b"{}", JSON, LIMIT) == (200, "application/json", b'{"tls": true}')
+        await pool.aclose()
+        transport = HttpJsonTransport(backend="lean")
+        with pytest.raises(TransportConnectError, match=r"(?i)certificate"):
+            await transport.post_json(url, b"{}", timeout_s=5)
+        await transport.aclose()
+    finally:
+        server.close()
+    assert len(received) == 2
+    assert received[0].startswith(b"POST /his/253/m HTTP/1.1\r\n")
