@@ -26,7 +26,6 @@ issue 12 item 6):
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -41,6 +40,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
+from his_clients import jsonio
 from his_clients.budget import call_budget
 from his_clients.guard import call_guard
 from resolvers.context import Context, Services
@@ -212,7 +212,7 @@ class GraphQLApp(GraphQL[Context, None]):
         body = await request.get_body()
         try:
             text = body.decode("utf-8") if isinstance(body, bytes) else body
-            data = json.loads(text)
+            data = jsonio.loads(text)
         except UnicodeDecodeError:
             raise RequestRefused(400, "20003", "the body is not UTF-8") from None
         except (ValueError, RecursionError):
@@ -288,6 +288,10 @@ class GraphQLApp(GraphQL[Context, None]):
         if response_media_type(request.headers.get("accept")) == GRAPHQL_RESPONSE and _is_request_error(result):
             processed.pop("data", None)  # a request error has no data entry (and answers 400)
         return processed
+
+    def encode_json(self, data: object) -> bytes:
+        """The response's JSON, as UTF-8 (his_clients/jsonio.py: orjson where it writes what ``json`` would)."""
+        return jsonio.dumps(data)
 
     def create_response(
         self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response

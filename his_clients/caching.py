@@ -16,14 +16,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 from cachetools import LRUCache
 
-from . import observe
+from . import jsonio, observe
 
 DEFAULT_TTL_S: Mapping[str, float] = {
     # 20 当日挂号: departments, doctors and schedules change a few times a day; slots by the minute.
@@ -250,14 +249,14 @@ class ReferenceCache:
         cached = await self.backend.get(key)
         observe.cache_lookup(method, hit=cached is not None, hospital_id=hospital_id)
         if cached is not None:
-            return json.loads(cached)
+            return jsonio.loads(cached)
         in_flight = self._in_flight.get(key)
         if in_flight is None:
             in_flight = asyncio.ensure_future(self._load_once(key, ttl_s, load))
             self._in_flight[key] = in_flight
             in_flight.add_done_callback(lambda _: self._in_flight.pop(key, None))
         # shield: one waiter giving up (its own deadline) must not cancel the load the others share.
-        return json.loads(await asyncio.shield(in_flight))
+        return jsonio.loads(await asyncio.shield(in_flight))
 
     async def _load_once(self, key: str, ttl_s: float, load: Callable[[], Awaitable[Any]]) -> bytes:
         if not await self.backend.try_lock(key, ttl_s=self.LOCK_TTL_S):
@@ -269,7 +268,7 @@ class ReferenceCache:
                 if cached is not None:
                     return cached
         try:
-            value = json.dumps(await load(), ensure_ascii=False, separators=(",", ":")).encode()
+            value = jsonio.dumps(await load())
             await self.backend.set(key, value, ttl_s=ttl_s)
             return value
         finally:

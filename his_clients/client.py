@@ -12,7 +12,6 @@ Each call also keeps its hospital's own ``timeout_s``. Failures are raised as th
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Mapping
@@ -20,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from . import budget, guard, observe
+from . import budget, guard, jsonio, observe
 from .caching import ReferenceCache
 from .envelope import read_envelope
 from .errors import (
@@ -59,7 +58,7 @@ LATENCY_WEIGHT = 0.2
 
 
 def _encode(wire: dict[str, Any]) -> bytes:
-    return json.dumps(wire, ensure_ascii=False, separators=(",", ":")).encode()
+    return jsonio.dumps(wire)
 
 
 def describe_validation_error(error: ValidationError) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, get_origin
 
+from . import jsonio
 from .codes import ReturnCode
 from .errors import HisNoData, HisProtocolError, HisRejected
 from .method import Envelope, HisMethod
@@ -26,7 +27,7 @@ def _is_success(value: Any, code: str) -> bool:
 def read_envelope(body: bytes, *, method: HisMethod[Any, Any], hospital_id: str) -> Any:
     """The reply's payload (``data``, or the top-level fields for irregular methods), or a HisError."""
     try:
-        decoded = json.loads(body)
+        decoded = jsonio.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise HisProtocolError(
             f"reply is not JSON ({exc.__class__.__name__} at byte {getattr(exc, 'pos', '?')})",
