@@ -211,8 +211,9 @@ class GraphQLApp(GraphQL[Context, None]):
             raise RequestRefused(415, "UNSUPPORTED_MEDIA", "/graphql takes application/json bodies")
         body = await request.get_body()
         try:
-            text = body.decode("utf-8") if isinstance(body, bytes) else body
-            data = jsonio.loads(text)
+            if isinstance(body, bytes):
+                body.decode("utf-8")  # UTF-8 only (json alone would also read UTF-16 and UTF-32)
+            data = jsonio.loads(body)
         except UnicodeDecodeError:
             raise RequestRefused(400, "20003", "the body is not UTF-8") from None
         except (ValueError, RecursionError):

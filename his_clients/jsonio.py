@@ -20,22 +20,22 @@ the same work several times faster. It is not a drop-in, so each difference is r
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson
 
-_LONG_NUMBER_BYTES = re.compile(rb"\d{19}")
-_LONG_NUMBER_TEXT = re.compile(r"\d{19}")
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_NINETEEN_DIGITS = b"0" * 19
 _PASS_THROUGH = orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def loads(data: bytes | str) -> Any:
     """``json.loads(data)``, value for value and error for error (nesting past ``json``'s reach is its
-    ``JSONDecodeError``)."""
-    probe = _LONG_NUMBER_BYTES if isinstance(data, bytes) else _LONG_NUMBER_TEXT
-    if probe.search(data) is None:  # type: ignore[arg-type]  # bytes pattern for bytes, text for text
+    ``JSONDecodeError``). Text (``str``) is read by ``json`` itself: give bytes for the fast path."""
+    # Digits mapped to one byte, then one search for nineteen of them: ~3 us for a 2.5 KB reply, where
+    # a regular expression took ~45 us (more than orjson saves).
+    if isinstance(data, bytes) and data.translate(_DIGITS_AS_ZERO).find(_NINETEEN_DIGITS) == -1:
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:
