@@ -292,3 +292,23 @@ def test_operator_list_disable_and_reset_password(tmp_path: Path) -> None:
         [(stored,)] = connection.execute("select password_hash from operators where username = 'wang.li'").fetchall()
     assert rows == [("cli", "operator-disabled", "li.na"), ("cli", "password-reset", "wang.li")]
     assert password not in stored
+
+
+def test_a_served_process_moves_start_up_out_of_the_collector_and_collects_the_young_less_often() -> None:
+    """What `hisgraph serve` does to each worker's app once built (api/cli.py ``_frozen``), here on a stand-in:
+    start-up's objects frozen out of every collection, the youngest generation collected every 10,000
+    allocations, the older generations' thresholds as they were. Undone after, for the rest of the suite."""
+    import gc
+
+    from api.cli import YOUNG_COLLECTION_THRESHOLD, _frozen
+
+    before = gc.get_threshold()
+    app = object()
+    try:
+        assert _frozen(app) is app
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (YOUNG_COLLECTION_THRESHOLD, before[1], before[2])
+        assert YOUNG_COLLECTION_THRESHOLD == 10_000
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
