@@ -236,6 +236,10 @@ class _Connection(asyncio.Protocol):
                     return
             self._wake(ConnectionError(f"the connection closed before the reply was complete ({exc or 'EOF'})"))
 
+    def usable(self) -> bool:
+        """Open at both ends as far as this side knows (a close on its way is ``is_closing`` before it is lost)."""
+        return not self.closed and self.transport is not None and not self.transport.is_closing()
+
     def _expect(self, limit: int) -> None:
         self.reply = reply = _Reply(limit)
         self.parser = reply.parser = httptools.HttpResponseParser(reply)
@@ -328,7 +332,7 @@ class LeanPool:
         now = time.monotonic()
         while self._idle:
             connection = self._idle.pop()  # the most recently used: the likeliest still open
-            if not connection.closed and now - connection.idle_since < self._keepalive_s:
+            if connection.usable() and now - connection.idle_since < self._keepalive_s:
                 return connection
             self._drop(connection)
         while self._open >= self._max:
@@ -344,7 +348,7 @@ class LeanPool:
                 raise
             if self._idle:
                 connection = self._idle.pop()
-                if not connection.closed:
+                if connection.usable():
                     return connection
                 self._drop(connection)
         self._open += 1
