@@ -332,8 +332,16 @@ async def run(args: argparse.Namespace) -> int:
             f"his_cache_entries {gauge(text, 'his_cache_entries')}, "
             f"rate_limit_buckets {gauge(text, 'rate_limit_buckets')}"
         )
-    leaked = [text for text in scraped.values() if "bench-0" in text or re.search(r"0010\d{11}", text)]
+    # Label sets only: a float sample value (a histogram's sum: 12.00103456789012345) may hold any digits.
+    leaked = [
+        labels
+        for text in scraped.values()
+        for labels in re.findall(r"\{[^}]*\}", text)
+        if "bench-0" in labels or re.search(r"0010\d{11}", labels)
+    ]
     print("labels: no request id or card number" if not leaked else "labels: A REQUEST ID OR CARD NUMBER IS A LABEL")
+    for labels in leaked[:5]:
+        print(f"  {labels}")
     print("\nanswers by kind:")
     for key, count in sorted(statuses.items()):
         print(f"  {key}: {count}")
