@@ -9,7 +9,10 @@ import datetime
 import gzip
 import ipaddress
 import pathlib
+import socket
 import ssl
+import threading
+import time
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -450,3 +453,40 @@ async def test_https_is_verified_and_spoken(tmp_path: pathlib.Path) -> None:
         server.close()
     assert len(received) == 2
     assert received[0].startswith(b"POST /his/253/m HTTP/1.1\r\n")
+
+
+async def test_an_idle_connection_the_server_closed_while_the_loop_was_busy_is_not_written_to() -> None:
+    """A server closing an idle keep-alive connection on its own clock (uvicorn's 5 s, Tomcat's 20 s), while this
+    loop is too busy to have seen the close: the next call must not be written onto it (it would fail, and a
+    POST is never sent again), but onto a new connection. The server is a thread, so it closes while the loop
+    is blocked."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    accepted: list[socket.socket] = []
+
+    def serve() -> None:
+        for _ in range(2):
+            conn, _ = listener.accept()
+            accepted.append(conn)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(65536)
+            conn.sendall(reply(b'{"n": %d}' % len(accepted)))  # keep-alive said...
+            if len(accepted) == 1:
+                conn.close()  # ...then closed at once, as an idle timeout would
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    url = f"http://127.0.0.1:{port}/his/253/m"
+    pool = LeanPool()
+    try:
+        assert (await pool.post(url, b"{}", JSON, LIMIT))[2] == b'{"n": 1}'
+        time.sleep(0.2)  # the loop is busy (blocked): the server's close arrives unseen
+        assert (await pool.post(url, b"{}", JSON, LIMIT))[2] == b'{"n": 2}'
+    finally:
+        await pool.aclose()
+        listener.close()
+        for conn in accepted:
+            conn.close()
+        server.join(timeout=5)
+    assert len(accepted) == 2
