@@ -17,6 +17,8 @@ import aiohttp
 import httpx
 from yarl import URL
 
+from .lean_http import ReplyTooLarge  # one refusal for every backend
+
 MAX_BODY_EXTENSION = "max_body_bytes"
 """``request.extensions[MAX_BODY_EXTENSION]``: the most bytes this reply may have; more is ``ReplyTooLarge``."""
 _CHUNK = 64 * 1024
@@ -24,14 +26,6 @@ _URL_CACHE_SIZE = 1024
 _TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=30.0)
 """No per-request timer of aiohttp's own: every call through ``HisClient`` runs under the hospital's clock
 (resilience.HospitalClock), which cancels it; a timer here would only cost a handle per request."""
-
-
-class ReplyTooLarge(Exception):
-    """The reply is longer than the request allowed: it is never read whole."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"the reply exceeds {limit} bytes")
-        self.limit = limit
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):

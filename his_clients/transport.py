@@ -16,9 +16,8 @@ from typing import Literal, Protocol
 import aiohttp
 import httpx
 
-from .aiohttp_transport import MAX_BODY_EXTENSION, AiohttpTransport, ReplyTooLarge
-from .lean_http import LeanPool, LeanProtocolError
-from .lean_http import ReplyTooLarge as LeanReplyTooLarge
+from .aiohttp_transport import MAX_BODY_EXTENSION, AiohttpTransport
+from .lean_http import LeanPool, LeanProtocolError, ReplyTooLarge
 from .observe import inject_trace_headers
 
 HttpBackend = Literal["lean", "aiohttp", "httpcore"]
@@ -70,7 +69,19 @@ def _make_transport(backend: HttpBackend, max_connections: int) -> httpx.AsyncBa
 _JSON_HEADERS = httpx.Headers({"Content-Type": "application/json; charset=utf-8", "Accept": "application/json"})
 _JSON_ITEMS = _JSON_HEADERS.multi_items()
 _OURS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
-"""Headers the lean client writes itself (a caller's own would be a second, conflicting copy)."""
+"""Headers the client writes itself (a caller's own would be a second, conflicting copy)."""
+
+
+def _outgoing(headers: httpx.Headers) -> list[tuple[str, str]]:
+    """A direct POST's header lines: the caller's (less those the client writes) and the HIS call's
+    ``traceparent``."""
+    if headers is _JSON_HEADERS:
+        items = _JSON_ITEMS
+    else:
+        items = [(name, value) for name, value in headers.multi_items() if name.lower() not in _OURS]
+    carrier: dict[str, str] = {}
+    inject_trace_headers(carrier)  # traceparent: the HIS call's span
+    return [*items, *carrier.items()] if carrier else items
 
 
 class HttpJsonTransport:
@@ -121,18 +132,11 @@ class HttpJsonTransport:
         """The lean backend's POST: the same headers, bound on the reply and errors as the aiohttp backend's
         (``Host`` and ``Content-Length`` are the client's to write). No timer here either: the caller's clock
         (resilience.HospitalClock) bounds the call, and a cancelled call's connection is closed."""
-        if headers is _JSON_HEADERS:
-            items = _JSON_ITEMS
-        else:
-            items = [(name, value) for name, value in headers.multi_items() if name.lower() not in _OURS]
-        carrier: dict[str, str] = {}
-        inject_trace_headers(carrier)  # traceparent: the HIS call's span
-        if carrier:
-            items = [*items, *carrier.items()]
+        items = _outgoing(headers)
         assert self._lean is not None
         try:
             status, content_type, read = await self._lean.post(self._url_text(url), body, items, self._max_reply_bytes)
-        except LeanReplyTooLarge as exc:
+        except ReplyTooLarge as exc:
             raise TransportProtocolError(str(exc)) from None
         except LeanProtocolError as exc:
             raise TransportProtocolError(f"not an HTTP reply: {exc}") from None
@@ -147,11 +151,7 @@ class HttpJsonTransport:
         are aiohttp's to write, as they were), the same bound on the reply and the same errors as through
         ``httpx.Request``, without building the request and response objects around it. No timer here, as
         there: the caller's clock (resilience.HospitalClock) bounds the call."""
-        items = _JSON_ITEMS if headers is _JSON_HEADERS else headers.multi_items()
-        carrier: dict[str, str] = {}
-        inject_trace_headers(carrier)  # traceparent: the HIS call's span
-        if carrier:
-            items = [*items, *carrier.items()]
+        items = _outgoing(headers)
         assert self._aiohttp is not None
         try:
             status, content_type, read = await self._aiohttp.send(
