@@ -91,8 +91,8 @@ class Context:
     calls_in_flight: set[asyncio.Future[Any]] = field(default_factory=set)
     """Hospital calls and per-hospital tasks started for this request; whatever is still running when
     the response is ready (its parent was nulled by a sibling's error) is cancelled, so it holds no
-    connection. Fields await them through ``asyncio.shield``: one field giving up never cancels a
-    call another field shares."""
+    connection. Fields await them through ``asyncio.shield`` or follow them with a done callback: one
+    field giving up never cancels a call another field shares."""
 
     _held: HeldCards | None = field(default=None, init=False)
     _held_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)

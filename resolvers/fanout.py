@@ -85,30 +85,53 @@ def per_hospital(
     hospital_ids = [h for h in asked if h not in unknown]
     context.charge_hospitals(len(hospital_ids))
     groups = group_for_one_call(context.registry, method, hospital_ids)
-    deadline = context.deadline
+    loop = asyncio.get_running_loop()
+    # Each hospital's entry is a plain future, settled by a callback when its call ends: no task of its own per
+    # hospital, no shield and no timer (one timer ends the whole fan-out at the deadline). A field giving up on
+    # its entry (graphql-core cancels a nulled parent's pending fields) cancels the entry only: the call, which
+    # another field may share, goes on until the response is ready (Context.cancel_leftovers).
+    entries: dict[str, asyncio.Future[R]] = {hospital_id: loop.create_future() for hospital_id in hospital_ids}
+    mark = stall_mark()
 
-    async def settle(hospital_id: str, reply: Callable[[], Awaitable[ReplyT]]) -> R:
-        # ``reply`` makes its awaitable only once this task runs: a task cancelled before it starts
-        # (graphql-core cancels a nulled parent's pending fields) leaves no coroutine never awaited.
-        mark = stall_mark()
+    def settle(hospital_id: str, call: asyncio.Future[ReplyT]) -> None:
+        entry = entries[hospital_id]
+        if entry.done():  # the deadline ended it first, or its field gave up on it
+            return
+        if call.cancelled():
+            entry.cancel()
+            return
+        error = call.exception()
         try:
-            async with asyncio.timeout_at(deadline):
-                answer = await reply()
-        except TimeoutError:
-            if stalled_since(mark):  # the deadline ran out in our own saturated loop: not the hospital's doing
-                raise GatewaySaturated(
-                    "the gateway was too busy to finish before the request's deadline",
-                    hospital_id=hospital_id,
-                    method=method.name,
-                ) from None
-            raise HisTimeout(
-                "no answer before the request's deadline", hospital_id=hospital_id, method=method.name
-            ) from None
-        except HisNoData:
-            return empty(hospital_id)
-        return convert(hospital_id, answer)
+            if error is None:
+                entry.set_result(convert(hospital_id, call.result()))
+            elif isinstance(error, HisNoData):  # 10002 未查询到数据: nothing there, not a failure
+                entry.set_result(empty(hospital_id))
+            else:
+                entry.set_exception(error)
+        except Exception as failure:  # converting the answer failed: this entry's error
+            entry.set_exception(failure)
 
-    async def share_of(group_call: Awaitable[ReplyT], group: list[str], hospital_id: str) -> ReplyT:
+    def expire() -> None:
+        # The request's deadline: every entry still open ends now. Ran out in our own saturated loop: not the
+        # hospitals' doing (issue 13 item 3).
+        saturated = stalled_since(mark)
+        for hospital_id, entry in entries.items():
+            if entry.done():
+                continue
+            if saturated:
+                entry.set_exception(
+                    GatewaySaturated(
+                        "the gateway was too busy to finish before the request's deadline",
+                        hospital_id=hospital_id,
+                        method=method.name,
+                    )
+                )
+            else:
+                entry.set_exception(
+                    HisTimeout("no answer before the request's deadline", hospital_id=hospital_id, method=method.name)
+                )
+
+    async def share_of(group_call: asyncio.Future[ReplyT], group: list[str], hospital_id: str) -> ReplyT:
         try:
             reply = await asyncio.shield(group_call)  # shared by the group: one waiter's cancel is its own
         except HisError as error:
@@ -122,29 +145,41 @@ def per_hospital(
         split: ReplyT = split_by_hospital(reply, group)[hospital_id]
         return split
 
-    # Tasks, not bare coroutines: every hospital is asked now, before graphql-core gets to the list.
-    # They start slowest-first (each runs up to its send in the order created): the slowest answer
-    # ends the fan-out, so its request should not queue behind the others'. Results keep the order asked.
+    # Every hospital is asked now, before graphql-core gets to the list. The calls start slowest-first (each
+    # runs up to its send in the order created): the slowest answer ends the fan-out, so its request should not
+    # queue behind the others'. Entries keep the order asked.
     his = context.his
-    tasks: dict[str, asyncio.Future[R]] = {}
+    calls = context.loaders.his
     for group in sorted(groups, key=lambda g: max(map(his.expected_latency_s, g)), reverse=True):
         if len(group) == 1:
             [hospital_id] = group
-            tasks[hospital_id] = asyncio.ensure_future(
-                settle(hospital_id, functools.partial(context.loaders.his, method, hospital_id, request))
-            )
+            call = calls.start(method, hospital_id, request)
+            call.add_done_callback(functools.partial(settle, hospital_id))
             continue
-        group_call = asyncio.ensure_future(context.loaders.his(method, ",".join(group), request))
-        context.track(group_call)
+        group_call = calls.start(method, ",".join(group), request)
         for hospital_id in group:
-            share = functools.partial(share_of, group_call, group, hospital_id)
-            tasks[hospital_id] = asyncio.ensure_future(settle(hospital_id, share))
+            share = asyncio.ensure_future(share_of(group_call, group, hospital_id))
+            context.track(share)
+            share.add_done_callback(functools.partial(settle, hospital_id))
+    if hospital_ids:
+        timer = loop.call_at(context.deadline, expire)
+        open_entries = len(entries)
+
+        def closed(_entry: asyncio.Future[R]) -> None:
+            nonlocal open_entries
+            open_entries -= 1
+            if not open_entries:
+                timer.cancel()  # every entry settled: the deadline's timer holds nothing past the fan-out
+
+        for entry in entries.values():
+            entry.add_done_callback(closed)
     for hospital_id in unknown:
         # An id the registry does not know is an error on its own entry, like a failing hospital (issue 12
         # item 12): the other hospitals' entries, and the parent, stand.
-        refused: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        refused: asyncio.Future[R] = loop.create_future()
         refused.set_exception(UnknownHospitalsError([hospital_id]))
-        tasks[hospital_id] = refused
-    for task in tasks.values():
-        context.track(task)  # still running when the response is ready (its parent nulled): cancelled then
-    return [tasks[hospital_id] for hospital_id in asked]
+        entries[hospital_id] = refused
+    for entry in entries.values():
+        context.track(entry)  # still open when the response is ready (its parent nulled): cancelled then
+    answers: list[Awaitable[R]] = [entries[hospital_id] for hospital_id in asked]
+    return answers

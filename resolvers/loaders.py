@@ -3,9 +3,10 @@
 Keys are (method, hospital, request), so two fields asking the same method of the same hospital
 with the same parameters share one call; a failing key fails only itself.
 
-The shared call is a task of its own, and every field awaits it through ``asyncio.shield``: when
-graphql-core gives up on one field (a sibling's error nulled its parent) and that field's waiting
-is cancelled, the call the other fields share goes on (issue 12 item 5). Calls still running when
+The shared call is a task of its own, and every field awaits it through ``asyncio.shield`` (or, in a
+fan-out, follows it with a done callback: resolvers/fanout.py): when graphql-core gives up on one field
+(a sibling's error nulled its parent) and that field's waiting is cancelled, the call the other fields
+share goes on (issue 12 item 5). Calls still running when
 the response is ready are cancelled then (``Context.cancel_leftovers``), so none holds a
 connection for a field nobody will read.
 """
@@ -53,6 +54,14 @@ class HisCalls:
 
     async def __call__(self, method: HisMethod[RequestT, ReplyT], hospital_ids: str, request: RequestT) -> ReplyT:
         """``method`` at one hospital, or at a comma-separated group behind one regional endpoint."""
+        reply: ReplyT = await asyncio.shield(self.start(method, hospital_ids, request))
+        return reply
+
+    def start(
+        self, method: HisMethod[RequestT, ReplyT], hospital_ids: str, request: RequestT
+    ) -> asyncio.Future[ReplyT]:
+        """The call, started now or shared with a field that asked the same first. Whoever waits for it must not
+        cancel it (``asyncio.shield``, or a done callback as ``per_hospital`` does): another field may share it."""
         known = self._wire_keys.get(id(request))
         if known is None or known[0] is not request:
             known = self._wire_keys[id(request)] = (request, _wire_key(request))
@@ -63,8 +72,7 @@ class HisCalls:
             self._calls[key] = call
             if self._track is not None:
                 self._track(call)
-        reply: ReplyT = await asyncio.shield(call)
-        return reply
+        return call
 
     async def _call(self, method: HisMethod[Any, Any], hospital_ids: str, request: HisRequest) -> Any:
         await self._authorize(method.name, request)  # every read that names a patient passes here
