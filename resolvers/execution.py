@@ -18,6 +18,7 @@ tests/graph/test_leaf_execution.py holds the two equal, and holds the mirror to 
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Callable
 from operator import attrgetter
@@ -188,6 +189,122 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return results
 
         return get_results()
+
+    def complete_iterable_value(
+        self,
+        item_type: Any,
+        field_details_list: Any,
+        info: Any,
+        path: Any,
+        items: Any,
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's, except for a list whose items are all futures (a fan-out's entries, resolvers/fanout.py):
+        each item is completed by a done callback as soon as it settles, not by a task of its own that awaits it
+        (graphql-core wraps each awaitable item in a coroutine and gathers them, a task per item). What each item
+        comes to is the same: ``complete_list_item_value`` on what it settled to, or ``handle_field_error`` on its
+        error, in the order the items settle; the first error that propagates (a non-null item) cancels the
+        items still pending, as ``gather_with_cancel`` does, and is the list's. Anything else (a stream, an abort
+        signal, a list that is not all futures) goes graphql-core's way."""
+        if (
+            type(items) is not list
+            or len(items) < 2  # graphql-core awaits a lone item itself, without a task
+            or self.abort_signal is not None
+            or not all(isinstance(item, asyncio.Future) for item in items)
+            or self.get_stream_usage(field_details_list, path) is not None
+        ):
+            return super().complete_iterable_value(item_type, field_details_list, info, path, items, position_context)
+        return self._complete_futures(item_type, field_details_list, info, path, items, position_context)
+
+    async def _complete_futures(
+        self,
+        item_type: Any,
+        field_details_list: Any,
+        info: Any,
+        path: Any,
+        items: list[asyncio.Future[Any]],
+        position_context: Any,
+    ) -> list[Any]:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        results: list[Any] = [None] * len(items)
+        pending = len(items)
+        completing: set[asyncio.Future[Any]] = set()  # items whose completion is itself awaitable
+
+        def finished(index: int, value: Any) -> None:
+            nonlocal pending
+            results[index] = value
+            pending -= 1
+            if not pending and not done.done():
+                done.set_result(None)
+
+        def failed(error: BaseException) -> None:
+            if not done.done():
+                done.set_exception(error)
+
+        def completed_later(index: int, task: asyncio.Future[Any]) -> None:
+            completing.discard(task)
+            if done.done():
+                return
+            if task.cancelled():
+                failed(asyncio.CancelledError())
+            elif (error := task.exception()) is not None:
+                failed(error)
+            else:
+                finished(index, task.result())
+
+        def settled(index: int, item: asyncio.Future[Any]) -> None:
+            if done.done():
+                return
+            item_path = path.add_key(index, None)
+            if item.cancelled():  # as graphql-core's task awaiting it would be: the list is cancelled
+                failed(asyncio.CancelledError())
+                return
+            box: list[Any] = []
+            try:
+                error = item.exception()
+                if error is not None:
+                    if not isinstance(error, Exception):
+                        failed(error)
+                        return
+                    self.handle_field_error(error, item_type, field_details_list, item_path)
+                    finished(index, None)
+                elif self.complete_list_item_value(
+                    item.result(), box, item_type, field_details_list, info, item_path, position_context
+                ):
+                    task = asyncio.ensure_future(box[0])  # an awaitable completion: awaited as graphql-core does
+                    completing.add(task)
+                    task.add_done_callback(functools.partial(completed_later, index))
+                else:
+                    finished(index, box[0])
+            except Exception as propagated:  # a non-null item's error: the list's own
+                failed(propagated)
+
+        try:
+            # graphql-core's tasks take their first step on the loop's next pass: the items settled by then are
+            # completed then, in the list's order, and the others as they settle.
+            await asyncio.sleep(0)
+            for index, item in enumerate(items):
+                if done.done():
+                    break
+                if item.done():
+                    settled(index, item)
+                else:
+                    item.add_done_callback(functools.partial(settled, index))
+            await done
+        except BaseException:
+            # As gather_with_cancel: whatever is still pending is cancelled and settled before the error goes on.
+            # graphql-core's tasks had all begun; a completion task made in this pass has not: it takes its first
+            # step before it is cancelled, so what it awaits is awaited (a coroutine is never left unawaited).
+            if any(not task.done() for task in completing):
+                await asyncio.sleep(0)
+            leftovers = [item for item in items if not item.done()] + list(completing)
+            for leftover in leftovers:
+                leftover.cancel()
+            if leftovers:
+                await asyncio.gather(*leftovers, return_exceptions=True)
+            raise
+        return results
 
     def complete_list_item_value(
         self,

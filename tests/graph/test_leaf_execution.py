@@ -3,6 +3,7 @@ answers: data, errors, their messages and paths (issue 13 item 2)."""
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import hashlib
 import inspect
@@ -83,6 +84,28 @@ def _things() -> list[Thing]:
     return [good, odd]
 
 
+def _settle(future: asyncio.Future[Any], value: Any) -> None:
+    if not future.done():  # a non-null list's error cancels the items still pending
+        if isinstance(value, Exception):
+            future.set_exception(value)
+        else:
+            future.set_result(value)
+
+
+def _settling() -> list[asyncio.Future[Any]]:
+    """The objects as a fan-out answers them (resolvers/fanout.py): futures that settle in another order than
+    listed, one with an error, one already settled, the last after the others."""
+    loop = asyncio.get_running_loop()
+    good, odd = _things()
+    futures = [loop.create_future() for _ in range(5)]
+    futures[4].set_result(good)
+    loop.call_soon(_settle, futures[1], odd)
+    loop.call_later(0.01, _settle, futures[0], good)
+    loop.call_soon(_settle, futures[2], RuntimeError("a hospital failed"))
+    loop.call_later(0.03, _settle, futures[3], good)
+    return futures
+
+
 @strawberry.type
 class Query:
     @strawberry.field
@@ -97,6 +120,15 @@ class Query:
     @strawberry.field
     def things(self) -> list[ThingView | None]:
         return _things()  # type: ignore[return-value]
+
+    @strawberry.field
+    def settling_things(self) -> list[ThingView | None]:
+        return _settling()  # type: ignore[return-value]
+
+    @strawberry.field
+    def strict_settling_things(self) -> list[ThingView]:
+        """Non-null items: the failing one nulls the list, and the items still pending are cancelled."""
+        return _settling()  # type: ignore[return-value]
 
 
 class Passing(SchemaExtension):
@@ -136,12 +168,12 @@ async def _run(context_class: type, query: str, extensions: list[Any] | None = N
         "a: count b: count c: later",
     ],
 )
-@pytest.mark.parametrize("root", ["things", "strictThings"])
+@pytest.mark.parametrize("root", ["things", "strictThings", "settlingThings", "strictSettlingThings"])
 async def test_the_fast_path_answers_as_the_general_one(fields: str, root: str) -> None:
     query = "{ " + root + " { " + fields + " } }"
     fast = await _run(LeafFastExecutionContext, query)
     assert fast == await _run(StrawberryGraphQLCoreExecutionContext, query)
-    if root == "things":
+    if root in ("things", "settlingThings"):
         assert fast["data"] is not None  # the good object answered
 
 
@@ -250,6 +282,7 @@ async def test_the_gateway_answers_its_sample_operations_alike_on_both_paths(
                     LeafFastExecutionContext, "execute_field", StrawberryGraphQLCoreExecutionContext.execute_field
                 )
                 patch.setattr(LeafFastExecutionContext, "complete_list_item_value", Executor.complete_list_item_value)
+                patch.setattr(LeafFastExecutionContext, "complete_iterable_value", Executor.complete_iterable_value)
             async with running_gateway(settings) as gateway:
                 return [_comparable((await gateway.post("/graphql", json={"query": q})).json()) for q in queries]
 
