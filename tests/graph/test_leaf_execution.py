@@ -18,6 +18,7 @@ import pytest
 import strawberry
 from graphql.execution.executor import Executor
 from graphql.execution.incremental.incremental_executor import IncrementalExecutor
+from graphql.pyutils import gather_with_cancel
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -35,6 +36,8 @@ OPERATIONS = Path(__file__).parent / "operations"
 
 MIRRORED_SHA256 = "73322722936f1127d69a1778d2ba14c3f996b5acd27537eea0dd56bdb0461791"
 """graphql-core 3.3.2's code that resolvers/execution.py mirrors or short-cuts (see the last test)."""
+MIRRORED_LISTS_SHA256 = "851bf1016d52f13e9bfea0ff71da2fbbee175933d1e3b58946ba91af66fbcaae"
+"""graphql-core 3.3.2's completion of a list of awaitables, which resolvers/execution.py does for a list of futures."""
 
 
 class Colour(enum.Enum):
@@ -205,8 +208,9 @@ def test_the_gateway_executes_with_the_fast_path() -> None:
 def test_the_mirrored_code_is_graphql_cores_own() -> None:
     """LeafFastExecutionContext mirrors graphql-core's execute_fields and complete_list_item_value, and takes a
     shortcut through what complete_value, complete_object_value, collect_and_execute_subfields and
-    execute_collected_subfields do for an object item. Another graphql-core (a new lock) fails here until the
-    mirror is compared with it again."""
+    execute_collected_subfields do for an object item. Its completion of a list of futures does what
+    complete_iterable_value, complete_awaitable_list_item_value and gather_with_cancel do for one. Another
+    graphql-core (a new lock) fails here until the mirror is compared with it again."""
     sources: list[Callable[..., Any]] = [
         Executor.execute_fields,
         Executor.complete_list_item_value,
@@ -217,6 +221,14 @@ def test_the_mirrored_code_is_graphql_cores_own() -> None:
     ]
     digest = hashlib.sha256("".join(inspect.getsource(f) for f in sources).encode()).hexdigest()
     assert digest == MIRRORED_SHA256, graphql.__version__
+    lists: list[Callable[..., Any]] = [
+        Executor.complete_iterable_value,
+        Executor.complete_awaitable_list_item_value,
+        Executor.with_abort_signal,
+        gather_with_cancel,
+    ]
+    digest = hashlib.sha256("".join(inspect.getsource(f) for f in lists).encode()).hexdigest()
+    assert digest == MIRRORED_LISTS_SHA256, graphql.__version__
 
 
 RANDOM_KEYS = frozenset({"slotId", "pdf", "fileUrl", "thumbnail", "image", "file", "dicomImages"})
