@@ -16,10 +16,14 @@ import contextlib
 import functools
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any, Concatenate, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, Final, Protocol, TypeVar
 
+from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
+from opentelemetry.baggage.propagation import W3CBaggagePropagator
+from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from . import health
 from .budget import HisCallBudgetExceeded
@@ -120,9 +124,42 @@ def cache_lookup(method: str, *, hit: bool, hospital_id: str = "") -> None:
         metrics.cache_lookup(method, hit, hospital_id)
 
 
+_CONTEXT_ONLY: Final = (TraceContextTextMapPropagator, W3CBaggagePropagator)
+"""Propagators whose headers the context alone decides (its span's ids and flags, its trace state and baggage)."""
+
+_injected: tuple[object, object, tuple[tuple[str, str], ...]] | None = None
+"""The last (context, propagator, headers) of a propagator that writes from the context alone."""
+
+
+def _from_context_alone(propagator: object) -> bool:
+    if type(propagator) in _CONTEXT_ONLY:
+        return True
+    if type(propagator) is CompositePropagator:
+        return all(type(inner) in _CONTEXT_ONLY for inner in propagator._propagators)
+    return False
+
+
 def inject_trace_headers(headers: MutableMapping[str, str]) -> None:
-    """Add the current trace's ``traceparent`` (W3C) to an outgoing request's headers; nothing without a trace."""
-    propagate.inject(headers)
+    """Add the current trace's ``traceparent`` (W3C) to an outgoing request's headers; nothing without a trace.
+
+    A fan-out's calls share their request's context (an unrecorded trace makes no span per call), so with the
+    standard W3C propagators their headers are the same: written once per context, then copied. OpenTelemetry's
+    contexts are immutable, so the same context object always gives the same headers; any other propagator
+    (``OTEL_PROPAGATORS``: b3, jaeger...) is asked every time."""
+    global _injected
+    current = otel_context.get_current()
+    propagator = propagate.get_global_textmap()
+    known = _injected
+    if known is not None and known[0] is current and known[1] is propagator:
+        for name, value in known[2]:
+            headers[name] = value
+        return
+    carrier: dict[str, str] = {}
+    propagator.inject(carrier, context=current)
+    if _from_context_alone(propagator):
+        _injected = (current, propagator, tuple(carrier.items()))
+    for name, value in carrier.items():
+        headers[name] = value
 
 
 class _Client(Protocol):
@@ -139,18 +176,33 @@ def unsampled_trace() -> bool:
     id the same answer; always-on would have sampled the parent), so no child span of it would be recorded:
     none is made. Without an exporter every trace is such (api/tracing.py), and a fan-out's fifty HIS spans
     cost nothing. The parent's ids still go to the hospital (``traceparent``) and into every log line."""
-    context = trace.get_current_span().get_span_context()
-    return context.is_valid and not context.trace_flags.sampled
+    global _unsampled
+    current = otel_context.get_current()
+    known = _unsampled
+    if known is not None and known[0] is current:  # contexts are immutable: the same one, the same answer
+        return known[1]
+    span_context = trace.get_current_span(current).get_span_context()
+    unsampled = span_context.is_valid and not span_context.trace_flags.sampled
+    _unsampled = (current, unsampled)
+    return unsampled
+
+
+_unsampled: tuple[object, bool] | None = None
+"""The last (context, whether its trace is unrecorded): a fan-out's calls share their request's context."""
+
+_NO_SPAN: Final = contextlib.nullcontext(trace.INVALID_SPAN)
 
 
 def recorded_span(tracer: trace.Tracer, name: str, **options: Any) -> contextlib.AbstractContextManager[trace.Span]:
     """``tracer.start_as_current_span(name, **options)``, or no span (``INVALID_SPAN``) in an unrecorded trace."""
     if unsampled_trace():
-        return contextlib.nullcontext(trace.INVALID_SPAN)
+        return _NO_SPAN
     return tracer.start_as_current_span(name, **options)
 
 
 def _span(hospital_id: str, method: str, transport: str) -> contextlib.AbstractContextManager[trace.Span]:
+    if unsampled_trace():  # before making the span's name and attributes
+        return _NO_SPAN
     return recorded_span(
         _tracer,
         f"HIS {method}",
