@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Awaitable
 from decimal import Decimal
 from enum import Enum
+from operator import attrgetter, itemgetter
+from typing import Final
 
 import strawberry
 
@@ -19,6 +21,7 @@ from ..context import Info
 from ..fanout import per_hospital
 from ..hospitals.entry import HospitalEntry
 from ..inpatient.fields import PatientInpatientFields
+from ..lazy import lazy_maker
 from ..records.common import coded, instant
 from ..records.fields import PatientRecordFields
 from ..reports.fields import PatientReportFields
@@ -51,19 +54,27 @@ class PendingPaymentItem:
 
     @classmethod
     def from_reply(cls, item: PendingPaymentItemReply) -> PendingPaymentItem:
-        return cls(
-            id=strawberry.ID(item.id),
-            name=item.item,
-            amount=Money(item.item_amount),
-            unit_price=Money(item.price),
-            quantity=item.quantity,
-            unit=item.unit,
-            doctor=item.doctor,
-            created_at=instant(item.create_time),
-            prescription_number=item.pres_code,
-            preferential_amount=Money(item.preferential_amount),
-            prescription_type=coded(PrescriptionKind, item.pres_type),
-        )
+        """The item, each field converted from the reply when first read (resolvers/lazy.py)."""
+        return _pending_item(item)
+
+
+# Money and strawberry.ID are NewTypes (the value itself at run time): those fields are read as they are.
+_pending_item: Final = lazy_maker(
+    PendingPaymentItem,
+    {
+        "id": attrgetter("id"),
+        "name": attrgetter("item"),
+        "amount": attrgetter("item_amount"),
+        "unit_price": attrgetter("price"),
+        "quantity": attrgetter("quantity"),
+        "unit": attrgetter("unit"),
+        "doctor": attrgetter("doctor"),
+        "created_at": lambda item: instant(item.create_time),
+        "prescription_number": attrgetter("pres_code"),
+        "preferential_amount": attrgetter("preferential_amount"),
+        "prescription_type": lambda item: coded(PrescriptionKind, item.pres_type),
+    },
+)
 
 
 @strawberry.type(description="Bills waiting to be paid at one hospital (待缴费信息, spec 3.1.1 queryWaitPay).")
@@ -91,13 +102,22 @@ class PendingPaymentsAtHospital(HospitalEntry):
 
     @classmethod
     def from_reply(cls, hospital_id: str, reply: PendingPaymentReply) -> PendingPaymentsAtHospital:
-        return cls(
-            hospital_id=strawberry.ID(hospital_id),
-            total_amount=Money(reply.amount),
-            discount_amount=Money(reply.discount_amount or Decimal(0)),
-            medical_insurance_patient=None if reply.is_medical_pat is None else reply.is_medical_pat == "1",
-            items=[PendingPaymentItem.from_reply(item) for item in reply.detail],
-        )
+        """The entry, each field converted from the reply when first read (resolvers/lazy.py)."""
+        return _pending_entry((hospital_id, reply))
+
+
+_pending_entry: Final = lazy_maker(
+    PendingPaymentsAtHospital,
+    {
+        "hospital_id": itemgetter(0),
+        "total_amount": lambda answer: answer[1].amount,
+        "discount_amount": lambda answer: answer[1].discount_amount or Decimal(0),
+        "medical_insurance_patient": lambda answer: (
+            None if answer[1].is_medical_pat is None else answer[1].is_medical_pat == "1"
+        ),
+        "items": lambda answer: [_pending_item(item) for item in answer[1].detail],
+    },
+)
 
 
 @strawberry.type(description="A patient, identified by a medical card number (就诊卡号).")
