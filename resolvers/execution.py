@@ -28,12 +28,16 @@ from weakref import WeakKeyDictionary
 from graphql import GraphQLField, GraphQLLeafType, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, is_leaf_type
 from graphql.execution.executor import to_nodes
 from graphql.pyutils import Path, Undefined, gather_with_cancel
+from graphql.type.scalars import serialize_id, serialize_string
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
-_Plan = tuple[GraphQLField, Callable[[Any], Any], GraphQLLeafType, bool]
-"""A basic leaf field: its definition, its read of the source, its scalar or enum, and whether it is non-null."""
+_Plan = tuple[GraphQLField, Callable[[Any], Any], GraphQLLeafType, bool, bool]
+"""A basic leaf field: its definition, its read of the source, its scalar or enum, whether it is non-null, and
+whether text is its own output (String and ID: graphql-core's coercion returns a ``str`` as it is)."""
+
+_TEXT_AS_IS: Final = (serialize_string, serialize_id)
 
 _GENERAL: Final = object()
 """The field takes the general path."""
@@ -63,10 +67,11 @@ def _plan(schema: GraphQLSchema, parent_type: GraphQLObjectType, field_name: str
     resolve = field.resolve
     assert resolve is not None  # marked above
     definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    text_as_is = getattr(inner, "coerce_output_value", None) in _TEXT_AS_IS
     if isinstance(definition, StrawberryField) and definition.default_resolver is getattr:
         # What Strawberry's basic resolver does (StrawberryField.get_result), without its two calls around it.
-        return (field, attrgetter(definition.python_name), inner, non_null)
-    return (field, functools.partial(resolve, info=None), inner, non_null)
+        return (field, attrgetter(definition.python_name), inner, non_null, text_as_is)
+    return (field, functools.partial(resolve, info=None), inner, non_null, text_as_is)
 
 
 class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -79,6 +84,9 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # must see every field, so then nothing takes the fast path.
         self._no_middleware = manager is None or not manager.middlewares
         self._plans = _PLANS.setdefault(self.schema, {})  # each field's plan, worked out once per schema
+        # Each field set's fields with their plans, once per execution: a list's items share one field set
+        # (graphql-core memoizes collect_subfields per execution). The set is kept with them, so its id stays its.
+        self._rows: dict[tuple[str, int], tuple[Any, tuple[tuple[str, Any, _Plan | None], ...]]] = {}
 
     def _plan_of(self, parent_type: GraphQLObjectType, node: Any) -> _Plan | None:
         """The field's plan, or None where the general path must run it (see the module)."""
@@ -94,9 +102,11 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _read_leaf(self, plan: _Plan, source: Any) -> Any:
         """The completed leaf; ``_GENERAL`` where the general path must run it; or the awaitable read, which
         the caller completes (a property may make a new one on each read: it is never read twice)."""
-        _field, read, leaf, non_null = plan
+        _field, read, leaf, non_null, text_as_is = plan
         try:
             value = read(source)
+            if text_as_is and type(value) is str:  # what String's and ID's coercion return for it: itself
+                return value
             if value is None or value is Undefined:
                 return _GENERAL if non_null else None
             if isinstance(value, Exception):  # graphql-core raises a returned exception as the field's error
@@ -145,14 +155,24 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> Any:
         """graphql-core's ``Executor.execute_fields`` (3.3.2), with a basic leaf completed in place: no Path and
-        no ``execute_field`` call for it. Everything else is as graphql-core does it, line for line."""
+        no ``execute_field`` call for it (a field set's plans are looked up once per execution: a list's items
+        share one set). Everything else is as graphql-core does it, line for line."""
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
         append_awaitable = awaitable_fields.append
+        key = (parent_type.name, id(grouped_field_set))
+        known = self._rows.get(key)
+        if known is None or known[0] is not grouped_field_set:
+            rows = tuple(
+                (response_name, details, self._plan_of(parent_type, details[0].node))
+                for response_name, details in grouped_field_set.items()
+            )
+            self._rows[key] = (grouped_field_set, rows)
+        else:
+            rows = known[1]
         try:
-            for response_name, field_details_list in grouped_field_set.items():
-                plan = self._plan_of(parent_type, field_details_list[0].node)
+            for response_name, field_details_list, plan in rows:
                 if plan is not None:
                     completed = self._read_leaf(plan, source_value)
                     if completed is not _GENERAL:
