@@ -194,22 +194,34 @@ class HospitalClock:
         self._loop = self._lag.loop
         self._sent_at = 0.0
         self._stalled_at = 0.0
-        self._scope: asyncio.Timeout | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self._cancelling = 0
+        self._expired = False
         self._check: asyncio.TimerHandle | None = None
 
     async def __aenter__(self) -> HospitalClock:
+        # What asyncio.timeout does, without its own object and second handle: on expiry the task is cancelled,
+        # and that cancellation (ours, not another's) comes out of the block as TimeoutError.
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("HospitalClock must be used inside a task")
+        self._task = task
+        self._cancelling = task.cancelling()
         self._sent_at = self._loop.time()
         self._stalled_at = self._lag.stalled_s()
-        self._scope = asyncio.timeout(None)
-        await self._scope.__aenter__()
         self._arm(self._sent_at + self._timeout_s)
         return self
 
-    async def __aexit__(self, *exc_info: Any) -> None:
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, _tb: Any) -> None:
         if self._check is not None:
             self._check.cancel()
-        assert self._scope is not None
-        await self._scope.__aexit__(*exc_info)  # raises TimeoutError when the check expired the call
+            self._check = None
+        if self._expired:
+            assert self._task is not None
+            # Our cancel is taken back; when it was the only one pending, the block ends in TimeoutError (a
+            # cancellation from outside as well goes on as a cancellation, as with asyncio.timeout).
+            if self._task.uncancel() <= self._cancelling and exc_type is asyncio.CancelledError:
+                raise TimeoutError from exc
 
     def _arm(self, when: float) -> None:
         if self._deadline is not None and when > self._deadline:
@@ -234,8 +246,9 @@ class HospitalClock:
         if left > 0 and (self._deadline is None or now < self._deadline):
             self._arm(now + left)  # the gateway stalled: the hospital gets that time back
             return
-        assert self._scope is not None
-        self._scope.reschedule(now)
+        assert self._task is not None
+        self._expired = True
+        self._task.cancel()
 
 
 def stall_mark() -> tuple[float, float]:
