@@ -32,6 +32,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -185,57 +186,61 @@ async def measure(
     from api.settings import Settings
 
     workdir = Path(tempfile.mkdtemp(prefix="hisgraph-cpu-"))
-    (workdir / "hospitals.toml").write_text(registry_toml(port), encoding="utf-8")
-    env = gateway_env(workdir)
-    env["HISGRAPH_REGISTRY_PATH"] = str(workdir / "hospitals.toml")
-    env["HISGRAPH_OVERLOAD_MAX_LAG_MS"] = "60000"  # the check runs; under valgrind the loop is slow by design
-    env["HISGRAPH_REQUEST_DEADLINE_S"] = "60"
-    os.environ.update(env)
-    token = session_token(await prepare_account(env["HISGRAPH_DATABASE_URL"]))
-    app = create_app(Settings())
-    headers = {"Authorization": f"Bearer {token}"}
-    results: dict[int, float] = {}
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway", timeout=600) as client,
-    ):
+    try:
+        (workdir / "hospitals.toml").write_text(registry_toml(port), encoding="utf-8")
+        env = gateway_env(workdir)
+        env["HISGRAPH_REGISTRY_PATH"] = str(workdir / "hospitals.toml")
+        env["HISGRAPH_OVERLOAD_MAX_LAG_MS"] = "60000"  # the check runs; under valgrind the loop is slow by design
+        env["HISGRAPH_REQUEST_DEADLINE_S"] = "60"
+        os.environ.update(env)
+        token = session_token(await prepare_account(env["HISGRAPH_DATABASE_URL"]))
+        app = create_app(Settings())
+        headers = {"Authorization": f"Bearer {token}"}
+        results: dict[int, float] = {}
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway", timeout=600) as client,
+        ):
 
-        async def ask(width: int) -> None:
-            payload = {"query": QUERY, "variables": {"h": ",".join(HOSPITALS[:width])}}
-            reply = await client.post("/graphql", json=payload, headers=headers)
-            data = json.loads(reply.content)
-            if reply.status_code != 200 or "errors" in data or len(data["data"]["patient"]["pendingPayments"]) != width:
-                raise RuntimeError(f"unexpected answer: {reply.status_code} {reply.text[:400]}")
+            async def ask(width: int) -> None:
+                payload = {"query": QUERY, "variables": {"h": ",".join(HOSPITALS[:width])}}
+                reply = await client.post("/graphql", json=payload, headers=headers)
+                data = json.loads(reply.content)
+                entries = ((data.get("data") or {}).get("patient") or {}).get("pendingPayments") or []
+                if reply.status_code != 200 or "errors" in data or len(entries) != width:
+                    raise RuntimeError(f"unexpected answer: {reply.status_code} {reply.text[:400]}")
 
-        for _ in range(max(1, warmup)):
-            await ask(max(widths))  # every hospital's connection and breaker made, every code path warm
-        for width in widths:
-            for _ in range(warmup):
-                await ask(width)
-            profiler = None
-            if profile:
-                import cProfile
+            for _ in range(max(1, warmup)):
+                await ask(max(widths))  # every hospital's connection and breaker made, every code path warm
+            for width in widths:
+                for _ in range(warmup):
+                    await ask(width)
+                profiler = None
+                if profile:
+                    import cProfile
 
-                profiler = cProfile.Profile()
-                profiler.enable()
-            if gc_freeze:
-                import gc
+                    profiler = cProfile.Profile()
+                    profiler.enable()
+                if gc_freeze:
+                    import gc
 
-                gc.collect()
-                gc.freeze()  # what a worker could do once started: start-up's objects out of every collection
-            gc_before = GC_SECONDS[0]
-            started = time.process_time()
-            CALLGRIND.start()
-            for _ in range(requests):
-                await ask(width)
-            CALLGRIND.stop()
-            results[width] = (time.process_time() - started) / requests
-            GC_BY_WIDTH[width] = (GC_SECONDS[0] - gc_before) / requests
-            if profiler is not None:
-                assert profile  # a profiler is made only when a file for it was named
-                profiler.disable()
-                profiler.dump_stats(profile if len(widths) == 1 else f"{profile}.{width}")
-    return results
+                    gc.collect()
+                    gc.freeze()  # what a worker could do once started: start-up's objects out of every collection
+                gc_before = GC_SECONDS[0]
+                started = time.process_time()
+                CALLGRIND.start()
+                for _ in range(requests):
+                    await ask(width)
+                CALLGRIND.stop()
+                results[width] = (time.process_time() - started) / requests
+                GC_BY_WIDTH[width] = (GC_SECONDS[0] - gc_before) / requests
+                if profiler is not None:
+                    assert profile  # a profiler is made only when a file for it was named
+                    profiler.disable()
+                    profiler.dump_stats(profile if len(widths) == 1 else f"{profile}.{width}")
+        return results
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)  # the bench's database and registry
 
 
 def run_inner(args: argparse.Namespace) -> None:
