@@ -189,6 +189,16 @@ class CachedValidation(SchemaExtension):
         yield
 
 
+class QuickMaskErrors(MaskErrors):
+    """Strawberry's MaskErrors, with its test for a result carrying errors made plainly: ``isinstance`` against
+    its runtime Protocol of one attribute (``errors``) cost about 11 us on every request; it comes to this."""
+
+    def _process_result(self, result: object) -> None:
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = self._process_errors(errors)  # type: ignore[attr-defined]
+
+
 class Schema(strawberry.Schema):
     """Strawberry's schema with our limits applied to every operation, and our error logging."""
 
@@ -264,7 +274,7 @@ def build_schema(
             lambda: CachedValidation(hide_suggestions=production, precheck=limits_rules),
             # In production an unexpected error says only that: no internal message reaches a client.
             *(
-                [lambda: MaskErrors(should_mask_error=should_mask, error_message="Unexpected error.")]
+                [lambda: QuickMaskErrors(should_mask_error=should_mask, error_message="Unexpected error.")]
                 if production
                 else []
             ),
