@@ -326,6 +326,16 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             raise
         return results
 
+    @staticmethod
+    def _is_type_at_once(object_type: GraphQLObjectType, item: Any, info: Any) -> bool:
+        is_type_of = object_type.is_type_of
+        if is_type_of is None:
+            return True
+        try:
+            return is_type_of(item, info) is True
+        except Exception:  # the general path asks again and raises it where graphql-core does
+            return False
+
     def complete_list_item_value(
         self,
         item: Any,
@@ -336,18 +346,20 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         item_path: Any,
         position_context: Any,
     ) -> bool:
-        """graphql-core's, with an object item of a type without ``is_type_of`` and without ``@defer`` below it
-        sent straight to ``execute_fields``: what ``complete_value`` -> ``complete_object_value`` ->
-        ``collect_and_execute_subfields`` -> ``execute_collected_subfields`` come to for it (no position context,
-        no deferred usage), without their four calls per item."""
+        """graphql-core's, with an object item without ``@defer`` below it sent straight to ``execute_fields``: what
+        ``complete_value`` -> ``complete_object_value`` -> ``collect_and_execute_subfields`` ->
+        ``execute_collected_subfields`` come to for it (no position context, no deferred usage), without their four
+        calls per item. A type with ``is_type_of`` (Strawberry's, for a type with interfaces: an ``isinstance``)
+        goes so only when it answers True at once; anything else (False, an awaitable, an error) takes the general
+        path, which asks it again and makes the error graphql-core makes."""
         object_type = item_type.of_type if type(item_type) is GraphQLNonNull else item_type
         if (
             position_context is not None
             or type(object_type) is not GraphQLObjectType
-            or object_type.is_type_of is not None
             or item is None
             or item is Undefined
             or isinstance(item, Exception)
+            or not self._is_type_at_once(object_type, item, info)
         ):
             return super().complete_list_item_value(
                 item, complete_results, item_type, field_details_list, info, item_path, position_context

@@ -49,19 +49,36 @@ async def _three() -> int:
     return 3
 
 
-class Thing:
-    """What a resolver hands over: ThingView's fields are read off it by name."""
+@strawberry.interface
+class Named:
+    name: str
+
+
+@strawberry.type
+class NamedThing(Named):
+    """ThingView's fields on a type with an interface: Strawberry gives it ``is_type_of`` (an isinstance)."""
+
+    nickname: str | None
+    price: Decimal
+    colour: Colour
+    count: int
+    later: int
+    broken: str
+
+
+class Thing(NamedThing):
+    """What a resolver hands over: ThingView's fields are read off it by name (and it is a NamedThing)."""
 
     def __init__(self, name: Any, nickname: Any, price: Any, colour: Any, count: Any) -> None:
         self.name, self.nickname, self.price, self.colour, self.count = name, nickname, price, colour, count
 
     @property
-    def later(self) -> Any:
+    def later(self) -> Any:  # type: ignore[override]
         """A new coroutine on each read: read twice, one would never be awaited (pytest fails on that)."""
         return _three()
 
     @property
-    def broken(self) -> str:
+    def broken(self) -> str:  # type: ignore[override]
         raise RuntimeError("no such thing")
 
 
@@ -133,6 +150,20 @@ class Query:
         """Non-null items: the failing one nulls the list, and the items still pending are cancelled."""
         return _settling()  # type: ignore[return-value]
 
+    @strawberry.field
+    def named_things(self) -> list[NamedThing | None]:
+        return _things()  # type: ignore[return-value]
+
+    @strawberry.field
+    def settling_named_things(self) -> list[NamedThing | None]:
+        return _settling()  # type: ignore[return-value]
+
+    @strawberry.field
+    def strangers(self) -> list[NamedThing | None]:
+        """Objects that are no NamedThing: is_type_of says no, and graphql-core's error is each item's."""
+        good, odd = _things()
+        return [vars(good), good, odd]  # type: ignore[list-item]
+
 
 class Passing(SchemaExtension):
     """An extension that resolves fields (graphql-core's middleware): it must see every field."""
@@ -171,12 +202,23 @@ async def _run(context_class: type, query: str, extensions: list[Any] | None = N
         "a: count b: count c: later",
     ],
 )
-@pytest.mark.parametrize("root", ["things", "strictThings", "settlingThings", "strictSettlingThings"])
+@pytest.mark.parametrize(
+    "root",
+    [
+        "things",
+        "strictThings",
+        "settlingThings",
+        "strictSettlingThings",
+        "namedThings",
+        "settlingNamedThings",
+        "strangers",
+    ],
+)
 async def test_the_fast_path_answers_as_the_general_one(fields: str, root: str) -> None:
     query = "{ " + root + " { " + fields + " } }"
     fast = await _run(LeafFastExecutionContext, query)
     assert fast == await _run(StrawberryGraphQLCoreExecutionContext, query)
-    if root in ("things", "settlingThings"):
+    if root in ("things", "settlingThings", "namedThings", "settlingNamedThings", "strangers"):
         assert fast["data"] is not None  # the good object answered
 
 
