@@ -381,49 +381,62 @@ async def run(args: argparse.Namespace) -> None:
                 f"{load_avg[1]:.2f} {load_avg[2]:.2f}; {args.workers} gateway workers",
                 flush=True,
             )
-            loads = {}
-            for server in servers:
-                spy = None
-                if args.profile and server.name == "hisgraph":
-                    # py-spy on one worker for the concurrent scenario (the other worker is its twin).
-                    worker = max(descendants(server.process.pid))
-                    spy = subprocess.Popen(  # noqa: ASYNC220 - started once, before the load, not on its path
-                        [
-                            str(Path(python).with_name("py-spy")),
-                            "record",
-                            "--pid",
-                            str(worker),
-                            "--rate",
-                            "250",
-                            "--format",
-                            args.profile_format,
-                            "-o",
-                            args.profile,
-                            "--nonblocking",
-                        ],
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL,
+            rounds: dict[str, list[Load]] = {server.name: [] for server in servers}
+            for round_ in range(args.rounds):
+                for server in servers:
+                    spy = None
+                    if args.profile and server.name == "hisgraph" and round_ == 0:
+                        # py-spy on one worker for the concurrent scenario (the other worker is its twin).
+                        worker = max(descendants(server.process.pid))
+                        spy = subprocess.Popen(  # noqa: ASYNC220 - started once, before the load, not on its path
+                            [
+                                str(Path(python).with_name("py-spy")),
+                                "record",
+                                "--pid",
+                                str(worker),
+                                "--rate",
+                                "250",
+                                "--format",
+                                args.profile_format,
+                                "-o",
+                                args.profile,
+                                "--nonblocking",
+                            ],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL,
+                        )
+                        await asyncio.sleep(1.0)
+                    rounds[server.name].append(
+                        await concurrent(
+                            session, server, clients=args.clients, requests=args.requests, duration_s=args.duration
+                        )
                     )
-                    await asyncio.sleep(1.0)
-                loads[server.name] = await concurrent(
-                    session, server, clients=args.clients, requests=args.requests, duration_s=args.duration
-                )
-                if spy is not None:
-                    spy.send_signal(2)  # SIGINT: py-spy writes what it has
-                    spy.wait(60)
-                    print(f"profile of one gateway worker under the concurrent load: {args.profile}", flush=True)
+                    if spy is not None:
+                        spy.send_signal(2)  # SIGINT: py-spy writes what it has
+                        spy.wait(60)
+                        print(f"profile of one gateway worker under the concurrent load: {args.profile}", flush=True)
             print(
                 f"\n{args.clients} clients back to back, pending bills at 5 hospitals ({LATENCY_MS[0]}-"
                 f"{LATENCY_MS[1]} ms each)\n"
             )
+            if args.rounds > 1:
+                print(f"{args.rounds} rounds, the servers taking turns; each figure is the median of its rounds\n")
             print("| server | requests | errors | throughput | p50 | p99 | CPU per request |")
             print("|---|---:|---:|---:|---:|---:|---:|")
-            for name, load in loads.items():
+            for name, runs in rounds.items():
+                median = statistics.median
                 print(
-                    f"| {name} | {load.requests} | {load.errors} | {load.throughput:.0f} req/s | {load.pct(50):.0f} ms "
-                    f"| {load.pct(99):.0f} ms | {load.cpu_ms_per_request:.2f} ms |",
+                    f"| {name} | {sum(r.requests for r in runs)} | {sum(r.errors for r in runs)} "
+                    f"| {median(r.throughput for r in runs):.0f} req/s | {median(r.pct(50) for r in runs):.0f} ms "
+                    f"| {median(r.pct(99) for r in runs):.0f} ms "
+                    f"| {median(r.cpu_ms_per_request for r in runs):.2f} ms |",
                     flush=True,
                 )
+            if args.rounds > 1:
+                print()
+                for name, runs in rounds.items():
+                    each = ", ".join(f"{r.throughput:.0f} req/s {r.cpu_ms_per_request:.2f} ms" for r in runs)
+                    print(f"{name}, round by round: {each}")
             widths = [int(w) for w in args.widths.split(",")]
             print("\none request at a time; overhead = p50 - p50 of a direct aiohttp fan-out to the same hospitals\n")
             print("| server | hospitals | p50 | direct fan-out p50 | overhead | CPU per request | errors |")
@@ -456,6 +469,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="requests of the concurrent scenario, per server")
     parser.add_argument("--duration", type=float, default=60.0, help="at most this many seconds of it, per server")
     parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="concurrent runs per server, the servers taking turns; medians shown"
+    )
     parser.add_argument("--single", type=int, default=40, help="requests per width, one at a time")
     parser.add_argument("--widths", default="1,10,50")
     parser.add_argument("--workers", type=int, default=2, help="gateway worker processes")
