@@ -139,6 +139,10 @@ def code_label(code: str, *, ours: bool = True) -> str:
     return "other"
 
 
+_breaker_written: dict[str, float] = {}
+"""The value last written to each hospital's breaker gauge by this process."""
+
+
 class _Recorder:
     """The series of one (hospital, method), bound once; outcome children cached per (code, kind)."""
 
@@ -168,7 +172,13 @@ class _Recorder:
             if len(self._outcomes) < 256:  # a hospital sending ever new codes cannot grow this either
                 self._outcomes[(code, kind)] = outcome
         outcome.inc()
-        self._breaker.set(BREAKER_VALUES.get(breaker_state, 0.0))
+        # The breaker's gauge is written when its value changes, not after every call: a set costs as much as an
+        # observation (a lock, and a write to the shared file under several workers). One note per hospital,
+        # shared by its methods' recorders, since they share the gauge.
+        value = BREAKER_VALUES.get(breaker_state, 0.0)
+        if _breaker_written.get(self._hospital) != value:
+            self._breaker.set(value)
+            _breaker_written[self._hospital] = value
 
 
 class HisCallMetrics:
@@ -360,6 +370,7 @@ class MetricsPort:
 
 def install() -> None:
     """Count HIS calls and cache lookups from now on (idempotent)."""
+    _breaker_written.clear()  # fresh recorders write every breaker's gauge again
     observe.install(HisCallMetrics())
 
 
