@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -178,6 +179,14 @@ def gateway_env(workdir: Path) -> dict[str, str]:
     }
 
 
+def metrics_env(env: dict[str, str], workdir: Path, name: str) -> dict[str, str]:
+    """A gateway's environment with its own PROMETHEUS_MULTIPROC_DIR, as `hisgraph serve --workers N` sets one: its
+    workers then record metrics in shared files (api/metrics.py), which costs more per call than in-process."""
+    directory = workdir / f"metrics-{name}"
+    directory.mkdir(exist_ok=True)
+    return {**env, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
+
+
 def session_token(account_id: int) -> str:
     from services.identity.principal import PatientPrincipal, SessionTokens
 
@@ -305,9 +314,8 @@ def running(processes: list[subprocess.Popen[bytes]]) -> Iterator[None]:
             stop(process)
 
 
-async def run(args: argparse.Namespace) -> None:
+async def run(args: argparse.Namespace, workdir: Path) -> None:
     python = sys.executable
-    workdir = Path(tempfile.mkdtemp(prefix="hisgraph-load-"))
     sim_port, gw_port, floor_port = free_port(), free_port(), free_port()
     his_base = f"http://127.0.0.1:{sim_port}/his"
     processes: list[subprocess.Popen[bytes]] = []
@@ -321,13 +329,17 @@ async def run(args: argparse.Namespace) -> None:
         os.environ.update(env)  # prepare_account migrates the same store
         token = session_token(await prepare_account(env["HISGRAPH_DATABASE_URL"]))
         env["HISGRAPH_REGISTRY_PATH"] = str(workdir / "hospitals.toml")
-        gateway = start([python, "-c", GATEWAY, str(gw_port), str(args.workers)], env)
+        gateway = start([python, "-c", GATEWAY, str(gw_port), str(args.workers)], metrics_env(env, workdir, "hisgraph"))
         processes.append(gateway)
         before = None
         if args.before:
             # The same gateway from another checkout (``git worktree add <dir> <commit>``), for before/after.
             before_port = free_port()
-            before = start([python, "-c", GATEWAY, str(before_port), str(args.workers)], env, cwd=Path(args.before))
+            before = start(
+                [python, "-c", GATEWAY, str(before_port), str(args.workers)],
+                metrics_env(env, workdir, "before"),
+                cwd=Path(args.before),
+            )
             processes.append(before)
         floor = start([python, "bench/floor_server.py", "--port", str(floor_port), "--his-base", his_base])
         processes.append(floor)
@@ -483,7 +495,11 @@ def main() -> None:
         "--mesh", action="store_true", help="also GraphQL Mesh via npx (bench/mesh.py; skipped, saying why, if not)"
     )
     args = parser.parse_args()
-    asyncio.run(run(args))
+    workdir = Path(tempfile.mkdtemp(prefix="hisgraph-load-"))
+    try:
+        asyncio.run(run(args, workdir))
+    finally:  # this run's database, registry and metrics files
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
