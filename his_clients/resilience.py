@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -143,6 +144,8 @@ class LoopLag:
         self._handle = self.loop.call_at(self._due, self._tick)
 
     def _pending_s(self) -> float:
+        if self._handle is None:  # stopped: no tick is due, so nothing is late (its stalls stay as counted)
+            return 0.0
         late = self.loop.time() - self._due
         return late if late > 0 else 0.0
 
@@ -161,18 +164,21 @@ class LoopLag:
             self._handle = None
 
 
-_monitor: LoopLag | None = None
+_monitors = threading.local()
+"""Each thread's monitor, of the loop that thread runs. A served process runs one loop; a process with loops in
+several threads (a gateway in a thread beside another, as tests run them) keeps one monitor per thread: a monitor
+shared by the process would be replaced, and stopped, by whichever thread asked last, and the other loop's calls
+would read a stopped monitor's clock."""
 
 
 def loop_lag() -> LoopLag:
-    """The running loop's lag monitor, started on first use (one loop per process; tests switch loops)."""
-    global _monitor
+    """The running loop's lag monitor, started on first use (one per thread's loop; tests switch loops)."""
     loop = asyncio.get_running_loop()
-    monitor = _monitor
+    monitor: LoopLag | None = getattr(_monitors, "monitor", None)
     if monitor is None or monitor.loop is not loop:
         if monitor is not None and not monitor.loop.is_closed():
-            monitor.stop()
-        monitor = _monitor = LoopLag(loop)
+            monitor.stop()  # this thread's previous loop: done with, or it would still be running here
+        monitor = _monitors.monitor = LoopLag(loop)
     return monitor
 
 

@@ -5,11 +5,12 @@ from outside stays a cancellation, whether or not the clock ran out too; the req
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import pytest
 
-from his_clients.resilience import HospitalClock, loop_lag
+from his_clients.resilience import HospitalClock, LoopLag, loop_lag
 
 
 async def test_a_block_that_outlasts_the_time_is_a_timeout_and_leaves_nothing_pending() -> None:
@@ -77,3 +78,37 @@ async def test_time_the_loop_stalled_is_given_back_to_the_hospital() -> None:
     async with HospitalClock(0.3, None) as clock:
         assert await reply == "answered"
     assert not clock.gateways_fault() or clock.hospital_s() < 0.3
+
+
+async def test_each_threads_loop_keeps_its_own_lag_monitor() -> None:
+    """A gateway running in another thread (its own loop) must not replace, and stop, this loop's monitor: a
+    clock reading a stopped monitor would take all the time since as the gateway's stall and wait for the
+    request's deadline instead of the hospital's timeout."""
+    mine = loop_lag()
+    theirs: list[object] = []
+
+    def other_thread() -> None:
+        async def ask() -> None:
+            theirs.append(loop_lag())
+
+        asyncio.run(ask())
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    thread.join(10)
+    assert theirs
+    assert theirs[0] is not mine
+    assert loop_lag() is mine
+    before = mine.stalled_s()
+    await asyncio.sleep(0.2)  # ticking: an idle loop is not late
+    assert mine.stalled_s() - before < 0.15
+
+
+async def test_a_stopped_monitor_counts_no_more_stall() -> None:
+    monitor = LoopLag(asyncio.get_running_loop())
+    await asyncio.sleep(0.06)
+    monitor.stop()
+    counted = monitor.stalled_s()
+    await asyncio.sleep(0.2)
+    assert monitor.stalled_s() == counted
+    assert monitor.lag_s() < 0.15
