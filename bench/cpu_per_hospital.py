@@ -19,7 +19,8 @@ Two measures:
   requests) only the measured requests, and leaving out the cyclic garbage collector's instructions (its CPU
   time is the first measure's "of which ... garbage collection"): instructions per request, and per extra
   hospital. Counted, not timed: what else runs on the machine does not move it.
-Logging is configured as ``hisgraph serve`` configures it (INFO, masked JSON lines), written to /dev/null.
+Logging is configured as ``hisgraph serve`` configures it by default (WARNING, masked JSON lines; ``--log-level
+INFO`` as ``serve --log-level INFO``, a line per HIS call), written to /dev/null.
 The overload guard's lag bound is lifted (under valgrind the loop runs slowly by design); its check still runs
 on every request.
 """
@@ -249,7 +250,7 @@ def run_inner(args: argparse.Namespace) -> None:
 
     from api.logs import configure_logging
 
-    configure_logging("INFO", json_lines=True)  # as `hisgraph serve` does: every HIS call's line, masked
+    configure_logging(args.log_level, json_lines=True)  # as `hisgraph serve` does (its --log-level), masked
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.StreamHandler):
             handler.setStream(open(os.devnull, "w"))  # noqa: SIM115 - for the life of the process
@@ -287,7 +288,7 @@ def run_inner(args: argparse.Namespace) -> None:
         print(f"CPU per extra hospital: {slope * 1000:.3f} ms ({low} -> {high} hospitals)", flush=True)
 
 
-def callgrind_count(width: int, requests: int, port: int, warmup: int, lib: str) -> int:
+def callgrind_count(width: int, requests: int, port: int, warmup: int, lib: str, log_level: str) -> int:
     """Instructions of ``requests`` requests at ``width`` (the garbage collector's left out), after a warm-up."""
     with tempfile.TemporaryDirectory() as out:
         command = [
@@ -309,6 +310,8 @@ def callgrind_count(width: int, requests: int, port: int, warmup: int, lib: str)
             str(requests),
             "--warmup",
             str(warmup),
+            "--log-level",
+            log_level,
         ]
         finished = subprocess.run(command, capture_output=True, text=True, check=False)
         match = re.search(r"Collected : (\d+)", finished.stderr)
@@ -334,7 +337,7 @@ def run_instructions(args: argparse.Namespace) -> None:
         with tempfile.TemporaryDirectory() as build:
             lib = build_callgrind_lib(build)
             for width in widths:
-                per_request[width] = callgrind_count(width, requests, port, args.warmup, lib) / requests
+                per_request[width] = callgrind_count(width, requests, port, args.warmup, lib, args.log_level) / requests
                 print(f"width {width}: {per_request[width] / 1e6:.2f} M instructions per request", flush=True)
     finally:
         hospitals.terminate()
@@ -343,6 +346,12 @@ def run_instructions(args: argparse.Namespace) -> None:
         low_w, high_w = min(per_request), max(per_request)
         slope = (per_request[high_w] - per_request[low_w]) / (high_w - low_w)
         print(f"instructions per extra hospital: {slope / 1e6:.3f} M ({low_w} -> {high_w} hospitals)", flush=True)
+
+
+def _serve_log_level() -> str:
+    from api.cli import _LOGGING
+
+    return _LOGGING.level
 
 
 def main() -> None:
@@ -356,6 +365,11 @@ def main() -> None:
         "--gc-freeze",
         action="store_true",
         help="gc.freeze() before measuring: what the collector costs without start-up's objects",
+    )
+    parser.add_argument(
+        "--log-level",
+        default=_serve_log_level(),
+        help="the gateway's log level (default: hisgraph serve's default; INFO logs every HIS call)",
     )
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)  # the hospitals, already running
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
