@@ -26,7 +26,7 @@ from typing import Any, Final
 from weakref import WeakKeyDictionary
 
 from graphql import GraphQLField, GraphQLLeafType, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, is_leaf_type
-from graphql.execution.executor import to_nodes
+from graphql.execution.executor import collect_iterator_awaitables, to_nodes
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 from graphql.type.scalars import serialize_id, serialize_string
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -36,6 +36,9 @@ from strawberry.types.field import StrawberryField
 _Plan = tuple[GraphQLField, Callable[[Any], Any], GraphQLLeafType, bool, bool]
 """A basic leaf field: its definition, its read of the source, its scalar or enum, whether it is non-null, and
 whether text is its own output (String and ID: graphql-core's coercion returns a ``str`` as it is)."""
+
+_Rows = tuple[tuple[str, Any, _Plan | None], ...]
+"""A field set's fields: response name, field details, and the plan of a basic leaf (None: the general path)."""
 
 _TEXT_AS_IS: Final = (serialize_string, serialize_id)
 
@@ -86,7 +89,7 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._plans = _PLANS.setdefault(self.schema, {})  # each field's plan, worked out once per schema
         # Each field set's fields with their plans, once per execution: a list's items share one field set
         # (graphql-core memoizes collect_subfields per execution). The set is kept with them, so its id stays its.
-        self._rows: dict[tuple[str, int], tuple[Any, tuple[tuple[str, Any, _Plan | None], ...]]] = {}
+        self._rows: dict[tuple[str, int], tuple[Any, _Rows]] = {}
 
     def _plan_of(self, parent_type: GraphQLObjectType, node: Any) -> _Plan | None:
         """The field's plan, or None where the general path must run it (see the module)."""
@@ -157,20 +160,36 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         """graphql-core's ``Executor.execute_fields`` (3.3.2), with a basic leaf completed in place: no Path and
         no ``execute_field`` call for it (a field set's plans are looked up once per execution: a list's items
         share one set). Everything else is as graphql-core does it, line for line."""
+        return self._execute_rows(
+            parent_type, source_value, path, self._rows_of(parent_type, grouped_field_set), position_context
+        )
+
+    def _rows_of(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> _Rows:
+        """The field set's fields with their plans, worked out once per execution."""
+        key = (parent_type.name, id(grouped_field_set))
+        known = self._rows.get(key)
+        if known is not None and known[0] is grouped_field_set:
+            return known[1]
+        rows = tuple(
+            (response_name, details, self._plan_of(parent_type, details[0].node))
+            for response_name, details in grouped_field_set.items()
+        )
+        self._rows[key] = (grouped_field_set, rows)
+        return rows
+
+    def _execute_rows(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Any,
+        rows: _Rows,
+        position_context: Any,
+    ) -> Any:
+        """``execute_fields``' body, for a field set's rows (``_rows_of``)."""
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
         append_awaitable = awaitable_fields.append
-        key = (parent_type.name, id(grouped_field_set))
-        known = self._rows.get(key)
-        if known is None or known[0] is not grouped_field_set:
-            rows = tuple(
-                (response_name, details, self._plan_of(parent_type, details[0].node))
-                for response_name, details in grouped_field_set.items()
-            )
-            self._rows[key] = (grouped_field_set, rows)
-        else:
-            rows = known[1]
         try:
             for response_name, field_details_list, plan in rows:
                 if plan is not None:
@@ -229,12 +248,104 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if (
             type(items) is not list
             or len(items) < 2  # graphql-core awaits a lone item itself, without a task
-            or self.abort_signal is not None
-            or not all(isinstance(item, asyncio.Future) for item in items)
             or self.get_stream_usage(field_details_list, path) is not None
         ):
             return super().complete_iterable_value(item_type, field_details_list, info, path, items, position_context)
-        return self._complete_futures(item_type, field_details_list, info, path, items, position_context)
+        if self.abort_signal is None and all(isinstance(item, asyncio.Future) for item in items):
+            return self._complete_futures(item_type, field_details_list, info, path, items, position_context)
+        object_type = item_type.of_type if type(item_type) is GraphQLNonNull else item_type
+        if position_context is None and type(object_type) is GraphQLObjectType:
+            grouped_field_set, new_defer_usages, _forbidden = self.collect_subfields(object_type, field_details_list)
+            if not new_defer_usages:
+                rows = self._rows_of(object_type, grouped_field_set)
+                return self._complete_objects(object_type, rows, item_type, field_details_list, info, path, items)
+        return super().complete_iterable_value(item_type, field_details_list, info, path, items, position_context)
+
+    def _complete_objects(
+        self,
+        object_type: GraphQLObjectType,
+        rows: _Rows,
+        item_type: Any,
+        field_details_list: Any,
+        info: Any,
+        path: Any,
+        items: list[Any],
+    ) -> Any:
+        """graphql-core's ``complete_iterable_value`` for a list of an object type without ``@defer`` below it (no
+        stream, no position context), with what ``complete_list_item_value`` does for each object item (see it)
+        worked out once for the list: its field set and the set's plans. An item that is awaitable, null, an
+        error or (by ``is_type_of``) not at once of the type goes item by item as graphql-core's loop sends it."""
+        is_awaitable = self.is_awaitable
+        is_type_of = object_type.is_type_of
+        execute_rows = self._execute_rows
+        completed_results: list[Any] = []
+        append_completed = completed_results.append
+        awaitable_indices: list[int] = []
+        append_awaitable = awaitable_indices.append
+        iterator = iter(items)
+        try:
+            for index, item in enumerate(iterator):
+                item_path = path.add_key(index, None)
+                if is_awaitable(item):
+                    append_completed(
+                        self.complete_awaitable_list_item_value(
+                            item, item_type, field_details_list, info, item_path, None
+                        )
+                    )
+                    append_awaitable(index)
+                    continue
+                if (
+                    item is None
+                    or item is Undefined
+                    or isinstance(item, Exception)
+                    or (is_type_of is not None and not self._is_type_at_once(object_type, item, info))
+                ):
+                    if super().complete_list_item_value(
+                        item, completed_results, item_type, field_details_list, info, item_path, None
+                    ):
+                        append_awaitable(index)
+                    continue
+                try:  # what complete_list_item_value does for an object item
+                    completed_item = execute_rows(object_type, item, item_path, rows, None)
+                    if type(completed_item) is not dict and is_awaitable(completed_item):
+                        append_completed(self._await_item(completed_item, item_type, field_details_list, item_path))
+                        append_awaitable(index)
+                    else:
+                        append_completed(completed_item)
+                except Exception as raw_error:
+                    self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                    append_completed(None)
+        except Exception:
+            # As graphql-core: the awaitables made so far, and those among the items not reached, are settled in
+            # the background before they would be orphaned.
+            maybe_awaitables = [completed_results[index] for index in awaitable_indices]
+            maybe_awaitables.extend(collect_iterator_awaitables(iterator, is_awaitable))
+            if maybe_awaitables:
+                self.settle_in_background(maybe_awaitables)
+            raise
+
+        if not awaitable_indices:
+            return completed_results
+
+        async def get_completed_results() -> list[Any]:
+            if len(awaitable_indices) == 1:
+                index = awaitable_indices[0]
+                completed_results[index] = await completed_results[index]
+            else:
+                awaited_results = await gather_with_cancel(*(completed_results[index] for index in awaitable_indices))
+                for index, sub_result in zip(awaitable_indices, awaited_results, strict=True):
+                    completed_results[index] = sub_result
+            return completed_results
+
+        return get_completed_results()
+
+    async def _await_item(self, completed_item: Any, item_type: Any, field_details_list: Any, item_path: Any) -> Any:
+        """An object item's awaitable completion, as ``complete_list_item_value`` awaits it."""
+        try:
+            return await completed_item
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+            return None
 
     async def _complete_futures(
         self,

@@ -104,6 +104,12 @@ def _things() -> list[Thing]:
     return [good, odd]
 
 
+async def _later(value: Any) -> Any:
+    """An item that is a coroutine (never left unawaited: pytest fails on one)."""
+    await asyncio.sleep(0)
+    return value
+
+
 def _settle(future: asyncio.Future[Any], value: Any) -> None:
     if not future.done():  # a non-null list's error cancels the items still pending
         if isinstance(value, Exception):
@@ -159,6 +165,18 @@ class Query:
         return _settling()  # type: ignore[return-value]
 
     @strawberry.field
+    def mixed_things(self) -> list[ThingView | None]:
+        """An object list that is not all objects: a null, an awaitable item, an exception, objects around them."""
+        good, odd = _things()
+        return [good, None, _later(good), ValueError("no bill"), odd, good]  # type: ignore[list-item]
+
+    @strawberry.field
+    def strict_mixed_things(self) -> list[ThingView]:
+        """The same as non-null items: the first error nulls the list; the awaitable items not reached are settled."""
+        good, odd = _things()
+        return [good, _later(good), None, _later(odd), good]  # type: ignore[list-item]
+
+    @strawberry.field
     def strangers(self) -> list[NamedThing | None]:
         """Objects that are no NamedThing: is_type_of says no, and graphql-core's error is each item's."""
         good, odd = _things()
@@ -212,13 +230,15 @@ async def _run(context_class: type, query: str, extensions: list[Any] | None = N
         "namedThings",
         "settlingNamedThings",
         "strangers",
+        "mixedThings",
+        "strictMixedThings",
     ],
 )
 async def test_the_fast_path_answers_as_the_general_one(fields: str, root: str) -> None:
     query = "{ " + root + " { " + fields + " } }"
     fast = await _run(LeafFastExecutionContext, query)
     assert fast == await _run(StrawberryGraphQLCoreExecutionContext, query)
-    if root in ("things", "settlingThings", "namedThings", "settlingNamedThings", "strangers"):
+    if root in ("things", "settlingThings", "namedThings", "settlingNamedThings", "strangers", "mixedThings"):
         assert fast["data"] is not None  # the good object answered
 
 
@@ -241,6 +261,31 @@ async def test_basic_leaves_skip_the_general_path_unless_an_extension_resolves(
     }
     leaves = ["name", "nickname", "price", "colour", "count", "later"]
     assert general == (["good"] if not extensions else ["good", *leaves])
+
+
+async def test_an_object_list_is_completed_for_the_whole_list_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A list of objects takes ``_complete_objects`` (its field set and plans worked out once for the list), its
+    items never ``complete_list_item_value`` unless one is not at once an object of the type."""
+    lists: list[int] = []
+    items: list[object] = []
+    complete_objects = LeafFastExecutionContext._complete_objects
+    complete_list_item_value = StrawberryGraphQLCoreExecutionContext.complete_list_item_value
+
+    def counted_lists(self: Any, *args: Any) -> Any:
+        lists.append(len(args[-1]))
+        return complete_objects(self, *args)
+
+    def counted_items(self: Any, item: Any, *args: Any) -> Any:
+        items.append(item)
+        return complete_list_item_value(self, item, *args)
+
+    monkeypatch.setattr(LeafFastExecutionContext, "_complete_objects", counted_lists)
+    monkeypatch.setattr(StrawberryGraphQLCoreExecutionContext, "complete_list_item_value", counted_items)
+    result = await _run(LeafFastExecutionContext, "{ things { name count } mixedThings { name } }")
+    assert result["data"]["things"] == [{"name": "甲", "count": 3}, None]  # the odd one's null name nulls it
+    assert lists == [2, 6]
+    # graphql-core's own completion for the null and the exception (the awaitable item: its awaitable completion)
+    assert [type(item).__name__ for item in items] == ["NoneType", "ValueError"]
 
 
 def test_the_gateway_executes_with_the_fast_path() -> None:
