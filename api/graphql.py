@@ -282,7 +282,7 @@ class GraphQLApp(GraphQL[Context, None]):
             try:
                 return await super().execute_operation(*args, **kwargs)
             finally:
-                context.cancel_leftovers()
+                context.end()
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         processed = await super().process_result(request, result)

@@ -24,6 +24,7 @@ What it does, and what it refuses:
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import select
 import ssl
 import time
@@ -380,9 +381,21 @@ class LeanPool:
             if self._ssl is None:
                 self._ssl = ssl.create_default_context()
             tls = self._ssl
-        _transport, connection = await loop.create_connection(
+        opening = loop.create_connection(
             _Connection, target.host, target.port, ssl=tls, server_hostname=target.host if tls else None
         )
+        # Opened in a context of its own: a transport runs its callbacks in the context it was made in, for as long
+        # as the connection lives, and the request that happened to open it (its guard, and through it the whole
+        # request: replies, loaders, execution) would live as long. A cancel of the caller still cancels the task.
+        task = contextvars.Context().run(loop.create_task, opening)
+        try:
+            _transport, connection = await task
+        except BaseException:
+            # Opened just as the caller gave up (the task had finished, the caller had not yet resumed): closed here,
+            # as create_connection closes what it opened when it is cancelled itself.
+            if task.done() and not task.cancelled() and task.exception() is None:
+                task.result()[0].close()
+            raise
         return connection
 
     def _release(self, connection: _Connection) -> None:

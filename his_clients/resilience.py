@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 import time
 from collections.abc import Callable
@@ -133,7 +134,10 @@ class LoopLag:
         self._last_lag_s = 0.0
         self._stalled_s = 0.0
         self._due = loop.time() + tick_s
-        self._handle: asyncio.TimerHandle | None = loop.call_at(self._due, self._tick)
+        # Its ticks run in a context of their own, not in that of the request that first asked for the monitor
+        # (a timer keeps the context it was made in, and each tick's next timer the tick's).
+        self._context = contextvars.Context()
+        self._handle: asyncio.TimerHandle | None = loop.call_at(self._due, self._tick, context=self._context)
 
     def _tick(self) -> None:
         now = self.loop.time()
@@ -141,7 +145,7 @@ class LoopLag:
         self._last_lag_s = late if late > 0 else 0.0
         self._stalled_s += self._last_lag_s
         self._due = now + self._tick_s
-        self._handle = self.loop.call_at(self._due, self._tick)
+        self._handle = self.loop.call_at(self._due, self._tick, context=self._context)
 
     def _pending_s(self) -> float:
         if self._handle is None:  # stopped: no tick is due, so nothing is late (its stalls stay as counted)
@@ -232,7 +236,9 @@ class HospitalClock:
     def _arm(self, when: float) -> None:
         if self._deadline is not None and when > self._deadline:
             when = self._deadline
-        self._check = self._loop.call_at(when, self._expire_or_extend)
+        # In a context of its own: asyncio keeps a cancelled timer until it is due, with the context it was made in
+        # (the request's, and everything it reaches), so the request's objects would outlive its response.
+        self._check = self._loop.call_at(when, self._expire_or_extend, context=contextvars.Context())
 
     def hospital_s(self) -> float:
         """The time this hospital has had so far: since sending, less the gateway's stalls."""

@@ -141,6 +141,17 @@ class Context:
         for task in list(self.calls_in_flight):
             task.cancel()
 
+    def end(self) -> None:
+        """The response is ready: what is still running is cancelled (``cancel_leftovers``), and the request lets
+        go of its calls and cards. The context and its loaders refer to each other (bound methods; the calls' tasks
+        hold the guard that holds the context): without this the request's replies and objects were freed only by
+        the cyclic garbage collector, which then walked them all (bench/cpu_per_hospital.py: ~250 objects a request
+        at 5 hospitals)."""
+        self.cancel_leftovers()
+        self.calls_in_flight.clear()
+        self.loaders.his.close()
+        self._held = None
+
     def charge_hospitals(self, count: int) -> None:
         """Count a fan-out against the request's budget before any hospital is asked."""
         self.hospitals_asked += count

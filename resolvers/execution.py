@@ -20,13 +20,22 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable
+import inspect
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
 from operator import attrgetter
 from typing import Any, Final
-from weakref import WeakKeyDictionary
 
-from graphql import GraphQLField, GraphQLLeafType, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, is_leaf_type
-from graphql.execution.executor import collect_iterator_awaitables, to_nodes
+from graphql import (
+    GraphQLField,
+    GraphQLLeafType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLResolveInfoHelpers,
+    GraphQLSchema,
+    is_leaf_type,
+)
+from graphql.execution.executor import Executor, collect_iterator_awaitables, to_nodes
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 from graphql.type.scalars import serialize_id, serialize_string
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -55,7 +64,7 @@ class _Awaiting:
         self.value = value
 
 
-_PLANS: WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], _Plan | None]] = WeakKeyDictionary()
+_PLANS: weakref.WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], _Plan | None]] = weakref.WeakKeyDictionary()
 
 
 def _plan(schema: GraphQLSchema, parent_type: GraphQLObjectType, field_name: str) -> _Plan | None:
@@ -77,11 +86,39 @@ def _plan(schema: GraphQLSchema, parent_type: GraphQLObjectType, field_name: str
     return (field, functools.partial(resolve, info=None), inner, non_null, text_as_is)
 
 
+def _gather(values: Sequence[Awaitable[Any]]) -> Awaitable[list[Any]]:
+    """graphql-core's ``Executor.gather_async_work``, which never reads the executor."""
+    return gather_with_cancel(*values)
+
+
+_ORPHANS: set[asyncio.Future[Any]] = set()
+"""Work tracked after its execution was freed, settled in the background all the same."""
+
+
+def _track(executor: weakref.ref[Executor[Any]], values: Sequence[Any]) -> None:
+    """graphql-core's ``Executor.track_async_work``, through a weak reference to the executor. Resolvers track work
+    while their execution runs, so it is there; were it gone, the awaitables would still be settled."""
+    found = executor()
+    if found is not None:
+        found.track_async_work(values)
+        return
+    awaitables = [value for value in values if inspect.isawaitable(value)]
+    if awaitables:
+        future = asyncio.gather(*awaitables, return_exceptions=True)
+        _ORPHANS.add(future)
+        future.add_done_callback(_ORPHANS.discard)
+
+
 class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's execution context, with basic leaf fields completed directly (see the module)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # graphql-core's helpers for resolvers are the executor's bound methods, held by the executor: a cycle, so
+        # every execution (its field plans, collected fields, the request's context) was freed only by the cyclic
+        # garbage collector. The same helpers, reaching the executor through a weak reference, make none.
+        track = functools.partial(_track, weakref.ref(self))
+        self.async_helpers = GraphQLResolveInfoHelpers(gather=_gather, track=track)
         manager = self.middleware_manager
         # Strawberry always passes a manager, empty unless an extension resolves fields; a resolving one
         # must see every field, so then nothing takes the fast path.

@@ -10,6 +10,7 @@ An item that raises becomes ``null`` at its index plus one error carrying the ex
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
@@ -162,7 +163,9 @@ def per_hospital(
             context.track(share)
             share.add_done_callback(functools.partial(settle, hospital_id))
     if hospital_ids:
-        timer = loop.call_at(context.deadline, expire)
+        # In a context of its own: asyncio keeps a cancelled timer until it is due, with the context it was made in
+        # (the request's: its guard, and through it the whole request), so the request would outlive its response.
+        timer = loop.call_at(context.deadline, expire, context=contextvars.Context())
         open_entries = len(entries)
 
         def closed(_entry: asyncio.Future[R]) -> None:

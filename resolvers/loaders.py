@@ -31,6 +31,10 @@ def _wire_key(request: HisRequest) -> str:
     return json.dumps(request.to_wire(), sort_keys=True, ensure_ascii=False)
 
 
+async def _request_ended(method: str, request: HisRequest) -> None:
+    raise RuntimeError(f"the request has ended: {method} is not called")
+
+
 class HisCalls:
     """Every HIS call of one request goes through here.
 
@@ -51,6 +55,16 @@ class HisCalls:
         # A fan-out hands the same (frozen) request to every hospital: it is serialised for the key once,
         # not once per hospital. The request is held with its key, so its id is never another's.
         self._wire_keys: dict[int, tuple[HisRequest, str]] = {}
+
+    def close(self) -> None:
+        """The request has ended: what it called is let go, and no call starts any more. The shared calls (tasks
+        holding their replies) and the context's bound methods held here formed a cycle with the request's
+        context, so the request's objects (replies, entries, tasks) waited for the cyclic garbage collector;
+        let go here, reference counting frees them when the response is done."""
+        self._calls.clear()
+        self._wire_keys.clear()
+        self._track = None
+        self._authorize = PassedOnce(_request_ended)
 
     async def __call__(self, method: HisMethod[RequestT, ReplyT], hospital_ids: str, request: RequestT) -> ReplyT:
         """``method`` at one hospital, or at a comma-separated group behind one regional endpoint."""

@@ -5,7 +5,9 @@ connection is reused and when it never is."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import datetime
+import gc
 import gzip
 import ipaddress
 import pathlib
@@ -13,6 +15,7 @@ import socket
 import ssl
 import threading
 import time
+import weakref
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -490,3 +493,32 @@ async def test_an_idle_connection_the_server_closed_while_the_loop_was_busy_is_n
             conn.close()
         server.join(timeout=5)
     assert len(accepted) == 2
+
+
+REQUEST_STATE: contextvars.ContextVar[object] = contextvars.ContextVar("request_state")
+
+
+async def test_a_pooled_connection_holds_nothing_of_the_request_that_opened_it() -> None:
+    """A transport runs its callbacks in the context it was made in, for as long as it lives: a connection opened in
+    a request's context kept that request (everything its context variables reached) alive while it stayed pooled.
+    Connections are opened in a context of their own."""
+
+    class RequestState:
+        pass
+
+    async with upstream(keep_answering) as up:
+        pool = LeanPool()
+
+        async def one_request() -> weakref.ref[RequestState]:
+            state = RequestState()
+            REQUEST_STATE.set(state)
+            assert (await pool.post(up.url, b"{}", JSON, LIMIT))[0] == 200
+            return weakref.ref(state)
+
+        opened_by = await asyncio.create_task(one_request(), context=contextvars.Context())
+        await asyncio.sleep(0)  # the loop lets go of the handle that woke this task (it holds the finished one)
+        gc.collect()
+        assert opened_by() is None  # the request is over: nothing holds what it held
+        assert (await pool.post(up.url, b"{}", JSON, LIMIT))[0] == 200
+        await pool.aclose()
+    assert up.connections == 1  # the same connection, pooled all along
