@@ -15,6 +15,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     PlainSerializer,
     StringConstraints,
     model_validator,
@@ -104,8 +105,18 @@ def _read_list(value: Any) -> Any:
     return value
 
 
-Money = Annotated[Decimal, BeforeValidator(_read_decimal), PlainSerializer(render_money, return_type=str)]
-"""Yuan, read leniently, written as ``"23.50"``. Never a float."""
+_LenientMoney = Annotated[Decimal, BeforeValidator(_read_decimal)]
+
+Money = Annotated[
+    Decimal | _LenientMoney,
+    Field(union_mode="left_to_right"),
+    PlainSerializer(render_money, return_type=str),
+]
+"""Yuan, read leniently, written as ``"23.50"``. Never a float.
+
+Plain amounts (``"23.50"``, ``23.5``, ``7``) are read by pydantic's own Decimal, without a Python call; what it
+refuses (``""``, ``"1,234.50"``, ``"¥23"``, ``"23元"``, ``NaN``, a boolean) goes to ``_read_decimal``, which reads
+it or refuses it as before. Both read a plain amount alike (tests/his_clients/test_models_lenient.py)."""
 
 Int = Annotated[int, BeforeValidator(_read_int)]
 """A whole number that may arrive as a string."""
