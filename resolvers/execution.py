@@ -313,8 +313,6 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         worked out once for the list: its field set and the set's plans. An item that is awaitable, null, an
         error or (by ``is_type_of``) not at once of the type goes item by item as graphql-core's loop sends it."""
         is_awaitable = self.is_awaitable
-        is_type_of = object_type.is_type_of
-        execute_rows = self._execute_rows
         completed_results: list[Any] = []
         append_completed = completed_results.append
         awaitable_indices: list[int] = []
@@ -331,27 +329,16 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     )
                     append_awaitable(index)
                     continue
-                if (
-                    item is None
-                    or item is Undefined
-                    or isinstance(item, Exception)
-                    or (is_type_of is not None and not self._is_type_at_once(object_type, item, info))
-                ):
-                    if super().complete_list_item_value(
+                if self._object_at_once(object_type, item, info):
+                    awaiting = self._complete_object(
+                        object_type, rows, item, completed_results, item_type, field_details_list, item_path
+                    )
+                else:
+                    awaiting = super().complete_list_item_value(
                         item, completed_results, item_type, field_details_list, info, item_path, None
-                    ):
-                        append_awaitable(index)
-                    continue
-                try:  # what complete_list_item_value does for an object item
-                    completed_item = execute_rows(object_type, item, item_path, rows, None)
-                    if type(completed_item) is not dict and is_awaitable(completed_item):
-                        append_completed(self._await_item(completed_item, item_type, field_details_list, item_path))
-                        append_awaitable(index)
-                    else:
-                        append_completed(completed_item)
-                except Exception as raw_error:
-                    self.handle_field_error(raw_error, item_type, field_details_list, item_path)
-                    append_completed(None)
+                    )
+                if awaiting:
+                    append_awaitable(index)
         except Exception:
             # As graphql-core: the awaitables made so far, and those among the items not reached, are settled in
             # the background before they would be orphaned.
@@ -375,6 +362,39 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return completed_results
 
         return get_completed_results()
+
+    def _object_at_once(self, object_type: GraphQLObjectType, item: Any, info: Any) -> bool:
+        """Whether ``item`` is, at once, an object of ``object_type``: not null, not an error, and (for a type with
+        ``is_type_of``) answered True straight away. Anything else takes graphql-core's general path."""
+        return not (
+            item is None
+            or item is Undefined
+            or isinstance(item, Exception)
+            or not self._is_type_at_once(object_type, item, info)
+        )
+
+    def _complete_object(
+        self,
+        object_type: GraphQLObjectType,
+        rows: _Rows,
+        item: Any,
+        complete_results: list[Any],
+        item_type: Any,
+        field_details_list: Any,
+        item_path: Any,
+    ) -> bool:
+        """What ``complete_list_item_value`` does for an object item (see it): its fields, straight; True when the
+        completion appended is awaitable."""
+        try:
+            completed_item = self._execute_rows(object_type, item, item_path, rows, None)
+            if type(completed_item) is not dict and self.is_awaitable(completed_item):
+                complete_results.append(self._await_item(completed_item, item_type, field_details_list, item_path))
+                return True
+            complete_results.append(completed_item)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+            complete_results.append(None)
+        return False
 
     async def _await_item(self, completed_item: Any, item_type: Any, field_details_list: Any, item_path: Any) -> Any:
         """An object item's awaitable completion, as ``complete_list_item_value`` awaits it."""
@@ -504,10 +524,7 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if (
             position_context is not None
             or type(object_type) is not GraphQLObjectType
-            or item is None
-            or item is Undefined
-            or isinstance(item, Exception)
-            or not self._is_type_at_once(object_type, item, info)
+            or not self._object_at_once(object_type, item, info)
         ):
             return super().complete_list_item_value(
                 item, complete_results, item_type, field_details_list, info, item_path, position_context
@@ -517,21 +534,7 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return super().complete_list_item_value(
                 item, complete_results, item_type, field_details_list, info, item_path, position_context
             )
-        try:
-            completed_item = self.execute_fields(object_type, item, item_path, grouped_field_set, None)
-            if self.is_awaitable(completed_item):
-
-                async def await_completed() -> Any:
-                    try:
-                        return await completed_item
-                    except Exception as raw_error:
-                        self.handle_field_error(raw_error, item_type, field_details_list, item_path)
-                        return None
-
-                complete_results.append(await_completed())
-                return True
-            complete_results.append(completed_item)
-        except Exception as raw_error:
-            self.handle_field_error(raw_error, item_type, field_details_list, item_path)
-            complete_results.append(None)
-        return False
+        rows = self._rows_of(object_type, grouped_field_set)
+        return self._complete_object(
+            object_type, rows, item, complete_results, item_type, field_details_list, item_path
+        )
