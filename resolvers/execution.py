@@ -313,6 +313,7 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         worked out once for the list: its field set and the set's plans. An item that is awaitable, null, an
         error or (by ``is_type_of``) not at once of the type goes item by item as graphql-core's loop sends it."""
         is_awaitable = self.is_awaitable
+        is_type_of = object_type.is_type_of
         completed_results: list[Any] = []
         append_completed = completed_results.append
         awaitable_indices: list[int] = []
@@ -329,7 +330,12 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     )
                     append_awaitable(index)
                     continue
-                if self._object_at_once(object_type, item, info):
+                if not (  # _object_at_once, inlined: this runs for every item of every list
+                    item is None
+                    or item is Undefined
+                    or isinstance(item, Exception)
+                    or (is_type_of is not None and not self._is_type_at_once(object_type, item, info))
+                ):
                     awaiting = self._complete_object(
                         object_type, rows, item, completed_results, item_type, field_details_list, item_path
                     )
