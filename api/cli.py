@@ -64,12 +64,13 @@ def uvicorn_config(app: object, *, settings: Settings | None = None, **options: 
         settings = app.state.settings  # type: ignore[attr-defined]
     assert settings is not None
     trusted = settings.trusted_proxies
-    # uvloop and httptools: the fast loop and HTTP parser, in every worker; logging: one masked JSON handler
-    # for every logger (api/logs.py), applied by uvicorn in each worker process.
+    # uvloop and httptools: the fast loop and HTTP parser, in every worker, each response written in one write
+    # (api/http_protocol.py); logging: one masked JSON handler for every logger (api/logs.py), applied by uvicorn
+    # in each worker process.
     defaults: dict[str, Any] = {
         "log_level": "info",
         "loop": "uvloop",
-        "http": "httptools",
+        "http": "api.http_protocol:OneWriteHttpToolsProtocol",
         "log_config": _LOGGING.config(),
         "server_header": False,  # no "server: uvicorn": nothing about what runs here is told to callers
     }

@@ -464,7 +464,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
                 for name, runs in rounds.items():
                     each = ", ".join(f"{r.throughput:.0f} req/s {r.cpu_ms_per_request:.2f} ms" for r in runs)
                     print(f"{name}, round by round: {each}")
-            widths = [int(w) for w in args.widths.split(",")]
+            widths = [int(w) for w in args.widths.split(",")] if args.single > 0 else []
             print("\none request at a time; overhead = p50 - p50 of a direct aiohttp fan-out to the same hospitals\n")
             print("| server | hospitals | p50 | direct fan-out p50 | overhead | CPU per request | errors |")
             print("|---|---:|---:|---:|---:|---:|---:|")
@@ -502,7 +502,9 @@ def main() -> None:
     parser.add_argument(
         "--warmup", type=int, default=500, help="unmeasured requests of the concurrent load per server, first round"
     )
-    parser.add_argument("--single", type=int, default=40, help="requests per width, one at a time")
+    parser.add_argument(
+        "--single", type=int, default=40, help="requests per width, one at a time (0: skip that scenario)"
+    )
     parser.add_argument("--widths", default="1,10,50")
     parser.add_argument("--workers", type=int, default=2, help="gateway worker processes")
     parser.add_argument("--sim-processes", type=int, default=2, help="simulator processes (one port)")
