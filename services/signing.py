@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from his_clients import jsonio
+
 
 class InvalidToken(Exception):
     """Forged, edited, unreadable or expired."""
@@ -39,12 +41,16 @@ class Signer:
         if not mac or not hmac.compare_digest(mac, self._mac(body)):
             raise InvalidToken("bad signature")
         try:
-            payload = json.loads(_unb64(body))
+            payload = jsonio.loads(_unb64(body))
         except (ValueError, UnicodeDecodeError) as exc:
             raise InvalidToken("unreadable") from exc
-        if not isinstance(payload, dict) or int(payload.get("exp", 0)) < self._clock():
+        if not isinstance(payload, dict) or self.expired(int(payload.get("exp", 0))):
             raise InvalidToken("expired")
         return payload
+
+    def expired(self, exp: int) -> bool:
+        """Whether a payload's ``exp`` (seconds since the epoch) has passed."""
+        return exp < self._clock()
 
     def _mac(self, body: str) -> str:
         return _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
