@@ -14,10 +14,10 @@ connection for a field nobody will read.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from his_clients import jsonio
 from his_clients.client import HisClient
 from his_clients.guard import PassedOnce
 from his_clients.method import HisMethod, ReplyT, RequestT
@@ -27,8 +27,8 @@ Authorize = Callable[[str, HisRequest], Awaitable[None]]
 Track = Callable[["asyncio.Future[Any]"], None]
 
 
-def _wire_key(request: HisRequest) -> str:
-    return json.dumps(request.to_wire(), sort_keys=True, ensure_ascii=False)
+def _wire_key(request: HisRequest) -> bytes:
+    return jsonio.dumps_sorted(request.to_wire())
 
 
 async def _request_ended(method: str, request: HisRequest) -> None:
@@ -51,10 +51,10 @@ class HisCalls:
         # within a request, so a fan-out's fifty calls naming the same card are authorised once, not fifty times.
         self._authorize = PassedOnce(authorize)
         self._track = track
-        self._calls: dict[tuple[str, str, str], asyncio.Future[Any]] = {}
+        self._calls: dict[tuple[str, str, bytes], asyncio.Future[Any]] = {}
         # A fan-out hands the same (frozen) request to every hospital: it is serialised for the key once,
         # not once per hospital. The request is held with its key, so its id is never another's.
-        self._wire_keys: dict[int, tuple[HisRequest, str]] = {}
+        self._wire_keys: dict[int, tuple[HisRequest, bytes]] = {}
 
     def close(self) -> None:
         """The request has ended: what it called is let go, and no call starts any more. The shared calls (tasks
