@@ -6,9 +6,10 @@ limits, development mode) is what ``hisgraph schema`` exports to schema.graphql.
 
 from __future__ import annotations
 
+import inspect
 import re
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Final
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from typing import Any, Final, cast
 
 import strawberry
 from cachetools import LRUCache
@@ -19,15 +20,23 @@ from graphql import (
     GraphQLSchema,
     MaxIntrospectionDepthRule,
     NoSchemaIntrospectionCustomRule,
+    get_operation_ast,
     specified_rules,
     validate,
 )
+from graphql import (
+    ExecutionResult as GraphQLExecutionResult,
+)
 from graphql.validation.rules import overlapping_fields_can_be_merged
+from strawberry.execution import optimized_is_awaitable
 from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension
+from strawberry.schema._graphql_core import execution_context_class_kwargs
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from .errors import log_errors, should_mask
 from .execution import LeafFastExecutionContext
@@ -189,6 +198,29 @@ class CachedValidation(SchemaExtension):
         yield
 
 
+def _coerce_error(error: Exception) -> GraphQLError:
+    return error if isinstance(error, GraphQLError) else GraphQLError(str(error), original_error=error)
+
+
+def _close(hooks: list[Generator[None, None, None]], error: BaseException | None) -> None:
+    """Ends the observers' hooks, last first, as strawberry's exit stack ends them: ``error`` thrown into each."""
+    for hook in reversed(hooks):
+        try:
+            if error is None:
+                next(hook)
+            else:
+                hook.throw(error)
+        except StopIteration:
+            pass
+        except BaseException as raised:
+            if raised is not error:
+                raise
+
+
+MASKED: Final = "Unexpected error."
+"""What a client reads, in production, in place of an error that is not meant for it (``should_mask``)."""
+
+
 class QuickMaskErrors(MaskErrors):
     """Strawberry's MaskErrors, with its test for a result carrying errors made plainly: ``isinstance`` against
     its runtime Protocol of one attribute (``errors``) cost about 11 us on every request; it comes to this."""
@@ -199,8 +231,33 @@ class QuickMaskErrors(MaskErrors):
             result.errors = self._process_errors(errors)  # type: ignore[attr-defined]
 
 
+Observer = Callable[[], SchemaExtension]
+"""Makes, for one operation, an extension that wraps it whole (``on_operation``): metrics, traces."""
+
+_DIRECT_TYPES: Final = frozenset({"query", "mutation"})
+"""Operation types run directly; a subscription (there is none in this schema) goes strawberry's way."""
+_OPERATION_HOOKS: Final = ("on_execute", "on_parse", "on_validate", "resolve", "get_results", "on_stream_result")
+
+
+def _operation_only(observer: Observer) -> bool:
+    """Whether the observer's extension only wraps the operation, with a plain generator: what the direct path
+    (``Schema._execute_known``) runs."""
+    kind = type(observer())
+    return inspect.isgeneratorfunction(kind.on_operation) and all(
+        getattr(kind, hook, None) is getattr(SchemaExtension, hook, None) for hook in _OPERATION_HOOKS
+    )
+
+
 class Schema(strawberry.Schema):
-    """Strawberry's schema with our limits applied to every operation, and our error logging."""
+    """Strawberry's schema with our limits applied to every operation, and our error logging.
+
+    An operation whose text is already parsed and validated (the mini-program's and the console's, after their
+    first request) runs directly (``_execute_known``): Strawberry's per-operation machinery (an extension runner,
+    four hook managers, each extension asked for each hook: ~50 us an operation, about as much as graphql-core's
+    execution of a small query) is left out, and the same steps are done in the same order: the observers around
+    the operation, the same cached document and validation, graphql-core's execution with our executor, the
+    errors logged (``process_errors``) and masked in production. Anything else (a new, invalid or long text, an
+    unknown operation name, an operation type not allowed here) goes Strawberry's way, which reports it."""
 
     def __init__(
         self,
@@ -208,6 +265,7 @@ class Schema(strawberry.Schema):
         limits: GraphQLLimits,
         limits_rules: tuple[type[ASTValidationRule], ...],
         production: bool,
+        observers: Sequence[Observer] = (),
         **kwargs: Any,
     ) -> None:
         # One tuple for the schema's lifetime: the validation cache is keyed by it.
@@ -217,7 +275,119 @@ class Schema(strawberry.Schema):
         self.limits = limits
         self.production = production
         self._rules = rules
+        self._precheck = limits_rules
+        self._observers = tuple(observers)
+        self._parse = BoundedParserCache().cached_parse_document  # the LRU BoundedParserCache reads (shared)
+        # In production an unexpected error says only that: no internal message reaches a client.
+        self._mask = QuickMaskErrors(should_mask_error=should_mask, error_message=MASKED) if production else None
+        mask = self._mask
+        kwargs["extensions"] = [
+            *self._observers,
+            BoundedParserCache,
+            lambda: CachedValidation(hide_suggestions=production, precheck=limits_rules),
+            *([lambda: QuickMaskErrors(should_mask_error=should_mask, error_message=MASKED)] if mask else []),
+        ]
         super().__init__(**kwargs)
+        self._direct = (
+            all(_operation_only(observer) for observer in self._observers)
+            and not self.directives
+            and not self.config.enable_experimental_incremental_execution
+        )
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        allowed = DEFAULT_ALLOWED_OPERATION_TYPES if allowed_operation_types is None else allowed_operation_types
+        document = self._known_document(query, operation_name, allowed)
+        if document is None:
+            return await super().execute(
+                query,
+                variable_values,
+                context_value,
+                root_value,
+                operation_name,
+                allowed_operation_types,
+                operation_extensions,
+            )
+        context = self._create_execution_context(
+            query=query,
+            allowed_operation_types=allowed,
+            variable_values=variable_values,
+            context_value=context_value,
+            root_value=root_value,
+            operation_name=operation_name,
+            operation_extensions=operation_extensions,
+        )
+        context.graphql_document = document
+        context.pre_execution_errors = []  # validated, as CachedValidation leaves it
+        return await self._execute_known(context, operation_extensions)
+
+    def _known_document(
+        self, query: str | None, operation_name: str | None, allowed: Iterable[OperationType]
+    ) -> DocumentNode | None:
+        """The parsed document when the operation can run directly: its text parses (cached), names one operation
+        of an allowed type, and validated without errors (cached); else None."""
+        if not self._direct or query is None or not _cacheable(query):
+            return None
+        try:
+            document: DocumentNode = self._parse(query, max_tokens=self.limits.max_tokens)
+        except GraphQLError:
+            return None
+        operation = get_operation_ast(document, operation_name)
+        if operation is None or operation.operation.value not in _DIRECT_TYPES:
+            return None
+        if OperationType(operation.operation.value) not in allowed:
+            return None
+        if validated(self._schema, query, document, self._rules, self._precheck, self.production):
+            return None
+        return document
+
+    async def _execute_known(
+        self, context: ExecutionContext, operation_extensions: dict[str, Any] | None
+    ) -> ExecutionResult:
+        """Strawberry's ``execute`` for a known document, its extensions' steps done in place (see the class)."""
+        hooks: list[Generator[None, None, None]] = []
+        for observer in self._observers:
+            extension = observer()
+            extension.execution_context = context
+            hook = cast(Generator[None, None, None], extension.on_operation())  # a generator: _operation_only
+            next(hook)
+            hooks.append(hook)
+        try:
+            try:
+                outcome = self._get_execute_function()(
+                    self._schema,
+                    context.graphql_document,
+                    root_value=context.root_value,
+                    middleware=None,
+                    variable_values=context.variables,
+                    operation_name=context.operation_name,
+                    context_value=context.context,
+                    is_awaitable=optimized_is_awaitable,
+                    **execution_context_class_kwargs(self.execution_context_class),
+                    **self._get_custom_context_kwargs(operation_extensions),
+                )
+                result: GraphQLExecutionResult = await outcome if inspect.isawaitable(outcome) else outcome
+            except Exception as exc:  # as strawberry answers it: an error of its own, logged (and masked here)
+                result = GraphQLExecutionResult(data=None, errors=[_coerce_error(exc)])
+            context.result = result
+            if result.errors:
+                context.pre_execution_errors = result.errors
+                self._process_errors(result.errors, context)  # logged before masking, as strawberry does
+                if self._mask is not None:
+                    self._mask._process_result(result)
+        except BaseException as exc:
+            _close(hooks, exc)
+            raise
+        _close(hooks, None)
+        return ExecutionResult(data=result.data, errors=result.errors, extensions={})
 
     def _create_execution_context(self, *args: Any, **kwargs: Any) -> ExecutionContext:
         context = super()._create_execution_context(*args, **kwargs)
@@ -258,6 +428,7 @@ def build_schema(
         limits=limits,
         limits_rules=limits_rules,
         production=production,
+        observers=observers,
         query=Query,
         mutation=_mutation_root(),
         execution_context_class=LeafFastExecutionContext,
@@ -266,19 +437,9 @@ def build_schema(
             disable_field_suggestions=production,
             batching_config={"max_operations": limits.max_operations_per_batch},
         ),
-        # Parsing and validating the same operation text on every request costs milliseconds; the
-        # mini-program sends a handful of fixed operations, so both are cached (bounded LRU, shared).
-        extensions=[
-            *observers,
-            BoundedParserCache,
-            lambda: CachedValidation(hide_suggestions=production, precheck=limits_rules),
-            # In production an unexpected error says only that: no internal message reaches a client.
-            *(
-                [lambda: QuickMaskErrors(should_mask_error=should_mask, error_message="Unexpected error.")]
-                if production
-                else []
-            ),
-        ],
+        # Parsing and validating the same operation text on every request costs milliseconds; the mini-program
+        # sends a handful of fixed operations, so both are cached (bounded LRU, shared): Schema.__init__ sets the
+        # extensions (the observers, the caches, error masking in production).
     )
 
 
