@@ -247,9 +247,10 @@ def create_app(settings: Settings) -> Starlette:
             await db.dispose()
 
     routes = [
+        # First: nearly every request is one of its (routes are tried in order; no other path overlaps it).
+        Route("/graphql", graphql_app),  # every method reaches it: it answers 405 itself, as a GraphQL error
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Route("/graphql", graphql_app),  # every method reaches it: it answers 405 itself, as a GraphQL error
         *files.routes,
         *payments_routes.routes,
         *cards.routes,
