@@ -243,3 +243,23 @@ def test_a_syntax_error_is_not_cached_as_a_document() -> None:
     with pytest.raises(GraphQLError):
         schema._parse("{ __typename ", max_tokens=schema.limits.max_tokens)
     assert schema._known_document("{ __typename ", None, set()) is None
+
+
+class FailsToStart(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        raise RuntimeError("the observer's own bug")
+        yield  # a generator, as operation-only observers are
+
+
+async def test_an_observer_that_fails_to_start_ends_those_started() -> None:
+    """As strawberry's exit stack does: the observers already started see the failure thrown into them, and the
+    failure is an error of the answer (strawberry's way answers it so), masked in production."""
+    schema = build_schema(production=True, observers=[Observer, FailsToStart])
+    assert schema._direct
+    SEEN.clear()
+    result = await schema.execute("{ __typename }")
+    assert result.data is None
+    assert [e.message for e in result.errors or []] == ["Unexpected error."]
+    assert SEEN == [("before", "{ __typename }"), ("raised", "RuntimeError")]
+    development = build_schema(observers=[FailsToStart])
+    assert [e.message for e in (await development.execute("{ __typename }")).errors or []] == ["the observer's own bug"]
