@@ -148,7 +148,10 @@ async def test_messages_say_why_and_when_and_whether_anything_delivers(console: 
     try:
         for _ in range(200):
             body = (await run_graphql(console, MESSAGES))["data"]["operator"]
-            if {m["state"] for m in body["messageDeliveries"]} == {"RETRY", "UNDELIVERABLE"}:
+            # Both fields settled: one operation reads them concurrently, so the deliveries can show the worker's
+            # commit while the pending count, read a moment earlier, does not yet.
+            delivered = {m["state"] for m in body["messageDeliveries"]} == {"RETRY", "UNDELIVERABLE"}
+            if delivered and body["messaging"]["pending"] == 0:
                 break
             await asyncio.sleep(0.05)
         assert body["messaging"]["workerRunning"] is True
