@@ -203,9 +203,21 @@ async def sign_in(page: Any, base_url: str, username: str, password: str = PASSW
 
 
 async def open_view(page: Any, title: str) -> Any:
+    """Click the view's link and wait until that view is drawn. The shell is redrawn with the link marked current
+    as soon as the view starts (``aria-current``), so the wait cannot end on the previous view's finished content;
+    a click the page did not take (seen once in CI: the previous view stayed for 30 s) is given again."""
     from playwright.async_api import expect
 
-    await page.get_by_role("navigation").get_by_role("link", name=title, exact=True).click()
+    link = page.get_by_role("navigation").get_by_role("link", name=title, exact=True)
+    current = page.locator("nav a[aria-current='page']")
+    for attempt in range(3):
+        await link.click()
+        try:
+            await expect(current).to_have_text(title, timeout=10_000)
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
     content = page.locator("main.content")
     await expect(content).to_have_attribute("aria-busy", "false")
     return content
