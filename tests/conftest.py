@@ -6,6 +6,7 @@ Servers bind port 0 and databases get names of their own, so two runs on one mac
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import re
@@ -229,6 +230,20 @@ async def running_gateway(settings: Settings, *, signed_in: bool = True) -> Asyn
             if signed_in:
                 client.headers["Authorization"] = f"Bearer {await sign_in_patient(app)}"
             yield client
+
+
+@pytest.fixture
+def saved_garbage() -> Iterator[list[Any]]:
+    """What the collector finds unreachable from here on, kept for the test to look at (gc.DEBUG_SAVEALL)."""
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        yield gc.garbage
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
 
 
 @pytest.fixture

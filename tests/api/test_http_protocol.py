@@ -13,6 +13,7 @@ import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -212,22 +213,19 @@ async def test_expect_continue_is_answered_at_once() -> None:
     assert WRITES[1:] == [answer]
 
 
-async def test_a_body_that_never_comes_closes_the_connection() -> None:
-    """After its head, the app fails: the connection is closed and nothing half-said is left behind."""
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/fails",  # after its head, the app fails: nothing half-said is left behind
+        "/bad-header",  # a header value uvicorn refuses to write (it holds a newline): nothing is written
+    ],
+)
+async def test_a_response_cut_off_closes_the_connection(path: str) -> None:
+    """The connection is closed with nothing written; the next connection is answered whole."""
     WRITES.clear()
     async with served(RecordedOneWrite) as port:
-        answer = await exchange(port, request("GET", "/fails", close=False))
+        answer = await exchange(port, request("GET", path, close=False))
         after = await exchange(port, request("GET", "/json"))
     assert answer == b""
     assert [after] == WRITES
     assert after.endswith(b'{"hospitalId":"300","amount":"271.80"}')
-
-
-async def test_a_head_uvicorn_refuses_closes_the_connection() -> None:
-    """A header value uvicorn refuses to write (it holds a newline): the connection closes, nothing written."""
-    WRITES.clear()
-    async with served(RecordedOneWrite) as port:
-        answer = await exchange(port, request("GET", "/bad-header", close=False))
-        after = await exchange(port, request("GET", "/json"))
-    assert answer == b""
-    assert [after] == WRITES

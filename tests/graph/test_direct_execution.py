@@ -107,18 +107,24 @@ async def test_known_operations_answer_as_strawberry_answers(
     assert sum(status == 200 and "errors" not in answer for status, answer in direct) >= len(SAMPLE_QUERIES) - 1
 
 
-async def test_a_known_operation_skips_strawberrys_machinery(
-    region: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Asked again, a valid operation runs directly; an invalid one never does, and is refused as before."""
-    ran: list[str | None] = []
+@pytest.fixture
+def ran(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """The text of each operation run directly, in order."""
+    texts: list[str | None] = []
     known = Schema._execute_known
 
     async def counted(self: Schema, context: Any, extensions: Any) -> Any:
-        ran.append(context.query)
+        texts.append(context.query)
         return await known(self, context, extensions)
 
     monkeypatch.setattr(Schema, "_execute_known", counted)
+    return texts
+
+
+async def test_a_known_operation_skips_strawberrys_machinery(
+    region: Registry, tmp_path: Path, ran: list[str | None]
+) -> None:
+    """Asked again, a valid operation runs directly; an invalid one never does, and is refused as before."""
     async with running_gateway(production(region, tmp_path)) as gateway:
         for _ in range(3):
             ok = await gateway.post("/graphql", json={"query": "query Ok { __typename }"})
@@ -130,18 +136,14 @@ async def test_a_known_operation_skips_strawberrys_machinery(
 
 
 async def test_a_bug_is_masked_and_logged_on_the_direct_path(
-    region: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    region: Registry,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    ran: list[str | None],
 ) -> None:
     """issue 12 item 3, on a known operation: "Unexpected error." for the client, the bug logged with its
     traceback as an error, never as a refusal."""
-    ran: list[str | None] = []
-    known = Schema._execute_known
-
-    async def counted(self: Schema, context: Any, extensions: Any) -> Any:
-        ran.append(context.query)
-        return await known(self, context, extensions)
-
-    monkeypatch.setattr(Schema, "_execute_known", counted)
     query = '{ paymentOrder(outTradeNo: "OP253-1") { outTradeNo } }'
     async with running_gateway(production(region, tmp_path)) as gateway:
         await gateway.post("/graphql", json={"query": query})  # known from now on

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import weakref
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -30,20 +29,6 @@ BILLS = (
     "{ hospitalId totalAmount items { id amount } } } }"
 )
 """Two hospitals that answer and one that is no hospital (an error of its own)."""
-
-
-@pytest.fixture
-def saved_garbage() -> Iterator[list[Any]]:
-    """What the collector finds unreachable from here on, kept for the test to look at (gc.DEBUG_SAVEALL)."""
-    gc.collect()
-    gc.disable()
-    gc.set_debug(gc.DEBUG_SAVEALL)
-    try:
-        yield gc.garbage
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-        gc.enable()
 
 
 def _request_objects(garbage: list[Any]) -> list[str]:

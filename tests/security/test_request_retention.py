@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import gc
 import weakref
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
 from his_clients.models.base import HisReply
 from resolvers.context import Context
@@ -33,19 +31,6 @@ HOSTILE = (
     + '") { hospitalId } } }',
     "{ nope }",
 )
-
-
-@pytest.fixture
-def saved_garbage() -> Iterator[list[Any]]:
-    gc.collect()
-    gc.disable()
-    gc.set_debug(gc.DEBUG_SAVEALL)
-    try:
-        yield gc.garbage
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-        gc.enable()
 
 
 async def test_hostile_requests_leave_nothing_of_themselves(
