@@ -6,6 +6,7 @@ import asyncio
 import logging
 import random
 import time
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -105,7 +106,7 @@ class Database:
 
     async def migrate(self, revision: str = "head") -> None:
         """Upgrade the schema to `revision` with Alembic; a no-op when it is already there."""
-        async with self.migration_connection() as connection:
+        async with _migration_turn(), self.migration_connection() as connection:
             await connection.run_sync(_upgrade, revision)
 
     @asynccontextmanager
@@ -124,6 +125,24 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self._engine.dispose()
+
+
+_MIGRATING: Final[weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]] = weakref.WeakKeyDictionary()
+
+
+def _migration_turn() -> asyncio.Lock:
+    """One migration at a time in this event loop, whatever database it migrates.
+
+    Alembic's `context` and `op` are module globals that each run installs and removes; a migration's
+    database calls yield to the event loop, so two interleaved in one process (two databases, or one
+    that failed while another went on) would run each other's steps. Across processes the database's
+    own lock (`migration_connection`) queues them.
+    """
+    loop = asyncio.get_running_loop()
+    lock = _MIGRATING.get(loop)
+    if lock is None:
+        lock = _MIGRATING[loop] = asyncio.Lock()
+    return lock
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -167,9 +186,11 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
+            # The busy timeout first: switching a new file to WAL takes its write lock, and a connection
+            # opened meanwhile (several instances starting on one file) must wait for it, not fail.
+            cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
         finally:
             cursor.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from pathlib import Path
 
@@ -58,6 +59,26 @@ async def test_sqlite_parent_folder_is_created_and_pragmas_applied(tmp_path: Pat
         assert (await connection.execute(text("PRAGMA foreign_keys"))).scalar_one() == 1
         assert (await connection.execute(text("PRAGMA busy_timeout"))).scalar_one() == 10_000
     assert path.exists()
+
+
+async def test_a_connection_opened_while_another_holds_the_write_lock_waits_for_it(tmp_path: Path) -> None:
+    """The busy timeout is set before anything that may need a lock (switching a new file to WAL does).
+
+    Several instances starting on one new file open connections while the first one converts it: CI saw
+    "database is locked" from a connection's very first PRAGMA, which ran before its busy timeout.
+    """
+    path = tmp_path / "new.sqlite3"
+    holder = sqlite3.connect(path, isolation_level=None)  # the file's first state: a rollback journal
+    try:
+        holder.execute("CREATE TABLE t (x)")
+        holder.execute("BEGIN EXCLUSIVE")
+        asyncio.get_running_loop().call_later(0.3, holder.rollback)
+        async with Database(f"sqlite+aiosqlite:///{path}", ping_timeout=8.0) as db:
+            assert await db.ping() is True
+            async with db.engine.connect() as connection:
+                assert (await connection.execute(text("PRAGMA journal_mode"))).scalar_one() == "wal"
+    finally:
+        holder.close()
 
 
 async def test_sqlite_holds_200_concurrent_writers(tmp_path: Path) -> None:
