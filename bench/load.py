@@ -86,11 +86,15 @@ class Server:
         return [self.process.pid, *descendants(self.process.pid)]
 
     def cpu(self) -> float:
-        total = 0.0
+        return sum(self.cpu_by_process().values())
+
+    def cpu_by_process(self) -> dict[int, float]:
+        """Each of its processes' CPU seconds so far (a supervisor's, its workers')."""
+        by_pid: dict[int, float] = {}
         for pid in self.pids():
             with contextlib.suppress(OSError):
-                total += cpu_s(pid)
-        return total
+                by_pid[pid] = cpu_s(pid)
+        return by_pid
 
 
 def start(argv: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.Popen[bytes]:
@@ -214,6 +218,8 @@ class Load:
     seconds: float
     cpu_s: float
     latencies_ms: list[float]
+    split: list[float] = field(default_factory=list)
+    """The busy processes' shares of the CPU (%), largest first: how evenly the workers shared the load."""
 
     @property
     def throughput(self) -> float:
@@ -258,7 +264,7 @@ async def concurrent(
     latencies: list[float] = []
     errors = 0
     left = requests
-    cpu0, t0 = server.cpu(), time.perf_counter()
+    by_process0, t0 = server.cpu_by_process(), time.perf_counter()
     ends = t0 + duration_s
 
     async def client() -> None:
@@ -273,8 +279,11 @@ async def concurrent(
             errors += not ok
 
     await asyncio.gather(*(client() for _ in range(clients)))
-    seconds, cpu = time.perf_counter() - t0, server.cpu() - cpu0
-    return Load(len(latencies), errors, seconds, cpu, latencies)
+    seconds, by_process = time.perf_counter() - t0, server.cpu_by_process()
+    used = {pid: by_process[pid] - by_process0.get(pid, 0.0) for pid in by_process}
+    cpu = sum(used.values())
+    split = sorted((100 * each / cpu for each in used.values() if cpu and each / cpu >= 0.01), reverse=True)
+    return Load(len(latencies), errors, seconds, cpu, latencies, split)
 
 
 async def direct_fanout(session: aiohttp.ClientSession, his_base: str, width: int) -> float:
@@ -462,7 +471,11 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
             if args.rounds > 1:
                 print()
                 for name, runs in rounds.items():
-                    each = ", ".join(f"{r.throughput:.0f} req/s {r.cpu_ms_per_request:.2f} ms" for r in runs)
+                    each = ", ".join(
+                        f"{r.throughput:.0f} req/s {r.cpu_ms_per_request:.2f} ms"
+                        + (f" (CPU split {'/'.join(f'{share:.0f}' for share in r.split)}%)" if len(r.split) > 1 else "")
+                        for r in runs
+                    )
                     print(f"{name}, round by round: {each}")
             widths = [int(w) for w in args.widths.split(",")] if args.single > 0 else []
             print("\none request at a time; overhead = p50 - p50 of a direct aiohttp fan-out to the same hospitals\n")
