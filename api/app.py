@@ -245,6 +245,7 @@ def create_app(settings: Settings) -> Starlette:
             if wechat is not None:
                 await wechat.aclose()
             await db.dispose()
+            metrics.flush()  # the series this worker added up since it last wrote them (api/metrics.py)
 
     routes = [
         # First: nearly every request is one of its (routes are tried in order; no other path overlaps it).

@@ -4,6 +4,12 @@ Several workers (``hisgraph serve --workers N``) share one view: the CLI sets ``
 fresh directory before the workers start, each worker writes its series there, and whichever worker answers a
 scrape adds them up (``MultiProcessCollector``). Without it, this process's own registry is served.
 
+In that mode a write to the shared files costs a lock, a check of the pid and a pack into the mapped file, and a
+HIS call made five of them (in flight up and down, the histogram's sum and bucket, the outcome): the series
+recorded on the request path (HIS calls, cache lookups, operations, shim answers) are added up in memory by the
+worker's event loop and written at most every ``FLUSH_EVERY_S`` (``_Tally``), when the worker answers a scrape,
+and when it stops. A scrape answered by another worker sees this one's counts at most that much later.
+
 Who may scrape (setting ``metrics``): ``public`` (dev's default), ``protected`` with ``Authorization: Bearer
 <metrics_token>``, or ``off`` (production's default, unless a metrics port is set): a patient never sees them.
 Where (setting ``metrics_port``): on the main port, or, when set, on that port only (``MetricsPort``: the
@@ -35,6 +41,7 @@ hospital can grow the series without end. No label ever carries a request id, a 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import hmac
 import logging
@@ -79,6 +86,7 @@ LATENCY_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.
 STORE_STATS_TTL_S: Final = 10.0
 MAX_OPERATION_NAMES: Final = 200
 SAMPLE_EVERY_S: Final = 5.0
+FLUSH_EVERY_S: Final = 1.0
 BREAKER_VALUES: Final = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
 
 HIS_CALL_SECONDS = Histogram(
@@ -143,6 +151,97 @@ _breaker_written: dict[str, float] = {}
 """The value last written to each hospital's breaker gauge by this process."""
 
 
+class _Tally:
+    """What this worker's event loop recorded since it last wrote to the shared files (multi-process mode only:
+    see the module). Only the loop that holds the tally adds to it; a call from another thread, or with no loop
+    running, writes at once, as does everything while the tally is off."""
+
+    __slots__ = ("counts", "histograms", "loop", "on", "timer")
+
+    def __init__(self) -> None:
+        self.on = False
+        self.counts: dict[Counter | Gauge, float] = {}
+        """A counter's or a gauge's child: what to add to it."""
+        self.histograms: dict[Histogram, list[float]] = {}
+        """A histogram's child: [sum of the observations, then how many fell in each bucket (not cumulative)]."""
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.timer: asyncio.TimerHandle | None = None
+
+    def here(self) -> bool:
+        """Whether this call may add to the tally (its writing then scheduled on this loop)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        if loop is not self.loop:
+            held = self.loop
+            if held is not None and held.is_running():
+                return False  # another thread's loop holds it
+            flush()  # a finished loop's tally (tests run several): written now, in this thread
+            self.loop = loop
+        if self.timer is None:
+            self.timer = loop.call_later(FLUSH_EVERY_S, flush)
+        return True
+
+
+_tally = _Tally()
+
+
+def defer_writes(on: bool) -> None:
+    """Add up the request path's series in memory and write them every ``FLUSH_EVERY_S`` (``install`` turns it on
+    in multi-process mode), or, turning it off, write what is pending and every later value at once."""
+    if not on:
+        flush()
+    _tally.on = on
+
+
+def flush() -> None:
+    """Write what the tally holds to the series (the shared files in multi-process mode)."""
+    tally = _tally
+    if tally.timer is not None:
+        tally.timer.cancel()
+        tally.timer = None
+    counts, histograms = tally.counts, tally.histograms
+    if not counts and not histograms:
+        return
+    tally.counts, tally.histograms = {}, {}
+    try:
+        for child, amount in counts.items():
+            if amount:  # in flight up and down again: nothing to write
+                child.inc(amount)
+        for histogram, (total, *in_bucket) in histograms.items():
+            # What Histogram.observe does for each observation (prometheus-client 0.26, pinned; the equality is
+            # tests/observability/test_metrics_tally.py's): the sum, and the first bucket whose bound holds it.
+            histogram._sum.inc(total)
+            for bucket, count in zip(histogram._buckets, in_bucket, strict=True):
+                if count:
+                    bucket.inc(count)
+    except Exception:  # a metric is not worth a worker (a full disk under the shared directory): say so, go on
+        log.warning("metrics not written", exc_info=True)
+
+
+def _count(child: Counter | Gauge, amount: float = 1.0) -> None:
+    """``child.inc(amount)``, through the tally when it is on."""
+    if _tally.on and _tally.here():
+        counts = _tally.counts
+        counts[child] = counts.get(child, 0.0) + amount
+    else:
+        child.inc(amount)
+
+
+def _observe(child: Histogram, amount: float) -> None:
+    """``child.observe(amount)``, through the tally when it is on."""
+    if _tally.on and _tally.here():
+        tally = _tally.histograms.get(child)
+        bounds = child._upper_bounds
+        if tally is None:
+            tally = _tally.histograms[child] = [0.0] * (len(bounds) + 1)
+        tally[0] += amount
+        tally[1 + bisect.bisect_left(bounds, amount)] += 1  # the first bound >= amount, as observe's loop finds
+    else:
+        child.observe(amount)
+
+
 class _Recorder:
     """The series of one (hospital, method), bound once; outcome children cached per (code, kind)."""
 
@@ -157,11 +256,11 @@ class _Recorder:
         self._outcomes: dict[tuple[str, str], Counter] = {}
 
     def started(self) -> None:
-        self._inflight.inc()
+        _count(self._inflight, 1.0)
 
     def finished(self, seconds: float, code: str, kind: str, breaker_state: str) -> None:
-        self._inflight.dec()
-        self._latency.observe(seconds)
+        _count(self._inflight, -1.0)
+        _observe(self._latency, seconds)
         outcome = self._outcomes.get((code, kind))
         if outcome is None:
             # A refusal's code is the hospital's own text: only 附四's codes pass. Other kinds' codes are ours.
@@ -171,7 +270,7 @@ class _Recorder:
                 outcome = HIS_CALLS.labels(self._hospital, self._method, label, kind)
             if len(self._outcomes) < 256:  # a hospital sending ever new codes cannot grow this either
                 self._outcomes[(code, kind)] = outcome
-        outcome.inc()
+        _count(outcome)
         # The breaker's gauge is written when its value changes, not after every call: a set costs as much as an
         # observation (a lock, and a write to the shared file under several workers). One note per hospital,
         # shared by its methods' recorders, since they share the gauge.
@@ -195,7 +294,7 @@ class HisCallMetrics:
         child = self._cache.get(key)
         if child is None:
             child = self._cache[key] = CACHE_LOOKUPS.labels(hospital_id, method, "hit" if hit else "miss")
-        child.inc()
+        _count(child)
 
 
 _OPERATION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
@@ -212,13 +311,13 @@ def record_operation(name: str | None, seconds: float, *, failed: bool) -> None:
             children = _operation_children.get(label)
         if children is None:
             children = _operation_children[label] = (GRAPHQL_SECONDS.labels(label), GRAPHQL_ERRORS.labels(label))
-    children[0].observe(seconds)
+    _observe(children[0], seconds)
     if failed:
-        children[1].inc()
+        _count(children[1])
 
 
 def record_shim(path: str, code: str) -> None:
-    SHIM_CALLS.labels(path, code if code == "none" else code_label(code)).inc()
+    _count(SHIM_CALLS.labels(path, code if code == "none" else code_label(code)))
 
 
 class StoreStats:
@@ -330,6 +429,7 @@ def metrics_endpoint(
         except Exception:  # the store down: the HIS series still answer (readyz says the store is down)
             log.warning("store statistics unavailable", exc_info=True)
         live.refresh()
+        flush()  # this worker's own counts are current; the others' at most FLUSH_EVERY_S old
         return Response(generate_latest(registry_for_scrape()), media_type=CONTENT_TYPE_LATEST)
 
     return endpoint
@@ -369,8 +469,9 @@ class MetricsPort:
 
 
 def install() -> None:
-    """Count HIS calls and cache lookups from now on (idempotent)."""
+    """Count HIS calls and cache lookups from now on (idempotent); in multi-process mode through the tally."""
     _breaker_written.clear()  # fresh recorders write every breaker's gauge again
+    defer_writes(bool(os.environ.get(MULTIPROC_ENV)))
     observe.install(HisCallMetrics())
 
 
