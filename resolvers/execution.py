@@ -23,7 +23,10 @@ import functools
 import inspect
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime, time
+from decimal import Decimal
 from operator import attrgetter
+from types import CoroutineType, GeneratorType
 from typing import Any, Final
 
 from graphql import (
@@ -38,6 +41,7 @@ from graphql import (
 from graphql.execution.executor import Executor, collect_iterator_awaitables, to_nodes
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 from graphql.type.scalars import serialize_id, serialize_string
+from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
@@ -84,6 +88,51 @@ def _plan(schema: GraphQLSchema, parent_type: GraphQLObjectType, field_name: str
         # What Strawberry's basic resolver does (StrawberryField.get_result), without its two calls around it.
         return (field, attrgetter(definition.python_name), inner, non_null, text_as_is)
     return (field, functools.partial(resolve, info=None), inner, non_null, text_as_is)
+
+
+_NEVER_AWAITABLE: set[type] = set()
+"""Classes the check below found a value of not awaitable, and whose values cannot be: see ``_settled_class``."""
+_CLASSES_SEEN: set[type] = set()
+"""Classes ``_settled_class`` has answered for (at most ``_MAX_CLASSES``): each is asked once."""
+_MAX_CLASSES: Final = 512
+_VALUE_TYPES: Final = frozenset({Decimal, date, datetime, time})
+"""Classes of C whose attributes are their own (a C class may forward them, as a weak proxy does: not assumed)."""
+
+
+def is_awaitable(value: Any) -> bool:
+    """Strawberry's ``optimized_is_awaitable`` (graphql-core's check, with a fast path for builtins), answered from
+    the value's class once a value of that class was found not awaitable and no value of it can be: a fan-out's
+    items and amounts (Decimal) are checked once per class, not for every value (graphql-core asks for every
+    field, item and list). What it answers is the same (tests/graph/test_leaf_execution.py)."""
+    cls = type(value)
+    if cls in _NEVER_AWAITABLE:
+        return False
+    if optimized_is_awaitable(value):
+        return True
+    if cls not in _CLASSES_SEEN and len(_CLASSES_SEEN) < _MAX_CLASSES:
+        _CLASSES_SEEN.add(cls)
+        if _settled_class(cls):
+            _NEVER_AWAITABLE.add(cls)
+    return False
+
+
+def _settled_class(cls: type) -> bool:
+    """Whether no value of ``cls`` can pass graphql-core's check: a known C value class, or a Python class that is
+    not a coroutine or generator, has no ``__await__``, and nothing that could answer differently per value
+    (``__getattr__``, ``__getattribute__``, a ``__class__`` of its own). A value's own ``__await__`` in its
+    ``__dict__`` is not looked for: ``await`` never uses one either."""
+    if cls in _VALUE_TYPES:
+        return True
+    if not cls.__flags__ & _HEAP_TYPE:
+        return False  # another class of C: it may forward attributes
+    if issubclass(cls, (CoroutineType, GeneratorType)) or hasattr(cls, "__await__") or hasattr(cls, "__getattr__"):
+        return False
+    if cls.__getattribute__ is not object.__getattribute__:
+        return False
+    return all("__class__" not in vars(base) for base in cls.__mro__[:-1])
+
+
+_HEAP_TYPE: Final = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement (or type())
 
 
 def _gather(values: Sequence[Awaitable[Any]]) -> Awaitable[list[Any]]:

@@ -28,7 +28,6 @@ from graphql import (
     ExecutionResult as GraphQLExecutionResult,
 )
 from graphql.validation.rules import overlapping_fields_can_be_merged
-from strawberry.execution import optimized_is_awaitable
 from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension
 from strawberry.schema._graphql_core import execution_context_class_kwargs
 from strawberry.schema.config import StrawberryConfig
@@ -39,7 +38,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from .errors import log_errors, should_mask
-from .execution import LeafFastExecutionContext
+from .execution import LeafFastExecutionContext, is_awaitable
 from .hospitals.queries import HospitalQueries
 from .identity.queries import IdentityQueries
 from .limits import GraphQLLimits, limit_rules
@@ -383,7 +382,7 @@ class Schema(strawberry.Schema):
                     variable_values=context.variables,
                     operation_name=context.operation_name,
                     context_value=context.context,
-                    is_awaitable=optimized_is_awaitable,
+                    is_awaitable=is_awaitable,  # resolvers/execution.py: per class, once
                     **execution_context_class_kwargs(self.execution_context_class),
                     **self._get_custom_context_kwargs(operation_extensions),
                 )

@@ -8,6 +8,7 @@ import enum
 import hashlib
 import inspect
 import re
+import types
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -402,3 +403,61 @@ async def test_the_gateway_answers_its_sample_operations_alike_on_both_paths(
     for i, query in enumerate(operations):
         assert fast[i] == general[i], (query[:80], _differences(fast[i], general[i])[:10])
     assert sum("errors" not in answer for answer in fast) >= len(operations) - 1  # answered, not refused alike
+
+
+class _AwaitableClass:
+    def __await__(self) -> Any:
+        return iter(())
+
+
+class _Forwarding:
+    """Answers every attribute it is asked for: graphql-core's check finds ``__await__`` on it."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda: iter(())
+
+
+class _ClaimsToBeACoroutine:
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        return types.CoroutineType
+
+
+def _coroutine_object() -> Any:
+    async def nothing() -> None:
+        return None
+
+    return nothing()
+
+
+@pytest.mark.parametrize("twice", [1, 2, 3])
+async def test_the_class_remembering_awaitable_check_answers_as_graphql_core(twice: int) -> None:
+    """resolvers/execution.py ``is_awaitable`` remembers classes whose values are never awaitable; for every kind of
+    value, asked again and again (after its class was remembered), it answers as graphql-core's own check."""
+    import weakref
+    from datetime import date
+
+    from graphql.pyutils import is_awaitable as graphql_core_is_awaitable
+
+    from resolvers.execution import is_awaitable
+
+    @strawberry.type
+    class Item:
+        id: str
+
+    future = asyncio.get_running_loop().create_future()
+    coroutines = [_coroutine_object() for _ in range(4)]
+    values: list[Any] = [
+        Decimal("21.00"), date(2026, 12, 3), Item(id="1"), {"a": 1}, "text", 7, None, object(),
+        _AwaitableClass(), _Forwarding(), _ClaimsToBeACoroutine(), future, weakref.proxy(future), *coroutines,
+    ]  # fmt: skip
+    try:
+        for _ in range(twice):
+            for value in values:
+                assert is_awaitable(value) == graphql_core_is_awaitable(value), repr(value)
+        assert is_awaitable(weakref.proxy(Item(id="2"))) is False  # a proxy's class is never remembered
+        assert is_awaitable(weakref.proxy(future)) is True
+    finally:
+        for coroutine in coroutines:
+            coroutine.close()
+        future.cancel()
