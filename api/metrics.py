@@ -220,18 +220,24 @@ def flush() -> None:
         log.warning("metrics not written", exc_info=True)
 
 
-def _count(child: Counter | Gauge, amount: float = 1.0) -> None:
+def _tallied() -> bool:
+    """Whether what is recorded now goes through the tally (asked once per recording: ``here`` asks for the running
+    loop, and Python 3.11's check of it costs a ``getpid`` system call)."""
+    return _tally.on and _tally.here()
+
+
+def _count(child: Counter | Gauge, amount: float = 1.0, tallied: bool | None = None) -> None:
     """``child.inc(amount)``, through the tally when it is on."""
-    if _tally.on and _tally.here():
+    if _tallied() if tallied is None else tallied:
         counts = _tally.counts
         counts[child] = counts.get(child, 0.0) + amount
     else:
         child.inc(amount)
 
 
-def _observe(child: Histogram, amount: float) -> None:
+def _observe(child: Histogram, amount: float, tallied: bool | None = None) -> None:
     """``child.observe(amount)``, through the tally when it is on."""
-    if _tally.on and _tally.here():
+    if _tallied() if tallied is None else tallied:
         tally = _tally.histograms.get(child)
         bounds = child._upper_bounds
         if tally is None:
@@ -259,8 +265,9 @@ class _Recorder:
         _count(self._inflight, 1.0)
 
     def finished(self, seconds: float, code: str, kind: str, breaker_state: str) -> None:
-        _count(self._inflight, -1.0)
-        _observe(self._latency, seconds)
+        tallied = _tallied()
+        _count(self._inflight, -1.0, tallied)
+        _observe(self._latency, seconds, tallied)
         outcome = self._outcomes.get((code, kind))
         if outcome is None:
             # A refusal's code is the hospital's own text: only 附四's codes pass. Other kinds' codes are ours.
@@ -270,7 +277,7 @@ class _Recorder:
                 outcome = HIS_CALLS.labels(self._hospital, self._method, label, kind)
             if len(self._outcomes) < 256:  # a hospital sending ever new codes cannot grow this either
                 self._outcomes[(code, kind)] = outcome
-        _count(outcome)
+        _count(outcome, 1.0, tallied)
         # The breaker's gauge is written when its value changes, not after every call: a set costs as much as an
         # observation (a lock, and a write to the shared file under several workers). One note per hospital,
         # shared by its methods' recorders, since they share the gauge.
@@ -311,9 +318,10 @@ def record_operation(name: str | None, seconds: float, *, failed: bool) -> None:
             children = _operation_children.get(label)
         if children is None:
             children = _operation_children[label] = (GRAPHQL_SECONDS.labels(label), GRAPHQL_ERRORS.labels(label))
-    _observe(children[0], seconds)
+    tallied = _tallied()
+    _observe(children[0], seconds, tallied)
     if failed:
-        _count(children[1])
+        _count(children[1], 1.0, tallied)
 
 
 def record_shim(path: str, code: str) -> None:
