@@ -135,6 +135,11 @@ def _settled_class(cls: type) -> bool:
 _HEAP_TYPE: Final = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement (or type())
 
 
+def _item_path(path: Any, index: int | None) -> Any:
+    """``path`` itself, or with ``index``, the path of that item of the list at ``path`` (as graphql-core makes it)."""
+    return path if index is None else path.add_key(index, None)
+
+
 def _gather(values: Sequence[Awaitable[Any]]) -> Awaitable[list[Any]]:
     """graphql-core's ``Executor.gather_async_work``, which never reads the executor."""
     return gather_with_cancel(*values)
@@ -270,8 +275,10 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         path: Any,
         rows: _Rows,
         position_context: Any,
+        index: int | None = None,
     ) -> Any:
-        """``execute_fields``' body, for a field set's rows (``_rows_of``)."""
+        """``execute_fields``' body, for a field set's rows (``_rows_of``). With ``index``, the object is that item of
+        the list at ``path``: its own path is made only if a field needs one (most of a list's items never do)."""
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
@@ -282,14 +289,14 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     completed = self._read_leaf(plan, source_value)
                     if completed is not _GENERAL:
                         if type(completed) is _Awaiting:
-                            field_path = Path(path, response_name, parent_type.name)
+                            field_path = Path(_item_path(path, index), response_name, parent_type.name)
                             completed = self._complete_awaiting(
                                 plan, parent_type, field_details_list, field_path, completed.value, position_context
                             )
                             append_awaitable(response_name)
                         results[response_name] = completed
                         continue
-                field_path = Path(path, response_name, parent_type.name)
+                field_path = Path(_item_path(path, index), response_name, parent_type.name)
                 result = self.execute_field(parent_type, source_value, field_details_list, field_path, position_context)
                 if result is not Undefined:
                     results[response_name] = result
@@ -370,11 +377,10 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         iterator = iter(items)
         try:
             for index, item in enumerate(iterator):
-                item_path = path.add_key(index, None)
                 if is_awaitable(item):
                     append_completed(
                         self.complete_awaitable_list_item_value(
-                            item, item_type, field_details_list, info, item_path, None
+                            item, item_type, field_details_list, info, path.add_key(index, None), None
                         )
                     )
                     append_awaitable(index)
@@ -385,12 +391,13 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     or isinstance(item, Exception)
                     or (is_type_of is not None and not self._is_type_at_once(object_type, item, info))
                 ):
+                    # The item's path is made only where something needs it (``_item_path``).
                     awaiting = self._complete_object(
-                        object_type, rows, item, completed_results, item_type, field_details_list, item_path
+                        object_type, rows, item, completed_results, item_type, field_details_list, path, index
                     )
                 else:
                     awaiting = super().complete_list_item_value(
-                        item, completed_results, item_type, field_details_list, info, item_path, None
+                        item, completed_results, item_type, field_details_list, info, path.add_key(index, None), None
                     )
                 if awaiting:
                     append_awaitable(index)
@@ -437,17 +444,21 @@ class LeafFastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         item_type: Any,
         field_details_list: Any,
         item_path: Any,
+        index: int | None = None,
     ) -> bool:
         """What ``complete_list_item_value`` does for an object item (see it): its fields, straight; True when the
-        completion appended is awaitable."""
+        completion appended is awaitable. With ``index``, ``item_path`` is the list's and the item is its
+        ``index``-th (its own path made only if needed: ``_item_path``)."""
         try:
-            completed_item = self._execute_rows(object_type, item, item_path, rows, None)
+            completed_item = self._execute_rows(object_type, item, item_path, rows, None, index)
             if type(completed_item) is not dict and self.is_awaitable(completed_item):
-                complete_results.append(self._await_item(completed_item, item_type, field_details_list, item_path))
+                complete_results.append(
+                    self._await_item(completed_item, item_type, field_details_list, _item_path(item_path, index))
+                )
                 return True
             complete_results.append(completed_item)
         except Exception as raw_error:
-            self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+            self.handle_field_error(raw_error, item_type, field_details_list, _item_path(item_path, index))
             complete_results.append(None)
         return False
 

@@ -29,15 +29,11 @@ def _parse_money(value: object) -> Money:
     return Money(amount)
 
 
-def _serialize_money(value: Decimal) -> str:
-    return render_money(value)
-
-
 SCALARS: dict[object, ScalarDefinition] = {
     Money: strawberry.scalar(
         name="Money",
         description='An amount in yuan (元, RMB) as a decimal string with two places, e.g. "23.50". Never a float.',
-        serialize=_serialize_money,
+        serialize=render_money,  # the wire's own rendering, called directly: once per amount of every reply
         parse_value=_parse_money,
     ),
 }
