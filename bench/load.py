@@ -372,7 +372,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
                 graphql_ok,
             ),
             Server(
-                "floor (aiohttp fan-out)",
+                FLOOR,
                 floor,
                 f"http://127.0.0.1:{floor_port}/fanout",
                 lambda hs: {"hospitals": hs, "medicalCardNumber": CARD},
@@ -477,6 +477,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
                         for r in runs
                     )
                     print(f"{name}, round by round: {each}")
+                print_paired_ratios(rounds)
             widths = [int(w) for w in args.widths.split(",")] if args.single > 0 else []
             print("\none request at a time; overhead = p50 - p50 of a direct aiohttp fan-out to the same hospitals\n")
             print("| server | hospitals | p50 | direct fan-out p50 | overhead | CPU per request | errors |")
@@ -502,6 +503,40 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
                 print(f"failed {count}x: {failure}")
             load_avg = os.getloadavg()
             print(f"load average after the run {load_avg[0]:.2f} {load_avg[1]:.2f} {load_avg[2]:.2f}")
+
+
+FLOOR = "floor (aiohttp fan-out)"
+MESH = "GraphQL Mesh"
+
+
+def print_paired_ratios(rounds: dict[str, list[Load]]) -> None:
+    """Each gateway's ratios to the floor and to Mesh, round by round (the servers of a round run one after the
+    other, seconds apart), and their medians: on a machine whose speed drifts over a run, a round's servers share
+    its speed, so the ratios within rounds move less than the ratio of the medians (the issue's goals beside)."""
+    goals = {
+        FLOOR: (("throughput", 0.9, ">="), ("CPU per request", 1.5, "<="), ("p99", 1.25, "<=")),
+        MESH: (("throughput", 1.25, ">="), ("CPU per request", 0.75, "<=")),
+    }
+    measures: dict[str, Callable[[Load], float]] = {
+        "throughput": lambda load: load.throughput,
+        "CPU per request": lambda load: load.cpu_ms_per_request,
+        "p99": lambda load: load.pct(99),
+    }
+    print("\nratios within each round, then their median (the issue's goal):")
+    for name, runs in rounds.items():
+        if name in goals:
+            continue
+        for baseline, checks in goals.items():
+            base_runs = rounds.get(baseline)
+            if not base_runs:
+                continue
+            parts = []
+            for measure, goal, sense in checks:
+                read = measures[measure]
+                ratios = [read(mine) / read(theirs) for mine, theirs in zip(runs, base_runs, strict=True)]
+                listed = " ".join(f"{ratio:.2f}" for ratio in ratios)
+                parts.append(f"{measure} {listed} -> {statistics.median(ratios):.2f} (goal {sense} {goal})")
+            print(f"{name} / {baseline}: " + "; ".join(parts))
 
 
 def main() -> None:
