@@ -240,12 +240,14 @@ def create_app(settings: Settings) -> Starlette:
                 # The worker leaves every job it has not finished to the store: a restart resumes it.
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait_for(worker_task, timeout=10)
+            # The series this worker added up since it last wrote them (api/metrics.py): written before the
+            # clients close, whatever their closing raises.
+            metrics.flush()
             await provider.aclose()
             await his.aclose()
             if wechat is not None:
                 await wechat.aclose()
             await db.dispose()
-            metrics.flush()  # the series this worker added up since it last wrote them (api/metrics.py)
 
     routes = [
         # First: nearly every request is one of its (routes are tried in order; no other path overlaps it).

@@ -226,18 +226,18 @@ def _tallied() -> bool:
     return _tally.on and _tally.here()
 
 
-def _count(child: Counter | Gauge, amount: float = 1.0, tallied: bool | None = None) -> None:
-    """``child.inc(amount)``, through the tally when it is on."""
-    if _tallied() if tallied is None else tallied:
+def _count(child: Counter | Gauge, amount: float, tallied: bool) -> None:
+    """``child.inc(amount)``, through the tally when ``tallied`` (``_tallied()``, asked once per recording)."""
+    if tallied:
         counts = _tally.counts
         counts[child] = counts.get(child, 0.0) + amount
     else:
         child.inc(amount)
 
 
-def _observe(child: Histogram, amount: float, tallied: bool | None = None) -> None:
-    """``child.observe(amount)``, through the tally when it is on."""
-    if _tallied() if tallied is None else tallied:
+def _observe(child: Histogram, amount: float, tallied: bool) -> None:
+    """``child.observe(amount)``, through the tally when ``tallied``."""
+    if tallied:
         tally = _tally.histograms.get(child)
         bounds = child._upper_bounds
         if tally is None:
@@ -262,7 +262,7 @@ class _Recorder:
         self._outcomes: dict[tuple[str, str], Counter] = {}
 
     def started(self) -> None:
-        _count(self._inflight, 1.0)
+        _count(self._inflight, 1.0, _tallied())
 
     def finished(self, seconds: float, code: str, kind: str, breaker_state: str) -> None:
         tallied = _tallied()
@@ -301,7 +301,7 @@ class HisCallMetrics:
         child = self._cache.get(key)
         if child is None:
             child = self._cache[key] = CACHE_LOOKUPS.labels(hospital_id, method, "hit" if hit else "miss")
-        _count(child)
+        _count(child, 1.0, _tallied())
 
 
 _OPERATION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
@@ -325,7 +325,7 @@ def record_operation(name: str | None, seconds: float, *, failed: bool) -> None:
 
 
 def record_shim(path: str, code: str) -> None:
-    _count(SHIM_CALLS.labels(path, code if code == "none" else code_label(code)))
+    _count(SHIM_CALLS.labels(path, code if code == "none" else code_label(code)), 1.0, _tallied())
 
 
 class StoreStats:

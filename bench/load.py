@@ -50,6 +50,9 @@ QUERY = (
 )
 SECRET = "bench-load-session-secret-0123456789"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+FLOOR = "floor (aiohttp fan-out)"
+MESH = "GraphQL Mesh"
+"""The baselines' names in the tables (bench/mesh.py names its server MESH): the ratios are taken against them."""
 FAILURES: dict[str, int] = {}
 """What went wrong, by server, status and the start of the body: printed at the end."""
 
@@ -503,10 +506,6 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
                 print(f"failed {count}x: {failure}")
             load_avg = os.getloadavg()
             print(f"load average after the run {load_avg[0]:.2f} {load_avg[1]:.2f} {load_avg[2]:.2f}")
-
-
-FLOOR = "floor (aiohttp fan-out)"
-MESH = "GraphQL Mesh"
 
 
 def print_paired_ratios(rounds: dict[str, list[Load]]) -> None:

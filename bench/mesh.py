@@ -100,7 +100,7 @@ async def start_mesh(
 ) -> Any:
     """A bench Server for Mesh on a free port, or a sentence saying why it was skipped."""
     from bench.fanout_overhead import free_port
-    from bench.load import Server, wait_up
+    from bench.load import MESH, Server, wait_up
 
     directory = Path(os.environ.get("HISGRAPH_MESH_DIR", "/tmp/hisgraph-mesh"))
     problem = await asyncio.to_thread(_install, directory)
@@ -141,7 +141,7 @@ async def start_mesh(
         return "errors" not in data and len(data.get("data") or {}) == width
 
     return Server(
-        "GraphQL Mesh",
+        MESH,
         process,
         f"http://127.0.0.1:{port}/graphql",
         lambda hs: {"query": mesh_query(hs, card, selection(sample))},
