@@ -250,17 +250,18 @@ async def one(session: aiohttp.ClientSession, server: Server, width: int) -> tup
     answer, a dropped connection) is counted in ``FAILURES`` under the server's name, never raised."""
     hospitals = HOSPITALS[:width]
     started = time.perf_counter()
+    failure = None
     try:
         async with session.post(server.url, json=server.body(hospitals), headers=server.headers) as reply:
             body = await reply.read()
-            ok = server.ok(reply.status, body, width)
-        failure = f"HTTP {reply.status} {body[:160]!r}"
+            if not server.ok(reply.status, body, width):
+                failure = f"HTTP {reply.status} {body[:160]!r}"
     except (aiohttp.ClientError, OSError) as exc:
-        ok, failure = False, f"{type(exc).__name__}: {str(exc)[:160]}"
-    if not ok:
+        failure = f"{type(exc).__name__}: {str(exc)[:160]}"
+    if failure is not None:  # described only when it failed: the load generator shares the servers' cores
         key = f"{server.name}: {failure}"
         FAILURES[key] = FAILURES.get(key, 0) + 1
-    return (time.perf_counter() - started) * 1000, ok
+    return (time.perf_counter() - started) * 1000, failure is None
 
 
 async def concurrent(
